@@ -1,0 +1,52 @@
+"""derive: exact, verified, step-by-step worked solutions of small neural-network exercises.
+
+>>> import derive
+>>> solution = derive.solve(derive.load_example())
+>>> solution["p3.yhat[1]"].exact
+1/2
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from derive.derivation import derive as _derive
+from derive.errors import DeriveError, SpecError, TexError, TexMissing, VerificationError
+from derive.formula import Quantity
+from derive.pipeline import Built, Options, build_sheet
+from derive.render import Documents, render
+from derive.spec import Spec, load_example, load_spec, parse_spec
+from derive.steps import PartSolution, Solution
+from derive.verify import Report, verify
+
+
+def solve(spec: Spec) -> Solution:
+    """Derive every part of ``spec`` exactly and pass it through the verification gate."""
+    solution = _derive(spec)
+    verify(solution)
+    return solution
+
+
+__all__ = [
+    "Built",
+    "DeriveError",
+    "Documents",
+    "Options",
+    "PartSolution",
+    "Quantity",
+    "Report",
+    "Solution",
+    "Spec",
+    "SpecError",
+    "TexError",
+    "TexMissing",
+    "VerificationError",
+    "__version__",
+    "build_sheet",
+    "load_example",
+    "load_spec",
+    "parse_spec",
+    "render",
+    "solve",
+    "verify",
+]

@@ -1,0 +1,235 @@
+"""Formula trees: what a step shows is what it computes, exactly and to 40 digits at once.
+
+A :class:`Quantity` is one named scalar of a solution. Its formula is a small tree over earlier
+quantities (never one huge closed form), so the value stays exact and cheap however deep the
+network is. The same tree is printed three ways by :mod:`derive.latex`: in symbols, with the
+numbers substituted, and as its result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import sympy as sp
+
+from derive.notation import Symbolic
+
+if TYPE_CHECKING:
+    from derive.catalog import Activation
+
+DIGITS = 40
+"""Working precision of the decimals carried beside every exact value."""
+
+
+def approximate(value: sp.Expr) -> sp.Float:
+    """A 40-digit decimal of a *small* exact value (givens and catalogue constants only)."""
+    return sp.Float(value.evalf(DIGITS), DIGITS)
+
+
+def small(value: sp.Expr, limit: int) -> bool:
+    """True when ``value`` has at most ``limit`` expression nodes, decided without walking a huge tree."""
+    for count, _ in enumerate(sp.preorder_traversal(value), 1):
+        if count > limit:
+            return False
+    return True
+
+
+class Node:
+    """A formula node. Subclasses evaluate exactly and approximately and list their references."""
+
+    def exact(self) -> sp.Expr:
+        raise TypeError(f"{type(self).__name__} is a display-only node and has no value")
+
+    def approx(self) -> sp.Float:
+        raise TypeError(f"{type(self).__name__} is a display-only node and has no value")
+
+    def children(self) -> tuple[Node, ...]:
+        return ()
+
+    def refs(self) -> Iterator[Quantity]:
+        for child in self.children():
+            yield from child.refs()
+
+
+@dataclass(frozen=True, eq=False)
+class Quantity:
+    """One named scalar: its symbol, exact value, 40-digit decimal, and the formula it came from."""
+
+    symbol: Symbolic
+    exact: sp.Expr
+    approx: sp.Float
+    formula: Node | None = None
+    prefix: str = ""
+
+    @property
+    def key(self) -> str:
+        """Stable name in the answers, e.g. ``p1.z1[2]`` or ``dL/dw1[2,1]`` for a given."""
+        return self.prefix + self.symbol.key
+
+    @property
+    def uses(self) -> tuple[str, ...]:
+        """Keys of the quantities its formula refers to, in order, without repeats."""
+        if self.formula is None:
+            return ()
+        return tuple(dict.fromkeys(q.key for q in self.formula.refs()))
+
+    @classmethod
+    def given(cls, symbol: Symbolic, value: sp.Expr, prefix: str = "") -> Quantity:
+        return cls(symbol, value, approximate(value), None, prefix)
+
+    @classmethod
+    def computed(cls, symbol: Symbolic, formula: Node, prefix: str = "") -> Quantity:
+        return cls(symbol, formula.exact(), formula.approx(), formula, prefix)
+
+
+@dataclass(frozen=True, eq=False)
+class Ref(Node):
+    """An earlier quantity: its symbol in the general formula, its value when substituted."""
+
+    q: Quantity
+
+    def exact(self) -> sp.Expr:
+        return self.q.exact
+
+    def approx(self) -> sp.Float:
+        return self.q.approx
+
+    def refs(self) -> Iterator[Quantity]:
+        yield self.q
+
+
+@dataclass(frozen=True, eq=False)
+class Num(Node):
+    """A literal number of the formula itself (the 2 in 2(ŷ − y))."""
+
+    value: sp.Rational
+
+    def exact(self) -> sp.Expr:
+        return self.value
+
+    def approx(self) -> sp.Float:
+        return sp.Float(self.value, DIGITS)
+
+
+@dataclass(frozen=True, eq=False)
+class Sum(Node):
+    terms: tuple[Node, ...]
+
+    def exact(self) -> sp.Expr:
+        return sp.Add(*(t.exact() for t in self.terms))
+
+    def approx(self) -> sp.Float:
+        return sp.Float(sp.Add(*(t.approx() for t in self.terms)), DIGITS)
+
+    def children(self) -> tuple[Node, ...]:
+        return self.terms
+
+
+@dataclass(frozen=True, eq=False)
+class Product(Node):
+    factors: tuple[Node, ...]
+
+    def exact(self) -> sp.Expr:
+        return sp.Mul(*(f.exact() for f in self.factors))
+
+    def approx(self) -> sp.Float:
+        return sp.Float(sp.Mul(*(f.approx() for f in self.factors)), DIGITS)
+
+    def children(self) -> tuple[Node, ...]:
+        return self.factors
+
+
+@dataclass(frozen=True, eq=False)
+class Difference(Node):
+    left: Node
+    right: Node
+
+    def exact(self) -> sp.Expr:
+        return self.left.exact() - self.right.exact()
+
+    def approx(self) -> sp.Float:
+        return sp.Float(self.left.approx() - self.right.approx(), DIGITS)
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True, eq=False)
+class Power(Node):
+    base: Node
+    exponent: int
+
+    def exact(self) -> sp.Expr:
+        return self.base.exact() ** self.exponent
+
+    def approx(self) -> sp.Float:
+        return sp.Float(self.base.approx() ** self.exponent, DIGITS)
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.base,)
+
+
+@dataclass(frozen=True, eq=False)
+class Apply(Node):
+    """An activation applied to its argument: σ(z)."""
+
+    function: Activation
+    arg: Node
+
+    def exact(self) -> sp.Expr:
+        return self.function.rule(self.arg.exact())
+
+    def approx(self) -> sp.Float:
+        return sp.Float(self.function.rule(self.arg.approx()), DIGITS)
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.arg,)
+
+
+# Display-only nodes: the matrix form of a step, printed but never evaluated.
+
+
+@dataclass(frozen=True, eq=False)
+class Tensor(Node):
+    """A whole vector or matrix (W^{(1)}, x, δ^{(2)}); substituted, it prints its entries."""
+
+    symbol: Symbolic
+    entries: tuple[tuple[Quantity, ...], ...] | None = None
+    transpose: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class Hadamard(Node):
+    """Entry-wise product ⊙."""
+
+    left: Node
+    right: Node
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True, eq=False)
+class Derivative(Node):
+    """f'(arg), as in σ'(z^{(1)}) of a matrix-form formula."""
+
+    function: Activation
+    arg: Node
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.arg,)
+
+
+@dataclass(frozen=True, eq=False)
+class Chain(Node):
+    """A chain-rule product of partials, printed as ∂a/∂b · ∂b/∂c · …"""
+
+    factors: tuple[Symbolic, ...]
+
+
+def ref(q: Quantity) -> Ref:
+    return Ref(q)
+
+

@@ -1,0 +1,291 @@
+"""Notation: one SymPy LatexPrinter subclass prints symbols, formulas, substitutions and numbers.
+
+Formulas are printed three ways from the same tree: in symbols, with the numbers substituted
+(negative numbers in brackets, the formula's own order kept), and as exact results. SymPy's own
+printing is used only for evaluated exact values.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+from derive.formula import (
+    Apply,
+    Chain,
+    Derivative,
+    Difference,
+    Hadamard,
+    Node,
+    Num,
+    Power,
+    Product,
+    Quantity,
+    Ref,
+    Sum,
+    Tensor,
+    small,
+)
+from derive.notation import Partial, Sym, Symbolic, Updated
+
+BASES = {"yhat": r"\hat{y}", "delta": r"\delta", "alpha": r"\alpha"}
+"""LaTeX of symbol bases that are not a plain letter."""
+
+EXACT_LIMIT = 160
+"""Longest exact closed form (LaTeX characters) shown on the sheet; longer ones show decimals."""
+SUBSTITUTE_LIMIT = 48
+"""Longest exact value substituted into a formula; longer ones are substituted as decimals."""
+
+_ATOM, _PRODUCT, _SUM, _NEGATIVE = 4, 2, 1, 0
+
+
+class DerivePrinter(LatexPrinter):
+    """LaTeX for derive's symbols, formula trees and exact values.
+
+    Settings (besides LatexPrinter's): ``substitute`` prints references as their values,
+    ``decimals`` is the number of places of decimals.
+    """
+
+    printmethod = "_derive_latex"
+    _default_settings: dict[str, Any] = {**LatexPrinter._default_settings, "substitute": False, "decimals": 4}
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        super().__init__(settings)
+        self.approximated = False
+        """Set when a substitution fell back to a decimal, so the line must read ≈."""
+
+    def emptyPrinter(self, expr: object) -> str:
+        raise TypeError(f"DerivePrinter cannot print {type(expr).__name__}: {expr!r}")
+
+    # --- symbols ----------------------------------------------------------------------------
+
+    def _print_Sym(self, s: Sym, prime: bool = False, transpose: bool = False) -> str:
+        base = BASES.get(s.base, s.base)
+        sup = [] if s.layer is None else [f"({s.layer})"]
+        if transpose:
+            sup.append(r"\top")
+        if prime:
+            base = f"{{{base}'}}" if sup else f"{base}'"
+        text = base + (f"^{{{''.join(sup)}}}" if sup else "")
+        if s.index and not s.hide_index:
+            text += "_{" + ",".join(str(i) for i in s.index) + "}"
+        return text
+
+    def _print_Updated(self, u: Updated, transpose: bool = False) -> str:
+        return self._print_Sym(u.of, prime=True, transpose=transpose)
+
+    def _print_Partial(self, p: Partial) -> str:
+        return rf"\frac{{\partial {self._print(p.num)}}}{{\partial {self._print(p.den)}}}"
+
+    # --- formula nodes ----------------------------------------------------------------------
+
+    def _print_Ref(self, node: Ref) -> str:
+        if not self._settings["substitute"]:
+            return self._print(node.q.symbol)
+        return self.value(node.q)
+
+    def _print_Num(self, node: Num) -> str:
+        return self._print(node.value)
+
+    def _print_Sum(self, node: Sum) -> str:
+        return " + ".join(self._child(t, _SUM) for t in node.terms)
+
+    def _print_Difference(self, node: Difference) -> str:
+        return f"{self._child(node.left, _SUM)} - {self._child(node.right, _PRODUCT)}"
+
+    def _print_Product(self, node: Product) -> str:
+        joiner = r" \cdot " if self._settings["substitute"] else r" \, "
+        return joiner.join(self._child(f, _PRODUCT) for f in node.factors)
+
+    def _print_Hadamard(self, node: Hadamard) -> str:
+        return rf"{self._child(node.left, _PRODUCT)} \odot {self._child(node.right, _PRODUCT)}"
+
+    def _print_Power(self, node: Power) -> str:
+        return f"{self._child(node.base, _ATOM)}^{{{node.exponent}}}"
+
+    def _print_Apply(self, node: Apply) -> str:
+        return node.function.call.replace("#", self._print(node.arg))
+
+    def _print_Derivative(self, node: Derivative) -> str:  # type: ignore[override]
+        return node.function.prime.replace("#", self._print(node.arg))
+
+    def _print_Chain(self, node: Chain) -> str:
+        return r" \, ".join(self._print(f) for f in node.factors)
+
+    def _print_Tensor(self, node: Tensor) -> str:
+        if not self._settings["substitute"] or node.entries is None:
+            symbol = node.symbol
+            if isinstance(symbol, Sym):
+                return self._print_Sym(symbol, transpose=node.transpose)
+            if isinstance(symbol, Updated):
+                return self._print_Updated(symbol, transpose=node.transpose)
+            text = self._print(symbol)
+            return rf"\left({text}\right)^{{\top}}" if node.transpose else text
+        rows = node.entries
+        if node.transpose:
+            rows = tuple(zip(*rows, strict=True))
+        if len(rows) == 1 and len(rows[0]) == 1:
+            return self.value(rows[0][0])
+        body = r" \\ ".join(" & ".join(self.value(q) for q in row) for row in rows)
+        return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"
+
+    def _child(self, node: Node, context: int) -> str:
+        text = self._print(node)
+        if self._precedence(node) < context:
+            return rf"\left({text}\right)"
+        return text
+
+    def _precedence(self, node: Node) -> int:
+        if isinstance(node, Sum | Difference):
+            return _SUM
+        if isinstance(node, Product | Hadamard):
+            return _PRODUCT
+        if isinstance(node, Num):
+            return _NEGATIVE if node.value < 0 else _ATOM
+        if self._settings["substitute"]:
+            if isinstance(node, Ref):
+                return self.value_precedence(node.q)
+            if isinstance(node, Tensor) and node.entries is not None and len(node.entries) == 1 and len(node.entries[0]) == 1:
+                return self.value_precedence(node.entries[0][0])
+        return _ATOM
+
+    # --- values -----------------------------------------------------------------------------
+
+    def value(self, q: Quantity) -> str:
+        """A quantity's value as substituted into a formula: exact when short, else a decimal."""
+        text = exact_text(q.exact, self, SUBSTITUTE_LIMIT)
+        if text is None:
+            self.approximated = True
+            return decimal(q.approx, self._settings["decimals"])
+        return text
+
+    def value_precedence(self, q: Quantity) -> int:
+        text = self.value(q)
+        if text.startswith("-"):
+            return _NEGATIVE
+        # A compound value (1 - 1/(1+e^{-3})) is bracketed wherever it is substituted.
+        return _NEGATIVE if q.exact.is_Add and exact_text(q.exact, self, SUBSTITUTE_LIMIT) is not None else _ATOM
+
+    # --- SymPy values in teaching order -----------------------------------------------------
+
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
+        # Numbers first (1 + e^{-3}, 1 - σ), the rest in SymPy's order.
+        terms = list(self._as_ordered_terms(expr, order=order))
+        terms.sort(key=lambda t: 0 if t.is_Number else 1)
+        tex = ""
+        for i, term in enumerate(terms):
+            if i > 0:
+                if term.could_extract_minus_sign():
+                    tex += " - "
+                    term = -term
+                else:
+                    tex += " + "
+            term_tex = self._print(term)
+            if self._needs_add_brackets(term):
+                term_tex = rf"\left({term_tex}\right)"
+            tex += term_tex
+        return tex
+
+    def _print_ExpBase(self, expr: sp.Expr, exp: str | None = None) -> str:
+        # e^{-1/8} rather than e^{- \frac{1}{8}}: a short fraction in an exponent reads better inline.
+        power = expr.args[0]
+        text = f"{power.p}/{power.q}" if power.is_Rational and not power.is_Integer else self._print(power)
+        return self._do_exponent(rf"e^{{{text}}}", exp)
+
+
+def exact_text(value: sp.Expr, printer: DerivePrinter | None = None, limit: int = EXACT_LIMIT) -> str | None:
+    """The LaTeX of an exact value, or None when it is longer than ``limit`` characters.
+
+    The size is bounded before printing (a node count), so a huge closed form is never printed.
+    """
+    if not small(value, limit):
+        return None
+    text = (printer or DerivePrinter())._print(value)
+    return text if len(text) <= limit else None
+
+
+def decimal(value: sp.Float | float, places: int = 4) -> str:
+    """A decimal rounded half up to ``places``; tiny values in scientific notation."""
+    number = Decimal(str(sp.Float(value, 40)))
+    if number != 0 and abs(number) < Decimal(10) ** -places:
+        mantissa, exponent = f"{number:.{max(places - 1, 1)}e}".split("e")
+        return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
+    rounded = number.quantize(Decimal(10) ** -places, rounding=ROUND_HALF_UP)
+    if rounded == 0:
+        rounded = abs(rounded)
+    return f"{rounded:f}"
+
+
+def terminating(value: sp.Expr, places: int) -> str | None:
+    """The exact decimal of a rational with at most ``places`` digits after the point, else None."""
+    if not value.is_Rational:
+        return None
+    number = Decimal(int(value.p)) / Decimal(int(value.q))
+    if number.quantize(Decimal(10) ** -places) != number:
+        return None
+    text = f"{number.normalize():f}"
+    return text
+
+
+def symbol(s: Symbolic) -> str:
+    """The LaTeX of a symbol."""
+    return DerivePrinter()._print(s)
+
+
+def formula(node: Node) -> str:
+    """A formula in symbols."""
+    return DerivePrinter()._print(node)
+
+
+def substituted(node: Node, places: int) -> tuple[str, bool]:
+    """A formula with every reference replaced by its value; True when a decimal was used."""
+    printer = DerivePrinter({"substitute": True, "decimals": places})
+    text = printer._print(node)
+    return text, printer.approximated
+
+
+def result(q: Quantity, places: int) -> list[tuple[str, str]]:
+    """The result segments of a quantity: [("=", exact), ("=" or "≈", decimal)]."""
+    value = q.exact
+    if value.is_Integer:
+        return [("=", str(value))]
+    text = exact_text(value)
+    exact_decimal = terminating(value, places)
+    if text is None:
+        return [(r"\approx", decimal(q.approx, places))]
+    if exact_decimal is not None:
+        return [("=", text), ("=", exact_decimal)]
+    return [("=", text), (r"\approx", decimal(q.approx, places))]
+
+
+def matrix(rows: list[list[str]]) -> str:
+    if len(rows) == 1 and len(rows[0]) == 1:
+        return rows[0][0]
+    body = r" \\ ".join(" & ".join(row) for row in rows)
+    return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"
+
+
+_COMMAND = re.compile(r"\\(left|right|bigl|bigr|cdot|odot|partial|quad|,|;)")
+_FRAC = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
+
+
+_MATRIX = re.compile(r"\\begin\{pmatrix\}(.*?)\\end\{pmatrix\}")
+
+
+def width(latex: str) -> int:
+    """Rough printed width of a LaTeX math string, in characters, to decide line breaks."""
+    # A matrix is as wide as its widest row, plus its brackets.
+    text = _MATRIX.sub(lambda m: "x" * (2 + max(width(row) for row in m.group(1).split(r"\\"))), latex)
+    while True:
+        folded = _FRAC.sub(lambda m: "x" * max(len(m.group(1)), len(m.group(2))), text)
+        if folded == text:
+            break
+        text = folded
+    text = _COMMAND.sub("x", text)
+    text = re.sub(r"\\[a-zA-Z]+", "x", text)
+    text = re.sub(r"[{}^_ ]", "", text)
+    return len(text)

@@ -1,0 +1,89 @@
+"""Symbols of the solution (w, z, a, ŷ, L, ∂L/∂θ, θ'): what they denote and their stable answer keys.
+
+The printer in :mod:`derive.latex` owns how they look; this module only says what they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A named quantity: ``base`` with an optional layer superscript and 1-based indices.
+
+    ``hide_index`` drops the subscript on the sheet (a vector of length one), never in the key.
+    """
+
+    base: str
+    layer: int | None = None
+    index: tuple[int | str, ...] = ()
+    hide_index: bool = field(default=False, compare=False)
+
+    @property
+    def key(self) -> str:
+        layer = "" if self.layer is None else str(self.layer)
+        index = "" if not self.index else "[" + ",".join(map(str, self.index)) + "]"
+        return f"{self.base}{layer}{index}"
+
+    def entry(self, *index: int | str, hide_index: bool = False) -> Sym:
+        """The scalar entry of this tensor symbol at ``index``."""
+        return Sym(self.base, self.layer, tuple(index), hide_index)
+
+
+@dataclass(frozen=True)
+class Partial:
+    """∂num/∂den, always printed with ∂ whatever remains free."""
+
+    num: Sym
+    den: Sym
+
+    @property
+    def key(self) -> str:
+        return f"d{self.num.key}/d{self.den.key}"
+
+
+@dataclass(frozen=True)
+class Updated:
+    """The value of a parameter (or of ŷ, L) after an optimizer step: printed with a prime."""
+
+    of: Sym
+
+    @property
+    def key(self) -> str:
+        head, bracket, tail = self.of.key.partition("[")
+        return f"{head}_new{bracket}{tail}"
+
+
+Symbolic = Sym | Partial | Updated
+
+LOSS = Sym("L")
+OUTPUT = Sym("yhat")
+TARGET = Sym("y")
+INPUT = Sym("x")
+RATE = Sym("alpha")
+
+
+def weight(layer: int) -> Sym:
+    """W^{(layer)} as a whole matrix; its entries are w^{(layer)}_{j,k}."""
+    return Sym("W", layer)
+
+
+def weight_entry(layer: int, row: int, col: int) -> Sym:
+    return Sym("w", layer, (row, col))
+
+
+def bias(layer: int) -> Sym:
+    return Sym("b", layer)
+
+
+def preactivation(layer: int) -> Sym:
+    return Sym("z", layer)
+
+
+def activation(layer: int) -> Sym:
+    return Sym("a", layer)
+
+
+def delta(layer: int) -> Sym:
+    return Sym("delta", layer)

@@ -1,0 +1,310 @@
+"""Template context and Jinja2 LaTeX: steps become dictionaries, templates add prose and layout.
+
+Templates never compute: every number and formula arrives here as finished LaTeX (a
+:class:`Latex` string); any other text is user-supplied and is escaped on output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import singledispatch
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+from pylatex import Document, NoEscape, Package
+from pylatex.utils import escape_latex
+
+from derive import latex
+from derive.formula import Apply, Derivative, Node, Product, Quantity, Sum, Tensor
+from derive.notation import LOSS, OUTPUT, TARGET, Sym, bias, weight
+from derive.spec import Part, Spec
+from derive.steps import ChainRule, Claim, Compute, Given, Identity, PartSolution, Recall, Solution, Step
+from derive.verify import Report
+
+LINE_WIDTH = 58
+"""Printed characters of maths per line before a line of a derivation is broken."""
+
+PACKAGES = ("amsmath", "amssymb")
+
+
+class Latex(str):
+    """A string that already is LaTeX (made by the printer); every other string gets escaped."""
+
+
+def _finalize(value: object) -> Markup:
+    # Autoescape is on so that macro output comes back as Markup (already LaTeX); this finalize
+    # replaces Jinja's HTML escaping by LaTeX escaping for every plain string.
+    if isinstance(value, Markup):
+        return value
+    if isinstance(value, Latex):
+        return Markup(value)
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"a template printed {value!r}; templates print text, numbers or LaTeX only")
+    if isinstance(value, int):
+        return Markup(str(value))
+    if isinstance(value, str):
+        return Markup(escape_latex(value))
+    raise TypeError(f"a template printed a {type(value).__name__}; the context must hold finished LaTeX")
+
+
+def template_dirs(extra: Sequence[Path] = ()) -> list[Path]:
+    """Template folders searched in order: the user's first, then the built-in ones."""
+    here = Path(__file__).resolve().parent
+    builtin = here / "templates" if (here / "templates").is_dir() else here.parent / "templates"
+    return [*extra, builtin]
+
+
+def environment(extra: Sequence[Path] = ()) -> jinja2.Environment:
+    """Jinja2 for LaTeX: ``<< >>``, ``<% %>``, ``<# #>`` delimiters, strict about undefined names."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(p) for p in template_dirs(extra)]),
+        block_start_string="<%",
+        block_end_string="%>",
+        variable_start_string="<<",
+        variable_end_string=">>",
+        comment_start_string="<#",
+        comment_end_string="#>",
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+@dataclass(frozen=True)
+class Documents:
+    """The LaTeX sources of both sheets."""
+
+    exercise: str
+    solution: str
+
+
+def render(solution: Solution, report: Report, places: int, extra_templates: Sequence[Path] = ()) -> Documents:
+    """Both sheets as complete LaTeX documents."""
+    env = environment(extra_templates)
+    context = sheet_context(solution, report, places)
+    return Documents(
+        exercise=document(env.get_template("exercise.tex.j2").render(context)),
+        solution=document(env.get_template("solution.tex.j2").render(context)),
+    )
+
+
+def document(body: str) -> str:
+    """Wrap a rendered body in the preamble, built with pylatex."""
+    doc = Document(
+        documentclass="article",
+        document_options=["a4paper", "11pt"],
+        lmodern=True,
+        textcomp=False,
+        page_numbers=False,
+        geometry_options={"margin": "2.2cm"},
+    )
+    for name in PACKAGES:
+        doc.packages.append(Package(name))
+    doc.preamble.append(NoEscape(r"\setlength{\parindent}{0pt}\setlength{\parskip}{4pt plus 2pt}"))
+    doc.preamble.append(NoEscape(r"\allowdisplaybreaks"))
+    doc.append(NoEscape(r"\pagestyle{plain}"))
+    doc.append(NoEscape(body))
+    return str(doc.dumps()) + "\n"
+
+
+def sheet_context(solution: Solution, report: Report, places: int) -> dict[str, Any]:
+    """Everything the templates may print, as finished LaTeX or plain text to be escaped."""
+    spec = solution.spec
+    return {
+        "sheet": {"title": spec.sheet.title, "course": spec.sheet.course, "subtitle": spec.sheet.subtitle},
+        "network": network_context(spec),
+        "givens": [step_context(g, places) for g in solution.givens],
+        "loss": {"formula": Latex(spec.loss.formula), "prose": spec.loss.prose},
+        "decimals": places,
+        "parts": [part_context(p, places) for p in solution.parts],
+        "verification": {
+            "checked": report.values,
+            "differences": report.differences,
+            "max_relative": Latex(latex.decimal(report.max_relative, 1) if report.max_relative else "0"),
+        },
+    }
+
+
+def network_context(spec: Spec) -> dict[str, Any]:
+    network = spec.network
+    inner: Node = Tensor(Sym("x"))
+    for l, layer in enumerate(network.layers, 1):
+        inner = Apply(layer.activation, Sum((Product((Tensor(weight(l)), inner)), Tensor(bias(l)))))
+    layers = [
+        {
+            "number": l,
+            "units": layer.shape[0],
+            "inputs": layer.shape[1],
+            "activation": layer.activation.prose,
+            "identity": Latex(layer.activation.identity),
+        }
+        for l, layer in enumerate(network.layers, 1)
+    ]
+    return {"formula": Latex(latex.formula(inner)), "layers": layers, "inputs": network.inputs, "outputs": network.outputs}
+
+
+def part_context(solved: PartSolution, places: int) -> dict[str, Any]:
+    part = solved.part
+    return {
+        "number": part.number,
+        "kind": part.kind,
+        "title": part.title,
+        "question": question_context(part),
+        "sections": [
+            {"key": section.key, "steps": [step_context(s, places) for s in section.steps]} for section in solved.sections
+        ],
+    }
+
+
+def question_context(part: Part) -> dict[str, Any]:
+    """What the exercise sheet needs to ask a part: its givens as LaTeX."""
+
+    def vector(values: Sequence[Any]) -> Latex:
+        # In running text a column vector is written as a transposed row: (1, -1)^T.
+        texts = [latex.exact_text(v) or "" for v in values]
+        if len(texts) == 1:
+            return Latex(texts[0])
+        return Latex(r"(" + ", ".join(texts) + r")^{\top}")
+
+    names = part.wrt or ()
+    return {
+        "x": vector(part.sample.x),
+        "y": vector(part.sample.y),
+        "sample_of": part.sample_of or 0,
+        "claim": vector(part.claim) if part.claim else Latex(""),
+        "learning_rate": Latex(latex.exact_text(part.learning_rate) or "") if part.learning_rate is not None else Latex(""),
+        "wrt": [Latex(latex.symbol(weight(int(n[1:])) if n[0] == "W" else bias(int(n[1:])))) for n in names],
+        "layer": part.layer or 0,
+        "activation": Latex(part.activation.identity) if part.activation else Latex(""),
+        "activation_prose": part.activation.prose if part.activation else "",
+        "output": Latex(latex.symbol(OUTPUT)),
+        "loss": Latex(latex.symbol(LOSS)),
+        "target": Latex(latex.symbol(Sym(TARGET.base))),
+    }
+
+
+@singledispatch
+def step_context(step: Step, places: int) -> dict[str, Any]:
+    """The template context of one step; each step type has its own template in ``steps/``."""
+    raise TypeError(f"no renderer for step type {type(step).__name__}")
+
+
+@step_context.register
+def _(step: Given, places: int) -> dict[str, Any]:
+    rows = [[latex.exact_text(q.exact) or latex.decimal(q.approx, places) for q in row] for row in step.entries]
+    return {"type": "given", "symbol": Latex(latex.symbol(step.symbol)), "value": Latex(latex.matrix(rows))}
+
+
+@step_context.register
+def _(step: Compute, places: int) -> dict[str, Any]:
+    general = substituted = None
+    if step.general is not None and len(step.entries) > 1:
+        general = Latex(latex.formula(step.general))
+        text, approximated = latex.substituted(step.general, places)
+        # f and f' of a whole vector are shown entry by entry below, not as f(matrix).
+        if not _applies(step.general) and not approximated and latex.width(text) <= LINE_WIDTH:
+            substituted = Latex(text)
+    return {
+        "type": "compute",
+        "number": step.number or 0,
+        "symbol": Latex(latex.symbol(step.symbol)),
+        "general": general,
+        "substituted": substituted,
+        "rows": [row for q in step.entries for row in line_context(q, places)],
+    }
+
+
+def _applies(node: Node) -> bool:
+    return isinstance(node, Apply | Derivative) or any(_applies(child) for child in node.children())
+
+
+def line_context(q: Quantity, places: int) -> list[dict[str, Any]]:
+    """One scalar as display rows: symbol = formula = numbers substituted = exact result ≈ decimal.
+
+    When a substituted value had to be a decimal, the chain reads ≈ from there on and the exact
+    result is restated on a row of its own, so no "=" ever joins a rounded and an exact value.
+    """
+    symbol_text = latex.symbol(q.symbol)
+    result = latex.result(q, places)
+    chain: list[tuple[str, str]] = []
+    restated: list[tuple[str, str]] = []
+    if q.formula is not None:
+        chain.append(("=", latex.formula(q.formula)))
+        text, approximated = latex.substituted(q.formula, places)
+        if approximated:
+            chain.append((r"\approx", text))
+            chain.append((r"\approx", result[-1][1]))
+            restated = result[:-1]
+        else:
+            chain.append(("=", text))
+            chain.extend(result)
+    else:
+        chain.extend(result)
+    rows = _wrap(symbol_text, _dedupe(symbol_text, chain))
+    if restated:
+        rows.extend(_wrap(symbol_text, restated))
+    return rows
+
+
+def _dedupe(first: str, chain: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    shown: list[tuple[str, str]] = []
+    previous = first
+    for relation, text in chain:
+        if text != previous:
+            shown.append((relation, text))
+            previous = text
+    return shown
+
+
+def _wrap(left: str, chain: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Break a chain of relations into rows that fit the line width."""
+    rows: list[dict[str, Any]] = [{"left": Latex(left), "segments": []}]
+    used = latex.width(left)
+    for relation, text in chain:
+        size = latex.width(text) + 2
+        if rows[-1]["segments"] and used + size > LINE_WIDTH:
+            rows.append({"left": Latex(""), "segments": []})
+            used = 4
+        rows[-1]["segments"].append((Latex(relation), Latex(text)))
+        used += size
+    return rows
+
+
+@step_context.register
+def _(step: Recall, places: int) -> dict[str, Any]:
+    items = []
+    printer = latex.DerivePrinter({"decimals": places})
+    for symbol, rows in step.items:
+        texts = [[printer.value(q) for q in row] for row in rows]
+        items.append({"symbol": Latex(latex.symbol(symbol)), "value": Latex(latex.matrix(texts))})
+    return {"type": "recall", "part": step.part, "entries": items}
+
+
+@step_context.register
+def _(step: Claim, places: int) -> dict[str, Any]:
+    return {
+        "type": "claim",
+        "symbol": Latex(latex.symbol(step.quantity.symbol)),
+        "claimed": Latex(latex.exact_text(step.claimed) or ""),
+        "computed": Latex(latex.exact_text(step.quantity.exact) or latex.decimal(step.quantity.approx, places)),
+    }
+
+
+@step_context.register
+def _(step: Identity, places: int) -> dict[str, Any]:
+    return {"type": "identity", "latex": Latex(step.latex), "prose": step.prose}
+
+
+@step_context.register
+def _(step: ChainRule, places: int) -> dict[str, Any]:
+    return {
+        "type": "chain",
+        "target": Latex(latex.symbol(step.target)),
+        "product": Latex(r" \, ".join(latex.symbol(f) for f in step.factors)),
+    }

@@ -1,0 +1,406 @@
+"""The exercise spec: TOML in, a validated frozen model out, or one SpecError naming the field."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+import sympy as sp
+
+from derive.catalog import ACTIVATIONS, LOSSES, OPTIMIZERS, Activation, Loss, Optimizer
+from derive.errors import SpecError
+from derive.numbers import NumberError, parse_exact
+
+Vector = tuple[sp.Rational, ...]
+Matrix = tuple[Vector, ...]
+
+KINDS: Mapping[str, tuple[str, ...]] = {
+    "forward": (),
+    "show_that": ("yhat",),
+    "gradients": ("wrt",),
+    "update": ("optimizer", "learning_rate", "wrt"),
+    "replace_activation": ("layer", "activation", "optimizer", "learning_rate"),
+}
+"""Each task kind and the keys it takes besides ``kind``, ``title``, ``x``, ``y``, ``use_sample_of``."""
+
+_REQUIRED: Mapping[str, tuple[str, ...]] = {
+    "show_that": ("yhat",),
+    "update": ("learning_rate",),
+    "replace_activation": ("layer", "activation", "learning_rate"),
+}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A dense layer z = W a + b followed by its activation."""
+
+    weights: Matrix
+    bias: Vector
+    activation: Activation
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.weights), len(self.weights[0])
+
+
+@dataclass(frozen=True)
+class Network:
+    """Dense layers in order; layer 1 reads the input x."""
+
+    inputs: int
+    layers: tuple[Layer, ...]
+
+    @property
+    def outputs(self) -> int:
+        return self.layers[-1].shape[0]
+
+    def with_activation(self, layer: int, activation: Activation) -> Network:
+        """The same network with layer ``layer`` (1-based) using ``activation``."""
+        layers = list(self.layers)
+        layers[layer - 1] = replace(layers[layer - 1], activation=activation)
+        return replace(self, layers=tuple(layers))
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One input x with its target y."""
+
+    x: Vector
+    y: Vector
+
+
+@dataclass(frozen=True)
+class Part:
+    """One numbered task of the sheet; which fields matter depends on ``kind``."""
+
+    number: int
+    kind: str
+    sample: Sample
+    title: str = ""
+    sample_of: int | None = None
+    claim: Vector | None = None
+    wrt: tuple[str, ...] = ()
+    optimizer: Optimizer | None = None
+    learning_rate: sp.Rational | None = None
+    layer: int | None = None
+    activation: Activation | None = None
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """Title block and display settings of both sheets."""
+
+    title: str = "Backpropagation"
+    course: str = ""
+    subtitle: str = ""
+    decimals: int = 4
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated exercise: the network, the loss and the ordered parts."""
+
+    name: str
+    sheet: Sheet
+    network: Network
+    loss: Loss
+    parts: tuple[Part, ...]
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a spec file; raises :class:`SpecError` naming the field on bad input."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise SpecError("", f"cannot read the spec: {reason}", source=str(path)) from None
+    return parse_spec(text, name=path.stem, source=str(path))
+
+
+def example_path() -> Path:
+    """Path of the built-in example spec (the seed sheet) shipped inside the package."""
+    return Path(str(resources.files("derive") / "examples" / "backprop.toml"))
+
+
+def load_example() -> Spec:
+    """The built-in example: the seed exercise sheet on backpropagation."""
+    return load_spec(example_path())
+
+
+def parse_spec(text: str, *, name: str = "exercise", source: str = "spec") -> Spec:
+    """Validate spec TOML ``text``; ``name`` becomes the output file stem."""
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as error:
+        match = re.search(r"\(at line (\d+), column \d+\)", str(error))
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
+        line = int(match.group(1)) if match else None
+        raise SpecError("", f"TOML syntax error: {message}", line=line, source=source) from None
+    return _Reader(text, source).spec(data, name)
+
+
+_ROOT_KEYS = ("sheet", "network", "loss", "parts")
+_SHEET_KEYS = ("title", "course", "subtitle", "decimals")
+_NETWORK_KEYS = ("inputs", "layers")
+_LAYER_KEYS = ("weights", "bias", "activation")
+_PART_COMMON = ("kind", "title", "x", "y", "use_sample_of")
+
+
+class _Reader:
+    """Walks the parsed TOML, validating as it goes; every error names its field and line."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.lines = text.splitlines()
+        self.source = source
+
+    def fail(self, path: Sequence[str | int], message: str) -> SpecError:
+        return SpecError(_field(path), message, line=self.locate(path), source=self.source)
+
+    def locate(self, path: Sequence[str | int]) -> int | None:
+        """Best-effort TOML line of ``path``: the table header, then the key below it."""
+        tables = [str(p) for p in path if isinstance(p, str)]
+        counts = [p for p in path if isinstance(p, int)]
+        key = tables[-1] if path and isinstance(path[-1], str) else None
+        header_name = ".".join(tables[:-1] if key else tables)
+        start = 0
+        if header_name:
+            wanted = counts[0] if counts else 1
+            seen = 0
+            pattern = re.compile(r"^\s*\[\[?\s*" + re.escape(header_name) + r"\s*\]\]?\s*(#.*)?$")
+            for number, line in enumerate(self.lines):
+                if pattern.match(line):
+                    seen += 1
+                    if seen == wanted:
+                        start = number
+                        break
+            else:
+                return None
+            if key is None:
+                return start + 1
+        if key is None:
+            return None
+        key_pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
+        for number in range(start + (1 if header_name else 0), len(self.lines)):
+            line = self.lines[number]
+            if number > start and re.match(r"^\s*\[", line) and header_name:
+                break
+            if key_pattern.match(line):
+                return number + 1
+        return start + 1 if header_name else None
+
+    def table(self, path: Sequence[str | int], value: object, allowed: Sequence[str]) -> dict[str, object]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a table, found {_kind(value)}")
+        for key in value:
+            if key not in allowed:
+                hint = difflib.get_close_matches(key, allowed, n=1)
+                did_you_mean = f" (did you mean '{hint[0]}'?)" if hint else ""
+                raise self.fail(
+                    [*path, key], f"unknown key{did_you_mean}; allowed here: {', '.join(allowed)}"
+                )
+        return value
+
+    def number(self, path: Sequence[str | int], value: object) -> sp.Rational:
+        try:
+            return parse_exact(value)
+        except NumberError as error:
+            raise self.fail(path, str(error)) from None
+
+    def vector(self, path: Sequence[str | int], value: object, *, scalar_ok: bool = False) -> Vector:
+        if scalar_ok and not isinstance(value, list):
+            return (self.number(path, value),)
+        if not isinstance(value, list) or not value:
+            raise self.fail(path, f"expected a non-empty list of numbers, found {_kind(value)}")
+        return tuple(self.number([*path[:-1], f"{path[-1]}[{i}]"], v) for i, v in enumerate(value, 1))
+
+    def matrix(self, path: Sequence[str | int], value: object) -> Matrix:
+        if not isinstance(value, list) or not value or not all(isinstance(row, list) for row in value):
+            raise self.fail(path, f"expected a matrix (a list of rows), found {_kind(value)}")
+        rows = tuple(self.vector([*path[:-1], f"{path[-1]}[{i}]"], row) for i, row in enumerate(value, 1))
+        if len({len(row) for row in rows}) != 1:
+            lengths = ", ".join(str(len(row)) for row in rows)
+            raise self.fail(path, f"rows must have equal length, found row lengths {lengths}")
+        return rows
+
+    def integer(self, path: Sequence[str | int], value: object, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(path, f"expected a whole number from {low} to {high}, found {_kind(value)}")
+        if not low <= value <= high:
+            raise self.fail(path, f"expected a whole number from {low} to {high}, found {value}")
+        return value
+
+    def text(self, path: Sequence[str | int], value: object) -> str:
+        if not isinstance(value, str):
+            raise self.fail(path, f"expected a string, found {_kind(value)}")
+        return value
+
+    def name(self, path: Sequence[str | int], value: object, catalogue: Mapping[str, object], what: str) -> str:
+        if not isinstance(value, str) or value not in catalogue:
+            found = repr(value) if isinstance(value, str) else _kind(value)
+            raise self.fail(path, f"unknown {what} {found}; valid: {', '.join(catalogue)}")
+        return value
+
+    def activation(self, path: Sequence[str | int], value: object) -> Activation:
+        if isinstance(value, dict):
+            given = dict(value)
+            if "name" not in given:
+                raise self.fail(path, "an activation table needs a 'name'")
+            name = self.name([*path, "name"], given.pop("name"), ACTIVATIONS, "activation")
+            entry = ACTIVATIONS[name]
+            self.table(path, given, tuple(entry.params))
+            params = {k: self.number([*path, k], v) for k, v in given.items()}
+            return entry.build(**{**entry.params, **params})
+        name = self.name(path, value, ACTIVATIONS, "activation")
+        entry = ACTIVATIONS[name]
+        return entry.build(**entry.params)
+
+    def spec(self, data: dict[str, object], name: str) -> Spec:
+        root = self.table([], data, _ROOT_KEYS)
+        for key in ("network", "loss", "parts"):
+            if key not in root:
+                raise self.fail([key], f"missing: the spec needs a [{key}] section")
+        sheet = self.sheet(root.get("sheet", {}))
+        network = self.network(root["network"])
+        loss_table = self.table(["loss"], root["loss"], ("name",))
+        if "name" not in loss_table:
+            raise self.fail(["loss", "name"], f"missing; valid: {', '.join(LOSSES)}")
+        loss = LOSSES[self.name(["loss", "name"], loss_table["name"], LOSSES, "loss")]
+        raw_parts = root["parts"]
+        if not isinstance(raw_parts, list) or not raw_parts:
+            raise self.fail(["parts"], f"expected one or more [[parts]] tables, found {_kind(raw_parts)}")
+        parts: list[Part] = []
+        for number, raw in enumerate(raw_parts, 1):
+            parts.append(self.part(number, raw, network, parts))
+        return Spec(name=name, sheet=sheet, network=network, loss=loss, parts=tuple(parts))
+
+    def sheet(self, value: object) -> Sheet:
+        table = self.table(["sheet"], value, _SHEET_KEYS)
+        fields: dict[str, object] = {k: self.text(["sheet", k], table[k]) for k in _SHEET_KEYS[:3] if k in table}
+        if "decimals" in table:
+            fields["decimals"] = self.integer(["sheet", "decimals"], table["decimals"], 0, 12)
+        return Sheet(**fields)  # type: ignore[arg-type]
+
+    def network(self, value: object) -> Network:
+        table = self.table(["network"], value, _NETWORK_KEYS)
+        raw_layers = table.get("layers")
+        if not isinstance(raw_layers, list) or not raw_layers:
+            raise self.fail(["network", "layers"], "expected one or more [[network.layers]] tables")
+        layers: list[Layer] = []
+        width: int | None = None
+        if "inputs" in table:
+            width = self.integer(["network", "inputs"], table["inputs"], 1, 10_000)
+        inputs = width
+        for number, raw in enumerate(raw_layers, 1):
+            path: list[str | int] = ["network", "layers", number]
+            layer_table = self.table(path, raw, _LAYER_KEYS)
+            for key in _LAYER_KEYS:
+                if key not in layer_table:
+                    raise self.fail([*path, key], "missing")
+            weights = self.matrix([*path, "weights"], layer_table["weights"])
+            rows, cols = len(weights), len(weights[0])
+            if width is not None and cols != width:
+                source = "the input x" if number == 1 else f"layer {number - 1}'s {width} outputs"
+                raise self.fail(
+                    [*path, "weights"],
+                    f"shape mismatch: layer {number} reads {source}, so W needs {width} columns; found {rows}x{cols}",
+                )
+            bias = self.vector([*path, "bias"], layer_table["bias"], scalar_ok=True)
+            if len(bias) != rows:
+                raise self.fail(
+                    [*path, "bias"], f"shape mismatch: W is {rows}x{cols}, so b needs {rows} entries; found {len(bias)}"
+                )
+            activation = self.activation([*path, "activation"], layer_table["activation"])
+            layers.append(Layer(weights, bias, activation))
+            if inputs is None:
+                inputs = cols
+            width = rows
+        assert inputs is not None
+        return Network(inputs=inputs, layers=tuple(layers))
+
+    def part(self, number: int, value: object, network: Network, earlier: list[Part]) -> Part:
+        path: list[str | int] = ["parts", number]
+        if not isinstance(value, dict) or "kind" not in value:
+            raise self.fail([*path, "kind"], f"missing; valid kinds: {', '.join(KINDS)}")
+        kind = self.name([*path, "kind"], value["kind"], KINDS, "part kind")
+        table = self.table(path, value, _PART_COMMON + KINDS[kind])
+        for key in _REQUIRED.get(kind, ()):
+            if key not in table:
+                raise self.fail([*path, key], f"missing: a '{kind}' part needs it")
+        fields: dict[str, object] = {"number": number, "kind": kind}
+        if "title" in table:
+            fields["title"] = self.text([*path, "title"], table["title"])
+        fields["sample"], fields["sample_of"] = self.sample(path, table, network, earlier)
+        if "yhat" in table:
+            claim = self.vector([*path, "yhat"], table["yhat"], scalar_ok=True)
+            if len(claim) != network.outputs:
+                raise self.fail([*path, "yhat"], f"the network has {network.outputs} outputs; found {len(claim)} values")
+            fields["claim"] = claim
+        if "wrt" in table:
+            fields["wrt"] = self.wrt([*path, "wrt"], table["wrt"], network)
+        if kind in ("update", "replace_activation"):
+            name = self.name([*path, "optimizer"], table.get("optimizer", "sgd"), OPTIMIZERS, "optimizer")
+            fields["optimizer"] = OPTIMIZERS[name]
+            fields["learning_rate"] = self.number([*path, "learning_rate"], table["learning_rate"])
+        if "layer" in table:
+            fields["layer"] = self.integer([*path, "layer"], table["layer"], 1, len(network.layers))
+        if "activation" in table:
+            fields["activation"] = self.activation([*path, "activation"], table["activation"])
+        return Part(**fields)  # type: ignore[arg-type]
+
+    def sample(
+        self, path: list[str | int], table: dict[str, object], network: Network, earlier: list[Part]
+    ) -> tuple[Sample, int | None]:
+        if "use_sample_of" in table:
+            for key in ("x", "y"):
+                if key in table:
+                    raise self.fail([*path, key], "give either x and y or use_sample_of, not both")
+            number = len(earlier) + 1
+            if number == 1:
+                raise self.fail([*path, "use_sample_of"], "part 1 has no earlier part to take its sample from")
+            other = self.integer([*path, "use_sample_of"], table["use_sample_of"], 1, number - 1)
+            return earlier[other - 1].sample, other
+        for key, what in (("x", "the input vector"), ("y", "the target ŷ is compared with")):
+            if key not in table:
+                raise self.fail([*path, key], f"missing: {what} (or use_sample_of = an earlier part)")
+        x = self.vector([*path, "x"], table["x"])
+        if len(x) != network.inputs:
+            raise self.fail([*path, "x"], f"shape mismatch: the network takes {network.inputs} inputs; found {len(x)}")
+        y = self.vector([*path, "y"], table["y"], scalar_ok=True)
+        if len(y) != network.outputs:
+            raise self.fail([*path, "y"], f"shape mismatch: the network has {network.outputs} outputs; found {len(y)}")
+        return Sample(x, y), None
+
+    def wrt(self, path: list[str | int], value: object, network: Network) -> tuple[str, ...]:
+        names = [f"{kind}{layer}" for layer in range(1, len(network.layers) + 1) for kind in ("W", "b")]
+        if not isinstance(value, list) or not value:
+            raise self.fail(path, f"expected a list of parameter names from {', '.join(names)}")
+        for item in value:
+            if item not in names:
+                raise self.fail(path, f"unknown parameter {item!r}; valid: {', '.join(names)}")
+        return tuple(n for n in names if n in value)
+
+
+def _field(path: Sequence[str | int]) -> str:
+    text = ""
+    for item in path:
+        text += f"[{item}]" if isinstance(item, int) else (f".{item}" if text else item)
+    return text
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return f"{type(value).__name__} {value}"
