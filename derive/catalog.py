@@ -82,7 +82,10 @@ SIGMOID = Activation(
 )
 
 
-def constant(c: sp.Rational = sp.Integer(0)) -> Activation:
+ZERO = sp.Integer(0)
+
+
+def constant(c: sp.Rational = ZERO) -> Activation:
     """The constant function f(z) = c; its derivative is 0 everywhere."""
     text = sp.latex(c)
     return Activation(
@@ -108,7 +111,7 @@ class Entry:
 ACTIVATIONS: Mapping[str, Entry] = {
     "identity": Entry(lambda: IDENTITY),
     "sigmoid": Entry(lambda: SIGMOID),
-    "constant": Entry(constant, {"c": sp.Integer(0)}),
+    "constant": Entry(constant, {"c": ZERO}),
 }
 
 SQUARED_ERROR = Loss(

@@ -36,19 +36,36 @@ def parser() -> argparse.ArgumentParser:
     commands = main.add_subparsers(dest="command", metavar="COMMAND")
 
     def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("-o", "--output", type=Path, default=Path("output"), metavar="DIR",
-                         help="folder for the generated files (default: output)")
+        sub.add_argument(
+            "-o",
+            "--output",
+            type=Path,
+            default=Path("output"),
+            metavar="DIR",
+            help="folder for the generated files (default: output)",
+        )
         sub.add_argument("--decimals", type=int, metavar="N", help="places of decimals shown (default: the spec's)")
         sub.add_argument("--no-pdf", action="store_true", help="write only the .tex and answers files")
-        sub.add_argument("--timeout", type=float, default=60.0, metavar="S",
-                         help="seconds one LaTeX run may take (default: 60)")
-        sub.add_argument("--templates", type=Path, action="append", default=[], metavar="DIR",
-                         help="a folder of templates searched before the built-in ones (repeatable)")
+        sub.add_argument(
+            "--timeout", type=float, default=60.0, metavar="S", help="seconds one LaTeX run may take (default: 60)"
+        )
+        sub.add_argument(
+            "--templates",
+            type=Path,
+            action="append",
+            default=[],
+            metavar="DIR",
+            help="a folder of templates searched before the built-in ones (repeatable)",
+        )
 
-    sheet = commands.add_parser("sheet", help="build the sheets of a spec file", description="Build the sheets of SPEC.")
+    sheet = commands.add_parser(
+        "sheet", help="build the sheets of a spec file", description="Build the sheets of SPEC."
+    )
     sheet.add_argument("spec", type=Path, metavar="SPEC", help="the exercise spec (TOML)")
     common(sheet)
-    example = commands.add_parser("example", help="build the built-in example", description="Build the built-in example.")
+    example = commands.add_parser(
+        "example", help="build the built-in example", description="Build the built-in example."
+    )
     example.add_argument("--toml", action="store_true", help="print the example's spec instead of building it")
     common(example)
     return main
@@ -83,8 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("derive: interrupted; nothing was written", file=sys.stderr)
         return 130
-    except Exception as error:  # noqa: BLE001 - the user gets one line, not a traceback
-        print(f"derive: internal error: {type(error).__name__}: {error} (please report this with your spec)", file=sys.stderr)
+    except Exception as error:
+        print(
+            f"derive: internal error: {type(error).__name__}: {error} (please report this with your spec)",
+            file=sys.stderr,
+        )
         return 70
     for path in built.files:
         print(path)

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import sympy as sp
-
 from derive.errors import SpecError
-from derive.formula import Apply, Derivative, Hadamard, Node, Product, Quantity, Sum, Tensor
+from derive.formula import Apply, Derivative, Hadamard, Product, Quantity, Sum, Tensor
 from derive.network import (
     Backward,
     Forward,
@@ -98,12 +96,14 @@ class _Deriver:
         assert part.claim is not None
         fwd = self.shown[self.sample_key(self.spec.network, part)].forward
         claims: list[Step] = []
-        for q, claimed in zip(fwd.output, part.claim, strict=True):
-            difference = sp.nsimplify(q.exact - claimed) if not (q.exact - claimed).is_Rational else q.exact - claimed
-            if difference != 0:
+        for j, (q, claimed) in enumerate(zip(fwd.output, part.claim, strict=True), 1):
+            difference = q.exact - claimed
+            if difference != 0 and (abs(float(q.approx) - float(claimed)) > 1e-30 or not difference.equals(0)):
+                name = "ŷ" if len(fwd.output) == 1 else f"ŷ_{j}"
+                computed = f"{q.exact} ≈ {float(q.approx):.6g}"
                 raise SpecError(
                     f"parts[{part.number}].yhat",
-                    f"the claim {q.symbol.key} = {claimed} is false: derive computes {q.exact} ≈ {float(q.approx):.6g}",
+                    f"the claim {name} = {claimed} is false: derive computes {name} = {computed}",
                 )
             claims.append(Claim(q, claimed))
         sections = solved.sections
@@ -113,7 +113,7 @@ class _Deriver:
     def gradients_part(self, part: Part) -> PartSolution:
         network = self.spec.network
         sections, fwd = self.sample_and_forward(network, part)
-        bwd = backward(network, self.params, fwd, self.spec.loss, self.prefix_of(fwd))
+        bwd = backward(network, self.params, fwd, self.spec.loss, f"p{part.number}.")
         memo = self.shown[self.sample_key(network, part)]
         memo.backward, memo.backward_part = bwd, part.number
         sections.append(Section("backward", self.backward_steps(network, fwd, bwd, part.wrt or self.params.names())))
@@ -164,11 +164,9 @@ class _Deriver:
     def remember(self, part: Part, fwd: Forward) -> None:
         self.shown.setdefault(self.sample_key(self.spec.network, part), _Computed(part.number, fwd))
 
-    @staticmethod
-    def prefix_of(fwd: Forward) -> str:
-        return fwd.loss.prefix
-
-    def sample_and_forward(self, network: Network, part: Part, show_forward: bool = True) -> tuple[list[Section], Forward]:
+    def sample_and_forward(
+        self, network: Network, part: Part, show_forward: bool = True
+    ) -> tuple[list[Section], Forward]:
         """The forward pass of the part's sample: recalled when an earlier part showed it."""
         memo = self.shown.get(self.sample_key(network, part))
         if memo is not None:
@@ -194,7 +192,9 @@ class _Deriver:
             Section("loss", (self.loss_step(fwd),)),
         ], fwd
 
-    def forward_steps(self, network: Network, params: Params, fwd: Forward, mark: Callable[[Sym], Symbolic] = plain) -> tuple[Step, ...]:
+    def forward_steps(
+        self, network: Network, params: Params, fwd: Forward, mark: Callable[[Sym], Symbolic] = plain
+    ) -> tuple[Step, ...]:
         steps: list[Step] = []
         below: Tensor = Tensor(Sym("x"), column(fwd.inputs))
         for l, layer in enumerate(network.layers, 1):
@@ -222,31 +222,63 @@ class _Deriver:
             steps.append(Identity(act.identity, act.prose))
         yhat = Tensor(OUTPUT, column(fwd.output))
         d_out = Tensor(Partial(LOSS, OUTPUT), column(bwd.output))
-        steps.append(Compute(d_out.symbol, self.spec.loss.gradient(yhat, Tensor(Sym(TARGET.base), column(fwd.targets))), bwd.output, number=1, shape=(len(bwd.output), 1)))
+        steps.append(
+            Compute(
+                d_out.symbol,
+                self.spec.loss.gradient(yhat, Tensor(Sym(TARGET.base), column(fwd.targets))),
+                bwd.output,
+                number=1,
+                shape=(len(bwd.output), 1),
+            )
+        )
         upstream = d_out
         for l in range(depth, lowest - 1, -1):
             layer = network.layers[l - 1]
             z = Tensor(_tensor_symbol(network, l, "z"), column(fwd.z[l - 1]))
             delta = Tensor(Sym("delta", l), column(bwd.delta[l - 1]))
             general = Hadamard(upstream, Derivative(layer.activation, z))
-            steps.append(Compute(delta.symbol, general, bwd.delta[l - 1], number=2 if l == depth else 6, shape=(len(z.entries or ()), 1)))
+            steps.append(
+                Compute(
+                    delta.symbol,
+                    general,
+                    bwd.delta[l - 1],
+                    number=2 if l == depth else 6,
+                    shape=(len(z.entries or ()), 1),
+                )
+            )
             below_symbol = Sym("x") if l == 1 else _tensor_symbol(network, l - 1, "a")
             below = Tensor(below_symbol, column(fwd.layer_input(l)), transpose=True)
             if f"W{l}" in names:
                 steps.append(_chain_rule(network, l, "w"))
                 grads = bwd.weights[l - 1]
-                steps.append(Compute(Partial(LOSS, weight(l)), Product((delta, below)), _flat(grads), number=3, shape=(len(grads), len(grads[0]))))
+                steps.append(
+                    Compute(
+                        Partial(LOSS, weight(l)),
+                        Product((delta, below)),
+                        _flat(grads),
+                        number=3,
+                        shape=(len(grads), len(grads[0])),
+                    )
+                )
             if f"b{l}" in names:
                 steps.append(_chain_rule(network, l, "b"))
-                steps.append(Compute(Partial(LOSS, bias(l)), delta, bwd.biases[l - 1], number=4, shape=(len(bwd.biases[l - 1]), 1)))
+                steps.append(
+                    Compute(
+                        Partial(LOSS, bias(l)), delta, bwd.biases[l - 1], number=4, shape=(len(bwd.biases[l - 1]), 1)
+                    )
+                )
             if l > lowest:
                 w = Tensor(weight(l), self.params.weights[l - 1], transpose=True)
                 d_a = bwd.activation[l - 2]
-                steps.append(Compute(Partial(LOSS, Sym("a", l - 1)), Product((w, delta)), d_a, number=5, shape=(len(d_a), 1)))
+                steps.append(
+                    Compute(Partial(LOSS, Sym("a", l - 1)), Product((w, delta)), d_a, number=5, shape=(len(d_a), 1))
+                )
                 upstream = Tensor(Partial(LOSS, Sym("a", l - 1)), column(d_a))
         return tuple(steps)
 
-    def update_sections(self, network: Network, part: Part, fwd: Forward, bwd: Backward, names: Sequence[str]) -> list[Section]:
+    def update_sections(
+        self, network: Network, part: Part, fwd: Forward, bwd: Backward, names: Sequence[str]
+    ) -> list[Section]:
         assert part.optimizer is not None and part.learning_rate is not None
         prefix = f"p{part.number}."
         rate = rate_quantity(part.learning_rate, prefix)
@@ -255,12 +287,17 @@ class _Deriver:
         for name in names:
             symbol = _param_symbol(name)
             old, grads, after = self.params.tensor(name), bwd.tensor(name), new.tensor(name)
-            general = part.optimizer.step(Tensor(symbol, old), Tensor(RATE, ((rate,),)), Tensor(Partial(LOSS, symbol), grads))
+            general = part.optimizer.step(
+                Tensor(symbol, old), Tensor(RATE, ((rate,),)), Tensor(Partial(LOSS, symbol), grads)
+            )
             steps.append(Compute(Updated(symbol), general, _flat(after), shape=(len(after), len(after[0]))))
         after_fwd = forward(network, new, fwd.inputs, fwd.targets, self.spec.loss, prefix, mark=updated)
         return [
             Section("update", tuple(steps)),
-            Section("after_update", (*self.forward_steps(network, new, after_fwd, mark=updated), self.loss_step(after_fwd, mark=updated))),
+            Section(
+                "after_update",
+                (*self.forward_steps(network, new, after_fwd, mark=updated), self.loss_step(after_fwd, mark=updated)),
+            ),
         ]
 
 
@@ -295,8 +332,15 @@ def _chain_rule(network: Network, layer: int, kind: str) -> ChainRule:
             return Sym(OUTPUT.base, None, (index,), hide_index=size == 1)
         return Sym(base, l, (index,), hide_index=size == 1)
 
-    target = Sym("w", layer, ("j", "k")) if kind == "w" else Sym("b", layer, ("j",), hide_index=network.layers[layer - 1].shape[0] == 1)
-    tail: list[Symbolic] = [Partial(unit(layer, "a", "j"), unit(layer, "z", "j")), Partial(unit(layer, "z", "j"), target)]
+    target = (
+        Sym("w", layer, ("j", "k"))
+        if kind == "w"
+        else Sym("b", layer, ("j",), hide_index=network.layers[layer - 1].shape[0] == 1)
+    )
+    tail: list[Symbolic] = [
+        Partial(unit(layer, "a", "j"), unit(layer, "z", "j")),
+        Partial(unit(layer, "z", "j"), target),
+    ]
     single_above = all(network.layers[l - 1].shape[0] == 1 for l in range(layer + 1, depth + 1))
     if layer == depth or not single_above:
         return ChainRule(Partial(LOSS, target), (Partial(LOSS, unit(layer, "a", "j")), *tail))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
-from derive.notation import Symbolic
+from derive.notation import Sym, Symbolic
 
 if TYPE_CHECKING:
     from derive.catalog import Activation
@@ -30,10 +30,8 @@ def approximate(value: sp.Expr) -> sp.Float:
 
 def small(value: sp.Expr, limit: int) -> bool:
     """True when ``value`` has at most ``limit`` expression nodes, decided without walking a huge tree."""
-    for count, _ in enumerate(sp.preorder_traversal(value), 1):
-        if count > limit:
-            return False
-    return True
+    # all() stops at the first node past the limit, so a huge tree is never walked to its end.
+    return all(count <= limit for count, _ in enumerate(sp.preorder_traversal(value), 1))
 
 
 class Node:
@@ -74,6 +72,13 @@ class Quantity:
         if self.formula is None:
             return ()
         return tuple(dict.fromkeys(q.key for q in self.formula.refs()))
+
+    @property
+    def name(self) -> Sym:
+        """The plain symbol of a quantity of the current parameters (never primed or a partial)."""
+        if not isinstance(self.symbol, Sym):
+            raise TypeError(f"{self.key} has no plain symbol")
+        return self.symbol
 
     @classmethod
     def given(cls, symbol: Symbolic, value: sp.Expr, prefix: str = "") -> Quantity:
@@ -231,5 +236,3 @@ class Chain(Node):
 
 def ref(q: Quantity) -> Ref:
     return Ref(q)
-
-

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
@@ -51,7 +51,7 @@ class DerivePrinter(LatexPrinter):
     """
 
     printmethod = "_derive_latex"
-    _default_settings: dict[str, Any] = {**LatexPrinter._default_settings, "substitute": False, "decimals": 4}
+    _default_settings: ClassVar[dict[str, Any]] = {**LatexPrinter._default_settings, "substitute": False, "decimals": 4}
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         super().__init__(settings)
@@ -149,7 +149,12 @@ class DerivePrinter(LatexPrinter):
         if self._settings["substitute"]:
             if isinstance(node, Ref):
                 return self.value_precedence(node.q)
-            if isinstance(node, Tensor) and node.entries is not None and len(node.entries) == 1 and len(node.entries[0]) == 1:
+            if (
+                isinstance(node, Tensor)
+                and node.entries is not None
+                and len(node.entries) == 1
+                and len(node.entries[0]) == 1
+            ):
                 return self.value_precedence(node.entries[0][0])
         return _ATOM
 
@@ -206,6 +211,11 @@ def exact_text(value: sp.Expr, printer: DerivePrinter | None = None, limit: int 
         return None
     text = (printer or DerivePrinter())._print(value)
     return text if len(text) <= limit else None
+
+
+def inline(value: sp.Expr) -> str:
+    """An exact value for running text: short fractions folded (1/2), as a student writes inline."""
+    return exact_text(value, DerivePrinter({"fold_short_frac": True})) or str(value)
 
 
 def decimal(value: sp.Float | float, places: int = 4) -> str:

@@ -110,13 +110,13 @@ def given_params(network: Network, prefix: str = "") -> Params:
 
 def given_sample(sample: Sample, prefix: str) -> tuple[Vec, Vec]:
     x = tuple(Quantity.given(symbol_of("x", None, len(sample.x), i), v, prefix) for i, v in enumerate(sample.x, 1))
-    y = tuple(Quantity.given(symbol_of(TARGET.base, None, len(sample.y), j), v, prefix) for j, v in enumerate(sample.y, 1))
+    y = tuple(
+        Quantity.given(symbol_of(TARGET.base, None, len(sample.y), j), v, prefix) for j, v in enumerate(sample.y, 1)
+    )
     return x, y
 
 
-def forward(
-    network: Network, params: Params, x: Vec, y: Vec, loss: Loss, prefix: str, mark: Mark = plain
-) -> Forward:
+def forward(network: Network, params: Params, x: Vec, y: Vec, loss: Loss, prefix: str, mark: Mark = plain) -> Forward:
     """z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)}, a^{(l)} = f(z^{(l)}), then L(ŷ, y)."""
     zs: list[Vec] = []
     activations: list[Vec] = []
@@ -155,10 +155,7 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix:
         return Quantity.computed(Partial(LOSS, symbol), formula, prefix)
 
     # Step 1: ∂L/∂ŷ_j, from the loss's derivative identity.
-    upstream = tuple(
-        grad(q.symbol, loss.gradient(Ref(q), Ref(t)))  # type: ignore[arg-type]
-        for q, t in zip(fwd.output, fwd.targets, strict=True)
-    )
+    upstream = tuple(grad(q.name, loss.gradient(Ref(q), Ref(t))) for q, t in zip(fwd.output, fwd.targets, strict=True))
     d_output = upstream
     for l in range(depth, 0, -1):
         layer = network.layers[l - 1]
@@ -177,21 +174,19 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix:
         # Step 3: ∂L/∂w^{(l)}_{j,k} = δ^{(l)}_j · a^{(l-1)}_k.
         d_weights[l - 1] = tuple(
             tuple(
-                grad(params.weights[l - 1][j][k].symbol, Product((Ref(delta[j]), Ref(below[k]))))  # type: ignore[arg-type]
+                grad(params.weights[l - 1][j][k].name, Product((Ref(delta[j]), Ref(below[k]))))
                 for k in range(len(below))
             )
             for j in range(len(delta))
         )
         # Step 4: ∂L/∂b^{(l)}_j = δ^{(l)}_j.
-        d_biases[l - 1] = tuple(
-            grad(params.biases[l - 1][j].symbol, Ref(delta[j])) for j in range(len(delta))  # type: ignore[arg-type]
-        )
+        d_biases[l - 1] = tuple(grad(params.biases[l - 1][j].name, Ref(delta[j])) for j in range(len(delta)))
         if l > 1:
             # Step 5: ∂L/∂a^{(l-1)}_k = Σ_j w^{(l)}_{j,k} δ^{(l)}_j.
             w = params.weights[l - 1]
             upstream = tuple(
                 grad(
-                    below[k].symbol,  # type: ignore[arg-type]
+                    below[k].name,
                     Sum(tuple(Product((Ref(w[j][k]), Ref(delta[j]))) for j in range(len(delta)))),
                 )
                 for k in range(len(below))
@@ -208,10 +203,13 @@ def step(
     def update(q: Quantity, g: Quantity, name: str) -> Quantity:
         if name not in names:
             return q
-        return Quantity.computed(Updated(q.symbol), optimizer.step(Ref(q), Ref(rate), Ref(g)), prefix)  # type: ignore[arg-type]
+        return Quantity.computed(Updated(q.name), optimizer.step(Ref(q), Ref(rate), Ref(g)), prefix)
 
     weights = tuple(
-        tuple(tuple(update(q, g, f"W{l}") for q, g in zip(row, grow, strict=True)) for row, grow in zip(w, gw, strict=True))
+        tuple(
+            tuple(update(q, g, f"W{l}") for q, g in zip(row, grow, strict=True))
+            for row, grow in zip(w, gw, strict=True)
+        )
         for l, (w, gw) in enumerate(zip(params.weights, grads.weights, strict=True), 1)
     )
     biases = tuple(

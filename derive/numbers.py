@@ -34,7 +34,7 @@ def parse_exact(value: object) -> sp.Rational:
         if text.lower().lstrip("+-") in {"inf", "infinity", "nan"}:
             raise NumberError(f"expected a finite number, found {value!r}")
         if not _NUMBER.match(text):
-            raise NumberError(f"expected a number such as 2, \"1/2\" or \"0.15\", found {value!r}")
+            raise NumberError(f'expected a number such as 2, "1/2" or "0.15", found {value!r}')
         numerator, _, denominator = text.partition("/")
         top = Fraction(Decimal(numerator.strip()))
         if denominator:

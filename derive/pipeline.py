@@ -76,11 +76,11 @@ def write_all(folder: Path, contents: dict[str, bytes]) -> tuple[Path, ...]:
     staged: list[tuple[Path, Path]] = []
     try:
         for name, data in contents.items():
-            handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+            handle, staging = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
-            os.chmod(temporary, 0o666 & ~_umask())
-            staged.append((Path(temporary), folder / name))
+            os.chmod(staging, 0o666 & ~_umask())
+            staged.append((Path(staging), folder / name))
         for temporary, final in staged:
             os.replace(temporary, final)
     finally:

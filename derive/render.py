@@ -39,6 +39,8 @@ def _finalize(value: object) -> Markup:
     # replaces Jinja's HTML escaping by LaTeX escaping for every plain string.
     if isinstance(value, Markup):
         return value
+    if isinstance(value, jinja2.Undefined):
+        return Markup(str(value))  # StrictUndefined raises here, naming the missing variable
     if isinstance(value, Latex):
         return Markup(value)
     if isinstance(value, bool) or value is None:
@@ -146,7 +148,12 @@ def network_context(spec: Spec) -> dict[str, Any]:
         }
         for l, layer in enumerate(network.layers, 1)
     ]
-    return {"formula": Latex(latex.formula(inner)), "layers": layers, "inputs": network.inputs, "outputs": network.outputs}
+    return {
+        "formula": Latex(latex.formula(inner)),
+        "layers": layers,
+        "inputs": network.inputs,
+        "outputs": network.outputs,
+    }
 
 
 def part_context(solved: PartSolution, places: int) -> dict[str, Any]:
@@ -157,7 +164,8 @@ def part_context(solved: PartSolution, places: int) -> dict[str, Any]:
         "title": part.title,
         "question": question_context(part),
         "sections": [
-            {"key": section.key, "steps": [step_context(s, places) for s in section.steps]} for section in solved.sections
+            {"key": section.key, "steps": [step_context(s, places) for s in section.steps]}
+            for section in solved.sections
         ],
     }
 
@@ -167,7 +175,7 @@ def question_context(part: Part) -> dict[str, Any]:
 
     def vector(values: Sequence[Any]) -> Latex:
         # In running text a column vector is written as a transposed row: (1, -1)^T.
-        texts = [latex.exact_text(v) or "" for v in values]
+        texts = [latex.inline(v) for v in values]
         if len(texts) == 1:
             return Latex(texts[0])
         return Latex(r"(" + ", ".join(texts) + r")^{\top}")
@@ -178,7 +186,7 @@ def question_context(part: Part) -> dict[str, Any]:
         "y": vector(part.sample.y),
         "sample_of": part.sample_of or 0,
         "claim": vector(part.claim) if part.claim else Latex(""),
-        "learning_rate": Latex(latex.exact_text(part.learning_rate) or "") if part.learning_rate is not None else Latex(""),
+        "learning_rate": Latex(latex.inline(part.learning_rate)) if part.learning_rate is not None else Latex(""),
         "wrt": [Latex(latex.symbol(weight(int(n[1:])) if n[0] == "W" else bias(int(n[1:])))) for n in names],
         "layer": part.layer or 0,
         "activation": Latex(part.activation.identity) if part.activation else Latex(""),
@@ -291,8 +299,8 @@ def _(step: Claim, places: int) -> dict[str, Any]:
     return {
         "type": "claim",
         "symbol": Latex(latex.symbol(step.quantity.symbol)),
-        "claimed": Latex(latex.exact_text(step.claimed) or ""),
-        "computed": Latex(latex.exact_text(step.quantity.exact) or latex.decimal(step.quantity.approx, places)),
+        "claimed": Latex(latex.inline(step.claimed)),
+        "computed": Latex(latex.inline(step.quantity.exact)),
     }
 
 

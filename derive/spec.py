@@ -202,9 +202,7 @@ class _Reader:
             if key not in allowed:
                 hint = difflib.get_close_matches(key, allowed, n=1)
                 did_you_mean = f" (did you mean '{hint[0]}'?)" if hint else ""
-                raise self.fail(
-                    [*path, key], f"unknown key{did_you_mean}; allowed here: {', '.join(allowed)}"
-                )
+                raise self.fail([*path, key], f"unknown key{did_you_mean}; allowed here: {', '.join(allowed)}")
         return value
 
     def number(self, path: Sequence[str | int], value: object) -> sp.Rational:
@@ -340,7 +338,9 @@ class _Reader:
         if "yhat" in table:
             claim = self.vector([*path, "yhat"], table["yhat"], scalar_ok=True)
             if len(claim) != network.outputs:
-                raise self.fail([*path, "yhat"], f"the network has {network.outputs} outputs; found {len(claim)} values")
+                raise self.fail(
+                    [*path, "yhat"], f"the network has {network.outputs} outputs; found {len(claim)} values"
+                )
             fields["claim"] = claim
         if "wrt" in table:
             fields["wrt"] = self.wrt([*path, "wrt"], table["wrt"], network)

@@ -124,10 +124,14 @@ def verify(solution: Solution) -> Report:
     differences: dict[str, float] = {}
     for part_solution in solution.parts:
         part = part_solution.part
-        network = spec.network.with_activation(part.layer, part.activation) if part.activation and part.layer else spec.network
-        values, fd = _float_part(network, spec.loss, part)
+        network = (
+            spec.network.with_activation(part.layer, part.activation)
+            if part.activation and part.layer
+            else spec.network
+        )
+        values, part_differences = _float_part(network, spec.loss, part)
         expected.update(values)
-        differences.update(fd)
+        differences.update(part_differences)
     problems: list[str] = []
     checked = fd_checked = 0
     worst = worst_fd = 0.0
@@ -190,7 +194,12 @@ def _float_part(network: Network, loss: Loss, part: Part) -> tuple[dict[str, flo
         names = part.wrt or tuple(f"{k}{l}" for l in range(1, len(network.layers) + 1) for k in ("W", "b"))
         weights, biases = list(net.weights), list(net.biases)
         for l in range(1, len(network.layers) + 1):
-            g_w = np.array([[grads[Sym("w", l, (j, k))] for k in range(1, weights[l - 1].shape[1] + 1)] for j in range(1, weights[l - 1].shape[0] + 1)])
+            g_w = np.array(
+                [
+                    [grads[Sym("w", l, (j, k))] for k in range(1, weights[l - 1].shape[1] + 1)]
+                    for j in range(1, weights[l - 1].shape[0] + 1)
+                ]
+            )
             g_b = np.array([grads[_bias_symbol(network, l, j)] for j in range(1, biases[l - 1].shape[0] + 1)])
             if f"W{l}" in names:
                 weights[l - 1] = update(weights[l - 1], rate, g_w)

@@ -1,0 +1,121 @@
+"""End to end through the command line: PDFs read back with pdftotext, errors as one line."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from derive.spec import example_path
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "derive", *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def text_of(pdf: Path) -> str:
+    """The PDF's text; NFC joins the y and combining hat that pdftotext gives for ŷ."""
+    out = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return unicodedata.normalize("NFC", out)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("out")
+    result = run("example", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_example_writes_all_five_files(built: Path) -> None:
+    names = sorted(p.name for p in built.iterdir())
+    assert names == [
+        "backprop-answers.json",
+        "backprop-exercise.pdf",
+        "backprop-exercise.tex",
+        "backprop-solution.pdf",
+        "backprop-solution.tex",
+    ]
+
+
+def test_solution_pdf_shows_part1_loss_and_part3_claim(built: Path) -> None:
+    text = text_of(built / "backprop-solution.pdf")
+    sigma3 = 1 / (1 + math.exp(-3))
+    loss1 = ((1 * 0.5 - 1 * sigma3 + 0.5) - 1) ** 2  # ŷ = 1·σ(0) + (−1)·σ(3) + 1/2, L = (ŷ − y)², y = 1
+    assert f"{loss1:.4f}" == "0.9074"
+    assert f"≈ {loss1:.4f}" in text
+    assert "The forward pass gives ŷ = 1/2 exactly" in " ".join(text.split())
+    for number in range(1, 7):
+        assert f"Part {number}" in text
+
+
+def test_exercise_pdf_asks_but_does_not_answer(built: Path) -> None:
+    text = " ".join(text_of(built / "backprop-exercise.pdf").split())
+    assert "Show that the output is exactly ŷ = 1/2" in text
+    assert "0.9074" not in text and "≈" not in text.split("Tasks")[1]
+
+
+def test_own_spec_names_follow_the_file(tmp_path: Path) -> None:
+    spec = tmp_path / "week5.toml"
+    spec.write_text(example_path().read_text(encoding="utf-8"), encoding="utf-8")
+    result = run("sheet", str(spec), "-o", str(tmp_path / "o"), "--no-pdf")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        "week5-answers.json",
+        "week5-exercise.tex",
+        "week5-solution.tex",
+    ]
+
+
+def test_bad_spec_is_one_line_exit_2_and_nothing_written(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.toml"
+    spec.write_text(example_path().read_text(encoding="utf-8").replace('"sigmoid"', '"sigmod"'), encoding="utf-8")
+    result = run("sheet", str(spec), "-o", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "network.layers[1].activation: unknown activation 'sigmod'" in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_spec_file(tmp_path: Path) -> None:
+    result = run("sheet", str(tmp_path / "nope.toml"))
+    assert result.returncode == 2 and "cannot read the spec" in result.stderr
+
+
+def test_missing_tex_writes_sources_and_says_how_to_install(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": str(tmp_path / "empty")}
+    result = run("example", "-o", str(tmp_path / "o"), env=env)
+    assert result.returncode == 5
+    assert "apt-get install" in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        "backprop-answers.json",
+        "backprop-exercise.tex",
+        "backprop-solution.tex",
+    ]
+
+
+def test_latex_failure_is_exit_4_with_log_lines_and_nothing_written(tmp_path: Path) -> None:
+    templates = tmp_path / "templates" / "steps"
+    templates.mkdir(parents=True)
+    (templates / "claim.tex.j2").write_text("\\thiscommanddoesnotexist\n", encoding="utf-8")
+    result = run("example", "-o", str(tmp_path / "o"), "--templates", str(tmp_path / "templates"))
+    assert result.returncode == 4
+    assert "Undefined control sequence" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_help_explains_the_commands() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for word in ("derive sheet", "derive example", "exit status"):
+        assert word in result.stdout
+
+
+def test_example_toml_is_the_built_in_spec() -> None:
+    result = run("example", "--toml")
+    assert result.stdout == example_path().read_text(encoding="utf-8")

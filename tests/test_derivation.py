@@ -1,0 +1,83 @@
+"""The built-in example's values, checked against the independent SymPy oracle in oracle.py."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from derive.steps import Claim, Recall, Solution
+from tests import oracle
+
+
+def test_part1_forward_and_loss_match_the_composed_network(example: Solution) -> None:
+    values = oracle.start()
+    expected_yhat = oracle.output((1, 1), values)
+    assert oracle.same(example["p1.yhat[1]"].exact, expected_yhat)
+    assert oracle.same(example["p1.L"].exact, (expected_yhat - 1) ** 2)
+    # z^{(1)} = W1 x: (0, 3), so a^{(1)}_1 = σ(0) = 1/2 exactly
+    assert example["p1.z1[1]"].exact == 0
+    assert example["p1.z1[2]"].exact == 3
+    assert example["p1.a1[1]"].exact == sp.Rational(1, 2)
+
+
+def test_part2_forward_and_loss(example: Solution) -> None:
+    expected = oracle.output((1, -1), oracle.start())
+    assert oracle.same(example["p2.yhat[1]"].exact, expected)
+    assert oracle.same(example["p2.L"].exact, (expected - 1) ** 2)
+
+
+def test_part3_shows_yhat_one_half_exactly(example: Solution) -> None:
+    assert example["p3.yhat[1]"].exact == sp.Rational(1, 2)
+    assert example["p3.L"].exact == sp.Rational(1, 4)
+    claims = [s for sec in example.part(3).sections for s in sec.steps if isinstance(s, Claim)]
+    assert len(claims) == 1 and claims[0].claimed == sp.Rational(1, 2)
+
+
+def test_part4_gradients_equal_sympy_diff_of_the_composed_loss(example: Solution) -> None:
+    expected = oracle.gradients((0, 0), oracle.start())
+    for key, value in expected.items():
+        # Part 4 reuses part 3's forward pass, so its gradients are keyed under part 4.
+        assert example[f"p4.dL/d{key}"].exact == value, key
+    assert all(example[f"p4.dL/d{key}"].exact.is_Rational for key in expected)
+
+
+def test_part4_recalls_part3_instead_of_recomputing(example: Solution) -> None:
+    recalls = [s for sec in example.part(4).sections for s in sec.steps if isinstance(s, Recall)]
+    assert [r.part for r in recalls] == [3]
+
+
+def test_part5_sgd_step_and_new_loss(example: Solution) -> None:
+    start = oracle.start()
+    grads = oracle.gradients((0, 0), start)
+    rate = sp.Rational(1, 2)
+    new = {p: start[p] - rate * grads[oracle.KEYS[p]] for p in oracle.PARAMS}
+    for p, value in new.items():
+        head, _, index = oracle.KEYS[p].partition("[")
+        got = example[f"p5.{head}_new[{index}"].exact
+        assert got == value and got.is_Rational, oracle.KEYS[p]
+    expected_loss = (oracle.output((0, 0), new) - 1) ** 2
+    assert oracle.same(example["p5.L_new"].exact, expected_loss)
+    assert not example["p5.L_new"].exact.is_Rational  # needs a closed form with e
+
+
+def test_part6_constant_zero_activation(example: Solution) -> None:
+    def zero(z: sp.Expr) -> sp.Expr:
+        return sp.Integer(0)
+
+    start = oracle.start()
+    assert example["p6.yhat[1]"].exact == oracle.output((0, 0), start, act=zero)
+    grads = oracle.gradients((0, 0), start, act=zero)
+    for key, value in grads.items():
+        assert example[f"p6.dL/d{key}"].exact == value, key
+    new = {p: start[p] - sp.Rational(1, 2) * grads[oracle.KEYS[p]] for p in oracle.PARAMS}
+    assert example["p6.L_new"].exact == (oracle.output((0, 0), new, act=zero) - 1) ** 2 == 0
+
+
+def test_every_quantity_has_a_unique_key(example: Solution) -> None:
+    keys = [q.key for q in example.quantities()]
+    assert len(keys) == len(set(keys))
+
+
+def test_step_values_are_their_formulas_evaluated(example: Solution) -> None:
+    for q in example.quantities():
+        if q.formula is not None:
+            assert q.formula.exact() == q.exact

@@ -1,0 +1,115 @@
+"""The printer: one expression, one expected LaTeX string, grouped by feature."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from derive import latex
+from derive.catalog import SIGMOID
+from derive.formula import Apply, Difference, Num, Power, Product, Quantity, Ref, Sum
+from derive.notation import LOSS, Partial, Sym, Updated
+
+
+def q(symbol: Sym, value: sp.Expr) -> Ref:
+    return Ref(Quantity.given(symbol, value))
+
+
+W12 = Sym("w", 1, (1, 2))
+X2 = Sym("x", None, (2,))
+
+
+# --- symbols -------------------------------------------------------------------------------
+
+
+def test_layer_superscript_and_comma_indices() -> None:
+    assert latex.symbol(W12) == "w^{(1)}_{1,2}"
+
+
+def test_indices_never_collide() -> None:
+    # w_{1,2} (row 1, column 2) and w_{12} (entry 12 of a vector) must print differently
+    assert latex.symbol(Sym("w", None, (1, 2))) != latex.symbol(Sym("w", None, (12,)))
+
+
+def test_partials_always_use_the_partial_sign() -> None:
+    assert latex.symbol(Partial(LOSS, W12)) == r"\frac{\partial L}{\partial w^{(1)}_{1,2}}"
+
+
+def test_updated_parameter_gets_a_prime_before_the_layer() -> None:
+    assert latex.symbol(Updated(W12)) == "{w'}^{(1)}_{1,2}"
+    assert latex.symbol(Updated(Sym("yhat", None, (1,), hide_index=True))) == r"\hat{y}'"
+
+
+def test_hidden_index_for_single_entry_vectors() -> None:
+    assert latex.symbol(Sym("z", 2, (1,), hide_index=True)) == "z^{(2)}"
+
+
+# --- substitution --------------------------------------------------------------------------
+
+
+def test_negative_numbers_are_bracketed_when_substituted() -> None:
+    node = Sum((Product((q(W12, sp.Integer(-1)), q(X2, sp.Integer(1)))), q(Sym("b"), sp.Rational(-1, 8))))
+    assert latex.formula(node) == r"w^{(1)}_{1,2} \, x_{2} + b"
+    assert latex.substituted(node, 4) == (r"\left(-1\right) \cdot 1 + \left(- \frac{1}{8}\right)", False)
+
+
+def test_compound_values_are_bracketed_when_substituted() -> None:
+    yhat = q(Sym("yhat"), 1 - 1 / (1 + sp.exp(-3)))
+    node = Power(Difference(yhat, Num(sp.Integer(1))), 2)
+    assert latex.substituted(node, 4)[0] == r"\left(\left(1 - \frac{1}{1 + e^{-3}}\right) - 1\right)^{2}"
+
+
+def test_long_values_are_substituted_as_decimals_and_flagged() -> None:
+    long = sum(sp.Rational(k, 7) / (1 + sp.exp(-sp.Rational(1, k))) for k in range(1, 6))
+    text, approximated = latex.substituted(Product((Num(sp.Integer(2)), q(Sym("a"), long))), 4)
+    assert approximated and text == rf"2 \cdot {latex.decimal(sp.Float(long.evalf(30), 30), 4)}"
+
+
+def test_activation_call() -> None:
+    node = Apply(SIGMOID, q(Sym("z", 1, (1,)), sp.Integer(3)))
+    assert latex.formula(node) == r"\sigma\left(z^{(1)}_{1}\right)"
+    assert latex.substituted(node, 4)[0] == r"\sigma\left(3\right)"
+
+
+# --- exact values and decimals -----------------------------------------------------------
+
+
+def test_numbers_first_and_inline_exponent_fractions() -> None:
+    assert latex.exact_text(1 / (1 + sp.exp(-sp.Rational(1, 8)))) == r"\frac{1}{1 + e^{-1/8}}"
+
+
+def test_long_closed_forms_are_not_printed() -> None:
+    huge = sp.Add(*(1 / (k + sp.exp(-k)) for k in range(1, 60)))
+    assert latex.exact_text(huge) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "places", "expected"),
+    [
+        (0.95257412682, 4, "0.9526"),
+        (-0.25, 4, "-0.2500"),
+        (0.00001234, 4, r"1.234 \cdot 10^{-5}"),
+        (-0.00001, 2, r"-1.0 \cdot 10^{-5}"),
+        (sp.Float("0.12345", 40), 4, "0.1235"),  # half up, as students round (half-even gives 0.1234)
+        (0.0, 4, "0.0000"),
+    ],
+)
+def test_decimal(value: float | sp.Float, places: int, expected: str) -> None:
+    assert latex.decimal(value, places) == expected
+
+
+def test_result_segments() -> None:
+    half = Quantity.given(Sym("a"), sp.Rational(1, 2))
+    assert latex.result(half, 4) == [("=", r"\frac{1}{2}"), ("=", "0.5")]
+    third = Quantity.given(Sym("a"), sp.Rational(1, 3))
+    assert latex.result(third, 4) == [("=", r"\frac{1}{3}"), (r"\approx", "0.3333")]
+    assert latex.result(Quantity.given(Sym("a"), sp.Integer(-1)), 4) == [("=", "-1")]
+
+
+def test_unknown_objects_fail_loudly() -> None:
+    with pytest.raises(TypeError, match="cannot print"):
+        latex.DerivePrinter()._print(object())
+
+
+def test_width_of_a_matrix_is_its_widest_row() -> None:
+    assert latex.width(r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}") < latex.width("1 & 2 & 3 & 4 & 5 & 6")

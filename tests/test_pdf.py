@@ -1,0 +1,45 @@
+"""Compiling: one pass, clear errors with the log's lines, no shell escape, no reading outside files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from derive.errors import TexError
+from derive.pdf import compile_pdf, log_excerpt
+
+DOC = "\\documentclass{article}\n\\begin{document}\n%s\n\\end{document}\n"
+
+
+def test_a_document_compiles_to_pdf() -> None:
+    assert compile_pdf(DOC % "Hello").startswith(b"%PDF")
+
+
+def test_a_latex_error_shows_the_offending_line() -> None:
+    with pytest.raises(TexError) as caught:
+        compile_pdf(DOC % "\\undefinedmacro")
+    assert "Undefined control sequence" in str(caught.value)
+    assert "sheet.tex:3:" in str(caught.value)
+
+
+def test_shell_escape_is_disabled(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    compile_pdf(DOC % f"\\immediate\\write18{{touch {marker}}}ok")
+    assert not marker.exists()
+
+
+def test_files_outside_the_folder_are_not_read() -> None:
+    with pytest.raises(TexError):
+        compile_pdf(DOC % "\\input{/etc/hostname}")
+
+
+def test_a_runaway_document_times_out() -> None:
+    with pytest.raises(TexError, match="did not finish within 2 s"):
+        compile_pdf(DOC % "\\def\\spin{\\spin}\\spin", timeout=2)
+
+
+def test_log_excerpt_picks_error_lines() -> None:
+    log = "noise\n./sheet.tex:7: Undefined control sequence.\nl.7 \\foo\n\nmore\n! Emergency stop.\n"
+    excerpt = log_excerpt(log)
+    assert "sheet.tex:7: Undefined control sequence." in excerpt and "! Emergency stop." in excerpt

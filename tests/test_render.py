@@ -1,0 +1,58 @@
+"""Template context and Jinja2: user text escaped, unknown steps and names fail loudly."""
+
+from __future__ import annotations
+
+import jinja2
+import pytest
+
+import derive
+from derive.render import Latex, _finalize, environment, step_context
+from derive.spec import example_path, parse_spec
+from derive.steps import Solution
+
+EXAMPLE = example_path().read_text(encoding="utf-8")
+
+
+def test_user_text_is_escaped_and_latex_is_not() -> None:
+    assert _finalize("50% & $x_1$ #1") == r"50\% \& \$x\_1\$ \#1"
+    assert _finalize(Latex(r"\frac{1}{2}")) == r"\frac{1}{2}"
+    assert _finalize(3) == "3"
+
+
+@pytest.mark.parametrize("value", [None, True, 1.5, [1]])
+def test_non_text_values_are_refused(value: object) -> None:
+    with pytest.raises(TypeError, match="template printed"):
+        _finalize(value)
+
+
+def test_unknown_step_type_fails_loudly() -> None:
+    with pytest.raises(TypeError, match="no renderer for step type object"):
+        step_context(object(), 4)  # type: ignore[arg-type]
+
+
+def test_undefined_template_names_fail_loudly() -> None:
+    with pytest.raises(jinja2.UndefinedError):
+        environment().from_string("<< nothing_here >>").render()
+
+
+def test_titles_with_latex_specials_appear_literally(tmp_path: str) -> None:
+    title = r"Week 5: 50% & $x_1$ #1 ~ ^ \input{/etc/passwd} {braces}"
+    spec = parse_spec(EXAMPLE.replace('title = "Backpropagation by hand"', f"title = '''{title}'''"))
+    solution = derive.solve(spec)
+    documents = derive.render(solution, derive.verify(solution), 4)
+    assert r"\input{/etc/passwd}" not in documents.solution
+    assert r"50\% \& \$x\_1\$ \#1" in documents.solution
+
+
+def test_every_part_has_its_question_on_both_sheets(example: Solution) -> None:
+    documents = derive.render(example, derive.verify(example), 4)
+    assert documents.exercise.count(r"\item") == len(example.parts)
+    assert documents.solution.count(r"\section*{Part") == len(example.parts)
+    # the exercise sheet holds no results
+    assert r"\approx" not in documents.exercise and "Step 3" not in documents.exercise
+
+
+def test_decimal_places_follow_the_option(example: Solution) -> None:
+    six = derive.render(example, derive.verify(example), 6).solution
+    assert "0.952574" in six  # σ(3) in part 1
+    assert "0.952574" not in derive.render(example, derive.verify(example), 4).solution

@@ -1,0 +1,139 @@
+"""Spec validation: every bad input is one SpecError naming the field, the TOML line and what is wrong."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from derive.errors import SpecError
+from derive.spec import example_path, parse_spec
+
+EXAMPLE = example_path().read_text(encoding="utf-8")
+
+
+def error_for(old: str, new: str, count: int = 1) -> SpecError:
+    assert old in EXAMPLE, old
+    text = EXAMPLE.replace(old, new, count)
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, name="t", source="t.toml")
+    return caught.value
+
+
+def line_of(fragment: str, occurrence: int = 1) -> int:
+    lines = [n for n, line in enumerate(EXAMPLE.splitlines(), 1) if fragment in line]
+    return lines[occurrence - 1]
+
+
+def test_example_parses_exactly() -> None:
+    spec = parse_spec(EXAMPLE)
+    assert spec.network.layers[1].bias == (sp.Rational(1, 2),)
+    assert [p.kind for p in spec.parts] == [
+        "forward",
+        "forward",
+        "show_that",
+        "gradients",
+        "update",
+        "replace_activation",
+    ]
+    assert spec.parts[3].sample == spec.parts[2].sample and spec.parts[3].sample_of == 3
+
+
+def test_toml_decimal_is_exact() -> None:
+    spec = parse_spec(EXAMPLE.replace('bias = ["1/2"]', "bias = [0.15]"))
+    assert spec.network.layers[1].bias == (sp.Rational(3, 20),)
+
+
+def test_toml_syntax_error_names_the_line() -> None:
+    error = error_for("x = [1, 1]", "x = [1, 1")
+    assert "TOML syntax error" in str(error) and error.line is not None
+    assert str(error).startswith("t.toml:")
+
+
+def test_unknown_key_suggests_the_right_one() -> None:
+    error = error_for("weights = [[1, -1], [2, 1]]", "weigths = [[1, -1], [2, 1]]")
+    assert str(error) == (
+        f"t.toml:{line_of('weights = [[1, -1], [2, 1]]')}: network.layers[1].weigths: unknown key "
+        "(did you mean 'weights'?); allowed here: weights, bias, activation"
+    )
+
+
+def test_unknown_activation_lists_the_valid_ones() -> None:
+    error = error_for('activation = "sigmoid"', 'activation = "sigmod"')
+    assert error.field == "network.layers[1].activation"
+    assert "unknown activation 'sigmod'; valid: identity, sigmoid, constant" in error.message
+    assert error.line == line_of('activation = "sigmoid"')
+
+
+def test_shape_mismatch_between_layers_names_the_layer_and_shapes() -> None:
+    error = error_for("weights = [[1, -1]]", "weights = [[1, -1, 2]]")
+    assert error.field == "network.layers[2].weights"
+    assert "layer 2 reads layer 1's 2 outputs, so W needs 2 columns; found 1x3" in error.message
+    assert error.line == line_of("weights = [[1, -1]]")
+
+
+def test_bias_shape_mismatch() -> None:
+    error = error_for("bias = [0, 0]", "bias = [0, 0, 0]")
+    assert error.field == "network.layers[1].bias"
+    assert "W is 2x2, so b needs 2 entries; found 3" in error.message
+
+
+def test_input_shape_mismatch_names_the_part() -> None:
+    error = error_for("x = [1, -1]", "x = [1, -1, 3]")
+    assert error.field == "parts[2].x"
+    assert "the network takes 2 inputs; found 3" in error.message
+    assert error.line == line_of("x = [1, -1]")
+
+
+def test_ragged_matrix() -> None:
+    error = error_for("weights = [[1, -1], [2, 1]]", "weights = [[1, -1], [2]]")
+    assert "rows must have equal length" in error.message
+
+
+def test_non_number() -> None:
+    error = error_for("x = [1, 1]", 'x = [1, "one"]')
+    assert error.field == "parts[1].x[2]"
+    assert "expected a number" in error.message and "'one'" in error.message
+
+
+def test_zero_denominator() -> None:
+    error = error_for('bias = ["1/2"]', 'bias = ["1/0"]')
+    assert error.field == "network.layers[2].bias[1]" and "zero denominator" in error.message
+
+
+def test_non_finite_number() -> None:
+    error = error_for("x = [1, 1]", "x = [1, inf]")
+    assert "finite" in error.message
+
+
+def test_missing_target() -> None:
+    error = error_for("x = [1, 1]\ny = 1", "x = [1, 1]")
+    assert error.field == "parts[1].y" and error.message.startswith("missing")
+
+
+def test_unknown_part_kind() -> None:
+    error = error_for('kind = "gradients"', 'kind = "gradient"')
+    assert error.field == "parts[4].kind" and "valid: forward, show_that" in error.message
+
+
+def test_sample_from_a_later_part_is_refused() -> None:
+    error = error_for("use_sample_of = 3", "use_sample_of = 5")
+    assert error.field == "parts[4].use_sample_of"
+    assert "from 1 to 3, found 5" in error.message
+
+
+def test_unknown_loss() -> None:
+    error = error_for('name = "squared_error"', 'name = "mse"')
+    assert error.field == "loss.name" and "valid: squared_error" in error.message
+
+
+def test_missing_section() -> None:
+    with pytest.raises(SpecError, match=r"loss: missing"):
+        parse_spec(EXAMPLE.replace('[loss]\nname = "squared_error"\n', ""))
+
+
+def test_false_claim_is_reported_with_the_computed_value() -> None:
+    import derive
+
+    spec = parse_spec(EXAMPLE.replace('yhat = "1/2"', 'yhat = "3/5"'))
+    with pytest.raises(SpecError, match=r"parts\[3\]\.yhat: the claim ŷ = 3/5 is false: derive computes ŷ = 1/2 ≈ 0.5"):
+        derive.solve(spec)
