@@ -69,7 +69,8 @@ class DerivePrinter(LatexPrinter):
         if transpose:
             sup.append(r"\top")
         if prime:
-            base = f"{{{base}'}}" if sup else f"{base}'"
+            # w'^{(1)}_{2,1}: TeX merges the prime into the superscript, the index stays under w.
+            base = f"{base}'"
         text = base + (f"^{{{''.join(sup)}}}" if sup else "")
         if s.index and not s.hide_index:
             text += "_{" + ",".join(str(i) for i in s.index) + "}"
@@ -98,8 +99,14 @@ class DerivePrinter(LatexPrinter):
         return f"{self._child(node.left, _SUM)} - {self._child(node.right, _PRODUCT)}"
 
     def _print_Product(self, node: Product) -> str:
-        joiner = r" \cdot " if self._settings["substitute"] else r" \, "
-        return joiner.join(self._child(f, _PRODUCT) for f in node.factors)
+        # Symbols are juxtaposed (δ a); a number after the first factor gets a dot (∂L/∂ŷ · 1).
+        substitute = self._settings["substitute"]
+        text = ""
+        for i, factor in enumerate(node.factors):
+            if i:
+                text += r" \cdot " if substitute or isinstance(factor, Num) else r" \, "
+            text += self._child(factor, _PRODUCT)
+        return text
 
     def _print_Hadamard(self, node: Hadamard) -> str:
         return rf"{self._child(node.left, _PRODUCT)} \odot {self._child(node.right, _PRODUCT)}"

@@ -18,7 +18,7 @@ from pylatex import Document, NoEscape, Package
 from pylatex.utils import escape_latex
 
 from derive import latex
-from derive.formula import Apply, Derivative, Node, Product, Quantity, Sum, Tensor
+from derive.formula import Apply, Derivative, Node, Product, Quantity, Ref, Sum, Tensor
 from derive.notation import LOSS, OUTPUT, TARGET, Sym, bias, weight
 from derive.spec import Part, Spec
 from derive.steps import ChainRule, Claim, Compute, Given, Identity, PartSolution, Recall, Solution, Step
@@ -232,6 +232,11 @@ def _applies(node: Node) -> bool:
     return isinstance(node, Apply | Derivative) or any(_applies(child) for child in node.children())
 
 
+def _is_copy(node: Node) -> bool:
+    """A formula that only names another quantity (through at most an identity activation)."""
+    return isinstance(node, Ref) or (isinstance(node, Apply) and node.function.call == "#" and _is_copy(node.arg))
+
+
 def line_context(q: Quantity, places: int) -> list[dict[str, Any]]:
     """One scalar as display rows: symbol = formula = numbers substituted = exact result ≈ decimal.
 
@@ -242,7 +247,11 @@ def line_context(q: Quantity, places: int) -> list[dict[str, Any]]:
     result = latex.result(q, places)
     chain: list[tuple[str, str]] = []
     restated: list[tuple[str, str]] = []
-    if q.formula is not None:
+    if q.formula is not None and _is_copy(q.formula):
+        # ŷ = z^{(2)}, ∂L/∂b = δ: nothing to substitute, the value follows directly.
+        chain.append(("=", latex.formula(q.formula)))
+        chain.extend(result)
+    elif q.formula is not None:
         chain.append(("=", latex.formula(q.formula)))
         text, approximated = latex.substituted(q.formula, places)
         if approximated:

@@ -36,7 +36,7 @@ def test_partials_always_use_the_partial_sign() -> None:
 
 
 def test_updated_parameter_gets_a_prime_before_the_layer() -> None:
-    assert latex.symbol(Updated(W12)) == "{w'}^{(1)}_{1,2}"
+    assert latex.symbol(Updated(W12)) == "w'^{(1)}_{1,2}"
     assert latex.symbol(Updated(Sym("yhat", None, (1,), hide_index=True))) == r"\hat{y}'"
 
 
@@ -63,6 +63,11 @@ def test_long_values_are_substituted_as_decimals_and_flagged() -> None:
     long = sum(sp.Rational(k, 7) / (1 + sp.exp(-sp.Rational(1, k))) for k in range(1, 6))
     text, approximated = latex.substituted(Product((Num(sp.Integer(2)), q(Sym("a"), long))), 4)
     assert approximated and text == rf"2 \cdot {latex.decimal(sp.Float(long.evalf(30), 30), 4)}"
+
+
+def test_a_number_after_a_symbol_gets_a_dot() -> None:
+    node = Product((q(Sym("g"), sp.Integer(-1)), Num(sp.Integer(1))))
+    assert latex.formula(node) == r"g \cdot 1"
 
 
 def test_activation_call() -> None:
