@@ -97,6 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DeriveError as error:
         print(f"derive: error: {error}", file=sys.stderr)
         return error.exit_status
+    except OSError as error:
+        print(f"derive: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("derive: interrupted; nothing was written", file=sys.stderr)
         return 130

@@ -130,7 +130,7 @@ class _Deriver:
             sections.append(Section("backward", self.backward_steps(network, fwd, memo.backward, names)))
         else:
             assert memo.backward_part is not None
-            items = tuple((Partial(LOSS, _param_symbol(n)), memo.backward.tensor(n)) for n in names)
+            items = tuple((Partial(LOSS, _param_symbol(n)), memo.backward.gradients.tensor(n)) for n in names)
             sections.append(Section("recall_gradients", (Recall(memo.backward_part, items),)))
         sections.extend(self.update_sections(network, part, fwd, memo.backward, names))
         return PartSolution(part, tuple(sections))
@@ -250,7 +250,7 @@ class _Deriver:
             below = Tensor(below_symbol, column(fwd.layer_input(l)), transpose=True)
             if f"W{l}" in names:
                 steps.append(_chain_rule(network, l, "w"))
-                grads = bwd.weights[l - 1]
+                grads = bwd.gradients.weights[l - 1]
                 steps.append(
                     Compute(
                         Partial(LOSS, weight(l)),
@@ -264,7 +264,11 @@ class _Deriver:
                 steps.append(_chain_rule(network, l, "b"))
                 steps.append(
                     Compute(
-                        Partial(LOSS, bias(l)), delta, bwd.biases[l - 1], number=4, shape=(len(bwd.biases[l - 1]), 1)
+                        Partial(LOSS, bias(l)),
+                        delta,
+                        bwd.gradients.biases[l - 1],
+                        number=4,
+                        shape=(len(bwd.gradients.biases[l - 1]), 1),
                     )
                 )
             if l > lowest:
@@ -286,7 +290,7 @@ class _Deriver:
         steps: list[Step] = [Identity(part.optimizer.formula, part.optimizer.prose), Given(RATE, ((rate,),))]
         for name in names:
             symbol = _param_symbol(name)
-            old, grads, after = self.params.tensor(name), bwd.tensor(name), new.tensor(name)
+            old, grads, after = self.params.tensor(name), bwd.gradients.tensor(name), new.tensor(name)
             general = part.optimizer.step(
                 Tensor(symbol, old), Tensor(RATE, ((rate,),)), Tensor(Partial(LOSS, symbol), grads)
             )

@@ -70,14 +70,8 @@ class Backward:
     output: Vec
     delta: tuple[Vec, ...]
     activation: tuple[Vec, ...]
-    weights: tuple[Mat, ...]
-    biases: tuple[Vec, ...]
-
-    def tensor(self, name: str) -> Mat:
-        kind, layer = name[0], int(name[1:])
-        if kind == "W":
-            return self.weights[layer - 1]
-        return tuple((q,) for q in self.biases[layer - 1])
+    gradients: Params
+    """∂L/∂W^{(l)} and ∂L/∂b^{(l)}, laid out like the parameters."""
 
 
 def symbol_of(base: str, layer: int | None, size: int, *index: int) -> Sym:
@@ -192,7 +186,7 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix:
                 for k in range(len(below))
             )
             d_activation[l - 2] = upstream
-    return Backward(d_output, tuple(deltas), tuple(d_activation), tuple(d_weights), tuple(d_biases))
+    return Backward(d_output, tuple(deltas), tuple(d_activation), Params(tuple(d_weights), tuple(d_biases)))
 
 
 def step(
@@ -210,11 +204,11 @@ def step(
             tuple(update(q, g, f"W{l}") for q, g in zip(row, grow, strict=True))
             for row, grow in zip(w, gw, strict=True)
         )
-        for l, (w, gw) in enumerate(zip(params.weights, grads.weights, strict=True), 1)
+        for l, (w, gw) in enumerate(zip(params.weights, grads.gradients.weights, strict=True), 1)
     )
     biases = tuple(
         tuple(update(q, g, f"b{l}") for q, g in zip(b, gb, strict=True))
-        for l, (b, gb) in enumerate(zip(params.biases, grads.biases, strict=True), 1)
+        for l, (b, gb) in enumerate(zip(params.biases, grads.gradients.biases, strict=True), 1)
     )
     return Params(weights, biases)
 
