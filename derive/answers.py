@@ -9,7 +9,23 @@ from typing import Any
 import sympy as sp
 
 from derive import latex
-from derive.formula import Apply, Difference, Node, Num, Power, Product, Quantity, Ref, Sum, small
+from derive.formula import (
+    Apply,
+    Difference,
+    Log,
+    Negate,
+    Node,
+    Num,
+    Power,
+    Product,
+    Quantity,
+    Quotient,
+    Ref,
+    Slope,
+    Sqrt,
+    Sum,
+    small,
+)
 from derive.steps import Solution
 
 EXACT_NODES = 400
@@ -25,7 +41,7 @@ def formula_text(node: Node) -> str:
     """The formula over earlier quantities, as a SymPy expression string in their identifiers."""
     names = {q.key: sp.Symbol(identifier(q.key)) for q in node.refs()}
     expr = _symbolic(node, names)
-    return str(expr)
+    return sp.sstr(expr, order="none")  # the default term ordering costs more than the whole formula
 
 
 def _symbolic(node: Node, names: dict[str, sp.Symbol]) -> sp.Expr:
@@ -43,17 +59,27 @@ def _symbolic(node: Node, names: dict[str, sp.Symbol]) -> sp.Expr:
         return _symbolic(node.base, names) ** node.exponent
     if isinstance(node, Apply):
         return node.function.rule(_symbolic(node.arg, names))
+    if isinstance(node, Negate):
+        return -_symbolic(node.arg, names)
+    if isinstance(node, Quotient):
+        return _symbolic(node.num, names) / _symbolic(node.den, names)
+    if isinstance(node, Log):
+        return sp.log(_symbolic(node.arg, names))
+    if isinstance(node, Sqrt):
+        return sp.sqrt(_symbolic(node.arg, names))
+    if isinstance(node, Slope):
+        return node.rule(_symbolic(node.arg, names))
     raise TypeError(f"no answer form for formula node {type(node).__name__}")
 
 
 def entry(q: Quantity, part: int | None, places: int) -> dict[str, Any]:
-    short = small(q.exact, EXACT_NODES)
+    short = latex.is_exact(q.exact) and small(q.exact, EXACT_NODES)
     return {
         "name": q.key,
         "id": identifier(q.key),
         "part": part,
         "symbol": latex.symbol(q.symbol),
-        "exact": str(q.exact) if short else None,
+        "exact": sp.sstr(q.exact, order="none") if short else None,
         "latex": latex.exact_text(q.exact) if short else None,
         "float": float(q.approx),
         "decimal": latex.decimal(q.approx, places),
@@ -64,9 +90,7 @@ def entry(q: Quantity, part: int | None, places: int) -> dict[str, Any]:
 
 def answers(solution: Solution, places: int) -> dict[str, Any]:
     """The answers document: every quantity once, in the order of the sheet."""
-    quantities = [entry(q, None, places) for g in solution.givens for row in g.entries for q in row]
-    for part in solution.parts:
-        quantities.extend(entry(q, part.number, places) for q in part.quantities())
+    quantities = [entry(q, solution.part_of(q.key), places) for q in solution.quantities()]
     return {
         "spec": solution.spec.name,
         "title": solution.spec.sheet.title,

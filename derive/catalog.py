@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from derive.formula import Difference, Node, Num, Power, Product
+from derive.formula import Difference, Log, Negate, Node, Num, Power, Product, Quotient, Slope, Sqrt, Sum
 
 
 @dataclass(frozen=True)
@@ -46,18 +46,42 @@ class Loss:
     prose: str
 
 
+Stage = tuple[str, Callable[[Mapping[str, Node], int], Node]]
+"""One named intermediate of an optimizer step and its formula, given the names so far and t."""
+
+
 @dataclass(frozen=True)
 class Optimizer:
-    """A parameter update θ' from θ, the learning rate α and the gradient g."""
+    """An update θ → θ' in named stages (m, v, m̂, v̂, then ``theta``), with its hyperparameters.
+
+    A stage's formula may use ``theta``, ``g`` (the gradient), ``alpha``, every hyperparameter,
+    the previous step's state as ``<name>_prev`` (0 before the first step) and earlier stages.
+    """
 
     name: str
-    step: Callable[[Node, Node, Node], Node]
+    stages: tuple[Stage, ...]
     formula: str
     prose: str
+    hyper: Mapping[str, sp.Rational] = field(default_factory=dict)
+    state: tuple[str, ...] = ()
+    """Stages carried from one step to the next."""
+    hyper_latex: Mapping[str, str] = field(default_factory=dict)
+
+
+ONE_ = Num(sp.Integer(1))
 
 
 def _sigmoid(z: sp.Expr) -> sp.Expr:
     return 1 / (1 + sp.exp(-z))
+
+
+def _relu(z: sp.Expr) -> sp.Expr:
+    return sp.Max(sp.Integer(0), z)
+
+
+def _relu_slope(z: sp.Expr) -> sp.Expr:
+    # ReLU'(0) is undefined; like PyTorch we take 0 there, and the sheet says so.
+    return sp.Piecewise((sp.Integer(1), z > 0), (sp.Integer(0), True))
 
 
 IDENTITY = Activation(
@@ -83,6 +107,20 @@ SIGMOID = Activation(
 
 
 ZERO = sp.Integer(0)
+
+
+RELU = Activation(
+    name="relu",
+    rule=_relu,
+    derivative=lambda z, a: Slope(r"\operatorname{ReLU}'\left(#\right)", _relu_slope, z),
+    call=r"\operatorname{ReLU}\left(#\right)",
+    prime=r"\operatorname{ReLU}'\left(#\right)",
+    identity=(
+        r"\operatorname{ReLU}(z) = \max(0, z),\quad \operatorname{ReLU}'(z) = "
+        r"\begin{cases} 1 & z > 0 \\ 0 & z \le 0 \end{cases}"
+    ),
+    prose="relu",
+)
 
 
 def constant(c: sp.Rational = ZERO) -> Activation:
@@ -111,6 +149,7 @@ class Entry:
 ACTIVATIONS: Mapping[str, Entry] = {
     "identity": Entry(lambda: IDENTITY),
     "sigmoid": Entry(lambda: SIGMOID),
+    "relu": Entry(lambda: RELU),
     "constant": Entry(constant, {"c": ZERO}),
 }
 
@@ -123,13 +162,55 @@ SQUARED_ERROR = Loss(
     prose="squared_error",
 )
 
-LOSSES: Mapping[str, Loss] = {"squared_error": SQUARED_ERROR}
+BINARY_CROSS_ENTROPY = Loss(
+    name="binary_cross_entropy",
+    term=lambda p, y: Negate(Sum((Product((y, Log(p))), Product((Difference(ONE_, y), Log(Difference(ONE_, p))))))),
+    gradient=lambda p, y: Difference(Quotient(Difference(ONE_, y), Difference(ONE_, p)), Quotient(y, p)),
+    formula=r"-\bigl[y \log \hat{y} + (1 - y) \log(1 - \hat{y})\bigr]",
+    identity=r"\frac{\partial L}{\partial \hat{y}} = \frac{1 - y}{1 - \hat{y}} - \frac{y}{\hat{y}}",
+    prose="binary_cross_entropy",
+)
+
+LOSSES: Mapping[str, Loss] = {"squared_error": SQUARED_ERROR, "binary_cross_entropy": BINARY_CROSS_ENTROPY}
 
 SGD = Optimizer(
     name="sgd",
-    step=lambda theta, rate, grad: Difference(theta, Product((rate, grad))),
+    stages=(("theta", lambda e, t: Difference(e["theta"], Product((e["alpha"], e["g"])))),),
     formula=r"\theta' = \theta - \alpha \frac{\partial L}{\partial \theta}",
     prose="sgd",
 )
 
-OPTIMIZERS: Mapping[str, Optimizer] = {"sgd": SGD}
+
+ADAM = Optimizer(
+    name="adam",
+    stages=(
+        ("m", lambda e, t: Sum((Product((e["beta1"], e["m_prev"])), Product((Difference(ONE_, e["beta1"]), e["g"]))))),
+        (
+            "v",
+            lambda e, t: Sum(
+                (Product((e["beta2"], e["v_prev"])), Product((Difference(ONE_, e["beta2"]), Power(e["g"], 2))))
+            ),
+        ),
+        ("mhat", lambda e, t: Quotient(e["m"], Difference(ONE_, Power(e["beta1"], t)))),
+        ("vhat", lambda e, t: Quotient(e["v"], Difference(ONE_, Power(e["beta2"], t)))),
+        # ε outside the square root, as PyTorch does.
+        (
+            "theta",
+            lambda e, t: Difference(
+                e["theta"], Product((e["alpha"], Quotient(e["mhat"], Sum((Sqrt(e["vhat"]), e["epsilon"])))))
+            ),
+        ),
+    ),
+    formula=(
+        r"\begin{aligned} m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t, &"
+        r" v_t &= \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2,"
+        r" \\ \hat{m}_t &= \frac{m_t}{1 - \beta_1^t}, & \hat{v}_t &= \frac{v_t}{1 - \beta_2^t}, \\"
+        r" \theta_t &= \theta_{t-1} - \alpha \frac{\hat{m}_t}{\sqrt{\hat{v}_t} + \varepsilon} \end{aligned}"
+    ),
+    prose="adam",
+    hyper={"beta1": sp.Rational(9, 10), "beta2": sp.Rational(999, 1000), "epsilon": sp.Rational(1, 10**8)},
+    state=("m", "v"),
+    hyper_latex={"beta1": r"\beta_1", "beta2": r"\beta_2", "epsilon": r"\varepsilon"},
+)
+
+OPTIMIZERS: Mapping[str, Optimizer] = {"sgd": SGD, "adam": ADAM}

@@ -8,7 +8,7 @@ numbers substituted, and as its result.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -86,7 +86,11 @@ class Quantity:
 
     @classmethod
     def computed(cls, symbol: Symbolic, formula: Node, prefix: str = "") -> Quantity:
-        return cls(symbol, formula.exact(), formula.approx(), formula, prefix)
+        approx = formula.approx()
+        if any(q.exact.is_Float for q in formula.refs()):
+            # Computed from decimals: there is no exact value, and evaluating twice is waste.
+            return cls(symbol, approx, approx, formula, prefix)
+        return cls(symbol, formula.exact(), approx, formula, prefix)
 
 
 @dataclass(frozen=True, eq=False)
@@ -188,6 +192,83 @@ class Apply(Node):
 
     def approx(self) -> sp.Float:
         return sp.Float(self.function.rule(self.arg.approx()), DIGITS)
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.arg,)
+
+
+@dataclass(frozen=True, eq=False)
+class Quotient(Node):
+    num: Node
+    den: Node
+
+    def exact(self) -> sp.Expr:
+        return self.num.exact() / self.den.exact()
+
+    def approx(self) -> sp.Float:
+        return sp.Float(self.num.approx() / self.den.approx(), DIGITS)
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.num, self.den)
+
+
+@dataclass(frozen=True, eq=False)
+class Negate(Node):
+    arg: Node
+
+    def exact(self) -> sp.Expr:
+        return -self.arg.exact()
+
+    def approx(self) -> sp.Float:
+        return sp.Float(-self.arg.approx(), DIGITS)
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.arg,)
+
+
+@dataclass(frozen=True, eq=False)
+class Log(Node):
+    """The natural logarithm."""
+
+    arg: Node
+
+    def exact(self) -> sp.Expr:
+        return sp.log(self.arg.exact())
+
+    def approx(self) -> sp.Float:
+        return sp.Float(sp.log(self.arg.approx()), DIGITS)
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.arg,)
+
+
+@dataclass(frozen=True, eq=False)
+class Sqrt(Node):
+    arg: Node
+
+    def exact(self) -> sp.Expr:
+        return sp.sqrt(self.arg.exact())
+
+    def approx(self) -> sp.Float:
+        return sp.Float(sp.sqrt(self.arg.approx()), DIGITS)
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.arg,)
+
+
+@dataclass(frozen=True, eq=False)
+class Slope(Node):
+    """f'(arg) for an f whose derivative is a rule of its own (ReLU'(z) = 1 if z > 0, else 0)."""
+
+    prime: str
+    rule: Callable[[sp.Expr], sp.Expr]
+    arg: Node
+
+    def exact(self) -> sp.Expr:
+        return self.rule(self.arg.exact())
+
+    def approx(self) -> sp.Float:
+        return sp.Float(self.rule(self.arg.approx()), DIGITS)
 
     def children(self) -> tuple[Node, ...]:
         return (self.arg,)

@@ -8,7 +8,7 @@ printing is used only for evaluated exact values.
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any, ClassVar
 
 import sympy as sp
@@ -20,19 +20,34 @@ from derive.formula import (
     Derivative,
     Difference,
     Hadamard,
+    Log,
+    Negate,
     Node,
     Num,
     Power,
     Product,
     Quantity,
+    Quotient,
     Ref,
+    Slope,
+    Sqrt,
     Sum,
     Tensor,
     small,
 )
-from derive.notation import Partial, Sym, Symbolic, Updated
+from derive.notation import Label, Partial, Stat, Sym, Symbolic, Updated
 
-BASES = {"yhat": r"\hat{y}", "delta": r"\delta", "alpha": r"\alpha"}
+BASES = {
+    "yhat": r"\hat{y}",
+    "delta": r"\delta",
+    "alpha": r"\alpha",
+    "beta1": r"\beta_1",
+    "beta2": r"\beta_2",
+    "epsilon": r"\varepsilon",
+    "p": "p",
+}
+STATS = {"mhat": r"\hat{m}", "vhat": r"\hat{v}"}
+"""LaTeX of optimizer state names that are not a plain letter."""
 """LaTeX of symbol bases that are not a plain letter."""
 
 EXACT_LIMIT = 160
@@ -50,7 +65,7 @@ class DerivePrinter(LatexPrinter):
     ``decimals`` is the number of places of decimals.
     """
 
-    printmethod = "_derive_latex"
+    printmethod = "_latex"  # SymPy atoms such as oo print themselves through it
     _default_settings: ClassVar[dict[str, Any]] = {**LatexPrinter._default_settings, "substitute": False, "decimals": 4}
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
@@ -63,21 +78,28 @@ class DerivePrinter(LatexPrinter):
 
     # --- symbols ----------------------------------------------------------------------------
 
-    def _print_Sym(self, s: Sym, prime: bool = False, transpose: bool = False) -> str:
+    def _print_Sym(self, s: Sym, prime: int = 0, transpose: bool = False) -> str:
         base = BASES.get(s.base, s.base)
         sup = [] if s.layer is None else [f"({s.layer})"]
         if transpose:
             sup.append(r"\top")
         if prime:
             # w'^{(1)}_{2,1}: TeX merges the prime into the superscript, the index stays under w.
-            base = f"{base}'"
+            base = base + ("'" * prime if prime <= 3 else f"^{{[{prime}]}}")
         text = base + (f"^{{{''.join(sup)}}}" if sup else "")
         if s.index and not s.hide_index:
             text += "_{" + ",".join(str(i) for i in s.index) + "}"
         return text
 
     def _print_Updated(self, u: Updated, transpose: bool = False) -> str:
-        return self._print_Sym(u.of, prime=True, transpose=transpose)
+        return self._print_Sym(u.of, prime=u.times, transpose=transpose)
+
+    def _print_Stat(self, s: Stat) -> str:
+        name = STATS.get(s.name, s.name)
+        return rf"{name}_{{{s.t}}}\left[{self._print(s.of)}\right]"
+
+    def _print_Label(self, label: Label) -> str:
+        return label.latex
 
     def _print_Partial(self, p: Partial) -> str:
         return rf"\frac{{\partial {self._print(p.num)}}}{{\partial {self._print(p.den)}}}"
@@ -112,7 +134,25 @@ class DerivePrinter(LatexPrinter):
         return rf"{self._child(node.left, _PRODUCT)} \odot {self._child(node.right, _PRODUCT)}"
 
     def _print_Power(self, node: Power) -> str:
-        return f"{self._child(node.base, _ATOM)}^{{{node.exponent}}}"
+        base = self._child(node.base, _ATOM)
+        if r"\frac" in base and not base.startswith(r"\left("):
+            base = rf"\left({base}\right)"  # (∂L/∂w)^2, not ∂L/∂w^2
+        return f"{base}^{{{node.exponent}}}"
+
+    def _print_Quotient(self, node: Quotient) -> str:
+        return rf"\frac{{{self._print(node.num)}}}{{{self._print(node.den)}}}"
+
+    def _print_Negate(self, node: Negate) -> str:
+        return f"-{self._child(node.arg, _PRODUCT)}"
+
+    def _print_Log(self, node: Log) -> str:
+        return rf"\log\left({self._print(node.arg)}\right)"
+
+    def _print_Sqrt(self, node: Sqrt) -> str:
+        return rf"\sqrt{{{self._print(node.arg)}}}"
+
+    def _print_Slope(self, node: Slope) -> str:
+        return node.prime.replace("#", self._print(node.arg))
 
     def _print_Apply(self, node: Apply) -> str:
         return node.function.call.replace("#", self._print(node.arg))
@@ -147,7 +187,7 @@ class DerivePrinter(LatexPrinter):
         return text
 
     def _precedence(self, node: Node) -> int:
-        if isinstance(node, Sum | Difference):
+        if isinstance(node, Sum | Difference | Negate):
             return _SUM
         if isinstance(node, Product | Hadamard):
             return _PRODUCT
@@ -169,7 +209,7 @@ class DerivePrinter(LatexPrinter):
 
     def value(self, q: Quantity) -> str:
         """A quantity's value as substituted into a formula: exact when short, else a decimal."""
-        text = exact_text(q.exact, self, SUBSTITUTE_LIMIT)
+        text = exact_text(q.exact, self, SUBSTITUTE_LIMIT) if is_exact(q.exact) else None
         if text is None:
             self.approximated = True
             return decimal(q.approx, self._settings["decimals"])
@@ -226,12 +266,16 @@ def inline(value: sp.Expr) -> str:
 
 
 def decimal(value: sp.Float | float, places: int = 4) -> str:
-    """A decimal rounded half up to ``places``; tiny values in scientific notation."""
+    """A decimal rounded half up to ``places``; tiny and huge values in scientific notation."""
     number = Decimal(str(sp.Float(value, 40)))
-    if number != 0 and abs(number) < Decimal(10) ** -places:
+    if not number.is_finite():
+        return r"\infty" if number > 0 else r"-\infty"
+    if number != 0 and not Decimal(10) ** -places <= abs(number) < Decimal(10) ** 6:
         mantissa, exponent = f"{number:.{max(places - 1, 1)}e}".split("e")
         return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
-    rounded = number.quantize(Decimal(10) ** -places, rounding=ROUND_HALF_UP)
+    with localcontext() as context:
+        context.prec = 60
+        rounded = number.quantize(Decimal(10) ** -places, rounding=ROUND_HALF_UP)
     if rounded == 0:
         rounded = abs(rounded)
     return f"{rounded:f}"
@@ -265,9 +309,16 @@ def substituted(node: Node, places: int) -> tuple[str, bool]:
     return text, printer.approximated
 
 
+def is_exact(value: sp.Expr) -> bool:
+    """False for values computed in decimals only (the later steps of a long run)."""
+    return not value.has(sp.Float)
+
+
 def result(q: Quantity, places: int) -> list[tuple[str, str]]:
     """The result segments of a quantity: [("=", exact), ("=" or "≈", decimal)]."""
     value = q.exact
+    if not is_exact(value):
+        return [(r"\approx", decimal(q.approx, places))]
     if value.is_Integer:
         return [("=", str(value))]
     text = exact_text(value)

@@ -6,14 +6,14 @@ closed form), so values stay exact and cheap to build and to evaluate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import sympy as sp
 
 from derive.catalog import Loss, Optimizer
-from derive.formula import Apply, Node, Product, Quantity, Ref, Sum
-from derive.notation import LOSS, OUTPUT, RATE, TARGET, Partial, Sym, Symbolic, Updated
+from derive.formula import Apply, Node, Num, Product, Quantity, Ref, Sum
+from derive.notation import LOSS, OUTPUT, TARGET, Partial, Stat, Sym, Symbolic, Updated
 from derive.spec import Network, Sample
 
 Vec = tuple[Quantity, ...]
@@ -149,7 +149,10 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix:
         return Quantity.computed(Partial(LOSS, symbol), formula, prefix)
 
     # Step 1: ∂L/∂ŷ_j, from the loss's derivative identity.
-    upstream = tuple(grad(q.name, loss.gradient(Ref(q), Ref(t))) for q, t in zip(fwd.output, fwd.targets, strict=True))
+    upstream = tuple(
+        grad(unit_symbol(network, depth, "a", j), loss.gradient(Ref(q), Ref(t)))
+        for j, (q, t) in enumerate(zip(fwd.output, fwd.targets, strict=True), 1)
+    )
     d_output = upstream
     for l in range(depth, 0, -1):
         layer = network.layers[l - 1]
@@ -167,20 +170,17 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix:
         below = fwd.layer_input(l)
         # Step 3: ∂L/∂w^{(l)}_{j,k} = δ^{(l)}_j · a^{(l-1)}_k.
         d_weights[l - 1] = tuple(
-            tuple(
-                grad(params.weights[l - 1][j][k].name, Product((Ref(delta[j]), Ref(below[k]))))
-                for k in range(len(below))
-            )
+            tuple(grad(Sym("w", l, (j + 1, k + 1)), Product((Ref(delta[j]), Ref(below[k])))) for k in range(len(below)))
             for j in range(len(delta))
         )
         # Step 4: ∂L/∂b^{(l)}_j = δ^{(l)}_j.
-        d_biases[l - 1] = tuple(grad(params.biases[l - 1][j].name, Ref(delta[j])) for j in range(len(delta)))
+        d_biases[l - 1] = tuple(grad(symbol_of("b", l, len(delta), j + 1), Ref(delta[j])) for j in range(len(delta)))
         if l > 1:
             # Step 5: ∂L/∂a^{(l-1)}_k = Σ_j w^{(l)}_{j,k} δ^{(l)}_j.
             w = params.weights[l - 1]
             upstream = tuple(
                 grad(
-                    below[k].name,
+                    unit_symbol(network, l - 1, "a", k + 1),
                     Sum(tuple(Product((Ref(w[j][k]), Ref(delta[j]))) for j in range(len(delta)))),
                 )
                 for k in range(len(below))
@@ -189,34 +189,96 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix:
     return Backward(d_output, tuple(deltas), tuple(d_activation), Params(tuple(d_weights), tuple(d_biases)))
 
 
-def step(
-    params: Params, grads: Backward, optimizer: Optimizer, rate: Quantity, names: Sequence[str], prefix: str
-) -> Params:
-    """One optimizer step on the parameters in ``names``; all gradients are the old parameters'."""
+@dataclass(frozen=True)
+class State:
+    """Optimizer state after ``t`` steps: per state name, one quantity per parameter entry key."""
 
-    def update(q: Quantity, g: Quantity, name: str) -> Quantity:
+    t: int = 0
+    values: Mapping[str, Mapping[str, Quantity]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stepped:
+    """The result of one optimizer step: new parameters, new state, every stage quantity."""
+
+    params: Params
+    state: State
+    stages: Mapping[str, Params]
+    """Per stage name (m, v, …, theta) the stage's quantities, laid out like the parameters."""
+
+
+def step(
+    origin: Params,
+    params: Params,
+    grads: Backward,
+    optimizer: Optimizer,
+    hyper: Mapping[str, Quantity],
+    state: State,
+    names: Sequence[str],
+    prefix: str,
+) -> Stepped:
+    """One optimizer step on the parameters in ``names``; every gradient is the old parameters'.
+
+    ``origin`` holds the given parameters, whose symbols name the entries however many steps
+    have been taken.
+    """
+    t = state.t + 1
+    produced: dict[str, dict[str, Quantity]] = {name: {} for name, _ in optimizer.stages}
+
+    def update(base: Quantity, q: Quantity, g: Quantity, name: str) -> Quantity:
         if name not in names:
             return q
-        return Quantity.computed(Updated(q.name), optimizer.step(Ref(q), Ref(rate), Ref(g)), prefix)
+        symbol = base.name
+        env: dict[str, Node] = {"theta": Ref(q), "g": Ref(g), **{k: Ref(v) for k, v in hyper.items()}}
+        for kept in optimizer.state:
+            previous = state.values.get(kept, {}).get(base.key)
+            env[f"{kept}_prev"] = Ref(previous) if previous is not None else Num(sp.Integer(0))
+        result = q
+        for stage, formula in optimizer.stages:
+            target: Symbolic = Updated(symbol, t) if stage == "theta" else Stat(stage, symbol, t)
+            result = Quantity.computed(target, formula(env, t), prefix)
+            produced[stage][base.key] = result
+            env[stage] = Ref(result)
+        return result
 
-    weights = tuple(
-        tuple(
-            tuple(update(q, g, f"W{l}") for q, g in zip(row, grow, strict=True))
-            for row, grow in zip(w, gw, strict=True)
+    def layout(pick: Callable[[Quantity, Quantity, Quantity, str], Quantity]) -> Params:
+        weights = tuple(
+            tuple(
+                tuple(pick(o, q, g, f"W{l}") for o, q, g in zip(orow, row, grow, strict=True))
+                for orow, row, grow in zip(ow, w, gw, strict=True)
+            )
+            for l, (ow, w, gw) in enumerate(
+                zip(origin.weights, params.weights, grads.gradients.weights, strict=True), 1
+            )
         )
-        for l, (w, gw) in enumerate(zip(params.weights, grads.gradients.weights, strict=True), 1)
-    )
-    biases = tuple(
-        tuple(update(q, g, f"b{l}") for q, g in zip(b, gb, strict=True))
-        for l, (b, gb) in enumerate(zip(params.biases, grads.gradients.biases, strict=True), 1)
-    )
-    return Params(weights, biases)
+        biases = tuple(
+            tuple(pick(o, q, g, f"b{l}") for o, q, g in zip(ob, b, gb, strict=True))
+            for l, (ob, b, gb) in enumerate(zip(origin.biases, params.biases, grads.gradients.biases, strict=True), 1)
+        )
+        return Params(weights, biases)
+
+    new = layout(update)
+
+    def stage_values(stage: str) -> Params:
+        # Entries that were not updated keep their current value in every stage's layout.
+        return layout(lambda o, q, g, name: produced[stage].get(o.key, q))
+
+    stages = {stage: stage_values(stage) for stage, _ in optimizer.stages}
+    kept_state = {kept: dict(produced[kept]) for kept in optimizer.state}
+    return Stepped(new, State(t, kept_state), stages)
 
 
-def rate_quantity(rate: sp.Rational, prefix: str) -> Quantity:
-    return Quantity.given(RATE, rate, prefix)
+def hyper_quantities(optimizer: Optimizer, rate: sp.Rational, prefix: str, **given: sp.Rational) -> dict[str, Quantity]:
+    """α and the optimizer's hyperparameters (defaults unless given) as quantities."""
+    values = {"alpha": rate, **optimizer.hyper, **given}
+    return {name: Quantity.given(Sym(name), value, prefix) for name, value in values.items()}
 
 
 def updated(symbol: Sym) -> Symbolic:
     """Mark for quantities computed with the updated parameters: ŷ', L'."""
     return Updated(symbol)
+
+
+def after_steps(times: int) -> Mark:
+    """Mark for quantities computed with the parameters after ``times`` optimizer steps."""
+    return lambda symbol: Updated(symbol, times)

@@ -45,17 +45,44 @@ class Partial:
 
 @dataclass(frozen=True)
 class Updated:
-    """The value of a parameter (or of ŷ, L) after an optimizer step: printed with a prime."""
+    """A value after ``times`` optimizer steps (parameters, or ŷ and L computed with them): primes."""
 
     of: Sym
+    times: int = 1
 
     @property
     def key(self) -> str:
         head, bracket, tail = self.of.key.partition("[")
-        return f"{head}_new{bracket}{tail}"
+        count = "" if self.times == 1 else str(self.times)
+        return f"{head}_new{count}{bracket}{tail}"
 
 
-Symbolic = Sym | Partial | Updated
+@dataclass(frozen=True)
+class Stat:
+    """Optimizer state of one parameter at step t: m_t, v_t, m̂_t, v̂_t."""
+
+    name: str
+    of: Sym
+    t: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}{self.t}({self.of.key})"
+
+
+@dataclass(frozen=True)
+class Label:
+    """A quantity named by a formula rather than a letter: L(0.01, 1), ‖∂L/∂W^{(1)}‖. ``latex`` is final."""
+
+    name: str
+    latex: str
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+Symbolic = Sym | Partial | Updated | Stat | Label
 
 LOSS = Sym("L")
 OUTPUT = Sym("yhat")

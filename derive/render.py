@@ -18,16 +18,37 @@ from pylatex import Document, NoEscape, Package
 from pylatex.utils import escape_latex
 
 from derive import latex
-from derive.formula import Apply, Derivative, Node, Product, Quantity, Ref, Sum, Tensor
+from derive.deriver import network_formula
+from derive.formula import Apply, Derivative, Node, Quantity, Ref
 from derive.notation import LOSS, OUTPUT, TARGET, Sym, bias, weight
 from derive.spec import Part, Spec
-from derive.steps import ChainRule, Claim, Compute, Given, Identity, PartSolution, Recall, Solution, Step
+from derive.steps import (
+    Algebra,
+    Cell,
+    ChainRule,
+    Claim,
+    Compute,
+    Expanded,
+    Finding,
+    Given,
+    Identity,
+    Limits,
+    PartSolution,
+    Plot,
+    Recall,
+    Solution,
+    Step,
+    Table,
+    Values,
+)
 from derive.verify import Report
 
 LINE_WIDTH = 58
 """Printed characters of maths per line before a line of a derivation is broken."""
 
-PACKAGES = ("amsmath", "amssymb")
+PACKAGES = ("amsmath", "amssymb", "booktabs")
+PLOT_PREAMBLE = r"\usepackage{pgfplots}\pgfplotsset{compat=1.18}"
+"""Loaded only by sheets with a plot: pgfplots is a quarter of a second of every compile."""
 
 
 class Latex(str):
@@ -90,13 +111,14 @@ def render(solution: Solution, report: Report, places: int, extra_templates: Seq
     """Both sheets as complete LaTeX documents."""
     env = environment(extra_templates)
     context = sheet_context(solution, report, places)
+    plots = any(isinstance(s, Plot) for p in solution.parts for section in p.sections for s in section.steps)
     return Documents(
         exercise=document(env.get_template("exercise.tex.j2").render(context)),
-        solution=document(env.get_template("solution.tex.j2").render(context)),
+        solution=document(env.get_template("solution.tex.j2").render(context), plots=plots),
     )
 
 
-def document(body: str) -> str:
+def document(body: str, plots: bool = False) -> str:
     """Wrap a rendered body in the preamble, built with pylatex."""
     doc = Document(
         documentclass="article",
@@ -110,6 +132,8 @@ def document(body: str) -> str:
         doc.packages.append(Package(name))
     doc.preamble.append(NoEscape(r"\setlength{\parindent}{0pt}\setlength{\parskip}{4pt plus 2pt}"))
     doc.preamble.append(NoEscape(r"\allowdisplaybreaks"))
+    if plots:
+        doc.preamble.append(NoEscape(PLOT_PREAMBLE))
     doc.append(NoEscape(r"\pagestyle{plain}"))
     doc.append(NoEscape(body))
     return str(doc.dumps()) + "\n"
@@ -135,9 +159,7 @@ def sheet_context(solution: Solution, report: Report, places: int) -> dict[str, 
 
 def network_context(spec: Spec) -> dict[str, Any]:
     network = spec.network
-    inner: Node = Tensor(Sym("x"))
-    for l, layer in enumerate(network.layers, 1):
-        inner = Apply(layer.activation, Sum((Product((Tensor(weight(l)), inner)), Tensor(bias(l)))))
+    inner = network_formula(network)
     layers = [
         {
             "number": l,
@@ -164,7 +186,7 @@ def part_context(solved: PartSolution, places: int) -> dict[str, Any]:
         "title": part.title,
         "question": question_context(part),
         "sections": [
-            {"key": section.key, "steps": [step_context(s, places) for s in section.steps]}
+            {"key": section.key, "label": section.label, "steps": [step_context(s, places) for s in section.steps]}
             for section in solved.sections
         ],
     }
@@ -181,9 +203,10 @@ def question_context(part: Part) -> dict[str, Any]:
         return Latex(r"(" + ", ".join(texts) + r")^{\top}")
 
     names = part.wrt or ()
+    sample = part.sample
     return {
-        "x": vector(part.sample.x),
-        "y": vector(part.sample.y),
+        "x": vector(sample.x) if sample else Latex(""),
+        "y": vector(sample.y) if sample else Latex(""),
         "sample_of": part.sample_of or 0,
         "claim": vector(part.claim) if part.claim else Latex(""),
         "learning_rate": Latex(latex.inline(part.learning_rate)) if part.learning_rate is not None else Latex(""),
@@ -191,10 +214,39 @@ def question_context(part: Part) -> dict[str, Any]:
         "layer": part.layer or 0,
         "activation": Latex(part.activation.identity) if part.activation else Latex(""),
         "activation_prose": part.activation.prose if part.activation else "",
+        "probabilities": Latex(", ".join(latex.terminating(p, 12) or latex.inline(p) for p in part.probabilities)),
+        "rates": Latex(", ".join(latex.inline(r) for r in part.learning_rates)),
+        "steps": part.steps,
+        "layers": ", ".join(map(str, part.layers)),
+        "layers_many": len(part.layers) > 1,
+        "dead_x": vector(part.dead_x) if part.dead_x else Latex(""),
+        "target": Latex(latex.inline(part.target)),
+        "after": part.after or 0,
+        "inserted_w": Latex(_matrix_of(part.inserted.weights)) if part.inserted else Latex(""),
+        "inserted_b": vector(part.inserted.bias) if part.inserted else Latex(""),
+        **_hyper_context(part),
         "output": Latex(latex.symbol(OUTPUT)),
         "loss": Latex(latex.symbol(LOSS)),
-        "target": Latex(latex.symbol(Sym(TARGET.base))),
+        "target_symbol": Latex(latex.symbol(Sym(TARGET.base))),
     }
+
+
+def _matrix_of(rows: Sequence[Sequence[Any]]) -> str:
+    return latex.matrix([[latex.inline(v) for v in row] for row in rows])
+
+
+def _hyper_context(part: Part) -> dict[str, Latex]:
+    """β1, β2, ε of the part's optimizer (its defaults unless the spec sets them)."""
+    if part.optimizer is None:
+        return {"beta1": Latex(""), "beta2": Latex(""), "epsilon": Latex("")}
+    values = {**part.optimizer.hyper, **dict(part.hyper)}
+    texts = {name: Latex(latex.inline(values[name])) if name in values else Latex("") for name in ("beta1", "beta2")}
+    epsilon = values.get("epsilon")
+    if epsilon is not None and epsilon.p == 1 and str(epsilon.q).strip("0") == "1":
+        texts["epsilon"] = Latex(rf"10^{{-{len(str(epsilon.q)) - 1}}}")
+    else:
+        texts["epsilon"] = Latex(latex.inline(epsilon)) if epsilon is not None else Latex("")
+    return texts
 
 
 @singledispatch
@@ -316,6 +368,93 @@ def _(step: Claim, places: int) -> dict[str, Any]:
 @step_context.register
 def _(step: Identity, places: int) -> dict[str, Any]:
     return {"type": "identity", "latex": Latex(step.latex), "prose": step.prose}
+
+
+@step_context.register
+def _(step: Expanded, places: int) -> dict[str, Any]:
+    return {
+        "type": "expanded",
+        "target": Latex(latex.symbol(step.target)),
+        "formula": Latex(latex.formula(step.formula)),
+    }
+
+
+@step_context.register
+def _(step: Values, places: int) -> dict[str, Any]:
+    printer = latex.DerivePrinter({"decimals": places})
+    rows = [[printer.value(q) for q in row] for row in step.entries]
+    return {"type": "values", "symbol": Latex(latex.symbol(step.symbol)), "value": Latex(latex.matrix(rows))}
+
+
+CELL_LIMIT = 36
+"""Longest exact value (LaTeX characters) shown in a table cell; beside it always its decimal."""
+
+
+def cell(value: Cell, places: int, decimals_only: bool = False) -> dict[str, Any]:
+    """A table cell: LaTeX as given, or a quantity's short exact form and its decimal."""
+    if isinstance(value, str):
+        return {"exact": Latex(value), "decimal": Latex("")}
+    if decimals_only:
+        shown = str(value.exact) if value.exact.is_Integer else latex.decimal(value.approx, places)
+        return {"exact": Latex(shown), "decimal": Latex("")}
+    exact = latex.exact_text(value.exact, limit=CELL_LIMIT) if latex.is_exact(value.exact) else None
+    decimal = latex.decimal(value.approx, places)
+    if exact is not None and (value.exact.is_Integer or exact == decimal):
+        return {"exact": Latex(exact), "decimal": Latex("")}
+    relation = "=" if latex.terminating(value.exact, places) is not None else r"\approx"
+    return {"exact": Latex(exact or ""), "decimal": Latex(f"{relation} {decimal}" if exact else decimal)}
+
+
+@step_context.register
+def _(step: Table, places: int) -> dict[str, Any]:
+    return {
+        "type": "table",
+        "key": step.key,
+        "header": [Latex(h) for h in step.header],
+        "rows": [[cell(c, places, step.decimals_only) for c in row] for row in step.rows],
+    }
+
+
+@step_context.register
+def _(step: Plot, places: int) -> dict[str, Any]:
+    series = []
+    for curve in step.series:
+        points = " ".join(f"({float(x):.6g},{float(y.approx):.8g})" for x, y in curve.points)
+        series.append({"label": Latex(curve.label), "points": Latex(points)})
+    return {
+        "type": "plot",
+        "key": step.key,
+        "xlabel": Latex(step.xlabel),
+        "ylabel": Latex(step.ylabel),
+        "series": series,
+        "log_y": step.log_y,
+    }
+
+
+@step_context.register
+def _(step: Algebra, places: int) -> dict[str, Any]:
+    lines = [{"left": Latex(left), "right": [Latex(r) for r in rights]} for left, rights in step.lines]
+    return {"type": "algebra", "key": step.key, "lines": lines}
+
+
+@step_context.register
+def _(step: Limits, places: int) -> dict[str, Any]:
+    rows = [
+        {
+            "case": row.case,
+            "condition": Latex(row.condition),
+            "expression": Latex(row.expression),
+            "limit": Latex(rf"\lim_{{{row.variable} \to {row.point}^{{{row.side}}}}}"),
+            "value": Latex(row.value),
+        }
+        for row in step.rows
+    ]
+    return {"type": "limits", "rows": rows}
+
+
+@step_context.register
+def _(step: Finding, places: int) -> dict[str, Any]:
+    return {"type": "finding", "key": step.key, "facts": {name: Latex(value) for name, value in step.facts}}
 
 
 @step_context.register

@@ -13,10 +13,20 @@ from pathlib import Path
 
 import sympy as sp
 
-from derive.catalog import ACTIVATIONS, LOSSES, OPTIMIZERS, Activation, Loss, Optimizer
+from derive.catalog import (
+    ACTIVATIONS,
+    BINARY_CROSS_ENTROPY,
+    LOSSES,
+    OPTIMIZERS,
+    SIGMOID,
+    Activation,
+    Loss,
+    Optimizer,
+)
 from derive.errors import SpecError
 from derive.numbers import NumberError, parse_exact
 
+ONE = sp.Integer(1)
 Vector = tuple[sp.Rational, ...]
 Matrix = tuple[Vector, ...]
 
@@ -26,6 +36,12 @@ KINDS: Mapping[str, tuple[str, ...]] = {
     "gradients": ("wrt",),
     "update": ("optimizer", "learning_rate", "wrt"),
     "replace_activation": ("layer", "activation", "optimizer", "learning_rate"),
+    "cross_entropy": ("p",),
+    "learning_rates": ("learning_rates", "steps", "exact_steps", "optimizer"),
+    "compare_activation": ("activation", "layers", "dead_x"),
+    "compare_optimizer": ("optimizer", "learning_rate", "steps", "beta1", "beta2", "epsilon"),
+    "mse_vs_ce": ("p", "target"),
+    "extra_layer": ("after", "weights", "bias", "activation"),
 }
 """Each task kind and the keys it takes besides ``kind``, ``title``, ``x``, ``y``, ``use_sample_of``."""
 
@@ -33,7 +49,16 @@ _REQUIRED: Mapping[str, tuple[str, ...]] = {
     "show_that": ("yhat",),
     "update": ("learning_rate",),
     "replace_activation": ("layer", "activation", "learning_rate"),
+    "learning_rates": ("learning_rates",),
+    "compare_activation": ("activation",),
+    "compare_optimizer": ("learning_rate",),
+    "extra_layer": ("weights", "bias"),
 }
+_NO_SAMPLE = ("mse_vs_ce",)
+"""Kinds that use no input at all."""
+_OPTIONAL_SAMPLE = ("cross_entropy",)
+"""Kinds whose sample is optional (without one, the part is about the loss alone)."""
+DEFAULT_PROBABILITIES = ("0.01", "0.1", "0.5", "0.9", "0.99")
 
 
 @dataclass(frozen=True)
@@ -66,6 +91,12 @@ class Network:
         layers[layer - 1] = replace(layers[layer - 1], activation=activation)
         return replace(self, layers=tuple(layers))
 
+    def with_layer(self, after: int, layer: Layer) -> Network:
+        """The same network with ``layer`` inserted after layer ``after`` (0: before layer 1)."""
+        layers = list(self.layers)
+        layers.insert(after, layer)
+        return replace(self, layers=tuple(layers))
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -81,7 +112,7 @@ class Part:
 
     number: int
     kind: str
-    sample: Sample
+    sample: Sample | None
     title: str = ""
     sample_of: int | None = None
     claim: Vector | None = None
@@ -90,6 +121,16 @@ class Part:
     learning_rate: sp.Rational | None = None
     layer: int | None = None
     activation: Activation | None = None
+    probabilities: tuple[sp.Rational, ...] = ()
+    learning_rates: tuple[sp.Rational, ...] = ()
+    steps: int = 1
+    exact_steps: int = 0
+    layers: tuple[int, ...] = ()
+    dead_x: Vector | None = None
+    hyper: tuple[tuple[str, sp.Rational], ...] = ()
+    target: sp.Rational = ONE
+    after: int | None = None
+    inserted: Layer | None = None
 
 
 @dataclass(frozen=True)
@@ -334,7 +375,14 @@ class _Reader:
         fields: dict[str, object] = {"number": number, "kind": kind}
         if "title" in table:
             fields["title"] = self.text([*path, "title"], table["title"])
-        fields["sample"], fields["sample_of"] = self.sample(path, table, network, earlier)
+        if kind in _NO_SAMPLE or (kind in _OPTIONAL_SAMPLE and not {"x", "y", "use_sample_of"} & set(table)):
+            for key in ("x", "y", "use_sample_of"):
+                if key in table:
+                    raise self.fail([*path, key], f"a '{kind}' part takes no input sample")
+            fields["sample"], fields["sample_of"] = None, None
+        else:
+            fields["sample"], fields["sample_of"] = self.sample(path, table, network, earlier)
+        fields.update(self.extended(path, kind, table, network))
         if "yhat" in table:
             claim = self.vector([*path, "yhat"], table["yhat"], scalar_ok=True)
             if len(claim) != network.outputs:
@@ -344,13 +392,15 @@ class _Reader:
             fields["claim"] = claim
         if "wrt" in table:
             fields["wrt"] = self.wrt([*path, "wrt"], table["wrt"], network)
-        if kind in ("update", "replace_activation"):
-            name = self.name([*path, "optimizer"], table.get("optimizer", "sgd"), OPTIMIZERS, "optimizer")
+        if kind in ("update", "replace_activation", "learning_rates", "compare_optimizer"):
+            default = "adam" if kind == "compare_optimizer" else "sgd"
+            name = self.name([*path, "optimizer"], table.get("optimizer", default), OPTIMIZERS, "optimizer")
             fields["optimizer"] = OPTIMIZERS[name]
-            fields["learning_rate"] = self.number([*path, "learning_rate"], table["learning_rate"])
+        if "learning_rate" in table:
+            fields["learning_rate"] = self.positive([*path, "learning_rate"], table["learning_rate"])
         if "layer" in table:
             fields["layer"] = self.integer([*path, "layer"], table["layer"], 1, len(network.layers))
-        if "activation" in table:
+        if "activation" in table and kind != "extra_layer":
             fields["activation"] = self.activation([*path, "activation"], table["activation"])
         return Part(**fields)  # type: ignore[arg-type]
 
@@ -365,7 +415,10 @@ class _Reader:
             if number == 1:
                 raise self.fail([*path, "use_sample_of"], "part 1 has no earlier part to take its sample from")
             other = self.integer([*path, "use_sample_of"], table["use_sample_of"], 1, number - 1)
-            return earlier[other - 1].sample, other
+            sample = earlier[other - 1].sample
+            if sample is None:
+                raise self.fail([*path, "use_sample_of"], f"part {other} has no input sample to share")
+            return sample, other
         for key, what in (("x", "the input vector"), ("y", "the target ŷ is compared with")):
             if key not in table:
                 raise self.fail([*path, key], f"missing: {what} (or use_sample_of = an earlier part)")
@@ -376,6 +429,73 @@ class _Reader:
         if len(y) != network.outputs:
             raise self.fail([*path, "y"], f"shape mismatch: the network has {network.outputs} outputs; found {len(y)}")
         return Sample(x, y), None
+
+    def positive(self, path: Sequence[str | int], value: object) -> sp.Rational:
+        number = self.number(path, value)
+        if number <= 0:
+            raise self.fail(path, f"expected a positive number, found {number}")
+        return number
+
+    def extended(
+        self, path: list[str | int], kind: str, table: dict[str, object], network: Network
+    ) -> dict[str, object]:
+        """The keys of the cross-entropy, experiment and comparison kinds."""
+        fields: dict[str, object] = {}
+        depth = len(network.layers)
+        if kind in ("cross_entropy", "mse_vs_ce"):
+            raw = table.get("p", list(DEFAULT_PROBABILITIES))
+            values = self.vector([*path, "p"], raw)
+            for i, p in enumerate(values, 1):
+                if not 0 < p < 1:
+                    raise self.fail([*path, f"p[{i}]"], f"a probability strictly between 0 and 1 is needed; found {p}")
+            fields["probabilities"] = values
+        if kind in ("cross_entropy", "mse_vs_ce", "compare_activation", "extra_layer") and network.outputs != 1:
+            raise self.fail([*path, "kind"], f"a '{kind}' part needs a network with one output")
+        if kind == "mse_vs_ce" and "target" in table:
+            target = self.number([*path, "target"], table["target"])
+            if target not in (0, 1):
+                raise self.fail([*path, "target"], f"a class label 0 or 1 is needed; found {target}")
+            fields["target"] = target
+        if kind == "learning_rates":
+            rates = self.vector([*path, "learning_rates"], table["learning_rates"])
+            for i, rate in enumerate(rates, 1):
+                self.positive([*path, f"learning_rates[{i}]"], str(rate))
+            fields["learning_rates"] = rates
+            fields["steps"] = steps = self.integer([*path, "steps"], table.get("steps", 20), 1, 200)
+            exact = table.get("exact_steps", 2)
+            fields["exact_steps"] = self.integer([*path, "exact_steps"], exact, 0, min(3, steps))
+        if kind == "compare_optimizer":
+            fields["steps"] = self.integer([*path, "steps"], table.get("steps", 2), 1, 3)
+            fields["hyper"] = tuple(
+                (key, self.positive([*path, key], table[key])) for key in ("beta1", "beta2", "epsilon") if key in table
+            )
+        if kind == "compare_activation":
+            raw_layers = table.get("layers", list(range(1, depth)))
+            if not isinstance(raw_layers, list) or not raw_layers:
+                raise self.fail([*path, "layers"], "expected a list of layer numbers")
+            fields["layers"] = tuple(self.integer([*path, "layers"], l, 1, depth) for l in raw_layers)
+            if "dead_x" in table:
+                dead = self.vector([*path, "dead_x"], table["dead_x"])
+                if len(dead) != network.inputs:
+                    raise self.fail([*path, "dead_x"], f"the network takes {network.inputs} inputs; found {len(dead)}")
+                fields["dead_x"] = dead
+        if kind == "extra_layer":
+            after = self.integer([*path, "after"], table.get("after", depth - 1), 0, depth - 1)
+            width = network.inputs if after == 0 else network.layers[after - 1].shape[0]
+            weights = self.matrix([*path, "weights"], table["weights"])
+            if (len(weights), len(weights[0])) != (width, width):
+                raise self.fail(
+                    [*path, "weights"],
+                    f"shape mismatch: inserted after layer {after}, the new layer reads {width} values and must give "
+                    f"{width} so that layer {after + 1} still fits, so W needs {width}x{width}; "
+                    f"found {len(weights)}x{len(weights[0])}",
+                )
+            bias = self.vector([*path, "bias"], table["bias"], scalar_ok=True)
+            if len(bias) != width:
+                raise self.fail([*path, "bias"], f"shape mismatch: b needs {width} entries; found {len(bias)}")
+            activation = self.activation([*path, "activation"], table.get("activation", "sigmoid"))
+            fields["after"], fields["inserted"] = after, Layer(weights, bias, activation)
+        return fields
 
     def wrt(self, path: list[str | int], value: object, network: Network) -> tuple[str, ...]:
         names = [f"{kind}{layer}" for layer in range(1, len(network.layers) + 1) for kind in ("W", "b")]
@@ -404,3 +524,19 @@ def _kind(value: object) -> str:
     if isinstance(value, str):
         return f"the string {value!r}"
     return f"{type(value).__name__} {value}"
+
+
+def variant(spec: Spec, part: Part) -> tuple[Network, Loss]:
+    """The network and loss a part works with: the spec's, or the changed ones its kind asks for."""
+    network, loss = spec.network, spec.loss
+    if part.kind == "replace_activation" and part.layer is not None and part.activation is not None:
+        network = network.with_activation(part.layer, part.activation)
+    elif part.kind == "cross_entropy":
+        # The classification view: the output goes through a sigmoid, the loss is cross-entropy.
+        network, loss = network.with_activation(len(network.layers), SIGMOID), BINARY_CROSS_ENTROPY
+    elif part.kind == "compare_activation" and part.activation is not None:
+        for layer in part.layers:
+            network = network.with_activation(layer, part.activation)
+    elif part.kind == "extra_layer" and part.after is not None and part.inserted is not None:
+        network = network.with_layer(part.after, part.inserted)
+    return network, loss

@@ -60,6 +60,14 @@ class Identity:
 
 
 @dataclass(frozen=True)
+class Expanded:
+    """A gradient in matrix form with every δ written out: the whole chain rule in one line."""
+
+    target: Symbolic
+    formula: Node
+
+
+@dataclass(frozen=True)
 class ChainRule:
     """The chain-rule product for one generic entry of a parameter gradient."""
 
@@ -67,7 +75,97 @@ class ChainRule:
     factors: tuple[Symbolic, ...]
 
 
-Step = Given | Compute | Recall | Claim | Identity | ChainRule
+@dataclass(frozen=True)
+class Values:
+    """Computed values shown without their derivation (it is the same as in an earlier part)."""
+
+    symbol: Symbolic
+    entries: tuple[tuple[Quantity, ...], ...]
+
+
+Cell = Quantity | str
+"""A table cell: a quantity (shown exactly where short, and as a decimal) or finished LaTeX."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of computed values; ``key`` selects its caption in the templates."""
+
+    key: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    decimals_only: bool = False
+    """Wide tables show decimals only; the exact values are in the answers."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """One curve of a plot: its legend (LaTeX) and points (x exact, y a verified quantity)."""
+
+    label: str
+    points: tuple[tuple[sp.Expr, Quantity], ...]
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A pgfplots plot of computed points."""
+
+    key: str
+    xlabel: str
+    ylabel: str
+    series: tuple[Series, ...]
+    log_y: bool = False
+
+
+@dataclass(frozen=True)
+class Algebra:
+    """A symbolic derivation: each line's equalities were checked by SymPy when it was built."""
+
+    key: str
+    lines: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """lim_{variable → point±} expression = value, computed by SymPy."""
+
+    case: str
+    condition: str
+    expression: str
+    variable: str
+    point: str
+    side: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    rows: tuple[Limit, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A statement the sheet makes from computed numbers; ``facts`` are finished LaTeX or text."""
+
+    key: str
+    facts: tuple[tuple[str, str], ...]
+
+
+Step = (
+    Given
+    | Compute
+    | Recall
+    | Claim
+    | Identity
+    | ChainRule
+    | Expanded
+    | Values
+    | Table
+    | Plot
+    | Algebra
+    | Limits
+    | Finding
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +174,8 @@ class Section:
 
     key: str
     steps: tuple[Step, ...]
+    label: str = ""
+    """Extra text for the heading, e.g. the step number t of an optimizer step."""
 
 
 @dataclass(frozen=True)
@@ -102,11 +202,18 @@ class PartSolution:
 
 
 def step_quantities(step: Step) -> Iterator[Quantity]:
-    if isinstance(step, Given):
+    """The quantities a step shows (and so the verification checks and the answers list)."""
+    if isinstance(step, Given | Values):
         for row in step.entries:
             yield from row
     elif isinstance(step, Compute):
         yield from step.entries
+    elif isinstance(step, Table):
+        for cells in step.rows:
+            yield from (c for c in cells if isinstance(c, Quantity))
+    elif isinstance(step, Plot):
+        for series in step.series:
+            yield from (y for _, y in series.points)
 
 
 @dataclass(frozen=True)
@@ -118,11 +225,37 @@ class Solution:
     parts: tuple[PartSolution, ...]
 
     def quantities(self) -> Iterator[Quantity]:
-        """Every quantity of the solution once, in the order the sheet shows them."""
+        """Every quantity of the solution once, in the order the sheet shows them.
+
+        A quantity's formula may use values the sheet does not print (the parameters inside a
+        learning-rate run); those come first, so every quantity's ``uses`` are listed too.
+        """
+        seen: set[str] = set()
+
+        def with_uses(q: Quantity) -> Iterator[Quantity]:
+            pending = [(q, False)]
+            while pending:
+                item, expanded = pending.pop()
+                if item.key in seen:
+                    continue
+                if expanded or item.formula is None:
+                    seen.add(item.key)
+                    yield item
+                    continue
+                pending.append((item, True))
+                pending.extend((used, False) for used in reversed(list(item.formula.refs())))
+
         for given in self.givens:
-            yield from step_quantities(given)
+            for q in step_quantities(given):
+                yield from with_uses(q)
         for part in self.parts:
-            yield from part.quantities()
+            for q in part.quantities():
+                yield from with_uses(q)
+
+    def part_of(self, key: str) -> int | None:
+        """The number of the part whose prefix a key carries (None for the given parameters)."""
+        head = key.split(".", 1)[0]
+        return int(head[1:]) if "." in key and head[:1] == "p" and head[1:].isdigit() else None
 
     def __getitem__(self, key: str) -> Quantity:
         """A quantity by its answer key, e.g. ``solution["p1.L"]``."""

@@ -55,3 +55,31 @@ def gradients(x: tuple[int, int], values: dict, act=sigma) -> dict:
 def same(a: sp.Expr, b: sp.Expr) -> bool:
     """Exact equality of two small closed forms."""
     return sp.simplify(sp.nsimplify(a - b) if (a - b).is_Rational else a - b) == 0
+
+
+# --- a float64 oracle for runs of optimizer steps, written out by hand -------------------------
+
+import numpy as np  # noqa: E402
+
+
+def float_loss_and_grads(
+    params: dict, x: tuple[float, float], y: float = 1.0, act: str = "sigmoid"
+) -> tuple[float, dict]:
+    """The 2-2-1 network by hand: L and ∂L/∂θ for every parameter (keys as in KEYS)."""
+    f = (lambda z: 1 / (1 + np.exp(-z))) if act == "sigmoid" else (lambda z: np.maximum(z, 0.0))
+    df = (lambda z: f(z) * (1 - f(z))) if act == "sigmoid" else (lambda z: float(z > 0))
+    z1 = params["w1[1,1]"] * x[0] + params["w1[1,2]"] * x[1] + params["b1[1]"]
+    z2 = params["w1[2,1]"] * x[0] + params["w1[2,2]"] * x[1] + params["b1[2]"]
+    h1, h2 = f(z1), f(z2)
+    yhat = params["w2[1,1]"] * h1 + params["w2[1,2]"] * h2 + params["b2[1]"]
+    g = 2 * (yhat - y)
+    d1, d2 = g * params["w2[1,1]"] * df(z1), g * params["w2[1,2]"] * df(z2)
+    grads = {
+        "w1[1,1]": d1 * x[0], "w1[1,2]": d1 * x[1], "w1[2,1]": d2 * x[0], "w1[2,2]": d2 * x[1],
+        "b1[1]": d1, "b1[2]": d2, "w2[1,1]": g * h1, "w2[1,2]": g * h2, "b2[1]": g,
+    }  # fmt: skip
+    return float((yhat - y) ** 2), grads
+
+
+def float_start() -> dict:
+    return {KEYS[p]: float(v) for p, v in start().items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import subprocess
 import sys
 import unicodedata
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from derive.spec import example_path
+from tests import oracle
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -119,3 +121,36 @@ def test_help_explains_the_commands() -> None:
 def test_example_toml_is_the_built_in_spec() -> None:
     result = run("example", "--toml")
     assert result.stdout == example_path().read_text(encoding="utf-8")
+
+
+def parts_of(text: str) -> dict[int, str]:
+    """The solution's text cut at its "Part N" headings."""
+    pieces = re.split(r"^\s*Part (\d+)\s*$", text, flags=re.MULTILINE)
+    return {int(number): body for number, body in zip(pieces[1::2], pieces[2::2], strict=True)}
+
+
+def test_every_part_shows_its_key_number(built: Path) -> None:
+    parts = parts_of(text_of(built / "backprop-solution.pdf"))
+    assert sorted(parts) == list(range(1, 13))
+    s = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
+    # each number below is computed here, independently of derive
+    yhat2 = s(2) - s(1) + 0.5
+    new_yhat = 1.25 * s(1 / 8) - 0.75 * s(-1 / 8) + 1  # after part 5's SGD step (W2 = (5/4, −3/4), b1 = ±1/8)
+    sigmoid = oracle.float_loss_and_grads(oracle.float_start(), (1.0, -1.0))[1]
+    sigmoid_norm = math.sqrt(sum(sigmoid[k] ** 2 for k in ("w1[1,1]", "w1[1,2]", "w1[2,1]", "w1[2,2]")))
+    expected = {
+        1: f"{(1 - s(3) - 1) ** 2:.4f}",
+        2: f"{(yhat2 - 1) ** 2:.4f}",
+        3: "ŷ = 1/2 exactly",
+        4: "−0.25",
+        5: f"{(new_yhat - 1) ** 2:.4f}",
+        6: "= (1 − 1)2 = 0",  # the loss after the step with the constant-0 activation
+        7: f"{-math.log(0.01):.4f}",
+        8: "diverges",
+        9: f"{sigmoid_norm:.4f}",  # the sigmoid network's ‖∂L/∂W^(1)‖ next to ReLU's
+        10: "ε) ≈ α = 1/2",
+        11: f"{0.999 / (2 * 0.999 * 0.001 * 0.999):.1f} times larger",
+        12: "times as large as without it",
+    }
+    for number, needle in expected.items():
+        assert needle in " ".join(parts[number].split()), (number, needle)

@@ -14,7 +14,7 @@ from derive.pipeline import Options, build_sheet, write_all
 
 
 def test_verification_failure_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    broken = replace(catalog.SGD, step=lambda theta, rate, grad: Difference(theta, grad))
+    broken = replace(catalog.SGD, stages=(("theta", lambda e, t: Difference(e["theta"], e["g"])),))
     monkeypatch.setitem(catalog.OPTIMIZERS, "sgd", broken)  # type: ignore[index]
     with pytest.raises(derive.VerificationError):
         build_sheet(derive.spec.example_path(), Options(output_dir=tmp_path / "o", pdf=False))

@@ -34,6 +34,12 @@ def test_example_parses_exactly() -> None:
         "gradients",
         "update",
         "replace_activation",
+        "cross_entropy",
+        "learning_rates",
+        "compare_activation",
+        "compare_optimizer",
+        "mse_vs_ce",
+        "extra_layer",
     ]
     assert spec.parts[3].sample == spec.parts[2].sample and spec.parts[3].sample_of == 3
 
@@ -60,7 +66,7 @@ def test_unknown_key_suggests_the_right_one() -> None:
 def test_unknown_activation_lists_the_valid_ones() -> None:
     error = error_for('activation = "sigmoid"', 'activation = "sigmod"')
     assert error.field == "network.layers[1].activation"
-    assert "unknown activation 'sigmod'; valid: identity, sigmoid, constant" in error.message
+    assert "unknown activation 'sigmod'; valid: identity, sigmoid, relu, constant" in error.message
     assert error.line == line_of('activation = "sigmoid"')
 
 
@@ -137,3 +143,28 @@ def test_false_claim_is_reported_with_the_computed_value() -> None:
     spec = parse_spec(EXAMPLE.replace('yhat = "1/2"', 'yhat = "3/5"'))
     with pytest.raises(SpecError, match=r"parts\[3\]\.yhat: the claim ŷ = 3/5 is false: derive computes ŷ = 1/2 ≈ 0.5"):
         derive.solve(spec)
+
+
+def test_probabilities_must_be_strictly_between_0_and_1() -> None:
+    error = error_for('p = ["0.01", "0.1", "0.5", "0.9", "0.99"]', 'p = ["0.01", 1]')
+    assert error.field == "parts[7].p[2]" and "strictly between 0 and 1" in error.message
+
+
+def test_learning_rates_must_be_positive() -> None:
+    error = error_for('learning_rates = ["0.1", "0.5", 1, 5]', 'learning_rates = ["0.1", 0]')
+    assert error.field == "parts[8].learning_rates[2]" and "positive" in error.message
+
+
+def test_exact_steps_are_bounded() -> None:
+    error = error_for("exact_steps = 2", "exact_steps = 9")
+    assert error.field == "parts[8].exact_steps" and "from 0 to 3" in error.message
+
+
+def test_inserted_layer_must_fit() -> None:
+    error = error_for("weights = [[1, -1], [1, 1]]", "weights = [[1, -1, 0], [1, 1, 0]]")
+    assert error.field == "parts[12].weights" and "W needs 2x2; found 2x3" in error.message
+
+
+def test_mse_vs_ce_takes_no_sample() -> None:
+    error = error_for("target = 1", "target = 1\nx = [1, 1]")
+    assert error.field == "parts[11].x" and "takes no input sample" in error.message

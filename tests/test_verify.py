@@ -14,7 +14,8 @@ from derive.derivation import derive as derive_exactly
 from derive.errors import VerificationError
 from derive.formula import Difference, Num, Product, Sum
 from derive.spec import example_path, parse_spec
-from derive.verify import FD_TOL, FloatNet, _backward, _difference, _float_loss
+from derive.twins import expected
+from derive.verify import FD_TOL
 
 EXAMPLE = example_path().read_text(encoding="utf-8")
 
@@ -23,7 +24,7 @@ def test_the_example_passes_with_small_deviations(example: derive.Solution) -> N
     report = derive.verify(example)
     assert report.values == len(list(example.quantities()))
     assert report.differences >= 30  # every gradient of parts 4 and 6, δ and ∂L/∂a included
-    assert report.max_relative < 1e-12
+    assert report.max_relative < 1e-10  # float64 rounding accumulates over the 20-step runs
     assert report.max_difference < FD_TOL
 
 
@@ -44,18 +45,14 @@ def test_a_wrong_loss_gradient_is_caught(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_a_wrong_update_rule_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    broken = replace(catalog.SGD, step=lambda theta, rate, grad: Difference(theta, grad))  # forgot α
+    broken = replace(catalog.SGD, stages=(("theta", lambda e, t: Difference(e["theta"], e["g"])),))  # forgot α
     monkeypatch.setitem(catalog.OPTIMIZERS, "sgd", broken)  # type: ignore[index]
     with pytest.raises(VerificationError, match=r"p5\.\w+_new"):
         derive.verify(derive_exactly(parse_spec(EXAMPLE)))
 
 
 def test_finite_differences_agree_with_float_backprop() -> None:
-    spec = parse_spec(EXAMPLE)
-    net = FloatNet.of(spec.network)
-    import numpy as np
-
-    x, y = np.array([1.0, -1.0]), np.array([1.0])
-    loss_fn, loss_grad = _float_loss(spec.loss)
-    for symbol, value in _backward(spec.network, net, x, y, loss_grad).items():
-        assert _difference(spec.network, net, x, y, loss_fn, symbol) == pytest.approx(value, abs=1e-8), symbol
+    reference = expected(parse_spec(EXAMPLE))
+    assert len(reference.differences) > 30
+    for key, (estimate, noise) in reference.differences.items():
+        assert estimate == pytest.approx(reference.values[key], abs=1e-7 + noise), key

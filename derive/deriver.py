@@ -1,0 +1,461 @@
+"""The derivation context: given parameters, recall of earlier parts, and the core task kinds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from derive import latex
+from derive.catalog import Loss, Optimizer
+from derive.errors import SpecError
+from derive.formula import Apply, Derivative, Hadamard, Node, Num, Product, Quantity, Sum, Tensor
+from derive.network import (
+    Backward,
+    Forward,
+    Params,
+    State,
+    Stepped,
+    Vec,
+    backward,
+    forward,
+    given_params,
+    given_sample,
+    hyper_quantities,
+    plain,
+    step,
+    updated,
+)
+from derive.notation import LOSS, OUTPUT, TARGET, Partial, Stat, Sym, Symbolic, Updated, bias, weight
+from derive.spec import Network, Part, Sample, Spec, variant
+from derive.steps import (
+    Cell,
+    ChainRule,
+    Claim,
+    Compute,
+    Expanded,
+    Given,
+    Identity,
+    PartSolution,
+    Recall,
+    Section,
+    Step,
+    Table,
+)
+
+
+def column(values: Sequence[Quantity]) -> tuple[tuple[Quantity, ...], ...]:
+    return tuple((q,) for q in values)
+
+
+@dataclass
+class Shown:
+    """A forward (and maybe backward) pass already shown in an earlier part."""
+
+    part: int
+    forward: Forward
+    backward: Backward | None = None
+    backward_part: int | None = None
+
+
+@dataclass
+class Deriver:
+    """The state of one derivation: the spec, its given parameters, and what earlier parts showed."""
+
+    spec: Spec
+    params: Params = field(init=False)
+    shown: dict[tuple[int, int], Shown] = field(default_factory=dict)
+    variants: dict[int, tuple[Network, Loss]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.params = given_params(self.spec.network)
+
+    def givens(self) -> tuple[Given, ...]:
+        return tuple(
+            g
+            for l in range(1, len(self.spec.network.layers) + 1)
+            for g in (
+                Given(weight(l), self.params.weights[l - 1]),
+                Given(bias(l), column(self.params.biases[l - 1])),
+            )
+        )
+
+    def variant(self, part: Part) -> tuple[Network, Loss]:
+        """The part's network and loss, made once so that parts sharing them can recall values."""
+        if part.number not in self.variants:
+            network, loss = variant(self.spec, part)
+            if network == self.spec.network and loss == self.spec.loss:
+                network, loss = self.spec.network, self.spec.loss
+            self.variants[part.number] = (network, loss)
+        return self.variants[part.number]
+
+    # --- the core task kinds --------------------------------------------------------------
+
+    def forward_part(self, part: Part) -> PartSolution:
+        network, loss = self.variant(part)
+        sections, _ = self.sample_and_forward(network, loss, part, recall=False)
+        return PartSolution(part, tuple(sections))
+
+    def show_that_part(self, part: Part) -> PartSolution:
+        network, loss = self.variant(part)
+        sections, fwd = self.sample_and_forward(network, loss, part, recall=False)
+        assert part.claim is not None
+        claims: list[Step] = []
+        for j, (q, claimed) in enumerate(zip(fwd.output, part.claim, strict=True), 1):
+            difference = q.exact - claimed
+            if difference != 0 and (abs(float(q.approx) - float(claimed)) > 1e-30 or not difference.equals(0)):
+                name = "ŷ" if len(fwd.output) == 1 else f"ŷ_{j}"
+                computed = f"{q.exact} ≈ {float(q.approx):.6g}"
+                raise SpecError(
+                    f"parts[{part.number}].yhat",
+                    f"the claim {name} = {claimed} is false: derive computes {name} = {computed}",
+                )
+            claims.append(Claim(q, claimed))
+        # The claim is shown right after the forward pass, before the loss.
+        return PartSolution(part, (*sections[:2], Section("claim", tuple(claims)), *sections[2:]))
+
+    def gradients_part(self, part: Part) -> PartSolution:
+        network, loss = self.variant(part)
+        sections, fwd = self.sample_and_forward(network, loss, part)
+        sections.extend(self.gradient_sections(network, loss, part, fwd, part.wrt or self.params.names())[0])
+        return PartSolution(part, tuple(sections))
+
+    def update_part(self, part: Part) -> PartSolution:
+        network, loss = self.variant(part)
+        sections, fwd = self.sample_and_forward(network, loss, part, show_forward=False)
+        names = part.wrt or self.params.names()
+        shown, bwd = self.gradient_sections(network, loss, part, fwd, names)
+        sections.extend(shown)
+        sections.extend(self.update_sections(network, loss, part, fwd, bwd, names))
+        return PartSolution(part, tuple(sections))
+
+    def replace_activation_part(self, part: Part) -> PartSolution:
+        assert part.activation is not None
+        network, loss = self.variant(part)
+        sections, fwd = self.sample_and_forward(network, loss, part)
+        names = self.params.names()
+        shown, bwd = self.gradient_sections(network, loss, part, fwd, names)
+        sections = [
+            Section("replaced", (Identity(part.activation.identity, part.activation.prose),)),
+            *sections,
+            *shown,
+            *self.update_sections(network, loss, part, fwd, bwd, names),
+        ]
+        return PartSolution(part, tuple(sections), network_changed=True)
+
+    # --- shared pieces --------------------------------------------------------------------
+
+    def sample_key(self, network: Network, part: Part) -> tuple[int, int]:
+        origin = part.sample_of or part.number
+        while self.spec.parts[origin - 1].sample_of is not None:
+            origin = self.spec.parts[origin - 1].sample_of or origin
+        return id(network), origin
+
+    def sample_and_forward(
+        self,
+        network: Network,
+        loss: Loss,
+        part: Part,
+        show_forward: bool = True,
+        recall: bool = True,
+        params: Params | None = None,
+        prefix: str = "",
+    ) -> tuple[list[Section], Forward]:
+        """The forward pass of the part's sample: recalled when an earlier part showed it."""
+        key = self.sample_key(network, part)
+        memo = self.shown.get(key)
+        if memo is not None and recall:
+            fwd = memo.forward
+            if not show_forward:
+                return [], fwd
+            items: list[tuple[Symbolic, tuple[Vec, ...]]] = [
+                (Sym("x"), column(fwd.inputs)),
+                (Sym(TARGET.base), column(fwd.targets)),
+            ]
+            for l in range(1, len(network.layers) + 1):
+                items.append((_tensor_symbol(network, l, "z"), column(fwd.z[l - 1])))
+                items.append((_tensor_symbol(network, l, "a"), column(fwd.a[l - 1])))
+            items.append((LOSS, ((fwd.loss,),)))
+            return [Section("recall_forward", (Recall(memo.part, tuple(items)),))], fwd
+        assert part.sample is not None
+        params = params or self.params
+        prefix = prefix or f"p{part.number}."
+        x, y = given_sample(part.sample, prefix)
+        fwd = forward(network, params, x, y, loss, prefix)
+        self.shown.setdefault(key, Shown(part.number, fwd))
+        return [
+            Section("givens", (Given(Sym("x"), column(x)), Given(Sym(TARGET.base), column(y)))),
+            Section("forward", self.forward_steps(network, params, fwd)),
+            Section("loss", (self.loss_step(fwd, loss),)),
+        ], fwd
+
+    def derive_sample(
+        self, network: Network, loss: Loss, sample: Sample, prefix: str, params: Params | None = None
+    ) -> tuple[list[Section], Forward, Backward]:
+        """Givens, forward pass, loss and every gradient of one sample, shown in full, recalled by no one."""
+        params = params or self.params
+        x, y = given_sample(sample, prefix)
+        fwd = forward(network, params, x, y, loss, prefix)
+        bwd = backward(network, params, fwd, loss, prefix)
+        names = params.names()
+        return (
+            [
+                Section("givens", (Given(Sym("x"), column(x)), Given(Sym(TARGET.base), column(y)))),
+                Section("forward", self.forward_steps(network, params, fwd)),
+                Section("loss", (self.loss_step(fwd, loss),)),
+                Section("backward", self.backward_steps(network, loss, params, fwd, bwd, names)),
+            ],
+            fwd,
+            bwd,
+        )
+
+    def gradient_sections(
+        self,
+        network: Network,
+        loss: Loss,
+        part: Part,
+        fwd: Forward,
+        names: Sequence[str],
+        params: Params | None = None,
+        prefix: str = "",
+    ) -> tuple[list[Section], Backward]:
+        """The backward pass of the part's sample: recalled when an earlier part showed it."""
+        memo = self.shown[self.sample_key(network, part)]
+        if memo.backward is not None and memo.backward_part is not None and memo.backward_part != part.number:
+            items = tuple((Partial(LOSS, _param_symbol(n)), memo.backward.gradients.tensor(n)) for n in names)
+            return [Section("recall_gradients", (Recall(memo.backward_part, items),))], memo.backward
+        params = params or self.params
+        bwd = backward(network, params, fwd, loss, prefix or f"p{part.number}.")
+        if memo.backward is None:
+            memo.backward, memo.backward_part = bwd, part.number
+        return [Section("backward", self.backward_steps(network, loss, params, fwd, bwd, names))], bwd
+
+    def forward_steps(
+        self, network: Network, params: Params, fwd: Forward, mark: Callable[[Sym], Symbolic] = plain
+    ) -> tuple[Step, ...]:
+        steps: list[Step] = []
+        below: Tensor = Tensor(Sym("x"), column(fwd.inputs))
+        for l, layer in enumerate(network.layers, 1):
+            w = Tensor(mark(weight(l)), params.weights[l - 1])
+            b = Tensor(mark(bias(l)), column(params.biases[l - 1]))
+            z_symbol, a_symbol = mark(_tensor_symbol(network, l, "z")), mark(_tensor_symbol(network, l, "a"))
+            z = fwd.z[l - 1]
+            steps.append(Compute(z_symbol, Sum((Product((w, below)), b)), z, shape=(len(z), 1)))
+            z_tensor = Tensor(z_symbol, column(z))
+            steps.append(Compute(a_symbol, Apply(layer.activation, z_tensor), fwd.a[l - 1], shape=(len(z), 1)))
+            below = Tensor(a_symbol, column(fwd.a[l - 1]))
+        return tuple(steps)
+
+    def loss_step(self, fwd: Forward, loss: Loss, mark: Callable[[Sym], Symbolic] = plain) -> Compute:
+        general = loss.term(Tensor(mark(OUTPUT), column(fwd.output)), Tensor(Sym(TARGET.base), column(fwd.targets)))
+        return Compute(fwd.loss.symbol, general if len(fwd.output) == 1 else None, (fwd.loss,), shape=(1, 1))
+
+    def backward_steps(
+        self, network: Network, loss: Loss, params: Params, fwd: Forward, bwd: Backward, names: Sequence[str]
+    ) -> tuple[Step, ...]:
+        """Steps 1–6 of backpropagation, from the output down to the lowest layer in ``names``."""
+        depth = len(network.layers)
+        lowest = min(int(n[1:]) for n in names)
+        steps: list[Step] = [Identity(loss.identity, loss.prose)]
+        for act in dict.fromkeys(layer.activation for layer in network.layers[lowest - 1 :]):
+            steps.append(Identity(act.identity, act.prose))
+        yhat = Tensor(OUTPUT, column(fwd.output))
+        d_out = Tensor(Partial(LOSS, OUTPUT), column(bwd.output))
+        target = Tensor(Sym(TARGET.base), column(fwd.targets))
+        steps.append(Compute(d_out.symbol, loss.gradient(yhat, target), bwd.output, 1, (len(bwd.output), 1)))
+        upstream = d_out
+        for l in range(depth, lowest - 1, -1):
+            layer = network.layers[l - 1]
+            z = Tensor(_tensor_symbol(network, l, "z"), column(fwd.z[l - 1]))
+            delta = Tensor(Sym("delta", l), column(bwd.delta[l - 1]))
+            general = Hadamard(upstream, Derivative(layer.activation, z))
+            number = 2 if l == depth else 6
+            steps.append(Compute(delta.symbol, general, bwd.delta[l - 1], number, (len(fwd.z[l - 1]), 1)))
+            below_symbol = Sym("x") if l == 1 else _tensor_symbol(network, l - 1, "a")
+            below = Tensor(below_symbol, column(fwd.layer_input(l)), transpose=True)
+            if f"W{l}" in names:
+                steps.append(_chain_rule(network, l, "w"))
+                if l == 1 and depth > 1:
+                    steps.append(Expanded(Partial(LOSS, weight(1)), expanded_gradient(network)))
+                grads = bwd.gradients.weights[l - 1]
+                steps.append(Compute(Partial(LOSS, weight(l)), Product((delta, below)), _flat(grads), 3, _shape(grads)))
+            if f"b{l}" in names:
+                steps.append(_chain_rule(network, l, "b"))
+                grads_b = bwd.gradients.biases[l - 1]
+                steps.append(Compute(Partial(LOSS, bias(l)), delta, grads_b, 4, (len(grads_b), 1)))
+            if l > lowest:
+                w = Tensor(weight(l), params.weights[l - 1], transpose=True)
+                d_a = bwd.activation[l - 2]
+                steps.append(Compute(Partial(LOSS, Sym("a", l - 1)), Product((w, delta)), d_a, 5, (len(d_a), 1)))
+                upstream = Tensor(Partial(LOSS, Sym("a", l - 1)), column(d_a))
+        return tuple(steps)
+
+    def update_sections(
+        self, network: Network, loss: Loss, part: Part, fwd: Forward, bwd: Backward, names: Sequence[str]
+    ) -> list[Section]:
+        assert part.optimizer is not None and part.learning_rate is not None
+        prefix = f"p{part.number}."
+        hyper = hyper_quantities(part.optimizer, part.learning_rate, prefix)
+        stepped = step(self.params, self.params, bwd, part.optimizer, hyper, State(), names, prefix)
+        steps = optimizer_steps(part.optimizer, hyper, self.params, bwd, stepped, names)
+        after_fwd = forward(network, stepped.params, fwd.inputs, fwd.targets, loss, prefix, mark=updated)
+        return [
+            Section("update", (Identity(part.optimizer.formula, part.optimizer.prose), *steps)),
+            Section(
+                "after_update",
+                (
+                    *self.forward_steps(network, stepped.params, after_fwd, mark=updated),
+                    self.loss_step(after_fwd, loss, mark=updated),
+                ),
+            ),
+        ]
+
+
+def optimizer_steps(
+    optimizer: Optimizer,
+    hyper: Mapping[str, Quantity],
+    params: Params,
+    bwd: Backward,
+    stepped: Stepped,
+    names: Sequence[str],
+    show_hyper: bool = True,
+) -> list[Step]:
+    """The givens (α, β…) and, per parameter tensor, one Compute per optimizer stage."""
+    t = stepped.state.t
+    steps: list[Step] = [Given(Sym(name), ((q,),)) for name, q in hyper.items()] if show_hyper else []
+    for name in names:
+        symbol = _param_symbol(name)
+        env: dict[str, Node] = {
+            "theta": Tensor(symbol if t == 1 else Updated(symbol, t - 1), params.tensor(name)),
+            "g": Tensor(Partial(LOSS, symbol), bwd.gradients.tensor(name)),
+            **{h: Tensor(Sym(h), ((q,),)) for h, q in hyper.items()},
+        }
+        for kept in optimizer.state:
+            env[f"{kept}_prev"] = Num(sp.Integer(0)) if t == 1 else Tensor(Stat(kept, symbol, t - 1))
+        for stage, formula in optimizer.stages:
+            target: Symbolic = Updated(symbol, t) if stage == "theta" else Stat(stage, symbol, t)
+            values = stepped.stages[stage].tensor(name)
+            steps.append(Compute(target, formula(env, t), _flat(values), shape=(len(values), len(values[0]))))
+            env[stage] = Tensor(target, values)
+    return steps
+
+
+def optimizer_table(
+    optimizer: Optimizer,
+    hyper: Mapping[str, Quantity],
+    params: Params,
+    bwd: Backward,
+    stepped: Stepped,
+    names: Sequence[str],
+    show_hyper: bool = True,
+) -> list[Step]:
+    """A compact optimizer step: every stage worked out for one parameter, then a table for all."""
+    t = stepped.state.t
+    steps: list[Step] = [Given(Sym(name), ((q,),)) for name, q in hyper.items()] if show_hyper else []
+    stages = [stage for stage, _ in optimizer.stages]
+    entries = [
+        (theta, g, [stepped.stages[stage].tensor(name)[i][j] for stage in stages])
+        for name in names
+        for i, (row, grow) in enumerate(zip(params.tensor(name), bwd.gradients.tensor(name), strict=True))
+        for j, (theta, g) in enumerate(zip(row, grow, strict=True))
+    ]
+    worked = next((e for e in entries if e[1].exact != 0), entries[0])
+    steps.extend(Compute(q.symbol, None, (q,)) for q in worked[2])
+    header = (
+        r"\theta" if t == 1 else rf"\theta_{{{t - 1}}}",
+        "g",
+        *(f"{latex.STATS.get(stage, stage)}_{{{t}}}" for stage in stages[:-1]),
+        rf"\theta_{{{t}}}",
+    )
+    rows: tuple[tuple[Cell, ...], ...] = tuple(
+        (latex.symbol(_origin(theta.symbol)), g, *values) for theta, g, values in entries
+    )
+    steps.append(Table("optimizer_step", header, rows, decimals_only=True))
+    return steps
+
+
+def _origin(symbol: Symbolic) -> Symbolic:
+    """The given parameter behind a stepped one: w^{(1)}_{1,1} for w''^{(1)}_{1,1}."""
+    return symbol.of if isinstance(symbol, Updated) else symbol
+
+
+def _param_symbol(name: str) -> Sym:
+    """W^{(l)} or b^{(l)} from a parameter name such as ``W2``."""
+    layer = int(name[1:])
+    return weight(layer) if name[0] == "W" else bias(layer)
+
+
+def network_formula(network: Network) -> Node:
+    """g(x) as nested layers: W^{(2)} σ(W^{(1)} x + b^{(1)}) + b^{(2)}."""
+    inner: Node = Tensor(Sym("x"))
+    for l, layer in enumerate(network.layers, 1):
+        inner = Apply(layer.activation, Sum((Product((Tensor(weight(l)), inner)), Tensor(bias(l)))))
+    return inner
+
+
+def _shape(matrix: Sequence[Sequence[Quantity]]) -> tuple[int, int]:
+    return len(matrix), len(matrix[0])
+
+
+def expanded_gradient(network: Network) -> Node:
+    """∂L/∂W^{(1)} with every δ written out: (W^{(2)⊤}(∂L/∂ŷ ⊙ f'(z^{(2)})) ⊙ σ'(z^{(1)})) x^⊤.
+
+    Identity activations contribute the factor 1 and are left out.
+    """
+    depth = len(network.layers)
+
+    def with_slope(node: Node, layer: int) -> Node:
+        activation = network.layers[layer - 1].activation
+        if activation.name == "identity":
+            return node
+        return Hadamard(node, Derivative(activation, Tensor(_tensor_symbol(network, layer, "z"))))
+
+    delta: Node = with_slope(Tensor(Partial(LOSS, OUTPUT)), depth)
+    for l in range(depth - 1, 0, -1):
+        delta = with_slope(Product((Tensor(weight(l + 1), transpose=True), delta)), l)
+    return Product((delta, Tensor(Sym("x"), transpose=True)))
+
+
+def _flat(matrix: Sequence[Sequence[Quantity]]) -> tuple[Quantity, ...]:
+    return tuple(q for row in matrix for q in row)
+
+
+def _tensor_symbol(network: Network, layer: int, kind: str) -> Sym:
+    if kind == "a" and layer == len(network.layers):
+        return OUTPUT
+    return Sym(kind, layer)
+
+
+def _chain_rule(network: Network, layer: int, kind: str) -> ChainRule:
+    """∂L/∂θ as a product of partials for a generic entry θ of layer ``layer``.
+
+    Through layers above that have a single unit the product is written out to ∂L/∂ŷ; where a
+    layer above has several units the sum over them is what step 5 computes, so the chain
+    starts at ∂L/∂a^{(l)}_j.
+    """
+    depth = len(network.layers)
+
+    def unit(l: int, base: str, index: str) -> Sym:
+        size = network.layers[l - 1].shape[0]
+        if base == "a" and l == depth:
+            return Sym(OUTPUT.base, None, (index,), hide_index=size == 1)
+        return Sym(base, l, (index,), hide_index=size == 1)
+
+    target = (
+        Sym("w", layer, ("j", "k"))
+        if kind == "w"
+        else Sym("b", layer, ("j",), hide_index=network.layers[layer - 1].shape[0] == 1)
+    )
+    tail: list[Symbolic] = [
+        Partial(unit(layer, "a", "j"), unit(layer, "z", "j")),
+        Partial(unit(layer, "z", "j"), target),
+    ]
+    single_above = all(network.layers[l - 1].shape[0] == 1 for l in range(layer + 1, depth + 1))
+    if layer == depth or not single_above:
+        return ChainRule(Partial(LOSS, target), (Partial(LOSS, unit(layer, "a", "j")), *tail))
+    factors: list[Symbolic] = [Partial(LOSS, unit(depth, "a", "i"))]
+    for l in range(depth, layer, -1):
+        factors.append(Partial(unit(l, "a", "i"), unit(l, "z", "i")))
+        factors.append(Partial(unit(l, "z", "i"), unit(l - 1, "a", "j") if l - 1 == layer else unit(l - 1, "a", "i")))
+    return ChainRule(Partial(LOSS, target), (*factors, *tail))

@@ -1,0 +1,168 @@
+"""The independent float64 engine: NumPy forward and backward passes, optimizer steps, differences.
+
+Nothing here reuses the exact engine's formulas: every activation, loss and optimizer has its own
+float64 twin below, written from the textbook definitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from derive.catalog import Activation, Loss, Optimizer
+from derive.errors import VerificationError
+from derive.spec import Network
+
+Array = np.ndarray
+FloatFn = Callable[[Array], Array]
+LossFns = tuple[Callable[[Array, Array], float], Callable[[Array, Array], Array]]
+
+
+def sigmoid(z: Array) -> Array:
+    # Stable for large |z|: never exponentiates a positive number.
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def activation_twin(act: Activation) -> tuple[FloatFn, FloatFn]:
+    """f and f' in float64."""
+    params = dict(act.params)
+    if act.name == "identity":
+        return (lambda z: z), (lambda z: np.ones_like(z))
+    if act.name == "sigmoid":
+        return sigmoid, (lambda z: sigmoid(z) * (1.0 - sigmoid(z)))
+    if act.name == "relu":
+        return (lambda z: np.maximum(z, 0.0)), (lambda z: (z > 0).astype(float))
+    if act.name == "constant":
+        c = float(params["c"])
+        return (lambda z: np.full_like(z, c)), (lambda z: np.zeros_like(z))
+    raise VerificationError(f"no float64 twin for activation {act.name!r}: add one to derive/floats.py")
+
+
+def loss_twin(loss: Loss) -> LossFns:
+    """L(ŷ, y) summed over outputs and ∂L/∂ŷ, in float64."""
+    if loss.name == "squared_error":
+        return (lambda yhat, y: float(np.sum((yhat - y) ** 2))), (lambda yhat, y: 2.0 * (yhat - y))
+    if loss.name == "binary_cross_entropy":
+
+        def value(p: Array, y: Array) -> float:
+            with np.errstate(divide="ignore", invalid="ignore"):  # np.where evaluates both branches
+                terms = np.where(y > 0, y * np.log(p), 0.0) + np.where(y < 1, (1 - y) * np.log1p(-p), 0.0)
+            return float(-np.sum(terms))
+
+        return value, (lambda p, y: (1 - y) / (1 - p) - y / p)
+    raise VerificationError(f"no float64 twin for loss {loss.name!r}: add one to derive/floats.py")
+
+
+StepFn = Callable[[Array, Array, Mapping[str, Array], int, Mapping[str, float]], dict[str, Array]]
+
+
+def optimizer_twin(optimizer: Optimizer) -> StepFn:
+    """One step: (θ, g, previous state, t, hyperparameters with ``alpha``) → every stage's values."""
+    if optimizer.name == "sgd":
+        return lambda theta, g, state, t, h: {"theta": theta - h["alpha"] * g}
+    if optimizer.name == "adam":
+
+        def adam(
+            theta: Array, g: Array, state: Mapping[str, Array], t: int, h: Mapping[str, float]
+        ) -> dict[str, Array]:
+            m = h["beta1"] * state.get("m", np.zeros_like(g)) + (1 - h["beta1"]) * g
+            v = h["beta2"] * state.get("v", np.zeros_like(g)) + (1 - h["beta2"]) * g * g
+            mhat = m / (1 - h["beta1"] ** t)
+            vhat = v / (1 - h["beta2"] ** t)
+            return {
+                "m": m,
+                "v": v,
+                "mhat": mhat,
+                "vhat": vhat,
+                "theta": theta - h["alpha"] * mhat / (np.sqrt(vhat) + h["epsilon"]),
+            }
+
+        return adam
+    raise VerificationError(f"no float64 twin for optimizer {optimizer.name!r}: add one to derive/floats.py")
+
+
+@dataclass(frozen=True)
+class FloatNet:
+    """A network in float64: weights, biases and activation twins per layer."""
+
+    weights: tuple[Array, ...]
+    biases: tuple[Array, ...]
+    acts: tuple[tuple[FloatFn, FloatFn], ...]
+
+    @classmethod
+    def of(cls, network: Network) -> FloatNet:
+        return cls(
+            tuple(np.array([[float(w) for w in row] for row in layer.weights]) for layer in network.layers),
+            tuple(np.array([float(b) for b in layer.bias]) for layer in network.layers),
+            tuple(activation_twin(layer.activation) for layer in network.layers),
+        )
+
+    def forward(self, x: Array, nudge: tuple[str, int, int, float] | None = None) -> tuple[list[Array], list[Array]]:
+        """z and a per layer; ``nudge`` = (kind, layer, unit, h) adds h to one z or a (for differences)."""
+        zs, activations, a = [], [], x
+        for l, (w, b, (f, _)) in enumerate(zip(self.weights, self.biases, self.acts, strict=True), 1):
+            z = w @ a + b
+            if nudge and nudge[0] == "z" and nudge[1] == l:
+                z = z.copy()
+                z[nudge[2]] += nudge[3]
+            a = f(z)
+            if nudge and nudge[0] == "a" and nudge[1] == l:
+                a = a.copy()
+                a[nudge[2]] += nudge[3]
+            zs.append(z)
+            activations.append(a)
+        return zs, activations
+
+    def backward(self, x: Array, y: Array, loss_grad: Callable[[Array, Array], Array]) -> Gradients:
+        """Plain float64 backpropagation."""
+        zs, activations = self.forward(x)
+        upstream = loss_grad(activations[-1], y)
+        output = upstream
+        deltas: list[Array] = [np.empty(0)] * len(zs)
+        d_activation: list[Array] = [np.empty(0)] * len(zs)
+        d_weights: list[Array] = [np.empty(0)] * len(zs)
+        for l in range(len(zs), 0, -1):
+            delta = upstream * self.acts[l - 1][1](zs[l - 1])
+            below = x if l == 1 else activations[l - 2]
+            deltas[l - 1] = delta
+            d_weights[l - 1] = np.outer(delta, below)
+            upstream = self.weights[l - 1].T @ delta
+            if l > 1:
+                d_activation[l - 2] = upstream
+        return Gradients(output, tuple(deltas), tuple(d_activation), tuple(d_weights), tuple(deltas))
+
+    def with_param(self, kind: str, layer: int, index: tuple[int, ...], h: float) -> FloatNet:
+        weights, biases = list(self.weights), list(self.biases)
+        target = weights if kind == "w" else biases
+        target[layer - 1] = target[layer - 1].copy()
+        target[layer - 1][index] += h
+        return FloatNet(tuple(weights), tuple(biases), self.acts)
+
+    def replace(self, weights: tuple[Array, ...], biases: tuple[Array, ...]) -> FloatNet:
+        return FloatNet(weights, biases, self.acts)
+
+
+@dataclass(frozen=True)
+class Gradients:
+    """∂L/∂ŷ, δ per layer, ∂L/∂a below each layer, and the parameter gradients."""
+
+    output: Array
+    delta: tuple[Array, ...]
+    activation: tuple[Array, ...]
+    weights: tuple[Array, ...]
+    biases: tuple[Array, ...]
+
+
+def central_difference(loss_of: Callable[[float], float], value: float) -> tuple[float, float]:
+    """(L(v + h) − L(v − h)) / 2h with h scaled to the value, and the rounding noise of that estimate.
+
+    Where the loss is large, subtracting two nearly equal losses loses digits: the noise bound
+    ε·|L|/h says how many, so that the comparison can allow for it.
+    """
+    h = 1e-6 * max(1.0, abs(value))
+    plus, minus = loss_of(h), loss_of(-h)
+    noise = 64 * np.finfo(float).eps * max(abs(plus), abs(minus)) / (2 * h)
+    return (plus - minus) / (2 * h), float(noise)

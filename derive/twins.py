@@ -1,0 +1,355 @@
+"""Every part again in float64, keyed exactly as the exact engine keys its quantities.
+
+This is the independent side of the verification gate: it shares with the exact engine only the
+spec and the names of quantities, never a formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from derive.catalog import BINARY_CROSS_ENTROPY, Loss, Optimizer
+from derive.floats import Array, FloatNet, Gradients, central_difference, loss_twin, optimizer_twin
+from derive.network import unit_symbol
+from derive.notation import LOSS, Partial, Stat, Sym, Symbolic, Updated, bias
+from derive.spec import Network, Part, Spec, variant
+
+Mark = Callable[[Sym], Symbolic]
+PLOT_POINTS = 40
+
+
+def plain(symbol: Sym) -> Symbolic:
+    return symbol
+
+
+def after(times: int) -> Mark:
+    return lambda symbol: Updated(symbol, times)
+
+
+@dataclass
+class Expected:
+    """Float64 values by answer key, and finite-difference estimates of every gradient."""
+
+    values: dict[str, float] = field(default_factory=dict)
+    differences: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Per gradient key: the central-difference estimate and its rounding-noise bound."""
+
+    def vector(self, prefix: str, base: str, values: Array) -> None:
+        for i, v in enumerate(values, 1):
+            self.values[prefix + Sym(base, None, (i,)).key] = float(v)
+
+
+def param_symbols(network: Network) -> list[tuple[str, Sym, int, tuple[int, ...]]]:
+    """(kind, symbol, layer, 0-based index) of every parameter entry, in the engine's order."""
+    entries: list[tuple[str, Sym, int, tuple[int, ...]]] = []
+    for l, layer in enumerate(network.layers, 1):
+        rows, cols = layer.shape
+        entries += [("w", Sym("w", l, (j + 1, k + 1)), l, (j, k)) for j in range(rows) for k in range(cols)]
+        entries += [("b", bias(l).entry(j + 1), l, (j,)) for j in range(rows)]
+    return entries
+
+
+def forward_values(
+    out: Expected, network: Network, net: FloatNet, x: Array, y: Array, loss: Loss, prefix: str, mark: Mark = plain
+) -> None:
+    zs, activations = net.forward(x)
+    for l, (z, a) in enumerate(zip(zs, activations, strict=True), 1):
+        for j, (zj, aj) in enumerate(zip(z, a, strict=True), 1):
+            out.values[prefix + mark(unit_symbol(network, l, "z", j)).key] = float(zj)
+            out.values[prefix + mark(unit_symbol(network, l, "a", j)).key] = float(aj)
+    out.values[prefix + mark(LOSS).key] = loss_twin(loss)[0](activations[-1], y)
+
+
+def gradient_values(
+    out: Expected, network: Network, net: FloatNet, x: Array, y: Array, loss: Loss, prefix: str
+) -> Gradients:
+    """Backpropagation in float64, and a central difference for every gradient it gives."""
+    value, derivative = loss_twin(loss)
+    grads = net.backward(x, y, derivative)
+    zs = net.forward(x)[0]
+    kinked = any(
+        layer.activation.name == "relu" and np.any(np.abs(z) < 1e-7)
+        for layer, z in zip(network.layers, zs, strict=True)
+    )
+
+    def record(symbol: Symbolic, computed: float, nudged: tuple[float, float]) -> None:
+        key = prefix + symbol.key
+        out.values[key] = computed
+        if not kinked:  # at a ReLU kink the two one-sided slopes differ
+            out.differences[key] = nudged
+
+    depth = len(zs)
+    for j, g in enumerate(grads.output, 1):
+        record(
+            Partial(LOSS, unit_symbol(network, depth, "a", j)), float(g), _nudge(net, x, y, value, ("a", depth, j - 1))
+        )
+    for l in range(1, depth + 1):
+        for j, d in enumerate(grads.delta[l - 1], 1):
+            record(Sym("delta", l, (j,)), float(d), _nudge(net, x, y, value, ("z", l, j - 1)))
+        if l > 1:
+            for k, g in enumerate(grads.activation[l - 2], 1):
+                record(
+                    Partial(LOSS, unit_symbol(network, l - 1, "a", k)),
+                    float(g),
+                    _nudge(net, x, y, value, ("a", l - 1, k - 1)),
+                )
+    for kind, symbol, l, index in param_symbols(network):
+        source = grads.weights if kind == "w" else grads.biases
+        start = float((net.weights if kind == "w" else net.biases)[l - 1][index])
+        record(
+            Partial(LOSS, symbol), float(source[l - 1][index]), _nudge_param(net, x, y, value, (kind, l, index), start)
+        )
+    return grads
+
+
+def _nudge_param(
+    net: FloatNet,
+    x: Array,
+    y: Array,
+    value: Callable[[Array, Array], float],
+    where: tuple[str, int, tuple[int, ...]],
+    start: float,
+) -> tuple[float, float]:
+    kind, layer, index = where
+    return central_difference(lambda h: value(net.with_param(kind, layer, index, h).forward(x)[1][-1], y), start)
+
+
+def _nudge(
+    net: FloatNet, x: Array, y: Array, value: Callable[[Array, Array], float], where: tuple[str, int, int]
+) -> tuple[float, float]:
+    kind, layer, unit = where
+    zs, activations = net.forward(x)
+    start = float((zs if kind == "z" else activations)[layer - 1][unit])
+    return central_difference(lambda h: value(net.forward(x, (kind, layer, unit, h))[1][-1], y), start)
+
+
+def step_values(
+    out: Expected,
+    network: Network,
+    net: FloatNet,
+    grads: Gradients,
+    optimizer: Optimizer,
+    hyper: Mapping[str, float],
+    state: dict[str, dict[tuple[str, int], Array]],
+    t: int,
+    names: Sequence[str],
+    prefix: str,
+) -> FloatNet:
+    """One optimizer step on the layers' tensors; records every stage of every entry."""
+    update = optimizer_twin(optimizer)
+    weights, biases = list(net.weights), list(net.biases)
+    for l in range(1, len(network.layers) + 1):
+        for kind, tensors, gradient in (("W", weights, grads.weights), ("b", biases, grads.biases)):
+            if f"{kind}{l}" not in names:
+                continue
+            previous = {name: values[(kind, l)] for name, values in state.items() if (kind, l) in values}
+            stages = update(tensors[l - 1], gradient[l - 1], previous, t, hyper)
+            for name in optimizer.state:
+                state.setdefault(name, {})[(kind, l)] = stages[name]
+            tensors[l - 1] = stages["theta"]
+            for name, values in stages.items():
+                for index, v in np.ndenumerate(values):
+                    symbol = Sym("w", l, tuple(i + 1 for i in index)) if kind == "W" else bias(l).entry(index[0] + 1)
+                    target = Updated(symbol, t) if name == "theta" else Stat(name, symbol, t)
+                    out.values[prefix + target.key] = float(v)
+    return net.replace(tuple(weights), tuple(biases))
+
+
+def sample_of(part: Part) -> tuple[Array, Array]:
+    assert part.sample is not None
+    return np.array([float(v) for v in part.sample.x]), np.array([float(v) for v in part.sample.y])
+
+
+def hyper_of(optimizer: Optimizer, rate: float, given: Sequence[tuple[str, object]] = ()) -> dict[str, float]:
+    values = {"alpha": rate, **{k: float(v) for k, v in optimizer.hyper.items()}, **{k: float(v) for k, v in given}}  # type: ignore[arg-type]
+    return values
+
+
+def record_hyper(out: Expected, prefix: str, hyper: Mapping[str, float]) -> None:
+    for name, value in hyper.items():
+        out.values[prefix + Sym(name).key] = value
+
+
+def all_names(network: Network) -> tuple[str, ...]:
+    return tuple(f"{k}{l}" for l in range(1, len(network.layers) + 1) for k in ("W", "b"))
+
+
+# --- the task kinds -----------------------------------------------------------------------
+
+
+def sample_twin(out: Expected, spec: Spec, part: Part) -> None:
+    """forward, show_that, gradients, update, replace_activation: one sample, maybe one step."""
+    network, loss = variant(spec, part)
+    prefix = f"p{part.number}."
+    net = FloatNet.of(network)
+    x, y = sample_of(part)
+    out.vector(prefix, "x", x)
+    out.vector(prefix, "y", y)
+    forward_values(out, network, net, x, y, loss, prefix)
+    grads = gradient_values(out, network, net, x, y, loss, prefix)
+    if part.optimizer is not None and part.learning_rate is not None:
+        hyper = hyper_of(part.optimizer, float(part.learning_rate))
+        record_hyper(out, prefix, hyper)
+        names = part.wrt or all_names(network)
+        new = step_values(out, network, net, grads, part.optimizer, hyper, {}, 1, names, prefix)
+        forward_values(out, network, new, x, y, loss, prefix, after(1))
+
+
+def cross_entropy_twin(out: Expected, spec: Spec, part: Part) -> None:
+    prefix = f"p{part.number}."
+    value = loss_twin(BINARY_CROSS_ENTROPY)[0]
+    grid = [
+        (f"{k}/{PLOT_POINTS}" if k % PLOT_POINTS else str(k // PLOT_POINTS), k / PLOT_POINTS)
+        for k in range(1, PLOT_POINTS)
+    ]
+    for tag, points in (("", [(str(p), float(p)) for p in part.probabilities]), ("plot.", grid)):
+        for text, p in points:
+            for y in (1, 0):
+                out.values[f"{prefix}{tag}L(p={_reduced(text)},y={y})"] = value(np.array([p]), np.array([float(y)]))
+    if part.sample is not None:
+        network, loss = variant(spec, part)
+        net = FloatNet.of(network)
+        x, y_true = sample_of(part)
+        out.vector(prefix, "x", x)
+        out.vector(prefix, "y", y_true)
+        forward_values(out, network, net, x, y_true, loss, prefix)
+        gradient_values(out, network, net, x, y_true, loss, prefix)
+        out.values[prefix + "p-y"] = float(net.forward(x)[1][-1][0] - y_true[0])
+
+
+def _reduced(fraction: str) -> str:
+    """k/40 in lowest terms, as SymPy writes a Rational."""
+    from fractions import Fraction
+
+    return str(Fraction(fraction))
+
+
+def mse_vs_ce_twin(out: Expected, spec: Spec, part: Part) -> None:
+    prefix, y = f"p{part.number}.", float(part.target)
+    for p_exact in part.probabilities:
+        p = float(p_exact)
+        out.values[f"{prefix}dL/dz_mse(p={p_exact})"] = 2 * (p - y) * p * (1 - p)
+        out.values[f"{prefix}dL/dz_ce(p={p_exact})"] = p - y
+
+
+def learning_rates_twin(out: Expected, spec: Spec, part: Part) -> None:
+    network, loss = variant(spec, part)
+    assert part.optimizer is not None
+    x, y = sample_of(part)
+    names = all_names(network)
+    for r, rate in enumerate(part.learning_rates, 1):
+        hyper = hyper_of(part.optimizer, float(rate))
+        record_hyper(out, f"p{part.number}.run{r}.", hyper)
+        net = FloatNet.of(network)
+        state: dict[str, dict[tuple[str, int], Array]] = {}
+        for t in range(1, part.steps + 1):
+            prefix = f"p{part.number}.run{r}.t{t}."
+            grads = gradient_values(out, network, net, x, y, loss, prefix)
+            net = step_values(out, network, net, grads, part.optimizer, hyper, state, t, names, prefix)
+            forward_values(out, network, net, x, y, loss, prefix, after(t))
+            forward_values(out, network, net, x, y, loss, prefix + "d.")
+
+
+def norms(out: Expected, key: str, matrix: Array) -> None:
+    out.values[key] = float(np.sqrt(np.sum(np.asarray(matrix) ** 2)))
+
+
+def compare_activation_twin(out: Expected, spec: Spec, part: Part) -> None:
+    relu, loss = variant(spec, part)
+    prefix = f"p{part.number}."
+    x, y = sample_of(part)
+    out.vector(prefix, "x", x)
+    out.vector(prefix, "y", y)
+    relu_net, sigmoid_net = FloatNet.of(relu), FloatNet.of(spec.network)
+    forward_values(out, relu, relu_net, x, y, loss, prefix)
+    relu_grads = gradient_values(out, relu, relu_net, x, y, loss, prefix)
+    forward_values(out, spec.network, sigmoid_net, x, y, spec.loss, prefix + "sigmoid.")
+    sigmoid_grads = gradient_values(out, spec.network, sigmoid_net, x, y, spec.loss, prefix + "sigmoid.")
+    for l in range(1, len(relu.layers) + 1):
+        norms(out, f"{prefix}sigmoid.norm(dL/dW{l})", sigmoid_grads.weights[l - 1])
+        norms(out, f"{prefix}relu.norm(dL/dW{l})", relu_grads.weights[l - 1])
+    if part.dead_x is not None:
+        dead = np.array([float(v) for v in part.dead_x])
+        out.vector(prefix + "dead.", "x", dead)
+        out.vector(prefix + "dead.", "y", y)
+        forward_values(out, relu, relu_net, dead, y, loss, prefix + "dead.")
+        gradient_values(out, relu, relu_net, dead, y, loss, prefix + "dead.")
+
+
+def compare_optimizer_twin(out: Expected, spec: Spec, part: Part) -> None:
+    network, loss = variant(spec, part)
+    assert part.optimizer is not None and part.learning_rate is not None
+    prefix = f"p{part.number}."
+    x, y = sample_of(part)
+    net = start = FloatNet.of(network)
+    hyper = hyper_of(part.optimizer, float(part.learning_rate), part.hyper)
+    record_hyper(out, prefix, hyper)
+    names = all_names(network)
+    state: dict[str, dict[tuple[str, int], Array]] = {}
+    first: Gradients | None = None
+    after_first = net
+    for t in range(1, part.steps + 1):
+        grads_prefix = prefix if t == 1 else f"{prefix}t{t}."
+        if t > 1:
+            forward_values(out, network, net, x, y, loss, prefix, after(t - 1))
+        grads = gradient_values(out, network, net, x, y, loss, grads_prefix)
+        first = first or grads
+        net = step_values(out, network, net, grads, part.optimizer, hyper, state, t, names, prefix)
+        if t == 1:
+            after_first = net
+    assert first is not None
+    for kind, symbol, l, index in param_symbols(network):
+        g = float((first.weights if kind == "w" else first.biases)[l - 1][index])
+        old = float((start.weights if kind == "w" else start.biases)[l - 1][index])
+        new = float((after_first.weights if kind == "w" else after_first.biases)[l - 1][index])
+        out.values[f"{prefix}sgd_step({symbol.key})"] = -hyper["alpha"] * g
+        out.values[f"{prefix}adam_step({symbol.key})"] = new - old
+
+
+def extra_layer_twin(out: Expected, spec: Spec, part: Part) -> None:
+    deep, loss = variant(spec, part)
+    prefix = f"p{part.number}."
+    x, y = sample_of(part)
+    deep_net, shallow_net = FloatNet.of(deep), FloatNet.of(spec.network)
+    for kind, symbol, l, index in param_symbols(deep):
+        out.values[prefix + symbol.key] = float((deep_net.weights if kind == "w" else deep_net.biases)[l - 1][index])
+    out.vector(prefix, "x", x)
+    out.vector(prefix, "y", y)
+    forward_values(out, deep, deep_net, x, y, loss, prefix)
+    deep_grads = gradient_values(out, deep, deep_net, x, y, loss, prefix)
+    forward_values(out, spec.network, shallow_net, x, y, spec.loss, prefix + "shallow.")
+    shallow_grads = gradient_values(out, spec.network, shallow_net, x, y, spec.loss, prefix + "shallow.")
+    for tag, grads in (("shallow", shallow_grads), ("deep", deep_grads)):
+        norms(out, f"{prefix}{tag}.norm(dL/dW1)", grads.weights[0])
+        norms(out, f"{prefix}{tag}.norm(dL/db1)", grads.biases[0])
+
+
+TWINS: Mapping[str, Callable[[Expected, Spec, Part], None]] = {
+    "forward": sample_twin,
+    "show_that": sample_twin,
+    "gradients": sample_twin,
+    "update": sample_twin,
+    "replace_activation": sample_twin,
+    "cross_entropy": cross_entropy_twin,
+    "learning_rates": learning_rates_twin,
+    "compare_activation": compare_activation_twin,
+    "compare_optimizer": compare_optimizer_twin,
+    "mse_vs_ce": mse_vs_ce_twin,
+    "extra_layer": extra_layer_twin,
+}
+
+
+def expected(spec: Spec) -> Expected:
+    """Float64 values of everything the solution of ``spec`` can contain."""
+    out = Expected()
+    base = FloatNet.of(spec.network)
+    for kind, symbol, l, index in param_symbols(spec.network):
+        out.values[symbol.key] = float((base.weights if kind == "w" else base.biases)[l - 1][index])
+    for part in spec.parts:
+        if part.kind not in TWINS:
+            raise TypeError(f"no float64 twin for part kind {part.kind!r}")
+        TWINS[part.kind](out, spec, part)
+    return out
