@@ -240,7 +240,10 @@ def _hyper_context(part: Part) -> dict[str, Latex]:
     if part.optimizer is None:
         return {"beta1": Latex(""), "beta2": Latex(""), "epsilon": Latex("")}
     values = {**part.optimizer.hyper, **dict(part.hyper)}
-    texts = {name: Latex(latex.inline(values[name])) if name in values else Latex("") for name in ("beta1", "beta2")}
+    texts = {
+        name: Latex(latex.terminating(values[name], 12) or latex.inline(values[name])) if name in values else Latex("")
+        for name in ("beta1", "beta2")
+    }
     epsilon = values.get("epsilon")
     if epsilon is not None and epsilon.p == 1 and str(epsilon.q).strip("0") == "1":
         texts["epsilon"] = Latex(rf"10^{{-{len(str(epsilon.q)) - 1}}}")
