@@ -66,7 +66,12 @@ class DerivePrinter(LatexPrinter):
     """
 
     printmethod = "_latex"  # SymPy atoms such as oo print themselves through it
-    _default_settings: ClassVar[dict[str, Any]] = {**LatexPrinter._default_settings, "substitute": False, "decimals": 4}
+    _default_settings: ClassVar[dict[str, Any]] = {
+        **LatexPrinter._default_settings,
+        "order": "none",  # see _print_Add
+        "substitute": False,
+        "decimals": 4,
+    }
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         super().__init__(settings)
@@ -225,8 +230,9 @@ class DerivePrinter(LatexPrinter):
     # --- SymPy values in teaching order -----------------------------------------------------
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
-        # Numbers first (1 + e^{-3}, 1 - σ), the rest in SymPy's order.
-        terms = list(self._as_ordered_terms(expr, order=order))
+        # Numbers first (1 + e^{-3}, 1 - σ), the rest in SymPy's canonical order of arguments:
+        # LatexPrinter's own ordering evaluates every term numerically and costs more than the print.
+        terms = list(expr.args)
         terms.sort(key=lambda t: 0 if t.is_Number else 1)
         tex = ""
         for i, term in enumerate(terms):
