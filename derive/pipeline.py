@@ -12,7 +12,7 @@ from derive.answers import answers_json
 from derive.derivation import derive
 from derive.errors import TexMissing
 from derive.pdf import MISSING_TEX, compile_pdf, have_tex
-from derive.render import render
+from derive.render import render_exercise, render_solution
 from derive.spec import Spec, load_spec
 from derive.verify import Report, verify
 
@@ -42,24 +42,38 @@ class Built:
 
 
 def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
-    """Build the exercise sheet, the solution sheet, their .tex sources and the answers JSON."""
+    """Build the exercise sheet, the solution sheet, their .tex sources and the answers JSON.
+
+    TeX runs beside the Python work: both sheets compile while the solution is verified and the
+    answers are written. Nothing reaches the output folder unless the verification passed and
+    every file is ready.
+    """
     spec = spec if isinstance(spec, Spec) else load_spec(spec)  # TOML → validated model
     places = spec.sheet.decimals if options.decimals is None else options.decimals
     solution = derive(spec)  # exact derivation: parts → typed steps
-    report = verify(solution)  # the gate: float64 engine and finite differences
-    documents = render(solution, report, places, options.templates)  # template context → Jinja2 LaTeX
-    stem = spec.name
-    texts = {
-        f"{stem}-exercise.tex": documents.exercise.encode(),
-        f"{stem}-solution.tex": documents.solution.encode(),
-        f"{stem}-answers.json": answers_json(solution, places).encode(),
-    }
-    if options.pdf and have_tex():  # LaTeX → PDF, both sheets at once
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            pdfs = list(pool.map(lambda s: compile_pdf(s, options.timeout), [documents.exercise, documents.solution]))
-        texts[f"{stem}-exercise.pdf"], texts[f"{stem}-solution.pdf"] = pdfs
+    compile_now = options.pdf and have_tex()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        exercise = render_exercise(solution, places, options.templates)  # template context → Jinja2 LaTeX
+        solution_tex = render_solution(solution, places, options.templates)
+        pdfs = (
+            [pool.submit(compile_pdf, tex, options.timeout) for tex in (exercise, solution_tex)] if compile_now else []
+        )
+        try:
+            report = verify(solution)  # the gate, while TeX runs: float64 engine and finite differences
+            stem = spec.name
+            texts = {
+                f"{stem}-exercise.tex": exercise.encode(),
+                f"{stem}-solution.tex": solution_tex.encode(),
+                f"{stem}-answers.json": answers_json(solution, places).encode(),
+            }
+            if pdfs:  # → PDF
+                texts[f"{stem}-exercise.pdf"], texts[f"{stem}-solution.pdf"] = (pdf.result() for pdf in pdfs)
+        except BaseException:
+            for pdf in pdfs:
+                pdf.cancel()
+            raise
     files = write_all(options.output_dir, texts)  # every file renamed into place only when all are ready
-    if options.pdf and not have_tex():
+    if options.pdf and not compile_now:
         raise TexMissing(MISSING_TEX)
     return Built(files, report)
 
