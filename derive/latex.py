@@ -55,7 +55,8 @@ EXACT_LIMIT = 160
 SUBSTITUTE_LIMIT = 48
 """Longest exact value substituted into a formula; longer ones are substituted as decimals."""
 
-_ATOM, _PRODUCT, _SUM, _NEGATIVE = 4, 2, 1, 0
+_ATOM, _PRODUCT, _HADAMARD, _SUM, _NEGATIVE = 4, 3, 2, 1, 0
+"""Binding strength: a child binding less tightly than its context gets brackets."""
 
 
 class DerivePrinter(LatexPrinter):
@@ -136,7 +137,7 @@ class DerivePrinter(LatexPrinter):
         return text
 
     def _print_Hadamard(self, node: Hadamard) -> str:
-        return rf"{self._child(node.left, _PRODUCT)} \odot {self._child(node.right, _PRODUCT)}"
+        return rf"{self._child(node.left, _HADAMARD)} \odot {self._child(node.right, _HADAMARD)}"
 
     def _print_Power(self, node: Power) -> str:
         base = self._child(node.base, _ATOM)
@@ -194,7 +195,9 @@ class DerivePrinter(LatexPrinter):
     def _precedence(self, node: Node) -> int:
         if isinstance(node, Sum | Difference | Negate):
             return _SUM
-        if isinstance(node, Product | Hadamard):
+        if isinstance(node, Hadamard):
+            return _HADAMARD  # (W^T δ ⊙ σ'(z)) x^T: a Hadamard product inside a matrix product is bracketed
+        if isinstance(node, Product):
             return _PRODUCT
         if isinstance(node, Num):
             return _NEGATIVE if node.value < 0 else _ATOM
