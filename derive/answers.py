@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -81,7 +82,7 @@ def entry(q: Quantity, part: int | None, places: int) -> dict[str, Any]:
         "symbol": latex.symbol(q.symbol),
         "exact": sp.sstr(q.exact, order="none") if short else None,
         "latex": latex.exact_text(q.exact) if short else None,
-        "float": float(q.approx),
+        "float": float(q.approx) if math.isfinite(float(q.approx)) else None,  # JSON has no ∞
         "decimal": latex.decimal(q.approx, places),
         "formula": formula_text(q.formula) if q.formula is not None else None,
         "uses": list(q.uses),

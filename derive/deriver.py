@@ -35,6 +35,7 @@ from derive.steps import (
     Claim,
     Compute,
     Expanded,
+    Finding,
     Given,
     Identity,
     PartSolution,
@@ -187,7 +188,7 @@ class Deriver:
         return [
             Section("givens", (Given(Sym("x"), column(x)), Given(Sym(TARGET.base), column(y)))),
             Section("forward", self.forward_steps(network, params, fwd)),
-            Section("loss", (self.loss_step(fwd, loss),)),
+            Section("loss", (self.loss_step(fwd, loss), *loss_findings(fwd))),
         ], fwd
 
     def derive_sample(
@@ -204,7 +205,10 @@ class Deriver:
                 Section("givens", (Given(Sym("x"), column(x)), Given(Sym(TARGET.base), column(y)))),
                 Section("forward", self.forward_steps(network, params, fwd)),
                 Section("loss", (self.loss_step(fwd, loss),)),
-                Section("backward", self.backward_steps(network, loss, params, fwd, bwd, names)),
+                Section(
+                    "backward",
+                    (*self.backward_steps(network, loss, params, fwd, bwd, names), *gradient_findings(bwd, names)),
+                ),
             ],
             fwd,
             bwd,
@@ -229,7 +233,8 @@ class Deriver:
         bwd = backward(network, params, fwd, loss, prefix or f"p{part.number}.")
         if memo.backward is None:
             memo.backward, memo.backward_part = bwd, part.number
-        return [Section("backward", self.backward_steps(network, loss, params, fwd, bwd, names))], bwd
+        steps = (*self.backward_steps(network, loss, params, fwd, bwd, names), *gradient_findings(bwd, names))
+        return [Section("backward", steps)], bwd
 
     def forward_steps(
         self, network: Network, params: Params, fwd: Forward, mark: Callable[[Sym], Symbolic] = plain
@@ -384,6 +389,22 @@ def _param_symbol(name: str) -> Sym:
     """W^{(l)} or b^{(l)} from a parameter name such as ``W2``."""
     layer = int(name[1:])
     return weight(layer) if name[0] == "W" else bias(layer)
+
+
+def loss_findings(fwd: Forward) -> tuple[Step, ...]:
+    """An explanation when the loss is infinite (cross-entropy of a certain, wrong prediction)."""
+    if fwd.loss.exact.is_infinite:
+        return (Finding("infinite_loss", (("loss", latex.symbol(fwd.loss.symbol)),)),)
+    return ()
+
+
+def gradient_findings(bwd: Backward, names: Sequence[str]) -> tuple[Step, ...]:
+    """An explanation when every gradient asked for is exactly zero."""
+    grads = [q for name in names for row in bwd.gradients.tensor(name) for q in row]
+    if grads and all(q.exact == 0 for q in grads):
+        cause = "output" if all(q.exact == 0 for q in bwd.output) else "slopes"
+        return (Finding("zero_gradient", (("cause", cause),)),)
+    return ()
 
 
 def network_formula(network: Network) -> Node:

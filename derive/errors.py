@@ -28,6 +28,12 @@ class SpecError(DeriveError):
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
+class DegenerateError(DeriveError):
+    """The spec asks for something undefined (a division by zero, a gradient of an infinite loss)."""
+
+    exit_status = 2
+
+
 class VerificationError(DeriveError):
     """An exact value disagrees with the independent float64 check; nothing is written."""
 

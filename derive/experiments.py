@@ -33,6 +33,10 @@ from derive.steps import Cell, Finding, Given, Identity, PartSolution, Plot, Sec
 Z = sp.Symbol("z", real=True)
 
 
+RUNAWAY = 1e100
+"""A run stops once its loss passes this: it has diverged, and float64 could not check it further."""
+
+
 def as_decimals(values: Params) -> Params:
     """The same parameters as 40-digit decimals: later steps are computed in decimals only."""
 
@@ -73,13 +77,17 @@ def learning_rates_part(d: Deriver, part: Part) -> PartSolution:
             fwd = forward(network, params, start.inputs, start.targets, loss, prefix, mark=after_steps(t))
             # A decimal-only loss is listed as a value, not as a formula over the run's internals.
             losses.append(fwd.loss if t <= part.exact_steps else replace(fwd.loss, formula=None))
+            if abs(float(fwd.loss.approx)) > RUNAWAY:
+                break  # the run has diverged beyond any doubt, and float64 could not follow it further
             if t >= part.exact_steps:
                 # Past the exact steps every value is a 40-digit decimal: exact forms would only grow.
                 params = as_decimals(params)
                 fwd = forward(network, params, start.inputs, start.targets, loss, prefix + "d.")
         runs.append(losses)
     header = ("t", *(rf"\alpha = {latex.inline(rate)}" for rate in part.learning_rates))
-    rows: tuple[tuple[Cell, ...], ...] = tuple((str(t), *(run[t] for run in runs)) for t in range(part.steps + 1))
+    rows: tuple[tuple[Cell, ...], ...] = tuple(
+        (str(t), *(run[t] if t < len(run) else r"\text{--}" for run in runs)) for t in range(part.steps + 1)
+    )
     curves = tuple(
         Series(rf"\alpha = {latex.inline(rate)}", tuple((sp.Integer(t), q) for t, q in enumerate(run)))
         for rate, run in zip(part.learning_rates, runs, strict=True)
@@ -98,7 +106,8 @@ def learning_rates_part(d: Deriver, part: Part) -> PartSolution:
                     ("first", latex.decimal(run[0].approx, 4)),
                     ("last", latex.decimal(run[-1].approx, 4)),
                     ("rises", str(rises)),
-                    ("steps", str(part.steps)),
+                    ("steps", str(len(run) - 1)),
+                    ("stopped", "yes" if len(run) - 1 < part.steps else ""),
                 ),
             )
         )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import mpmath
 import sympy as sp
 
+from derive.errors import DegenerateError
 from derive.notation import Sym, Symbolic
 
 if TYPE_CHECKING:
@@ -47,6 +48,10 @@ def small(value: sp.Expr, limit: int) -> bool:
     """True when ``value`` has at most ``limit`` expression nodes, decided without walking a huge tree."""
     # all() stops at the first node past the limit, so a huge tree is never walked to its end.
     return all(count <= limit for count, _ in enumerate(sp.preorder_traversal(value), 1))
+
+
+class Undefined(ArithmeticError):
+    """A formula has no real value here (a division by zero, the log of a negative number)."""
 
 
 class Node:
@@ -101,6 +106,13 @@ class Quantity:
 
     @classmethod
     def computed(cls, symbol: Symbolic, formula: Node, prefix: str = "") -> Quantity:
+        try:
+            return cls._computed(symbol, formula, prefix)
+        except (Undefined, ZeroDivisionError) as error:
+            raise DegenerateError(f"{prefix}{symbol.key}: {error}") from None
+
+    @classmethod
+    def _computed(cls, symbol: Symbolic, formula: Node, prefix: str) -> Quantity:
         approx = formula.approx()
         if any(q.exact.is_Float for q in formula.refs()):
             # Computed from decimals: there is no exact value, and evaluating twice is waste.
@@ -156,10 +168,13 @@ class Product(Node):
     factors: tuple[Node, ...]
 
     def exact(self) -> sp.Expr:
-        return sp.Mul(*(f.exact() for f in self.factors))
+        values = [f.exact() for f in self.factors]
+        # 0 · log 0 = 0: the cross-entropy term of the other class vanishes even where its log is -∞.
+        return sp.Integer(0) if any(v == 0 for v in values) else sp.Mul(*values)
 
     def approx(self) -> Approx:
-        return MP.fprod(f.approx() for f in self.factors)
+        values = [f.approx() for f in self.factors]
+        return MP.zero if any(v == 0 for v in values) else MP.fprod(values)
 
     def children(self) -> tuple[Node, ...]:
         return self.factors
@@ -218,10 +233,20 @@ class Quotient(Node):
     den: Node
 
     def exact(self) -> sp.Expr:
-        return self.num.exact() / self.den.exact()
+        den = self.den.exact()
+        if den == 0:
+            raise ZeroDivisionError(
+                "division by zero: the formula's denominator is exactly 0, so the value is undefined"
+            )
+        return self.num.exact() / den
 
     def approx(self) -> Approx:
-        return self.num.approx() / self.den.approx()
+        den = self.den.approx()
+        if den == 0:
+            raise ZeroDivisionError(
+                "division by zero: the formula's denominator is exactly 0, so the value is undefined"
+            )
+        return self.num.approx() / den
 
     def children(self) -> tuple[Node, ...]:
         return (self.num, self.den)
@@ -248,10 +273,18 @@ class Log(Node):
     arg: Node
 
     def exact(self) -> sp.Expr:
-        return sp.log(self.arg.exact())
+        value = self.arg.exact()
+        if value.is_negative:
+            raise Undefined(f"the logarithm of a negative number ({value}) is undefined; a probability is needed")
+        return -sp.oo if value == 0 else sp.log(value)  # log 0 = -∞ (SymPy's own is complex ∞)
 
     def approx(self) -> Approx:
-        return MP.log(self.arg.approx())
+        value = self.arg.approx()
+        if value < 0:
+            raise Undefined(
+                f"the logarithm of a negative number ({MP.nstr(value, 6)}) is undefined; a probability is needed"
+            )
+        return MP.ninf if value == 0 else MP.log(value)
 
     def children(self) -> tuple[Node, ...]:
         return (self.arg,)
@@ -262,10 +295,16 @@ class Sqrt(Node):
     arg: Node
 
     def exact(self) -> sp.Expr:
-        return sp.sqrt(self.arg.exact())
+        value = self.arg.exact()
+        if value.is_negative:
+            raise Undefined(f"the square root of a negative number ({value}) is undefined")
+        return sp.sqrt(value)
 
     def approx(self) -> Approx:
-        return MP.sqrt(self.arg.approx())
+        value = self.arg.approx()
+        if value < 0:
+            raise Undefined(f"the square root of a negative number ({MP.nstr(value, 6)}) is undefined")
+        return MP.sqrt(value)
 
     def children(self) -> tuple[Node, ...]:
         return (self.arg,)

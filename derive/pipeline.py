@@ -10,7 +10,7 @@ from pathlib import Path
 
 from derive.answers import answers_json
 from derive.derivation import derive
-from derive.errors import TexMissing
+from derive.errors import SpecError, TexMissing
 from derive.pdf import MISSING_TEX, compile_pdf, have_tex
 from derive.render import render_exercise, render_solution
 from derive.spec import Spec, load_spec
@@ -49,6 +49,7 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
     every file is ready.
     """
     spec = spec if isinstance(spec, Spec) else load_spec(spec)  # TOML → validated model
+    check_size(spec)
     places = spec.sheet.decimals if options.decimals is None else options.decimals
     solution = derive(spec)  # exact derivation: parts → typed steps
     compile_now = options.pdf and have_tex()
@@ -76,6 +77,21 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
     if options.pdf and not compile_now:
         raise TexMissing(MISSING_TEX)
     return Built(files, report)
+
+
+MAX_SHEET_PARAMETERS = 200
+"""Largest network a sheet shows in full; the library (derive.solve) takes any size."""
+
+
+def check_size(spec: Spec) -> None:
+    """Refuse, before any work, a network too large for a readable sheet."""
+    count = sum(rows * cols + rows for rows, cols in (layer.shape for layer in spec.network.layers))
+    if count > MAX_SHEET_PARAMETERS:
+        raise SpecError(
+            "network",
+            f"{count} parameters are more than a readable sheet shows (at most {MAX_SHEET_PARAMETERS}); "
+            "derive.solve() in Python derives and verifies networks of any size",
+        )
 
 
 def _umask() -> int:

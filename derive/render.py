@@ -15,7 +15,6 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 from pylatex import Document, NoEscape, Package
-from pylatex.utils import escape_latex
 
 from derive import latex
 from derive.deriver import network_formula
@@ -41,6 +40,7 @@ from derive.steps import (
     Table,
     Values,
 )
+from derive.text import escape
 
 LINE_WIDTH = 58
 """Printed characters of maths per line before a line of a derivation is broken."""
@@ -68,7 +68,7 @@ def _finalize(value: object) -> Markup:
     if isinstance(value, int):
         return Markup(str(value))
     if isinstance(value, str):
-        return Markup(escape_latex(value))
+        return Markup(escape(value))
     raise TypeError(f"a template printed a {type(value).__name__}; the context must hold finished LaTeX")
 
 

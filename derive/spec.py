@@ -25,6 +25,7 @@ from derive.catalog import (
 )
 from derive.errors import SpecError
 from derive.numbers import NumberError, parse_exact
+from derive.text import problem
 
 ONE = sp.Integer(1)
 Vector = tuple[sp.Rational, ...]
@@ -278,6 +279,9 @@ class _Reader:
     def text(self, path: Sequence[str | int], value: object) -> str:
         if not isinstance(value, str):
             raise self.fail(path, f"expected a string, found {_kind(value)}")
+        trouble = problem(value)
+        if trouble is not None:
+            raise self.fail(path, trouble)
         return value
 
     def name(self, path: Sequence[str | int], value: object, catalogue: Mapping[str, object], what: str) -> str:
@@ -432,6 +436,8 @@ class _Reader:
 
     def positive(self, path: Sequence[str | int], value: object) -> sp.Rational:
         number = self.number(path, value)
+        if number == 0 and str(path[-1]).startswith("learning_rate"):
+            raise self.fail(path, "a learning rate of 0 leaves every parameter unchanged; give a positive rate")
         if number <= 0:
             raise self.fail(path, f"expected a positive number, found {number}")
         return number

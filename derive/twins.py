@@ -19,6 +19,8 @@ from derive.spec import Network, Part, Spec, variant
 
 Mark = Callable[[Sym], Symbolic]
 PLOT_POINTS = 40
+RUNAWAY = 1e100
+"""The same stopping rule as the exact engine's learning-rate runs."""
 
 
 def plain(symbol: Sym) -> Symbolic:
@@ -251,6 +253,8 @@ def learning_rates_twin(out: Expected, spec: Spec, part: Part) -> None:
             net = step_values(out, network, net, grads, part.optimizer, hyper, state, t, names, prefix)
             forward_values(out, network, net, x, y, loss, prefix, after(t))
             forward_values(out, network, net, x, y, loss, prefix + "d.")
+            if abs(out.values[prefix + Updated(LOSS, t).key]) > RUNAWAY:
+                break
 
 
 def norms(out: Expected, key: str, matrix: Array) -> None:
