@@ -52,7 +52,11 @@ def loss_twin(loss: Loss) -> LossFns:
                 terms = np.where(y > 0, y * np.log(p), 0.0) + np.where(y < 1, (1 - y) * np.log1p(-p), 0.0)
             return float(-np.sum(terms))
 
-        return value, (lambda p, y: (1 - y) / (1 - p) - y / p)
+        def gradient(p: Array, y: Array) -> Array:
+            with np.errstate(divide="ignore", invalid="ignore"):  # p = 0 or 1: the exact engine reports it
+                return (1 - y) / (1 - p) - y / p
+
+        return value, gradient
     raise VerificationError(f"no float64 twin for loss {loss.name!r}: add one to derive/floats.py")
 
 

@@ -120,6 +120,18 @@ class Quantity:
         return cls(symbol, formula.exact(), approx, formula, prefix)
 
 
+CANCELLATION = MP.mpf(10) ** -(DIGITS // 2)
+"""A sum far smaller than its terms (1 − σ(1000)) has lost digits; it is evaluated again exactly."""
+
+
+def _unless_cancelled(node: Node, result: Approx, parts: list[Approx]) -> Approx:
+    scale = max((abs(p) for p in parts), default=MP.zero)
+    if not MP.isfinite(scale) or abs(result) > CANCELLATION * scale:
+        return result
+    value = node.exact()
+    return MP.zero if value == 0 else approximate(value.evalf(DIGITS + 5, maxn=10_000))
+
+
 @dataclass(frozen=True, eq=False)
 class Ref(Node):
     """An earlier quantity: its symbol in the general formula, its value when substituted."""
@@ -157,7 +169,8 @@ class Sum(Node):
         return sp.Add(*(t.exact() for t in self.terms))
 
     def approx(self) -> Approx:
-        return MP.fsum(t.approx() for t in self.terms)
+        parts = [t.approx() for t in self.terms]
+        return _unless_cancelled(self, MP.fsum(parts), parts)
 
     def children(self) -> tuple[Node, ...]:
         return self.terms
@@ -189,7 +202,8 @@ class Difference(Node):
         return self.left.exact() - self.right.exact()
 
     def approx(self) -> Approx:
-        return self.left.approx() - self.right.approx()
+        parts = [self.left.approx(), self.right.approx()]
+        return _unless_cancelled(self, parts[0] - parts[1], parts)
 
     def children(self) -> tuple[Node, ...]:
         return (self.left, self.right)

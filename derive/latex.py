@@ -7,6 +7,7 @@ printing is used only for evaluated exact values.
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any, ClassVar
@@ -276,9 +277,9 @@ def inline(value: sp.Expr) -> str:
 
 def decimal(value: sp.Float | float, places: int = 4) -> str:
     """A decimal rounded half up to ``places``; tiny and huge values in scientific notation."""
+    if not math.isfinite(float(value)):
+        return r"\infty" if float(value) > 0 else r"-\infty"
     number = Decimal(str(sp.Float(value, 40)))
-    if not number.is_finite():
-        return r"\infty" if number > 0 else r"-\infty"
     if number != 0 and not Decimal(10) ** -places <= abs(number) < Decimal(10) ** 6:
         mantissa, exponent = f"{number:.{max(places - 1, 1)}e}".split("e")
         return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"

@@ -179,6 +179,13 @@ def all_names(network: Network) -> tuple[str, ...]:
     return tuple(f"{k}{l}" for l in range(1, len(network.layers) + 1) for k in ("W", "b"))
 
 
+def start(out: Expected, network: Network, x: Array, y: Array, loss: Loss, prefix: str) -> None:
+    """The sample and its forward pass, which a part shows when no earlier part did."""
+    out.vector(prefix, "x", x)
+    out.vector(prefix, "y", y)
+    forward_values(out, network, FloatNet.of(network), x, y, loss, prefix)
+
+
 # --- the task kinds -----------------------------------------------------------------------
 
 
@@ -241,6 +248,7 @@ def learning_rates_twin(out: Expected, spec: Spec, part: Part) -> None:
     network, loss = variant(spec, part)
     assert part.optimizer is not None
     x, y = sample_of(part)
+    start(out, network, x, y, loss, f"p{part.number}.")
     names = all_names(network)
     for r, rate in enumerate(part.learning_rates, 1):
         hyper = hyper_of(part.optimizer, float(rate))
@@ -288,7 +296,8 @@ def compare_optimizer_twin(out: Expected, spec: Spec, part: Part) -> None:
     assert part.optimizer is not None and part.learning_rate is not None
     prefix = f"p{part.number}."
     x, y = sample_of(part)
-    net = start = FloatNet.of(network)
+    start(out, network, x, y, loss, prefix)
+    net = initial = FloatNet.of(network)
     hyper = hyper_of(part.optimizer, float(part.learning_rate), part.hyper)
     record_hyper(out, prefix, hyper)
     names = all_names(network)
@@ -307,7 +316,7 @@ def compare_optimizer_twin(out: Expected, spec: Spec, part: Part) -> None:
     assert first is not None
     for kind, symbol, l, index in param_symbols(network):
         g = float((first.weights if kind == "w" else first.biases)[l - 1][index])
-        old = float((start.weights if kind == "w" else start.biases)[l - 1][index])
+        old = float((initial.weights if kind == "w" else initial.biases)[l - 1][index])
         new = float((after_first.weights if kind == "w" else after_first.biases)[l - 1][index])
         out.values[f"{prefix}sgd_step({symbol.key})"] = -hyper["alpha"] * g
         out.values[f"{prefix}adam_step({symbol.key})"] = new - old

@@ -31,3 +31,49 @@ def test_library_build_without_pdf(tmp_path: Path) -> None:
     built = build_sheet(derive.load_example(), Options(output_dir=tmp_path, pdf=False, decimals=2))
     assert {p.suffix for p in built.files} == {".tex", ".json"}
     assert built.report.values > 100
+
+
+def test_an_interrupt_leaves_no_partial_files_and_no_temporary_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from derive import pipeline
+
+    before = {p.name for p in Path(tempfile.gettempdir()).glob("derive-tex-*")}
+
+    def interrupted(source: str, timeout: float) -> bytes:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "compile_pdf", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_sheet(derive.load_example(), Options(output_dir=tmp_path / "o"))
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+    after = {p.name for p in Path(tempfile.gettempdir()).glob("derive-tex-*")}
+    assert after <= before
+
+
+def test_two_processes_writing_into_the_same_folder(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    spec = tmp_path / "small.toml"
+    spec.write_text(
+        '[network]\n[[network.layers]]\nweights = [[1]]\nbias = [0]\nactivation = "sigmoid"\n'
+        '[loss]\nname = "squared_error"\n[[parts]]\nkind = "gradients"\nx = [1]\ny = 1\n',
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "derive", "sheet", str(spec), "-o", str(tmp_path / "o")]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    assert all(run.wait(timeout=300) == 0 for run in runs)
+    names = sorted(p.name for p in (tmp_path / "o").iterdir())
+    assert names == [
+        "small-answers.json",
+        "small-exercise.pdf",
+        "small-exercise.tex",
+        "small-solution.pdf",
+        "small-solution.tex",
+    ]
+    json.loads((tmp_path / "o" / "small-answers.json").read_text(encoding="utf-8"))
+    assert (tmp_path / "o" / "small-solution.pdf").read_bytes().startswith(b"%PDF")

@@ -1,0 +1,117 @@
+"""Degenerate maths: an explained sheet where the maths has an answer, one clear line where it has none."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+import derive
+from derive.errors import DegenerateError, SpecError
+from derive.pipeline import Options, build_sheet
+from derive.steps import Finding, Solution
+
+SEED_LAYERS = """
+[[network.layers]]
+weights = [[1, -1], [2, 1]]
+bias = [0, 0]
+activation = "sigmoid"
+[[network.layers]]
+weights = [[1, -1]]
+bias = ["1/2"]
+activation = "identity"
+"""
+
+
+def layer(activation: str, weights: str = "[[1]]", bias: str = "[0]") -> str:
+    return f'[[network.layers]]\nweights = {weights}\nbias = {bias}\nactivation = "{activation}"\n'
+
+
+def part(kind: str, **fields: object) -> str:
+    lines = [f'kind = "{kind}"'] + [f"{key} = {value}" for key, value in fields.items()]
+    return "[[parts]]\n" + "\n".join(lines) + "\n"
+
+
+def spec(layers: str, parts: str, loss: str = "squared_error") -> derive.Spec:
+    return derive.parse_spec(f'{layers}\n[loss]\nname = "{loss}"\n{parts}', name="degenerate")
+
+
+def findings(solution: Solution) -> list[dict[str, str]]:
+    steps = (s for p in solution.parts for sec in p.sections for s in sec.steps)
+    return [{"key": s.key, **dict(s.facts)} for s in steps if isinstance(s, Finding)]
+
+
+def test_log_zero_gives_an_infinite_loss_with_an_explanation(tmp_path: Path) -> None:
+    certain = spec(layer("identity"), part("forward", x=[1], y=0), "binary_cross_entropy")
+    solution = derive.solve(certain)  # verified: both engines say +∞
+    assert solution["p1.L"].exact == sp.oo
+    assert [f["key"] for f in findings(solution)] == ["infinite_loss"]
+    build_sheet(certain, Options(output_dir=tmp_path))
+    pdf = tmp_path / "degenerate-solution.pdf"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "∞" in text and "The loss is infinite" in text
+
+
+def test_the_gradient_of_an_infinite_loss_is_one_clear_error() -> None:
+    certain = spec(layer("identity"), part("gradients", x=[1], y=0), "binary_cross_entropy")
+    with pytest.raises(DegenerateError, match=r"^p1\.dL/dyhat\[1\]: division by zero"):
+        derive.solve(certain)
+
+
+def test_cross_entropy_of_a_negative_output_is_one_clear_error() -> None:
+    negative = spec(layer("identity"), part("forward", x=[-1], y=1), "binary_cross_entropy")
+    with pytest.raises(DegenerateError, match="logarithm of a negative number"):
+        derive.solve(negative)
+
+
+def test_huge_pre_activations_do_not_overflow() -> None:
+    layers = layer("sigmoid", "[[1000], [-1000]]", "[0, 0]") + layer("identity", "[[1, 1]]")
+    solution = derive.solve(spec(layers, part("gradients", x=[1], y=1)))  # the gate passed
+    assert solution["p1.a1[1]"].exact == 1 / (1 + sp.exp(-1000))
+    slope = solution["p1.dL/dw1[1,1]"]
+    # σ'(1000) ≈ e^{-1000} is below float64's range; the exact value and the carried decimal keep it
+    assert slope.exact != 0 and slope.approx != 0 and float(slope.approx) == 0.0
+    assert math.isfinite(float(solution["p1.L"].approx))
+
+
+def test_a_perfect_prediction_has_zero_gradients_explained() -> None:
+    solution = derive.solve(spec(SEED_LAYERS, part("gradients", x=[0, 0], y='"1/2"')))
+    gradients = [q for q in solution.quantities() if q.key.startswith(("p1.dL/dw", "p1.dL/db"))]
+    assert len(gradients) == 9 and all(q.exact == 0 for q in gradients)
+    assert findings(solution) == [{"key": "zero_gradient", "cause": "output"}]
+
+
+def test_dead_relu_units_give_zero_gradients_explained() -> None:
+    solution = derive.solve(spec(layer("relu"), part("gradients", x=[-2], y=1)))
+    assert solution["p1.dL/dw1[1,1]"].exact == 0
+    assert findings(solution) == [{"key": "zero_gradient", "cause": "slopes"}]
+
+
+def test_learning_rate_zero_is_refused_clearly() -> None:
+    with pytest.raises(SpecError, match="a learning rate of 0 leaves every parameter unchanged"):
+        spec(layer("sigmoid"), part("update", x=[1], y=1, learning_rate=0))
+
+
+def test_a_runaway_run_stops_and_is_verified() -> None:
+    runaway = part("learning_rates", x=[1], y=2, learning_rates=[5], steps=200, exact_steps=1)
+    solution = derive.solve(spec(layer("identity"), runaway))
+    (facts,) = findings(solution)
+    assert facts["verdict"] == "diverges" and facts["stopped"] == "yes"
+    assert int(facts["steps"]) < 200
+
+
+def test_sheets_too_large_to_read_are_refused_but_the_library_derives_them(tmp_path: Path) -> None:
+    width = 15
+    layers = (
+        layer("sigmoid", str([[1, 1]] * width), str([0] * width))
+        + layer("sigmoid", str([[1] * width] * width), str([0] * width))
+        + layer("identity", str([[1] * width]))
+    )
+    big = spec(layers, part("forward", x=[1, 1], y=1))
+    with pytest.raises(SpecError, match=r"^spec: network: 301 parameters are more than a readable sheet shows"):
+        build_sheet(big, Options(output_dir=tmp_path / "o"))
+    assert not (tmp_path / "o").exists()
+    assert derive.solve(big)["p1.L"].exact.is_positive
