@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 import sympy as sp
@@ -25,17 +24,13 @@ from derive.formula import (
     Slope,
     Sqrt,
     Sum,
+    identifier,
     small,
 )
 from derive.steps import Solution
 
 EXACT_NODES = 400
 """Largest closed form (in expression nodes) written out; longer values are given by formula."""
-
-
-def identifier(key: str) -> str:
-    """A SymPy-parsable name for an answer key: ``p1.dL/dw1[2,1]`` → ``p1_dL_dw1_2_1``."""
-    return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9]", "_", key)).strip("_")
 
 
 def formula_text(node: Node) -> str:

@@ -71,8 +71,14 @@ class Optimizer:
 ONE_ = Num(sp.Integer(1))
 
 
+def _exp(x: sp.Expr) -> sp.Expr:
+    """e^x, evaluated only for a number: on a closed form SymPy would first try to decide the sign
+    of the whole argument numerically, which costs more than the rest of a deep derivation."""
+    return sp.exp(x) if x.is_Number else sp.exp(x, evaluate=False)
+
+
 def _sigmoid(z: sp.Expr) -> sp.Expr:
-    return 1 / (1 + sp.exp(-z))
+    return 1 / (1 + _exp(-z))
 
 
 def _relu(z: sp.Expr) -> sp.Expr:

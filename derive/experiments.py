@@ -199,7 +199,8 @@ def compare_activation_part(d: Deriver, part: Part) -> PartSolution:
             latex.symbol(q.symbol)
             for l in part.layers
             for q in dead_fwd.z[l - 1]
-            if relu_network.layers[l - 1].activation.name == RELU.name and q.exact <= 0
+            if relu_network.layers[l - 1].activation.name == RELU.name
+            and (q.exact <= 0 if q.exact.is_number else q.approx <= 0)
         ]
         finding = Finding("dead_units", (("units", ", ".join(dead)), ("count", str(len(dead)))))
         sections.extend([Section("dead_unit", ()), *dead_sections, Section("dead_finding", (finding,))])

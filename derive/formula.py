@@ -8,6 +8,7 @@ numbers substituted, and as its result.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,15 @@ def approximate(value: sp.Expr) -> Approx:
 def as_float(x: Approx) -> sp.Float:
     """A carried decimal as a SymPy Float, to apply a SymPy rule (an activation) to it."""
     return sp.Float._new(x._mpf_, MP.prec)  # the same binary number, no decimal round trip
+
+
+CLOSED_FORM_NODES = 150
+"""A value whose closed form would have more nodes than this stands for itself by a symbol."""
+
+
+def identifier(key: str) -> str:
+    """A SymPy-parsable name for an answer key: ``p1.dL/dw1[2,1]`` → ``p1_dL_dw1_2_1``."""
+    return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9]", "_", key)).strip("_")
 
 
 def small(value: sp.Expr, limit: int) -> bool:
@@ -117,7 +127,12 @@ class Quantity:
         if any(q.exact.is_Float for q in formula.refs()):
             # Computed from decimals: there is no exact value, and evaluating twice is waste.
             return cls(symbol, as_float(approx), approx, formula, prefix)
-        return cls(symbol, formula.exact(), approx, formula, prefix)
+        exact = formula.exact()
+        if not small(exact, CLOSED_FORM_NODES):
+            # The closed form would only grow from here (and SymPy's automatic simplification with
+            # it): the value stands for itself by a symbol, and stays exact through its formula.
+            exact = sp.Symbol(identifier(prefix + symbol.key))
+        return cls(symbol, exact, approx, formula, prefix)
 
 
 CANCELLATION = MP.mpf(10) ** -(DIGITS // 2)
@@ -129,7 +144,13 @@ def _unless_cancelled(node: Node, result: Approx, parts: list[Approx]) -> Approx
     if not MP.isfinite(scale) or abs(result) > CANCELLATION * scale:
         return result
     value = node.exact()
-    return MP.zero if value == 0 else approximate(value.evalf(DIGITS + 5, maxn=10_000))
+    if value == 0:
+        return MP.zero
+    if not small(value, 300):
+        return result  # too large to evaluate again: keep the (absolutely accurate) decimal
+    # SymPy's evalf raises its working precision until the digits are right, within a bound:
+    # an exact zero that SymPy cannot see as zero would otherwise make it search forever.
+    return approximate(value.evalf(DIGITS + 5, maxn=4 * MP.prec))
 
 
 @dataclass(frozen=True, eq=False)

@@ -264,7 +264,7 @@ def exact_text(value: sp.Expr, printer: DerivePrinter | None = None, limit: int 
 
     The size is bounded before printing (a node count), so a huge closed form is never printed.
     """
-    if not small(value, limit):
+    if not small(value, limit) or not is_exact(value):
         return None
     text = (printer or DerivePrinter())._print(value)
     return text if len(text) <= limit else None
@@ -320,8 +320,8 @@ def substituted(node: Node, places: int) -> tuple[str, bool]:
 
 
 def is_exact(value: sp.Expr) -> bool:
-    """False for values computed in decimals only (the later steps of a long run)."""
-    return not value.has(sp.Float)
+    """Whether ``value`` is a closed form: not a decimal-only value, not a symbol for a long one."""
+    return not value.has(sp.Float) and not value.free_symbols
 
 
 def result(q: Quantity, places: int) -> list[tuple[str, str]]:

@@ -28,7 +28,7 @@ def _disagrees(value: sp.Expr, carried: float) -> bool:
     """Whether an exact value (when small enough to evaluate cheaply) differs from its carried decimal."""
     if value.is_Rational:
         return abs(float(value) - carried) > REL_TOL * max(abs(carried), 1.0)
-    if value.is_Float or not small(value, 80):
+    if value.is_Float or not small(value, 80) or value.free_symbols:
         return False
     return abs(float(value.evalf(20)) - carried) > REL_TOL * max(abs(carried), 1.0)
 
