@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
@@ -34,38 +36,45 @@ EXACT_NODES = 400
 
 
 def formula_text(node: Node) -> str:
-    """The formula over earlier quantities, as a SymPy expression string in their identifiers."""
-    names = {q.key: sp.Symbol(identifier(q.key)) for q in node.refs()}
-    expr = _symbolic(node, names)
-    return sp.sstr(expr, order="none")  # the default term ordering costs more than the whole formula
+    """The formula over earlier quantities, as a SymPy expression string in their identifiers.
 
-
-def _symbolic(node: Node, names: dict[str, sp.Symbol]) -> sp.Expr:
+    Written directly from the tree (every operation bracketed): building SymPy objects only to
+    print them cost more than all the rest of the answers.
+    """
     if isinstance(node, Ref):
-        return names[node.q.key]
+        return identifier(node.q.key)
     if isinstance(node, Num):
-        return node.value
+        return f"({node.value})"
     if isinstance(node, Sum):
-        return sp.Add(*(_symbolic(t, names) for t in node.terms))
+        return "(" + " + ".join(formula_text(t) for t in node.terms) + ")"
     if isinstance(node, Product):
-        return sp.Mul(*(_symbolic(f, names) for f in node.factors))
+        return "(" + "*".join(formula_text(f) for f in node.factors) + ")"
     if isinstance(node, Difference):
-        return _symbolic(node.left, names) - _symbolic(node.right, names)
+        return f"({formula_text(node.left)} - {formula_text(node.right)})"
     if isinstance(node, Power):
-        return _symbolic(node.base, names) ** node.exponent
-    if isinstance(node, Apply):
-        return node.function.rule(_symbolic(node.arg, names))
+        return f"({formula_text(node.base)}**{node.exponent})"
     if isinstance(node, Negate):
-        return -_symbolic(node.arg, names)
+        return f"(-{formula_text(node.arg)})"
     if isinstance(node, Quotient):
-        return _symbolic(node.num, names) / _symbolic(node.den, names)
+        return f"({formula_text(node.num)}/{formula_text(node.den)})"
     if isinstance(node, Log):
-        return sp.log(_symbolic(node.arg, names))
+        return f"log({formula_text(node.arg)})"
     if isinstance(node, Sqrt):
-        return sp.sqrt(_symbolic(node.arg, names))
+        return f"sqrt({formula_text(node.arg)})"
+    if isinstance(node, Apply):
+        return _rule_text(node.function.rule).replace(_ARG, formula_text(node.arg))
     if isinstance(node, Slope):
-        return node.rule(_symbolic(node.arg, names))
+        return _rule_text(node.rule).replace(_ARG, formula_text(node.arg))
     raise TypeError(f"no answer form for formula node {type(node).__name__}")
+
+
+_ARG = "ARGUMENT"
+
+
+@functools.cache
+def _rule_text(rule: Callable[[sp.Expr], sp.Expr]) -> str:
+    """A catalogue rule as SymPy text with a placeholder argument, e.g. 1/(exp(-(ARGUMENT)) + 1)."""
+    return sp.sstr(rule(sp.Symbol("_a"))).replace("_a", f"({_ARG})")
 
 
 def entry(q: Quantity, part: int | None, places: int) -> dict[str, Any]:
