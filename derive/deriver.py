@@ -334,6 +334,11 @@ class Deriver:
         ]
 
 
+def hyper_givens(hyper: Mapping[str, Quantity]) -> list[Step]:
+    """α and the optimizer's hyperparameters, each shown as a given."""
+    return [Given(Sym(name), ((q,),)) for name, q in hyper.items()]
+
+
 def optimizer_steps(
     optimizer: Optimizer,
     hyper: Mapping[str, Quantity],
@@ -345,7 +350,7 @@ def optimizer_steps(
 ) -> list[Step]:
     """The givens (α, β…) and, per parameter tensor, one Compute per optimizer stage."""
     t = stepped.state.t
-    steps: list[Step] = [Given(Sym(name), ((q,),)) for name, q in hyper.items()] if show_hyper else []
+    steps = hyper_givens(hyper) if show_hyper else []
     for name in names:
         symbol = _param_symbol(name)
         env: dict[str, Node] = {
@@ -374,7 +379,7 @@ def optimizer_table(
 ) -> list[Step]:
     """A compact optimizer step: every stage worked out for one parameter, then a table for all."""
     t = stepped.state.t
-    steps: list[Step] = [Given(Sym(name), ((q,),)) for name, q in hyper.items()] if show_hyper else []
+    steps = hyper_givens(hyper) if show_hyper else []
     stages = [stage for stage, _ in optimizer.stages]
     entries = [
         (theta, g, [stepped.stages[stage].tensor(name)[i][j] for stage in stages])
