@@ -54,6 +54,21 @@ def param_symbols(network: Network) -> list[tuple[str, Sym, int, tuple[int, ...]
     return entries
 
 
+NetLoss = Callable[[list[Array], list[Array], Array], float]
+
+
+def network_loss(network: Network, loss: Loss) -> NetLoss:
+    """The loss from a forward pass (pre-activations, activations, target), stably where it matters.
+
+    Cross-entropy of a sigmoid output is computed from the logit, log(1 + e^z) − y z: from the
+    output p itself, 1 − p loses every digit as p → 1, and with them the finite differences.
+    """
+    value = loss_twin(loss)[0]
+    if loss.name == "binary_cross_entropy" and network.layers[-1].activation.name == "sigmoid":
+        return lambda zs, activations, y: float(np.sum(np.logaddexp(0.0, zs[-1]) - y * zs[-1]))
+    return lambda zs, activations, y: value(activations[-1], y)
+
+
 def forward_values(
     out: Expected, network: Network, net: FloatNet, x: Array, y: Array, loss: Loss, prefix: str, mark: Mark = plain
 ) -> None:
@@ -62,7 +77,7 @@ def forward_values(
         for j, (zj, aj) in enumerate(zip(z, a, strict=True), 1):
             out.values[prefix + mark(unit_symbol(network, l, "z", j)).key] = float(zj)
             out.values[prefix + mark(unit_symbol(network, l, "a", j)).key] = float(aj)
-    out.values[prefix + mark(LOSS).key] = loss_twin(loss)[0](activations[-1], y)
+    out.values[prefix + mark(LOSS).key] = network_loss(network, loss)(zs, activations, y)
 
 
 def gradient_values(
@@ -70,6 +85,7 @@ def gradient_values(
 ) -> Gradients:
     """Backpropagation in float64, and a central difference for every gradient it gives."""
     value, derivative = loss_twin(loss)
+    whole = network_loss(network, loss)
     grads = net.backward(x, y, derivative)
     zs = net.forward(x)[0]
     kinked = any(
@@ -84,26 +100,28 @@ def gradient_values(
             out.differences[key] = nudged
 
     depth = len(zs)
+
+    def of_output(zs: list[Array], activations: list[Array], target: Array) -> float:
+        return value(activations[-1], target)  # nudging ŷ itself: the loss must come from ŷ, not the logit
+
     for j, g in enumerate(grads.output, 1):
-        record(
-            Partial(LOSS, unit_symbol(network, depth, "a", j)), float(g), _nudge(net, x, y, value, ("a", depth, j - 1))
-        )
+        nudged = _nudge(net, x, y, of_output, ("a", depth, j - 1))
+        record(Partial(LOSS, unit_symbol(network, depth, "a", j)), float(g), nudged)
     for l in range(1, depth + 1):
         for j, d in enumerate(grads.delta[l - 1], 1):
-            record(Sym("delta", l, (j,)), float(d), _nudge(net, x, y, value, ("z", l, j - 1)))
+            record(Sym("delta", l, (j,)), float(d), _nudge(net, x, y, whole, ("z", l, j - 1)))
         if l > 1:
             for k, g in enumerate(grads.activation[l - 2], 1):
                 record(
                     Partial(LOSS, unit_symbol(network, l - 1, "a", k)),
                     float(g),
-                    _nudge(net, x, y, value, ("a", l - 1, k - 1)),
+                    _nudge(net, x, y, whole, ("a", l - 1, k - 1)),
                 )
     for kind, symbol, l, index in param_symbols(network):
         source = grads.weights if kind == "w" else grads.biases
         start = float((net.weights if kind == "w" else net.biases)[l - 1][index])
-        record(
-            Partial(LOSS, symbol), float(source[l - 1][index]), _nudge_param(net, x, y, value, (kind, l, index), start)
-        )
+        nudged = _nudge_param(net, x, y, whole, (kind, l, index), start)
+        record(Partial(LOSS, symbol), float(source[l - 1][index]), nudged)
     return grads
 
 
@@ -111,21 +129,19 @@ def _nudge_param(
     net: FloatNet,
     x: Array,
     y: Array,
-    value: Callable[[Array, Array], float],
+    value: NetLoss,
     where: tuple[str, int, tuple[int, ...]],
     start: float,
 ) -> tuple[float, float]:
     kind, layer, index = where
-    return central_difference(lambda h: value(net.with_param(kind, layer, index, h).forward(x)[1][-1], y), start)
+    return central_difference(lambda h: value(*net.with_param(kind, layer, index, h).forward(x), y), start)
 
 
-def _nudge(
-    net: FloatNet, x: Array, y: Array, value: Callable[[Array, Array], float], where: tuple[str, int, int]
-) -> tuple[float, float]:
+def _nudge(net: FloatNet, x: Array, y: Array, value: NetLoss, where: tuple[str, int, int]) -> tuple[float, float]:
     kind, layer, unit = where
     zs, activations = net.forward(x)
     start = float((zs if kind == "z" else activations)[layer - 1][unit])
-    return central_difference(lambda h: value(net.forward(x, (kind, layer, unit, h))[1][-1], y), start)
+    return central_difference(lambda h: value(*net.forward(x, (kind, layer, unit, h)), y), start)
 
 
 def step_values(
