@@ -11,7 +11,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from derive.derivation import derive as _derive
-from derive.errors import DeriveError, SpecError, TexError, TexMissing, VerificationError
+from derive.errors import DegenerateError, DeriveError, SpecError, TexError, TexMissing, VerificationError
 from derive.formula import Quantity
 from derive.pipeline import Built, Options, build_sheet
 from derive.render import Documents, render
@@ -29,6 +29,7 @@ def solve(spec: Spec) -> Solution:
 
 __all__ = [
     "Built",
+    "DegenerateError",
     "DeriveError",
     "Documents",
     "Options",
