@@ -120,16 +120,29 @@ class FloatNet:
             activations.append(a)
         return zs, activations
 
-    def backward(self, x: Array, y: Array, loss_grad: Callable[[Array, Array], Array]) -> Gradients:
-        """Plain float64 backpropagation."""
+    def backward(
+        self, x: Array, y: Array, loss_grad: Callable[[Array, Array], Array], from_logit: bool = False
+    ) -> Gradients:
+        """Plain float64 backpropagation.
+
+        ``from_logit``: a sigmoid output under cross-entropy, whose ∂L/∂p = (1 − y)/(1 − p) − y/p
+        is taken with 1 − p = σ(−z): in float64, 1 − p itself has no digits left as p → 1.
+        """
         zs, activations = self.forward(x)
-        upstream = loss_grad(activations[-1], y)
+        if from_logit:
+            z = zs[-1]
+            upstream = (1 - y) / sigmoid(-z) - y / sigmoid(z)
+        else:
+            upstream = loss_grad(activations[-1], y)
         output = upstream
         deltas: list[Array] = [np.empty(0)] * len(zs)
         d_activation: list[Array] = [np.empty(0)] * len(zs)
         d_weights: list[Array] = [np.empty(0)] * len(zs)
         for l in range(len(zs), 0, -1):
-            delta = upstream * self.acts[l - 1][1](zs[l - 1])
+            slope = self.acts[l - 1][1](zs[l - 1])
+            if from_logit and l == len(zs):
+                slope = sigmoid(zs[-1]) * sigmoid(-zs[-1])  # σ' without 1 − σ
+            delta = upstream * slope
             below = x if l == 1 else activations[l - 2]
             deltas[l - 1] = delta
             d_weights[l - 1] = np.outer(delta, below)

@@ -28,6 +28,8 @@ from derive.numbers import NumberError, parse_exact
 from derive.text import problem
 
 ONE = sp.Integer(1)
+LARGEST = sp.Integer(10) ** 300
+"""Numbers beyond float64's range could not be verified independently."""
 Vector = tuple[sp.Rational, ...]
 Matrix = tuple[Vector, ...]
 
@@ -249,9 +251,12 @@ class _Reader:
 
     def number(self, path: Sequence[str | int], value: object) -> sp.Rational:
         try:
-            return parse_exact(value)
+            number = parse_exact(value)
         except NumberError as error:
             raise self.fail(path, str(error)) from None
+        if abs(number) > LARGEST:
+            raise self.fail(path, "a number beyond ±10^300 cannot be checked against float64; use a smaller one")
+        return number
 
     def vector(self, path: Sequence[str | int], value: object, *, scalar_ok: bool = False) -> Vector:
         if scalar_ok and not isinstance(value, list):

@@ -64,9 +64,14 @@ def network_loss(network: Network, loss: Loss) -> NetLoss:
     output p itself, 1 − p loses every digit as p → 1, and with them the finite differences.
     """
     value = loss_twin(loss)[0]
-    if loss.name == "binary_cross_entropy" and network.layers[-1].activation.name == "sigmoid":
+    if logit_form(network, loss):
         return lambda zs, activations, y: float(np.sum(np.logaddexp(0.0, zs[-1]) - y * zs[-1]))
     return lambda zs, activations, y: value(activations[-1], y)
+
+
+def logit_form(network: Network, loss: Loss) -> bool:
+    """Whether the loss is cross-entropy of a sigmoid output, best computed from the logit."""
+    return loss.name == "binary_cross_entropy" and network.layers[-1].activation.name == "sigmoid"
 
 
 def forward_values(
@@ -86,7 +91,7 @@ def gradient_values(
     """Backpropagation in float64, and a central difference for every gradient it gives."""
     value, derivative = loss_twin(loss)
     whole = network_loss(network, loss)
-    grads = net.backward(x, y, derivative)
+    grads = net.backward(x, y, derivative, from_logit=logit_form(network, loss))
     zs = net.forward(x)[0]
     kinked = any(
         layer.activation.name == "relu" and np.any(np.abs(z) < 1e-7)
