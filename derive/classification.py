@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from derive import latex
-from derive.catalog import BINARY_CROSS_ENTROPY, SIGMOID
+from derive.catalog import BINARY_CROSS_ENTROPY, SIGMOID, SQUARED_ERROR
 from derive.deriver import Deriver, column
 from derive.errors import VerificationError
 from derive.formula import Derivative, Difference, Hadamard, Num, Product, Quantity, Ref, Tensor
@@ -33,7 +33,8 @@ PLOT_POINTS = 40
 
 
 def bce(p: sp.Expr, y: sp.Expr) -> sp.Expr:
-    return -(y * sp.log(p) + (1 - y) * sp.log(1 - p))
+    """The catalogue's cross-entropy as a SymPy expression, so the algebra derives the rule in use."""
+    return BINARY_CROSS_ENTROPY.term(Num(p), Num(y)).exact()
 
 
 def tex(expr: sp.Expr) -> str:
@@ -156,7 +157,7 @@ def mse_vs_ce_part(d: Deriver, part: Part) -> PartSolution:
     y = part.target
     sigma = SIGMOID.rule(Z)
     mse_z = 2 * (sigma - Y) * sigma * (1 - sigma)
-    checked(sp.diff((sigma - Y) ** 2, Z), mse_z)
+    checked(sp.diff(SQUARED_ERROR.term(Num(sigma), Num(Y)).exact(), Z), mse_z)
     checked(sp.diff(bce(sigma, Y), Z), sigma - Y)
     dz = latex.symbol(Partial(LOSS, Sym("z")))
     algebra = Algebra(

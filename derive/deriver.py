@@ -244,7 +244,7 @@ class Deriver:
         """The backward pass of the part's sample: recalled when an earlier part showed it."""
         memo = self.shown[self.sample_key(network, part)]
         if memo.backward is not None and memo.backward_part is not None and memo.backward_part != part.number:
-            items = tuple((Partial(LOSS, _param_symbol(n)), memo.backward.gradients.tensor(n)) for n in names)
+            items = tuple((Partial(LOSS, param_symbol(n)), memo.backward.gradients.tensor(n)) for n in names)
             return [Section("recall_gradients", (Recall(memo.backward_part, items),))], memo.backward
         params = params or self.params
         bwd = backward(network, params, fwd, loss, prefix or f"p{part.number}.")
@@ -301,7 +301,7 @@ class Deriver:
                 if l == 1 and depth > 1:
                     steps.append(Expanded(Partial(LOSS, weight(1)), expanded_gradient(network)))
                 grads = bwd.gradients.weights[l - 1]
-                steps.append(Compute(Partial(LOSS, weight(l)), Product((delta, below)), _flat(grads), 3, _shape(grads)))
+                steps.append(Compute(Partial(LOSS, weight(l)), Product((delta, below)), flat(grads), 3, _shape(grads)))
             if f"b{l}" in names:
                 steps.append(_chain_rule(network, l, "b"))
                 grads_b = bwd.gradients.biases[l - 1]
@@ -352,7 +352,7 @@ def optimizer_steps(
     t = stepped.state.t
     steps = hyper_givens(hyper) if show_hyper else []
     for name in names:
-        symbol = _param_symbol(name)
+        symbol = param_symbol(name)
         env: dict[str, Node] = {
             "theta": Tensor(symbol if t == 1 else Updated(symbol, t - 1), params.tensor(name)),
             "g": Tensor(Partial(LOSS, symbol), bwd.gradients.tensor(name)),
@@ -363,7 +363,7 @@ def optimizer_steps(
         for stage, formula in optimizer.stages:
             target: Symbolic = Updated(symbol, t) if stage == "theta" else Stat(stage, symbol, t)
             values = stepped.stages[stage].tensor(name)
-            steps.append(Compute(target, formula(env, t), _flat(values), shape=(len(values), len(values[0]))))
+            steps.append(Compute(target, formula(env, t), flat(values), shape=(len(values), len(values[0]))))
             env[stage] = Tensor(target, values)
     return steps
 
@@ -407,7 +407,7 @@ def _origin(symbol: Symbolic) -> Symbolic:
     return symbol.of if isinstance(symbol, Updated) else symbol
 
 
-def _param_symbol(name: str) -> Sym:
+def param_symbol(name: str) -> Sym:
     """W^{(l)} or b^{(l)} from a parameter name such as ``W2``."""
     layer = int(name[1:])
     return weight(layer) if name[0] == "W" else bias(layer)
@@ -460,7 +460,7 @@ def expanded_gradient(network: Network) -> Node:
     return Product((delta, Tensor(Sym("x"), transpose=True)))
 
 
-def _flat(matrix: Sequence[Sequence[Quantity]]) -> tuple[Quantity, ...]:
+def flat(matrix: Sequence[Sequence[Quantity]]) -> tuple[Quantity, ...]:
     return tuple(q for row in matrix for q in row)
 
 

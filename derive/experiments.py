@@ -11,7 +11,7 @@ import sympy as sp
 
 from derive import latex
 from derive.catalog import RELU, SIGMOID
-from derive.deriver import Deriver, column, network_formula, optimizer_table
+from derive.deriver import Deriver, column, flat, network_formula, optimizer_table, param_symbol
 from derive.formula import DIGITS, Difference, Negate, Power, Product, Quantity, Ref, Sqrt, Sum
 from derive.network import (
     Backward,
@@ -223,11 +223,7 @@ def compare_optimizer_part(d: Deriver, part: Part) -> PartSolution:
         if t > 1:
             fwd = forward(network, params, start.inputs, start.targets, loss, prefix, mark=after_steps(t - 1))
             bwd = backward(network, params, fwd, loss, f"{prefix}t{t}.")
-            gradients = tuple(
-                Values(Partial(LOSS, weight(l) if n[0] == "W" else bias(l)), bwd.gradients.tensor(n))
-                for n in names
-                for l in [int(n[1:])]
-            )
+            gradients = tuple(Values(Partial(LOSS, param_symbol(n)), bwd.gradients.tensor(n)) for n in names)
             sections.append(
                 Section("optimizer_gradients", (Values(fwd.loss.symbol, ((fwd.loss,),)), *gradients), str(t - 1))
             )
@@ -249,7 +245,7 @@ def _first_step_comparison(d: Deriver, part: Part, grads: Backward, after: Param
     adam_sizes, gradient_sizes, zero = [], [], []
     for name in d.params.names():
         for o, g, new in zip(
-            _flat(d.params.tensor(name)), _flat(grads.gradients.tensor(name)), _flat(after.tensor(name)), strict=True
+            flat(d.params.tensor(name)), flat(grads.gradients.tensor(name)), flat(after.tensor(name)), strict=True
         ):
             theta = latex.symbol(o.symbol)
             sgd = Quantity.computed(
@@ -333,7 +329,3 @@ def extra_layer_part(d: Deriver, part: Part) -> PartSolution:
         ),
         network_changed=True,
     )
-
-
-def _flat(matrix: Sequence[Sequence[Quantity]]) -> list[Quantity]:
-    return [q for row in matrix for q in row]

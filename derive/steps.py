@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -230,27 +231,26 @@ class Solution:
         A quantity's formula may use values the sheet does not print (the parameters inside a
         learning-rate run); those come first, so every quantity's ``uses`` are listed too.
         """
-        seen: set[str] = set()
+        return iter(self._listed.values())
 
-        def with_uses(q: Quantity) -> Iterator[Quantity]:
-            pending = [(q, False)]
+    @functools.cached_property
+    def _listed(self) -> dict[str, Quantity]:
+        # Walked once: the sheet, the gate and the answers all list the same quantities.
+        listed: dict[str, Quantity] = {}
+        roots = [q for given in self.givens for q in step_quantities(given)]
+        roots += [q for part in self.parts for q in part.quantities()]
+        for root in roots:
+            pending = [(root, False)]
             while pending:
                 item, expanded = pending.pop()
-                if item.key in seen:
+                if item.key in listed:
                     continue
                 if expanded or item.formula is None:
-                    seen.add(item.key)
-                    yield item
+                    listed[item.key] = item
                     continue
                 pending.append((item, True))
                 pending.extend((used, False) for used in reversed(list(item.formula.refs())))
-
-        for given in self.givens:
-            for q in step_quantities(given):
-                yield from with_uses(q)
-        for part in self.parts:
-            for q in part.quantities():
-                yield from with_uses(q)
+        return listed
 
     def part_of(self, key: str) -> int | None:
         """The number of the part whose prefix a key carries (None for the given parameters)."""
@@ -259,10 +259,7 @@ class Solution:
 
     def __getitem__(self, key: str) -> Quantity:
         """A quantity by its answer key, e.g. ``solution["p1.L"]``."""
-        for q in self.quantities():
-            if q.key == key:
-                return q
-        raise KeyError(key)
+        return self._listed[key]
 
     def part(self, number: int) -> PartSolution:
         return self.parts[number - 1]

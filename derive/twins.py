@@ -12,15 +12,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from derive.catalog import BINARY_CROSS_ENTROPY, Loss, Optimizer
+from derive.classification import PLOT_POINTS
+from derive.experiments import RUNAWAY
 from derive.floats import Array, FloatNet, Gradients, central_difference, loss_twin, optimizer_twin
 from derive.network import unit_symbol
 from derive.notation import LOSS, Partial, Stat, Sym, Symbolic, Updated, bias
 from derive.spec import Network, Part, Spec, variant
 
 Mark = Callable[[Sym], Symbolic]
-PLOT_POINTS = 40
-RUNAWAY = 1e100
-"""The same stopping rule as the exact engine's learning-rate runs."""
 
 
 def plain(symbol: Sym) -> Symbolic:
