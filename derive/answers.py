@@ -23,6 +23,7 @@ from derive.formula import (
     Quantity,
     Quotient,
     Ref,
+    Rule,
     Slope,
     Sqrt,
     Sum,
@@ -65,6 +66,12 @@ def formula_text(node: Node) -> str:
         return _rule_text(node.function.rule).replace(_ARG, formula_text(node.arg))
     if isinstance(node, Slope):
         return _rule_text(node.rule).replace(_ARG, formula_text(node.arg))
+    if isinstance(node, Rule):
+        names = [sp.Symbol(f"_a{i}") for i in range(len(node.args))]
+        text = sp.sstr(node.rule(*names))
+        for name, arg in zip(names, node.args, strict=True):
+            text = text.replace(str(name), f"({formula_text(arg)})")
+        return text
     raise TypeError(f"no answer form for formula node {type(node).__name__}")
 
 

@@ -8,11 +8,16 @@ entry is one record here, its float64 twin in :mod:`derive.verify`, and a test.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
-from derive.formula import Difference, Log, Negate, Node, Num, Power, Product, Quotient, Slope, Sqrt, Sum
+from derive.formula import Apply, Difference, Log, Negate, Node, Num, Power, Product, Quotient, Rule, Slope, Sqrt, Sum
+from derive.parse import parse_formula
+
+ONE_VALUE = sp.Integer(1)
+LEAKY_SLOPE = sp.Rational(1, 100)
+"""PyTorch's default slope of a leaky ReLU."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,11 @@ class Activation:
     identity: str
     """The derivative identity shown to students, in z."""
     prose: str
-    params: tuple[tuple[str, sp.Rational], ...] = ()
+    params: tuple[tuple[str, sp.Rational | str], ...] = ()
+    definition: str = ""
+    """f itself, for the exercise sheet, where f is not a standard function (without f')."""
+    kink: bool = False
+    """Whether f' jumps at z = 0 (one-sided slopes differ there, so finite differences cannot judge)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,9 @@ class Loss:
     identity: str
     """LaTeX of ∂L/∂ŷ for one output."""
     prose: str
+    scale: sp.Rational = ONE_VALUE
+    """1/n for the mean over n outputs; 1 for the sum."""
+    params: tuple[tuple[str, str], ...] = ()
 
 
 Stage = tuple[str, Callable[[Mapping[str, Node], int], Node]]
@@ -126,7 +138,81 @@ RELU = Activation(
         r"\begin{cases} 1 & z > 0 \\ 0 & z \le 0 \end{cases}"
     ),
     prose="relu",
+    kink=True,
 )
+
+
+def _tanh(z: sp.Expr) -> sp.Expr:
+    return sp.tanh(z) if z.is_Number else sp.tanh(z, evaluate=False)
+
+
+TANH = Activation(
+    name="tanh",
+    rule=_tanh,
+    # tanh'(z) = 1 − tanh²(z) = 1 − a², again in the value already computed.
+    derivative=lambda z, a: Difference(ONE_, Power(a, 2)),
+    call=r"\tanh\left(#\right)",
+    prime=r"\tanh'\left(#\right)",
+    identity=r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}},\quad \tanh'(z) = 1 - \tanh^2(z)",
+    prose="tanh",
+)
+
+
+def _softplus(z: sp.Expr) -> sp.Expr:
+    return sp.log(1 + _exp(z))
+
+
+SOFTPLUS = Activation(
+    name="softplus",
+    rule=_softplus,
+    derivative=lambda z, a: Apply(SIGMOID, z),
+    call=r"\operatorname{softplus}\left(#\right)",
+    prime=r"\operatorname{softplus}'\left(#\right)",
+    identity=r"\operatorname{softplus}(z) = \log\left(1 + e^{z}\right),\quad \operatorname{softplus}'(z) = \sigma(z)",
+    prose="softplus",
+)
+
+
+def leaky_relu(slope: sp.Rational = LEAKY_SLOPE) -> Activation:
+    """max(z, s·z) for a slope 0 < s < 1; like ReLU its slope at exactly 0 is taken from the left."""
+    text = sp.latex(slope)
+    return Activation(
+        name="leaky_relu",
+        rule=lambda z: sp.Piecewise((z, z > 0), (slope * z, True)),
+        derivative=lambda z, a: Slope(
+            r"\operatorname{LReLU}'\left(#\right)", lambda v: sp.Piecewise((sp.Integer(1), v > 0), (slope, True)), z
+        ),
+        call=r"\operatorname{LReLU}\left(#\right)",
+        prime=r"\operatorname{LReLU}'\left(#\right)",
+        identity=(
+            rf"\operatorname{{LReLU}}(z) = \begin{{cases}} z & z > 0 \\ {text}\, z & z \le 0 \end{{cases}},\quad "
+            rf"\operatorname{{LReLU}}'(z) = \begin{{cases}} 1 & z > 0 \\ {text} & z \le 0 \end{{cases}}"
+        ),
+        prose="leaky_relu",
+        definition=rf"\operatorname{{LReLU}}(z) = \max({text}\, z, z)",
+        params=(("slope", slope),),
+        kink=True,
+    )
+
+
+Z = sp.Symbol("z", real=True)
+
+
+def custom(formula: str = "z") -> Activation:
+    """f(z) given as a formula string (parsed safely); f' is derived by SymPy and shown."""
+    rule = parse_formula(formula, {"z": Z})
+    slope = sp.diff(rule, Z)
+    return Activation(
+        name="custom",
+        rule=lambda z: rule.xreplace({Z: z}),
+        derivative=lambda z, a: Slope(r"f'\left(#\right)", lambda v: slope.xreplace({Z: v}), z),
+        call=r"f\left(#\right)",
+        prime=r"f'\left(#\right)",
+        identity=rf"f(z) = {sp.latex(rule)},\quad f'(z) = {sp.latex(slope)}",
+        prose="custom",
+        definition=rf"f(z) = {sp.latex(rule)}",
+        params=(("formula", formula),),
+    )
 
 
 def constant(c: sp.Rational = ZERO) -> Activation:
@@ -146,17 +232,25 @@ def constant(c: sp.Rational = ZERO) -> Activation:
 
 @dataclass(frozen=True)
 class Entry:
-    """A catalogue entry: the parameters it takes (with defaults) and how to build the record."""
+    """A catalogue entry: the parameters it takes (with defaults) and how to build the record.
+
+    Numeric parameters are read exactly; ``formulas`` name the parameters that are formula text.
+    """
 
     build: Callable[..., Activation]
-    params: Mapping[str, sp.Rational] = field(default_factory=dict)
+    params: Mapping[str, sp.Rational | str] = field(default_factory=dict)
+    formulas: tuple[str, ...] = ()
 
 
 ACTIVATIONS: Mapping[str, Entry] = {
     "identity": Entry(lambda: IDENTITY),
     "sigmoid": Entry(lambda: SIGMOID),
+    "tanh": Entry(lambda: TANH),
     "relu": Entry(lambda: RELU),
+    "leaky_relu": Entry(leaky_relu, {"slope": LEAKY_SLOPE}),
+    "softplus": Entry(lambda: SOFTPLUS),
     "constant": Entry(constant, {"c": ZERO}),
+    "custom": Entry(custom, {"formula": "z"}, formulas=("formula",)),
 }
 
 SQUARED_ERROR = Loss(
@@ -177,7 +271,71 @@ BINARY_CROSS_ENTROPY = Loss(
     prose="binary_cross_entropy",
 )
 
-LOSSES: Mapping[str, Loss] = {"squared_error": SQUARED_ERROR, "binary_cross_entropy": BINARY_CROSS_ENTROPY}
+HALF_SQUARED_ERROR = Loss(
+    name="half_squared_error",
+    term=lambda yhat, y: Product((Num(sp.Rational(1, 2)), Power(Difference(yhat, y), 2))),
+    gradient=lambda yhat, y: Difference(yhat, y),
+    formula=r"\tfrac{1}{2}(\hat{y} - y)^2",
+    identity=r"\frac{\partial L}{\partial \hat{y}} = \hat{y} - y",
+    prose="half_squared_error",
+)
+
+# Named so that SymPy's canonical order prints ŷ before y: (ŷ - y)^2, not (-y + ŷ)^2.
+YHAT, Y = sp.Symbol("a", real=True), sp.Symbol("b", real=True)
+
+
+def custom_loss(formula: str) -> Loss:
+    """ℓ(ŷ, y) given as a formula string (parsed safely); ∂ℓ/∂ŷ is derived by SymPy and shown."""
+    rule = parse_formula(formula, {"yhat": YHAT, "y": Y})
+    slope = sp.diff(rule, YHAT)
+    placeholders = {YHAT: "#1", Y: "#2"}
+    names = {YHAT: r"\hat{y}", Y: "y"}
+
+    def rule_at(yhat: sp.Expr, y: sp.Expr) -> sp.Expr:
+        return rule.xreplace({YHAT: yhat, Y: y})
+
+    def slope_at(yhat: sp.Expr, y: sp.Expr) -> sp.Expr:
+        return slope.xreplace({YHAT: yhat, Y: y})
+
+    return Loss(
+        name="custom",
+        term=lambda yhat, y: Rule(sp.latex(rule, symbol_names=placeholders), rule_at, (yhat, y)),
+        gradient=lambda yhat, y: Rule(sp.latex(slope, symbol_names=placeholders), slope_at, (yhat, y)),
+        formula=sp.latex(rule, symbol_names=names),
+        identity=rf"\frac{{\partial L}}{{\partial \hat{{y}}}} = {sp.latex(slope, symbol_names=names)}",
+        prose="custom_loss",
+        params=(("formula", formula),),
+    )
+
+
+def averaged(loss: Loss, outputs: int) -> Loss:
+    """The mean of ``loss`` over ``outputs`` outputs: each term and its derivative times 1/n."""
+    if outputs == 1:
+        return loss
+    scale = sp.Rational(1, outputs)
+    term_identity = loss.identity.replace("L", r"\ell", 1)
+    return replace(
+        loss,
+        term=lambda yhat, y: Product((Num(scale), loss.term(yhat, y))),
+        gradient=lambda yhat, y: Product((Num(scale), loss.gradient(yhat, y))),
+        formula=(
+            rf"\frac{{1}}{{{outputs}}} \sum_{{j=1}}^{{{outputs}}} \ell(\hat{{y}}_j, y_j),"
+            rf"\ \ell(\hat{{y}}, y) = {loss.formula}"
+        ),
+        identity=(
+            rf"\frac{{\partial L}}{{\partial \hat{{y}}_j}} = \frac{{1}}{{{outputs}}}"
+            rf" \frac{{\partial \ell}}{{\partial \hat{{y}}_j}},\ {term_identity}"
+        ),
+        scale=scale,
+    )
+
+
+LOSSES: Mapping[str, Loss] = {
+    "squared_error": SQUARED_ERROR,
+    "half_squared_error": HALF_SQUARED_ERROR,
+    "binary_cross_entropy": BINARY_CROSS_ENTROPY,
+}
+REDUCTIONS = ("sum", "mean")
 
 SGD = Optimizer(
     name="sgd",
@@ -219,4 +377,79 @@ ADAM = Optimizer(
     hyper_latex={"beta1": r"\beta_1", "beta2": r"\beta_2", "epsilon": r"\varepsilon"},
 )
 
-OPTIMIZERS: Mapping[str, Optimizer] = {"sgd": SGD, "adam": ADAM}
+MOMENTUM = Optimizer(
+    name="momentum",
+    # PyTorch's convention: the velocity sums gradients, v = βv + g (no 1 − β damping).
+    stages=(
+        ("v", lambda e, t: Sum((Product((e["beta"], e["v_prev"])), e["g"]))),
+        ("theta", lambda e, t: Difference(e["theta"], Product((e["alpha"], e["v"])))),
+    ),
+    formula=r"v_t = \beta\, v_{t-1} + g_t,\qquad \theta_t = \theta_{t-1} - \alpha\, v_t",
+    prose="momentum",
+    hyper={"beta": sp.Rational(9, 10)},
+    state=("v",),
+    hyper_latex={"beta": r"\beta"},
+)
+
+MOMENTUM_EMA = replace(
+    MOMENTUM,
+    name="momentum_ema",
+    # The averaging convention (Andrew Ng's course): v = βv + (1 − β)g, a running mean of gradients.
+    stages=(
+        ("v", lambda e, t: Sum((Product((e["beta"], e["v_prev"])), Product((Difference(ONE_, e["beta"]), e["g"]))))),
+        MOMENTUM.stages[1],
+    ),
+    formula=r"v_t = \beta\, v_{t-1} + (1 - \beta)\, g_t,\qquad \theta_t = \theta_{t-1} - \alpha\, v_t",
+    prose="momentum_ema",
+)
+
+NESTEROV = replace(
+    MOMENTUM,
+    name="nesterov",
+    # PyTorch's form of Nesterov momentum: the step looks ahead along the new velocity.
+    stages=(
+        MOMENTUM.stages[0],
+        (
+            "theta",
+            lambda e, t: Difference(e["theta"], Product((e["alpha"], Sum((e["g"], Product((e["beta"], e["v"]))))))),
+        ),
+    ),
+    formula=r"v_t = \beta\, v_{t-1} + g_t,\qquad \theta_t = \theta_{t-1} - \alpha\,(g_t + \beta\, v_t)",
+    prose="nesterov",
+)
+
+RMSPROP = Optimizer(
+    name="rmsprop",
+    stages=(
+        (
+            "s",
+            lambda e, t: Sum(
+                (Product((e["rho"], e["s_prev"])), Product((Difference(ONE_, e["rho"]), Power(e["g"], 2))))
+            ),
+        ),
+        # ε outside the square root, as PyTorch does.
+        (
+            "theta",
+            lambda e, t: Difference(
+                e["theta"], Product((e["alpha"], Quotient(e["g"], Sum((Sqrt(e["s"]), e["epsilon"])))))
+            ),
+        ),
+    ),
+    formula=(
+        r"s_t = \rho\, s_{t-1} + (1 - \rho)\, g_t^2,\qquad "
+        r"\theta_t = \theta_{t-1} - \alpha \frac{g_t}{\sqrt{s_t} + \varepsilon}"
+    ),
+    prose="rmsprop",
+    hyper={"rho": sp.Rational(99, 100), "epsilon": sp.Rational(1, 10**8)},
+    state=("s",),
+    hyper_latex={"rho": r"\rho", "epsilon": r"\varepsilon"},
+)
+
+OPTIMIZERS: Mapping[str, Optimizer] = {
+    "sgd": SGD,
+    "momentum": MOMENTUM,
+    "momentum_ema": MOMENTUM_EMA,
+    "nesterov": NESTEROV,
+    "rmsprop": RMSPROP,
+    "adam": ADAM,
+}

@@ -31,6 +31,7 @@ from derive.network import (
     State,
     Stepped,
     Vec,
+    after_steps,
     backward,
     forward,
     given_params,
@@ -38,7 +39,6 @@ from derive.network import (
     hyper_quantities,
     plain,
     step,
-    updated,
 )
 from derive.notation import LOSS, OUTPUT, TARGET, Partial, Stat, Sym, Symbolic, Updated, bias, weight
 from derive.spec import Network, Part, Sample, Spec, variant
@@ -56,6 +56,7 @@ from derive.steps import (
     Section,
     Step,
     Table,
+    Values,
 )
 
 
@@ -316,22 +317,38 @@ class Deriver:
     def update_sections(
         self, network: Network, loss: Loss, part: Part, fwd: Forward, bwd: Backward, names: Sequence[str]
     ) -> list[Section]:
+        """``part.steps`` optimizer steps, each from the gradients at the parameters before it."""
         assert part.optimizer is not None and part.learning_rate is not None
-        prefix = f"p{part.number}."
-        hyper = hyper_quantities(part.optimizer, part.learning_rate, prefix)
-        stepped = step(self.params, self.params, bwd, part.optimizer, hyper, State(), names, prefix)
-        steps = optimizer_steps(part.optimizer, hyper, self.params, bwd, stepped, names)
-        after_fwd = forward(network, stepped.params, fwd.inputs, fwd.targets, loss, prefix, mark=updated)
-        return [
-            Section("update", (Identity(part.optimizer.formula, part.optimizer.prose), *steps)),
+        prefix, optimizer, many = f"p{part.number}.", part.optimizer, part.steps > 1
+        hyper = hyper_quantities(optimizer, part.learning_rate, prefix, **dict(part.hyper))
+        params, state = self.params, State()
+        sections: list[Section] = []
+        for t in range(1, part.steps + 1):
+            if t > 1:
+                fwd = forward(network, params, fwd.inputs, fwd.targets, loss, prefix, mark=after_steps(t - 1))
+                bwd = backward(network, params, fwd, loss, f"{prefix}t{t}.")
+                gradients = tuple(Values(Partial(LOSS, param_symbol(n)), bwd.gradients.tensor(n)) for n in names)
+                sections.append(
+                    Section("optimizer_gradients", (Values(fwd.loss.symbol, ((fwd.loss,),)), *gradients), str(t - 1))
+                )
+            stepped = step(self.params, params, bwd, optimizer, hyper, state, names, prefix)
+            steps = optimizer_steps(optimizer, hyper, params, bwd, stepped, names, show_hyper=t == 1)
+            intro = (Identity(optimizer.formula, optimizer.prose),) if t == 1 else ()
+            sections.append(Section("update", (*intro, *steps), str(t) if many else ""))
+            params, state = stepped.params, stepped.state
+        mark = after_steps(part.steps)
+        after_fwd = forward(network, params, fwd.inputs, fwd.targets, loss, prefix, mark=mark)
+        sections.append(
             Section(
                 "after_update",
                 (
-                    *self.forward_steps(network, stepped.params, after_fwd, mark=updated),
-                    self.loss_step(after_fwd, loss, mark=updated),
+                    *self.forward_steps(network, params, after_fwd, mark=mark),
+                    self.loss_step(after_fwd, loss, mark=mark),
                 ),
-            ),
-        ]
+                str(part.steps) if many else "",
+            )
+        )
+        return sections
 
 
 def hyper_givens(hyper: Mapping[str, Quantity]) -> list[Step]:

@@ -66,7 +66,7 @@ def learning_rates_part(d: Deriver, part: Part) -> PartSolution:
     names = d.params.names()
     runs: list[list[Quantity]] = []
     for r, rate in enumerate(part.learning_rates, 1):
-        hyper = hyper_quantities(part.optimizer, rate, f"p{part.number}.run{r}.")
+        hyper = hyper_quantities(part.optimizer, rate, f"p{part.number}.run{r}.", **dict(part.hyper))
         params, state, fwd = d.params, State(), start
         losses = [start.loss]
         for t in range(1, part.steps + 1):

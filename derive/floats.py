@@ -38,11 +38,50 @@ def activation_twin(act: Activation) -> tuple[FloatFn, FloatFn]:
     if act.name == "constant":
         c = float(params["c"])
         return (lambda z: np.full_like(z, c)), (lambda z: np.zeros_like(z))
+    if act.name == "tanh":
+        return np.tanh, (lambda z: 1.0 / np.cosh(z) ** 2)
+    if act.name == "leaky_relu":
+        s = float(params["slope"])
+        return (lambda z: np.where(z > 0, z, s * z)), (lambda z: np.where(z > 0, 1.0, s))
+    if act.name == "softplus":
+        return (lambda z: np.logaddexp(0.0, z)), sigmoid
+    if act.name == "custom":
+        return custom_twin(str(params["formula"]), "z")
     raise VerificationError(f"no float64 twin for activation {act.name!r}: add one to derive/floats.py")
 
 
+def custom_twin(formula: str, *names: str) -> tuple[Callable[..., Array], Callable[..., Array]]:
+    """A user formula and its derivative in the first variable, as NumPy functions.
+
+    The formula is parsed (safely) on its own here, and differentiated by SymPy; the finite
+    differences of the gate are what check that derivative independently.
+    """
+    import sympy as sp
+
+    from derive.parse import parse_formula
+
+    symbols = {name: sp.Symbol(f"v{i}", real=True) for i, name in enumerate(names)}
+    expr = parse_formula(formula, symbols)
+    args = list(symbols.values())
+    value = sp.lambdify(args, expr, "numpy")
+    slope = sp.lambdify(args, sp.diff(expr, args[0]), "numpy")
+
+    def broadcast(fn: Callable[..., object]) -> Callable[..., Array]:
+        return lambda *xs: np.broadcast_to(np.asarray(fn(*xs), dtype=float), np.shape(xs[0])).copy()
+
+    return broadcast(value), broadcast(slope)
+
+
 def loss_twin(loss: Loss) -> LossFns:
-    """L(ŷ, y) summed over outputs and ∂L/∂ŷ, in float64."""
+    """L(ŷ, y) over the outputs (summed, or averaged as the loss says) and ∂L/∂ŷ, in float64."""
+    value, gradient = _loss_twin(loss)
+    if loss.scale == 1:
+        return value, gradient
+    scale = float(loss.scale)
+    return (lambda yhat, y: scale * value(yhat, y)), (lambda yhat, y: scale * gradient(yhat, y))
+
+
+def _loss_twin(loss: Loss) -> LossFns:
     if loss.name == "squared_error":
         return (lambda yhat, y: float(np.sum((yhat - y) ** 2))), (lambda yhat, y: 2.0 * (yhat - y))
     if loss.name == "binary_cross_entropy":
@@ -57,6 +96,11 @@ def loss_twin(loss: Loss) -> LossFns:
                 return (1 - y) / (1 - p) - y / p
 
         return value, gradient
+    if loss.name == "half_squared_error":
+        return (lambda yhat, y: float(0.5 * np.sum((yhat - y) ** 2))), (lambda yhat, y: yhat - y)
+    if loss.name == "custom":
+        term, slope = custom_twin(dict(loss.params)["formula"], "yhat", "y")
+        return (lambda yhat, y: float(np.sum(term(yhat, y)))), slope
     raise VerificationError(f"no float64 twin for loss {loss.name!r}: add one to derive/floats.py")
 
 
@@ -85,6 +129,27 @@ def optimizer_twin(optimizer: Optimizer) -> StepFn:
             }
 
         return adam
+    if optimizer.name in ("momentum", "momentum_ema", "nesterov"):
+        damped = optimizer.name == "momentum_ema"
+
+        def momentum(
+            theta: Array, g: Array, state: Mapping[str, Array], t: int, h: Mapping[str, float]
+        ) -> dict[str, Array]:
+            beta = h["beta"]
+            v = beta * state.get("v", np.zeros_like(g)) + ((1 - beta) * g if damped else g)
+            step = g + beta * v if optimizer.name == "nesterov" else v
+            return {"v": v, "theta": theta - h["alpha"] * step}
+
+        return momentum
+    if optimizer.name == "rmsprop":
+
+        def rmsprop(
+            theta: Array, g: Array, state: Mapping[str, Array], t: int, h: Mapping[str, float]
+        ) -> dict[str, Array]:
+            s = h["rho"] * state.get("s", np.zeros_like(g)) + (1 - h["rho"]) * g * g
+            return {"s": s, "theta": theta - h["alpha"] * g / (np.sqrt(s) + h["epsilon"])}
+
+        return rmsprop
     raise VerificationError(f"no float64 twin for optimizer {optimizer.name!r}: add one to derive/floats.py")
 
 

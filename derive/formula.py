@@ -150,7 +150,12 @@ def _unless_cancelled(node: Node, result: Approx, parts: list[Approx]) -> Approx
         return result  # too large to evaluate again: keep the (absolutely accurate) decimal
     # SymPy's evalf raises its working precision until the digits are right, within a bound:
     # an exact zero that SymPy cannot see as zero would otherwise make it search forever.
-    return approximate(value.evalf(DIGITS + 5, maxn=4 * MP.prec))
+    evaluated = value.evalf(DIGITS + 5, maxn=4 * MP.prec)
+    if not evaluated.is_Number:
+        # Within that bound SymPy could not fix a single digit: the value is zero to far beyond
+        # the digits carried, so the decimal (accurate in absolute terms) stands.
+        return result
+    return approximate(evaluated)
 
 
 @dataclass(frozen=True, eq=False)
@@ -361,6 +366,24 @@ class Slope(Node):
 
     def children(self) -> tuple[Node, ...]:
         return (self.arg,)
+
+
+@dataclass(frozen=True, eq=False)
+class Rule(Node):
+    """A user's formula applied to its arguments; ``latex`` shows #1, #2, … where they go."""
+
+    latex: str
+    rule: Callable[..., sp.Expr]
+    args: tuple[Node, ...]
+
+    def exact(self) -> sp.Expr:
+        return self.rule(*(a.exact() for a in self.args))
+
+    def approx(self) -> Approx:
+        return approximate(self.rule(*(as_float(a.approx()) for a in self.args)))
+
+    def children(self) -> tuple[Node, ...]:
+        return self.args
 
 
 # Display-only nodes: the matrix form of a step, printed but never evaluated.

@@ -30,6 +30,7 @@ from derive.formula import (
     Quantity,
     Quotient,
     Ref,
+    Rule,
     Slope,
     Sqrt,
     Sum,
@@ -44,6 +45,8 @@ BASES = {
     "alpha": r"\alpha",
     "beta1": r"\beta_1",
     "beta2": r"\beta_2",
+    "beta": r"\beta",
+    "rho": r"\rho",
     "epsilon": r"\varepsilon",
     "p": "p",
 }
@@ -142,8 +145,9 @@ class DerivePrinter(LatexPrinter):
 
     def _print_Power(self, node: Power) -> str:
         base = self._child(node.base, _ATOM)
-        if r"\frac" in base and not base.startswith(r"\left("):
-            base = rf"\left({base}\right)"  # (∂L/∂w)^2, not ∂L/∂w^2
+        if (r"\frac" in base or "^" in base) and not base.startswith(r"\left("):
+            # (∂L/∂w)^2, not ∂L/∂w^2; (a^{(1)}_1)^2, not a double superscript.
+            base = rf"\left({base}\right)"
         return f"{base}^{{{node.exponent}}}"
 
     def _print_Quotient(self, node: Quotient) -> str:
@@ -160,6 +164,13 @@ class DerivePrinter(LatexPrinter):
 
     def _print_Slope(self, node: Slope) -> str:
         return node.prime.replace("#", self._print(node.arg))
+
+    def _print_Rule(self, node: Rule) -> str:
+        text = node.latex
+        # Highest placeholder first, so that #1 does not eat the start of #12.
+        for i in range(len(node.args), 0, -1):
+            text = text.replace(f"#{i}", self._child(node.args[i - 1], _ATOM))
+        return text
 
     def _print_Apply(self, node: Apply) -> str:
         return node.function.call.replace("#", self._print(node.arg))
@@ -292,14 +303,26 @@ def decimal(value: sp.Float | float, places: int = 4) -> str:
 
 
 def terminating(value: sp.Expr, places: int) -> str | None:
-    """The exact decimal of a rational with at most ``places`` digits after the point, else None."""
+    """The exact decimal of a rational with at most ``places`` digits after the point, else None.
+
+    Worked in integers: a fraction terminates when its denominator is 2^i 5^j, after max(i, j)
+    digits; Decimal's 28-digit context would round a long numerator instead.
+    """
     if not value.is_Rational:
         return None
-    number = Decimal(int(value.p)) / Decimal(int(value.q))
-    if number.quantize(Decimal(10) ** -places) != number:
+    p, q = int(value.p), int(value.q)
+    twos = fives = 0
+    while q % 2 == 0:
+        q, twos = q // 2, twos + 1
+    while q % 5 == 0:
+        q, fives = q // 5, fives + 1
+    digits = max(twos, fives)
+    if q != 1 or digits > places:
         return None
-    text = f"{number.normalize():f}"
-    return text
+    scaled = abs(p) * 10**digits // int(value.q)
+    whole, fraction = divmod(scaled, 10**digits)
+    text = f"{whole}.{fraction:0{digits}d}".rstrip("0").rstrip(".") if digits else str(whole)
+    return f"-{text}" if p < 0 else text
 
 
 def symbol(s: Symbolic) -> str:

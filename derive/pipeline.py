@@ -14,6 +14,7 @@ from derive.errors import SpecError, TexMissing
 from derive.pdf import MISSING_TEX, compile_pdf, have_tex
 from derive.render import render_exercise, render_solution
 from derive.spec import Spec, load_spec
+from derive.steps import Solution
 from derive.verify import Report, verify
 
 
@@ -38,6 +39,8 @@ class Built:
 
     files: tuple[Path, ...]
     report: Report
+    solution: Solution
+    """The verified derivation the files were made from (look quantities up by answer key)."""
     warnings: tuple[str, ...] = field(default=())
 
 
@@ -76,7 +79,7 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
     files = write_all(options.output_dir, texts)  # every file renamed into place only when all are ready
     if options.pdf and not compile_now:
         raise TexMissing(MISSING_TEX)
-    return Built(files, report)
+    return Built(files, report, solution)
 
 
 MAX_SHEET_PARAMETERS = 200

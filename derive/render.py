@@ -176,6 +176,7 @@ def network_context(spec: Spec) -> dict[str, Any]:
             "inputs": layer.shape[1],
             "activation": layer.activation.prose,
             "identity": Latex(layer.activation.identity),
+            "definition": Latex(layer.activation.definition),
         }
         for l, layer in enumerate(network.layers, 1)
     ]
@@ -234,6 +235,9 @@ def question_context(part: Part) -> dict[str, Any]:
         "inserted_w": Latex(_matrix_of(part.inserted.weights)) if part.inserted else Latex(""),
         "inserted_b": vector(part.inserted.bias) if part.inserted else Latex(""),
         **_hyper_context(part),
+        "optimizer": part.optimizer.prose if part.optimizer else "",
+        "optimizer_formula": Latex(part.optimizer.formula) if part.optimizer else Latex(""),
+        "hyper": Latex(_hyper_list(part)),
         "output": Latex(latex.symbol(OUTPUT)),
         "loss": Latex(latex.symbol(LOSS)),
         "target_symbol": Latex(latex.symbol(Sym(TARGET.base))),
@@ -242,6 +246,17 @@ def question_context(part: Part) -> dict[str, Any]:
 
 def _matrix_of(rows: Sequence[Sequence[Any]]) -> str:
     return latex.matrix([[latex.inline(v) for v in row] for row in rows])
+
+
+def _hyper_list(part: Part) -> str:
+    """ "β = 9/10, ε = 1/10^8": every hyperparameter of the part's optimizer, as used."""
+    if part.optimizer is None:
+        return ""
+    values = {**part.optimizer.hyper, **dict(part.hyper)}
+    return ", ".join(
+        f"{part.optimizer.hyper_latex[name]} = {latex.terminating(value, 12) or latex.inline(value)}"
+        for name, value in values.items()
+    )
 
 
 def _hyper_context(part: Part) -> dict[str, Latex]:

@@ -18,13 +18,17 @@ from derive.catalog import (
     BINARY_CROSS_ENTROPY,
     LOSSES,
     OPTIMIZERS,
+    REDUCTIONS,
     SIGMOID,
     Activation,
     Loss,
     Optimizer,
+    averaged,
+    custom_loss,
 )
 from derive.errors import SpecError
 from derive.numbers import NumberError, parse_exact
+from derive.parse import FormulaError
 from derive.text import problem
 
 ONE = sp.Integer(1)
@@ -37,7 +41,7 @@ KINDS: Mapping[str, tuple[str, ...]] = {
     "forward": (),
     "show_that": ("yhat",),
     "gradients": ("wrt",),
-    "update": ("optimizer", "learning_rate", "wrt"),
+    "update": ("optimizer", "learning_rate", "wrt", "steps"),
     "replace_activation": ("layer", "activation", "optimizer", "learning_rate"),
     "cross_entropy": ("p",),
     "learning_rates": ("learning_rates", "steps", "exact_steps", "optimizer"),
@@ -303,11 +307,67 @@ class _Reader:
             name = self.name([*path, "name"], given.pop("name"), ACTIVATIONS, "activation")
             entry = ACTIVATIONS[name]
             self.table(path, given, tuple(entry.params))
-            params = {k: self.number([*path, k], v) for k, v in given.items()}
-            return entry.build(**{**entry.params, **params})
+            for key in entry.formulas:
+                if key not in given:
+                    raise self.fail([*path, key], f"missing: a '{name}' activation needs a formula in z")
+            params: dict[str, sp.Rational | str] = {
+                k: self.formula_text([*path, k], v) if k in entry.formulas else self.number([*path, k], v)
+                for k, v in given.items()
+            }
+            if name == "leaky_relu" and not 0 < params.get("slope", 1) < 1:  # type: ignore[operator]
+                raise self.fail(
+                    [*path, "slope"], f"a leaky ReLU's slope must lie strictly between 0 and 1; found {params['slope']}"
+                )
+            try:
+                return entry.build(**{**entry.params, **params})
+            except FormulaError as error:
+                raise self.fail([*path, "formula"], str(error)) from None
         name = self.name(path, value, ACTIVATIONS, "activation")
         entry = ACTIVATIONS[name]
+        if entry.formulas:
+            raise self.fail(path, f'a \'{name}\' activation is a table: {{ name = "{name}", formula = "..." }}')
         return entry.build(**entry.params)
+
+    def formula_text(self, path: Sequence[str | int], value: object) -> str:
+        if not isinstance(value, str):
+            raise self.fail(path, f"expected a formula as a string, found {_kind(value)}")
+        return value
+
+    def loss(self, value: object, outputs: int) -> Loss:
+        table = self.table(["loss"], value, ("name", "reduction", "formula"))
+        if "name" not in table:
+            raise self.fail(["loss", "name"], f"missing; valid: {', '.join([*LOSSES, 'custom'])}")
+        names = {**LOSSES, "custom": None}
+        name = self.name(["loss", "name"], table["name"], names, "loss")
+        if name == "custom":
+            if "formula" not in table:
+                raise self.fail(["loss", "formula"], "missing: a custom loss needs a formula in yhat and y")
+            try:
+                loss = custom_loss(self.formula_text(["loss", "formula"], table["formula"]))
+            except FormulaError as error:
+                raise self.fail(["loss", "formula"], str(error)) from None
+        elif "formula" in table:
+            raise self.fail(["loss", "formula"], f"only a custom loss takes a formula; '{name}' is built in")
+        else:
+            loss = LOSSES[name]
+        reduction = self.name(
+            ["loss", "reduction"], table.get("reduction", "sum"), dict.fromkeys(REDUCTIONS), "reduction"
+        )
+        return averaged(loss, outputs) if reduction == "mean" else loss
+
+    def optimizer(self, path: list[str | int], value: object, default: str) -> tuple[Optimizer, dict[str, sp.Rational]]:
+        """An optimizer by name, or a table with its name and any hyperparameters to override."""
+        if not isinstance(value, dict):
+            return OPTIMIZERS[self.name(path, value, OPTIMIZERS, "optimizer")], {}
+        given = dict(value)
+        name = self.name([*path, "name"], given.pop("name", default), OPTIMIZERS, "optimizer")
+        optimizer = OPTIMIZERS[name]
+        self.table(path, given, tuple(optimizer.hyper))
+        hyper = {key: self.positive([*path, key], v) for key, v in given.items()}
+        for key in ("beta", "beta1", "beta2", "rho"):
+            if key in hyper and not hyper[key] < 1:
+                raise self.fail([*path, key], f"a decay rate below 1 is needed; found {hyper[key]}")
+        return optimizer, hyper
 
     def spec(self, data: dict[str, object], name: str) -> Spec:
         root = self.table([], data, _ROOT_KEYS)
@@ -316,10 +376,7 @@ class _Reader:
                 raise self.fail([key], f"missing: the spec needs a [{key}] section")
         sheet = self.sheet(root.get("sheet", {}))
         network = self.network(root["network"])
-        loss_table = self.table(["loss"], root["loss"], ("name",))
-        if "name" not in loss_table:
-            raise self.fail(["loss", "name"], f"missing; valid: {', '.join(LOSSES)}")
-        loss = LOSSES[self.name(["loss", "name"], loss_table["name"], LOSSES, "loss")]
+        loss = self.loss(root["loss"], network.outputs)
         raw_parts = root["parts"]
         if not isinstance(raw_parts, list) or not raw_parts:
             raise self.fail(["parts"], f"expected one or more [[parts]] tables, found {_kind(raw_parts)}")
@@ -403,8 +460,11 @@ class _Reader:
             fields["wrt"] = self.wrt([*path, "wrt"], table["wrt"], network)
         if kind in ("update", "replace_activation", "learning_rates", "compare_optimizer"):
             default = "adam" if kind == "compare_optimizer" else "sgd"
-            name = self.name([*path, "optimizer"], table.get("optimizer", default), OPTIMIZERS, "optimizer")
-            fields["optimizer"] = OPTIMIZERS[name]
+            optimizer, hyper = self.optimizer([*path, "optimizer"], table.get("optimizer", default), default)
+            fields["optimizer"] = optimizer
+            fields["hyper"] = (*tuple(fields.get("hyper", ())), *hyper.items())  # type: ignore[arg-type]
+        if kind == "update":
+            fields["steps"] = self.integer([*path, "steps"], table.get("steps", 1), 1, 5)
         if "learning_rate" in table:
             fields["learning_rate"] = self.positive([*path, "learning_rate"], table["learning_rate"])
         if "layer" in table:

@@ -261,5 +261,8 @@ class Solution:
         """A quantity by its answer key, e.g. ``solution["p1.L"]``."""
         return self._listed[key]
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._listed
+
     def part(self, number: int) -> PartSolution:
         return self.parts[number - 1]

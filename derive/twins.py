@@ -93,8 +93,7 @@ def gradient_values(
     grads = net.backward(x, y, derivative, from_logit=logit_form(network, loss))
     zs = net.forward(x)[0]
     kinked = any(
-        layer.activation.name == "relu" and np.any(np.abs(z) < 1e-7)
-        for layer, z in zip(network.layers, zs, strict=True)
+        layer.activation.kink and np.any(np.abs(z) < 1e-7) for layer, z in zip(network.layers, zs, strict=True)
     )
 
     def record(symbol: Symbolic, computed: float, nudged: tuple[float, float]) -> None:
@@ -220,11 +219,16 @@ def sample_twin(out: Expected, spec: Spec, part: Part) -> None:
     forward_values(out, network, net, x, y, loss, prefix)
     grads = gradient_values(out, network, net, x, y, loss, prefix)
     if part.optimizer is not None and part.learning_rate is not None:
-        hyper = hyper_of(part.optimizer, float(part.learning_rate))
+        hyper = hyper_of(part.optimizer, float(part.learning_rate), part.hyper)
         record_hyper(out, prefix, hyper)
         names = part.wrt or all_names(network)
-        new = step_values(out, network, net, grads, part.optimizer, hyper, {}, 1, names, prefix)
-        forward_values(out, network, new, x, y, loss, prefix, after(1))
+        state: dict[str, dict[tuple[str, int], Array]] = {}
+        for t in range(1, part.steps + 1):
+            if t > 1:
+                forward_values(out, network, net, x, y, loss, prefix, after(t - 1))
+                grads = gradient_values(out, network, net, x, y, loss, f"{prefix}t{t}.")
+            net = step_values(out, network, net, grads, part.optimizer, hyper, state, t, names, prefix)
+        forward_values(out, network, net, x, y, loss, prefix, after(part.steps))
 
 
 def cross_entropy_twin(out: Expected, spec: Spec, part: Part) -> None:
@@ -271,7 +275,7 @@ def learning_rates_twin(out: Expected, spec: Spec, part: Part) -> None:
     start(out, network, x, y, loss, f"p{part.number}.")
     names = all_names(network)
     for r, rate in enumerate(part.learning_rates, 1):
-        hyper = hyper_of(part.optimizer, float(rate))
+        hyper = hyper_of(part.optimizer, float(rate), part.hyper)
         record_hyper(out, f"p{part.number}.run{r}.", hyper)
         net = FloatNet.of(network)
         state: dict[str, dict[tuple[str, int], Array]] = {}

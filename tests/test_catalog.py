@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive.catalog import ACTIVATIONS, LOSSES, OPTIMIZERS, Activation, Optimizer
+from derive.catalog import (
+    ACTIVATIONS,
+    LOSSES,
+    OPTIMIZERS,
+    SQUARED_ERROR,
+    Activation,
+    Loss,
+    Optimizer,
+    averaged,
+    custom_loss,
+)
 from derive.floats import activation_twin, loss_twin, optimizer_twin
 from derive.formula import Node, Num, Quantity
 from derive.formula import Ref as R
@@ -17,8 +27,14 @@ POINTS = [sp.Integer(-3), sp.Rational(-1, 2), sp.Integer(0), sp.Rational(1, 3), 
 
 def _activations() -> list[Activation]:
     return [entry.build(**entry.params) for entry in ACTIVATIONS.values()] + [
-        ACTIVATIONS["constant"].build(c=sp.Rational(3, 2))
+        ACTIVATIONS["constant"].build(c=sp.Rational(3, 2)),
+        ACTIVATIONS["leaky_relu"].build(slope=sp.Rational(1, 5)),
+        ACTIVATIONS["custom"].build(formula="z^3/3 + exp(-z) + sigmoid(2*z)"),
     ]
+
+
+def _losses() -> list[Loss]:
+    return [*LOSSES.values(), custom_loss("(yhat - y)^4/4 + y*log(1 + yhat^2)"), averaged(SQUARED_ERROR, 3)]
 
 
 def _given(value: sp.Expr) -> R:
@@ -30,7 +46,7 @@ def test_derivative_formula_is_the_derivative_of_the_rule(act: Activation) -> No
     z = sp.Symbol("z", real=True)
     derivative = sp.diff(act.rule(z), z)
     for point in POINTS:
-        if act.name == "relu" and point == 0:
+        if act.kink and point == 0:
             continue  # the kink: see test_relu_takes_zero_slope_at_the_kink
         shown = act.derivative(_given(point), _given(act.rule(point))).exact()
         assert sp.simplify(shown - derivative.subs(z, point)) == 0, (act.name, point)
@@ -43,10 +59,10 @@ def test_float_twin_matches_the_exact_rule(act: Activation) -> None:
     points = np.array([float(p) for p in POINTS])
     exact = np.array([float(act.rule(p)) for p in POINTS])
     slopes = np.array([float(sp.diff(act.rule(z), z).subs(z, p)) for p in POINTS])
-    np.testing.assert_allclose(f(points), exact, rtol=1e-15)
-    if act.name == "relu":
+    np.testing.assert_allclose(f(points), exact, rtol=1e-14)
+    if act.kink:
         points, slopes = points[points != 0], slopes[np.array([float(p) for p in POINTS]) != 0]
-    np.testing.assert_allclose(fprime(points), slopes, rtol=1e-15)
+    np.testing.assert_allclose(fprime(points), slopes, rtol=1e-14)
 
 
 def test_relu_takes_zero_slope_at_the_kink() -> None:
@@ -65,9 +81,8 @@ def test_sigmoid_float_twin_is_stable_for_large_inputs() -> None:
         np.testing.assert_allclose(fprime(np.array([-1000.0, 1000.0])), [0.0, 0.0])
 
 
-@pytest.mark.parametrize("name", list(LOSSES))
-def test_loss_gradient_is_the_derivative_of_the_term(name: str) -> None:
-    loss = LOSSES[name]
+@pytest.mark.parametrize("loss", _losses(), ids=lambda l: f"{l.name}/{l.scale}")
+def test_loss_gradient_is_the_derivative_of_the_term(loss: Loss) -> None:
     yhat, y = sp.symbols("yhat y", real=True)
     for a, b in [
         (sp.Rational(1, 2), sp.Integer(1)),
@@ -128,3 +143,44 @@ def test_adam_first_step_is_alpha_times_sign_up_to_epsilon() -> None:
     # m̂ = g and v̂ = g² after bias correction, so the step is α g / (|g| + ε)
     assert first["mhat"] == g and first["vhat"] == g**2
     assert first["theta"] == -sp.Rational(1, 10) * g / (abs(g) + eps)
+
+
+def test_textbook_values_of_the_new_activations() -> None:
+    # Values known from the definitions, not from the code: tanh'(0) = 1, softplus(0) = log 2,
+    # softplus'(0) = σ(0) = 1/2, LReLU(−2) = −2s, and the custom f(z) = z² + 1 has f'(3) = 6.
+    zero = _given(sp.Integer(0))
+    tanh, softplus = ACTIVATIONS["tanh"].build(), ACTIVATIONS["softplus"].build()
+    assert tanh.derivative(zero, _given(tanh.rule(sp.Integer(0)))).exact() == 1
+    assert softplus.rule(sp.Integer(0)) == sp.log(2)
+    assert softplus.derivative(zero, zero).exact() == sp.Rational(1, 2)
+    leaky = ACTIVATIONS["leaky_relu"].build(slope=sp.Rational(1, 10))
+    assert leaky.rule(sp.Integer(-2)) == sp.Rational(-1, 5)
+    assert leaky.derivative(zero, zero).exact() == sp.Rational(1, 10)  # the convention at the kink
+    square = ACTIVATIONS["custom"].build(formula="z^2 + 1")
+    assert square.derivative(_given(sp.Integer(3)), _given(sp.Integer(10))).exact() == 6
+    assert "f'(z) = 2 z" in square.identity
+
+
+@pytest.mark.parametrize(
+    ("name", "hyper", "thetas"),
+    [
+        # θ = 3/2, g = −4/5 then 1/10, α = 1/10, β = 9/10 worked by hand:
+        # v1 = −4/5, θ1 = 3/2 + 2/25; v2 = −18/25 + 1/10 = −31/50, θ2 = θ1 + 31/500.
+        ("momentum", {}, [sp.Rational(79, 50), sp.Rational(821, 500)]),
+        # v1 = −2/25, θ1 = 3/2 + 1/125; v2 = −9/125 + 1/100 = −31/500, θ2 = θ1 + 31/5000.
+        ("momentum_ema", {}, [sp.Rational(377, 250), sp.Rational(7571, 5000)]),
+        # v1 = −4/5, θ1 = 3/2 − (1/10)(−4/5 − 18/25) = 3/2 + 19/125.
+        ("nesterov", {}, [sp.Rational(413, 250), None]),
+        # ρ = 3/4: s1 = (1/4)(16/25) = 4/25, √s1 = 2/5, θ1 = 3/2 + (1/10)(4/5)/(2/5) = 17/10 (ε = 0 here).
+        ("rmsprop", {"rho": sp.Rational(3, 4), "epsilon": sp.Integer(0)}, [sp.Rational(17, 10), None]),
+    ],
+)
+def test_optimizers_match_hand_worked_steps(
+    name: str, hyper: dict[str, sp.Rational], thetas: list[sp.Rational]
+) -> None:
+    optimizer = OPTIMIZERS[name]
+    optimizer = Optimizer(**{**optimizer.__dict__, "hyper": {**optimizer.hyper, **hyper}})
+    steps = _run_exact(optimizer, sp.Rational(3, 2), [sp.Rational(-4, 5), sp.Rational(1, 10)], sp.Rational(1, 10))
+    for stages, expected in zip(steps, thetas, strict=True):
+        if expected is not None:
+            assert stages["theta"] == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
+from derive.catalog import ACTIVATIONS
 from derive.errors import SpecError
 from derive.spec import example_path, parse_spec
 
@@ -66,7 +67,7 @@ def test_unknown_key_suggests_the_right_one() -> None:
 def test_unknown_activation_lists_the_valid_ones() -> None:
     error = error_for('activation = "sigmoid"', 'activation = "sigmod"')
     assert error.field == "network.layers[1].activation"
-    assert "unknown activation 'sigmod'; valid: identity, sigmoid, relu, constant" in error.message
+    assert f"unknown activation 'sigmod'; valid: {', '.join(ACTIVATIONS)}" in error.message
     assert error.line == line_of('activation = "sigmoid"')
 
 
@@ -168,3 +169,100 @@ def test_inserted_layer_must_fit() -> None:
 def test_mse_vs_ce_takes_no_sample() -> None:
     error = error_for("target = 1", "target = 1\nx = [1, 1]")
     assert error.field == "parts[11].x" and "takes no input sample" in error.message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "message"),
+    [
+        (
+            'activation = "sigmoid"',
+            'activation = { name = "custom", formula = "z.__class__" }',
+            "network.layers[1].activation.formula",
+            "not allowed in a formula: 'z.__class__'",
+        ),
+        (
+            'activation = "sigmoid"',
+            'activation = "custom"',
+            "network.layers[1].activation",
+            "a 'custom' activation is a table",
+        ),
+        (
+            'activation = "sigmoid"',
+            'activation = { name = "custom" }',
+            "network.layers[1].activation.formula",
+            "missing: a 'custom' activation needs a formula in z",
+        ),
+        (
+            'activation = "sigmoid"',
+            'activation = { name = "leaky_relu", slope = 2 }',
+            "network.layers[1].activation.slope",
+            "strictly between 0 and 1; found 2",
+        ),
+        (
+            'activation = "sigmoid"',
+            'activation = { name = "tanh", slope = 2 }',
+            "network.layers[1].activation.slope",
+            "unknown key",
+        ),
+        ('name = "squared_error"', 'name = "custom"', "loss.formula", "missing: a custom loss needs a formula"),
+        (
+            'name = "squared_error"',
+            'name = "custom"\nformula = "(yhat - t)^2"',
+            "loss.formula",
+            "unknown name 't'; allowed: yhat, y, e, pi",
+        ),
+        (
+            'name = "squared_error"',
+            'name = "squared_error"\nformula = "yhat"',
+            "loss.formula",
+            "only a custom loss takes a formula",
+        ),
+        (
+            'name = "squared_error"',
+            'name = "squared_error"\nreduction = "median"',
+            "loss.reduction",
+            "unknown reduction 'median'; valid: sum, mean",
+        ),
+        (
+            'optimizer = "sgd"\nlearning_rate = "1/2"',
+            'optimizer = { name = "momentum", beta = 1 }\nlearning_rate = "1/2"',
+            "parts[5].optimizer.beta",
+            "a decay rate below 1 is needed; found 1",
+        ),
+        (
+            'optimizer = "sgd"\nlearning_rate = "1/2"',
+            'optimizer = { name = "rmsprop", beta1 = "1/2" }\nlearning_rate = "1/2"',
+            "parts[5].optimizer.beta1",
+            "unknown key",
+        ),
+        (
+            'optimizer = "sgd"\nlearning_rate = "1/2"',
+            'optimizer = "sgd"\nlearning_rate = "1/2"\nsteps = 9',
+            "parts[5].steps",
+            "expected a whole number from 1 to 5, found 9",
+        ),
+    ],
+)
+def test_engine_options_are_checked_with_one_line_errors(old: str, new: str, field: str, message: str) -> None:
+    error = error_for(old, new)
+    assert error.field == field
+    assert message in error.message
+    assert "\n" not in str(error)
+
+
+def test_engine_options_are_read() -> None:
+    text = (
+        EXAMPLE.replace('activation = "sigmoid"', 'activation = { name = "leaky_relu", slope = 0.2 }', 1)
+        .replace('name = "squared_error"', 'name = "half_squared_error"\nreduction = "mean"')
+        .replace(
+            'optimizer = "sgd"\nlearning_rate = "1/2"',
+            'optimizer = { name = "nesterov", beta = 0.5 }\nlearning_rate = "1/2"\nsteps = 3',
+            1,
+        )
+    )
+    spec = parse_spec(text)
+    assert spec.network.layers[0].activation.params == (("slope", sp.Rational(1, 5)),)
+    assert spec.loss.name == "half_squared_error" and spec.loss.scale == 1  # one output: mean = sum
+    update = spec.parts[4]
+    assert update.optimizer is not None and update.optimizer.name == "nesterov"
+    assert dict(update.hyper) == {"beta": sp.Rational(1, 2)} and update.steps == 3

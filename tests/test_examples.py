@@ -1,0 +1,46 @@
+"""Every spec in examples/ builds through the whole pipeline (verification gate included) to PDFs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import derive
+from derive import latex
+from derive.notation import LOSS, Updated
+from derive.pipeline import Options, build_sheet
+from tests.test_cli import text_of
+
+EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.toml"))
+
+
+def test_there_is_an_example_per_feature() -> None:
+    names = {p.stem for p in EXAMPLES}
+    for activation in ("tanh", "relu", "leaky_relu", "softplus", "custom"):
+        assert f"activation_{activation}" in names
+    for optimizer in ("momentum", "momentum_ema", "nesterov", "rmsprop", "adam"):
+        assert f"optimizer_{optimizer}" in names
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_builds_verified_pdfs(path: Path, tmp_path: Path) -> None:
+    spec = derive.load_spec(path)
+    built = build_sheet(spec, Options(output_dir=tmp_path))
+    assert built.report.values > 20
+    if path.stem != "activation_relu":  # at ReLU's kink one-sided slopes differ: no differences there
+        assert built.report.differences > 0
+    solution = text_of(tmp_path / f"{path.stem}-solution.pdf")
+    exercise = text_of(tmp_path / f"{path.stem}-exercise.pdf")
+    assert spec.sheet.title in solution and spec.sheet.title in exercise
+    for part in spec.parts:
+        assert f"Part {part.number}" in solution
+    # The loss after the last step is on the sheet, to the sheet's decimals, and it went down:
+    # each example's learning rate is chosen so that the step helps.
+    for part in spec.parts:
+        if part.kind == "update":
+            before = built.solution[f"p{part.sample_of or part.number}.L"]
+            final = built.solution[f"p{part.number}." + Updated(LOSS, part.steps).key]
+            assert final.approx < before.approx
+            shown = str(final.exact) if final.exact.is_Integer else latex.decimal(final.approx, spec.sheet.decimals)
+            assert shown.replace(r"\cdot", "·") in solution
