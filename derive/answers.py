@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import json
 import math
 from collections.abc import Callable
@@ -114,3 +116,17 @@ def answers(solution: Solution, places: int) -> dict[str, Any]:
 
 def answers_json(solution: Solution, places: int) -> str:
     return json.dumps(answers(solution, places), indent=2, ensure_ascii=False) + "\n"
+
+
+CSV_COLUMNS = ("name", "id", "part", "symbol", "exact", "latex", "float", "decimal", "formula", "uses")
+
+
+def answers_csv(solution: Solution, places: int) -> str:
+    """The answers as CSV, one row per quantity, for spreadsheets (``uses`` joined by spaces)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in answers(solution, places)["quantities"]:
+        cells = {**row, "uses": " ".join(row["uses"])}
+        writer.writerow(["" if cells[c] is None else cells[c] for c in CSV_COLUMNS])
+    return buffer.getvalue()

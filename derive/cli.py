@@ -109,7 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 70
+    fragments: set[Path] = set()
     for path in built.files:
+        if path.parent != built.files[0].parent:  # the fragments: one line for their folder
+            if path.parent not in fragments:
+                fragments.add(path.parent)
+                print(f"{path.parent}/ ({sum(1 for p in built.files if p.parent == path.parent)} LaTeX fragments)")
+            continue
         print(path)
     report = built.report
     print(

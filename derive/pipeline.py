@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from derive.answers import answers_json
+from derive.answers import answers_csv, answers_json
+from derive.course import fragments, value_macros
 from derive.derivation import derive
 from derive.errors import SpecError, TexMissing
 from derive.pdf import MISSING_TEX, compile_pdf, have_tex
@@ -69,6 +70,12 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
                 f"{stem}-exercise.tex": exercise.encode(),
                 f"{stem}-solution.tex": solution_tex.encode(),
                 f"{stem}-answers.json": answers_json(solution, places).encode(),
+                f"{stem}-answers.csv": answers_csv(solution, places).encode(),
+                f"{stem}-values.tex": value_macros(solution, places).encode(),
+                **{
+                    f"{stem}-fragments/{name}": text.encode()
+                    for name, text in fragments(solution, places, options.templates).items()
+                },
             }
             if pdfs:  # → PDF
                 texts[f"{stem}-exercise.pdf"], texts[f"{stem}-solution.pdf"] = (pdf.result() for pdf in pdfs)
@@ -109,11 +116,13 @@ def write_all(folder: Path, contents: dict[str, bytes]) -> tuple[Path, ...]:
     staged: list[tuple[Path, Path]] = []
     try:
         for name, data in contents.items():
-            handle, staging = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+            final = folder / name  # a name may lead into a subfolder (the fragments)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            handle, staging = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
             os.chmod(staging, 0o666 & ~_umask())
-            staged.append((Path(staging), folder / name))
+            staged.append((Path(staging), final))
         for temporary, final in staged:
             os.replace(temporary, final)
     finally:

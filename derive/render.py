@@ -117,7 +117,8 @@ def render(solution: Solution, places: int, extra_templates: Sequence[Path] = ()
 def render_exercise(solution: Solution, places: int, extra_templates: Sequence[Path] = ()) -> str:
     """The exercise sheet: givens and questions."""
     context = sheet_context(solution, places)
-    return document(environment(extra_templates).get_template("exercise.tex.j2").render(context))
+    body = environment(extra_templates).get_template("exercise.tex.j2").render(context)
+    return document(body, metadata=_metadata(solution, "Exercise sheet"))
 
 
 def render_solution(solution: Solution, places: int, extra_templates: Sequence[Path] = ()) -> str:
@@ -128,11 +129,22 @@ def render_solution(solution: Solution, places: int, extra_templates: Sequence[P
     """
     context = sheet_context(solution, places)
     plots = any(isinstance(s, Plot) for p in solution.parts for section in p.sections for s in section.steps)
-    return document(environment(extra_templates).get_template("solution.tex.j2").render(context), plots=plots)
+    body = environment(extra_templates).get_template("solution.tex.j2").render(context)
+    return document(body, plots=plots, metadata=_metadata(solution, "Solutions"))
 
 
-def document(body: str, plots: bool = False) -> str:
-    """Wrap a rendered body in the preamble, built with pylatex."""
+def _metadata(solution: Solution, label: str) -> tuple[str, str]:
+    """PDF title and author, escaped like any other user text."""
+    sheet = solution.spec.sheet
+    return escape(f"{sheet.title} ({label})"), escape(sheet.author)
+
+
+def document(body: str, plots: bool = False, metadata: tuple[str, str] = ("", "")) -> str:
+    """Wrap a rendered body in the preamble, built with pylatex.
+
+    ``\\deriveheading`` sets the headings inside a part: a subsection here; a lecturer's document
+    that inputs a fragment may define it otherwise.
+    """
     doc = Document(
         documentclass="article",
         document_options=["a4paper", "11pt"],
@@ -147,6 +159,11 @@ def document(body: str, plots: bool = False) -> str:
     doc.preamble.append(NoEscape(r"\allowdisplaybreaks"))
     if plots:
         doc.preamble.append(NoEscape(PLOT_PREAMBLE))
+    doc.preamble.append(NoEscape(r"\newcommand{\deriveheading}[1]{\subsection*{#1}}"))
+    # hyperref last, as it asks: bookmarks per part, and the title and author in the PDF's metadata.
+    title, author = metadata
+    doc.preamble.append(NoEscape(r"\usepackage[hidelinks,bookmarksnumbered=false]{hyperref}"))
+    doc.preamble.append(NoEscape(rf"\hypersetup{{pdftitle={{{title}}},pdfauthor={{{author}}},pdfcreator={{derive}}}}"))
     doc.append(NoEscape(r"\pagestyle{plain}"))
     doc.append(NoEscape(body))
     return str(doc.dumps()) + "\n"
@@ -156,7 +173,14 @@ def sheet_context(solution: Solution, places: int) -> dict[str, Any]:
     """Everything the templates may print, as finished LaTeX or plain text to be escaped."""
     spec = solution.spec
     return {
-        "sheet": {"title": spec.sheet.title, "course": spec.sheet.course, "subtitle": spec.sheet.subtitle},
+        "sheet": {
+            "title": spec.sheet.title,
+            "course": spec.sheet.course,
+            "subtitle": spec.sheet.subtitle,
+            "author": spec.sheet.author,
+            "date": spec.sheet.date,
+            "number": spec.sheet.number,
+        },
         "network": network_context(spec),
         "givens": [step_context(g, places) for g in solution.givens],
         "loss": {"formula": Latex(spec.loss.formula), "prose": spec.loss.prose},
@@ -195,6 +219,7 @@ def part_context(solved: PartSolution, places: int) -> dict[str, Any]:
         "kind": part.kind,
         "title": part.title,
         "question": question_context(part),
+        "plots": any(isinstance(s, Plot) for section in solved.sections for s in section.steps),
         "sections": [
             {"key": section.key, "label": section.label, "steps": [step_context(s, places) for s in section.steps]}
             for section in solved.sections

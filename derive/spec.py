@@ -147,6 +147,10 @@ class Sheet:
     title: str = "Backpropagation"
     course: str = ""
     subtitle: str = ""
+    author: str = ""
+    date: str = ""
+    number: str = ""
+    """The sheet's number in the course ("3", "3b")."""
     decimals: int = 4
 
 
@@ -195,7 +199,8 @@ def parse_spec(text: str, *, name: str = "exercise", source: str = "spec") -> Sp
 
 
 _ROOT_KEYS = ("sheet", "network", "loss", "parts")
-_SHEET_KEYS = ("title", "course", "subtitle", "decimals")
+_SHEET_KEYS = ("title", "course", "subtitle", "author", "date", "number", "decimals")
+_SHEET_TEXT = ("title", "course", "subtitle", "author", "date", "number")
 _NETWORK_KEYS = ("inputs", "layers")
 _LAYER_KEYS = ("weights", "bias", "activation")
 _PART_COMMON = ("kind", "title", "x", "y", "use_sample_of")
@@ -387,7 +392,7 @@ class _Reader:
 
     def sheet(self, value: object) -> Sheet:
         table = self.table(["sheet"], value, _SHEET_KEYS)
-        fields: dict[str, object] = {k: self.text(["sheet", k], table[k]) for k in _SHEET_KEYS[:3] if k in table}
+        fields: dict[str, object] = {k: self.text(["sheet", k], table[k]) for k in _SHEET_TEXT if k in table}
         if "decimals" in table:
             fields["decimals"] = self.integer(["sheet", "decimals"], table["decimals"], 0, 12)
         return Sheet(**fields)  # type: ignore[arg-type]

@@ -191,6 +191,20 @@ class PartSolution:
     def number(self) -> int:
         return self.part.number
 
+    def _repr_latex_(self) -> str:
+        """Jupyter: the part's values as aligned maths (symbol = exact ≈ decimal)."""
+        from derive.notebook import quantities_latex
+
+        return quantities_latex(self.heading(), self.quantities())
+
+    def _repr_markdown_(self) -> str:
+        from derive.notebook import quantities_markdown
+
+        return quantities_markdown(self.heading(), self.quantities())
+
+    def heading(self) -> str:
+        return f"Part {self.number}: {self.part.title or self.part.kind.replace('_', ' ')}"
+
     def quantities(self) -> Iterator[Quantity]:
         """Every quantity first shown in this part (recalled values are not repeated)."""
         seen: set[str] = set()
@@ -256,6 +270,13 @@ class Solution:
         """The number of the part whose prefix a key carries (None for the given parameters)."""
         head = key.split(".", 1)[0]
         return int(head[1:]) if "." in key and head[:1] == "p" and head[1:].isdigit() else None
+
+    def _repr_latex_(self) -> str:
+        """Jupyter: every part's values, one aligned display per part."""
+        return "\n".join(part._repr_latex_() for part in self.parts)
+
+    def _repr_markdown_(self) -> str:
+        return "\n".join(part._repr_markdown_() for part in self.parts)
 
     def __getitem__(self, key: str) -> Quantity:
         """A quantity by its answer key, e.g. ``solution["p1.L"]``."""

@@ -34,15 +34,22 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_example_writes_all_five_files(built: Path) -> None:
+def test_example_writes_every_file(built: Path) -> None:
     names = sorted(p.name for p in built.iterdir())
     assert names == [
+        "backprop-answers.csv",
         "backprop-answers.json",
         "backprop-exercise.pdf",
         "backprop-exercise.tex",
+        "backprop-fragments",
         "backprop-solution.pdf",
         "backprop-solution.tex",
+        "backprop-values.tex",
     ]
+    fragments = sorted(p.name for p in (built / "backprop-fragments").iterdir())
+    assert fragments == sorted(
+        ["network.tex", *(f"part{n}-{k}.tex" for n in range(1, 13) for k in ("exercise", "solution"))]
+    )
 
 
 def test_solution_pdf_shows_part1_loss_and_part3_claim(built: Path) -> None:
@@ -68,9 +75,12 @@ def test_own_spec_names_follow_the_file(tmp_path: Path) -> None:
     result = run("sheet", str(spec), "-o", str(tmp_path / "o"), "--no-pdf")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        "week5-answers.csv",
         "week5-answers.json",
         "week5-exercise.tex",
+        "week5-fragments",
         "week5-solution.tex",
+        "week5-values.tex",
     ]
 
 
@@ -95,9 +105,12 @@ def test_missing_tex_writes_sources_and_says_how_to_install(tmp_path: Path) -> N
     assert result.returncode == 5
     assert "apt-get install" in result.stderr and "Traceback" not in result.stderr
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        "backprop-answers.csv",
         "backprop-answers.json",
         "backprop-exercise.tex",
+        "backprop-fragments",
         "backprop-solution.tex",
+        "backprop-values.tex",
     ]
 
 

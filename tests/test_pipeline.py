@@ -29,7 +29,7 @@ def test_write_all_leaves_no_temporary_files(tmp_path: Path) -> None:
 
 def test_library_build_without_pdf(tmp_path: Path) -> None:
     built = build_sheet(derive.load_example(), Options(output_dir=tmp_path, pdf=False, decimals=2))
-    assert {p.suffix for p in built.files} == {".tex", ".json"}
+    assert {p.suffix for p in built.files} == {".tex", ".json", ".csv"}
     assert built.report.values > 100
 
 
@@ -69,11 +69,16 @@ def test_two_processes_writing_into_the_same_folder(tmp_path: Path) -> None:
     assert all(run.wait(timeout=300) == 0 for run in runs)
     names = sorted(p.name for p in (tmp_path / "o").iterdir())
     assert names == [
+        "small-answers.csv",
         "small-answers.json",
         "small-exercise.pdf",
         "small-exercise.tex",
+        "small-fragments",
         "small-solution.pdf",
         "small-solution.tex",
+        "small-values.tex",
     ]
+    fragments = sorted(p.name for p in (tmp_path / "o" / "small-fragments").iterdir())
+    assert fragments == ["network.tex", "part1-exercise.tex", "part1-solution.tex"]  # no temporary files left
     json.loads((tmp_path / "o" / "small-answers.json").read_text(encoding="utf-8"))
     assert (tmp_path / "o" / "small-solution.pdf").read_bytes().startswith(b"%PDF")

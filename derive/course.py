@@ -1,0 +1,55 @@
+"""Outputs for course material: per-part LaTeX fragments and a file of value macros."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from derive import latex
+from derive.render import environment, sheet_context
+from derive.steps import Solution
+
+FRAGMENT_PACKAGES = ("amsmath", "amssymb", "booktabs")
+"""All a host document needs for any fragment (and pgfplots for a part with a plot)."""
+
+
+def fragments(solution: Solution, places: int, extra_templates: Sequence[Path] = ()) -> dict[str, str]:
+    """Every part's solution and question, and the network, as files to ``\\input``.
+
+    A fragment has no preamble and no sectioning of its own: the headings inside a part use
+    ``\\deriveheading``, which the fragment provides only if the host has not defined it.
+    """
+    env = environment(extra_templates)
+    context = sheet_context(solution, places)
+    files = {"network.tex": env.get_template("fragment-network.tex.j2").render(context)}
+    for part in context["parts"]:
+        local = {**context, "part": part}
+        files[f"part{part['number']}-solution.tex"] = env.get_template("fragment-solution.tex.j2").render(local)
+        files[f"part{part['number']}-exercise.tex"] = env.get_template("fragment-exercise.tex.j2").render(local)
+    return files
+
+
+def value_macros(solution: Solution, places: int) -> str:
+    """``\\derivevalue{p1.L}`` (the decimal) and ``\\deriveexact{p1.L}`` (the exact value, in maths).
+
+    Course text that quotes a number through these stays right when the spec changes; an unknown
+    key stops the host's compile with an error that names it.
+    """
+    lines = [
+        "% derive: every computed value of this sheet, by answer key (see the answers JSON or CSV).",
+        "% \\input this file, then write \\derivevalue{p1.L} for a decimal or $\\deriveexact{p1.L}$ for the exact value.",
+        r"\makeatletter",
+        r"\providecommand{\derivevalue}[1]{\@ifundefined{derive@d@#1}"
+        r"{\PackageError{derive}{No derive value `#1'}{Check the key in the answers file.}}"
+        r"{\@nameuse{derive@d@#1}}}",
+        r"\providecommand{\deriveexact}[1]{\@ifundefined{derive@e@#1}"
+        r"{\PackageError{derive}{No derive value `#1'}{Check the key in the answers file.}}"
+        r"{\@nameuse{derive@e@#1}}}",
+    ]
+    for q in solution.quantities():
+        decimal = latex.decimal(q.approx, places)
+        exact = latex.exact_text(q.exact) if latex.is_exact(q.exact) else None
+        lines.append(rf"\@namedef{{derive@d@{q.key}}}{{\ensuremath{{{decimal}}}}}")
+        lines.append(rf"\@namedef{{derive@e@{q.key}}}{{{exact if exact is not None else decimal}}}")
+    lines.append(r"\makeatother")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,132 @@
+"""Course outputs: fragments compile inside other people's documents; value macros; the CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import derive
+from derive.pipeline import Options, build_sheet
+from tests.test_cli import text_of
+
+HOSTS = {
+    "article": r"""\documentclass{article}
+\usepackage{amsmath,amssymb,booktabs,pgfplots}
+\pgfplotsset{compat=1.18}
+\begin{document}
+\input{backprop-values.tex}
+\section{Our network}
+\input{backprop-fragments/network.tex}
+%(parts)s
+The loss of part 1 is \derivevalue{p1.L}, exactly $\deriveexact{p1.L}$.
+\end{document}
+""",
+    "beamer": r"""\documentclass{beamer}
+\usepackage{booktabs}
+\begin{document}
+\input{backprop-values.tex}
+\begin{frame}[allowframebreaks]{Part 3}
+\input{backprop-fragments/part3-exercise.tex}
+\input{backprop-fragments/part3-solution.tex}
+\end{frame}
+\begin{frame}{A number}
+After one step the loss is \derivevalue{p5.L_new}.
+\end{frame}
+\end{document}
+""",
+    "exam": r"""\documentclass[answers]{exam}
+\usepackage{amsmath,amssymb,booktabs}
+\begin{document}
+\input{backprop-values.tex}
+\begin{questions}
+\question \input{backprop-fragments/part4-exercise.tex}
+\begin{solution}
+\input{backprop-fragments/part4-solution.tex}
+\end{solution}
+\question \input{backprop-fragments/part5-exercise.tex}
+\end{questions}
+Part 5 moves $w^{(2)}_{1,1}$ to \derivevalue{p5.w2_new[1,1]}, exactly $\deriveexact{p5.w2_new[1,1]}$.
+\end{document}
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("course")
+    build_sheet(derive.load_example(), Options(output_dir=out, pdf=False))
+    return out
+
+
+def _compile(folder: Path, name: str, text: str) -> str:
+    (folder / f"{name}.tex").write_text(text, encoding="utf-8")
+    result = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    return text_of(folder / f"{name}.pdf")
+
+
+@pytest.mark.parametrize("host", list(HOSTS))
+def test_fragments_compile_in_host_documents(built: Path, host: str) -> None:
+    parts = "\n".join(
+        rf"\subsection{{Part {n}}}\input{{backprop-fragments/part{n}-exercise.tex}}\input{{backprop-fragments/part{n}-solution.tex}}"
+        for n in range(1, 13)
+    )
+    text = _compile(built, host, HOSTS[host].replace("%(parts)s", parts))
+    solution = derive.solve(derive.load_example())
+    if host == "article":
+        assert "Part 12" in text and "The network" in text
+        assert f"The loss of part 1 is {derive.latex.decimal(solution['p1.L'].approx, 4)}" in text
+    if host == "beamer":
+        assert "Show that the output is exactly" in text
+        assert derive.latex.decimal(solution["p5.L_new"].approx, 4) in text
+    if host == "exam":
+        assert "Solution:" in text and "chain rule" in text
+        moved = derive.latex.decimal(solution["p5.w2_new[1,1]"].approx, 4)
+        assert f"Part 5 moves w1,1 to {moved}, exactly" in text
+
+
+def test_an_unknown_value_key_stops_the_compile_naming_it(built: Path) -> None:
+    host = "\\documentclass{article}\n\\begin{document}\n\\input{backprop-values.tex}\n\\derivevalue{p1.Lx}\n\\end{document}\n"
+    (built / "bad.tex").write_text(host)
+    result = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "bad.tex"],
+        cwd=built,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0 and "No derive value `p1.Lx'" in result.stdout
+
+
+def test_csv_has_one_row_per_quantity_matching_the_json(built: Path) -> None:
+    document = json.loads((built / "backprop-answers.json").read_text())
+    rows = list(csv.DictReader(io.StringIO((built / "backprop-answers.csv").read_text())))
+    assert len(rows) == len(document["quantities"])
+    for row, q in zip(rows, document["quantities"], strict=True):
+        assert row["name"] == q["name"] and row["decimal"] == q["decimal"]
+        assert row["uses"].split() == q["uses"]
+        assert (row["float"] == "") == (q["float"] is None)
+        if q["float"] is not None:
+            assert float(row["float"]) == q["float"]
+
+
+def test_notebook_display_of_a_part_is_valid_latex(tmp_path: Path) -> None:
+    solution = derive.solve(derive.load_example())
+    shown = solution.part(5)._repr_latex_()
+    document = "\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n\\begin{document}\n" + shown
+    text = _compile(tmp_path, "notebook", document + "\n\\end{document}\n")
+    assert "Part 5" in text
+    assert derive.latex.decimal(solution["p5.L_new"].approx, 4) in text
+    markdown = solution.part(5)._repr_markdown_()
+    assert markdown.startswith("**Part 5") and markdown.count("\n- $") == sum(1 for _ in solution.part(5).quantities())
