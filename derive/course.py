@@ -37,7 +37,8 @@ def value_macros(solution: Solution, places: int) -> str:
     """
     lines = [
         "% derive: every computed value of this sheet, by answer key (see the answers JSON or CSV).",
-        "% \\input this file, then write \\derivevalue{p1.L} for a decimal or $\\deriveexact{p1.L}$ for the exact value.",
+        "% \\input this file, then write \\derivevalue{p1.L} for a decimal",
+        "% or $\\deriveexact{p1.L}$ for the exact value.",
         r"\makeatletter",
         r"\providecommand{\derivevalue}[1]{\@ifundefined{derive@d@#1}"
         r"{\PackageError{derive}{No derive value `#1'}{Check the key in the answers file.}}"

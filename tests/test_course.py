@@ -79,7 +79,8 @@ def _compile(folder: Path, name: str, text: str) -> str:
 @pytest.mark.parametrize("host", list(HOSTS))
 def test_fragments_compile_in_host_documents(built: Path, host: str) -> None:
     parts = "\n".join(
-        rf"\subsection{{Part {n}}}\input{{backprop-fragments/part{n}-exercise.tex}}\input{{backprop-fragments/part{n}-solution.tex}}"
+        rf"\subsection{{Part {n}}}\input{{backprop-fragments/part{n}-exercise.tex}}"
+        rf"\input{{backprop-fragments/part{n}-solution.tex}}"
         for n in range(1, 13)
     )
     text = _compile(built, host, HOSTS[host].replace("%(parts)s", parts))
@@ -97,7 +98,10 @@ def test_fragments_compile_in_host_documents(built: Path, host: str) -> None:
 
 
 def test_an_unknown_value_key_stops_the_compile_naming_it(built: Path) -> None:
-    host = "\\documentclass{article}\n\\begin{document}\n\\input{backprop-values.tex}\n\\derivevalue{p1.Lx}\n\\end{document}\n"
+    host = (
+        "\\documentclass{article}\n\\begin{document}\n\\input{backprop-values.tex}\n"
+        "\\derivevalue{p1.Lx}\n\\end{document}\n"
+    )
     (built / "bad.tex").write_text(host)
     result = subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "bad.tex"],
