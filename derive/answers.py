@@ -114,19 +114,20 @@ def answers(solution: Solution, places: int) -> dict[str, Any]:
     }
 
 
-def answers_json(solution: Solution, places: int) -> str:
-    return json.dumps(answers(solution, places), indent=2, ensure_ascii=False) + "\n"
+def answers_json(solution: Solution, places: int, document: dict[str, Any] | None = None) -> str:
+    """The answers as JSON (``document``: an :func:`answers` result already made)."""
+    return json.dumps(document or answers(solution, places), indent=2, ensure_ascii=False) + "\n"
 
 
 CSV_COLUMNS = ("name", "id", "part", "symbol", "exact", "latex", "float", "decimal", "formula", "uses")
 
 
-def answers_csv(solution: Solution, places: int) -> str:
+def answers_csv(solution: Solution, places: int, document: dict[str, Any] | None = None) -> str:
     """The answers as CSV, one row per quantity, for spreadsheets (``uses`` joined by spaces)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for row in answers(solution, places)["quantities"]:
+    for row in (document or answers(solution, places))["quantities"]:
         cells = {**row, "uses": " ".join(row["uses"])}
         writer.writerow(["" if cells[c] is None else cells[c] for c in CSV_COLUMNS])
     return buffer.getvalue()

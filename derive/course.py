@@ -4,23 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from derive import latex
-from derive.render import environment, sheet_context
+from derive.answers import answers
+from derive.render import Context, environment, sheet_context
 from derive.steps import Solution
 
 FRAGMENT_PACKAGES = ("amsmath", "amssymb", "booktabs")
 """All a host document needs for any fragment (and pgfplots for a part with a plot)."""
 
 
-def fragments(solution: Solution, places: int, extra_templates: Sequence[Path] = ()) -> dict[str, str]:
+def fragments(
+    solution: Solution, places: int, extra_templates: Sequence[Path] = (), context: Context | None = None
+) -> dict[str, str]:
     """Every part's solution and question, and the network, as files to ``\\input``.
 
     A fragment has no preamble and no sectioning of its own: the headings inside a part use
     ``\\deriveheading``, which the fragment provides only if the host has not defined it.
     """
     env = environment(extra_templates)
-    context = sheet_context(solution, places)
+    context = context or sheet_context(solution, places)
     files = {"network.tex": env.get_template("fragment-network.tex.j2").render(context)}
     for part in context["parts"]:
         local = {**context, "part": part}
@@ -29,7 +32,7 @@ def fragments(solution: Solution, places: int, extra_templates: Sequence[Path] =
     return files
 
 
-def value_macros(solution: Solution, places: int) -> str:
+def value_macros(solution: Solution, places: int, document: dict[str, Any] | None = None) -> str:
     """``\\derivevalue{p1.L}`` (the decimal) and ``\\deriveexact{p1.L}`` (the exact value, in maths).
 
     Course text that quotes a number through these stays right when the spec changes; an unknown
@@ -47,10 +50,10 @@ def value_macros(solution: Solution, places: int) -> str:
         r"{\PackageError{derive}{No derive value `#1'}{Check the key in the answers file.}}"
         r"{\@nameuse{derive@e@#1}}}",
     ]
-    for q in solution.quantities():
-        decimal = latex.decimal(q.approx, places)
-        exact = latex.exact_text(q.exact) if latex.is_exact(q.exact) else None
-        lines.append(rf"\@namedef{{derive@d@{q.key}}}{{\ensuremath{{{decimal}}}}}")
-        lines.append(rf"\@namedef{{derive@e@{q.key}}}{{{exact if exact is not None else decimal}}}")
+    # The answers document has each value's decimal and (when short) exact LaTeX already.
+    for entry in (document or answers(solution, places))["quantities"]:
+        key, decimal, exact = entry["name"], entry["decimal"], entry["latex"]
+        lines.append(rf"\@namedef{{derive@d@{key}}}{{\ensuremath{{{decimal}}}}}")
+        lines.append(rf"\@namedef{{derive@e@{key}}}{{{exact if exact is not None else decimal}}}")
     lines.append(r"\makeatother")
     return "\n".join(lines) + "\n"

@@ -111,7 +111,10 @@ class Quantity:
         return self.symbol
 
     @classmethod
-    def given(cls, symbol: Symbolic, value: sp.Expr, prefix: str = "") -> Quantity:
+    def given(cls, symbol: Symbolic, value: sp.Expr | int | float, prefix: str = "") -> Quantity:
+        """A given number; a Python int or float (from library code) is read exactly, 0.1 as 1/10."""
+        if isinstance(value, int | float):
+            value = sp.Integer(value) if isinstance(value, int) else sp.Rational(repr(value))
         return cls(symbol, value, approximate(value), None, prefix)
 
     @classmethod

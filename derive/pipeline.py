@@ -8,12 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from derive.answers import answers_csv, answers_json
+from derive.answers import answers, answers_csv, answers_json
 from derive.course import fragments, value_macros
 from derive.derivation import derive
 from derive.errors import SpecError, TexMissing
 from derive.pdf import MISSING_TEX, compile_pdf, have_tex
-from derive.render import render_exercise, render_solution
+from derive.render import render_exercise, render_solution, sheet_context
 from derive.spec import Spec, load_spec
 from derive.steps import Solution
 from derive.verify import Report, verify
@@ -58,23 +58,24 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
     solution = derive(spec)  # exact derivation: parts → typed steps
     compile_now = options.pdf and have_tex()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        exercise = render_exercise(solution, places, options.templates)  # template context → Jinja2 LaTeX
-        solution_tex = render_solution(solution, places, options.templates)
+        context = sheet_context(solution, places)  # template context → Jinja2 LaTeX
+        exercise = render_exercise(solution, places, options.templates, context)
+        solution_tex = render_solution(solution, places, options.templates, context)
         pdfs = (
             [pool.submit(compile_pdf, tex, options.timeout) for tex in (exercise, solution_tex)] if compile_now else []
         )
         try:
             report = verify(solution)  # the gate, while TeX runs: float64 engine and finite differences
-            stem = spec.name
+            stem, document = spec.name, answers(solution, places)
             texts = {
                 f"{stem}-exercise.tex": exercise.encode(),
                 f"{stem}-solution.tex": solution_tex.encode(),
-                f"{stem}-answers.json": answers_json(solution, places).encode(),
-                f"{stem}-answers.csv": answers_csv(solution, places).encode(),
-                f"{stem}-values.tex": value_macros(solution, places).encode(),
+                f"{stem}-answers.json": answers_json(solution, places, document).encode(),
+                f"{stem}-answers.csv": answers_csv(solution, places, document).encode(),
+                f"{stem}-values.tex": value_macros(solution, places, document).encode(),
                 **{
                     f"{stem}-fragments/{name}": text.encode()
-                    for name, text in fragments(solution, places, options.templates).items()
+                    for name, text in fragments(solution, places, options.templates, context).items()
                 },
             }
             if pdfs:  # → PDF

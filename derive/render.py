@@ -114,20 +114,27 @@ def render(solution: Solution, places: int, extra_templates: Sequence[Path] = ()
     )
 
 
-def render_exercise(solution: Solution, places: int, extra_templates: Sequence[Path] = ()) -> str:
-    """The exercise sheet: givens and questions."""
-    context = sheet_context(solution, places)
+Context = dict[str, Any]
+
+
+def render_exercise(
+    solution: Solution, places: int, extra_templates: Sequence[Path] = (), context: Context | None = None
+) -> str:
+    """The exercise sheet: givens and questions (``context``: a :func:`sheet_context` already made)."""
+    context = context or sheet_context(solution, places)
     body = environment(extra_templates).get_template("exercise.tex.j2").render(context)
     return document(body, metadata=_metadata(solution, "Exercise sheet"))
 
 
-def render_solution(solution: Solution, places: int, extra_templates: Sequence[Path] = ()) -> str:
+def render_solution(
+    solution: Solution, places: int, extra_templates: Sequence[Path] = (), context: Context | None = None
+) -> str:
     """The worked solutions, ending with what the verification gate checks.
 
     It does not wait for the gate: the pipeline compiles it while the gate runs and writes
     nothing if the gate fails.
     """
-    context = sheet_context(solution, places)
+    context = context or sheet_context(solution, places)
     plots = any(isinstance(s, Plot) for p in solution.parts for section in p.sections for s in section.steps)
     body = environment(extra_templates).get_template("solution.tex.j2").render(context)
     return document(body, plots=plots, metadata=_metadata(solution, "Solutions"))
