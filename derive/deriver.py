@@ -318,11 +318,48 @@ class Deriver:
         self, network: Network, loss: Loss, part: Part, fwd: Forward, bwd: Backward, names: Sequence[str]
     ) -> list[Section]:
         """``part.steps`` optimizer steps, each from the gradients at the parameters before it."""
+        many = part.steps > 1
+        sections, after, _ = self.optimizer_run(
+            network, loss, part, fwd, bwd, names, optimizer_steps, "update", lambda t: str(t) if many else ""
+        )
+        mark = after_steps(part.steps)
+        after_fwd = forward(network, after[-1], fwd.inputs, fwd.targets, loss, f"p{part.number}.", mark=mark)
+        sections.append(
+            Section(
+                "after_update",
+                (
+                    *self.forward_steps(network, after[-1], after_fwd, mark=mark),
+                    self.loss_step(after_fwd, loss, mark=mark),
+                ),
+                str(part.steps) if many else "",
+            )
+        )
+        return sections
+
+    def optimizer_run(
+        self,
+        network: Network,
+        loss: Loss,
+        part: Part,
+        fwd: Forward,
+        bwd: Backward,
+        names: Sequence[str],
+        display: Display,
+        key: str,
+        label: Callable[[int], str],
+    ) -> tuple[list[Section], list[Params], dict[str, Quantity]]:
+        """``part.steps`` steps of the part's optimizer from the given parameters.
+
+        ``fwd``/``bwd`` are the pass at the given parameters; from step 2 on, each step's pass is
+        recomputed at the parameters before it. Returns the sections (``display`` shows a step,
+        in a section ``key`` labelled ``label(t)``), the parameters after each step, and α, β….
+        """
         assert part.optimizer is not None and part.learning_rate is not None
-        prefix, optimizer, many = f"p{part.number}.", part.optimizer, part.steps > 1
+        prefix, optimizer = f"p{part.number}.", part.optimizer
         hyper = hyper_quantities(optimizer, part.learning_rate, prefix, **dict(part.hyper))
         params, state = self.params, State()
         sections: list[Section] = []
+        after: list[Params] = []
         for t in range(1, part.steps + 1):
             if t > 1:
                 fwd = forward(network, params, fwd.inputs, fwd.targets, loss, prefix, mark=after_steps(t - 1))
@@ -332,23 +369,16 @@ class Deriver:
                     Section("optimizer_gradients", (Values(fwd.loss.symbol, ((fwd.loss,),)), *gradients), str(t - 1))
                 )
             stepped = step(self.params, params, bwd, optimizer, hyper, state, names, prefix)
-            steps = optimizer_steps(optimizer, hyper, params, bwd, stepped, names, show_hyper=t == 1)
+            shown = display(optimizer, hyper, params, bwd, stepped, names, t == 1)
             intro = (Identity(optimizer.formula, optimizer.prose),) if t == 1 else ()
-            sections.append(Section("update", (*intro, *steps), str(t) if many else ""))
+            sections.append(Section(key, (*intro, *shown), label(t)))
             params, state = stepped.params, stepped.state
-        mark = after_steps(part.steps)
-        after_fwd = forward(network, params, fwd.inputs, fwd.targets, loss, prefix, mark=mark)
-        sections.append(
-            Section(
-                "after_update",
-                (
-                    *self.forward_steps(network, params, after_fwd, mark=mark),
-                    self.loss_step(after_fwd, loss, mark=mark),
-                ),
-                str(part.steps) if many else "",
-            )
-        )
-        return sections
+            after.append(params)
+        return sections, after, hyper
+
+
+Display = Callable[[Optimizer, Mapping[str, Quantity], Params, Backward, Stepped, Sequence[str], bool], list[Step]]
+"""How a step is shown: every stage in full (:func:`optimizer_steps`) or as a table."""
 
 
 def hyper_givens(hyper: Mapping[str, Quantity]) -> list[Step]:

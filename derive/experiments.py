@@ -11,7 +11,7 @@ import sympy as sp
 
 from derive import latex
 from derive.catalog import RELU, SIGMOID
-from derive.deriver import Deriver, column, flat, network_formula, optimizer_table, param_symbol
+from derive.deriver import Deriver, column, flat, network_formula, optimizer_table
 from derive.formula import DIGITS, Difference, Negate, Power, Product, Quantity, Ref, Sqrt, Sum
 from derive.network import (
     Backward,
@@ -211,30 +211,15 @@ def compare_optimizer_part(d: Deriver, part: Part) -> PartSolution:
     """The first steps of an optimizer (Adam) computed exactly, and its first step next to SGD's."""
     network, loss = d.variant(part)
     assert part.sample is not None and part.optimizer is not None and part.learning_rate is not None
-    optimizer, prefix = part.optimizer, f"p{part.number}."
     sections, start = d.sample_and_forward(network, loss, part, show_forward=False)
     names = d.params.names()
     shown, first = d.gradient_sections(network, loss, part, start, names)
     sections.extend(shown)
-    hyper = hyper_quantities(optimizer, part.learning_rate, prefix, **dict(part.hyper))
-    params, state, bwd = d.params, State(), first
-    after_first: Params | None = None
-    for t in range(1, part.steps + 1):
-        if t > 1:
-            fwd = forward(network, params, start.inputs, start.targets, loss, prefix, mark=after_steps(t - 1))
-            bwd = backward(network, params, fwd, loss, f"{prefix}t{t}.")
-            gradients = tuple(Values(Partial(LOSS, param_symbol(n)), bwd.gradients.tensor(n)) for n in names)
-            sections.append(
-                Section("optimizer_gradients", (Values(fwd.loss.symbol, ((fwd.loss,),)), *gradients), str(t - 1))
-            )
-        stepped = step(d.params, params, bwd, optimizer, hyper, state, names, prefix)
-        shown_steps = optimizer_table(optimizer, hyper, params, bwd, stepped, names, show_hyper=t == 1)
-        intro = (Identity(optimizer.formula, optimizer.prose),) if t == 1 else ()
-        sections.append(Section("optimizer_step", (*intro, *shown_steps), str(t)))
-        params, state = stepped.params, stepped.state
-        if t == 1:
-            after_first = params
-    assert after_first is not None
+    steps, after, hyper = d.optimizer_run(
+        network, loss, part, start, first, names, optimizer_table, "optimizer_step", str
+    )
+    sections.extend(steps)
+    after_first = after[0]
     sections.append(_first_step_comparison(d, part, first, after_first, hyper["alpha"]))
     return PartSolution(part, tuple(sections))
 

@@ -179,6 +179,33 @@ def step_values(
     return net.replace(tuple(weights), tuple(biases))
 
 
+def run_steps(
+    out: Expected,
+    network: Network,
+    net: FloatNet,
+    x: Array,
+    y: Array,
+    loss: Loss,
+    grads: Gradients,
+    part: Part,
+    hyper: Mapping[str, float],
+    names: Sequence[str],
+) -> list[FloatNet]:
+    """``part.steps`` optimizer steps from ``net`` (whose gradients are ``grads``), keyed as the
+    exact engine's optimizer run keys them; the network after each step."""
+    assert part.optimizer is not None
+    prefix = f"p{part.number}."
+    state: dict[str, dict[tuple[str, int], Array]] = {}
+    nets = []
+    for t in range(1, part.steps + 1):
+        if t > 1:
+            forward_values(out, network, net, x, y, loss, prefix, after(t - 1))
+            grads = gradient_values(out, network, net, x, y, loss, f"{prefix}t{t}.")
+        net = step_values(out, network, net, grads, part.optimizer, hyper, state, t, names, prefix)
+        nets.append(net)
+    return nets
+
+
 def sample_of(part: Part) -> tuple[Array, Array]:
     assert part.sample is not None
     return np.array([float(v) for v in part.sample.x]), np.array([float(v) for v in part.sample.y])
@@ -222,12 +249,7 @@ def sample_twin(out: Expected, spec: Spec, part: Part) -> None:
         hyper = hyper_of(part.optimizer, float(part.learning_rate), part.hyper)
         record_hyper(out, prefix, hyper)
         names = part.wrt or all_names(network)
-        state: dict[str, dict[tuple[str, int], Array]] = {}
-        for t in range(1, part.steps + 1):
-            if t > 1:
-                forward_values(out, network, net, x, y, loss, prefix, after(t - 1))
-                grads = gradient_values(out, network, net, x, y, loss, f"{prefix}t{t}.")
-            net = step_values(out, network, net, grads, part.optimizer, hyper, state, t, names, prefix)
+        net = run_steps(out, network, net, x, y, loss, grads, part, hyper, names)[-1]
         forward_values(out, network, net, x, y, loss, prefix, after(part.steps))
 
 
@@ -321,23 +343,11 @@ def compare_optimizer_twin(out: Expected, spec: Spec, part: Part) -> None:
     prefix = f"p{part.number}."
     x, y = sample_of(part)
     start(out, network, x, y, loss, prefix)
-    net = initial = FloatNet.of(network)
+    initial = FloatNet.of(network)
     hyper = hyper_of(part.optimizer, float(part.learning_rate), part.hyper)
     record_hyper(out, prefix, hyper)
-    names = all_names(network)
-    state: dict[str, dict[tuple[str, int], Array]] = {}
-    first: Gradients | None = None
-    after_first = net
-    for t in range(1, part.steps + 1):
-        grads_prefix = prefix if t == 1 else f"{prefix}t{t}."
-        if t > 1:
-            forward_values(out, network, net, x, y, loss, prefix, after(t - 1))
-        grads = gradient_values(out, network, net, x, y, loss, grads_prefix)
-        first = first or grads
-        net = step_values(out, network, net, grads, part.optimizer, hyper, state, t, names, prefix)
-        if t == 1:
-            after_first = net
-    assert first is not None
+    first = gradient_values(out, network, initial, x, y, loss, prefix)
+    after_first = run_steps(out, network, initial, x, y, loss, first, part, hyper, all_names(network))[0]
     for kind, symbol, l, index in param_symbols(network):
         g = float((first.weights if kind == "w" else first.biases)[l - 1][index])
         old = float((initial.weights if kind == "w" else initial.biases)[l - 1][index])
