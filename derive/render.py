@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import sympy as sp
 from markupsafe import Markup
 from pylatex import Document, NoEscape, Package
 
@@ -280,32 +281,26 @@ def _matrix_of(rows: Sequence[Sequence[Any]]) -> str:
     return latex.matrix([[latex.inline(v) for v in row] for row in rows])
 
 
+def _hyper_value(value: sp.Rational) -> str:
+    """A hyperparameter as the exercise states it: 0.9, and 10^{-8} rather than 0.00000001."""
+    digits = len(str(value.q)) - 1
+    if value.p == 1 and value.q == 10**digits and digits >= 4:
+        return rf"10^{{-{digits}}}"
+    return latex.terminating(value, 12) or latex.inline(value)
+
+
 def _hyper_list(part: Part) -> str:
-    """ "β = 9/10, ε = 1/10^8": every hyperparameter of the part's optimizer, as used."""
+    """ "β = 0.9, ε = 10^{-8}": every hyperparameter of the part's optimizer, as used."""
     if part.optimizer is None:
         return ""
     values = {**part.optimizer.hyper, **dict(part.hyper)}
-    return ", ".join(
-        f"{part.optimizer.hyper_latex[name]} = {latex.terminating(value, 12) or latex.inline(value)}"
-        for name, value in values.items()
-    )
+    return r",\ ".join(f"{part.optimizer.hyper_latex[name]} = {_hyper_value(value)}" for name, value in values.items())
 
 
 def _hyper_context(part: Part) -> dict[str, Latex]:
     """β1, β2, ε of the part's optimizer (its defaults unless the spec sets them)."""
-    if part.optimizer is None:
-        return {"beta1": Latex(""), "beta2": Latex(""), "epsilon": Latex("")}
-    values = {**part.optimizer.hyper, **dict(part.hyper)}
-    texts = {
-        name: Latex(latex.terminating(values[name], 12) or latex.inline(values[name])) if name in values else Latex("")
-        for name in ("beta1", "beta2")
-    }
-    epsilon = values.get("epsilon")
-    if epsilon is not None and epsilon.p == 1 and str(epsilon.q).strip("0") == "1":
-        texts["epsilon"] = Latex(rf"10^{{-{len(str(epsilon.q)) - 1}}}")
-    else:
-        texts["epsilon"] = Latex(latex.inline(epsilon)) if epsilon is not None else Latex("")
-    return texts
+    values = {**part.optimizer.hyper, **dict(part.hyper)} if part.optimizer else {}
+    return {name: Latex(_hyper_value(values[name]) if name in values else "") for name in ("beta1", "beta2", "epsilon")}
 
 
 @singledispatch
