@@ -17,6 +17,7 @@ from derive.pipeline import Built, Options, build_sheet
 from derive.render import Documents, render
 from derive.spec import Spec, load_example, load_spec, parse_spec
 from derive.steps import PartSolution, Solution
+from derive.style import Style
 from derive.verify import Report, verify
 
 
@@ -39,6 +40,7 @@ __all__ = [
     "Solution",
     "Spec",
     "SpecError",
+    "Style",
     "TexError",
     "TexMissing",
     "VerificationError",

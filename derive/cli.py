@@ -12,6 +12,7 @@ from derive import __version__
 from derive.errors import DeriveError
 from derive.pipeline import Options, build_sheet
 from derive.spec import example_path
+from derive.style import LANGUAGES
 
 DESCRIPTION = """\
 Turn a small neural-network exercise (a TOML spec) into an exercise sheet and a worked,
@@ -45,6 +46,11 @@ def parser() -> argparse.ArgumentParser:
             help="folder for the generated files (default: output)",
         )
         sub.add_argument("--decimals", type=int, metavar="N", help="places of decimals shown (default: the spec's)")
+        sub.add_argument(
+            "--language",
+            choices=sorted(LANGUAGES),
+            help="language of the sheets (default: the spec's sheet.language, else en)",
+        )
         sub.add_argument("--no-pdf", action="store_true", help="write only the .tex and answers files")
         sub.add_argument(
             "--timeout", type=float, default=60.0, metavar="S", help="seconds one LaTeX run may take (default: 60)"
@@ -87,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = Options(
         output_dir=args.output,
         decimals=args.decimals,
+        language=args.language,
         pdf=not args.no_pdf,
         timeout=args.timeout,
         templates=tuple(args.templates),

@@ -6,24 +6,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from derive.answers import answers
 from derive.render import Context, environment, sheet_context
 from derive.steps import Solution
+from derive.style import Style, mark_decimals
 
-FRAGMENT_PACKAGES = ("amsmath", "amssymb", "booktabs")
+FRAGMENT_PACKAGES = ("amsmath", "amssymb", "booktabs", "tikz")
 """All a host document needs for any fragment (and pgfplots for a part with a plot)."""
 
 
 def fragments(
-    solution: Solution, places: int, extra_templates: Sequence[Path] = (), context: Context | None = None
+    solution: Solution, style: Style, extra_templates: Sequence[Path] = (), context: Context | None = None
 ) -> dict[str, str]:
     """Every part's solution and question, and the network, as files to ``\\input``.
 
     A fragment has no preamble and no sectioning of its own: the headings inside a part use
     ``\\deriveheading``, which the fragment provides only if the host has not defined it.
     """
-    env = environment(extra_templates)
-    context = context or sheet_context(solution, places)
+    env = environment(extra_templates, style)
+    context = context or sheet_context(solution, style)
     files = {"network.tex": env.get_template("fragment-network.tex.j2").render(context)}
     for part in context["parts"]:
         local = {**context, "part": part}
@@ -32,8 +32,11 @@ def fragments(
     return files
 
 
-def value_macros(solution: Solution, places: int, document: dict[str, Any] | None = None) -> str:
+def value_macros(document: dict[str, Any], decimal_mark: str = ".") -> str:
     """``\\derivevalue{p1.L}`` (the decimal) and ``\\deriveexact{p1.L}`` (the exact value, in maths).
+
+    ``document`` is the answers document (:func:`derive.answers.answers`); the macros print
+    decimals with the sheet's ``decimal_mark``.
 
     Course text that quotes a number through these stays right when the spec changes; an unknown
     key stops the host's compile with an error that names it.
@@ -51,8 +54,10 @@ def value_macros(solution: Solution, places: int, document: dict[str, Any] | Non
         r"{\@nameuse{derive@e@#1}}}",
     ]
     # The answers document has each value's decimal and (when short) exact LaTeX already.
-    for entry in (document or answers(solution, places))["quantities"]:
-        key, decimal, exact = entry["name"], entry["decimal"], entry["latex"]
+    for entry in document["quantities"]:
+        key = entry["name"]
+        decimal = mark_decimals(entry["decimal"], decimal_mark)
+        exact = entry["latex"] and mark_decimals(entry["latex"], decimal_mark)
         lines.append(rf"\@namedef{{derive@d@{key}}}{{\ensuremath{{{decimal}}}}}")
         lines.append(rf"\@namedef{{derive@e@{key}}}{{{exact if exact is not None else decimal}}}")
     lines.append(r"\makeatother")

@@ -33,4 +33,4 @@ def derive(spec: Spec) -> Solution:
         if part.kind not in KINDS:
             raise TypeError(f"no derivation for part kind {part.kind!r}")
         parts.append(KINDS[part.kind](deriver, part))
-    return Solution(spec, deriver.givens(), tuple(parts))
+    return Solution(spec, deriver.givens(), tuple(parts), deriver.diagram())

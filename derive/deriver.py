@@ -47,6 +47,7 @@ from derive.steps import (
     ChainRule,
     Claim,
     Compute,
+    Diagram,
     Expanded,
     Finding,
     Given,
@@ -95,6 +96,12 @@ class Deriver:
                 Given(bias(l), column(self.params.biases[l - 1])),
             )
         )
+
+    def diagram(self) -> Diagram:
+        """The given network with its weights and biases, for the top of both sheets."""
+        widths = (self.spec.network.inputs, *(layer.shape[0] for layer in self.spec.network.layers))
+        nones = tuple(tuple(None for _ in range(width)) for width in widths)
+        return Diagram("network", nones, self.params.weights, self.params.biases)
 
     def variant(self, part: Part) -> tuple[Network, Loss]:
         """The part's network and loss, made once so that parts sharing them can recall values."""
@@ -203,9 +210,10 @@ class Deriver:
         x, y = given_sample(part.sample, prefix)
         fwd = forward(network, params, x, y, loss, prefix)
         self.shown.setdefault(key, Shown(part.number, fwd))
+        drawn = Diagram("forward", (fwd.inputs, *fwd.a))
         return [
             Section("givens", (Given(Sym("x"), column(x)), Given(Sym(TARGET.base), column(y)))),
-            Section("forward", self.forward_steps(network, params, fwd)),
+            Section("forward", (*self.forward_steps(network, params, fwd), drawn)),
             Section("loss", (self.loss_step(fwd, loss), *loss_findings(fwd))),
         ], fwd
 
@@ -252,6 +260,10 @@ class Deriver:
         if memo.backward is None:
             memo.backward, memo.backward_part = bwd, part.number
         steps = (*self.backward_steps(network, loss, params, fwd, bwd, names), *gradient_findings(bwd, names))
+        if len(names) == 2 * len(network.layers):
+            # Every parameter's gradient is known: draw them on the network.
+            nones = tuple(tuple(None for _ in a) for a in (fwd.inputs, *fwd.a))
+            steps = (*steps, Diagram("gradients", nones, bwd.gradients.weights, bwd.gradients.biases))
         return [Section("backward", steps)], bwd
 
     def forward_steps(

@@ -28,7 +28,7 @@ from derive.network import (
 )
 from derive.notation import LOSS, Label, Partial, bias, weight
 from derive.spec import Network, Part, Sample
-from derive.steps import Cell, Finding, Given, Identity, PartSolution, Plot, Section, Series, Table, Values
+from derive.steps import Cell, Finding, Given, Identity, PartSolution, Plot, Section, Series, Table, Values, Word
 
 Z = sp.Symbol("z", real=True)
 
@@ -292,10 +292,10 @@ def extra_layer_part(d: Deriver, part: Part) -> PartSolution:
     _, shallow_bwd = silent_pass(d, d.spec.network, part, prefix + "shallow.")
     symbol_w, symbol_b = latex.symbol(Partial(LOSS, weight(1))), latex.symbol(Partial(LOSS, bias(1)))
     rows = []
-    for tag, grads, label in (("shallow", shallow_bwd, "without"), ("deep", deep_bwd, "with")):
+    for tag, grads, label in (("shallow", shallow_bwd, "without_layer"), ("deep", deep_bwd, "with_layer")):
         rows.append(
             (
-                rf"\text{{{label} layer {new}}}",
+                Word(label, str(new)),
                 norm(grads.gradients.weights[0], f"{tag}.norm(dL/dW1)", symbol_w, prefix),
                 norm(tuple((q,) for q in grads.gradients.biases[0]), f"{tag}.norm(dL/db1)", symbol_b, prefix),
             )

@@ -39,6 +39,15 @@ from derive.formula import (
 )
 from derive.notation import Label, Partial, Stat, Sym, Symbolic, Updated
 
+
+class Latex(str):
+    """A string that already is LaTeX (made by the printer); every other string gets escaped."""
+
+
+class Data(Latex):
+    """LaTeX that is data for a package (plot coordinates): printed as is, decimal points kept."""
+
+
 BASES = {
     "yhat": r"\hat{y}",
     "delta": r"\delta",
@@ -67,7 +76,7 @@ class DerivePrinter(LatexPrinter):
     """LaTeX for derive's symbols, formula trees and exact values.
 
     Settings (besides LatexPrinter's): ``substitute`` prints references as their values,
-    ``decimals`` is the number of places of decimals.
+    ``decimals`` is the number of places of decimals, ``exact`` False substitutes decimals only.
     """
 
     printmethod = "_latex"  # SymPy atoms such as oo print themselves through it
@@ -76,6 +85,7 @@ class DerivePrinter(LatexPrinter):
         "order": "none",  # see _print_Add
         "substitute": False,
         "decimals": 4,
+        "exact": True,
     }
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
@@ -229,6 +239,12 @@ class DerivePrinter(LatexPrinter):
 
     def value(self, q: Quantity) -> str:
         """A quantity's value as substituted into a formula: exact when short, else a decimal."""
+        if not self._settings["exact"]:
+            text = _plain(q.exact, self._settings["decimals"])
+            if text is None:
+                self.approximated = True
+                return decimal(q.approx, self._settings["decimals"])
+            return text
         text = exact_text(q.exact, self, SUBSTITUTE_LIMIT) if is_exact(q.exact) else None
         if text is None:
             self.approximated = True
@@ -335,9 +351,9 @@ def formula(node: Node) -> str:
     return DerivePrinter()._print(node)
 
 
-def substituted(node: Node, places: int) -> tuple[str, bool]:
+def substituted(node: Node, places: int, exact: bool = True) -> tuple[str, bool]:
     """A formula with every reference replaced by its value; True when a decimal was used."""
-    printer = DerivePrinter({"substitute": True, "decimals": places})
+    printer = DerivePrinter({"substitute": True, "decimals": places, "exact": exact})
     text = printer._print(node)
     return text, printer.approximated
 
@@ -347,9 +363,28 @@ def is_exact(value: sp.Expr) -> bool:
     return not value.has(sp.Float) and not value.free_symbols
 
 
-def result(q: Quantity, places: int) -> list[tuple[str, str]]:
-    """The result segments of a quantity: [("=", exact), ("=" or "≈", decimal)]."""
+def _plain(value: sp.Expr, places: int) -> str | None:
+    """An integer, or a decimal that is exact within ``places``: what a decimals-only sheet may write with =."""
+    if value.is_Integer:
+        return str(value)
+    return terminating(value, places)
+
+
+def shown(q: Quantity, places: int, exact: bool = True) -> str:
+    """A given value: its exact form (or its decimal when long), or with ``exact`` False a decimal only."""
+    text = exact_text(q.exact) if exact else _plain(q.exact, places)
+    return text or decimal(q.approx, places)
+
+
+def result(q: Quantity, places: int, exact: bool = True) -> list[tuple[str, str]]:
+    """The result segments of a quantity: [("=", exact), ("=" or "≈", decimal)].
+
+    With ``exact`` False only the decimal: [("=", decimal)] when it is exact, else [("≈", decimal)].
+    """
     value = q.exact
+    if not exact:
+        text = _plain(value, places)
+        return [("=", text)] if text is not None else [(r"\approx", decimal(q.approx, places))]
     if not is_exact(value):
         return [(r"\approx", decimal(q.approx, places))]
     if value.is_Integer:

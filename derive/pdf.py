@@ -24,13 +24,18 @@ def have_tex() -> bool:
     return shutil.which("pdflatex") is not None
 
 
-def compile_pdf(source: str, timeout: float = 60.0) -> bytes:
-    """Compile a LaTeX document and return the PDF's bytes; raise TexError with the log's lines."""
+def compile_pdf(source: str, timeout: float = 60.0, files: dict[str, bytes] | None = None) -> bytes:
+    """Compile a LaTeX document and return the PDF's bytes; raise TexError with the log's lines.
+
+    ``files`` are put beside the source (a logo the document includes), by name.
+    """
     if not have_tex():
         raise TexMissing(MISSING_TEX)
     with tempfile.TemporaryDirectory(prefix="derive-tex-") as folder:
         work = Path(folder)
         (work / "sheet.tex").write_text(source, encoding="utf-8")
+        for name, data in (files or {}).items():
+            (work / name).write_bytes(data)
         env = {
             **os.environ,
             "openin_any": "p",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from derive.pdf import MISSING_TEX, compile_pdf, have_tex
 from derive.render import render_exercise, render_solution, sheet_context
 from derive.spec import Spec, load_spec
 from derive.steps import Solution
+from derive.style import Style
 from derive.verify import Report, verify
 
 
@@ -32,6 +34,8 @@ class Options:
     """Seconds one pdflatex run may take."""
     templates: tuple[Path, ...] = ()
     """User template folders, searched before the built-in ones."""
+    language: str | None = None
+    """"en" or "de"; None keeps the spec's ``sheet.language``."""
 
 
 @dataclass(frozen=True)
@@ -54,28 +58,33 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
     """
     spec = spec if isinstance(spec, Spec) else load_spec(spec)  # TOML → validated model
     check_size(spec)
-    places = spec.sheet.decimals if options.decimals is None else options.decimals
+    style = Style.of(spec.sheet, options.decimals, options.language)
+    stem, places = spec.name, style.places
+    logo = logo_file(spec)
     solution = derive(spec)  # exact derivation: parts → typed steps
     compile_now = options.pdf and have_tex()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        context = sheet_context(solution, places)  # template context → Jinja2 LaTeX
-        exercise = render_exercise(solution, places, options.templates, context)
-        solution_tex = render_solution(solution, places, options.templates, context)
+        context = sheet_context(solution, style, logo=next(iter(logo), ""))  # template context → Jinja2 LaTeX
+        exercise = render_exercise(solution, style, options.templates, context)
+        solution_tex = render_solution(solution, style, options.templates, context)
         pdfs = (
-            [pool.submit(compile_pdf, tex, options.timeout) for tex in (exercise, solution_tex)] if compile_now else []
+            [pool.submit(compile_pdf, tex, options.timeout, logo) for tex in (exercise, solution_tex)]
+            if compile_now
+            else []
         )
         try:
             report = verify(solution)  # the gate, while TeX runs: float64 engine and finite differences
-            stem, document = spec.name, answers(solution, places)
+            document = answers(solution, places)
             texts = {
+                **logo,
                 f"{stem}-exercise.tex": exercise.encode(),
                 f"{stem}-solution.tex": solution_tex.encode(),
                 f"{stem}-answers.json": answers_json(solution, places, document).encode(),
                 f"{stem}-answers.csv": answers_csv(solution, places, document).encode(),
-                f"{stem}-values.tex": value_macros(solution, places, document).encode(),
+                f"{stem}-values.tex": value_macros(document, style.decimal_mark).encode(),
                 **{
                     f"{stem}-fragments/{name}": text.encode()
-                    for name, text in fragments(solution, places, options.templates, context).items()
+                    for name, text in fragments(solution, style, options.templates, context).items()
                 },
             }
             if pdfs:  # → PDF
@@ -88,6 +97,22 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
     if options.pdf and not compile_now:
         raise TexMissing(MISSING_TEX)
     return Built(files, report, solution)
+
+
+def logo_file(spec: Spec) -> dict[str, bytes]:
+    """The spec's logo under the name the sheets include it by (none: empty).
+
+    The name is made of letters, digits and hyphens only, so TeX reads it as given.
+    """
+    if not spec.sheet.logo:
+        return {}
+    source = Path(spec.sheet.logo)
+    try:
+        data = source.read_bytes()
+    except OSError as error:
+        raise SpecError("sheet.logo", f"cannot read {source}: {error.strerror}") from None
+    safe = re.sub(r"[^A-Za-z0-9-]", "-", spec.name)
+    return {f"{safe}-logo{source.suffix.lower()}": data}
 
 
 MAX_SHEET_PARAMETERS = 200

@@ -19,7 +19,9 @@ from pylatex import Document, NoEscape, Package
 
 from derive import latex
 from derive.deriver import network_formula
+from derive.diagram import diagram_context
 from derive.formula import Apply, Derivative, Node, Quantity, Ref
+from derive.latex import Data, Latex
 from derive.notation import LOSS, OUTPUT, TARGET, Sym, bias, weight
 from derive.spec import Part, Spec
 from derive.steps import (
@@ -28,6 +30,7 @@ from derive.steps import (
     ChainRule,
     Claim,
     Compute,
+    Diagram,
     Expanded,
     Finding,
     Given,
@@ -40,7 +43,9 @@ from derive.steps import (
     Step,
     Table,
     Values,
+    Word,
 )
+from derive.style import DEFAULT, Style, mark_decimals
 from derive.text import escape
 
 LINE_WIDTH = 58
@@ -51,19 +56,18 @@ PLOT_PREAMBLE = r"\usepackage{pgfplots}\pgfplotsset{compat=1.18}"
 """Loaded only by sheets with a plot: pgfplots is a quarter of a second of every compile."""
 
 
-class Latex(str):
-    """A string that already is LaTeX (made by the printer); every other string gets escaped."""
-
-
-def _finalize(value: object) -> Markup:
+def _finalize(value: object, decimal_mark: str = ".") -> Markup:
     # Autoescape is on so that macro output comes back as Markup (already LaTeX); this finalize
-    # replaces Jinja's HTML escaping by LaTeX escaping for every plain string.
+    # replaces Jinja's HTML escaping by LaTeX escaping for every plain string, and gives every
+    # piece of maths the sheet's decimal mark (the printer always writes a point).
     if isinstance(value, Markup):
         return value
     if isinstance(value, jinja2.Undefined):
         return Markup(str(value))  # StrictUndefined raises here, naming the missing variable
-    if isinstance(value, Latex):
+    if isinstance(value, Data):
         return Markup(value)
+    if isinstance(value, Latex):
+        return Markup(mark_decimals(value, decimal_mark))
     if isinstance(value, bool) or value is None:
         raise TypeError(f"a template printed {value!r}; templates print text, numbers or LaTeX only")
     if isinstance(value, int):
@@ -80,9 +84,12 @@ def template_dirs(extra: Sequence[Path] = ()) -> list[Path]:
     return [*extra, builtin]
 
 
-def environment(extra: Sequence[Path] = ()) -> jinja2.Environment:
-    """Jinja2 for LaTeX: ``<< >>``, ``<% %>``, ``<# #>`` delimiters, strict about undefined names."""
-    return jinja2.Environment(
+def environment(extra: Sequence[Path] = (), style: Style = DEFAULT) -> jinja2.Environment:
+    """Jinja2 for LaTeX: ``<< >>``, ``<% %>``, ``<# #>`` delimiters, strict about undefined names.
+
+    Every template sees the language catalogue of ``style`` as ``t`` (``t.question(part)``).
+    """
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(p) for p in template_dirs(extra)]),
         block_start_string="<%",
         block_end_string="%>",
@@ -91,12 +98,14 @@ def environment(extra: Sequence[Path] = ()) -> jinja2.Environment:
         comment_start_string="<#",
         comment_end_string="#>",
         undefined=jinja2.StrictUndefined,
-        finalize=_finalize,
+        finalize=lambda value: _finalize(value, style.decimal_mark),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["t"] = env.get_template(f"lang/{style.language}.tex.j2").module
+    return env
 
 
 @dataclass(frozen=True)
@@ -107,11 +116,20 @@ class Documents:
     solution: str
 
 
-def render(solution: Solution, places: int, extra_templates: Sequence[Path] = ()) -> Documents:
-    """Both sheets as complete LaTeX documents (of a solution that passed :func:`derive.verify`)."""
+def render(
+    solution: Solution,
+    places: int | None = None,
+    extra_templates: Sequence[Path] = (),
+    language: str | None = None,
+) -> Documents:
+    """Both sheets as complete LaTeX documents (of a solution that passed :func:`derive.verify`).
+
+    ``places`` and ``language`` override the spec's ``sheet.decimals`` and ``sheet.language``.
+    """
+    style = Style.of(solution.spec.sheet, places, language)
     return Documents(
-        exercise=render_exercise(solution, places, extra_templates),
-        solution=render_solution(solution, places, extra_templates),
+        exercise=render_exercise(solution, style, extra_templates),
+        solution=render_solution(solution, style, extra_templates),
     )
 
 
@@ -119,35 +137,53 @@ Context = dict[str, Any]
 
 
 def render_exercise(
-    solution: Solution, places: int, extra_templates: Sequence[Path] = (), context: Context | None = None
+    solution: Solution, style: Style, extra_templates: Sequence[Path] = (), context: Context | None = None
 ) -> str:
     """The exercise sheet: givens and questions (``context``: a :func:`sheet_context` already made)."""
-    context = context or sheet_context(solution, places)
-    body = environment(extra_templates).get_template("exercise.tex.j2").render(context)
-    return document(body, metadata=_metadata(solution, "Exercise sheet"))
+    return _render_sheet("exercise", solution, style, extra_templates, context)
 
 
 def render_solution(
-    solution: Solution, places: int, extra_templates: Sequence[Path] = (), context: Context | None = None
+    solution: Solution, style: Style, extra_templates: Sequence[Path] = (), context: Context | None = None
 ) -> str:
     """The worked solutions, ending with what the verification gate checks.
 
     It does not wait for the gate: the pipeline compiles it while the gate runs and writes
     nothing if the gate fails.
     """
-    context = context or sheet_context(solution, places)
-    plots = any(isinstance(s, Plot) for p in solution.parts for section in p.sections for s in section.steps)
-    body = environment(extra_templates).get_template("solution.tex.j2").render(context)
-    return document(body, plots=plots, metadata=_metadata(solution, "Solutions"))
+    return _render_sheet("solution", solution, style, extra_templates, context)
 
 
-def _metadata(solution: Solution, label: str) -> tuple[str, str]:
-    """PDF title and author, escaped like any other user text."""
+def _render_sheet(
+    kind: str, solution: Solution, style: Style, extra_templates: Sequence[Path], context: Context | None
+) -> str:
+    context = context or sheet_context(solution, style)
+    env = environment(extra_templates, style)
+    body = env.get_template(f"{kind}.tex.j2").render(context)
+    plots = kind == "solution" and any(
+        isinstance(s, Plot) for p in solution.parts for section in p.sections for s in section.steps
+    )
+    # The PDF's title names the sheet in the sheet's language, from the catalogue.
+    label = str(env.globals["t"].sheet_label(kind))  # type: ignore[attr-defined]
     sheet = solution.spec.sheet
-    return escape(f"{sheet.title} ({label})"), escape(sheet.author)
+    return document(
+        body,
+        plots=plots,
+        metadata=(escape(sheet.title) + f" ({label})", escape(sheet.author)),
+        style=style,
+        diagram=True,
+        logo=bool(context["sheet"]["logo"]),
+    )
 
 
-def document(body: str, plots: bool = False, metadata: tuple[str, str] = ("", "")) -> str:
+def document(
+    body: str,
+    plots: bool = False,
+    metadata: tuple[str, str] = ("", ""),
+    style: Style = DEFAULT,
+    diagram: bool = False,
+    logo: bool = False,
+) -> str:
     """Wrap a rendered body in the preamble, built with pylatex.
 
     ``\\deriveheading`` sets the headings inside a part: a subsection here; a lecturer's document
@@ -165,8 +201,14 @@ def document(body: str, plots: bool = False, metadata: tuple[str, str] = ("", ""
         doc.packages.append(Package(name))
     doc.preamble.append(NoEscape(r"\setlength{\parindent}{0pt}\setlength{\parskip}{4pt plus 2pt}"))
     doc.preamble.append(NoEscape(r"\allowdisplaybreaks"))
+    if logo:
+        doc.packages.append(Package("graphicx"))
     if plots:
         doc.preamble.append(NoEscape(PLOT_PREAMBLE))
+        if style.decimal_mark == ",":
+            doc.preamble.append(NoEscape(r"\pgfplotsset{/pgf/number format/use comma}"))
+    elif diagram:
+        doc.packages.append(Package("tikz"))
     doc.preamble.append(NoEscape(r"\newcommand{\deriveheading}[1]{\subsection*{#1}}"))
     # hyperref last, as it asks: bookmarks per part, and the title and author in the PDF's metadata.
     title, author = metadata
@@ -177,8 +219,11 @@ def document(body: str, plots: bool = False, metadata: tuple[str, str] = ("", ""
     return str(doc.dumps()) + "\n"
 
 
-def sheet_context(solution: Solution, places: int) -> dict[str, Any]:
-    """Everything the templates may print, as finished LaTeX or plain text to be escaped."""
+def sheet_context(solution: Solution, style: Style, logo: str = "") -> dict[str, Any]:
+    """Everything the templates may print, as finished LaTeX or plain text to be escaped.
+
+    ``logo`` is the file name the sheets include for the spec's logo (copied beside them).
+    """
     spec = solution.spec
     return {
         "sheet": {
@@ -188,12 +233,18 @@ def sheet_context(solution: Solution, places: int) -> dict[str, Any]:
             "author": spec.sheet.author,
             "date": spec.sheet.date,
             "number": spec.sheet.number,
+            "logo": Latex(logo),
         },
-        "network": network_context(spec),
-        "givens": [step_context(g, places) for g in solution.givens],
+        "language": style.language,
+        "network": {
+            **network_context(spec),
+            "diagram": step_context(solution.diagram, style) if solution.diagram else None,
+        },
+        "givens": [step_context(g, style) for g in solution.givens],
         "loss": {"formula": Latex(spec.loss.formula), "prose": spec.loss.prose},
-        "decimals": places,
-        "parts": [part_context(p, places) for p in solution.parts],
+        "decimals": style.places,
+        "exact": style.exact,
+        "parts": [part_context(p, style.for_part(p.part)) for p in solution.parts],
         "verification": {"checked": sum(1 for _ in solution.quantities())},
     }
 
@@ -220,16 +271,18 @@ def network_context(spec: Spec) -> dict[str, Any]:
     }
 
 
-def part_context(solved: PartSolution, places: int) -> dict[str, Any]:
+def part_context(solved: PartSolution, style: Style) -> dict[str, Any]:
     part = solved.part
     return {
         "number": part.number,
         "kind": part.kind,
+        "decimals": style.places,
+        "exact": style.exact,
         "title": part.title,
         "question": question_context(part),
         "plots": any(isinstance(s, Plot) for section in solved.sections for s in section.steps),
         "sections": [
-            {"key": section.key, "label": section.label, "steps": [step_context(s, places) for s in section.steps]}
+            {"key": section.key, "label": section.label, "steps": [step_context(s, style) for s in section.steps]}
             for section in solved.sections
         ],
     }
@@ -304,23 +357,28 @@ def _hyper_context(part: Part) -> dict[str, Latex]:
 
 
 @singledispatch
-def step_context(step: Step, places: int) -> dict[str, Any]:
+def step_context(step: Step, style: Style) -> dict[str, Any]:
     """The template context of one step; each step type has its own template in ``steps/``."""
     raise TypeError(f"no renderer for step type {type(step).__name__}")
 
 
 @step_context.register
-def _(step: Given, places: int) -> dict[str, Any]:
-    rows = [[latex.exact_text(q.exact) or latex.decimal(q.approx, places) for q in row] for row in step.entries]
+def _(step: Diagram, style: Style) -> dict[str, Any]:
+    return diagram_context(step, style)
+
+
+@step_context.register
+def _(step: Given, style: Style) -> dict[str, Any]:
+    rows = [[latex.shown(q, style.places, style.exact) for q in row] for row in step.entries]
     return {"type": "given", "symbol": Latex(latex.symbol(step.symbol)), "value": Latex(latex.matrix(rows))}
 
 
 @step_context.register
-def _(step: Compute, places: int) -> dict[str, Any]:
+def _(step: Compute, style: Style) -> dict[str, Any]:
     general = substituted = None
     if step.general is not None and len(step.entries) > 1:
         general = Latex(latex.formula(step.general))
-        text, approximated = latex.substituted(step.general, places)
+        text, approximated = latex.substituted(step.general, style.places, style.exact)
         # f and f' of a whole vector are shown entry by entry below, not as f(matrix).
         if not _applies(step.general) and not approximated and latex.width(text) <= LINE_WIDTH:
             substituted = Latex(text)
@@ -330,7 +388,7 @@ def _(step: Compute, places: int) -> dict[str, Any]:
         "symbol": Latex(latex.symbol(step.symbol)),
         "general": general,
         "substituted": substituted,
-        "rows": [row for q in step.entries for row in line_context(q, places)],
+        "rows": [row for q in step.entries for row in line_context(q, style)],
     }
 
 
@@ -343,14 +401,14 @@ def _is_copy(node: Node) -> bool:
     return isinstance(node, Ref) or (isinstance(node, Apply) and node.function.call == "#" and _is_copy(node.arg))
 
 
-def line_context(q: Quantity, places: int) -> list[dict[str, Any]]:
+def line_context(q: Quantity, style: Style) -> list[dict[str, Any]]:
     """One scalar as display rows: symbol = formula = numbers substituted = exact result ≈ decimal.
 
     When a substituted value had to be a decimal, the chain reads ≈ from there on and the exact
     result is restated on a row of its own, so no "=" ever joins a rounded and an exact value.
     """
     symbol_text = latex.symbol(q.symbol)
-    result = latex.result(q, places)
+    result = latex.result(q, style.places, style.exact)
     chain: list[tuple[str, str]] = []
     restated: list[tuple[str, str]] = []
     if q.formula is not None and _is_copy(q.formula):
@@ -359,7 +417,7 @@ def line_context(q: Quantity, places: int) -> list[dict[str, Any]]:
         chain.extend(result)
     elif q.formula is not None:
         chain.append(("=", latex.formula(q.formula)))
-        text, approximated = latex.substituted(q.formula, places)
+        text, approximated = latex.substituted(q.formula, style.places, style.exact)
         if approximated:
             chain.append((r"\approx", text))
             chain.append((r"\approx", result[-1][1]))
@@ -400,17 +458,27 @@ def _wrap(left: str, chain: list[tuple[str, str]]) -> list[dict[str, Any]]:
 
 
 @step_context.register
-def _(step: Recall, places: int) -> dict[str, Any]:
+def _(step: Recall, style: Style) -> dict[str, Any]:
     items = []
-    printer = latex.DerivePrinter({"decimals": places})
+    printer = latex.DerivePrinter({"decimals": style.places, "exact": style.exact})
     for symbol, rows in step.items:
         texts = [[printer.value(q) for q in row] for row in rows]
         items.append({"symbol": Latex(latex.symbol(symbol)), "value": Latex(latex.matrix(texts))})
-    return {"type": "recall", "part": step.part, "entries": items}
+    # As many values per display line as fit; a long recall breaks into several lines.
+    lines: list[list[dict[str, Any]]] = [[]]
+    used = 0
+    for item in items:
+        size = latex.width(item["symbol"]) + latex.width(item["value"]) + 4
+        if lines[-1] and used + size > LINE_WIDTH:
+            lines.append([])
+            used = 0
+        lines[-1].append(item)
+        used += size
+    return {"type": "recall", "part": step.part, "entries": items, "lines": lines}
 
 
 @step_context.register
-def _(step: Claim, places: int) -> dict[str, Any]:
+def _(step: Claim, style: Style) -> dict[str, Any]:
     return {
         "type": "claim",
         "symbol": Latex(latex.symbol(step.quantity.symbol)),
@@ -420,12 +488,12 @@ def _(step: Claim, places: int) -> dict[str, Any]:
 
 
 @step_context.register
-def _(step: Identity, places: int) -> dict[str, Any]:
+def _(step: Identity, style: Style) -> dict[str, Any]:
     return {"type": "identity", "latex": Latex(step.latex), "prose": step.prose}
 
 
 @step_context.register
-def _(step: Expanded, places: int) -> dict[str, Any]:
+def _(step: Expanded, style: Style) -> dict[str, Any]:
     return {
         "type": "expanded",
         "target": Latex(latex.symbol(step.target)),
@@ -434,8 +502,8 @@ def _(step: Expanded, places: int) -> dict[str, Any]:
 
 
 @step_context.register
-def _(step: Values, places: int) -> dict[str, Any]:
-    printer = latex.DerivePrinter({"decimals": places})
+def _(step: Values, style: Style) -> dict[str, Any]:
+    printer = latex.DerivePrinter({"decimals": style.places, "exact": style.exact})
     rows = [[printer.value(q) for q in row] for row in step.entries]
     return {"type": "values", "symbol": Latex(latex.symbol(step.symbol)), "value": Latex(latex.matrix(rows))}
 
@@ -444,37 +512,41 @@ CELL_LIMIT = 36
 """Longest exact value (LaTeX characters) shown in a table cell; beside it always its decimal."""
 
 
-def cell(value: Cell, places: int, decimals_only: bool = False) -> dict[str, Any]:
-    """A table cell: LaTeX as given, or a quantity's short exact form and its decimal."""
+def cell(value: Cell, style: Style, decimals_only: bool = False) -> dict[str, Any]:
+    """A table cell: words, LaTeX as given, or a quantity's short exact form and its decimal."""
+    blank = {"exact": Latex(""), "decimal": Latex(""), "word": "", "arg": ""}
+    if isinstance(value, Word):
+        return {**blank, "word": value.key, "arg": value.arg}
     if isinstance(value, str):
-        return {"exact": Latex(value), "decimal": Latex("")}
-    if decimals_only:
+        return {**blank, "exact": Latex(value)}
+    places = style.places
+    if decimals_only or not style.exact:
         shown = str(value.exact) if value.exact.is_Integer else latex.decimal(value.approx, places)
-        return {"exact": Latex(shown), "decimal": Latex("")}
+        return {**blank, "exact": Latex(shown)}
     exact = latex.exact_text(value.exact, limit=CELL_LIMIT) if latex.is_exact(value.exact) else None
     decimal = latex.decimal(value.approx, places)
     if exact is not None and (value.exact.is_Integer or exact == decimal):
-        return {"exact": Latex(exact), "decimal": Latex("")}
+        return {**blank, "exact": Latex(exact)}
     relation = "=" if latex.terminating(value.exact, places) is not None else r"\approx"
-    return {"exact": Latex(exact or ""), "decimal": Latex(f"{relation} {decimal}" if exact else decimal)}
+    return {**blank, "exact": Latex(exact or ""), "decimal": Latex(f"{relation} {decimal}" if exact else decimal)}
 
 
 @step_context.register
-def _(step: Table, places: int) -> dict[str, Any]:
+def _(step: Table, style: Style) -> dict[str, Any]:
     return {
         "type": "table",
         "key": step.key,
         "header": [Latex(h) for h in step.header],
-        "rows": [[cell(c, places, step.decimals_only) for c in row] for row in step.rows],
+        "rows": [[cell(c, style, step.decimals_only) for c in row] for row in step.rows],
     }
 
 
 @step_context.register
-def _(step: Plot, places: int) -> dict[str, Any]:
+def _(step: Plot, style: Style) -> dict[str, Any]:
     series = []
     for curve in step.series:
         points = " ".join(f"({float(x):.6g},{float(y.approx):.8g})" for x, y in curve.points)
-        series.append({"label": Latex(curve.label), "points": Latex(points)})
+        series.append({"label": Latex(curve.label), "points": Data(points)})
     return {
         "type": "plot",
         "key": step.key,
@@ -486,13 +558,13 @@ def _(step: Plot, places: int) -> dict[str, Any]:
 
 
 @step_context.register
-def _(step: Algebra, places: int) -> dict[str, Any]:
+def _(step: Algebra, style: Style) -> dict[str, Any]:
     lines = [{"left": Latex(left), "right": [Latex(r) for r in rights]} for left, rights in step.lines]
     return {"type": "algebra", "key": step.key, "lines": lines}
 
 
 @step_context.register
-def _(step: Limits, places: int) -> dict[str, Any]:
+def _(step: Limits, style: Style) -> dict[str, Any]:
     rows = [
         {
             "case": row.case,
@@ -507,12 +579,12 @@ def _(step: Limits, places: int) -> dict[str, Any]:
 
 
 @step_context.register
-def _(step: Finding, places: int) -> dict[str, Any]:
+def _(step: Finding, style: Style) -> dict[str, Any]:
     return {"type": "finding", "key": step.key, "facts": {name: Latex(value) for name, value in step.facts}}
 
 
 @step_context.register
-def _(step: ChainRule, places: int) -> dict[str, Any]:
+def _(step: ChainRule, style: Style) -> dict[str, Any]:
     return {
         "type": "chain",
         "target": Latex(latex.symbol(step.target)),

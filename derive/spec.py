@@ -29,6 +29,7 @@ from derive.catalog import (
 from derive.errors import SpecError
 from derive.numbers import NumberError, parse_exact
 from derive.parse import FormulaError
+from derive.style import DECIMAL_MARKS, LANGUAGES
 from derive.text import problem
 
 ONE = sp.Integer(1)
@@ -138,6 +139,10 @@ class Part:
     target: sp.Rational = ONE
     after: int | None = None
     inserted: Layer | None = None
+    decimals: int | None = None
+    """This part's places of decimals, if it sets its own."""
+    exact: bool | None = None
+    """Whether this part shows exact forms, if it says."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,13 @@ class Sheet:
     number: str = ""
     """The sheet's number in the course ("3", "3b")."""
     decimals: int = 4
+    exact: bool = True
+    """Show exact forms beside the decimals (False: decimals only)."""
+    language: str = "en"
+    decimal_mark: str = ""
+    """"." or ","; empty means the language's own (a comma for German)."""
+    logo: str = ""
+    """Absolute path of an image for the title block, or empty."""
 
 
 @dataclass(frozen=True)
@@ -199,11 +211,24 @@ def parse_spec(text: str, *, name: str = "exercise", source: str = "spec") -> Sp
 
 
 _ROOT_KEYS = ("sheet", "network", "loss", "parts")
-_SHEET_KEYS = ("title", "course", "subtitle", "author", "date", "number", "decimals")
+_SHEET_KEYS = (
+    "title",
+    "course",
+    "subtitle",
+    "author",
+    "date",
+    "number",
+    "decimals",
+    "exact",
+    "language",
+    "decimal_mark",
+    "logo",
+)
 _SHEET_TEXT = ("title", "course", "subtitle", "author", "date", "number")
 _NETWORK_KEYS = ("inputs", "layers")
 _LAYER_KEYS = ("weights", "bias", "activation")
-_PART_COMMON = ("kind", "title", "x", "y", "use_sample_of")
+_PART_COMMON = ("kind", "title", "x", "y", "use_sample_of", "decimals", "exact")
+LOGO_TYPES = (".pdf", ".png", ".jpg", ".jpeg")
 
 
 class _Reader:
@@ -395,7 +420,34 @@ class _Reader:
         fields: dict[str, object] = {k: self.text(["sheet", k], table[k]) for k in _SHEET_TEXT if k in table}
         if "decimals" in table:
             fields["decimals"] = self.integer(["sheet", "decimals"], table["decimals"], 0, 12)
+        if "exact" in table:
+            fields["exact"] = self.boolean(["sheet", "exact"], table["exact"])
+        if "language" in table:
+            fields["language"] = self.name(["sheet", "language"], table["language"], LANGUAGES, "language")
+        if "decimal_mark" in table:
+            mark = table["decimal_mark"]
+            if mark not in DECIMAL_MARKS:
+                raise self.fail(["sheet", "decimal_mark"], f'expected "." or ","; found {mark!r}')
+            fields["decimal_mark"] = mark
+        if "logo" in table:
+            fields["logo"] = self.logo(["sheet", "logo"], table["logo"])
         return Sheet(**fields)  # type: ignore[arg-type]
+
+    def boolean(self, path: Sequence[str | int], value: object) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, f"expected true or false, found {_kind(value)}")
+        return value
+
+    def logo(self, path: Sequence[str | int], value: object) -> str:
+        """An image file, relative to the spec's folder (or the working folder for a spec in text)."""
+        name = self.text(path, value)
+        base = Path(self.source).parent if Path(self.source).is_file() else Path.cwd()
+        file = (base / name).resolve()
+        if file.suffix.lower() not in LOGO_TYPES:
+            raise self.fail(path, f"a logo must be one of {', '.join(LOGO_TYPES)}; found {name!r}")
+        if not file.is_file():
+            raise self.fail(path, f"no such file: {file}")
+        return str(file)
 
     def network(self, value: object) -> Network:
         table = self.table(["network"], value, _NETWORK_KEYS)
@@ -446,6 +498,10 @@ class _Reader:
         fields: dict[str, object] = {"number": number, "kind": kind}
         if "title" in table:
             fields["title"] = self.text([*path, "title"], table["title"])
+        if "decimals" in table:
+            fields["decimals"] = self.integer([*path, "decimals"], table["decimals"], 0, 12)
+        if "exact" in table:
+            fields["exact"] = self.boolean([*path, "exact"], table["exact"])
         if kind in _NO_SAMPLE or (kind in _OPTIONAL_SAMPLE and not {"x", "y", "use_sample_of"} & set(table)):
             for key in ("x", "y", "use_sample_of"):
                 if key in table:

@@ -84,7 +84,16 @@ class Values:
     entries: tuple[tuple[Quantity, ...], ...]
 
 
-Cell = Quantity | str
+@dataclass(frozen=True)
+class Word:
+    """A table cell in words ("with layer 2"): the templates' language catalogue says it."""
+
+    key: str
+    arg: str = ""
+
+
+Cell = Quantity | str | Word
+"""A table cell: a verified quantity, LaTeX maths, or words."""
 """A table cell: a quantity (shown exactly where short, and as a decimal) or finished LaTeX."""
 
 
@@ -152,8 +161,26 @@ class Finding:
     facts: tuple[tuple[str, str], ...]
 
 
+@dataclass(frozen=True)
+class Diagram:
+    """The network drawn as a graph, as a student would draw it on the board.
+
+    ``kind`` says what it carries: "network" (edges: weights, units: biases), "forward" (units:
+    activations, inputs: x) or "gradients" (edges: ∂L/∂w, units: ∂L/∂b). ``columns`` are the
+    input and every layer's units: the value a unit shows, or None for its symbol alone.
+    """
+
+    kind: str
+    columns: tuple[tuple[Quantity | None, ...], ...]
+    edges: tuple[tuple[tuple[Quantity, ...], ...], ...] = ()
+    """Per layer, a value for every edge (laid out like W); empty: plain edges."""
+    units: tuple[tuple[Quantity, ...], ...] = ()
+    """Per layer, a value beside every unit (a bias or its gradient); empty: none."""
+
+
 Step = (
-    Given
+    Diagram
+    | Given
     | Compute
     | Recall
     | Claim
@@ -229,6 +256,10 @@ def step_quantities(step: Step) -> Iterator[Quantity]:
     elif isinstance(step, Plot):
         for series in step.series:
             yield from (y for _, y in series.points)
+    elif isinstance(step, Diagram):
+        yield from (q for column in step.columns for q in column if q is not None)
+        yield from (q for matrix in step.edges for row in matrix for q in row)
+        yield from (q for vector in step.units for q in vector)
 
 
 @dataclass(frozen=True)
@@ -238,6 +269,8 @@ class Solution:
     spec: Spec
     givens: tuple[Given, ...]
     parts: tuple[PartSolution, ...]
+    diagram: Diagram | None = None
+    """The given network drawn with its parameters (both sheets show it)."""
 
     def quantities(self) -> Iterator[Quantity]:
         """Every quantity of the solution once, in the order the sheet shows them.

@@ -27,7 +27,7 @@ The loss of part 1 is \derivevalue{p1.L}, exactly $\deriveexact{p1.L}$.
 \end{document}
 """,
     "beamer": r"""\documentclass{beamer}
-\usepackage{booktabs}
+\usepackage{booktabs,tikz}
 \begin{document}
 \input{backprop-values.tex}
 \begin{frame}[allowframebreaks]{Part 3}
@@ -40,7 +40,7 @@ After one step the loss is \derivevalue{p5.L_new}.
 \end{document}
 """,
     "exam": r"""\documentclass[answers]{exam}
-\usepackage{amsmath,amssymb,booktabs}
+\usepackage{amsmath,amssymb,booktabs,tikz}
 \begin{document}
 \input{backprop-values.tex}
 \begin{questions}

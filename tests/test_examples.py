@@ -33,8 +33,9 @@ def test_example_builds_verified_pdfs(path: Path, tmp_path: Path) -> None:
     solution = text_of(tmp_path / f"{path.stem}-solution.pdf")
     exercise = text_of(tmp_path / f"{path.stem}-exercise.pdf")
     assert spec.sheet.title in solution and spec.sheet.title in exercise
+    heading = {"en": "Part", "de": "Aufgabe"}[spec.sheet.language]
     for part in spec.parts:
-        assert f"Part {part.number}" in solution
+        assert f"{heading} {part.number}" in solution
     # The loss after the last step is on the sheet, to the sheet's decimals, and it went down:
     # each example's learning rate is chosen so that the step helps.
     for part in spec.parts:
@@ -42,5 +43,8 @@ def test_example_builds_verified_pdfs(path: Path, tmp_path: Path) -> None:
             before = built.solution[f"p{part.sample_of or part.number}.L"]
             final = built.solution[f"p{part.number}." + Updated(LOSS, part.steps).key]
             assert final.approx < before.approx
-            shown = str(final.exact) if final.exact.is_Integer else latex.decimal(final.approx, spec.sheet.decimals)
+            places = spec.sheet.decimals if part.decimals is None else part.decimals
+            shown = str(final.exact) if final.exact.is_Integer else latex.decimal(final.approx, places)
+            if spec.sheet.language == "de":
+                shown = shown.replace(".", ",")
             assert shown.replace(r"\cdot", "·") in solution

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import jinja2
 import pytest
 
@@ -56,3 +58,19 @@ def test_decimal_places_follow_the_option(example: Solution) -> None:
     six = derive.render(example, 6).solution
     assert "0.952574" in six  # σ(3) in part 1
     assert "0.952574" not in derive.render(example, 4).solution
+
+
+def test_the_documented_template_context_is_the_real_one() -> None:
+    from derive.render import sheet_context, template_dirs
+    from derive.style import Style
+
+    doc = (template_dirs()[-1] / "README.md").read_text(encoding="utf-8")
+    top = doc.split("Top level")[1].split("A part:")[0]
+    documented = {name for row in re.findall(r"^\| (.+?) \|", top, re.M) for name in re.findall(r"`(\w+)`", row)}
+    context = sheet_context(derive.solve(derive.load_example()), Style())
+    assert documented - {"part"} == set(context)
+    for name in context["sheet"]:
+        assert f"`{name}`" in top
+    kinds = set(re.findall(r"^\| `(\w+)`(?:, `(\w+)`)? \|", doc.split("A step has")[1], re.M))
+    steps = {k for pair in kinds for k in pair if k}
+    assert steps == {p.stem.split(".")[0] for p in (template_dirs()[-1] / "steps").glob("*.tex.j2")}

@@ -241,6 +241,11 @@ def test_mse_vs_ce_takes_no_sample() -> None:
             "parts[5].steps",
             "expected a whole number from 1 to 5, found 9",
         ),
+        ("decimals = 4", 'decimals = 4\nlanguage = "fr"', "sheet.language", "unknown language 'fr'; valid: en, de"),
+        ("decimals = 4", 'decimals = 4\ndecimal_mark = ";"', "sheet.decimal_mark", 'expected "." or ","; found \';\''),
+        ("decimals = 4", 'decimals = 4\nexact = "no"', "sheet.exact", "expected true or false, found the string 'no'"),
+        ('kind = "forward"', 'kind = "forward"\ndecimals = 20', "parts[1].decimals", "from 0 to 12, found 20"),
+        ('kind = "forward"', 'kind = "forward"\nexact = 1', "parts[1].exact", "expected true or false"),
     ],
 )
 def test_engine_options_are_checked_with_one_line_errors(old: str, new: str, field: str, message: str) -> None:

@@ -1,0 +1,117 @@
+"""Where the network drawing puts its units and edges, and what each one carries.
+
+The template (``steps/diagram.tex.j2``) only writes TikZ for what this module lays out: its
+coordinates arrive as finished numbers, its labels as finished LaTeX.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Any
+
+from derive import latex
+from derive.formula import Quantity
+from derive.latex import Data, Latex
+from derive.network import symbol_of
+from derive.steps import Diagram
+from derive.style import Style
+
+MAX_UNITS = 6
+"""Most units a column shows; a wider layer shows its first three and last two around a ⋮."""
+MAX_LABELLED_EDGES = 6
+"""Most edges between two columns that still carry their values legibly."""
+WIDTH_CM = 14.0
+"""Widest drawing (the text is 16.6 cm wide); columns move closer for a deep network."""
+GAP_CM = 3.6
+"""Distance between columns when the edges carry labels; 2.4 cm when they do not."""
+ROW_CM = 1.45
+
+
+def shown_units(count: int) -> list[int | None]:
+    """The 1-based unit numbers a column draws, None where the ⋮ stands."""
+    if count <= MAX_UNITS:
+        return list(range(1, count + 1))
+    return [1, 2, 3, None, count - 1, count]
+
+
+def _unit_symbol(column: int, unit: int, widths: tuple[int, ...]) -> str:
+    size = widths[column]
+    if column == 0:
+        return latex.symbol(symbol_of("x", None, size, unit))
+    if column == len(widths) - 1:
+        return latex.symbol(symbol_of("yhat", None, size, unit))
+    return latex.symbol(symbol_of("a", column, size, unit))
+
+
+def _given(q: Quantity, places: int) -> str:
+    """A given parameter as written in the spec (1/2, -3); a long one as a decimal."""
+    text = latex.exact_text(q.exact, limit=12) if latex.is_exact(q.exact) else None
+    return latex.inline(q.exact) if text is not None else latex.decimal(q.approx, places)
+
+
+def _value(q: Quantity, kind: str, places: int) -> str:
+    if kind == "network":
+        return _given(q, places)
+    return latex.shown(q, places, exact=False)
+
+
+def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
+    """Nodes (id, position, symbol, label) and edges (ends, label) of one drawing."""
+    widths = tuple(len(column) for column in step.columns)
+    shown = [shown_units(width) for width in widths]
+    labelled = bool(step.edges) and all(
+        len(a) * len(b) <= MAX_LABELLED_EDGES and None not in a + b for a, b in pairwise(shown)
+    )
+    if step.kind == "gradients" and not labelled:
+        # Unlabelled, a gradient drawing is the plain network again: leave it out.
+        return {"type": "diagram", "show": False}
+    gap = min(GAP_CM if labelled else 2.4, WIDTH_CM / max(len(widths) - 1, 1))
+    tallest = max(len(s) for s in shown)
+    nodes: list[dict[str, Any]] = []
+    for c, units in enumerate(shown):
+        top = (len(units) - 1) / 2
+        for row, unit in enumerate(units):
+            y = (top - row) * ROW_CM
+            node: dict[str, Any] = {
+                "id": Data(f"n{c}-{unit or 0}"),
+                "x": Data(f"{c * gap:.2f}"),
+                "y": Data(f"{y:.2f}"),
+                "dots": unit is None,
+                "input": c == 0,
+            }
+            if unit is None:
+                node.update(text=Latex(""), label=Latex(""), more=str(widths[c] - 5))
+            else:
+                value = step.columns[c][unit - 1]
+                label = ""
+                if value is not None:
+                    label = latex.shown(value, style.places, exact=False)
+                elif c > 0 and step.units:
+                    label = _value(step.units[c - 1][unit - 1], step.kind, style.places)
+                node.update(text=Latex(_unit_symbol(c, unit, widths)), label=Latex(label), more="")
+            nodes.append(node)
+    edges: list[dict[str, Any]] = []
+    for c in range(1, len(widths)):
+        for j in (u for u in shown[c] if u is not None):
+            for k in (u for u in shown[c - 1] if u is not None):
+                label = _value(step.edges[c - 1][j - 1][k - 1], step.kind, style.places) if labelled else ""
+                # Labels of the edges into different units sit at different distances along them,
+                # so that crossing edges do not put their labels on top of each other.
+                rank = shown[c].index(j) / max(len(shown[c]) - 1, 1)
+                edges.append(
+                    {
+                        "source": Data(f"n{c - 1}-{k}"),
+                        "target": Data(f"n{c}-{j}"),
+                        "label": Latex(label),
+                        "pos": Data(f"{0.2 + 0.3 * rank:.2f}"),
+                    }
+                )
+    return {
+        "type": "diagram",
+        "show": True,
+        "kind": step.kind,
+        "labelled": labelled,
+        "nodes": nodes,
+        "edges": edges,
+        "height": f"{tallest * ROW_CM:.2f}",
+    }
