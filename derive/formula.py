@@ -286,8 +286,11 @@ class Quotient(Node):
     def approx(self) -> Approx:
         den = self.den.approx()
         if den == 0:
+            # The carried decimal is 0 to 45 digits; the exact denominator may still be a tiny
+            # non-zero value (1 − σ(z) for a saturated σ), which no decimal here can divide by.
             raise ZeroDivisionError(
-                "division by zero: the formula's denominator is exactly 0, so the value is undefined"
+                f"division by zero: the formula's denominator is 0 to {DIGITS} digits (exactly, or a "
+                "saturated activation), so the value cannot be evaluated"
             )
         return self.num.approx() / den
 

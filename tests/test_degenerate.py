@@ -115,3 +115,22 @@ def test_sheets_too_large_to_read_are_refused_but_the_library_derives_them(tmp_p
         build_sheet(big, Options(output_dir=tmp_path / "o"))
     assert not (tmp_path / "o").exists()
     assert derive.solve(big)["p1.L"].exact.is_positive
+
+
+def test_a_step_that_saturates_the_output_is_one_truthful_line() -> None:
+    # RMSProp's first step is about 10α per parameter: with α = 1 the sigmoid output of the
+    # second step is 1 to 45 digits, and cross-entropy's derivative divides by 1 − ŷ. The exact
+    # 1 − ŷ is not 0, so the message must not say "exactly 0".
+    layers = layer("softplus", '[["3/2", 3], [3, -3], [-0.5, -2]]', "[-3, -3, -2]") + layer(
+        "sigmoid", '[[-0.5, 3, "3/2"]]', '["1/2"]'
+    )
+    saturated = spec(
+        layers,
+        part("update", x="[-2, 0]", y="[1]", learning_rate=1, optimizer='"rmsprop"', steps=2),
+        loss="binary_cross_entropy",
+    )
+    with pytest.raises(DegenerateError) as caught:
+        derive.solve(saturated)
+    message = str(caught.value)
+    assert "\n" not in message and "exactly 0" not in message
+    assert message.startswith("p1.t2.dL/dyhat[1]: division by zero") and "saturated activation" in message
