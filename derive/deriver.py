@@ -253,14 +253,14 @@ class Deriver:
         """The backward pass of the part's sample: recalled when an earlier part showed it."""
         memo = self.shown[self.sample_key(network, part)]
         if memo.backward is not None and memo.backward_part is not None and memo.backward_part != part.number:
-            items = tuple((Partial(LOSS, param_symbol(n)), memo.backward.gradients.tensor(n)) for n in names)
+            items = tuple((Partial(LOSS, param_symbol(n)), memo.backward.tensor(n)) for n in names)
             return [Section("recall_gradients", (Recall(memo.backward_part, items),))], memo.backward
         params = params or self.params
         bwd = backward(network, params, fwd, loss, prefix or f"p{part.number}.")
         if memo.backward is None:
             memo.backward, memo.backward_part = bwd, part.number
         steps = (*self.backward_steps(network, loss, params, fwd, bwd, names), *gradient_findings(bwd, names))
-        if len(names) == 2 * len(network.layers):
+        if set(self.params.names()) <= set(names):
             # Every parameter's gradient is known: draw them on the network.
             nones = tuple(tuple(None for _ in a) for a in (fwd.inputs, *fwd.a))
             steps = (*steps, Diagram("gradients", nones, bwd.gradients.weights, bwd.gradients.biases))
@@ -291,7 +291,7 @@ class Deriver:
     ) -> tuple[Step, ...]:
         """Steps 1–6 of backpropagation, from the output down to the lowest layer in ``names``."""
         depth = len(network.layers)
-        lowest = min(int(n[1:]) for n in names)
+        lowest = min(1 if n == "x" else int(n[1:]) for n in names)
         steps: list[Step] = [Identity(loss.identity, loss.prose)]
         for act in dict.fromkeys(layer.activation for layer in network.layers[lowest - 1 :]):
             steps.append(Identity(act.identity, act.prose))
@@ -324,6 +324,10 @@ class Deriver:
                 d_a = bwd.activation[l - 2]
                 steps.append(Compute(Partial(LOSS, Sym("a", l - 1)), Product((w, delta)), d_a, 5, (len(d_a), 1)))
                 upstream = Tensor(Partial(LOSS, Sym("a", l - 1)), column(d_a))
+            elif "x" in names:
+                # Step 5 once more, through W^{(1)}: the gradient with respect to the input itself.
+                w = Tensor(weight(1), params.weights[0], transpose=True)
+                steps.append(Compute(Partial(LOSS, Sym("x")), Product((w, delta)), bwd.inputs, 5, (len(bwd.inputs), 1)))
         return tuple(steps)
 
     def update_sections(
@@ -467,7 +471,9 @@ def _origin(symbol: Symbolic) -> Symbolic:
 
 
 def param_symbol(name: str) -> Sym:
-    """W^{(l)} or b^{(l)} from a parameter name such as ``W2``."""
+    """W^{(l)} or b^{(l)} from a parameter name such as ``W2``; x for the input."""
+    if name == "x":
+        return Sym("x")
     layer = int(name[1:])
     return weight(layer) if name[0] == "W" else bias(layer)
 
@@ -481,7 +487,7 @@ def loss_findings(fwd: Forward) -> tuple[Step, ...]:
 
 def gradient_findings(bwd: Backward, names: Sequence[str]) -> tuple[Step, ...]:
     """An explanation when every gradient asked for is exactly zero."""
-    grads = [q for name in names for row in bwd.gradients.tensor(name) for q in row]
+    grads = [q for name in names for row in bwd.tensor(name) for q in row]
     if grads and all(q.exact == 0 for q in grads):
         cause = "output" if all(q.exact == 0 for q in bwd.output) else "slopes"
         return (Finding("zero_gradient", (("cause", cause),)),)

@@ -72,6 +72,14 @@ class Backward:
     activation: tuple[Vec, ...]
     gradients: Params
     """∂L/∂W^{(l)} and ∂L/∂b^{(l)}, laid out like the parameters."""
+    inputs: Vec = ()
+    """∂L/∂x: step 5 once more, through the first layer's weights to the input."""
+
+    def tensor(self, name: str) -> Mat:
+        """The gradients of ``W2``, ``b1`` (a column) or ``x`` (a column) by name."""
+        if name == "x":
+            return tuple((q,) for q in self.inputs)
+        return self.gradients.tensor(name)
 
 
 def symbol_of(base: str, layer: int | None, size: int, *index: int) -> Sym:
@@ -175,18 +183,19 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix:
         )
         # Step 4: ∂L/∂b^{(l)}_j = δ^{(l)}_j.
         d_biases[l - 1] = tuple(grad(symbol_of("b", l, len(delta), j + 1), Ref(delta[j])) for j in range(len(delta)))
-        if l > 1:
-            # Step 5: ∂L/∂a^{(l-1)}_k = Σ_j w^{(l)}_{j,k} δ^{(l)}_j.
-            w = params.weights[l - 1]
-            upstream = tuple(
-                grad(
-                    unit_symbol(network, l - 1, "a", k + 1),
-                    Sum(tuple(Product((Ref(w[j][k]), Ref(delta[j]))) for j in range(len(delta)))),
-                )
-                for k in range(len(below))
+        # Step 5: ∂L/∂a^{(l-1)}_k = Σ_j w^{(l)}_{j,k} δ^{(l)}_j; below layer 1 that is ∂L/∂x_k.
+        w = params.weights[l - 1]
+        upstream = tuple(
+            grad(
+                unit_symbol(network, l - 1, "a", k + 1) if l > 1 else symbol_of("x", None, len(below), k + 1),
+                Sum(tuple(Product((Ref(w[j][k]), Ref(delta[j]))) for j in range(len(delta)))),
             )
+            for k in range(len(below))
+        )
+        if l > 1:
             d_activation[l - 2] = upstream
-    return Backward(d_output, tuple(deltas), tuple(d_activation), Params(tuple(d_weights), tuple(d_biases)))
+    gradients = Params(tuple(d_weights), tuple(d_biases))
+    return Backward(d_output, tuple(deltas), tuple(d_activation), gradients, inputs=upstream)
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ from markupsafe import Markup
 from pylatex import Document, NoEscape, Package
 
 from derive import latex
-from derive.deriver import network_formula
+from derive.deriver import network_formula, param_symbol
 from derive.diagram import diagram_context
 from derive.formula import Apply, Derivative, Node, Quantity, Ref
 from derive.latex import Data, Latex
-from derive.notation import LOSS, OUTPUT, TARGET, Sym, bias, weight
+from derive.notation import LOSS, OUTPUT, TARGET, Sym
 from derive.spec import Part, Spec
 from derive.steps import (
     Algebra,
@@ -306,7 +306,7 @@ def question_context(part: Part) -> dict[str, Any]:
         "sample_of": part.sample_of or 0,
         "claim": vector(part.claim) if part.claim else Latex(""),
         "learning_rate": Latex(latex.inline(part.learning_rate)) if part.learning_rate is not None else Latex(""),
-        "wrt": [Latex(latex.symbol(weight(int(n[1:])) if n[0] == "W" else bias(int(n[1:])))) for n in names],
+        "wrt": [Latex(latex.symbol(param_symbol(n))) for n in names],
         "layer": part.layer or 0,
         "activation": Latex(part.activation.identity) if part.activation else Latex(""),
         "activation_prose": part.activation.prose if part.activation else "",

@@ -518,7 +518,7 @@ class _Reader:
                 )
             fields["claim"] = claim
         if "wrt" in table:
-            fields["wrt"] = self.wrt([*path, "wrt"], table["wrt"], network)
+            fields["wrt"] = self.wrt([*path, "wrt"], table["wrt"], network, inputs=kind == "gradients")
         if kind in ("update", "replace_activation", "learning_rates", "compare_optimizer"):
             default = "adam" if kind == "compare_optimizer" else "sgd"
             optimizer, hyper = self.optimizer([*path, "optimizer"], table.get("optimizer", default), default)
@@ -629,8 +629,11 @@ class _Reader:
             fields["after"], fields["inserted"] = after, Layer(weights, bias, activation)
         return fields
 
-    def wrt(self, path: list[str | int], value: object, network: Network) -> tuple[str, ...]:
+    def wrt(self, path: list[str | int], value: object, network: Network, inputs: bool = False) -> tuple[str, ...]:
+        """Parameter names (W1, b1, ...), and with ``inputs`` the input x, in the network's order."""
         names = [f"{kind}{layer}" for layer in range(1, len(network.layers) + 1) for kind in ("W", "b")]
+        if inputs:
+            names.append("x")
         if not isinstance(value, list) or not value:
             raise self.fail(path, f"expected a list of parameter names from {', '.join(names)}")
         for item in value:

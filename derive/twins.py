@@ -120,6 +120,9 @@ def gradient_values(
                     float(g),
                     _nudge(net, x, y, whole, ("a", l - 1, k - 1)),
                 )
+    # ∂L/∂x = W^{(1)ᵀ} δ^{(1)}, nudged by moving the input itself.
+    for k, g in enumerate(net.weights[0].T @ grads.delta[0]):
+        record(Partial(LOSS, Sym("x", None, (k + 1,))), float(g), _nudge_input(net, x, y, whole, k))
     for kind, symbol, l, index in param_symbols(network):
         source = grads.weights if kind == "w" else grads.biases
         start = float((net.weights if kind == "w" else net.biases)[l - 1][index])
@@ -138,6 +141,15 @@ def _nudge_param(
 ) -> tuple[float, float]:
     kind, layer, index = where
     return central_difference(lambda h: value(*net.with_param(kind, layer, index, h).forward(x), y), start)
+
+
+def _nudge_input(net: FloatNet, x: Array, y: Array, value: NetLoss, k: int) -> tuple[float, float]:
+    def moved(h: float) -> float:
+        nudged = x.astype(float).copy()
+        nudged[k] += h  # central_difference passes offsets
+        return value(*net.forward(nudged), y)
+
+    return central_difference(moved, float(x[k]))
 
 
 def _nudge(net: FloatNet, x: Array, y: Array, value: NetLoss, where: tuple[str, int, int]) -> tuple[float, float]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
+import derive
 from derive.formula import CLOSED_FORM_NODES, identifier, small
+from derive.spec import example_path, parse_spec
 from derive.steps import Claim, Recall, Solution
 from tests import oracle
 
@@ -87,3 +90,23 @@ def test_step_values_are_their_formulas_evaluated(example: Solution) -> None:
             assert not small(q.formula.exact(), CLOSED_FORM_NODES)
         else:
             assert q.formula.exact() == q.exact
+
+
+def test_gradients_with_respect_to_the_input_are_derived_and_verified() -> None:
+    text = (
+        example_path()
+        .read_text(encoding="utf-8")
+        .replace('kind = "gradients"', 'kind = "gradients"\nwrt = ["W1", "x"]')
+    )
+    assert 'wrt = ["W1", "x"]' in text
+    solution = derive.solve(parse_spec(text))
+    part = next(p for p in solution.parts if p.part.wrt == ("W1", "x"))
+    keys = [q.key for q in part.quantities()]
+    n = part.part.number
+    assert f"p{n}.dL/dx[1]" in keys and f"p{n}.dL/dx[2]" in keys
+    assert f"p{n}.dL/db1[1]" not in keys  # only what was asked for
+    # ∂L/∂x = W^{(1)ᵀ} δ^{(1)}, from the given weights and the part's own δ.
+    w = np.array([[float(v) for v in row] for row in solution.spec.network.layers[0].weights])
+    delta = np.array([float(solution[f"p{n}.delta1[{j}]"].approx) for j in (1, 2)])
+    for k, expected in enumerate(w.T @ delta, 1):
+        assert abs(float(solution[f"p{n}.dL/dx[{k}]"].approx) - expected) < 1e-12

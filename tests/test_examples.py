@@ -21,6 +21,7 @@ def test_there_is_an_example_per_feature() -> None:
         assert f"activation_{activation}" in names
     for optimizer in ("momentum", "momentum_ema", "nesterov", "rmsprop", "adam"):
         assert f"optimizer_{optimizer}" in names
+    assert {"input_gradients", "sheet_german"} <= names
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)

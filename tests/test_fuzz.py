@@ -34,8 +34,19 @@ numbers = st.one_of(
 def valid_specs(draw: st.DrawFn) -> str:
     inputs = draw(st.integers(1, 3))
     widths = [*draw(st.lists(st.integers(1, 3), min_size=0, max_size=2)), draw(st.integers(1, 2))]
-    output = draw(st.sampled_from(["identity", "sigmoid"]))
-    hidden = st.sampled_from(['"sigmoid"', '"relu"', '"identity"', '{ name = "constant", c = 0 }', '"sigmoid"'])
+    output = draw(st.sampled_from(["identity", "sigmoid", "tanh"]))
+    hidden = st.sampled_from(
+        [
+            '"sigmoid"',
+            '"relu"',
+            '"identity"',
+            '{ name = "constant", c = 0 }',
+            '"tanh"',
+            '"softplus"',
+            '{ name = "leaky_relu", slope = 0.1 }',
+            '{ name = "custom", formula = "z^2/2 + sigmoid(z)" }',
+        ]
+    )
     text = "[network]\n"
     previous = inputs
     for number, width in enumerate(widths, 1):
@@ -45,7 +56,12 @@ def valid_specs(draw: st.DrawFn) -> str:
         text += f"[[network.layers]]\nweights = [{', '.join(rows)}]\nbias = [{bias}]\nactivation = {activation}\n"
         previous = width
     classify = output == "sigmoid" and widths[-1] == 1 and draw(st.booleans())
-    text += f'[loss]\nname = "{"binary_cross_entropy" if classify else "squared_error"}"\n'
+    regression = draw(st.sampled_from(["squared_error", "half_squared_error", "custom"]))
+    text += f'[loss]\nname = "{"binary_cross_entropy" if classify else regression}"\n'
+    if not classify and regression == "custom":
+        text += 'formula = "(yhat - y)^2 + (yhat - y)^4/4"\n'
+    if draw(st.booleans()):
+        text += 'reduction = "mean"\n'
     for number in range(1, draw(st.integers(1, 3)) + 1):
         kind = draw(st.sampled_from(["forward", "gradients", "update"]))
         text += f'[[parts]]\nkind = "{kind}"\n'
@@ -56,8 +72,24 @@ def valid_specs(draw: st.DrawFn) -> str:
             targets = [draw(st.sampled_from(["0", "1"])) if classify else draw(numbers) for _ in range(widths[-1])]
             text += f"x = [{x}]\ny = [{', '.join(targets)}]\n"
         if kind == "update":
-            rate = draw(st.sampled_from(['"1/2"', "0.1", "1"]))
-            text += f"learning_rate = {rate}\n"
+            optimizer = draw(
+                st.sampled_from(
+                    [
+                        '"sgd"',
+                        '"momentum"',
+                        '{ name = "momentum_ema", beta = 0.5 }',
+                        '"nesterov"',
+                        '"rmsprop"',
+                        '"adam"',
+                    ]
+                )
+            )
+            # RMSProp and Adam step about α per parameter (RMSProp's first step is α/√(1 − ρ) = 10α):
+            # their rates are drawn smaller, as one would set them, so a step cannot saturate σ to
+            # 45 digits (a spec that does gets a one-line DegenerateError; see test_degenerate).
+            normalised = "rmsprop" in optimizer or "adam" in optimizer
+            rate = draw(st.sampled_from(['"1/10"', '"1/100"'] if normalised else ['"1/2"', "0.1", "1"]))
+            text += f"learning_rate = {rate}\noptimizer = {optimizer}\nsteps = {draw(st.integers(1, 2))}\n"
     return text
 
 

@@ -241,6 +241,12 @@ def test_mse_vs_ce_takes_no_sample() -> None:
             "parts[5].steps",
             "expected a whole number from 1 to 5, found 9",
         ),
+        (
+            'optimizer = "sgd"\nlearning_rate = "1/2"',
+            'optimizer = "sgd"\nlearning_rate = "1/2"\nwrt = ["W1", "x"]',
+            "parts[5].wrt",
+            "unknown parameter 'x'; valid: W1, b1, W2, b2",
+        ),
         ("decimals = 4", 'decimals = 4\nlanguage = "fr"', "sheet.language", "unknown language 'fr'; valid: en, de"),
         ("decimals = 4", 'decimals = 4\ndecimal_mark = ";"', "sheet.decimal_mark", 'expected "." or ","; found \';\''),
         ("decimals = 4", 'decimals = 4\nexact = "no"', "sheet.exact", "expected true or false, found the string 'no'"),
