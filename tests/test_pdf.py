@@ -43,3 +43,28 @@ def test_log_excerpt_picks_error_lines() -> None:
     log = "noise\n./sheet.tex:7: Undefined control sequence.\nl.7 \\foo\n\nmore\n! Emergency stop.\n"
     excerpt = log_excerpt(log)
     assert "sheet.tex:7: Undefined control sequence." in excerpt and "! Emergency stop." in excerpt
+
+
+def test_the_solution_sheet_needs_one_pass_and_still_has_a_bookmark_per_part(tmp_path: Path) -> None:
+    import re
+    import subprocess
+    import zlib
+
+    import derive
+
+    solution = derive.solve(derive.load_example())
+    (tmp_path / "s.tex").write_text(derive.render(solution).solution, encoding="utf-8")
+    subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "s.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        check=True,
+    )
+    log = (tmp_path / "s.log").read_text(encoding="utf-8", errors="replace")
+    # Nothing asks for a second run (compile_pdf would make one): the bookmarks are written at once.
+    assert not re.search(r"Rerun to get|Label\(s\) may have changed", log)
+    data = (tmp_path / "s.pdf").read_bytes()
+    streams = [m.group(1) for m in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.S)]
+    decoded = b"".join(zlib.decompress(s) for s in streams if s[:1] == b"x")
+    outline = re.search(rb"/Type /Outlines\s*/First \d+ 0 R\s*/Last \d+ 0 R\s*/Count (\d+)", decoded)
+    assert outline is not None and int(outline.group(1)) == len(solution.parts)
