@@ -11,7 +11,9 @@ import sympy as sp
 
 from derive import latex
 from derive.catalog import RELU, SIGMOID
+from derive.classification import equal
 from derive.deriver import Deriver, column, flat, network_formula, optimizer_table
+from derive.errors import VerificationError
 from derive.formula import DIGITS, Difference, Negate, Power, Product, Quantity, Ref, Sqrt, Sum
 from derive.network import (
     Backward,
@@ -145,14 +147,25 @@ def silent_pass(d: Deriver, network: Network, part: Part, prefix: str) -> tuple[
     return fwd, backward(network, d.params, fwd, d.spec.loss, prefix)
 
 
+def sigmoid_slope_peak() -> tuple[list[sp.Expr], sp.Expr]:
+    """Where σ' is largest, and its value there: σ'(z) = σ(1 − σ) is a parabola in s = σ(z).
+
+    Setting its derivative 1 − 2s to zero gives s = 1/2, so z = log(s/(1 − s)). Worked in s, a
+    polynomial, instead of solving in e^{z}: the same answer for a tenth of the SymPy time.
+    """
+    sigma, s = SIGMOID.rule(Z), sp.Symbol("s", positive=True)
+    slope = s * (1 - s)
+    if not equal(sp.diff(sigma, Z), slope.subs(s, sigma)):  # the identity the sheet shows, checked
+        raise VerificationError("the sigmoid's derivative is not σ(1 − σ)")
+    stationary = [v for v in sp.solve(sp.diff(slope, s), s) if 0 < v < 1]
+    return [sp.log(v / (1 - v)) for v in stationary], max(slope.subs(s, v) for v in stationary)
+
+
 def compare_activation_part(d: Deriver, part: Part) -> PartSolution:
     """The same sample through the network with ReLU in place of the sigmoid, and a dead unit."""
     relu_network, loss = d.variant(part)
     assert part.sample is not None and part.activation is not None
-    sigma = SIGMOID.rule(Z)
-    slope = sp.simplify(sp.diff(sigma, Z))
-    peaks = sp.solve(sp.diff(slope, Z), Z)
-    peak = max(slope.subs(Z, z) for z in peaks)
+    peaks, peak = sigmoid_slope_peak()
     facts = Finding("sigmoid_bound", (("at", ", ".join(latex.inline(z) for z in peaks)), ("max", latex.inline(peak))))
     sections = [
         Section(
