@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import sympy as sp
-
 from derive import latex
-from derive.catalog import Loss, Optimizer
+from derive.catalog import Loss
 from derive.errors import SpecError
 from derive.formula import (
     DIGITS,
@@ -17,7 +15,6 @@ from derive.formula import (
     Derivative,
     Hadamard,
     Node,
-    Num,
     Product,
     Quantity,
     Sum,
@@ -29,7 +26,6 @@ from derive.network import (
     Forward,
     Params,
     State,
-    Stepped,
     Vec,
     after_steps,
     backward,
@@ -40,10 +36,9 @@ from derive.network import (
     plain,
     step,
 )
-from derive.notation import LOSS, OUTPUT, TARGET, Partial, Stat, Sym, Symbolic, Updated, bias, weight
+from derive.notation import LOSS, OUTPUT, TARGET, Partial, Sym, Symbolic, bias, weight
 from derive.spec import Network, Part, Sample, Spec, variant
 from derive.steps import (
-    Cell,
     ChainRule,
     Claim,
     Compute,
@@ -56,9 +51,9 @@ from derive.steps import (
     Recall,
     Section,
     Step,
-    Table,
     Values,
 )
+from derive.updates import Display, flat, masked, optimizer_steps, param_entry, param_symbol
 
 
 def column(values: Sequence[Quantity]) -> tuple[tuple[Quantity, ...], ...]:
@@ -384,98 +379,19 @@ class Deriver:
                 sections.append(
                     Section("optimizer_gradients", (Values(fwd.loss.symbol, ((fwd.loss,),)), *gradients), str(t - 1))
                 )
+            if part.frozen:
+                # 0. A frozen entry's gradient counts as 0, so every optimizer leaves it where it is.
+                bwd = masked(bwd, part.frozen, prefix if t == 1 else f"{prefix}t{t}.")
             stepped = step(self.params, params, bwd, optimizer, hyper, state, names, prefix)
             shown = display(optimizer, hyper, params, bwd, stepped, names, t == 1)
-            intro = (Identity(optimizer.formula, optimizer.prose),) if t == 1 else ()
+            intro: tuple[Step, ...] = (Identity(optimizer.formula, optimizer.prose),) if t == 1 else ()
+            if part.frozen and t == 1:
+                entries = ", ".join(latex.symbol(param_entry(key)) for key in part.frozen)
+                intro = (*intro, Finding("frozen", (("entries", entries),)))
             sections.append(Section(key, (*intro, *shown), label(t)))
             params, state = stepped.params, stepped.state
             after.append(params)
         return sections, after, hyper
-
-
-Display = Callable[[Optimizer, Mapping[str, Quantity], Params, Backward, Stepped, Sequence[str], bool], list[Step]]
-"""How a step is shown: every stage in full (:func:`optimizer_steps`) or as a table."""
-
-
-def hyper_givens(hyper: Mapping[str, Quantity]) -> list[Step]:
-    """α and the optimizer's hyperparameters, each shown as a given."""
-    return [Given(Sym(name), ((q,),)) for name, q in hyper.items()]
-
-
-def optimizer_steps(
-    optimizer: Optimizer,
-    hyper: Mapping[str, Quantity],
-    params: Params,
-    bwd: Backward,
-    stepped: Stepped,
-    names: Sequence[str],
-    show_hyper: bool = True,
-) -> list[Step]:
-    """The givens (α, β…) and, per parameter tensor, one Compute per optimizer stage."""
-    t = stepped.state.t
-    steps = hyper_givens(hyper) if show_hyper else []
-    for name in names:
-        symbol = param_symbol(name)
-        env: dict[str, Node] = {
-            "theta": Tensor(symbol if t == 1 else Updated(symbol, t - 1), params.tensor(name)),
-            "g": Tensor(Partial(LOSS, symbol), bwd.gradients.tensor(name)),
-            **{h: Tensor(Sym(h), ((q,),)) for h, q in hyper.items()},
-        }
-        for kept in optimizer.state:
-            env[f"{kept}_prev"] = Num(sp.Integer(0)) if t == 1 else Tensor(Stat(kept, symbol, t - 1))
-        for stage, formula in optimizer.stages:
-            target: Symbolic = Updated(symbol, t) if stage == "theta" else Stat(stage, symbol, t)
-            values = stepped.stages[stage].tensor(name)
-            steps.append(Compute(target, formula(env, t), flat(values), shape=(len(values), len(values[0]))))
-            env[stage] = Tensor(target, values)
-    return steps
-
-
-def optimizer_table(
-    optimizer: Optimizer,
-    hyper: Mapping[str, Quantity],
-    params: Params,
-    bwd: Backward,
-    stepped: Stepped,
-    names: Sequence[str],
-    show_hyper: bool = True,
-) -> list[Step]:
-    """A compact optimizer step: every stage worked out for one parameter, then a table for all."""
-    t = stepped.state.t
-    steps = hyper_givens(hyper) if show_hyper else []
-    stages = [stage for stage, _ in optimizer.stages]
-    entries = [
-        (theta, g, [stepped.stages[stage].tensor(name)[i][j] for stage in stages])
-        for name in names
-        for i, (row, grow) in enumerate(zip(params.tensor(name), bwd.gradients.tensor(name), strict=True))
-        for j, (theta, g) in enumerate(zip(row, grow, strict=True))
-    ]
-    worked = next((e for e in entries if e[1].exact != 0), entries[0])
-    steps.extend(Compute(q.symbol, None, (q,)) for q in worked[2])
-    header = (
-        r"\theta" if t == 1 else rf"\theta_{{{t - 1}}}",
-        "g",
-        *(f"{latex.STATS.get(stage, stage)}_{{{t}}}" for stage in stages[:-1]),
-        rf"\theta_{{{t}}}",
-    )
-    rows: tuple[tuple[Cell, ...], ...] = tuple(
-        (latex.symbol(_origin(theta.symbol)), g, *values) for theta, g, values in entries
-    )
-    steps.append(Table("optimizer_step", header, rows, decimals_only=True))
-    return steps
-
-
-def _origin(symbol: Symbolic) -> Symbolic:
-    """The given parameter behind a stepped one: w^{(1)}_{1,1} for w''^{(1)}_{1,1}."""
-    return symbol.of if isinstance(symbol, Updated) else symbol
-
-
-def param_symbol(name: str) -> Sym:
-    """W^{(l)} or b^{(l)} from a parameter name such as ``W2``; x for the input."""
-    if name == "x":
-        return Sym("x")
-    layer = int(name[1:])
-    return weight(layer) if name[0] == "W" else bias(layer)
 
 
 def loss_findings(fwd: Forward) -> tuple[Step, ...]:
@@ -523,10 +439,6 @@ def expanded_gradient(network: Network) -> Node:
     for l in range(depth - 1, 0, -1):
         delta = with_slope(Product((Tensor(weight(l + 1), transpose=True), delta)), l)
     return Product((delta, Tensor(Sym("x"), transpose=True)))
-
-
-def flat(matrix: Sequence[Sequence[Quantity]]) -> tuple[Quantity, ...]:
-    return tuple(q for row in matrix for q in row)
 
 
 def _tensor_symbol(network: Network, layer: int, kind: str) -> Sym:

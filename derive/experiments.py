@@ -12,7 +12,7 @@ import sympy as sp
 from derive import latex
 from derive.catalog import RELU, SIGMOID
 from derive.classification import equal
-from derive.deriver import Deriver, column, flat, network_formula, optimizer_table
+from derive.deriver import Deriver, column, network_formula
 from derive.errors import VerificationError
 from derive.formula import DIGITS, Difference, Negate, Power, Product, Quantity, Ref, Sqrt, Sum
 from derive.network import (
@@ -31,6 +31,7 @@ from derive.network import (
 from derive.notation import LOSS, Label, Partial, bias, weight
 from derive.spec import Network, Part, Sample
 from derive.steps import Cell, Finding, Given, Identity, PartSolution, Plot, Section, Series, Table, Values, Word
+from derive.updates import flat, optimizer_table
 
 Z = sp.Symbol("z", real=True)
 

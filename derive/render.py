@@ -18,7 +18,7 @@ from markupsafe import Markup
 from pylatex import Document, NoEscape, Package
 
 from derive import latex
-from derive.deriver import network_formula, param_symbol
+from derive.deriver import network_formula
 from derive.diagram import diagram_context
 from derive.formula import Apply, Derivative, Node, Quantity, Ref
 from derive.latex import Data, Latex
@@ -47,6 +47,7 @@ from derive.steps import (
 )
 from derive.style import DEFAULT, Style, mark_decimals
 from derive.text import escape
+from derive.updates import param_symbol
 
 LINE_WIDTH = 58
 """Printed characters of maths per line before a line of a derivation is broken."""

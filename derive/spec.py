@@ -42,7 +42,7 @@ KINDS: Mapping[str, tuple[str, ...]] = {
     "forward": (),
     "show_that": ("yhat",),
     "gradients": ("wrt",),
-    "update": ("optimizer", "learning_rate", "wrt", "steps"),
+    "update": ("optimizer", "learning_rate", "wrt", "steps", "frozen"),
     "replace_activation": ("layer", "activation", "optimizer", "learning_rate"),
     "cross_entropy": ("p",),
     "learning_rates": ("learning_rates", "steps", "exact_steps", "optimizer"),
@@ -143,6 +143,8 @@ class Part:
     """This part's places of decimals, if it sets its own."""
     exact: bool | None = None
     """Whether this part shows exact forms, if it says."""
+    frozen: tuple[str, ...] = ()
+    """Keys of the parameter entries an update leaves as they are (``w1[1,2]``, ``b2[1]``)."""
 
 
 @dataclass(frozen=True)
@@ -526,6 +528,8 @@ class _Reader:
             fields["hyper"] = (*tuple(fields.get("hyper", ())), *hyper.items())  # type: ignore[arg-type]
         if kind == "update":
             fields["steps"] = self.integer([*path, "steps"], table.get("steps", 1), 1, 5)
+            if "frozen" in table:
+                fields["frozen"] = self.frozen([*path, "frozen"], table["frozen"], network)
         if "learning_rate" in table:
             fields["learning_rate"] = self.positive([*path, "learning_rate"], table["learning_rate"])
         if "layer" in table:
@@ -628,6 +632,30 @@ class _Reader:
             activation = self.activation([*path, "activation"], table.get("activation", "sigmoid"))
             fields["after"], fields["inserted"] = after, Layer(weights, bias, activation)
         return fields
+
+    def frozen(self, path: list[str | int], value: object, network: Network) -> tuple[str, ...]:
+        """Whole tensors (W1, b2) or single entries (w1[1,2], b2[1]), as the entries' keys."""
+        keys: list[str] = []
+        for l, layer in enumerate(network.layers, 1):
+            rows, cols = layer.shape
+            keys += [f"w{l}[{j},{k}]" for j in range(1, rows + 1) for k in range(1, cols + 1)]
+            keys += [f"b{l}[{j}]" for j in range(1, rows + 1)]
+        if not isinstance(value, list) or not value:
+            raise self.fail(path, 'expected a list of tensors or entries, such as ["W1", "w2[1,1]", "b2[1]"]')
+        chosen: set[str] = set()
+        for item in value:
+            name = item.replace(" ", "") if isinstance(item, str) else item
+            tensor = re.fullmatch(r"([Wb])(\d+)", name) if isinstance(name, str) else None
+            if tensor is not None and 1 <= int(tensor.group(2)) <= len(network.layers):
+                prefix = f"{tensor.group(1).lower()}{tensor.group(2)}["
+                chosen.update(k for k in keys if k.startswith(prefix))
+            elif name in keys:
+                chosen.add(str(name))
+            else:
+                raise self.fail(
+                    path, f"unknown parameter or entry {item!r}: give W1 or b1 ..., or an entry such as {keys[0]}"
+                )
+        return tuple(k for k in keys if k in chosen)
 
     def wrt(self, path: list[str | int], value: object, network: Network, inputs: bool = False) -> tuple[str, ...]:
         """Parameter names (W1, b1, ...), and with ``inputs`` the input x, in the network's order."""

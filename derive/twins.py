@@ -7,7 +7,7 @@ spec and the names of quantities, never a formula.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -213,9 +213,23 @@ def run_steps(
         if t > 1:
             forward_values(out, network, net, x, y, loss, prefix, after(t - 1))
             grads = gradient_values(out, network, net, x, y, loss, f"{prefix}t{t}.")
+        if part.frozen:
+            grads = frozen_out(out, grads, part.frozen, prefix if t == 1 else f"{prefix}t{t}.")
         net = step_values(out, network, net, grads, part.optimizer, hyper, state, t, names, prefix)
         nets.append(net)
     return nets
+
+
+def frozen_out(out: Expected, grads: Gradients, frozen: Sequence[str], prefix: str) -> Gradients:
+    """The gradients with the frozen entries' set to 0 (recorded under the exact engine's keys)."""
+    weights = [w.copy() for w in grads.weights]
+    biases = [b.copy() for b in grads.biases]
+    for key in frozen:
+        kind, layer, index = key[0], int(key[1 : key.index("[")]), key[key.index("[") + 1 : -1].split(",")
+        target = weights if kind == "w" else biases
+        target[layer - 1][tuple(int(i) - 1 for i in index)] = 0.0
+        out.values[f"{prefix}frozen.dL/d{key}"] = 0.0
+    return replace(grads, weights=tuple(weights), biases=tuple(biases))
 
 
 def sample_of(part: Part) -> tuple[Array, Array]:

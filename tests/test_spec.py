@@ -277,3 +277,29 @@ def test_engine_options_are_read() -> None:
     update = spec.parts[4]
     assert update.optimizer is not None and update.optimizer.name == "nesterov"
     assert dict(update.hyper) == {"beta": sp.Rational(1, 2)} and update.steps == 3
+
+
+def test_frozen_entries_are_read_as_entry_keys() -> None:
+    text = EXAMPLE.replace(
+        'optimizer = "sgd"\nlearning_rate = "1/2"',
+        'optimizer = "sgd"\nlearning_rate = "1/2"\nfrozen = ["b1", "w2[1, 2]"]',
+        1,
+    )
+    spec = parse_spec(text)
+    update = next(p for p in spec.parts if p.kind == "update")
+    assert update.frozen == ("b1[1]", "b1[2]", "w2[1,2]")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('["W3"]', "unknown parameter or entry 'W3'"),
+        ('["w1[3,1]"]', "unknown parameter or entry 'w1[3,1]'"),
+        ("[]", "expected a list of tensors or entries"),
+    ],
+)
+def test_bad_frozen_entries_are_one_line(value: str, message: str) -> None:
+    error = error_for(
+        'optimizer = "sgd"\nlearning_rate = "1/2"', f'optimizer = "sgd"\nlearning_rate = "1/2"\nfrozen = {value}'
+    )
+    assert error.field == "parts[5].frozen" and message in error.message

@@ -109,6 +109,12 @@ def test_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None
                     _close(solution[grads + Partial(LOSS, Sym("w", l, (j, k))).key].exact, g)
                 for (j,), g in _entries(b.grad):
                     _close(solution[grads + Partial(LOSS, bias(l).entry(j)).key].exact, g)
+        with torch.no_grad():  # frozen entries: their gradients masked to 0, as one freezes single entries in PyTorch
+            for key in part.frozen:
+                layer, index = int(key[1 : key.index("[")]), key[key.index("[") + 1 : -1].split(",")
+                tensor = weights[layer - 1] if key[0] == "w" else biases[layer - 1]
+                assert tensor.grad is not None
+                tensor.grad[tuple(int(i) - 1 for i in index)] = 0.0
         optimizer.step()
         for l, (w, b) in enumerate(zip(weights, biases, strict=True), 1):
             for (j, k), v in _entries(w.detach()):

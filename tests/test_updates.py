@@ -1,0 +1,29 @@
+"""Optimizer-step display helpers: entry symbols from keys, and the masked gradients of frozen entries."""
+
+from __future__ import annotations
+
+import derive
+from derive.deriver import Deriver
+from derive.network import backward, forward, given_sample
+from derive.notation import Sym
+from derive.updates import masked, param_entry
+
+
+def test_an_entry_key_names_its_symbol() -> None:
+    assert param_entry("w2[1,3]") == Sym("w", 2, (1, 3))
+    assert param_entry("b1[2]") == Sym("b", 1, (2,))
+
+
+def test_masking_zeroes_exactly_the_frozen_entries_under_their_own_keys() -> None:
+    spec = derive.load_example()
+    d = Deriver(spec)
+    sample = spec.parts[0].sample
+    assert sample is not None
+    x, y = given_sample(sample, "p1.")
+    fwd = forward(spec.network, d.params, x, y, spec.loss, "p1.")
+    bwd = backward(spec.network, d.params, fwd, spec.loss, "p1.")
+    out = masked(bwd, ("w1[2,1]", "b2[1]"), "p1.")
+    assert out.gradients.weights[0][1][0].key == "p1.frozen.dL/dw1[2,1]" and out.gradients.weights[0][1][0].exact == 0
+    assert out.gradients.biases[1][0].key == "p1.frozen.dL/db2[1]"
+    assert out.gradients.weights[0][0][0] is bwd.gradients.weights[0][0][0]
+    assert bwd.gradients.weights[0][1][0].exact != 0  # the unmasked pass is untouched
