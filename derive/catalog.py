@@ -39,6 +39,9 @@ class Activation:
     """f itself, for the exercise sheet, where f is not a standard function (without f')."""
     kink: bool = False
     """Whether f' jumps at z = 0 (one-sided slopes differ there, so finite differences cannot judge)."""
+    vector: bool = False
+    """Whether f maps the whole layer (softmax): a_j depends on every z_k, so backpropagation goes
+    through its Jacobian instead of an elementwise f' (``rule`` and ``derivative`` are then unused)."""
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,38 @@ class Entry:
     formulas: tuple[str, ...] = ()
 
 
+EXP = Activation(
+    name="exp",
+    rule=sp.exp,
+    derivative=lambda z, a: a,
+    call=r"e^{#}",
+    prime=r"e^{#}",
+    identity=r"\frac{d}{dz} e^{z} = e^{z}",
+    prose="exp",
+)
+"""The exponential as a formula node (inside softmax); not an activation of the catalogue."""
+
+
+def _whole_layer(*args: object) -> sp.Expr:
+    raise TypeError("softmax maps the whole layer; it has no elementwise rule or derivative")
+
+
+SOFTMAX = Activation(
+    name="softmax",
+    rule=_whole_layer,
+    derivative=_whole_layer,  # type: ignore[arg-type]
+    call=r"\operatorname{softmax}\left(#\right)",
+    prime=r"\operatorname{softmax}'\left(#\right)",
+    # [i = j] is 1 when i = j, else 0 (δ_ij would clash with the error signal δ).
+    identity=(
+        r"a_j = \frac{e^{z_j}}{\sum_k e^{z_k}},\quad \frac{\partial a_i}{\partial z_j} = a_i\bigl([i = j] - a_j\bigr)"
+    ),
+    prose="softmax",
+    definition=r"a_j = e^{z_j} \big/ \textstyle\sum_k e^{z_k}",
+    vector=True,
+)
+
+
 ACTIVATIONS: Mapping[str, Entry] = {
     "identity": Entry(lambda: IDENTITY),
     "sigmoid": Entry(lambda: SIGMOID),
@@ -251,6 +286,7 @@ ACTIVATIONS: Mapping[str, Entry] = {
     "softplus": Entry(lambda: SOFTPLUS),
     "constant": Entry(constant, {"c": ZERO}),
     "custom": Entry(custom, {"formula": "z"}, formulas=("formula",)),
+    "softmax": Entry(lambda: SOFTMAX),
 }
 
 SQUARED_ERROR = Loss(
@@ -330,10 +366,21 @@ def averaged(loss: Loss, outputs: int) -> Loss:
     )
 
 
+CATEGORICAL_CROSS_ENTROPY = Loss(
+    name="categorical_cross_entropy",
+    term=lambda p, y: Negate(Product((y, Log(p)))),
+    gradient=lambda p, y: Negate(Quotient(y, p)),
+    formula=r"-\sum_j y_j \log \hat{y}_j",
+    identity=r"\frac{\partial L}{\partial \hat{y}_j} = -\frac{y_j}{\hat{y}_j}",
+    prose="categorical_cross_entropy",
+)
+"""Cross-entropy of a distribution ŷ (a softmax output) against targets y (one-hot or a class index)."""
+
 LOSSES: Mapping[str, Loss] = {
     "squared_error": SQUARED_ERROR,
     "half_squared_error": HALF_SQUARED_ERROR,
     "binary_cross_entropy": BINARY_CROSS_ENTROPY,
+    "categorical_cross_entropy": CATEGORICAL_CROSS_ENTROPY,
 }
 REDUCTIONS = ("sum", "mean")
 

@@ -8,7 +8,7 @@ from derive import latex
 from derive.catalog import BINARY_CROSS_ENTROPY, SIGMOID, SQUARED_ERROR
 from derive.deriver import Deriver, column
 from derive.errors import VerificationError
-from derive.formula import Derivative, Difference, Hadamard, Num, Product, Quantity, Ref, Tensor
+from derive.formula import Derivative, Difference, Hadamard, Num, Product, Quantity, Ref, Tensor, equal
 from derive.network import backward
 from derive.notation import LOSS, OUTPUT, TARGET, Label, Partial, Sym
 from derive.spec import Part
@@ -39,17 +39,6 @@ def bce(p: sp.Expr, y: sp.Expr) -> sp.Expr:
 
 def tex(expr: sp.Expr) -> str:
     return latex.DerivePrinter()._print(expr)
-
-
-def equal(a: sp.Expr, b: sp.Expr) -> bool:
-    """Whether two expressions are equal, decided symbolically.
-
-    The steps here are rational functions of p, y and e^{-z}: over one denominator their
-    difference cancels to 0 exactly when they are equal. That costs a quarter of ``simplify``
-    (which also imports SymPy's units the first time); ``simplify`` decides what it leaves.
-    """
-    difference = a - b
-    return sp.cancel(sp.together(difference)) == 0 or sp.simplify(difference) == 0
 
 
 def checked(*chain: sp.Expr) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+import sympy as sp
 
 from derive import latex
 from derive.catalog import Loss
@@ -17,9 +20,11 @@ from derive.formula import (
     Node,
     Product,
     Quantity,
+    Rule,
     Sum,
     Tensor,
     approximate,
+    equal,
 )
 from derive.network import (
     Backward,
@@ -299,9 +304,18 @@ class Deriver:
             layer = network.layers[l - 1]
             z = Tensor(_tensor_symbol(network, l, "z"), column(fwd.z[l - 1]))
             delta = Tensor(Sym("delta", l), column(bwd.delta[l - 1]))
-            general = Hadamard(upstream, Derivative(layer.activation, z))
+            general: Node = Hadamard(upstream, Derivative(layer.activation, z))
             number = 2 if l == depth else 6
+            mean = bwd.means[l - 1] if bwd.means else None
+            if mean is not None:
+                # Through softmax's Jacobian: first ḡ = Σ_i a_i ∂L/∂a_i, then δ = a ⊙ (∂L/∂a − ḡ).
+                steps.append(Compute(mean.symbol, None, (mean,)))
+                a_l = Tensor(_tensor_symbol(network, l, "a"), column(fwd.a[l - 1]))
+                shape = rf"#1 \odot \left(#2 - {latex.symbol(mean.symbol)}\right)"
+                general = Rule(shape, _display_only, (a_l, upstream))
             steps.append(Compute(delta.symbol, general, bwd.delta[l - 1], number, (len(fwd.z[l - 1]), 1)))
+            if mean is not None and l == depth and loss.name == "categorical_cross_entropy":
+                steps.extend(softmax_shortcut(fwd, bwd, loss))
             below_symbol = Sym("x") if l == 1 else _tensor_symbol(network, l - 1, "a")
             below = Tensor(below_symbol, column(fwd.layer_input(l)), transpose=True)
             if f"W{l}" in names:
@@ -394,6 +408,36 @@ class Deriver:
         return sections, after, hyper
 
 
+def _display_only(*args: object) -> sp.Expr:
+    raise TypeError("a matrix-form formula is printed, never evaluated")
+
+
+def softmax_shortcut(fwd: Forward, bwd: Backward, loss: Loss) -> tuple[Step, ...]:
+    """δ = ŷ − y for softmax with cross-entropy (targets summing to 1, no averaging).
+
+    Proved once per output count with symbols (:func:`softmax_identity`), and confirmed at this
+    sample to the digits carried. Comparing the exact values instead would run SymPy's
+    cancellation on closed forms that grow with the network (it did not finish for 3-3-3).
+    """
+    if loss.scale != 1 or sum(q.exact for q in fwd.targets) != 1 or not softmax_identity(len(fwd.output)):
+        return ()
+    tolerance = MP.mpf(10) ** -(DIGITS - 5)
+    pairs = zip(bwd.delta[-1], fwd.output, fwd.targets, strict=True)
+    if any(abs(d.approx - (p.approx - y.approx)) > tolerance * max(1, abs(d.approx)) for d, p, y in pairs):
+        return ()
+    return (Finding("softmax_ce_shortcut", (("delta", latex.symbol(Sym("delta", len(bwd.delta)))),)),)
+
+
+@functools.cache
+def softmax_identity(n: int) -> bool:
+    """Whether a_j (∂L/∂a_j − Σ_i a_i ∂L/∂a_i) = a_j − y_j for ∂L/∂a_i = −y_i/a_i and Σ y_i = 1."""
+    a = sp.symbols(f"a1:{n + 1}", positive=True)
+    y = [*sp.symbols(f"y1:{n}"), 1 - sum(sp.symbols(f"y1:{n}"), sp.Integer(0))]
+    g = [-yi / ai for ai, yi in zip(a, y, strict=True)]
+    mean = sum((ai * gi for ai, gi in zip(a, g, strict=True)), sp.Integer(0))
+    return all(equal(a[j] * (g[j] - mean), a[j] - y[j]) for j in range(n))
+
+
 def loss_findings(fwd: Forward) -> tuple[Step, ...]:
     """An explanation when the loss is infinite (cross-entropy of a certain, wrong prediction)."""
     if fwd.loss.exact.is_infinite:
@@ -467,6 +511,11 @@ def _chain_rule(network: Network, layer: int, kind: str) -> ChainRule:
         if kind == "w"
         else Sym("b", layer, ("j",), hide_index=network.layers[layer - 1].shape[0] == 1)
     )
+    if network.layers[layer - 1].activation.vector:
+        # Softmax: every a_i depends on z_j, so the chain goes through δ_j = ∂L/∂z_j (step 2).
+        return ChainRule(
+            Partial(LOSS, target), (Partial(LOSS, unit(layer, "z", "j")), Partial(unit(layer, "z", "j"), target))
+        )
     tail: list[Symbolic] = [
         Partial(unit(layer, "a", "j"), unit(layer, "z", "j")),
         Partial(unit(layer, "z", "j"), target),

@@ -11,10 +11,9 @@ import sympy as sp
 
 from derive import latex
 from derive.catalog import RELU, SIGMOID
-from derive.classification import equal
 from derive.deriver import Deriver, column, network_formula
 from derive.errors import VerificationError
-from derive.formula import DIGITS, Difference, Negate, Power, Product, Quantity, Ref, Sqrt, Sum
+from derive.formula import DIGITS, Difference, Negate, Power, Product, Quantity, Ref, Sqrt, Sum, equal
 from derive.network import (
     Backward,
     Forward,

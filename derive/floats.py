@@ -26,9 +26,22 @@ def sigmoid(z: Array) -> Array:
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def softmax(z: Array) -> Array:
+    """e^{z_j} / Σ_k e^{z_k}, shifted by max z so that no exponential overflows."""
+    e = np.exp(z - np.max(z))
+    return e / np.sum(e)
+
+
+def whole_layer(z: Array) -> Array:
+    """Stands for f' of softmax: its δ goes through the Jacobian (see FloatNet.backward)."""
+    raise TypeError("softmax has no elementwise derivative")
+
+
 def activation_twin(act: Activation) -> tuple[FloatFn, FloatFn]:
-    """f and f' in float64."""
+    """f and f' in float64 (for softmax, f' is :func:`whole_layer`)."""
     params = dict(act.params)
+    if act.name == "softmax":
+        return softmax, whole_layer
     if act.name == "identity":
         return (lambda z: z), (lambda z: np.ones_like(z))
     if act.name == "sigmoid":
@@ -96,6 +109,13 @@ def _loss_twin(loss: Loss) -> LossFns:
                 return (1 - y) / (1 - p) - y / p
 
         return value, gradient
+    if loss.name == "categorical_cross_entropy":
+
+        def categorical(p: Array, y: Array) -> float:
+            with np.errstate(divide="ignore", invalid="ignore"):  # a zero target's term is 0, whatever p is
+                return float(-np.sum(np.where(y > 0, y * np.log(p), 0.0)))
+
+        return categorical, (lambda p, y: -y / p)
     if loss.name == "half_squared_error":
         return (lambda yhat, y: float(0.5 * np.sum((yhat - y) ** 2))), (lambda yhat, y: yhat - y)
     if loss.name == "custom":
@@ -204,10 +224,15 @@ class FloatNet:
         d_activation: list[Array] = [np.empty(0)] * len(zs)
         d_weights: list[Array] = [np.empty(0)] * len(zs)
         for l in range(len(zs), 0, -1):
-            slope = self.acts[l - 1][1](zs[l - 1])
-            if from_logit and l == len(zs):
-                slope = sigmoid(zs[-1]) * sigmoid(-zs[-1])  # σ' without 1 − σ
-            delta = upstream * slope
+            if self.acts[l - 1][1] is whole_layer:
+                # Softmax: its Jacobian a_i([i = j] − a_j) applied to ∂L/∂a gives a ⊙ (∂L/∂a − a·∂L/∂a).
+                a = activations[l - 1]
+                delta = a * (upstream - float(upstream @ a))
+            else:
+                slope = self.acts[l - 1][1](zs[l - 1])
+                if from_logit and l == len(zs):
+                    slope = sigmoid(zs[-1]) * sigmoid(-zs[-1])  # σ' without 1 − σ
+                delta = upstream * slope
             below = x if l == 1 else activations[l - 2]
             deltas[l - 1] = delta
             d_weights[l - 1] = np.outer(delta, below)

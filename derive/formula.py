@@ -45,6 +45,17 @@ def as_float(x: Approx) -> sp.Float:
     return sp.Float._new(x._mpf_, MP.prec)  # the same binary number, no decimal round trip
 
 
+def equal(a: sp.Expr, b: sp.Expr) -> bool:
+    """Whether two expressions are equal, decided symbolically.
+
+    The steps here are rational functions of p, y and e^{-z}: over one denominator their
+    difference cancels to 0 exactly when they are equal. That costs a quarter of ``simplify``
+    (which also imports SymPy's units the first time); ``simplify`` decides what it leaves.
+    """
+    difference = a - b
+    return sp.cancel(sp.together(difference)) == 0 or sp.simplify(difference) == 0
+
+
 CLOSED_FORM_NODES = 150
 """A value whose closed form would have more nodes than this stands for itself by a symbol."""
 
@@ -62,6 +73,14 @@ def small(value: sp.Expr, limit: int) -> bool:
 
 class Undefined(ArithmeticError):
     """A formula has no real value here (a division by zero, the log of a negative number)."""
+
+
+class TooLarge(Exception):
+    """An exact value would cost more than it is worth: it stands for itself by a symbol."""
+
+
+POWER_NODES = 60
+"""Largest closed form raised to a power or put under a root (larger ones stand by a symbol)."""
 
 
 class Node:
@@ -130,7 +149,10 @@ class Quantity:
         if any(q.exact.is_Float for q in formula.refs()):
             # Computed from decimals: there is no exact value, and evaluating twice is waste.
             return cls(symbol, as_float(approx), approx, formula, prefix)
-        exact = formula.exact()
+        try:
+            exact = formula.exact()
+        except TooLarge:
+            return cls(symbol, sp.Symbol(identifier(prefix + symbol.key)), approx, formula, prefix)
         if not small(exact, CLOSED_FORM_NODES):
             # The closed form would only grow from here (and SymPy's automatic simplification with
             # it): the value stands for itself by a symbol, and stays exact through its formula.
@@ -146,7 +168,10 @@ def _unless_cancelled(node: Node, result: Approx, parts: list[Approx]) -> Approx
     scale = max((abs(p) for p in parts), default=MP.zero)
     if not MP.isfinite(scale) or abs(result) > CANCELLATION * scale:
         return result
-    value = node.exact()
+    try:
+        value = node.exact()
+    except TooLarge:
+        return result  # no closed form to evaluate again: keep the (absolutely accurate) decimal
     if value == 0:
         return MP.zero
     if not small(value, 300):
@@ -244,7 +269,12 @@ class Power(Node):
     exponent: int
 
     def exact(self) -> sp.Expr:
-        return self.base.exact() ** self.exponent
+        base = self.base.exact()
+        if not small(base, POWER_NODES):
+            # SymPy's automatic evaluation of a power of a long sum of exponentials and roots asks
+            # sign questions that took 35 s for one 99-node gradient squared (Adam's g²).
+            raise TooLarge
+        return base**self.exponent
 
     def approx(self) -> Approx:
         return self.base.approx() ** self.exponent
@@ -342,6 +372,8 @@ class Sqrt(Node):
 
     def exact(self) -> sp.Expr:
         value = self.arg.exact()
+        if not small(value, POWER_NODES):
+            raise TooLarge  # as for Power: a root of a long closed form is not worth SymPy's time
         if value.is_negative:
             raise Undefined(f"the square root of a negative number ({value}) is undefined")
         return sp.sqrt(value)

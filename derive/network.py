@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from derive.catalog import Loss, Optimizer
-from derive.formula import Apply, Node, Num, Product, Quantity, Ref, Sum
-from derive.notation import LOSS, OUTPUT, TARGET, Partial, Stat, Sym, Symbolic, Updated
+from derive.catalog import EXP, Activation, Loss, Optimizer
+from derive.formula import Apply, Difference, Node, Num, Product, Quantity, Quotient, Ref, Sum
+from derive.notation import LOSS, OUTPUT, TARGET, Label, Partial, Stat, Sym, Symbolic, Updated
 from derive.spec import Network, Sample
 
 Vec = tuple[Quantity, ...]
@@ -74,6 +74,8 @@ class Backward:
     """∂L/∂W^{(l)} and ∂L/∂b^{(l)}, laid out like the parameters."""
     inputs: Vec = ()
     """∂L/∂x: step 5 once more, through the first layer's weights to the input."""
+    means: tuple[Quantity | None, ...] = ()
+    """ḡ^{(l)} of each softmax layer (None for the others)."""
 
     def tensor(self, name: str) -> Mat:
         """The gradients of ``W2``, ``b1`` (a column) or ``x`` (a column) by name."""
@@ -134,7 +136,7 @@ def forward(network: Network, params: Params, x: Vec, y: Vec, loss: Loss, prefix
             for j in range(1, len(w) + 1)
         )
         a = tuple(
-            Quantity.computed(mark(unit_symbol(network, l, "a", j)), Apply(layer.activation, Ref(z[j - 1])), prefix)
+            Quantity.computed(mark(unit_symbol(network, l, "a", j)), activation_of(layer.activation, z, j), prefix)
             for j in range(1, len(w) + 1)
         )
         zs.append(z)
@@ -145,6 +147,18 @@ def forward(network: Network, params: Params, x: Vec, y: Vec, loss: Loss, prefix
     return Forward(x, y, tuple(zs), tuple(activations), Quantity.computed(mark(LOSS), total, prefix))
 
 
+def activation_of(activation: Activation, z: Vec, j: int) -> Node:
+    """a_j = f(z_j); for softmax, which maps the whole layer, e^{z_j} / Σ_k e^{z_k}."""
+    if activation.vector:
+        return Quotient(Apply(EXP, Ref(z[j - 1])), Sum(tuple(Apply(EXP, Ref(zk)) for zk in z)))
+    return Apply(activation, Ref(z[j - 1]))
+
+
+def mean_symbol(layer: int) -> Label:
+    """ḡ^{(l)} = Σ_i a_i ∂L/∂a_i, the term every entry of a softmax layer's δ subtracts."""
+    return Label(f"gbar{layer}", rf"\bar{{g}}^{{({layer})}}")
+
+
 def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix: str) -> Backward:
     """Backpropagation; the numbered comments are the step numbers printed on the sheet."""
     depth = len(network.layers)
@@ -152,6 +166,7 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix:
     d_activation: list[Vec] = [()] * depth
     d_weights: list[Mat] = [()] * depth
     d_biases: list[Vec] = [()] * depth
+    means: list[Quantity | None] = [None] * depth
 
     def grad(symbol: Sym, formula: Node) -> Quantity:
         return Quantity.computed(Partial(LOSS, symbol), formula, prefix)
@@ -165,13 +180,25 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix:
     for l in range(depth, 0, -1):
         layer = network.layers[l - 1]
         z, a = fwd.z[l - 1], fwd.a[l - 1]
-        # Step 2 (output layer) and step 6 (hidden layers): δ^{(l)}_j = ∂L/∂a^{(l)}_j · f'(z^{(l)}_j).
-        delta = tuple(
-            Quantity.computed(
-                Sym("delta", l, (j,), hide_index=len(z) == 1),
-                Product((Ref(upstream[j - 1]), layer.activation.derivative(Ref(z[j - 1]), Ref(a[j - 1])))),
+        # Step 2 (output layer) and step 6 (hidden layers): δ^{(l)}_j = ∂L/∂a^{(l)}_j · f'(z^{(l)}_j);
+        # through softmax's Jacobian a_i([i = j] − a_j): δ_j = a_j (∂L/∂a_j − ḡ), ḡ = Σ_i a_i ∂L/∂a_i.
+        if layer.activation.vector:
+            mean = Quantity.computed(
+                mean_symbol(l),
+                Sum(tuple(Product((Ref(ai), Ref(gi))) for ai, gi in zip(a, upstream, strict=True))),
                 prefix,
             )
+            means[l - 1] = mean
+            entries = [
+                Product((Ref(a[j - 1]), Difference(Ref(upstream[j - 1]), Ref(mean)))) for j in range(1, len(z) + 1)
+            ]
+        else:
+            entries = [
+                Product((Ref(upstream[j - 1]), layer.activation.derivative(Ref(z[j - 1]), Ref(a[j - 1]))))
+                for j in range(1, len(z) + 1)
+            ]
+        delta = tuple(
+            Quantity.computed(Sym("delta", l, (j,), hide_index=len(z) == 1), entries[j - 1], prefix)
             for j in range(1, len(z) + 1)
         )
         deltas[l - 1] = delta
@@ -195,7 +222,7 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix:
         if l > 1:
             d_activation[l - 2] = upstream
     gradients = Params(tuple(d_weights), tuple(d_biases))
-    return Backward(d_output, tuple(deltas), tuple(d_activation), gradients, inputs=upstream)
+    return Backward(d_output, tuple(deltas), tuple(d_activation), gradients, inputs=upstream, means=tuple(means))
 
 
 @dataclass(frozen=True)

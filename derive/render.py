@@ -424,8 +424,11 @@ def line_context(q: Quantity, style: Style) -> list[dict[str, Any]]:
         text, approximated = latex.substituted(q.formula, style.places, style.exact)
         if approximated:
             chain.append((r"\approx", text))
-            chain.append((r"\approx", result[-1][1]))
-            restated = result[:-1]
+            if len(result) == 1 and result[0][0] == "=":
+                restated = result  # an exact integer (ḡ = −1): it stands on a row of its own, with =
+            else:
+                chain.append((r"\approx", result[-1][1]))
+                restated = result[:-1]
         else:
             chain.append(("=", text))
             chain.extend(result)

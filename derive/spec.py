@@ -239,6 +239,8 @@ class _Reader:
     def __init__(self, text: str, source: str) -> None:
         self.lines = text.splitlines()
         self.source = source
+        self.categorical = False
+        """Whether the loss is categorical cross-entropy (its targets may be a class index)."""
 
     def fail(self, path: Sequence[str | int], message: str) -> SpecError:
         return SpecError(_field(path), message, line=self.locate(path), source=self.source)
@@ -409,6 +411,11 @@ class _Reader:
         sheet = self.sheet(root.get("sheet", {}))
         network = self.network(root["network"])
         loss = self.loss(root["loss"], network.outputs)
+        self.categorical = loss.name == "categorical_cross_entropy"
+        if self.categorical and not network.layers[-1].activation.vector:
+            raise self.fail(
+                ["loss", "name"], "categorical cross-entropy needs a softmax output layer (a distribution ŷ)"
+            )
         raw_parts = root["parts"]
         if not isinstance(raw_parts, list) or not raw_parts:
             raise self.fail(["parts"], f"expected one or more [[parts]] tables, found {_kind(raw_parts)}")
@@ -481,6 +488,10 @@ class _Reader:
                     [*path, "bias"], f"shape mismatch: W is {rows}x{cols}, so b needs {rows} entries; found {len(bias)}"
                 )
             activation = self.activation([*path, "activation"], layer_table["activation"])
+            if activation.vector and number != len(raw_layers):
+                raise self.fail(
+                    [*path, "activation"], "softmax is for the output layer only: give it to the last layer"
+                )
             layers.append(Layer(weights, bias, activation))
             if inputs is None:
                 inputs = cols
@@ -536,6 +547,8 @@ class _Reader:
             fields["layer"] = self.integer([*path, "layer"], table["layer"], 1, len(network.layers))
         if "activation" in table and kind != "extra_layer":
             fields["activation"] = self.activation([*path, "activation"], table["activation"])
+            if fields["activation"].vector:  # type: ignore[attr-defined]
+                raise self.fail([*path, "activation"], "softmax is for the network's output layer only, not here")
         return Part(**fields)  # type: ignore[arg-type]
 
     def sample(
@@ -560,9 +573,25 @@ class _Reader:
         if len(x) != network.inputs:
             raise self.fail([*path, "x"], f"shape mismatch: the network takes {network.inputs} inputs; found {len(x)}")
         y = self.vector([*path, "y"], table["y"], scalar_ok=True)
+        if self.categorical:
+            y = self.categories([*path, "y"], y, network.outputs)
         if len(y) != network.outputs:
             raise self.fail([*path, "y"], f"shape mismatch: the network has {network.outputs} outputs; found {len(y)}")
         return Sample(x, y), None
+
+    def categories(self, path: Sequence[str | int], y: Vector, outputs: int) -> Vector:
+        """Targets of categorical cross-entropy: a class index (1 to n) becomes one-hot; a list must
+        be a distribution (non-negative, summing to 1)."""
+        if len(y) == 1 and outputs > 1:
+            index = y[0]
+            if not (index.is_Integer and 1 <= index <= outputs):
+                raise self.fail(path, f"a class index from 1 to {outputs} (or {outputs} probabilities); found {index}")
+            return tuple(ONE if k == index else sp.Integer(0) for k in range(1, outputs + 1))
+        if len(y) == outputs and (any(v < 0 for v in y) or sum(y) != 1):
+            raise self.fail(
+                path, f"targets for cross-entropy are a distribution (≥ 0, summing to 1); found sum {sum(y)}"
+            )
+        return y
 
     def positive(self, path: Sequence[str | int], value: object) -> sp.Rational:
         number = self.number(path, value)
@@ -630,6 +659,8 @@ class _Reader:
             if len(bias) != width:
                 raise self.fail([*path, "bias"], f"shape mismatch: b needs {width} entries; found {len(bias)}")
             activation = self.activation([*path, "activation"], table.get("activation", "sigmoid"))
+            if activation.vector:
+                raise self.fail([*path, "activation"], "softmax is for the network's output layer only, not here")
             fields["after"], fields["inserted"] = after, Layer(weights, bias, activation)
         return fields
 

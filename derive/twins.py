@@ -15,7 +15,7 @@ from derive.catalog import BINARY_CROSS_ENTROPY, Loss, Optimizer
 from derive.classification import PLOT_POINTS
 from derive.experiments import RUNAWAY
 from derive.floats import Array, FloatNet, Gradients, central_difference, loss_twin, optimizer_twin
-from derive.network import unit_symbol
+from derive.network import mean_symbol, unit_symbol
 from derive.notation import LOSS, Partial, Stat, Sym, Symbolic, Updated, bias
 from derive.spec import Network, Part, Spec, variant
 
@@ -120,6 +120,11 @@ def gradient_values(
                     float(g),
                     _nudge(net, x, y, whole, ("a", l - 1, k - 1)),
                 )
+    outputs = net.forward(x)[1]
+    for l, layer in enumerate(network.layers, 1):
+        if layer.activation.vector:  # ḡ = Σ_i a_i ∂L/∂a_i of a softmax layer
+            upstream = grads.output if l == depth else grads.activation[l - 1]
+            out.values[prefix + mean_symbol(l).key] = float(outputs[l - 1] @ upstream)
     # ∂L/∂x = W^{(1)ᵀ} δ^{(1)}, nudged by moving the input itself.
     for k, g in enumerate(net.weights[0].T @ grads.delta[0]):
         record(Partial(LOSS, Sym("x", None, (k + 1,))), float(g), _nudge_input(net, x, y, whole, k))

@@ -26,7 +26,8 @@ POINTS = [sp.Integer(-3), sp.Rational(-1, 2), sp.Integer(0), sp.Rational(1, 3), 
 
 
 def _activations() -> list[Activation]:
-    return [entry.build(**entry.params) for entry in ACTIVATIONS.values()] + [
+    elementwise = [entry.build(**entry.params) for entry in ACTIVATIONS.values()]
+    return [act for act in elementwise if not act.vector] + [
         ACTIVATIONS["constant"].build(c=sp.Rational(3, 2)),
         ACTIVATIONS["leaky_relu"].build(slope=sp.Rational(1, 5)),
         ACTIVATIONS["custom"].build(formula="z^3/3 + exp(-z) + sigmoid(2*z)"),
@@ -184,3 +185,26 @@ def test_optimizers_match_hand_worked_steps(
     for stages, expected in zip(steps, thetas, strict=True):
         if expected is not None:
             assert stages["theta"] == expected
+
+
+def test_softmax_is_a_distribution_and_its_twin_agrees() -> None:
+    import numpy as np
+
+    from derive.floats import softmax
+    from derive.formula import Quantity, equal
+    from derive.network import activation_of
+    from derive.notation import Sym
+
+    act = ACTIVATIONS["softmax"].build()
+    assert act.vector and "[i = j]" in act.identity
+    z = tuple(
+        Quantity.given(Sym("z", 2, (j,)), v)
+        for j, v in enumerate((sp.Integer(1), sp.Rational(-1, 2), sp.Integer(2)), 1)
+    )
+    a = [activation_of(act, z, j) for j in (1, 2, 3)]
+    assert equal(sum(node.exact() for node in a), sp.Integer(1))
+    twin = softmax(np.array([1.0, -0.5, 2.0]))
+    for node, value in zip(a, twin, strict=True):
+        assert abs(float(node.approx()) - value) < 1e-15
+    # Large inputs do not overflow the twin (it shifts by max z).
+    assert np.allclose(softmax(np.array([1000.0, 1000.0])), [0.5, 0.5])

@@ -303,3 +303,45 @@ def test_bad_frozen_entries_are_one_line(value: str, message: str) -> None:
         'optimizer = "sgd"\nlearning_rate = "1/2"', f'optimizer = "sgd"\nlearning_rate = "1/2"\nfrozen = {value}'
     )
     assert error.field == "parts[5].frozen" and message in error.message
+
+
+SOFTMAX = """
+[network]
+inputs = 1
+[[network.layers]]
+weights = [[1], [2]]
+bias = [0, 0]
+activation = "%s"
+[[network.layers]]
+weights = [[1, 0], [0, 1], [1, 1]]
+bias = [0, 0, 0]
+activation = "%s"
+[loss]
+name = "%s"
+[[parts]]
+kind = "forward"
+x = [1]
+y = %s
+"""
+
+
+@pytest.mark.parametrize(
+    ("hidden", "output", "loss", "y", "field", "message"),
+    [
+        ("softmax", "softmax", "categorical_cross_entropy", "1", "network.layers[1].activation", "output layer only"),
+        ("sigmoid", "sigmoid", "categorical_cross_entropy", "1", "loss.name", "needs a softmax output layer"),
+        ("sigmoid", "softmax", "categorical_cross_entropy", "4", "parts[1].y", "a class index from 1 to 3"),
+        ("sigmoid", "softmax", "categorical_cross_entropy", '["1/2", "1/2", "1/2"]', "parts[1].y", "found sum 3/2"),
+    ],
+)
+def test_softmax_and_categorical_cross_entropy_are_checked(
+    hidden: str, output: str, loss: str, y: str, field: str, message: str
+) -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(SOFTMAX % (hidden, output, loss, y))
+    assert caught.value.field == field and message in caught.value.message
+
+
+def test_a_class_index_is_one_hot() -> None:
+    spec = parse_spec(SOFTMAX % ("sigmoid", "softmax", "categorical_cross_entropy", "3"))
+    assert spec.parts[0].sample is not None and spec.parts[0].sample.y == (0, 0, 1)

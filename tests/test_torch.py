@@ -29,6 +29,7 @@ def _activation(name: str, params: dict[str, Any]) -> Callable[[Any], Any] | Non
         "tanh": torch.tanh,
         "relu": torch.relu,
         "softplus": torch.nn.functional.softplus,
+        "softmax": lambda z: torch.softmax(z, 0),
     }
     if name == "leaky_relu":
         return lambda z: torch.nn.functional.leaky_relu(z, float(params["slope"]))
@@ -40,6 +41,7 @@ def _loss(name: str, scale: float) -> Callable[[Any, Any], Any] | None:
         "squared_error": lambda p, y: ((p - y) ** 2).sum(),
         "half_squared_error": lambda p, y: 0.5 * ((p - y) ** 2).sum(),
         "binary_cross_entropy": lambda p, y: torch.nn.functional.binary_cross_entropy(p, y, reduction="sum"),
+        "categorical_cross_entropy": lambda p, y: -(y * torch.log(p)).sum(),
     }
     fn = table.get(name)
     return None if fn is None else (lambda p, y: scale * fn(p, y))
