@@ -384,6 +384,17 @@ LOSSES: Mapping[str, Loss] = {
 }
 REDUCTIONS = ("sum", "mean")
 
+
+def _decayed(rate: Node, previous: Node, value: Node) -> Node:
+    """A running average: rate · previous + (1 − rate) · value (Adam's m and v, RMSProp's s)."""
+    return Sum((Product((rate, previous)), Product((Difference(ONE_, rate), value))))
+
+
+def _root_scaled(e: Mapping[str, Node], step: Node, second: Node) -> Node:
+    """θ − α · step / (√second + ε), with ε outside the square root as PyTorch has it."""
+    return Difference(e["theta"], Product((e["alpha"], Quotient(step, Sum((Sqrt(second), e["epsilon"]))))))
+
+
 SGD = Optimizer(
     name="sgd",
     stages=(("theta", lambda e, t: Difference(e["theta"], Product((e["alpha"], e["g"])))),),
@@ -395,22 +406,11 @@ SGD = Optimizer(
 ADAM = Optimizer(
     name="adam",
     stages=(
-        ("m", lambda e, t: Sum((Product((e["beta1"], e["m_prev"])), Product((Difference(ONE_, e["beta1"]), e["g"]))))),
-        (
-            "v",
-            lambda e, t: Sum(
-                (Product((e["beta2"], e["v_prev"])), Product((Difference(ONE_, e["beta2"]), Power(e["g"], 2))))
-            ),
-        ),
+        ("m", lambda e, t: _decayed(e["beta1"], e["m_prev"], e["g"])),
+        ("v", lambda e, t: _decayed(e["beta2"], e["v_prev"], Power(e["g"], 2))),
         ("mhat", lambda e, t: Quotient(e["m"], Difference(ONE_, Power(e["beta1"], t)))),
         ("vhat", lambda e, t: Quotient(e["v"], Difference(ONE_, Power(e["beta2"], t)))),
-        # ε outside the square root, as PyTorch does.
-        (
-            "theta",
-            lambda e, t: Difference(
-                e["theta"], Product((e["alpha"], Quotient(e["mhat"], Sum((Sqrt(e["vhat"]), e["epsilon"])))))
-            ),
-        ),
+        ("theta", lambda e, t: _root_scaled(e, e["mhat"], e["vhat"])),
     ),
     formula=(
         r"\begin{aligned} m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t, &"
@@ -443,7 +443,7 @@ MOMENTUM_EMA = replace(
     name="momentum_ema",
     # The averaging convention (Andrew Ng's course): v = βv + (1 − β)g, a running mean of gradients.
     stages=(
-        ("v", lambda e, t: Sum((Product((e["beta"], e["v_prev"])), Product((Difference(ONE_, e["beta"]), e["g"]))))),
+        ("v", lambda e, t: _decayed(e["beta"], e["v_prev"], e["g"])),
         MOMENTUM.stages[1],
     ),
     formula=r"v_t = \beta\, v_{t-1} + (1 - \beta)\, g_t,\qquad \theta_t = \theta_{t-1} - \alpha\, v_t",
@@ -468,19 +468,8 @@ NESTEROV = replace(
 RMSPROP = Optimizer(
     name="rmsprop",
     stages=(
-        (
-            "s",
-            lambda e, t: Sum(
-                (Product((e["rho"], e["s_prev"])), Product((Difference(ONE_, e["rho"]), Power(e["g"], 2))))
-            ),
-        ),
-        # ε outside the square root, as PyTorch does.
-        (
-            "theta",
-            lambda e, t: Difference(
-                e["theta"], Product((e["alpha"], Quotient(e["g"], Sum((Sqrt(e["s"]), e["epsilon"])))))
-            ),
-        ),
+        ("s", lambda e, t: _decayed(e["rho"], e["s_prev"], Power(e["g"], 2))),
+        ("theta", lambda e, t: _root_scaled(e, e["g"], e["s"])),
     ),
     formula=(
         r"s_t = \rho\, s_{t-1} + (1 - \rho)\, g_t^2,\qquad "

@@ -66,7 +66,6 @@ def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
         # Unlabelled, a gradient drawing is the plain network again: leave it out.
         return {"type": "diagram", "show": False}
     gap = min(GAP_CM if labelled else 2.4, WIDTH_CM / max(len(widths) - 1, 1))
-    tallest = max(len(s) for s in shown)
     nodes: list[dict[str, Any]] = []
     for c, units in enumerate(shown):
         top = (len(units) - 1) / 2
@@ -113,5 +112,4 @@ def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
         "labelled": labelled,
         "nodes": nodes,
         "edges": edges,
-        "height": f"{tallest * ROW_CM:.2f}",
     }

@@ -32,14 +32,11 @@ class Style:
         A language chosen here brings its own decimal mark unless the spec set one.
         """
         lang = language or sheet.language
-        mark = sheet.decimal_mark or LANGUAGES[lang]
-        if language and not sheet.decimal_mark:
-            mark = LANGUAGES[language]
         return cls(
             places=sheet.decimals if places is None else places,
             exact=sheet.exact,
             language=lang,
-            decimal_mark=mark,
+            decimal_mark=sheet.decimal_mark or LANGUAGES[lang],
         )
 
     def for_part(self, part: Part) -> Style:

@@ -18,6 +18,7 @@ from derive.floats import Array, FloatNet, Gradients, central_difference, loss_t
 from derive.network import mean_symbol, unit_symbol
 from derive.notation import LOSS, Partial, Stat, Sym, Symbolic, Updated, bias
 from derive.spec import Network, Part, Spec, variant
+from derive.updates import param_entry
 
 Mark = Callable[[Sym], Symbolic]
 
@@ -230,9 +231,10 @@ def frozen_out(out: Expected, grads: Gradients, frozen: Sequence[str], prefix: s
     weights = [w.copy() for w in grads.weights]
     biases = [b.copy() for b in grads.biases]
     for key in frozen:
-        kind, layer, index = key[0], int(key[1 : key.index("[")]), key[key.index("[") + 1 : -1].split(",")
-        target = weights if kind == "w" else biases
-        target[layer - 1][tuple(int(i) - 1 for i in index)] = 0.0
+        entry = param_entry(key)  # the key's name only; the values are this engine's own
+        assert entry.layer is not None
+        target = weights if entry.base == "w" else biases
+        target[entry.layer - 1][tuple(int(i) - 1 for i in entry.index)] = 0.0
         out.values[f"{prefix}frozen.dL/d{key}"] = 0.0
     return replace(grads, weights=tuple(weights), biases=tuple(biases))
 
