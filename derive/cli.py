@@ -13,6 +13,7 @@ from derive.errors import DeriveError
 from derive.pipeline import Options, build_sheet
 from derive.spec import example_path
 from derive.style import LANGUAGES
+from derive.texformat import default_cache
 
 DESCRIPTION = """\
 Turn a small neural-network exercise (a TOML spec) into an exercise sheet and a worked,
@@ -52,6 +53,11 @@ def parser() -> argparse.ArgumentParser:
             help="language of the sheets (default: the spec's sheet.language, else en)",
         )
         sub.add_argument("--no-pdf", action="store_true", help="write only the .tex and answers files")
+        sub.add_argument(
+            "--no-format-cache",
+            action="store_true",
+            help=f"load the LaTeX packages every time instead of from a cached format (in {default_cache()})",
+        )
         sub.add_argument(
             "--timeout", type=float, default=60.0, metavar="S", help="seconds one LaTeX run may take (default: 60)"
         )
@@ -97,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pdf=not args.no_pdf,
         timeout=args.timeout,
         templates=tuple(args.templates),
+        formats=None if args.no_format_cache else default_cache(),
     )
     started = time.perf_counter()
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from derive.batches import batch_part
 from derive.classification import cross_entropy_part, mse_vs_ce_part
 from derive.deriver import Deriver
 from derive.experiments import compare_activation_part, compare_optimizer_part, extra_layer_part, learning_rates_part
@@ -22,15 +23,30 @@ KINDS: Mapping[str, Callable[[Deriver, Part], PartSolution]] = {
     "compare_optimizer": compare_optimizer_part,
     "mse_vs_ce": mse_vs_ce_part,
     "extra_layer": extra_layer_part,
+    "batch": batch_part,
 }
+
+
+def outline(spec: Spec, deriver: Deriver | None = None) -> Solution:
+    """The spec's givens, its network drawing and its parts without their working: all the
+    exercise sheet shows, made without deriving anything (so its TeX can start at once)."""
+    deriver = deriver or Deriver(spec)
+    return Solution(spec, deriver.givens(), tuple(PartSolution(p, ()) for p in spec.parts), deriver.diagram())
+
+
+def solver(deriver: Deriver) -> Callable[[Part], PartSolution]:
+    """Solve one part at a time, in the spec's order (later parts recall what earlier ones showed)."""
+
+    def solve(part: Part) -> PartSolution:
+        if part.kind not in KINDS:
+            raise TypeError(f"no derivation for part kind {part.kind!r}")
+        return KINDS[part.kind](deriver, part)
+
+    return solve
 
 
 def derive(spec: Spec) -> Solution:
     """Solve every part of ``spec`` exactly. Verification is separate: see :func:`derive.verify`."""
     deriver = Deriver(spec)
-    parts = []
-    for part in spec.parts:
-        if part.kind not in KINDS:
-            raise TypeError(f"no derivation for part kind {part.kind!r}")
-        parts.append(KINDS[part.kind](deriver, part))
-    return Solution(spec, deriver.givens(), tuple(parts), deriver.diagram())
+    solve = solver(deriver)
+    return Solution(spec, deriver.givens(), tuple(solve(part) for part in spec.parts), deriver.diagram())

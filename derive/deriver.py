@@ -38,6 +38,7 @@ from derive.network import (
     given_params,
     given_sample,
     hyper_quantities,
+    loss_symbol,
     plain,
     step,
 )
@@ -58,7 +59,7 @@ from derive.steps import (
     Step,
     Values,
 )
-from derive.updates import Display, flat, masked, optimizer_steps, param_entry, param_symbol
+from derive.updates import Display, flat, masked, optimizer_steps, param_entry, param_symbol, tied
 
 
 def column(values: Sequence[Quantity]) -> tuple[tuple[Quantity, ...], ...]:
@@ -287,16 +288,27 @@ class Deriver:
         return Compute(fwd.loss.symbol, general if len(fwd.output) == 1 else None, (fwd.loss,), shape=(1, 1))
 
     def backward_steps(
-        self, network: Network, loss: Loss, params: Params, fwd: Forward, bwd: Backward, names: Sequence[str]
+        self,
+        network: Network,
+        loss: Loss,
+        params: Params,
+        fwd: Forward,
+        bwd: Backward,
+        names: Sequence[str],
+        mark: Callable[[Sym], Symbolic] = plain,
     ) -> tuple[Step, ...]:
-        """Steps 1–6 of backpropagation, from the output down to the lowest layer in ``names``."""
+        """Steps 1–6 of backpropagation, from the output down to the lowest layer in ``names``.
+
+        ``mark`` marks the weights' symbols (W' after a step); the loss is the pass's own (L, L_n).
+        """
         depth = len(network.layers)
+        of = loss_symbol(fwd)
         lowest = min(1 if n == "x" else int(n[1:]) for n in names)
         steps: list[Step] = [Identity(loss.identity, loss.prose)]
         for act in dict.fromkeys(layer.activation for layer in network.layers[lowest - 1 :]):
             steps.append(Identity(act.identity, act.prose))
         yhat = Tensor(OUTPUT, column(fwd.output))
-        d_out = Tensor(Partial(LOSS, OUTPUT), column(bwd.output))
+        d_out = Tensor(Partial(of, OUTPUT), column(bwd.output))
         target = Tensor(Sym(TARGET.base), column(fwd.targets))
         steps.append(Compute(d_out.symbol, loss.gradient(yhat, target), bwd.output, 1, (len(bwd.output), 1)))
         upstream = d_out
@@ -319,24 +331,24 @@ class Deriver:
             below_symbol = Sym("x") if l == 1 else _tensor_symbol(network, l - 1, "a")
             below = Tensor(below_symbol, column(fwd.layer_input(l)), transpose=True)
             if f"W{l}" in names:
-                steps.append(_chain_rule(network, l, "w"))
+                steps.append(_chain_rule(network, l, "w", of))
                 if l == 1 and depth > 1:
-                    steps.append(Expanded(Partial(LOSS, weight(1)), expanded_gradient(network)))
+                    steps.append(Expanded(Partial(of, weight(1)), expanded_gradient(network, of)))
                 grads = bwd.gradients.weights[l - 1]
-                steps.append(Compute(Partial(LOSS, weight(l)), Product((delta, below)), flat(grads), 3, _shape(grads)))
+                steps.append(Compute(Partial(of, weight(l)), Product((delta, below)), flat(grads), 3, _shape(grads)))
             if f"b{l}" in names:
-                steps.append(_chain_rule(network, l, "b"))
+                steps.append(_chain_rule(network, l, "b", of))
                 grads_b = bwd.gradients.biases[l - 1]
-                steps.append(Compute(Partial(LOSS, bias(l)), delta, grads_b, 4, (len(grads_b), 1)))
+                steps.append(Compute(Partial(of, bias(l)), delta, grads_b, 4, (len(grads_b), 1)))
             if l > lowest:
-                w = Tensor(weight(l), params.weights[l - 1], transpose=True)
+                w = Tensor(mark(weight(l)), params.weights[l - 1], transpose=True)
                 d_a = bwd.activation[l - 2]
-                steps.append(Compute(Partial(LOSS, Sym("a", l - 1)), Product((w, delta)), d_a, 5, (len(d_a), 1)))
-                upstream = Tensor(Partial(LOSS, Sym("a", l - 1)), column(d_a))
+                steps.append(Compute(Partial(of, Sym("a", l - 1)), Product((w, delta)), d_a, 5, (len(d_a), 1)))
+                upstream = Tensor(Partial(of, Sym("a", l - 1)), column(d_a))
             elif "x" in names:
                 # Step 5 once more, through W^{(1)}: the gradient with respect to the input itself.
-                w = Tensor(weight(1), params.weights[0], transpose=True)
-                steps.append(Compute(Partial(LOSS, Sym("x")), Product((w, delta)), bwd.inputs, 5, (len(bwd.inputs), 1)))
+                w = Tensor(mark(weight(1)), params.weights[0], transpose=True)
+                steps.append(Compute(Partial(of, Sym("x")), Product((w, delta)), bwd.inputs, 5, (len(bwd.inputs), 1)))
         return tuple(steps)
 
     def update_sections(
@@ -396,12 +408,23 @@ class Deriver:
             if part.frozen:
                 # 0. A frozen entry's gradient counts as 0, so every optimizer leaves it where it is.
                 bwd = masked(bwd, part.frozen, prefix if t == 1 else f"{prefix}t{t}.")
+            sums: list[Step] = []
+            if part.tied:
+                # 0. Tied entries are one parameter: their gradient is the sum over its uses.
+                bwd, sums = tied(bwd, part.tied, prefix if t == 1 else f"{prefix}t{t}.")
             stepped = step(self.params, params, bwd, optimizer, hyper, state, names, prefix)
             shown = display(optimizer, hyper, params, bwd, stepped, names, t == 1)
             intro: tuple[Step, ...] = (Identity(optimizer.formula, optimizer.prose),) if t == 1 else ()
             if part.frozen and t == 1:
                 entries = ", ".join(latex.symbol(param_entry(key)) for key in part.frozen)
                 intro = (*intro, Finding("frozen", (("entries", entries),)))
+            if sums and t == 1:
+                groups = r";\quad ".join(
+                    rf"\theta_{{{g}}} = " + " = ".join(latex.symbol(param_entry(key)) for key in group)
+                    for g, group in enumerate(part.tied, 1)
+                )
+                intro = (*intro, Finding("tied", (("groups", groups),)))
+            intro = (*intro, *sums)
             sections.append(Section(key, (*intro, *shown), label(t)))
             params, state = stepped.params, stepped.state
             after.append(params)
@@ -466,7 +489,7 @@ def _shape(matrix: Sequence[Sequence[Quantity]]) -> tuple[int, int]:
     return len(matrix), len(matrix[0])
 
 
-def expanded_gradient(network: Network) -> Node:
+def expanded_gradient(network: Network, of: Sym = LOSS) -> Node:
     """∂L/∂W^{(1)} with every δ written out: (W^{(2)⊤}(∂L/∂ŷ ⊙ f'(z^{(2)})) ⊙ σ'(z^{(1)})) x^⊤.
 
     Identity activations contribute the factor 1 and are left out.
@@ -477,9 +500,14 @@ def expanded_gradient(network: Network) -> Node:
         activation = network.layers[layer - 1].activation
         if activation.name == "identity":
             return node
+        if activation.vector:
+            # Softmax's derivative is its (symmetric) Jacobian diag(a) − a aᵀ, not an entry-wise factor.
+            a = _tensor_symbol(network, layer, "a")
+            jacobian = r"\left(\operatorname{diag}\left(#1\right) - #1 \, #2\right) \, #3"
+            return Rule(jacobian, _display_only, (Tensor(a), Tensor(a, transpose=True), node))
         return Hadamard(node, Derivative(activation, Tensor(_tensor_symbol(network, layer, "z"))))
 
-    delta: Node = with_slope(Tensor(Partial(LOSS, OUTPUT)), depth)
+    delta: Node = with_slope(Tensor(Partial(of, OUTPUT)), depth)
     for l in range(depth - 1, 0, -1):
         delta = with_slope(Product((Tensor(weight(l + 1), transpose=True), delta)), l)
     return Product((delta, Tensor(Sym("x"), transpose=True)))
@@ -491,7 +519,7 @@ def _tensor_symbol(network: Network, layer: int, kind: str) -> Sym:
     return Sym(kind, layer)
 
 
-def _chain_rule(network: Network, layer: int, kind: str) -> ChainRule:
+def _chain_rule(network: Network, layer: int, kind: str, of: Sym = LOSS) -> ChainRule:
     """∂L/∂θ as a product of partials for a generic entry θ of layer ``layer``.
 
     Through layers above that have a single unit the product is written out to ∂L/∂ŷ; where a
@@ -514,7 +542,7 @@ def _chain_rule(network: Network, layer: int, kind: str) -> ChainRule:
     if network.layers[layer - 1].activation.vector:
         # Softmax: every a_i depends on z_j, so the chain goes through δ_j = ∂L/∂z_j (step 2).
         return ChainRule(
-            Partial(LOSS, target), (Partial(LOSS, unit(layer, "z", "j")), Partial(unit(layer, "z", "j"), target))
+            Partial(of, target), (Partial(of, unit(layer, "z", "j")), Partial(unit(layer, "z", "j"), target))
         )
     tail: list[Symbolic] = [
         Partial(unit(layer, "a", "j"), unit(layer, "z", "j")),
@@ -522,9 +550,9 @@ def _chain_rule(network: Network, layer: int, kind: str) -> ChainRule:
     ]
     single_above = all(network.layers[l - 1].shape[0] == 1 for l in range(layer + 1, depth + 1))
     if layer == depth or not single_above:
-        return ChainRule(Partial(LOSS, target), (Partial(LOSS, unit(layer, "a", "j")), *tail))
-    factors: list[Symbolic] = [Partial(LOSS, unit(depth, "a", "i"))]
+        return ChainRule(Partial(of, target), (Partial(of, unit(layer, "a", "j")), *tail))
+    factors: list[Symbolic] = [Partial(of, unit(depth, "a", "i"))]
     for l in range(depth, layer, -1):
         factors.append(Partial(unit(l, "a", "i"), unit(l, "z", "i")))
         factors.append(Partial(unit(l, "z", "i"), unit(l - 1, "a", "j") if l - 1 == layer else unit(l - 1, "a", "i")))
-    return ChainRule(Partial(LOSS, target), (*factors, *tail))
+    return ChainRule(Partial(of, target), (*factors, *tail))

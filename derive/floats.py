@@ -45,7 +45,7 @@ def activation_twin(act: Activation) -> tuple[FloatFn, FloatFn]:
     if act.name == "identity":
         return (lambda z: z), (lambda z: np.ones_like(z))
     if act.name == "sigmoid":
-        return sigmoid, (lambda z: sigmoid(z) * (1.0 - sigmoid(z)))
+        return sigmoid, (lambda z: sigmoid(z) * sigmoid(-z))  # not 1 − σ(z): it loses digits as σ saturates
     if act.name == "relu":
         return (lambda z: np.maximum(z, 0.0)), (lambda z: (z > 0).astype(float))
     if act.name == "constant":

@@ -291,7 +291,10 @@ class Apply(Node):
     arg: Node
 
     def exact(self) -> sp.Expr:
-        return self.function.rule(self.arg.exact())
+        value = self.arg.exact()
+        if self.function.name == "custom" and not small(value, POWER_NODES):
+            raise TooLarge  # a user's f may square or root its argument: as for Power
+        return self.function.rule(value)
 
     def approx(self) -> Approx:
         return approximate(self.function.rule(as_float(self.arg.approx())))
@@ -415,7 +418,12 @@ class Rule(Node):
     args: tuple[Node, ...]
 
     def exact(self) -> sp.Expr:
-        return self.rule(*(a.exact() for a in self.args))
+        values = [a.exact() for a in self.args]
+        if not all(small(v, POWER_NODES) for v in values):
+            # A user's formula may square its arguments, (ŷ − y)^4: SymPy's automatic evaluation
+            # of powers of long closed forms took minutes (see Power).
+            raise TooLarge
+        return self.rule(*values)
 
     def approx(self) -> Approx:
         return approximate(self.rule(*(as_float(a.approx()) for a in self.args)))

@@ -7,6 +7,7 @@ printing is used only for evaluated exact values.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -291,10 +292,17 @@ def exact_text(value: sp.Expr, printer: DerivePrinter | None = None, limit: int 
 
     The size is bounded before printing (a node count), so a huge closed form is never printed.
     """
+    if printer is None:
+        return _exact_text(value, limit)  # the sheet, the answers and the drawings print the same values
     if not small(value, limit) or not is_exact(value):
         return None
     text = (printer or DerivePrinter())._print(value)
     return text if len(text) <= limit else None
+
+
+@functools.lru_cache(maxsize=8192)
+def _exact_text(value: sp.Expr, limit: int) -> str | None:
+    return exact_text(value, DerivePrinter(), limit)
 
 
 def inline(value: sp.Expr) -> str:

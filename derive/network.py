@@ -159,6 +159,11 @@ def mean_symbol(layer: int) -> Label:
     return Label(f"gbar{layer}", rf"\bar{{g}}^{{({layer})}}")
 
 
+def loss_symbol(fwd: Forward) -> Sym:
+    """The loss the gradients of ``fwd`` differentiate: L, or L_n of sample n of a batch."""
+    return fwd.loss.symbol if isinstance(fwd.loss.symbol, Sym) else LOSS
+
+
 def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix: str) -> Backward:
     """Backpropagation; the numbered comments are the step numbers printed on the sheet."""
     depth = len(network.layers)
@@ -167,9 +172,10 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix:
     d_weights: list[Mat] = [()] * depth
     d_biases: list[Vec] = [()] * depth
     means: list[Quantity | None] = [None] * depth
+    of = loss_symbol(fwd)
 
     def grad(symbol: Sym, formula: Node) -> Quantity:
-        return Quantity.computed(Partial(LOSS, symbol), formula, prefix)
+        return Quantity.computed(Partial(of, symbol), formula, prefix)
 
     # Step 1: ∂L/∂ŷ_j, from the loss's derivative identity.
     upstream = tuple(

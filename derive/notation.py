@@ -91,6 +91,11 @@ INPUT = Sym("x")
 RATE = Sym("alpha")
 
 
+def sample_loss(n: int) -> Sym:
+    """L_n, the loss of sample n of a batch."""
+    return Sym(LOSS.base, None, (n,))
+
+
 def weight(layer: int) -> Sym:
     """W^{(layer)} as a whole matrix; its entries are w^{(layer)}_{j,k}."""
     return Sym("W", layer)

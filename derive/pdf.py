@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from derive.errors import TexError, TexMissing
+from derive.texformat import forget, format_for, split
 
 INSTALL_HINT = (
     "install TeX Live: sudo apt-get install latexmk texlive-latex-base texlive-latex-recommended "
@@ -20,51 +21,86 @@ MAX_PASSES = 3
 """One pass unless the log asks for a rerun (cross-references); never more than this."""
 
 
+ENGINE_OPTIONS = ("-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error")
+
+
+def tex_environment(work: Path) -> dict[str, str]:
+    """pdflatex's environment: no shell escape, reading and writing only inside ``work``."""
+    return {
+        **os.environ,
+        "openin_any": "p",
+        "openout_any": "p",
+        "shell_escape": "f",
+        "TEXMFOUTPUT": str(work),
+        "max_print_line": "200",
+    }
+
+
+def rerun_asked(log: str) -> bool:
+    """Whether a run's log asks for another pass (cross-references, outlines)."""
+    return re.search(r"Rerun to get|Label\(s\) may have changed", log) is not None
+
+
 def have_tex() -> bool:
     return shutil.which("pdflatex") is not None
 
 
-def compile_pdf(source: str, timeout: float = 60.0, files: dict[str, bytes] | None = None) -> bytes:
+class TexTimeout(TexError):
+    """pdflatex ran past its time limit (a second try would too)."""
+
+
+def compile_pdf(
+    source: str, timeout: float = 60.0, files: dict[str, bytes] | None = None, formats: Path | None = None
+) -> bytes:
     """Compile a LaTeX document and return the PDF's bytes; raise TexError with the log's lines.
 
-    ``files`` are put beside the source (a logo the document includes), by name.
+    ``files`` are put beside the source (a logo the document includes), by name. ``formats`` is
+    the folder of cached preamble formats (:mod:`derive.texformat`); None compiles the whole
+    source every time. A sheet that fails with its cached format is compiled in full, so errors
+    are always reported from the whole source.
     """
     if not have_tex():
         raise TexMissing(MISSING_TEX)
     with tempfile.TemporaryDirectory(prefix="derive-tex-") as folder:
         work = Path(folder)
-        (work / "sheet.tex").write_text(source, encoding="utf-8")
         for name, data in (files or {}).items():
             (work / name).write_bytes(data)
-        env = {
-            **os.environ,
-            "openin_any": "p",
-            "openout_any": "p",
-            "shell_escape": "f",
-            "TEXMFOUTPUT": str(work),
-            "max_print_line": "200",
-        }
-        command = [
-            "pdflatex",
-            "-no-shell-escape",
-            "-interaction=nonstopmode",
-            "-halt-on-error",
-            "-file-line-error",
-            "sheet.tex",
-        ]
-        for _ in range(MAX_PASSES):
+        env = tex_environment(work)
+        parts = split(source) if formats is not None else None
+        fmt = format_for(parts[0], formats, env, timeout) if parts and formats is not None else None
+        if parts and fmt is not None:
+            (work / "derive.fmt").symlink_to(fmt)
+            (work / "sheet.tex").write_text(parts[1], encoding="utf-8")
             try:
-                run = subprocess.run(
-                    command, cwd=work, env=env, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL
-                )
-            except subprocess.TimeoutExpired:
-                raise TexError(f"pdflatex did not finish within {timeout:g} s") from None
-            log = _read(work / "sheet.log")
-            if run.returncode != 0 or not (work / "sheet.pdf").exists():
-                raise TexError("LaTeX failed:\n" + log_excerpt(log or run.stdout.decode("utf-8", "replace")))
-            if not re.search(r"Rerun to get|Label\(s\) may have changed", log):
-                break
-        return (work / "sheet.pdf").read_bytes()
+                return _passes(work, ["-fmt=derive"], env, timeout)
+            except TexTimeout:
+                raise
+            except TexError:
+                for made in work.glob("sheet.*"):
+                    made.unlink()
+        (work / "sheet.tex").write_text(source, encoding="utf-8")
+        pdf = _passes(work, [], env, timeout)
+        if fmt is not None:  # the whole source compiled where the format failed: distrust the format
+            forget(fmt)
+        return pdf
+
+
+def _passes(work: Path, extra: list[str], env: dict[str, str], timeout: float) -> bytes:
+    """Run pdflatex on ``work/sheet.tex``: once, or again while the log asks for a rerun."""
+    command = ["pdflatex", *extra, *ENGINE_OPTIONS, "sheet.tex"]
+    for _ in range(MAX_PASSES):
+        try:
+            run = subprocess.run(
+                command, cwd=work, env=env, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL
+            )
+        except subprocess.TimeoutExpired:
+            raise TexTimeout(f"pdflatex did not finish within {timeout:g} s") from None
+        log = _read(work / "sheet.log")
+        if run.returncode != 0 or not (work / "sheet.pdf").exists():
+            raise TexError("LaTeX failed:\n" + log_excerpt(log or run.stdout.decode("utf-8", "replace")))
+        if not rerun_asked(log):
+            break
+    return (work / "sheet.pdf").read_bytes()
 
 
 def _read(path: Path) -> str:

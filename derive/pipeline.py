@@ -11,13 +11,17 @@ from pathlib import Path
 
 from derive.answers import answers, answers_csv, answers_json
 from derive.course import fragments, value_macros
-from derive.derivation import derive
+from derive.derivation import derive, outline, solver
+from derive.deriver import Deriver
 from derive.errors import SpecError, TexMissing
 from derive.pdf import MISSING_TEX, compile_pdf, have_tex
+from derive.pieces import SolutionPieces
 from derive.render import render_exercise, render_solution, sheet_context
 from derive.spec import Spec, load_spec
 from derive.steps import Solution
+from derive.stream import StreamedPdf
 from derive.style import Style
+from derive.texformat import default_cache
 from derive.verify import Report, verify
 
 
@@ -36,6 +40,8 @@ class Options:
     """User template folders, searched before the built-in ones."""
     language: str | None = None
     """"en" or "de"; None keeps the spec's ``sheet.language``."""
+    formats: Path | None = field(default_factory=default_cache)
+    """Folder of cached TeX formats of the preamble (:mod:`derive.texformat`); None: no cache."""
 
 
 @dataclass(frozen=True)
@@ -61,18 +67,38 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
     style = Style.of(spec.sheet, options.decimals, options.language)
     stem, places = spec.name, style.places
     logo = logo_file(spec)
-    solution = derive(spec)  # exact derivation: parts → typed steps
+    logo_name = next(iter(logo), "")
     compile_now = options.pdf and have_tex()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        context = sheet_context(solution, style, logo=next(iter(logo), ""))  # template context → Jinja2 LaTeX
-        exercise = render_exercise(solution, style, options.templates, context)
-        solution_tex = render_solution(solution, style, options.templates, context)
-        pdfs = (
-            [pool.submit(compile_pdf, tex, options.timeout, logo) for tex in (exercise, solution_tex)]
-            if compile_now
-            else []
-        )
+        deriver = Deriver(spec)
+        # The exercise sheet needs no derivation: its TeX runs while the solution is derived.
+        sketch = outline(spec, deriver)
+        exercise = render_exercise(sketch, style, options.templates, sheet_context(sketch, style, logo=logo_name))
+        pdfs = [pool.submit(compile_pdf, exercise, options.timeout, logo, options.formats)] if compile_now else []
+        stream: StreamedPdf | None = None
         try:
+            if options.templates:
+                # A user's solution template may walk the parts more than once: derive, then render.
+                solution = derive(spec)  # exact derivation: parts → typed steps
+                context = sheet_context(solution, style, logo=logo_name)  # template context → Jinja2 LaTeX
+                solution_tex = render_solution(solution, style, options.templates, context)
+                if compile_now:
+                    pdfs.append(pool.submit(compile_pdf, solution_tex, options.timeout, logo, options.formats))
+            else:
+                # Derive part by part (exact derivation: parts → typed steps → Jinja2 LaTeX) while TeX
+                # typesets each finished part of the solution sheet.
+                def typeset(piece: str) -> None:
+                    nonlocal stream
+                    if stream is not None:
+                        stream.part(piece)
+                    elif compile_now:  # the head: TeX starts on it while part 1 is derived
+                        stream = StreamedPdf(piece, len(spec.parts) + 1, options.timeout, logo, options.formats)
+
+                pieces = SolutionPieces(sketch, style, logo_name, solver(deriver), typeset)
+                solution_tex = pieces.render()
+                solution, context = pieces.solution, pieces.context
+                if stream is not None:
+                    pdfs.append(pool.submit(finished, stream, solution_tex, options, logo))
             report = verify(solution)  # the gate, while TeX runs: float64 engine and finite differences
             document = answers(solution, places)
             texts = {
@@ -92,11 +118,18 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
         except BaseException:
             for pdf in pdfs:
                 pdf.cancel()
+            if stream is not None:
+                stream.abandon()
             raise
     files = write_all(options.output_dir, texts)  # every file renamed into place only when all are ready
     if options.pdf and not compile_now:
         raise TexMissing(MISSING_TEX)
     return Built(files, report, solution)
+
+
+def finished(stream: StreamedPdf, source: str, options: Options, files: dict[str, bytes]) -> bytes:
+    """The streamed run's PDF, or (when it stopped: an error, a rerun) the whole source compiled."""
+    return stream.finish() or compile_pdf(source, options.timeout, files, options.formats)
 
 
 def logo_file(spec: Spec) -> dict[str, bytes]:

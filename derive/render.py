@@ -17,7 +17,7 @@ import sympy as sp
 from markupsafe import Markup
 from pylatex import Document, NoEscape, Package
 
-from derive import latex
+from derive import latex, texformat
 from derive.deriver import network_formula
 from derive.diagram import diagram_context
 from derive.formula import Apply, Derivative, Node, Quantity, Ref
@@ -164,16 +164,20 @@ def _render_sheet(
     plots = kind == "solution" and any(
         isinstance(s, Plot) for p in solution.parts for section in p.sections for s in section.steps
     )
-    # The PDF's title names the sheet in the sheet's language, from the catalogue.
+    return wrap(kind, body, env, solution.spec, style, plots, bool(context["sheet"]["logo"]))
+
+
+def wrap(kind: str, body: str, env: jinja2.Environment, spec: Spec, style: Style, plots: bool, logo: bool) -> str:
+    """A sheet's body in its document, titled in the sheet's language (from the catalogue)."""
     label = str(env.globals["t"].sheet_label(kind))  # type: ignore[attr-defined]
-    sheet = solution.spec.sheet
+    sheet = spec.sheet
     return document(
         body,
         plots=plots,
         metadata=(escape(sheet.title) + f" ({label})", escape(sheet.author)),
         style=style,
         diagram=True,
-        logo=bool(context["sheet"]["logo"]),
+        logo=logo,
     )
 
 
@@ -217,6 +221,7 @@ def document(
     # bookmark writes the outline in the same run: with hyperref alone the bookmarks need a
     # second pdflatex pass ("Rerun to get outlines right"), which doubled the solution's TeX time.
     doc.preamble.append(NoEscape(r"\usepackage{bookmark}"))
+    doc.preamble.append(NoEscape(texformat.MARK))  # what follows differs between sheets
     doc.preamble.append(NoEscape(rf"\hypersetup{{pdftitle={{{title}}},pdfauthor={{{author}}},pdfcreator={{derive}}}}"))
     doc.append(NoEscape(r"\pagestyle{plain}"))
     doc.append(NoEscape(body))
@@ -331,6 +336,9 @@ def question_context(part: Part) -> dict[str, Any]:
         "output": Latex(latex.symbol(OUTPUT)),
         "loss": Latex(latex.symbol(LOSS)),
         "target_symbol": Latex(latex.symbol(Sym(TARGET.base))),
+        "samples": [{"x": vector(s.x), "y": vector(s.y)} for s in part.samples],
+        "mode": part.mode,
+        "batch_mean": part.batch_mean,
     }
 
 

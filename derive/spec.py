@@ -42,7 +42,7 @@ KINDS: Mapping[str, tuple[str, ...]] = {
     "forward": (),
     "show_that": ("yhat",),
     "gradients": ("wrt",),
-    "update": ("optimizer", "learning_rate", "wrt", "steps", "frozen"),
+    "update": ("optimizer", "learning_rate", "wrt", "steps", "frozen", "tied"),
     "replace_activation": ("layer", "activation", "optimizer", "learning_rate"),
     "cross_entropy": ("p",),
     "learning_rates": ("learning_rates", "steps", "exact_steps", "optimizer"),
@@ -50,6 +50,7 @@ KINDS: Mapping[str, tuple[str, ...]] = {
     "compare_optimizer": ("optimizer", "learning_rate", "steps", "beta1", "beta2", "epsilon"),
     "mse_vs_ce": ("p", "target"),
     "extra_layer": ("after", "weights", "bias", "activation"),
+    "batch": ("samples", "mode", "batch_reduction", "optimizer", "learning_rate", "wrt"),
 }
 """Each task kind and the keys it takes besides ``kind``, ``title``, ``x``, ``y``, ``use_sample_of``."""
 
@@ -61,12 +62,16 @@ _REQUIRED: Mapping[str, tuple[str, ...]] = {
     "compare_activation": ("activation",),
     "compare_optimizer": ("learning_rate",),
     "extra_layer": ("weights", "bias"),
+    "batch": ("samples", "learning_rate"),
 }
-_NO_SAMPLE = ("mse_vs_ce",)
+_NO_SAMPLE = ("mse_vs_ce", "batch")
 """Kinds that use no input at all."""
 _OPTIONAL_SAMPLE = ("cross_entropy",)
 """Kinds whose sample is optional (without one, the part is about the loss alone)."""
 DEFAULT_PROBABILITIES = ("0.01", "0.1", "0.5", "0.9", "0.99")
+BATCH_MODES = ("batch", "per_sample")
+"""A batch part's modes: one step with the batch gradient, or one step per sample in order."""
+MAX_BATCH = 8
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,14 @@ class Part:
     """Whether this part shows exact forms, if it says."""
     frozen: tuple[str, ...] = ()
     """Keys of the parameter entries an update leaves as they are (``w1[1,2]``, ``b2[1]``)."""
+    tied: tuple[tuple[str, ...], ...] = ()
+    """Groups of entry keys an update moves as one shared parameter (weight sharing)."""
+    samples: tuple[Sample, ...] = ()
+    """A batch part's samples, in order."""
+    mode: str = "batch"
+    """A batch part's mode (:data:`BATCH_MODES`)."""
+    batch_mean: bool = True
+    """Whether a batch's loss is the mean of the samples' losses (else their sum)."""
 
 
 @dataclass(frozen=True)
@@ -488,10 +501,6 @@ class _Reader:
                     [*path, "bias"], f"shape mismatch: W is {rows}x{cols}, so b needs {rows} entries; found {len(bias)}"
                 )
             activation = self.activation([*path, "activation"], layer_table["activation"])
-            if activation.vector and number != len(raw_layers):
-                raise self.fail(
-                    [*path, "activation"], "softmax is for the output layer only: give it to the last layer"
-                )
             layers.append(Layer(weights, bias, activation))
             if inputs is None:
                 inputs = cols
@@ -532,15 +541,19 @@ class _Reader:
             fields["claim"] = claim
         if "wrt" in table:
             fields["wrt"] = self.wrt([*path, "wrt"], table["wrt"], network, inputs=kind == "gradients")
-        if kind in ("update", "replace_activation", "learning_rates", "compare_optimizer"):
+        if kind in ("update", "replace_activation", "learning_rates", "compare_optimizer", "batch"):
             default = "adam" if kind == "compare_optimizer" else "sgd"
             optimizer, hyper = self.optimizer([*path, "optimizer"], table.get("optimizer", default), default)
             fields["optimizer"] = optimizer
             fields["hyper"] = (*tuple(fields.get("hyper", ())), *hyper.items())  # type: ignore[arg-type]
+        if kind == "batch":
+            fields.update(self.batch(path, table, network))
         if kind == "update":
             fields["steps"] = self.integer([*path, "steps"], table.get("steps", 1), 1, 5)
             if "frozen" in table:
                 fields["frozen"] = self.frozen([*path, "frozen"], table["frozen"], network)
+            if "tied" in table:
+                fields["tied"] = self.tied([*path, "tied"], table["tied"], network, fields)
         if "learning_rate" in table:
             fields["learning_rate"] = self.positive([*path, "learning_rate"], table["learning_rate"])
         if "layer" in table:
@@ -548,7 +561,9 @@ class _Reader:
         if "activation" in table and kind != "extra_layer":
             fields["activation"] = self.activation([*path, "activation"], table["activation"])
             if fields["activation"].vector:  # type: ignore[attr-defined]
-                raise self.fail([*path, "activation"], "softmax is for the network's output layer only, not here")
+                raise self.fail(
+                    [*path, "activation"], "softmax maps a whole layer: give it in [network], not as a replacement"
+                )
         return Part(**fields)  # type: ignore[arg-type]
 
     def sample(
@@ -578,6 +593,25 @@ class _Reader:
         if len(y) != network.outputs:
             raise self.fail([*path, "y"], f"shape mismatch: the network has {network.outputs} outputs; found {len(y)}")
         return Sample(x, y), None
+
+    def batch(self, path: list[str | int], table: dict[str, object], network: Network) -> dict[str, object]:
+        """A batch part's samples (tables of x and y), its mode and how the batch loss combines them."""
+        raw = table["samples"]
+        if not isinstance(raw, list) or not 2 <= len(raw) <= MAX_BATCH:
+            raise self.fail(
+                [*path, "samples"], f"expected a list of 2 to {MAX_BATCH} tables {{ x = [...], y = [...] }}"
+            )
+        samples = []
+        for n, item in enumerate(raw, 1):
+            where: list[str | int] = [*path, "samples", n]
+            if not isinstance(item, dict):
+                raise self.fail(where, f"expected a table {{ x = [...], y = [...] }}; found {_kind(item)}")
+            self.table(where, item, ("x", "y"))
+            samples.append(self.sample(where, item, network, [])[0])
+        mode = self.name([*path, "mode"], table.get("mode", "batch"), dict.fromkeys(BATCH_MODES), "batch mode")
+        combine = table.get("batch_reduction", "mean")
+        reduction = self.name([*path, "batch_reduction"], combine, dict.fromkeys(REDUCTIONS), "batch reduction")
+        return {"samples": tuple(samples), "mode": mode, "batch_mean": reduction == "mean"}
 
     def categories(self, path: Sequence[str | int], y: Vector, outputs: int) -> Vector:
         """Targets of categorical cross-entropy: a class index (1 to n) becomes one-hot; a list must
@@ -660,7 +694,7 @@ class _Reader:
                 raise self.fail([*path, "bias"], f"shape mismatch: b needs {width} entries; found {len(bias)}")
             activation = self.activation([*path, "activation"], table.get("activation", "sigmoid"))
             if activation.vector:
-                raise self.fail([*path, "activation"], "softmax is for the network's output layer only, not here")
+                raise self.fail([*path, "activation"], "an inserted layer cannot be softmax: give it in [network]")
             fields["after"], fields["inserted"] = after, Layer(weights, bias, activation)
         return fields
 
@@ -687,6 +721,44 @@ class _Reader:
                     path, f"unknown parameter or entry {item!r}: give W1 or b1 ..., or an entry such as {keys[0]}"
                 )
         return tuple(k for k in keys if k in chosen)
+
+    def tied(
+        self, path: list[str | int], value: object, network: Network, fields: Mapping[str, object]
+    ) -> tuple[tuple[str, ...], ...]:
+        """Groups of entries sharing one value, such as [["w1[1,1]", "w2[1,2]"]]: checked to start equal."""
+        given: dict[str, sp.Rational] = {}
+        for l, layer in enumerate(network.layers, 1):
+            given.update({f"w{l}[{j},{k}]": w for j, row in enumerate(layer.weights, 1) for k, w in enumerate(row, 1)})
+            given.update({f"b{l}[{j}]": b for j, b in enumerate(layer.bias, 1)})
+        shape = 'expected a list of groups of entries, such as [["w1[1,1]", "w2[1,2]"]]'
+        if not isinstance(value, list) or not value:
+            raise self.fail(path, shape)
+        groups: list[tuple[str, ...]] = []
+        seen: set[str] = set()
+        frozen = set(fields.get("frozen", ()))  # type: ignore[call-overload]
+        wrt = fields.get("wrt") or ()
+        for g, group in enumerate(value, 1):
+            where = [*path, g]
+            if not isinstance(group, list) or len(group) < 2:
+                raise self.fail(where, "a group ties at least two entries: " + shape)
+            keys = [item.replace(" ", "") if isinstance(item, str) else item for item in group]
+            for key in keys:
+                if key not in given:
+                    raise self.fail(where, f"unknown entry {key!r}: give entries such as {next(iter(given))}")
+                if key in seen:
+                    raise self.fail(where, f"{key} is tied twice: an entry belongs to one group")
+                if key in frozen:
+                    raise self.fail(where, f"{key} is both frozen and tied: choose one")
+                tensor = key[0].upper() + key[1 : key.index("[")] if key[0] == "w" else key[: key.index("[")]
+                if wrt and tensor not in wrt:  # type: ignore[operator]
+                    raise self.fail(where, f"{key} is tied but {tensor} is not updated: add {tensor} to wrt")
+                seen.add(key)
+            values = {given[k] for k in keys}
+            if len(values) > 1:
+                found = ", ".join(f"{k} = {given[k]}" for k in keys)
+                raise self.fail(where, f"tied entries share one value and must start equal; found {found}")
+            groups.append(tuple(keys))  # type: ignore[arg-type]
+        return tuple(groups)
 
     def wrt(self, path: list[str | int], value: object, network: Network, inputs: bool = False) -> tuple[str, ...]:
         """Parameter names (W1, b1, ...), and with ``inputs`` the input x, in the network's order."""

@@ -16,7 +16,7 @@ from derive.classification import PLOT_POINTS
 from derive.experiments import RUNAWAY
 from derive.floats import Array, FloatNet, Gradients, central_difference, loss_twin, optimizer_twin
 from derive.network import mean_symbol, unit_symbol
-from derive.notation import LOSS, Partial, Stat, Sym, Symbolic, Updated, bias
+from derive.notation import LOSS, Partial, Stat, Sym, Symbolic, Updated, bias, sample_loss
 from derive.spec import Network, Part, Spec, variant
 from derive.updates import param_entry
 
@@ -86,9 +86,9 @@ def forward_values(
 
 
 def gradient_values(
-    out: Expected, network: Network, net: FloatNet, x: Array, y: Array, loss: Loss, prefix: str
+    out: Expected, network: Network, net: FloatNet, x: Array, y: Array, loss: Loss, prefix: str, of: Sym = LOSS
 ) -> Gradients:
-    """Backpropagation in float64, and a central difference for every gradient it gives."""
+    """Backpropagation in float64, and a central difference for every gradient it gives (of ``of``)."""
     value, derivative = loss_twin(loss)
     whole = network_loss(network, loss)
     grads = net.backward(x, y, derivative, from_logit=logit_form(network, loss))
@@ -110,14 +110,14 @@ def gradient_values(
 
     for j, g in enumerate(grads.output, 1):
         nudged = _nudge(net, x, y, of_output, ("a", depth, j - 1))
-        record(Partial(LOSS, unit_symbol(network, depth, "a", j)), float(g), nudged)
+        record(Partial(of, unit_symbol(network, depth, "a", j)), float(g), nudged)
     for l in range(1, depth + 1):
         for j, d in enumerate(grads.delta[l - 1], 1):
             record(Sym("delta", l, (j,)), float(d), _nudge(net, x, y, whole, ("z", l, j - 1)))
         if l > 1:
             for k, g in enumerate(grads.activation[l - 2], 1):
                 record(
-                    Partial(LOSS, unit_symbol(network, l - 1, "a", k)),
+                    Partial(of, unit_symbol(network, l - 1, "a", k)),
                     float(g),
                     _nudge(net, x, y, whole, ("a", l - 1, k - 1)),
                 )
@@ -128,12 +128,12 @@ def gradient_values(
             out.values[prefix + mean_symbol(l).key] = float(outputs[l - 1] @ upstream)
     # ∂L/∂x = W^{(1)ᵀ} δ^{(1)}, nudged by moving the input itself.
     for k, g in enumerate(net.weights[0].T @ grads.delta[0]):
-        record(Partial(LOSS, Sym("x", None, (k + 1,))), float(g), _nudge_input(net, x, y, whole, k))
+        record(Partial(of, Sym("x", None, (k + 1,))), float(g), _nudge_input(net, x, y, whole, k))
     for kind, symbol, l, index in param_symbols(network):
         source = grads.weights if kind == "w" else grads.biases
         start = float((net.weights if kind == "w" else net.biases)[l - 1][index])
         nudged = _nudge_param(net, x, y, whole, (kind, l, index), start)
-        record(Partial(LOSS, symbol), float(source[l - 1][index]), nudged)
+        record(Partial(of, symbol), float(source[l - 1][index]), nudged)
     return grads
 
 
@@ -147,6 +147,23 @@ def _nudge_param(
 ) -> tuple[float, float]:
     kind, layer, index = where
     return central_difference(lambda h: value(*net.with_param(kind, layer, index, h).forward(x), y), start)
+
+
+def _nudge_tied(net: FloatNet, x: Array, y: Array, value: NetLoss, group: Sequence[str]) -> tuple[float, float]:
+    """The loss's slope when every entry of a tied group moves together: the shared parameter's gradient."""
+
+    def moved(h: float) -> float:
+        shifted = net
+        for key in group:
+            entry = param_entry(key)
+            assert entry.layer is not None
+            shifted = shifted.with_param(entry.base, entry.layer, tuple(int(i) - 1 for i in entry.index), h)
+        return value(*shifted.forward(x), y)
+
+    first = param_entry(group[0])
+    assert first.layer is not None
+    tensors = net.weights if first.base == "w" else net.biases
+    return central_difference(moved, float(tensors[first.layer - 1][tuple(int(i) - 1 for i in first.index)]))
 
 
 def _nudge_input(net: FloatNet, x: Array, y: Array, value: NetLoss, k: int) -> tuple[float, float]:
@@ -221,6 +238,17 @@ def run_steps(
             grads = gradient_values(out, network, net, x, y, loss, f"{prefix}t{t}.")
         if part.frozen:
             grads = frozen_out(out, grads, part.frozen, prefix if t == 1 else f"{prefix}t{t}.")
+        if part.tied:
+            grads = tied_out(out, grads, part.tied, prefix if t == 1 else f"{prefix}t{t}.")
+            whole = network_loss(network, loss)
+            zs = net.forward(x)[0]
+            kinked = any(
+                layer.activation.kink and np.any(np.abs(z) < 1e-7) for layer, z in zip(network.layers, zs, strict=True)
+            )
+            for number, group in enumerate(part.tied, 1):
+                key = f"{prefix if t == 1 else f'{prefix}t{t}.'}dL/dtied{number}"
+                if not kinked:  # at a ReLU kink the two one-sided slopes differ
+                    out.differences[key] = _nudge_tied(net, x, y, whole, group)
         net = step_values(out, network, net, grads, part.optimizer, hyper, state, t, names, prefix)
         nets.append(net)
     return nets
@@ -236,6 +264,24 @@ def frozen_out(out: Expected, grads: Gradients, frozen: Sequence[str], prefix: s
         target = weights if entry.base == "w" else biases
         target[entry.layer - 1][tuple(int(i) - 1 for i in entry.index)] = 0.0
         out.values[f"{prefix}frozen.dL/d{key}"] = 0.0
+    return replace(grads, weights=tuple(weights), biases=tuple(biases))
+
+
+def tied_out(out: Expected, grads: Gradients, groups: Sequence[Sequence[str]], prefix: str) -> Gradients:
+    """The gradients with every entry of a tied group replaced by the group's sum (keyed as the exact engine)."""
+    weights = [w.copy() for w in grads.weights]
+    biases = [b.copy() for b in grads.biases]
+    for number, group in enumerate(groups, 1):
+        places = []
+        for key in group:
+            entry = param_entry(key)
+            assert entry.layer is not None
+            target = weights if entry.base == "w" else biases
+            places.append((target[entry.layer - 1], tuple(int(i) - 1 for i in entry.index)))
+        total = float(sum(source[index] for source, index in places))
+        for source, index in places:
+            source[index] = total
+        out.values[f"{prefix}dL/dtied{number}"] = total
     return replace(grads, weights=tuple(weights), biases=tuple(biases))
 
 
@@ -407,6 +453,76 @@ def extra_layer_twin(out: Expected, spec: Spec, part: Part) -> None:
         norms(out, f"{prefix}{tag}.norm(dL/db1)", grads.biases[0])
 
 
+def batch_twin(out: Expected, spec: Spec, part: Part) -> None:
+    """Each sample's pass and gradients, the batch loss and gradient, and the steps, per batch or per sample."""
+    network, loss = variant(spec, part)
+    assert part.optimizer is not None and part.learning_rate is not None
+    prefix, size = f"p{part.number}.", len(part.samples)
+    scale = 1.0 / size if part.batch_mean else 1.0
+    samples = [(np.array([float(v) for v in s.x]), np.array([float(v) for v in s.y])) for s in part.samples]
+    hyper = hyper_of(part.optimizer, float(part.learning_rate), part.hyper)
+    record_hyper(out, prefix, hyper)
+    names = part.wrt or all_names(network)
+    state: dict[str, dict[tuple[str, int], Array]] = {}
+    net = FloatNet.of(network)
+
+    def one(n: int, at: FloatNet) -> Gradients:
+        x, y = samples[n - 1]
+        sample = f"{prefix}s{n}."
+        out.vector(sample, "x", x)
+        out.vector(sample, "y", y)
+        forward_values(out, network, at, x, y, loss, sample, marked(n, 0))
+        return gradient_values(out, network, at, x, y, loss, sample, sample_loss(n))
+
+    def marked(n: int, times: int) -> Mark:
+        """Sample n's loss is L_n; after ``times`` steps every symbol carries their primes."""
+
+        def mark(symbol: Sym) -> Symbolic:
+            named = sample_loss(n) if symbol == LOSS else symbol
+            return Updated(named, times) if times else named
+
+        return mark
+
+    if part.mode == "batch":
+        each = [one(n, net) for n in range(1, size + 1)]
+        out.values[prefix + LOSS.key] = scale * sum(
+            out.values[f"{prefix}s{n}." + sample_loss(n).key] for n in range(1, size + 1)
+        )
+        whole = network_loss(network, loss)
+        grads = replace(
+            each[0],
+            weights=tuple(scale * np.sum([g.weights[l] for g in each], axis=0) for l in range(len(network.layers))),
+            biases=tuple(scale * np.sum([g.biases[l] for g in each], axis=0) for l in range(len(network.layers))),
+        )
+        kinked = any(  # at a ReLU kink the two one-sided slopes differ
+            layer.activation.kink and np.any(np.abs(z) < 1e-7)
+            for x, _ in samples
+            for layer, z in zip(network.layers, net.forward(x)[0], strict=True)
+        )
+        for kind, symbol, l, index in param_symbols(network):
+
+            def batch_loss(h: float, kind: str = kind, l: int = l, index: tuple[int, ...] = index) -> float:
+                moved = net.with_param(kind, l, index, h)
+                return scale * sum(whole(*moved.forward(x), y) for x, y in samples)
+
+            start = float((net.weights if kind == "w" else net.biases)[l - 1][index])
+            key = prefix + Partial(LOSS, symbol).key
+            out.values[key] = float((grads.weights if kind == "w" else grads.biases)[l - 1][index])
+            if not kinked:
+                out.differences[key] = central_difference(batch_loss, start)
+        net = step_values(out, network, net, grads, part.optimizer, hyper, state, 1, names, prefix)
+        times = 1
+    else:
+        for n in range(1, size + 1):
+            net = step_values(out, network, net, one(n, net), part.optimizer, hyper, state, n, names, prefix)
+        times = size
+    for n, (x, y) in enumerate(samples, 1):
+        forward_values(out, network, net, x, y, loss, f"{prefix}s{n}.", marked(n, times))
+    out.values[prefix + Updated(LOSS, times).key] = scale * sum(
+        out.values[f"{prefix}s{n}." + Updated(sample_loss(n), times).key] for n in range(1, size + 1)
+    )
+
+
 TWINS: Mapping[str, Callable[[Expected, Spec, Part], None]] = {
     "forward": sample_twin,
     "show_that": sample_twin,
@@ -419,6 +535,7 @@ TWINS: Mapping[str, Callable[[Expected, Spec, Part], None]] = {
     "compare_optimizer": compare_optimizer_twin,
     "mse_vs_ce": mse_vs_ce_twin,
     "extra_layer": extra_layer_twin,
+    "batch": batch_twin,
 }
 
 

@@ -10,9 +10,9 @@ import sympy as sp
 
 from derive import latex
 from derive.catalog import Optimizer
-from derive.formula import Node, Num, Quantity, Tensor
+from derive.formula import Node, Num, Quantity, Ref, Sum, Tensor
 from derive.network import Backward, Params, Stepped
-from derive.notation import LOSS, Partial, Stat, Sym, Symbolic, Updated, bias, weight
+from derive.notation import LOSS, Label, Partial, Stat, Sym, Symbolic, Updated, bias, weight
 from derive.steps import Cell, Compute, Given, Step, Table
 
 Display = Callable[[Optimizer, Mapping[str, Quantity], Params, Backward, Stepped, Sequence[str], bool], list[Step]]
@@ -37,6 +37,34 @@ def masked(bwd: Backward, frozen: Sequence[str], prefix: str) -> Backward:
     return replace(bwd, gradients=Params(weights, biases))
 
 
+def tied_symbol(group: int) -> Label:
+    """∂L/∂θ_g of the g-th group of tied entries: one shared parameter θ_g."""
+    return Label(f"dL/dtied{group}", rf"\frac{{\partial L}}{{\partial \theta_{{{group}}}}}")
+
+
+def tied(bwd: Backward, groups: Sequence[Sequence[str]], prefix: str) -> tuple[Backward, list[Step]]:
+    """Each group of tied entries is one parameter θ_g used in several places: its gradient is the
+    sum of the gradients of its uses, and every entry of the group steps with that sum."""
+    gradients = {g.symbol.den.key: g for g in _entries(bwd.gradients) if isinstance(g.symbol, Partial)}
+    shared: dict[str, Quantity] = {}
+    shown: list[Step] = []
+    for number, group in enumerate(groups, 1):
+        total = Quantity.computed(tied_symbol(number), Sum(tuple(Ref(gradients[key]) for key in group)), prefix)
+        shown.append(Compute(total.symbol, None, (total,), shape=(1, 1)))
+        shared.update(dict.fromkeys(group, total))
+
+    def pick(g: Quantity) -> Quantity:
+        return shared.get(g.symbol.den.key, g) if isinstance(g.symbol, Partial) else g
+
+    weights = tuple(tuple(tuple(pick(g) for g in row) for row in w) for w in bwd.gradients.weights)
+    biases = tuple(tuple(pick(g) for g in b) for b in bwd.gradients.biases)
+    return replace(bwd, gradients=Params(weights, biases)), shown
+
+
+def _entries(params: Params) -> list[Quantity]:
+    return [q for w in params.weights for row in w for q in row] + [q for b in params.biases for q in b]
+
+
 def hyper_givens(hyper: Mapping[str, Quantity]) -> list[Step]:
     """α and the optimizer's hyperparameters, each shown as a given."""
     return [Given(Sym(name), ((q,),)) for name, q in hyper.items()]
@@ -54,11 +82,13 @@ def optimizer_steps(
     """The givens (α, β…) and, per parameter tensor, one Compute per optimizer stage."""
     t = stepped.state.t
     steps = hyper_givens(hyper) if show_hyper else []
+    first = bwd.gradients.weights[0][0][0].symbol
+    of = first.num if isinstance(first, Partial) else LOSS  # L, or L_n for one sample of a batch
     for name in names:
         symbol = param_symbol(name)
         env: dict[str, Node] = {
             "theta": Tensor(symbol if t == 1 else Updated(symbol, t - 1), params.tensor(name)),
-            "g": Tensor(Partial(LOSS, symbol), bwd.gradients.tensor(name)),
+            "g": Tensor(Partial(of, symbol), bwd.gradients.tensor(name)),
             **{h: Tensor(Sym(h), ((q,),)) for h, q in hyper.items()},
         }
         for kept in optimizer.state:

@@ -179,3 +179,36 @@ def test_a_power_of_a_long_closed_form_stands_by_a_symbol_with_its_decimal() -> 
     squared = Quantity.computed(Sym("s"), Power(Ref(g), 2), "t.")
     assert isinstance(squared.exact, sp.Symbol) and squared.exact.name == identifier("t.s")
     assert abs(float(squared.approx) - float(long.evalf(30)) ** 2) < 1e-14
+
+
+def test_a_custom_formula_of_a_long_closed_form_stands_by_a_symbol_with_its_decimal() -> None:
+    # Fuzzing found it: a custom loss (ŷ − y)^2 + (ŷ − y)^4/4 of an updated output's closed form
+    # ran for minutes in SymPy's automatic evaluation, as Power once did.
+    from derive.catalog import custom_loss
+    from derive.formula import POWER_NODES, Num, Quantity, Ref, approximate
+    from derive.notation import Sym
+
+    long = sum((sp.exp(-sp.Rational(k, 3)) / (1 + sp.exp(sp.Integer(k))) for k in range(1, 12)), sp.Integer(0))
+    assert not small(long, POWER_NODES)
+    yhat = Quantity(Sym("yhat"), long, approximate(long), None, "")
+    loss = custom_loss("(yhat - y)^2 + (yhat - y)^4/4")
+    value = Quantity.computed(Sym("L"), loss.term(Ref(yhat), Num(sp.Integer(1))), "t.")
+    assert isinstance(value.exact, sp.Symbol)
+    d = float(long.evalf(30)) - 1
+    assert abs(float(value.approx) - (d**2 + d**4 / 4)) < 1e-14
+    short = Quantity(Sym("yhat"), sp.Rational(1, 2), approximate(sp.Rational(1, 2)), None, "")
+    assert Quantity.computed(Sym("L"), loss.term(Ref(short), Num(sp.Integer(1))), "t.").exact == sp.Rational(17, 64)
+
+
+def test_tied_entries_step_together_with_the_sum_of_their_gradients() -> None:
+    path = example_path().parent.parent.parent / "examples" / "tied_parameters.toml"
+    spec = derive.load_spec(path)
+    part = spec.parts[-1]
+    solution = derive.solve(spec)  # verified: the twin sums independently, differences move a group together
+    for number, group in enumerate(part.tied, 1):
+        # Step 1's gradients are those of part 1 (the same sample, recalled): θ_g's is their sum.
+        assert solution[f"p2.dL/dtied{number}"].exact == sum(solution[f"p1.dL/d{key}"].exact for key in group)
+        for t in range(1, part.steps + 1):
+            moved = [solution[f"p2.{key.split('[')[0]}_new{t if t > 1 else ''}[{key.split('[')[1]}"] for key in group]
+            # Still one shared value: the same 40 digits (a long closed form stands by a symbol per entry).
+            assert len({q.approx for q in moved}) == 1 and moved[0].approx != solution[f"{group[0]}"].approx

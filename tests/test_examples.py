@@ -21,7 +21,8 @@ def test_there_is_an_example_per_feature() -> None:
         assert f"activation_{activation}" in names
     for optimizer in ("momentum", "momentum_ema", "nesterov", "rmsprop", "adam"):
         assert f"optimizer_{optimizer}" in names
-    assert {"input_gradients", "sheet_german"} <= names
+    features = ("input_gradients", "sheet_german", "batch_gradient_descent", "batch_per_sample", "tied_parameters")
+    assert {*features, "softmax_hidden", "frozen_parameters", "softmax_cross_entropy"} <= names
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -40,6 +41,11 @@ def test_example_builds_verified_pdfs(path: Path, tmp_path: Path) -> None:
     # The loss after the last step is on the sheet, to the sheet's decimals, and it went down:
     # each example's learning rate is chosen so that the step helps.
     for part in spec.parts:
+        if part.kind == "batch" and part.mode == "batch":
+            assert (
+                built.solution[f"p{part.number}." + Updated(LOSS).key].approx
+                < built.solution[f"p{part.number}.L"].approx
+            )
         if part.kind == "update":
             before = built.solution[f"p{part.sample_of or part.number}.L"]
             final = built.solution[f"p{part.number}." + Updated(LOSS, part.steps).key]

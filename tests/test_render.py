@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import jinja2
 import pytest
@@ -11,6 +12,8 @@ import derive
 from derive.render import Latex, _finalize, environment, step_context
 from derive.spec import example_path, parse_spec
 from derive.steps import Solution
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
 
 EXAMPLE = example_path().read_text(encoding="utf-8")
 
@@ -74,3 +77,15 @@ def test_the_documented_template_context_is_the_real_one() -> None:
     kinds = set(re.findall(r"^\| `(\w+)`(?:, `(\w+)`)? \|", doc.split("A step has")[1], re.M))
     steps = {k for pair in kinds for k in pair if k}
     assert steps == {p.stem.split(".")[0] for p in (template_dirs()[-1] / "steps").glob("*.tex.j2")}
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.stem)
+def test_the_exercise_sheet_needs_only_the_outline(path: Path) -> None:
+    # The pipeline compiles the exercise sheet from the outline while the solution is derived.
+    from derive.derivation import outline
+    from derive.render import render_exercise
+    from derive.style import Style
+
+    spec = derive.load_spec(path)
+    style = Style.of(spec.sheet, None, None)
+    assert render_exercise(outline(spec), style) == render_exercise(derive.solve(spec), style)

@@ -328,7 +328,6 @@ y = %s
 @pytest.mark.parametrize(
     ("hidden", "output", "loss", "y", "field", "message"),
     [
-        ("softmax", "softmax", "categorical_cross_entropy", "1", "network.layers[1].activation", "output layer only"),
         ("sigmoid", "sigmoid", "categorical_cross_entropy", "1", "loss.name", "needs a softmax output layer"),
         ("sigmoid", "softmax", "categorical_cross_entropy", "4", "parts[1].y", "a class index from 1 to 3"),
         ("sigmoid", "softmax", "categorical_cross_entropy", '["1/2", "1/2", "1/2"]', "parts[1].y", "found sum 3/2"),
@@ -345,3 +344,32 @@ def test_softmax_and_categorical_cross_entropy_are_checked(
 def test_a_class_index_is_one_hot() -> None:
     spec = parse_spec(SOFTMAX % ("sigmoid", "softmax", "categorical_cross_entropy", "3"))
     assert spec.parts[0].sample is not None and spec.parts[0].sample.y == (0, 0, 1)
+
+
+def test_tied_groups_are_read_as_entry_keys() -> None:
+    text = EXAMPLE.replace(
+        'optimizer = "sgd"\nlearning_rate = "1/2"',
+        'optimizer = "sgd"\nlearning_rate = "1/2"\ntied = [["w1[1,1]", "w2[1, 1]"], ["w1[1,2]", "w2[1,2]"]]',
+        1,
+    )
+    update = next(p for p in parse_spec(text).parts if p.kind == "update")
+    assert update.tied == (("w1[1,1]", "w2[1,1]"), ("w1[1,2]", "w2[1,2]"))
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('[["w1[1,1]", "w1[2,1]"]]', "must start equal; found w1[1,1] = 1, w1[2,1] = 2"),
+        ('[["w1[1,1]"]]', "a group ties at least two entries"),
+        ('[["w1[1,1]", "w2[1,1]"], ["w2[1,1]", "w1[1,1]"]]', "w2[1,1] is tied twice"),
+        ('[["w1[9,9]", "w1[1,1]"]]', "unknown entry 'w1[9,9]'"),
+        ('[["b1[1]", "b1[2]"]]\nfrozen = ["b1"]', "b1[1] is both frozen and tied"),
+        ('[["w1[1,1]", "w2[1,1]"]]\nwrt = ["W2"]', "w1[1,1] is tied but W1 is not updated"),
+        ('"w1[1,1]"', "expected a list of groups"),
+    ],
+)
+def test_bad_tied_groups_are_one_line(value: str, message: str) -> None:
+    error = error_for(
+        'optimizer = "sgd"\nlearning_rate = "1/2"', f'optimizer = "sgd"\nlearning_rate = "1/2"\ntied = {value}'
+    )
+    assert error.field.startswith("parts[5].tied") and message in error.message

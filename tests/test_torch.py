@@ -59,25 +59,26 @@ def _optimizer(name: str, params: list[Any], rate: float, hyper: dict[str, float
     return None  # momentum_ema: PyTorch's dampening skips the first step, so it is not this convention
 
 
-def _cases() -> list[tuple[Path, int]]:
-    cases = []
-    for path in sorted(EXAMPLES.glob("*.toml")):
-        spec = derive.load_spec(path)
-        cases += [(path, part.number) for part in spec.parts if part.kind == "update"]
-    return cases
+def _cases(kind: str) -> list[tuple[Path, int]]:
+    """(example, part number) of every part of ``kind`` in the examples."""
+    return [
+        (path, part.number)
+        for path in sorted(EXAMPLES.glob("*.toml"))
+        for part in derive.load_spec(path).parts
+        if part.kind == kind
+    ]
 
 
-def _close(exact: Any, value: float) -> None:
-    assert float(exact) == pytest.approx(value, rel=REL, abs=1e-12)
+Setup = tuple[Spec, Any, list[Any], Any, dict[str, float], list[Any], list[Any]]
 
 
-@pytest.mark.parametrize(("path", "number"), _cases(), ids=lambda c: c.stem if isinstance(c, Path) else str(c))
-def test_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None:
+def _setup(path: Path, number: int) -> Setup:
+    """The spec, the part, PyTorch's activations and loss, the hyperparameters, and W, b as leaf tensors."""
     spec: Spec = derive.load_spec(path)
     part = spec.parts[number - 1]
     acts = [_activation(layer.activation.name, dict(layer.activation.params)) for layer in spec.network.layers]
     loss = _loss(spec.loss.name, float(spec.loss.scale))
-    assert part.optimizer is not None and part.learning_rate is not None and part.sample is not None
+    assert part.optimizer is not None and part.learning_rate is not None
     hyper = {k: float(v) for k, v in {**part.optimizer.hyper, **dict(part.hyper)}.items()}
     weights = [
         torch.tensor([[float(w) for w in row] for row in layer.weights], dtype=torch.float64, requires_grad=True)
@@ -87,6 +88,17 @@ def test_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None
         torch.tensor([float(b) for b in layer.bias], dtype=torch.float64, requires_grad=True)
         for layer in spec.network.layers
     ]
+    return spec, part, acts, loss, hyper, weights, biases
+
+
+def _close(exact: Any, value: float) -> None:
+    assert float(exact) == pytest.approx(value, rel=REL, abs=1e-12)
+
+
+@pytest.mark.parametrize(("path", "number"), _cases("update"), ids=lambda c: c.stem if isinstance(c, Path) else str(c))
+def test_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None:
+    spec, part, acts, loss, hyper, weights, biases = _setup(path, number)
+    assert part.sample is not None
     optimizer = _optimizer(part.optimizer.name, [*weights, *biases], float(part.learning_rate), hyper)
     if None in acts or loss is None or optimizer is None:
         pytest.skip("a custom formula or a convention PyTorch has no built-in for")
@@ -108,21 +120,86 @@ def test_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None
             )
             for l, (w, b) in enumerate(zip(weights, biases, strict=True), 1):
                 for (j, k), g in _entries(w.grad):
-                    _close(solution[grads + Partial(LOSS, Sym("w", l, (j, k))).key].exact, g)
+                    _close(solution[grads + Partial(LOSS, Sym("w", l, (j, k))).key].approx, g)
                 for (j,), g in _entries(b.grad):
-                    _close(solution[grads + Partial(LOSS, bias(l).entry(j)).key].exact, g)
+                    _close(solution[grads + Partial(LOSS, bias(l).entry(j)).key].approx, g)
         with torch.no_grad():  # frozen entries: their gradients masked to 0, as one freezes single entries in PyTorch
             for key in part.frozen:
-                layer, index = int(key[1 : key.index("[")]), key[key.index("[") + 1 : -1].split(",")
-                tensor = weights[layer - 1] if key[0] == "w" else biases[layer - 1]
-                assert tensor.grad is not None
-                tensor.grad[tuple(int(i) - 1 for i in index)] = 0.0
+                tensor, index = _place(key, weights, biases)
+                tensor.grad[index] = 0.0
+            for group in part.tied:  # one shared parameter: every use steps with the sum of the uses' gradients
+                places = [_place(key, weights, biases) for key in group]
+                total = sum(float(tensor.grad[index]) for tensor, index in places)
+                for tensor, index in places:
+                    tensor.grad[index] = total
         optimizer.step()
         for l, (w, b) in enumerate(zip(weights, biases, strict=True), 1):
             for (j, k), v in _entries(w.detach()):
                 _close(solution[prefix + Updated(Sym("w", l, (j, k)), t).key].approx, v)
             for (j,), v in _entries(b.detach()):
                 _close(solution[prefix + Updated(bias(l).entry(j), t).key].approx, v)
+
+
+@pytest.mark.parametrize(("path", "number"), _cases("batch"), ids=lambda c: c.stem if isinstance(c, Path) else str(c))
+def test_batch_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None:
+    spec, part, acts, loss, hyper, weights, biases = _setup(path, number)
+    assert None not in acts and loss is not None
+    tensors = [*weights, *biases]
+    depth = len(spec.network.layers)
+    optimizer = _optimizer(part.optimizer.name, tensors, float(part.learning_rate), hyper)
+    samples = [
+        (
+            torch.tensor([float(v) for v in s.x], dtype=torch.float64),
+            torch.tensor([float(v) for v in s.y], dtype=torch.float64),
+        )
+        for s in part.samples
+    ]
+    scale = 1 / len(samples) if part.batch_mean else 1.0
+    solution = derive.solve(spec)
+    prefix = f"p{number}."
+
+    def sample_loss(n: int) -> Any:
+        a, y = samples[n - 1]
+        for w, b, f in zip(tensors[:depth], tensors[depth:], acts, strict=True):
+            a = f(w @ a + b)  # type: ignore[misc]
+        return loss(a, y)
+
+    def compare(num: Sym, key_prefix: str, t: int | None) -> None:
+        for l in range(1, depth + 1):
+            w, b = tensors[l - 1], tensors[depth + l - 1]
+            for (j, k), v in _entries(w.grad if t is None else w.detach()):
+                symbol = Sym("w", l, (j, k))
+                _close(solution[key_prefix + (Partial(num, symbol) if t is None else Updated(symbol, t)).key].approx, v)
+            for (j,), v in _entries(b.grad if t is None else b.detach()):
+                symbol = bias(l).entry(j)
+                _close(solution[key_prefix + (Partial(num, symbol) if t is None else Updated(symbol, t)).key].approx, v)
+
+    if part.mode == "batch":
+        optimizer.zero_grad()
+        (scale * sum(sample_loss(n) for n in range(1, len(samples) + 1))).backward()
+        compare(LOSS, prefix, None)
+        optimizer.step()
+        compare(LOSS, prefix, 1)
+        times = 1
+    else:
+        for n in range(1, len(samples) + 1):
+            optimizer.zero_grad()
+            sample_loss(n).backward()
+            compare(Sym("L", None, (n,)), f"{prefix}s{n}.", None)
+            optimizer.step()
+            compare(LOSS, prefix, n)
+        times = len(samples)
+    with torch.no_grad():
+        after = scale * sum(sample_loss(n) for n in range(1, len(samples) + 1))
+    _close(solution[prefix + Updated(LOSS, times).key].approx, float(after))
+
+
+def _place(key: str, weights: list[Any], biases: list[Any]) -> tuple[Any, tuple[int, ...]]:
+    """The tensor and 0-based index of an entry key such as ``w1[1,2]``."""
+    layer, index = int(key[1 : key.index("[")]), key[key.index("[") + 1 : -1].split(",")
+    tensor = weights[layer - 1] if key[0] == "w" else biases[layer - 1]
+    assert tensor.grad is not None
+    return tensor, tuple(int(i) - 1 for i in index)
 
 
 def _entries(tensor: Any) -> list[tuple[tuple[int, ...], float]]:

@@ -1,0 +1,76 @@
+"""Compiling while deriving: the pieces make the same sheet, and a failure anywhere leaves nothing behind."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import derive
+from derive.derivation import outline, solver
+from derive.deriver import Deriver
+from derive.errors import SpecError
+from derive.pieces import SolutionPieces
+from derive.pipeline import Options, build_sheet
+from derive.render import render_solution
+from derive.spec import example_path
+from derive.stream import StreamedPdf
+from derive.style import Style
+from derive.texformat import MARK
+
+EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.toml"))
+HEAD = "\\documentclass{article}\n" + MARK + "\n\\begin{document}\nHead.\n"
+
+
+def leftovers() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("derive-tex-*")}
+
+
+@pytest.mark.parametrize("path", [*EXAMPLES[:3], *(p for p in EXAMPLES if "batch" in p.stem)], ids=lambda p: p.stem)
+def test_the_pieces_join_to_the_rendered_solution(path: Path) -> None:
+    spec = derive.load_spec(path)
+    style = Style.of(spec.sheet, None, None)
+    deriver = Deriver(spec)
+    texts: list[str] = []
+    rendered = SolutionPieces(outline(spec, deriver), style, "", solver(deriver), texts.append).render()
+    assert len(texts) == len(spec.parts) + 2
+    assert "".join(texts) == rendered == render_solution(derive.solve(spec), style)
+    for number, text in enumerate(texts[1:-1], 1):  # each piece is its part, from its heading on
+        assert text.lstrip().startswith(r"\section*{Part " + str(number))
+
+
+def test_a_streamed_run_typesets_the_parts_as_they_come(tmp_path: Path) -> None:
+    stream = StreamedPdf(HEAD, 3, 30.0, {}, tmp_path / "formats")
+    stream.part("Part one $x^2$.\n")
+    stream.part("Part two.\n")
+    stream.part("\\end{document}\n")
+    pdf = stream.finish()
+    assert pdf is not None and pdf.startswith(b"%PDF")
+    (tmp_path / "s.pdf").write_bytes(pdf)
+    text = subprocess.run(["pdftotext", "s.pdf", "-"], cwd=tmp_path, capture_output=True, text=True).stdout
+    assert "Head. Part one x2 . Part two." in " ".join(text.split())
+
+
+def test_a_tex_error_in_a_part_ends_the_stream_without_a_trace(tmp_path: Path) -> None:
+    before = leftovers()
+    stream = StreamedPdf(HEAD, 3, 30.0, {}, None)
+    stream.part("Fine.\n")
+    stream.part("\\undefinedmacro\n")
+    stream.part("\\end{document}\n")
+    assert stream.finish() is None  # the caller compiles the whole source and reports its errors
+    assert leftovers() <= before
+
+
+def test_a_failed_derivation_stops_tex_and_writes_nothing(tmp_path: Path) -> None:
+    before = leftovers()
+    spec_text = example_path().read_text(encoding="utf-8")  # the example, with a false claim in part 2
+    broken = spec_text.replace('yhat = "1/2"', 'yhat = "1/3"', 1)
+    assert broken != spec_text
+    with pytest.raises(SpecError, match="is false"):
+        build_sheet(derive.parse_spec(broken, name="broken"), Options(output_dir=tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+    assert leftovers() <= before
+    running = subprocess.run(["pgrep", "-f", "derive-tex"], capture_output=True, text=True).stdout
+    assert not running.strip()

@@ -1,0 +1,93 @@
+"""The cached preamble formats: built once, reused, identical output, and never a reason to fail."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from derive import texformat
+from derive.errors import TexError
+from derive.pdf import compile_pdf
+
+PREAMBLE = "\\documentclass{article}\n\\usepackage{amsmath}\n"
+
+
+def doc(body: str, preamble: str = PREAMBLE) -> str:
+    return preamble + texformat.MARK + "\n\\begin{document}\n" + body + "\n\\end{document}\n"
+
+
+def text_of(pdf: bytes, folder: Path) -> str:
+    (folder / "read.pdf").write_bytes(pdf)
+    return subprocess.run(["pdftotext", "read.pdf", "-"], cwd=folder, capture_output=True, text=True).stdout
+
+
+def test_a_format_is_built_once_then_reused_with_the_same_pdf(tmp_path: Path) -> None:
+    cache = tmp_path / "formats"
+    first = compile_pdf(doc("Hello $x^2$"), formats=cache)
+    (fmt,) = cache.glob("derive-*.fmt")
+    built = fmt.stat().st_mtime_ns
+    second = compile_pdf(doc("Again $x^3$"), formats=cache)
+    assert list(cache.glob("derive-*.fmt")) == [fmt] and fmt.stat().st_mtime_ns >= built
+    assert "Hello x2" in text_of(first, tmp_path) and "Again x3" in text_of(second, tmp_path)
+    assert text_of(second, tmp_path) == text_of(compile_pdf(doc("Again $x^3$")), tmp_path)
+
+
+def test_a_different_preamble_gets_its_own_format(tmp_path: Path) -> None:
+    cache = tmp_path / "formats"
+    compile_pdf(doc("one"), formats=cache)
+    compile_pdf(doc("two", PREAMBLE.replace("amsmath", "amssymb")), formats=cache)
+    assert len(list(cache.glob("derive-*.fmt"))) == 2
+
+
+def test_a_corrupt_format_falls_back_to_the_whole_source_and_is_dropped(tmp_path: Path) -> None:
+    cache = tmp_path / "formats"
+    compile_pdf(doc("one"), formats=cache)
+    (fmt,) = cache.glob("derive-*.fmt")
+    fmt.write_bytes(b"not a format")
+    assert "still fine" in text_of(compile_pdf(doc("still fine"), formats=cache), tmp_path)
+    assert not fmt.exists() and fmt.with_suffix(".failed").exists()
+    assert compile_pdf(doc("and again"), formats=cache).startswith(b"%PDF")  # no rebuild attempt
+    assert not list(cache.glob("derive-*.fmt"))
+
+
+def test_a_preamble_that_cannot_be_dumped_compiles_the_usual_way(tmp_path: Path) -> None:
+    cache = tmp_path / "formats"
+    broken = "\\documentclass{article}\n\\usepackage{nosuchpackage-derive}\n"
+    with pytest.raises(TexError, match="nosuchpackage-derive"):  # the error is the whole source's
+        compile_pdf(broken + texformat.MARK + "\n\\begin{document}x\\end{document}\n", formats=cache)
+    assert list(cache.glob("*.failed")) and not list(cache.glob("derive-*.fmt"))
+
+
+def test_a_document_error_is_reported_with_the_lines_of_the_whole_source(tmp_path: Path) -> None:
+    with pytest.raises(TexError) as caught:
+        compile_pdf(doc("\\undefinedmacro"), formats=tmp_path / "formats")
+    assert "sheet.tex:5:" in str(caught.value)  # line 5 of the .tex the user has, not of the body
+    assert list((tmp_path / "formats").glob("derive-*.fmt"))  # the format itself was not to blame
+
+
+def test_an_unwritable_cache_or_a_source_without_the_mark_needs_no_format(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert compile_pdf(doc("x"), formats=blocker / "formats").startswith(b"%PDF")
+    plain = "\\documentclass{article}\n\\begin{document}x\\end{document}\n"
+    assert compile_pdf(plain, formats=tmp_path / "cache").startswith(b"%PDF")
+    assert not (tmp_path / "cache").exists()
+
+
+def test_only_the_most_recently_used_formats_are_kept(tmp_path: Path) -> None:
+    cache = tmp_path / "formats"
+    cache.mkdir()
+    for n in range(texformat.KEEP + 2):
+        (cache / f"derive-old{n:02d}.fmt").write_bytes(b"x")
+        os.utime(cache / f"derive-old{n:02d}.fmt", (1_000_000 + n, 1_000_000 + n))  # old00 least recent
+    compile_pdf(doc("new"), formats=cache)
+    kept = sorted(p.name for p in cache.glob("derive-*.fmt"))
+    assert len(kept) == texformat.KEEP and "derive-old00.fmt" not in kept
+
+
+def test_the_cache_follows_xdg_cache_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert texformat.default_cache() == tmp_path / "derive" / "formats"
