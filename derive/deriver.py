@@ -91,10 +91,10 @@ class Deriver:
     def givens(self) -> tuple[Given, ...]:
         return tuple(
             g
-            for l in range(1, len(self.spec.network.layers) + 1)
+            for l, layer in enumerate(self.spec.network.layers, 1)
             for g in (
                 Given(weight(l), self.params.weights[l - 1]),
-                Given(bias(l), column(self.params.biases[l - 1])),
+                *((Given(bias(l), column(self.params.biases[l - 1])),) if layer.has_bias else ()),
             )
         )
 
@@ -102,7 +102,7 @@ class Deriver:
         """The given network with its weights and biases, for the top of both sheets."""
         widths = (self.spec.network.inputs, *(layer.shape[0] for layer in self.spec.network.layers))
         nones = tuple(tuple(None for _ in range(width)) for width in widths)
-        return Diagram("network", nones, self.params.weights, self.params.biases)
+        return Diagram("network", nones, self.params.weights, shown_biases(self.spec.network, self.params.biases))
 
     def variant(self, part: Part) -> tuple[Network, Loss]:
         """The part's network and loss, made once so that parts sharing them can recall values."""
@@ -264,7 +264,8 @@ class Deriver:
         if set(self.params.names()) <= set(names):
             # Every parameter's gradient is known: draw them on the network.
             nones = tuple(tuple(None for _ in a) for a in (fwd.inputs, *fwd.a))
-            steps = (*steps, Diagram("gradients", nones, bwd.gradients.weights, bwd.gradients.biases))
+            biases = shown_biases(network, bwd.gradients.biases)
+            steps = (*steps, Diagram("gradients", nones, bwd.gradients.weights, biases))
         return [Section("backward", steps)], bwd
 
     def forward_steps(
@@ -277,7 +278,8 @@ class Deriver:
             b = Tensor(mark(bias(l)), column(params.biases[l - 1]))
             z_symbol, a_symbol = mark(_tensor_symbol(network, l, "z")), mark(_tensor_symbol(network, l, "a"))
             z = fwd.z[l - 1]
-            steps.append(Compute(z_symbol, Sum((Product((w, below)), b)), z, shape=(len(z), 1)))
+            general: Node = Sum((Product((w, below)), b)) if layer.has_bias else Product((w, below))
+            steps.append(Compute(z_symbol, general, z, shape=(len(z), 1)))
             z_tensor = Tensor(z_symbol, column(z))
             steps.append(Compute(a_symbol, Apply(layer.activation, z_tensor), fwd.a[l - 1], shape=(len(z), 1)))
             below = Tensor(a_symbol, column(fwd.a[l - 1]))
@@ -481,8 +483,14 @@ def network_formula(network: Network) -> Node:
     """g(x) as nested layers: W^{(2)} σ(W^{(1)} x + b^{(1)}) + b^{(2)}."""
     inner: Node = Tensor(Sym("x"))
     for l, layer in enumerate(network.layers, 1):
-        inner = Apply(layer.activation, Sum((Product((Tensor(weight(l)), inner)), Tensor(bias(l)))))
+        linear: Node = Product((Tensor(weight(l)), inner))
+        inner = Apply(layer.activation, Sum((linear, Tensor(bias(l)))) if layer.has_bias else linear)
     return inner
+
+
+def shown_biases(network: Network, biases: tuple[Vec, ...]) -> tuple[Vec, ...]:
+    """The biases (or their gradients) a drawing shows: none for a layer without a bias."""
+    return tuple(b if layer.has_bias else () for layer, b in zip(network.layers, biases, strict=True))
 
 
 def _shape(matrix: Sequence[Sequence[Quantity]]) -> tuple[int, int]:

@@ -85,7 +85,7 @@ def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
                 label = ""
                 if value is not None:
                     label = latex.shown(value, style.places, exact=False)
-                elif c > 0 and step.units:
+                elif c > 0 and step.units and step.units[c - 1]:  # a layer without a bias shows none
                     label = _value(step.units[c - 1][unit - 1], step.kind, style.places)
                 node.update(text=Latex(_unit_symbol(c, unit, widths)), label=Latex(label), more="")
             nodes.append(node)

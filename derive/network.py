@@ -32,6 +32,8 @@ class Params:
 
     weights: tuple[Mat, ...]
     biases: tuple[Vec, ...]
+    unbiased: frozenset[int] = frozenset()
+    """Layers without a bias: their b is 0 and not a parameter."""
 
     def tensor(self, name: str) -> Mat:
         """Entries of ``W2`` or ``b1`` (a bias as a column) by parameter name."""
@@ -41,7 +43,12 @@ class Params:
         return tuple((q,) for q in self.biases[layer - 1])
 
     def names(self) -> tuple[str, ...]:
-        return tuple(f"{kind}{layer}" for layer in range(1, len(self.weights) + 1) for kind in ("W", "b"))
+        return tuple(
+            f"{kind}{layer}"
+            for layer in range(1, len(self.weights) + 1)
+            for kind in ("W", "b")
+            if kind == "W" or layer not in self.unbiased
+        )
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,7 @@ def given_params(network: Network, prefix: str = "") -> Params:
         tuple(Quantity.given(symbol_of("b", l, len(layer.bias), j), b, prefix) for j, b in enumerate(layer.bias, 1))
         for l, layer in enumerate(network.layers, 1)
     )
-    return Params(weights, biases)
+    return Params(weights, biases, frozenset(l for l, layer in enumerate(network.layers, 1) if not layer.has_bias))
 
 
 def given_sample(sample: Sample, prefix: str) -> tuple[Vec, Vec]:
@@ -130,7 +137,12 @@ def forward(network: Network, params: Params, x: Vec, y: Vec, loss: Loss, prefix
         z = tuple(
             Quantity.computed(
                 mark(unit_symbol(network, l, "z", j)),
-                Sum((*(Product((Ref(w[j - 1][k]), Ref(previous[k]))) for k in range(len(previous))), Ref(b[j - 1]))),
+                Sum(
+                    (
+                        *(Product((Ref(w[j - 1][k]), Ref(previous[k]))) for k in range(len(previous))),
+                        *((Ref(b[j - 1]),) if layer.has_bias else ()),  # bias = "none": z = W a
+                    )
+                ),
                 prefix,
             )
             for j in range(1, len(w) + 1)
@@ -297,7 +309,7 @@ def step(
             tuple(pick(o, q, g, f"b{l}") for o, q, g in zip(ob, b, gb, strict=True))
             for l, (ob, b, gb) in enumerate(zip(origin.biases, params.biases, grads.gradients.biases, strict=True), 1)
         )
-        return Params(weights, biases)
+        return Params(weights, biases, params.unbiased)
 
     new = layout(update)
 

@@ -269,6 +269,7 @@ def network_context(spec: Spec) -> dict[str, Any]:
             "activation": layer.activation.prose,
             "identity": Latex(layer.activation.identity),
             "definition": Latex(layer.activation.definition),
+            "bias": layer.has_bias,
         }
         for l, layer in enumerate(network.layers, 1)
     ]

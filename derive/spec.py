@@ -81,6 +81,8 @@ class Layer:
     weights: Matrix
     bias: Vector
     activation: Activation
+    has_bias: bool = True
+    """False for ``bias = "none"``: z = W a (the bias is 0 and no parameter)."""
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -97,6 +99,10 @@ class Network:
     @property
     def outputs(self) -> int:
         return self.layers[-1].shape[0]
+
+    def parameter_names(self) -> list[str]:
+        """W1, b1, W2, … in order; a layer without a bias has no b."""
+        return [f"{k}{l}" for l, layer in enumerate(self.layers, 1) for k in ("W", "b") if k == "W" or layer.has_bias]
 
     def with_activation(self, layer: int, activation: Activation) -> Network:
         """The same network with layer ``layer`` (1-based) using ``activation``."""
@@ -495,13 +501,26 @@ class _Reader:
                     [*path, "weights"],
                     f"shape mismatch: layer {number} reads {source}, so W needs {width} columns; found {rows}x{cols}",
                 )
-            bias = self.vector([*path, "bias"], layer_table["bias"], scalar_ok=True)
+            has_bias = layer_table["bias"] != "none"
+            if (
+                isinstance(layer_table["bias"], str)
+                and has_bias
+                and not re.fullmatch(r"[-+0-9./eE ]+", layer_table["bias"])
+            ):
+                found = layer_table["bias"]
+                raise self.fail(
+                    [*path, "bias"], f'expected numbers, or "none" for a layer without a bias; found {found!r}'
+                )
+            if has_bias:
+                bias = self.vector([*path, "bias"], layer_table["bias"], scalar_ok=True)
+            else:  # z = W a: a bias of 0 that is not a parameter
+                bias = tuple(sp.Integer(0) for _ in range(rows))
             if len(bias) != rows:
                 raise self.fail(
                     [*path, "bias"], f"shape mismatch: W is {rows}x{cols}, so b needs {rows} entries; found {len(bias)}"
                 )
             activation = self.activation([*path, "activation"], layer_table["activation"])
-            layers.append(Layer(weights, bias, activation))
+            layers.append(Layer(weights, bias, activation, has_bias))
             if inputs is None:
                 inputs = cols
             width = rows
@@ -704,7 +723,7 @@ class _Reader:
         for l, layer in enumerate(network.layers, 1):
             rows, cols = layer.shape
             keys += [f"w{l}[{j},{k}]" for j in range(1, rows + 1) for k in range(1, cols + 1)]
-            keys += [f"b{l}[{j}]" for j in range(1, rows + 1)]
+            keys += [f"b{l}[{j}]" for j in range(1, rows + 1)] if layer.has_bias else []
         if not isinstance(value, list) or not value:
             raise self.fail(path, 'expected a list of tensors or entries, such as ["W1", "w2[1,1]", "b2[1]"]')
         chosen: set[str] = set()
@@ -712,6 +731,10 @@ class _Reader:
             name = item.replace(" ", "") if isinstance(item, str) else item
             tensor = re.fullmatch(r"([Wb])(\d+)", name) if isinstance(name, str) else None
             if tensor is not None and 1 <= int(tensor.group(2)) <= len(network.layers):
+                if tensor.group(1) == "b" and not network.layers[int(tensor.group(2)) - 1].has_bias:
+                    raise self.fail(
+                        path, f'layer {tensor.group(2)} has no bias (bias = "none"): {name} is no parameter'
+                    )
                 prefix = f"{tensor.group(1).lower()}{tensor.group(2)}["
                 chosen.update(k for k in keys if k.startswith(prefix))
             elif name in keys:
@@ -729,7 +752,8 @@ class _Reader:
         given: dict[str, sp.Rational] = {}
         for l, layer in enumerate(network.layers, 1):
             given.update({f"w{l}[{j},{k}]": w for j, row in enumerate(layer.weights, 1) for k, w in enumerate(row, 1)})
-            given.update({f"b{l}[{j}]": b for j, b in enumerate(layer.bias, 1)})
+            if layer.has_bias:
+                given.update({f"b{l}[{j}]": b for j, b in enumerate(layer.bias, 1)})
         shape = 'expected a list of groups of entries, such as [["w1[1,1]", "w2[1,2]"]]'
         if not isinstance(value, list) or not value:
             raise self.fail(path, shape)
@@ -762,7 +786,7 @@ class _Reader:
 
     def wrt(self, path: list[str | int], value: object, network: Network, inputs: bool = False) -> tuple[str, ...]:
         """Parameter names (W1, b1, ...), and with ``inputs`` the input x, in the network's order."""
-        names = [f"{kind}{layer}" for layer in range(1, len(network.layers) + 1) for kind in ("W", "b")]
+        names = network.parameter_names()
         if inputs:
             names.append("x")
         if not isinstance(value, list) or not value:

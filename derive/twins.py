@@ -50,7 +50,7 @@ def param_symbols(network: Network) -> list[tuple[str, Sym, int, tuple[int, ...]
     for l, layer in enumerate(network.layers, 1):
         rows, cols = layer.shape
         entries += [("w", Sym("w", l, (j + 1, k + 1)), l, (j, k)) for j in range(rows) for k in range(cols)]
-        entries += [("b", bias(l).entry(j + 1), l, (j,)) for j in range(rows)]
+        entries += [("b", bias(l).entry(j + 1), l, (j,)) for j in range(rows)] if layer.has_bias else []
     return entries
 
 
@@ -301,7 +301,7 @@ def record_hyper(out: Expected, prefix: str, hyper: Mapping[str, float]) -> None
 
 
 def all_names(network: Network) -> tuple[str, ...]:
-    return tuple(f"{k}{l}" for l in range(1, len(network.layers) + 1) for k in ("W", "b"))
+    return tuple(network.parameter_names())
 
 
 def start(out: Expected, network: Network, x: Array, y: Array, loss: Loss, prefix: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sympy as sp
 
@@ -373,3 +375,28 @@ def test_bad_tied_groups_are_one_line(value: str, message: str) -> None:
         'optimizer = "sgd"\nlearning_rate = "1/2"', f'optimizer = "sgd"\nlearning_rate = "1/2"\ntied = {value}'
     )
     assert error.field.startswith("parts[5].tied") and message in error.message
+
+
+NO_BIAS = (Path(__file__).parent.parent / "examples" / "no_bias.toml").read_text(encoding="utf-8")
+
+
+def test_a_layer_without_a_bias_has_no_bias_parameter() -> None:
+    network = parse_spec(NO_BIAS).network
+    assert not network.layers[0].has_bias and network.layers[0].bias == (0, 0)
+    assert network.layers[1].has_bias and network.parameter_names() == ["W1", "W2", "b2"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "message"),
+    [
+        ('bias = "none"\nactivation', 'bias = "nothing"\nactivation', "network.layers[1].bias", '"none" for a layer'),
+        ('frozen = ["w2[1,2]"]', 'frozen = ["b1"]', "parts[3].frozen", "layer 1 has no bias"),
+        ('frozen = ["w2[1,2]"]', 'wrt = ["b1"]', "parts[3].wrt", "valid: W1, W2, b2"),
+        ('frozen = ["w2[1,2]"]', 'tied = [["b1[1]", "b2[1]"]]', "parts[3].tied[1]", "unknown entry 'b1[1]'"),
+    ],
+)
+def test_a_missing_bias_is_no_parameter_anywhere(old: str, new: str, field: str, message: str) -> None:
+    assert old in NO_BIAS
+    with pytest.raises(SpecError) as caught:
+        parse_spec(NO_BIAS.replace(old, new, 1))
+    assert caught.value.field == field and message in caught.value.message
