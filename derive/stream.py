@@ -12,10 +12,12 @@ reported from the whole document.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -25,6 +27,8 @@ from pathlib import Path
 from derive.pdf import ENGINE_OPTIONS, rerun_asked, tex_environment
 from derive.texformat import format_for, split
 
+LIFETIME = 10
+"""A streamed TeX run lives at most this many times the per-run timeout (it waits for the derivation)."""
 POLL = 0.005
 """Seconds between attempts to open a pipe TeX has not reached yet."""
 
@@ -67,13 +71,17 @@ class StreamedPdf:
         with self.lock:
             if self.stopped.is_set():
                 return False
+            # A TeX waiting at a pipe whose writer died (derive killed by a signal, no cleanup)
+            # would wait forever: `timeout` bounds its life; its own process group is killed whole.
+            limit = str(int(LIFETIME * self.timeout))
             self.process = subprocess.Popen(
-                ["pdflatex", *extra, *ENGINE_OPTIONS, "sheet.tex"],
+                ["timeout", "-k", "5", limit, "pdflatex", *extra, *ENGINE_OPTIONS, "sheet.tex"],
                 cwd=self.work,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                start_new_session=True,
             )
         return True
 
@@ -131,7 +139,8 @@ class StreamedPdf:
         with self.lock:
             self.stopped.set()
             if self.process is not None and self.process.poll() is None:
-                self.process.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self.pending.put(None)
         self.writer.join()

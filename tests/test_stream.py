@@ -74,3 +74,32 @@ def test_a_failed_derivation_stops_tex_and_writes_nothing(tmp_path: Path) -> Non
     assert leftovers() <= before
     running = subprocess.run(["pgrep", "-f", "derive-tex"], capture_output=True, text=True).stdout
     assert not running.strip()
+
+
+def test_tex_does_not_outlive_a_killed_derive_by_more_than_its_bound(tmp_path: Path) -> None:
+    # Killed by a signal, derive cleans nothing up: the TeX waiting at a pipe must still end.
+    import os
+    import signal
+    import sys
+    import time
+
+    tex = "pdflatex.*sheet.tex"  # a streamed TeX (started under `timeout`: stream.LIFETIME × 1 s here)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "derive", "example", "-o", str(tmp_path / "o"), "--timeout", "1", "--no-format-cache"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def running() -> bool:
+        return bool(subprocess.run(["pgrep", "-f", "timeout -k 5 10 " + tex], capture_output=True).stdout)
+
+    deadline = time.monotonic() + 60
+    while not running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert running(), "the solution's TeX should be waiting for parts while derive derives"
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    deadline = time.monotonic() + 30
+    while subprocess.run(["pgrep", "-f", tex], capture_output=True).stdout and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not subprocess.run(["pgrep", "-f", tex], capture_output=True).stdout
