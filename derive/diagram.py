@@ -45,7 +45,7 @@ def _unit_symbol(column: int, unit: int, widths: tuple[int, ...]) -> str:
 
 def _given(q: Quantity, places: int) -> str:
     """A given parameter as written in the spec (1/2, -3); a long one as a decimal."""
-    text = latex.exact_text(q.exact, limit=12) if latex.is_exact(q.exact) else None
+    text = latex.exact_text(q.exact, limit=16) if latex.is_exact(q.exact) else None  # - \frac{1}{3}: 13
     return latex.inline(q.exact) if text is not None else latex.decimal(q.approx, places)
 
 

@@ -23,7 +23,7 @@ from derive.diagram import diagram_context
 from derive.formula import Apply, Derivative, Node, Quantity, Ref
 from derive.latex import Data, Latex
 from derive.notation import LOSS, OUTPUT, TARGET, Sym
-from derive.spec import Part, Spec
+from derive.spec import Network, Part, Spec
 from derive.steps import (
     Algebra,
     Cell,
@@ -253,7 +253,7 @@ def sheet_context(solution: Solution, style: Style, logo: str = "") -> dict[str,
         "loss": {"formula": Latex(spec.loss.formula), "prose": spec.loss.prose},
         "decimals": style.places,
         "exact": style.exact,
-        "parts": [part_context(p, style.for_part(p.part)) for p in solution.parts],
+        "parts": [part_context(p, style.for_part(p.part), biases(spec.network)) for p in solution.parts],
         "verification": {"checked": sum(1 for _ in solution.quantities())},
     }
 
@@ -281,10 +281,17 @@ def network_context(spec: Spec) -> dict[str, Any]:
     }
 
 
-def part_context(solved: PartSolution, style: Style) -> dict[str, Any]:
+def biases(network: Network) -> str:
+    """Whether "all", "some" or "none" of the layers add a bias (the forward pass's prose says so)."""
+    have = [layer.has_bias for layer in network.layers]
+    return "all" if all(have) else "some" if any(have) else "none"
+
+
+def part_context(solved: PartSolution, style: Style, network_biases: str = "all") -> dict[str, Any]:
     part = solved.part
     return {
         "number": part.number,
+        "biases": network_biases,
         "kind": part.kind,
         "decimals": style.places,
         "exact": style.exact,
