@@ -94,7 +94,7 @@ class Deriver:
             for l, layer in enumerate(self.spec.network.layers, 1)
             for g in (
                 Given(weight(l), self.params.weights[l - 1]),
-                *((Given(bias(l), column(self.params.biases[l - 1])),) if layer.has_bias else ()),
+                *((Given(bias(l), self.params.tensor(f"b{l}")),) if layer.has_bias else ()),
             )
         )
 
@@ -338,7 +338,11 @@ class Deriver:
                     steps.append(Expanded(Partial(of, weight(1)), expanded_gradient(network, of)))
                 grads = bwd.gradients.weights[l - 1]
                 steps.append(Compute(Partial(of, weight(l)), Product((delta, below)), flat(grads), 3, _shape(grads)))
-            if f"b{l}" in names:
+            if f"b{l}" in names and layer.shared_bias:
+                # One bias in every unit: its gradient sums the units' error signals.
+                (shared,) = bwd.gradients.tensor(f"b{l}")
+                steps.append(Compute(Partial(of, bias(l)), None, shared, 4, (1, 1)))
+            elif f"b{l}" in names:
                 steps.append(_chain_rule(network, l, "b", of))
                 grads_b = bwd.gradients.biases[l - 1]
                 steps.append(Compute(Partial(of, bias(l)), delta, grads_b, 4, (len(grads_b), 1)))

@@ -180,6 +180,8 @@ class FloatNet:
     weights: tuple[Array, ...]
     biases: tuple[Array, ...]
     acts: tuple[tuple[FloatFn, FloatFn], ...]
+    shared: tuple[bool, ...] = ()
+    """Per layer: one bias shared by every unit (its gradient is the sum of the units')."""
 
     @classmethod
     def of(cls, network: Network) -> FloatNet:
@@ -187,6 +189,7 @@ class FloatNet:
             tuple(np.array([[float(w) for w in row] for row in layer.weights]) for layer in network.layers),
             tuple(np.array([float(b) for b in layer.bias]) for layer in network.layers),
             tuple(activation_twin(layer.activation) for layer in network.layers),
+            tuple(layer.shared_bias for layer in network.layers),
         )
 
     def forward(self, x: Array, nudge: tuple[str, int, int, float] | None = None) -> tuple[list[Array], list[Array]]:
@@ -239,17 +242,23 @@ class FloatNet:
             upstream = self.weights[l - 1].T @ delta
             if l > 1:
                 d_activation[l - 2] = upstream
-        return Gradients(output, tuple(deltas), tuple(d_activation), tuple(d_weights), tuple(deltas))
+        d_biases = tuple(
+            np.full_like(d, d.sum()) if self.shared and self.shared[l] else d for l, d in enumerate(deltas)
+        )
+        return Gradients(output, tuple(deltas), tuple(d_activation), tuple(d_weights), d_biases)
 
     def with_param(self, kind: str, layer: int, index: tuple[int, ...], h: float) -> FloatNet:
         weights, biases = list(self.weights), list(self.biases)
         target = weights if kind == "w" else biases
         target[layer - 1] = target[layer - 1].copy()
-        target[layer - 1][index] += h
-        return FloatNet(tuple(weights), tuple(biases), self.acts)
+        if kind == "b" and self.shared and self.shared[layer - 1]:
+            target[layer - 1] += h  # one bias in every unit
+        else:
+            target[layer - 1][index] += h
+        return FloatNet(tuple(weights), tuple(biases), self.acts, self.shared)
 
     def replace(self, weights: tuple[Array, ...], biases: tuple[Array, ...]) -> FloatNet:
-        return FloatNet(weights, biases, self.acts)
+        return FloatNet(weights, biases, self.acts, self.shared)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,8 @@ class Params:
         kind, layer = name[0], int(name[1:])
         if kind == "W":
             return self.weights[layer - 1]
-        return tuple((q,) for q in self.biases[layer - 1])
+        # A shared bias is one entry however many units add it.
+        return tuple((q,) for q in {q.key: q for q in self.biases[layer - 1]}.values())
 
     def names(self) -> tuple[str, ...]:
         return tuple(
@@ -113,7 +114,11 @@ def given_params(network: Network, prefix: str = "") -> Params:
         for l, layer in enumerate(network.layers, 1)
     )
     biases = tuple(
-        tuple(Quantity.given(symbol_of("b", l, len(layer.bias), j), b, prefix) for j, b in enumerate(layer.bias, 1))
+        (Quantity.given(Sym("b", l), layer.bias[0], prefix),) * len(layer.bias)
+        if layer.shared_bias
+        else tuple(
+            Quantity.given(symbol_of("b", l, len(layer.bias), j), b, prefix) for j, b in enumerate(layer.bias, 1)
+        )
         for l, layer in enumerate(network.layers, 1)
     )
     return Params(weights, biases, frozenset(l for l, layer in enumerate(network.layers, 1) if not layer.has_bias))
@@ -226,8 +231,13 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix:
             tuple(grad(Sym("w", l, (j + 1, k + 1)), Product((Ref(delta[j]), Ref(below[k])))) for k in range(len(below)))
             for j in range(len(delta))
         )
-        # Step 4: ∂L/∂b^{(l)}_j = δ^{(l)}_j.
-        d_biases[l - 1] = tuple(grad(symbol_of("b", l, len(delta), j + 1), Ref(delta[j])) for j in range(len(delta)))
+        # Step 4: ∂L/∂b^{(l)}_j = δ^{(l)}_j; a bias shared by the layer's units: ∂L/∂b^{(l)} = Σ_j δ^{(l)}_j.
+        if layer.shared_bias:
+            d_biases[l - 1] = (grad(Sym("b", l), Sum(tuple(Ref(d) for d in delta))),) * len(delta)
+        else:
+            d_biases[l - 1] = tuple(
+                grad(symbol_of("b", l, len(delta), j + 1), Ref(delta[j])) for j in range(len(delta))
+            )
         # Step 5: ∂L/∂a^{(l-1)}_k = Σ_j w^{(l)}_{j,k} δ^{(l)}_j; below layer 1 that is ∂L/∂x_k.
         w = params.weights[l - 1]
         upstream = tuple(
@@ -282,6 +292,8 @@ def step(
     def update(base: Quantity, q: Quantity, g: Quantity, name: str) -> Quantity:
         if name not in names:
             return q
+        if base.key in produced["theta"]:  # a shared bias: one parameter, stepped once
+            return produced["theta"][base.key]
         symbol = base.name
         env: dict[str, Node] = {"theta": Ref(q), "g": Ref(g), **{k: Ref(v) for k, v in hyper.items()}}
         for kept in optimizer.state:

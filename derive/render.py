@@ -270,6 +270,7 @@ def network_context(spec: Spec) -> dict[str, Any]:
             "identity": Latex(layer.activation.identity),
             "definition": Latex(layer.activation.definition),
             "bias": layer.has_bias,
+            "shared_bias": layer.shared_bias,
         }
         for l, layer in enumerate(network.layers, 1)
     ]

@@ -83,6 +83,8 @@ class Layer:
     activation: Activation
     has_bias: bool = True
     """False for ``bias = "none"``: z = W a (the bias is 0 and no parameter)."""
+    shared_bias: bool = False
+    """True for ``bias = { shared = v }``: one number b^{(l)} added to every unit."""
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -511,7 +513,13 @@ class _Reader:
                 raise self.fail(
                     [*path, "bias"], f'expected numbers, or "none" for a layer without a bias; found {found!r}'
                 )
-            if has_bias:
+            shared = isinstance(layer_table["bias"], dict)
+            if shared:  # one number b^{(l)} for every unit
+                given = self.table([*path, "bias"], layer_table["bias"], ("shared",))
+                if "shared" not in given:
+                    raise self.fail([*path, "bias", "shared"], "missing: the one bias every unit adds")
+                bias = (self.number([*path, "bias", "shared"], given["shared"]),) * rows
+            elif has_bias:
                 bias = self.vector([*path, "bias"], layer_table["bias"], scalar_ok=True)
             else:  # z = W a: a bias of 0 that is not a parameter
                 bias = tuple(sp.Integer(0) for _ in range(rows))
@@ -520,7 +528,7 @@ class _Reader:
                     [*path, "bias"], f"shape mismatch: W is {rows}x{cols}, so b needs {rows} entries; found {len(bias)}"
                 )
             activation = self.activation([*path, "activation"], layer_table["activation"])
-            layers.append(Layer(weights, bias, activation, has_bias))
+            layers.append(Layer(weights, bias, activation, has_bias, shared))
             if inputs is None:
                 inputs = cols
             width = rows
@@ -723,7 +731,10 @@ class _Reader:
         for l, layer in enumerate(network.layers, 1):
             rows, cols = layer.shape
             keys += [f"w{l}[{j},{k}]" for j in range(1, rows + 1) for k in range(1, cols + 1)]
-            keys += [f"b{l}[{j}]" for j in range(1, rows + 1)] if layer.has_bias else []
+            if layer.shared_bias:
+                keys.append(f"b{l}")
+            elif layer.has_bias:
+                keys += [f"b{l}[{j}]" for j in range(1, rows + 1)]
         if not isinstance(value, list) or not value:
             raise self.fail(path, 'expected a list of tensors or entries, such as ["W1", "w2[1,1]", "b2[1]"]')
         chosen: set[str] = set()
@@ -735,8 +746,8 @@ class _Reader:
                     raise self.fail(
                         path, f'layer {tensor.group(2)} has no bias (bias = "none"): {name} is no parameter'
                     )
-                prefix = f"{tensor.group(1).lower()}{tensor.group(2)}["
-                chosen.update(k for k in keys if k.startswith(prefix))
+                prefix = f"{tensor.group(1).lower()}{tensor.group(2)}"
+                chosen.update(k for k in keys if k == prefix or k.startswith(prefix + "["))
             elif name in keys:
                 chosen.add(str(name))
             else:
@@ -752,7 +763,9 @@ class _Reader:
         given: dict[str, sp.Rational] = {}
         for l, layer in enumerate(network.layers, 1):
             given.update({f"w{l}[{j},{k}]": w for j, row in enumerate(layer.weights, 1) for k, w in enumerate(row, 1)})
-            if layer.has_bias:
+            if layer.shared_bias:
+                given[f"b{l}"] = layer.bias[0]
+            elif layer.has_bias:
                 given.update({f"b{l}[{j}]": b for j, b in enumerate(layer.bias, 1)})
         shape = 'expected a list of groups of entries, such as [["w1[1,1]", "w2[1,2]"]]'
         if not isinstance(value, list) or not value:
@@ -773,7 +786,7 @@ class _Reader:
                     raise self.fail(where, f"{key} is tied twice: an entry belongs to one group")
                 if key in frozen:
                     raise self.fail(where, f"{key} is both frozen and tied: choose one")
-                tensor = key[0].upper() + key[1 : key.index("[")] if key[0] == "w" else key[: key.index("[")]
+                tensor = key[0].upper() + key[1 : key.index("[")] if key[0] == "w" else key.split("[")[0]
                 if wrt and tensor not in wrt:  # type: ignore[operator]
                     raise self.fail(where, f"{key} is tied but {tensor} is not updated: add {tensor} to wrt")
                 seen.add(key)

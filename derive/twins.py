@@ -50,7 +50,10 @@ def param_symbols(network: Network) -> list[tuple[str, Sym, int, tuple[int, ...]
     for l, layer in enumerate(network.layers, 1):
         rows, cols = layer.shape
         entries += [("w", Sym("w", l, (j + 1, k + 1)), l, (j, k)) for j in range(rows) for k in range(cols)]
-        entries += [("b", bias(l).entry(j + 1), l, (j,)) for j in range(rows)] if layer.has_bias else []
+        if layer.shared_bias:
+            entries.append(("b", bias(l), l, (0,)))
+        elif layer.has_bias:
+            entries += [("b", bias(l).entry(j + 1), l, (j,)) for j in range(rows)]
     return entries
 
 
@@ -157,13 +160,13 @@ def _nudge_tied(net: FloatNet, x: Array, y: Array, value: NetLoss, group: Sequen
         for key in group:
             entry = param_entry(key)
             assert entry.layer is not None
-            shifted = shifted.with_param(entry.base, entry.layer, tuple(int(i) - 1 for i in entry.index), h)
+            shifted = shifted.with_param(entry.base, entry.layer, tuple(int(i) - 1 for i in entry.index) or (0,), h)
         return value(*shifted.forward(x), y)
 
     first = param_entry(group[0])
     assert first.layer is not None
     tensors = net.weights if first.base == "w" else net.biases
-    return central_difference(moved, float(tensors[first.layer - 1][tuple(int(i) - 1 for i in first.index)]))
+    return central_difference(moved, float(tensors[first.layer - 1][tuple(int(i) - 1 for i in first.index) or (0,)]))
 
 
 def _nudge_input(net: FloatNet, x: Array, y: Array, value: NetLoss, k: int) -> tuple[float, float]:
@@ -208,7 +211,12 @@ def step_values(
             tensors[l - 1] = stages["theta"]
             for name, values in stages.items():
                 for index, v in np.ndenumerate(values):
-                    symbol = Sym("w", l, tuple(i + 1 for i in index)) if kind == "W" else bias(l).entry(index[0] + 1)
+                    if kind == "b" and network.layers[l - 1].shared_bias:
+                        symbol = bias(l)  # every unit's copy steps alike
+                    else:
+                        symbol = (
+                            Sym("w", l, tuple(i + 1 for i in index)) if kind == "W" else bias(l).entry(index[0] + 1)
+                        )
                     target = Updated(symbol, t) if name == "theta" else Stat(name, symbol, t)
                     out.values[prefix + target.key] = float(v)
     return net.replace(tuple(weights), tuple(biases))
@@ -262,7 +270,7 @@ def frozen_out(out: Expected, grads: Gradients, frozen: Sequence[str], prefix: s
         entry = param_entry(key)  # the key's name only; the values are this engine's own
         assert entry.layer is not None
         target = weights if entry.base == "w" else biases
-        target[entry.layer - 1][tuple(int(i) - 1 for i in entry.index)] = 0.0
+        target[entry.layer - 1][tuple(int(i) - 1 for i in entry.index)] = 0.0  # b2 (shared): every unit's copy
         out.values[f"{prefix}frozen.dL/d{key}"] = 0.0
     return replace(grads, weights=tuple(weights), biases=tuple(biases))
 
@@ -278,7 +286,8 @@ def tied_out(out: Expected, grads: Gradients, groups: Sequence[Sequence[str]], p
             assert entry.layer is not None
             target = weights if entry.base == "w" else biases
             places.append((target[entry.layer - 1], tuple(int(i) - 1 for i in entry.index)))
-        total = float(sum(source[index] for source, index in places))
+        # A shared bias (index ()) holds its gradient in every unit's copy: read one, write all.
+        total = float(sum(source[index or (0,)] for source, index in places))
         for source, index in places:
             source[index] = total
         out.values[f"{prefix}dL/dtied{number}"] = total

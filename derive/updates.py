@@ -21,8 +21,8 @@ Display = Callable[[Optimizer, Mapping[str, Quantity], Params, Backward, Stepped
 
 def param_entry(key: str) -> Sym:
     """The symbol of a parameter entry from its key: ``w1[1,2]`` → w^{(1)}_{1,2}."""
-    base, layer, index = re.fullmatch(r"([wb])(\d+)\[([\d,]+)\]", key).groups()  # type: ignore[union-attr]
-    return Sym(base, int(layer), tuple(int(i) for i in index.split(",")))
+    base, layer, index = re.fullmatch(r"([wb])(\d+)(?:\[([\d,]+)\])?", key).groups()  # type: ignore[union-attr]
+    return Sym(base, int(layer), tuple(int(i) for i in index.split(",")) if index else ())  # b2: a shared bias
 
 
 def masked(bwd: Backward, frozen: Sequence[str], prefix: str) -> Backward:

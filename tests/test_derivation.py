@@ -212,3 +212,10 @@ def test_tied_entries_step_together_with_the_sum_of_their_gradients() -> None:
             moved = [solution[f"p2.{key.split('[')[0]}_new{t if t > 1 else ''}[{key.split('[')[1]}"] for key in group]
             # Still one shared value: the same 40 digits (a long closed form stands by a symbol per entry).
             assert len({q.approx for q in moved}) == 1 and moved[0].approx != solution[f"{group[0]}"].approx
+
+
+def test_a_shared_bias_gets_the_sum_of_the_units_error_signals() -> None:
+    path = example_path().parent.parent.parent / "examples" / "shared_bias.toml"
+    solution = derive.solve(derive.load_spec(path))  # verified; PyTorch agrees (test_torch)
+    assert solution["p1.dL/db1"].exact == solution["p1.delta1[1]"].exact + solution["p1.delta1[2]"].exact
+    assert "p1.dL/db1[1]" not in solution and "p2.b1_new[1]" not in solution and "p2.b1_new" in solution

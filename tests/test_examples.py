@@ -22,7 +22,14 @@ def test_there_is_an_example_per_feature() -> None:
     for optimizer in ("momentum", "momentum_ema", "nesterov", "rmsprop", "adam"):
         assert f"optimizer_{optimizer}" in names
     features = ("input_gradients", "sheet_german", "batch_gradient_descent", "batch_per_sample", "tied_parameters")
-    assert {*features, "softmax_hidden", "frozen_parameters", "softmax_cross_entropy", "no_bias"} <= names
+    assert {
+        *features,
+        "softmax_hidden",
+        "frozen_parameters",
+        "softmax_cross_entropy",
+        "no_bias",
+        "shared_bias",
+    } <= names
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)

@@ -400,3 +400,14 @@ def test_a_missing_bias_is_no_parameter_anywhere(old: str, new: str, field: str,
     with pytest.raises(SpecError) as caught:
         parse_spec(NO_BIAS.replace(old, new, 1))
     assert caught.value.field == field and message in caught.value.message
+
+
+def test_a_shared_bias_is_one_parameter() -> None:
+    text = (Path(__file__).parent.parent / "examples" / "shared_bias.toml").read_text(encoding="utf-8")
+    layer = parse_spec(text).network.layers[0]
+    assert layer.shared_bias and layer.bias == (sp.Rational(1, 2),) * 2
+    update = parse_spec(text + 'frozen = ["b1"]\n').parts[-1]
+    assert update.frozen == ("b1",)
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text.replace('bias = { shared = "1/2" }', 'bias = { share = "1/2" }'))
+    assert caught.value.field.startswith("network.layers[1].bias") and "share" in caught.value.message

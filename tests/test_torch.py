@@ -85,7 +85,11 @@ def _setup(path: Path, number: int) -> Setup:
         for layer in spec.network.layers
     ]
     biases = [  # a layer without a bias: a constant 0, which PyTorch does not update either
-        torch.tensor([float(b) for b in layer.bias], dtype=torch.float64, requires_grad=layer.has_bias)
+        torch.tensor(
+            float(layer.bias[0]) if layer.shared_bias else [float(b) for b in layer.bias],  # shared: one scalar
+            dtype=torch.float64,
+            requires_grad=layer.has_bias,
+        )
         for layer in spec.network.layers
     ]
     return spec, part, acts, loss, hyper, weights, biases
@@ -121,8 +125,8 @@ def test_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None
             for l, (w, b) in enumerate(zip(weights, biases, strict=True), 1):
                 for (j, k), g in _entries(w.grad):
                     _close(solution[grads + Partial(LOSS, Sym("w", l, (j, k))).key].approx, g)
-                for (j,), g in _entries(b.grad) if b.requires_grad else ():
-                    _close(solution[grads + Partial(LOSS, bias(l).entry(j)).key].approx, g)
+                for index, g in _entries(b.grad) if b.requires_grad else ():
+                    _close(solution[grads + Partial(LOSS, _bias(l, index)).key].approx, g)
         with torch.no_grad():  # frozen entries: their gradients masked to 0, as one freezes single entries in PyTorch
             for key in part.frozen:
                 tensor, index = _place(key, weights, biases)
@@ -136,8 +140,8 @@ def test_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None
         for l, (w, b) in enumerate(zip(weights, biases, strict=True), 1):
             for (j, k), v in _entries(w.detach()):
                 _close(solution[prefix + Updated(Sym("w", l, (j, k)), t).key].approx, v)
-            for (j,), v in _entries(b.detach()) if b.requires_grad else ():
-                _close(solution[prefix + Updated(bias(l).entry(j), t).key].approx, v)
+            for index, v in _entries(b.detach()) if b.requires_grad else ():
+                _close(solution[prefix + Updated(_bias(l, index), t).key].approx, v)
 
 
 @pytest.mark.parametrize(("path", "number"), _cases("batch"), ids=lambda c: c.stem if isinstance(c, Path) else str(c))
@@ -170,8 +174,8 @@ def test_batch_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -
             for (j, k), v in _entries(w.grad if t is None else w.detach()):
                 symbol = Sym("w", l, (j, k))
                 _close(solution[key_prefix + (Partial(num, symbol) if t is None else Updated(symbol, t)).key].approx, v)
-            for (j,), v in _entries(b.grad if t is None else b.detach()) if b.requires_grad else ():
-                symbol = bias(l).entry(j)
+            for index, v in _entries(b.grad if t is None else b.detach()) if b.requires_grad else ():
+                symbol = _bias(l, index)
                 _close(solution[key_prefix + (Partial(num, symbol) if t is None else Updated(symbol, t)).key].approx, v)
 
     if part.mode == "batch":
@@ -192,6 +196,11 @@ def test_batch_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -
     with torch.no_grad():
         after = scale * sum(sample_loss(n) for n in range(1, len(samples) + 1))
     _close(solution[prefix + Updated(LOSS, times).key].approx, float(after))
+
+
+def _bias(layer: int, index: tuple[int, ...]) -> Sym:
+    """b^{(l)}_j, or b^{(l)} itself for a shared bias (a 0-dimensional tensor)."""
+    return bias(layer).entry(*index) if index else bias(layer)
 
 
 def _place(key: str, weights: list[Any], biases: list[Any]) -> tuple[Any, tuple[int, ...]]:
