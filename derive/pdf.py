@@ -66,13 +66,11 @@ def compile_pdf(
         for name, data in (files or {}).items():
             (work / name).write_bytes(data)
         env = tex_environment(work)
-        parts = split(source) if formats is not None else None
-        fmt = format_for(parts[0], formats, env, timeout) if parts and formats is not None else None
-        if parts and fmt is not None:
-            (work / "derive.fmt").symlink_to(fmt)
-            (work / "sheet.tex").write_text(parts[1], encoding="utf-8")
+        body, extra, fmt = with_format(source, work, env, timeout, formats)
+        if fmt is not None:
+            (work / "sheet.tex").write_text(body, encoding="utf-8")
             try:
-                return _passes(work, ["-fmt=derive"], env, timeout)
+                return _passes(work, extra, env, timeout)
             except TexTimeout:
                 raise
             except TexError:
@@ -83,6 +81,19 @@ def compile_pdf(
         if fmt is not None:  # the whole source compiled where the format failed: distrust the format
             forget(fmt)
         return pdf
+
+
+def with_format(
+    source: str, work: Path, env: dict[str, str], timeout: float, formats: Path | None
+) -> tuple[str, list[str], Path | None]:
+    """What pdflatex compiles in ``work``: the text after the shared preamble, the option that loads
+    its cached format (linked into ``work``) and the format; without one, the whole source."""
+    pieces = split(source) if formats is not None else None
+    fmt = format_for(pieces[0], formats, env, timeout) if pieces and formats is not None else None
+    if pieces is None or fmt is None:
+        return source, [], None
+    (work / "derive.fmt").symlink_to(fmt)
+    return pieces[1], ["-fmt=derive"], fmt
 
 
 def _passes(work: Path, extra: list[str], env: dict[str, str], timeout: float) -> bytes:

@@ -24,8 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from derive.pdf import ENGINE_OPTIONS, rerun_asked, tex_environment
-from derive.texformat import format_for, split
+from derive.pdf import ENGINE_OPTIONS, rerun_asked, tex_environment, with_format
 
 LIFETIME = 10
 """A streamed TeX run lives at most this many times the per-run timeout (it waits for the derivation)."""
@@ -61,12 +60,7 @@ class StreamedPdf:
 
     def _start(self, source: str, formats: Path | None) -> bool:
         env = tex_environment(self.work)
-        extra: list[str] = []
-        pieces = split(source) if formats is not None else None
-        fmt = format_for(pieces[0], formats, env, self.timeout) if pieces and formats is not None else None
-        if pieces and fmt is not None:
-            (self.work / "derive.fmt").symlink_to(fmt)
-            source, extra = pieces[1], ["-fmt=derive"]
+        source, extra, _ = with_format(source, self.work, env, self.timeout, formats)
         (self.work / "sheet.tex").write_text(source, encoding="utf-8")
         with self.lock:
             if self.stopped.is_set():

@@ -88,6 +88,18 @@ def forward_values(
     out.values[prefix + mark(LOSS).key] = network_loss(network, loss)(zs, activations, y)
 
 
+def at_kink(network: Network, zs: Sequence[Array]) -> bool:
+    """Whether a pre-activation sits at a ReLU kink, where the two one-sided slopes differ."""
+    return any(layer.activation.kink and np.any(np.abs(z) < 1e-7) for layer, z in zip(network.layers, zs, strict=True))
+
+
+def entry_place(key: str) -> tuple[str, int, tuple[int, ...]]:
+    """The kind ("w" or "b"), layer and 0-based index of an entry key (``w1[1,2]``; a shared ``b2``: ())."""
+    entry = param_entry(key)  # the key's name only; the values are this engine's own
+    assert entry.layer is not None
+    return entry.base, entry.layer, tuple(int(i) - 1 for i in entry.index)
+
+
 def gradient_values(
     out: Expected, network: Network, net: FloatNet, x: Array, y: Array, loss: Loss, prefix: str, of: Sym = LOSS
 ) -> Gradients:
@@ -96,9 +108,7 @@ def gradient_values(
     whole = network_loss(network, loss)
     grads = net.backward(x, y, derivative, from_logit=logit_form(network, loss))
     zs = net.forward(x)[0]
-    kinked = any(
-        layer.activation.kink and np.any(np.abs(z) < 1e-7) for layer, z in zip(network.layers, zs, strict=True)
-    )
+    kinked = at_kink(network, zs)
 
     def record(symbol: Symbolic, computed: float, nudged: tuple[float, float]) -> None:
         key = prefix + symbol.key
@@ -155,18 +165,16 @@ def _nudge_param(
 def _nudge_tied(net: FloatNet, x: Array, y: Array, value: NetLoss, group: Sequence[str]) -> tuple[float, float]:
     """The loss's slope when every entry of a tied group moves together: the shared parameter's gradient."""
 
+    places = [entry_place(key) for key in group]
+
     def moved(h: float) -> float:
         shifted = net
-        for key in group:
-            entry = param_entry(key)
-            assert entry.layer is not None
-            shifted = shifted.with_param(entry.base, entry.layer, tuple(int(i) - 1 for i in entry.index) or (0,), h)
+        for kind, layer, index in places:
+            shifted = shifted.with_param(kind, layer, index or (0,), h)
         return value(*shifted.forward(x), y)
 
-    first = param_entry(group[0])
-    assert first.layer is not None
-    tensors = net.weights if first.base == "w" else net.biases
-    return central_difference(moved, float(tensors[first.layer - 1][tuple(int(i) - 1 for i in first.index) or (0,)]))
+    kind, layer, index = places[0]
+    return central_difference(moved, float((net.weights if kind == "w" else net.biases)[layer - 1][index or (0,)]))
 
 
 def _nudge_input(net: FloatNet, x: Array, y: Array, value: NetLoss, k: int) -> tuple[float, float]:
@@ -249,10 +257,7 @@ def run_steps(
         if part.tied:
             grads = tied_out(out, grads, part.tied, prefix if t == 1 else f"{prefix}t{t}.")
             whole = network_loss(network, loss)
-            zs = net.forward(x)[0]
-            kinked = any(
-                layer.activation.kink and np.any(np.abs(z) < 1e-7) for layer, z in zip(network.layers, zs, strict=True)
-            )
+            kinked = at_kink(network, net.forward(x)[0])
             for number, group in enumerate(part.tied, 1):
                 key = f"{prefix if t == 1 else f'{prefix}t{t}.'}dL/dtied{number}"
                 if not kinked:  # at a ReLU kink the two one-sided slopes differ
@@ -267,10 +272,8 @@ def frozen_out(out: Expected, grads: Gradients, frozen: Sequence[str], prefix: s
     weights = [w.copy() for w in grads.weights]
     biases = [b.copy() for b in grads.biases]
     for key in frozen:
-        entry = param_entry(key)  # the key's name only; the values are this engine's own
-        assert entry.layer is not None
-        target = weights if entry.base == "w" else biases
-        target[entry.layer - 1][tuple(int(i) - 1 for i in entry.index)] = 0.0  # b2 (shared): every unit's copy
+        kind, layer, index = entry_place(key)
+        (weights if kind == "w" else biases)[layer - 1][index] = 0.0  # b2 (shared, index ()): every unit's copy
         out.values[f"{prefix}frozen.dL/d{key}"] = 0.0
     return replace(grads, weights=tuple(weights), biases=tuple(biases))
 
@@ -280,12 +283,9 @@ def tied_out(out: Expected, grads: Gradients, groups: Sequence[Sequence[str]], p
     weights = [w.copy() for w in grads.weights]
     biases = [b.copy() for b in grads.biases]
     for number, group in enumerate(groups, 1):
-        places = []
-        for key in group:
-            entry = param_entry(key)
-            assert entry.layer is not None
-            target = weights if entry.base == "w" else biases
-            places.append((target[entry.layer - 1], tuple(int(i) - 1 for i in entry.index)))
+        places = [
+            ((weights if kind == "w" else biases)[layer - 1], index) for kind, layer, index in map(entry_place, group)
+        ]
         # A shared bias (index ()) holds its gradient in every unit's copy: read one, write all.
         total = float(sum(source[index or (0,)] for source, index in places))
         for source, index in places:
@@ -503,11 +503,7 @@ def batch_twin(out: Expected, spec: Spec, part: Part) -> None:
             weights=tuple(scale * np.sum([g.weights[l] for g in each], axis=0) for l in range(len(network.layers))),
             biases=tuple(scale * np.sum([g.biases[l] for g in each], axis=0) for l in range(len(network.layers))),
         )
-        kinked = any(  # at a ReLU kink the two one-sided slopes differ
-            layer.activation.kink and np.any(np.abs(z) < 1e-7)
-            for x, _ in samples
-            for layer, z in zip(network.layers, net.forward(x)[0], strict=True)
-        )
+        kinked = any(at_kink(network, net.forward(x)[0]) for x, _ in samples)
         for kind, symbol, l, index in param_symbols(network):
 
             def batch_loss(h: float, kind: str = kind, l: int = l, index: tuple[int, ...] = index) -> float:

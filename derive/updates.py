@@ -32,9 +32,14 @@ def masked(bwd: Backward, frozen: Sequence[str], prefix: str) -> Backward:
         entry = g.symbol.den.key if isinstance(g.symbol, Partial) else ""
         return Quantity.given(g.symbol, sp.Integer(0), prefix + "frozen.") if entry in frozen else g
 
-    weights = tuple(tuple(tuple(mask(g) for g in row) for row in w) for w in bwd.gradients.weights)
-    biases = tuple(tuple(mask(g) for g in b) for b in bwd.gradients.biases)
-    return replace(bwd, gradients=Params(weights, biases))
+    return remapped(bwd, mask)
+
+
+def remapped(bwd: Backward, pick: Callable[[Quantity], Quantity]) -> Backward:
+    """The gradients with every parameter entry's quantity passed through ``pick``."""
+    weights = tuple(tuple(tuple(pick(g) for g in row) for row in w) for w in bwd.gradients.weights)
+    biases = tuple(tuple(pick(g) for g in b) for b in bwd.gradients.biases)
+    return replace(bwd, gradients=replace(bwd.gradients, weights=weights, biases=biases))
 
 
 def tied_symbol(group: int) -> Label:
@@ -56,9 +61,7 @@ def tied(bwd: Backward, groups: Sequence[Sequence[str]], prefix: str) -> tuple[B
     def pick(g: Quantity) -> Quantity:
         return shared.get(g.symbol.den.key, g) if isinstance(g.symbol, Partial) else g
 
-    weights = tuple(tuple(tuple(pick(g) for g in row) for row in w) for w in bwd.gradients.weights)
-    biases = tuple(tuple(pick(g) for g in b) for b in bwd.gradients.biases)
-    return replace(bwd, gradients=Params(weights, biases)), shown
+    return remapped(bwd, pick), shown
 
 
 def _entries(params: Params) -> list[Quantity]:
