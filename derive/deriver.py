@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
@@ -194,24 +194,32 @@ class Deriver:
         memo = self.shown.get(key)
         if memo is not None and recall:
             fwd = memo.forward
+            if part.output is not None:  # the recalled pass, differentiating ŷ_j instead of its loss
+                fwd = replace(fwd, targets=(), loss=fwd.output[part.output - 1])
             if not show_forward:
                 return [], fwd
-            items: list[tuple[Symbolic, tuple[Vec, ...]]] = [
-                (Sym("x"), column(fwd.inputs)),
-                (Sym(TARGET.base), column(fwd.targets)),
-            ]
+            shown = memo.forward  # a pass of an output has no target and no loss to recall
+            items: list[tuple[Symbolic, tuple[Vec, ...]]] = [(Sym("x"), column(shown.inputs))]
+            if shown.targets:
+                items.append((Sym(TARGET.base), column(shown.targets)))
             for l in range(1, len(network.layers) + 1):
-                items.append((_tensor_symbol(network, l, "z"), column(fwd.z[l - 1])))
-                items.append((_tensor_symbol(network, l, "a"), column(fwd.a[l - 1])))
-            items.append((LOSS, ((fwd.loss,),)))
+                items.append((_tensor_symbol(network, l, "z"), column(shown.z[l - 1])))
+                items.append((_tensor_symbol(network, l, "a"), column(shown.a[l - 1])))
+            if shown.targets:
+                items.append((LOSS, ((shown.loss,),)))
             return [Section("recall_forward", (Recall(memo.part, tuple(items)),))], fwd
         assert part.sample is not None
         params = params or self.params
         prefix = prefix or f"p{part.number}."
         x, y = given_sample(part.sample, prefix)
-        fwd = forward(network, params, x, y, loss, prefix)
+        fwd = forward(network, params, x, y, loss, prefix, output=part.output)
         self.shown.setdefault(key, Shown(part.number, fwd))
         drawn = Diagram("forward", (fwd.inputs, *fwd.a))
+        if part.output is not None:  # no loss: the output itself is what the backward pass differentiates
+            return [
+                Section("givens", (Given(Sym("x"), column(x)),)),
+                Section("forward", (*self.forward_steps(network, params, fwd), drawn)),
+            ], fwd
         return [
             Section("givens", (Given(Sym("x"), column(x)), Given(Sym(TARGET.base), column(y)))),
             Section("forward", (*self.forward_steps(network, params, fwd), drawn)),
@@ -252,7 +260,8 @@ class Deriver:
         prefix: str = "",
     ) -> tuple[list[Section], Backward]:
         """The backward pass of the part's sample: recalled when an earlier part showed it."""
-        memo = self.shown[self.sample_key(network, part)]
+        # A part differentiating an output neither recalls nor lends gradients of the loss.
+        memo = self.shown[self.sample_key(network, part)] if part.output is None else Shown(part.number, fwd)
         if memo.backward is not None and memo.backward_part is not None and memo.backward_part != part.number:
             items = tuple((Partial(LOSS, param_symbol(n)), memo.backward.tensor(n)) for n in names)
             return [Section("recall_gradients", (Recall(memo.backward_part, items),))], memo.backward
@@ -265,7 +274,7 @@ class Deriver:
             # Every parameter's gradient is known: draw them on the network.
             nones = tuple(tuple(None for _ in a) for a in (fwd.inputs, *fwd.a))
             biases = shown_biases(network, bwd.gradients.biases)
-            steps = (*steps, Diagram("gradients", nones, bwd.gradients.weights, biases))
+            steps = (*steps, Diagram("gradients", nones, bwd.gradients.weights, biases, of=loss_symbol(fwd)))
         return [Section("backward", steps)], bwd
 
     def forward_steps(
@@ -306,13 +315,15 @@ class Deriver:
         depth = len(network.layers)
         of = loss_symbol(fwd)
         lowest = min(1 if n == "x" else int(n[1:]) for n in names)
-        steps: list[Step] = [Identity(loss.identity, loss.prose)]
+        steps: list[Step] = [Identity(loss.identity, loss.prose)] if fwd.targets else []
         for act in dict.fromkeys(layer.activation for layer in network.layers[lowest - 1 :]):
             steps.append(Identity(act.identity, act.prose))
         yhat = Tensor(OUTPUT, column(fwd.output))
         d_out = Tensor(Partial(of, OUTPUT), column(bwd.output))
         target = Tensor(Sym(TARGET.base), column(fwd.targets))
-        steps.append(Compute(d_out.symbol, loss.gradient(yhat, target), bwd.output, 1, (len(bwd.output), 1)))
+        # Step 1: the loss's derivative, or with no loss the seed ∂ŷ_i/∂ŷ_j = [i = j].
+        seed = loss.gradient(yhat, target) if fwd.targets else None
+        steps.append(Compute(d_out.symbol, seed, bwd.output, 1, (len(bwd.output), 1)))
         upstream = d_out
         for l in range(depth, lowest - 1, -1):
             layer = network.layers[l - 1]
@@ -328,7 +339,7 @@ class Deriver:
                 shape = rf"#1 \odot \left(#2 - {latex.symbol(mean.symbol)}\right)"
                 general = Rule(shape, _display_only, (a_l, upstream))
             steps.append(Compute(delta.symbol, general, bwd.delta[l - 1], number, (len(fwd.z[l - 1]), 1)))
-            if mean is not None and l == depth and loss.name == "categorical_cross_entropy":
+            if mean is not None and l == depth and loss.name == "categorical_cross_entropy" and fwd.targets:
                 steps.extend(softmax_shortcut(fwd, bwd, loss))
             below_symbol = Sym("x") if l == 1 else _tensor_symbol(network, l - 1, "a")
             below = Tensor(below_symbol, column(fwd.layer_input(l)), transpose=True)

@@ -109,6 +109,7 @@ def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
         "type": "diagram",
         "show": True,
         "kind": step.kind,
+        "of": Latex(latex.symbol(step.of)),
         "labelled": labelled,
         "nodes": nodes,
         "edges": edges,

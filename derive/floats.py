@@ -52,7 +52,8 @@ def activation_twin(act: Activation) -> tuple[FloatFn, FloatFn]:
         c = float(params["c"])
         return (lambda z: np.full_like(z, c)), (lambda z: np.zeros_like(z))
     if act.name == "tanh":
-        return np.tanh, (lambda z: 1.0 / np.cosh(z) ** 2)
+        # sech² z = 4e^{−2|z|} / (1 + e^{−2|z|})²: no overflow of cosh for large |z|, no 1 − tanh² cancellation.
+        return np.tanh, (lambda z: 4.0 * np.exp(-2.0 * np.abs(z)) / (1.0 + np.exp(-2.0 * np.abs(z))) ** 2)
     if act.name == "leaky_relu":
         s = float(params["slope"])
         return (lambda z: np.where(z > 0, z, s * z)), (lambda z: np.where(z > 0, 1.0, s))

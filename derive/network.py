@@ -61,6 +61,8 @@ class Forward:
     z: tuple[Vec, ...]
     a: tuple[Vec, ...]
     loss: Quantity
+    """What the backward pass differentiates: L, L_n of a batch's sample n, or in the no-loss mode
+    (``targets`` empty) the chosen output ŷ_j itself."""
 
     @property
     def output(self) -> Vec:
@@ -132,8 +134,20 @@ def given_sample(sample: Sample, prefix: str) -> tuple[Vec, Vec]:
     return x, y
 
 
-def forward(network: Network, params: Params, x: Vec, y: Vec, loss: Loss, prefix: str, mark: Mark = plain) -> Forward:
-    """z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)}, a^{(l)} = f(z^{(l)}), then L(ŷ, y)."""
+def forward(
+    network: Network,
+    params: Params,
+    x: Vec,
+    y: Vec,
+    loss: Loss,
+    prefix: str,
+    mark: Mark = plain,
+    output: int | None = None,
+) -> Forward:
+    """z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)}, a^{(l)} = f(z^{(l)}), then L(ŷ, y).
+
+    With ``output`` (and no targets) there is no loss: the pass differentiates ŷ_output itself.
+    """
     zs: list[Vec] = []
     activations: list[Vec] = []
     previous = x
@@ -159,6 +173,8 @@ def forward(network: Network, params: Params, x: Vec, y: Vec, loss: Loss, prefix
         zs.append(z)
         activations.append(a)
         previous = a
+    if output is not None:
+        return Forward(x, (), tuple(zs), tuple(activations), previous[output - 1])
     terms = [loss.term(Ref(q), Ref(t)) for q, t in zip(previous, y, strict=True)]
     total: Node = terms[0] if len(terms) == 1 else Sum(tuple(terms))
     return Forward(x, y, tuple(zs), tuple(activations), Quantity.computed(mark(LOSS), total, prefix))
@@ -177,7 +193,7 @@ def mean_symbol(layer: int) -> Label:
 
 
 def loss_symbol(fwd: Forward) -> Sym:
-    """The loss the gradients of ``fwd`` differentiate: L, or L_n of sample n of a batch."""
+    """What the gradients of ``fwd`` differentiate: L, L_n of sample n of a batch, or an output ŷ_j."""
     return fwd.loss.symbol if isinstance(fwd.loss.symbol, Sym) else LOSS
 
 
@@ -194,10 +210,15 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix:
     def grad(symbol: Sym, formula: Node) -> Quantity:
         return Quantity.computed(Partial(of, symbol), formula, prefix)
 
-    # Step 1: ∂L/∂ŷ_j, from the loss's derivative identity.
+    # Step 1: ∂L/∂ŷ_j, from the loss's derivative identity; with no loss, the seed ∂ŷ_i/∂ŷ_j = [i = j].
     upstream = tuple(
-        grad(unit_symbol(network, depth, "a", j), loss.gradient(Ref(q), Ref(t)))
-        for j, (q, t) in enumerate(zip(fwd.output, fwd.targets, strict=True), 1)
+        grad(
+            unit_symbol(network, depth, "a", j),
+            loss.gradient(Ref(q), Ref(fwd.targets[j - 1]))
+            if fwd.targets
+            else Num(sp.Integer(int(q.key == fwd.loss.key))),
+        )
+        for j, q in enumerate(fwd.output, 1)
     )
     d_output = upstream
     for l in range(depth, 0, -1):

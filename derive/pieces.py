@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from derive.render import Context, biases, environment, part_context, sheet_context, wrap
+from derive.render import Context, environment, part_context, sheet_context, wrap
 from derive.spec import Part
 from derive.steps import PartSolution, Solution
 from derive.style import Style
@@ -63,7 +63,7 @@ class SolutionPieces:
             self._flush()
             solved = self.solve(part)
             self.solved.append(solved)
-            self.contexts.append(part_context(solved, self.style.for_part(part), biases(self.sketch.spec.network)))
+            self.contexts.append(part_context(solved, self.style.for_part(part), self.sketch.spec.network))
             yield self.contexts[-1]
         self._flush()
 

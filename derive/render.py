@@ -22,6 +22,7 @@ from derive.deriver import network_formula
 from derive.diagram import diagram_context
 from derive.formula import Apply, Derivative, Node, Quantity, Ref
 from derive.latex import Data, Latex
+from derive.network import unit_symbol
 from derive.notation import LOSS, OUTPUT, TARGET, Sym
 from derive.spec import Network, Part, Spec
 from derive.steps import (
@@ -250,10 +251,10 @@ def sheet_context(solution: Solution, style: Style, logo: str = "") -> dict[str,
             "diagram": step_context(solution.diagram, style) if solution.diagram else None,
         },
         "givens": [step_context(g, style) for g in solution.givens],
-        "loss": {"formula": Latex(spec.loss.formula), "prose": spec.loss.prose},
+        "loss": {"formula": Latex(spec.loss.formula), "prose": spec.loss.prose, "given": spec.has_loss},
         "decimals": style.places,
         "exact": style.exact,
-        "parts": [part_context(p, style.for_part(p.part), biases(spec.network)) for p in solution.parts],
+        "parts": [part_context(p, style.for_part(p.part), spec.network) for p in solution.parts],
         "verification": {"checked": sum(1 for _ in solution.quantities())},
     }
 
@@ -288,16 +289,16 @@ def biases(network: Network) -> str:
     return "all" if all(have) else "some" if any(have) else "none"
 
 
-def part_context(solved: PartSolution, style: Style, network_biases: str = "all") -> dict[str, Any]:
+def part_context(solved: PartSolution, style: Style, network: Network) -> dict[str, Any]:
     part = solved.part
     return {
         "number": part.number,
-        "biases": network_biases,
+        "biases": biases(network),
         "kind": part.kind,
         "decimals": style.places,
         "exact": style.exact,
         "title": part.title,
-        "question": question_context(part),
+        "question": question_context(part, network),
         "plots": any(isinstance(s, Plot) for section in solved.sections for s in section.steps),
         "sections": [
             {"key": section.key, "label": section.label, "steps": [step_context(s, style) for s in section.steps]}
@@ -306,7 +307,7 @@ def part_context(solved: PartSolution, style: Style, network_biases: str = "all"
     }
 
 
-def question_context(part: Part) -> dict[str, Any]:
+def question_context(part: Part, network: Network) -> dict[str, Any]:
     """What the exercise sheet needs to ask a part: its givens as LaTeX."""
 
     def vector(values: Sequence[Any]) -> Latex:
@@ -344,7 +345,10 @@ def question_context(part: Part) -> dict[str, Any]:
         "hyper": Latex(_hyper_list(part)),
         "output": Latex(latex.symbol(OUTPUT)),
         "loss": Latex(latex.symbol(LOSS)),
+        # A part differentiating an output ŷ_j (no loss) names it; empty for the loss.
+        "of": Latex(latex.symbol(unit_symbol(network, len(network.layers), "a", part.output)) if part.output else ""),
         "target_symbol": Latex(latex.symbol(Sym(TARGET.base))),
+        "outputs": network.outputs,
         "samples": [{"x": vector(s.x), "y": vector(s.y)} for s in part.samples],
         "mode": part.mode,
         "batch_mean": part.batch_mean,

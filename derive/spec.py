@@ -41,7 +41,7 @@ Matrix = tuple[Vector, ...]
 KINDS: Mapping[str, tuple[str, ...]] = {
     "forward": (),
     "show_that": ("yhat",),
-    "gradients": ("wrt",),
+    "gradients": ("wrt", "of"),
     "update": ("optimizer", "learning_rate", "wrt", "steps", "frozen", "tied"),
     "replace_activation": ("layer", "activation", "optimizer", "learning_rate"),
     "cross_entropy": ("p",),
@@ -166,6 +166,8 @@ class Part:
     """A batch part's mode (:data:`BATCH_MODES`)."""
     batch_mean: bool = True
     """Whether a batch's loss is the mean of the samples' losses (else their sum)."""
+    output: int | None = None
+    """A gradients part with ``of = "yhat"``: the output ŷ_j it differentiates (no loss; seed 1)."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,8 @@ class Spec:
     network: Network
     loss: Loss
     parts: tuple[Part, ...]
+    has_loss: bool = True
+    """False when no part needs a loss (every part differentiates an output): the sheets show none."""
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -426,12 +430,14 @@ class _Reader:
 
     def spec(self, data: dict[str, object], name: str) -> Spec:
         root = self.table([], data, _ROOT_KEYS)
-        for key in ("network", "loss", "parts"):
+        for key in ("network", "parts"):
             if key not in root:
                 raise self.fail([key], f"missing: the spec needs a [{key}] section")
         sheet = self.sheet(root.get("sheet", {}))
         network = self.network(root["network"])
-        loss = self.loss(root["loss"], network.outputs)
+        # Without [loss] only parts that differentiate an output (of = "yhat") can be asked;
+        # the stand-in below is never shown or used.
+        loss = self.loss(root["loss"], network.outputs) if "loss" in root else LOSSES["squared_error"]
         self.categorical = loss.name == "categorical_cross_entropy"
         if self.categorical and not network.layers[-1].activation.vector:
             raise self.fail(
@@ -443,7 +449,15 @@ class _Reader:
         parts: list[Part] = []
         for number, raw in enumerate(raw_parts, 1):
             parts.append(self.part(number, raw, network, parts))
-        return Spec(name=name, sheet=sheet, network=network, loss=loss, parts=tuple(parts))
+        if "loss" not in root:
+            for part in parts:
+                if part.output is None:
+                    raise self.fail(
+                        ["loss"],
+                        f"missing: part {part.number} ({part.kind}) needs a [loss] section "
+                        '(only gradients parts with of = "yhat" do without)',
+                    )
+        return Spec(name=name, sheet=sheet, network=network, loss=loss, parts=tuple(parts), has_loss="loss" in root)
 
     def sheet(self, value: object) -> Sheet:
         table = self.table(["sheet"], value, _SHEET_KEYS)
@@ -545,6 +559,8 @@ class _Reader:
             if key not in table:
                 raise self.fail([*path, key], f"missing: a '{kind}' part needs it")
         fields: dict[str, object] = {"number": number, "kind": kind}
+        if "of" in table:
+            fields["output"] = self.objective([*path, "of"], table["of"], network)
         if "title" in table:
             fields["title"] = self.text([*path, "title"], table["title"])
         if "decimals" in table:
@@ -557,7 +573,9 @@ class _Reader:
                     raise self.fail([*path, key], f"a '{kind}' part takes no input sample")
             fields["sample"], fields["sample_of"] = None, None
         else:
-            fields["sample"], fields["sample_of"] = self.sample(path, table, network, earlier)
+            fields["sample"], fields["sample_of"] = self.sample(
+                path, table, network, earlier, target=fields.get("output") is None
+            )
         fields.update(self.extended(path, kind, table, network))
         if "yhat" in table:
             claim = self.vector([*path, "yhat"], table["yhat"], scalar_ok=True)
@@ -593,9 +611,29 @@ class _Reader:
                 )
         return Part(**fields)  # type: ignore[arg-type]
 
+    def objective(self, path: list[str | int], value: object, network: Network) -> int | None:
+        """What a gradients part differentiates: the loss ("L", the default) or an output ŷ_j (its j)."""
+        outputs = network.outputs
+        names = ["L", "yhat"] if outputs == 1 else ["L", *(f"yhat[{j}]" for j in range(1, outputs + 1))]
+        name = value.replace(" ", "") if isinstance(value, str) else value
+        if name == "L":
+            return None
+        if name == "yhat" and outputs == 1:
+            return 1
+        if isinstance(name, str) and name in names:
+            return int(name[5:-1])
+        hint = f"the network has {outputs} outputs: name one; " if name == "yhat" else ""
+        raise self.fail(path, f"{hint}expected one of {', '.join(repr(n) for n in names)}; found {_kind(value)}")
+
     def sample(
-        self, path: list[str | int], table: dict[str, object], network: Network, earlier: list[Part]
+        self,
+        path: list[str | int],
+        table: dict[str, object],
+        network: Network,
+        earlier: list[Part],
+        target: bool = True,
     ) -> tuple[Sample, int | None]:
+        """x and y (y only when ``target``: a part differentiating an output needs none)."""
         if "use_sample_of" in table:
             for key in ("x", "y"):
                 if key in table:
@@ -607,13 +645,21 @@ class _Reader:
             sample = earlier[other - 1].sample
             if sample is None:
                 raise self.fail([*path, "use_sample_of"], f"part {other} has no input sample to share")
+            if target and not sample.y:
+                raise self.fail(
+                    [*path, "use_sample_of"], f"part {other} has no target y to share (it differentiates an output)"
+                )
             return sample, other
         for key, what in (("x", "the input vector"), ("y", "the target ŷ is compared with")):
-            if key not in table:
+            if key not in table and (target or key == "x"):
                 raise self.fail([*path, key], f"missing: {what} (or use_sample_of = an earlier part)")
         x = self.vector([*path, "x"], table["x"])
         if len(x) != network.inputs:
             raise self.fail([*path, "x"], f"shape mismatch: the network takes {network.inputs} inputs; found {len(x)}")
+        if not target:
+            if "y" in table:
+                raise self.fail([*path, "y"], "a part that differentiates an output (of) has no loss and takes no y")
+            return Sample(x, ()), None
         y = self.vector([*path, "y"], table["y"], scalar_ok=True)
         if self.categorical:
             y = self.categories([*path, "y"], y, network.outputs)

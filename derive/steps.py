@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from derive.formula import Node, Quantity
-from derive.notation import Symbolic
+from derive.notation import LOSS, Symbolic
 from derive.spec import Part, Spec
 
 
@@ -176,6 +176,8 @@ class Diagram:
     """Per layer, a value for every edge (laid out like W); empty: plain edges."""
     units: tuple[tuple[Quantity, ...], ...] = ()
     """Per layer, a value beside every unit (a bias or its gradient); empty: none."""
+    of: Symbolic = LOSS
+    """What a "gradients" drawing's values differentiate: L, or an output ŷ_j."""
 
 
 Step = (

@@ -80,12 +80,14 @@ def logit_form(network: Network, loss: Loss) -> bool:
 def forward_values(
     out: Expected, network: Network, net: FloatNet, x: Array, y: Array, loss: Loss, prefix: str, mark: Mark = plain
 ) -> None:
+    """Every z and a of the pass, and the loss (none without targets: a part of an output)."""
     zs, activations = net.forward(x)
     for l, (z, a) in enumerate(zip(zs, activations, strict=True), 1):
         for j, (zj, aj) in enumerate(zip(z, a, strict=True), 1):
             out.values[prefix + mark(unit_symbol(network, l, "z", j)).key] = float(zj)
             out.values[prefix + mark(unit_symbol(network, l, "a", j)).key] = float(aj)
-    out.values[prefix + mark(LOSS).key] = network_loss(network, loss)(zs, activations, y)
+    if len(y):
+        out.values[prefix + mark(LOSS).key] = network_loss(network, loss)(zs, activations, y)
 
 
 def at_kink(network: Network, zs: Sequence[Array]) -> bool:
@@ -101,12 +103,26 @@ def entry_place(key: str) -> tuple[str, int, tuple[int, ...]]:
 
 
 def gradient_values(
-    out: Expected, network: Network, net: FloatNet, x: Array, y: Array, loss: Loss, prefix: str, of: Sym = LOSS
+    out: Expected,
+    network: Network,
+    net: FloatNet,
+    x: Array,
+    y: Array,
+    loss: Loss,
+    prefix: str,
+    of: Sym = LOSS,
+    output: int | None = None,
 ) -> Gradients:
-    """Backpropagation in float64, and a central difference for every gradient it gives (of ``of``)."""
+    """Backpropagation in float64, and a central difference for every gradient it gives (of ``of``).
+
+    With ``output`` there is no loss: the gradients are those of the output ŷ_output itself.
+    """
     value, derivative = loss_twin(loss)
     whole = network_loss(network, loss)
-    grads = net.backward(x, y, derivative, from_logit=logit_form(network, loss))
+    if output is not None:
+        of = unit_symbol(network, len(network.layers), "a", output)
+        value, derivative, whole = output_twin(output)
+    grads = net.backward(x, y, derivative, from_logit=output is None and logit_form(network, loss))
     zs = net.forward(x)[0]
     kinked = at_kink(network, zs)
 
@@ -148,6 +164,15 @@ def gradient_values(
         nudged = _nudge_param(net, x, y, whole, (kind, l, index), start)
         record(Partial(of, symbol), float(source[l - 1][index]), nudged)
     return grads
+
+
+def output_twin(j: int) -> tuple[Callable[[Array, Array], float], Callable[[Array, Array], Array], NetLoss]:
+    """The no-loss mode's stand-ins for the loss: ŷ_j itself, its seed e_j, and ŷ_j of a pass."""
+    return (
+        lambda p, y: float(p[j - 1]),
+        lambda p, y: np.eye(len(p))[j - 1],
+        lambda zs, activations, y: float(activations[-1][j - 1]),
+    )
 
 
 def _nudge_param(
@@ -332,7 +357,7 @@ def sample_twin(out: Expected, spec: Spec, part: Part) -> None:
     out.vector(prefix, "x", x)
     out.vector(prefix, "y", y)
     forward_values(out, network, net, x, y, loss, prefix)
-    grads = gradient_values(out, network, net, x, y, loss, prefix)
+    grads = gradient_values(out, network, net, x, y, loss, prefix, output=part.output)
     if part.optimizer is not None and part.learning_rate is not None:
         hyper = hyper_of(part.optimizer, float(part.learning_rate), part.hyper)
         record_hyper(out, prefix, hyper)

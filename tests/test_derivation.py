@@ -219,3 +219,47 @@ def test_a_shared_bias_gets_the_sum_of_the_units_error_signals() -> None:
     solution = derive.solve(derive.load_spec(path))  # verified; PyTorch agrees (test_torch)
     assert solution["p1.dL/db1"].exact == solution["p1.delta1[1]"].exact + solution["p1.delta1[2]"].exact
     assert "p1.dL/db1[1]" not in solution and "p2.b1_new[1]" not in solution and "p2.b1_new" in solution
+
+
+def test_gradients_of_an_output_are_sympy_diff_of_the_output_itself() -> None:
+    """No loss: ∂ŷ_j/∂θ from the seed 1, against ``sympy.diff`` of the composed output ŷ_j."""
+    path = example_path().parent.parent.parent / "examples" / "output_gradient.toml"
+    spec = derive.load_spec(path)
+    solution = derive.solve(spec)
+    first, second = spec.network.layers
+    symbols = {
+        name: sp.Matrix(len(rows), len(rows[0]), lambda j, k, n=name: sp.Symbol(f"{n}_{j + 1}{k + 1}"))
+        for name, rows in (("w1", first.weights), ("w2", second.weights), ("b1", [first.bias]), ("b2", [second.bias]))
+    }
+    x = sp.Matrix(sp.symbols("x_1 x_2"))
+    hidden = (symbols["w1"] * x + symbols["b1"].T).applyfunc(sp.tanh)
+    outputs = symbols["w2"] * hidden + symbols["b2"].T  # identity output layer
+    given = {sym: value for name, rows in (("w1", first.weights), ("w2", second.weights)) for sym, value in
+             zip(symbols[name], [v for row in rows for v in row], strict=True)}  # fmt: skip
+    given |= dict(zip(symbols["b1"], first.bias, strict=True)) | dict(zip(symbols["b2"], second.bias, strict=True))
+    assert spec.parts[0].sample is not None
+    given |= dict(zip(x, spec.parts[0].sample.x, strict=True))
+    checked = 0
+    for part in spec.parts:
+        assert part.output is not None
+        of = outputs[part.output - 1]
+        for q in solution.part(part.number).quantities():
+            if not q.key.startswith(f"p{part.number}.dyhat[{part.output}]/d"):
+                continue
+            name = q.key.split("/d", 1)[1]
+            if name[0] not in "xwb":  # the seed and ∂ŷ_j/∂a^{(1)}: steps on the way
+                continue
+            if name.startswith("x"):
+                wrt = x[int(name[2]) - 1]
+            elif name.startswith("w"):
+                j, k = name[3:-1].split(",")
+                wrt = symbols[name[:2]][int(j) - 1, int(k) - 1]
+            else:
+                wrt = symbols[name[:2]][int(name[3]) - 1]
+            expected = sp.diff(of, wrt).xreplace(given)
+            assert abs(sp.N(q.exact - expected, 40)) < 1e-35, q.key
+            checked += 1
+    assert checked == 2 + 4 + 2 + 4 + 2 + 4 + 2  # part 1: x, W1, b1, W2, b2; part 2: W1, x
+    # The seed: ∂ŷ_1/∂ŷ_1 = 1 and ∂ŷ_1/∂ŷ_2 = 0; no loss anywhere.
+    assert solution["p1.dyhat[1]/dyhat[1]"].exact == 1 and solution["p1.dyhat[1]/dyhat[2]"].exact == 0
+    assert not any(q.key.endswith(".L") for q in solution.quantities())

@@ -29,6 +29,7 @@ def test_there_is_an_example_per_feature() -> None:
         "softmax_cross_entropy",
         "no_bias",
         "shared_bias",
+        "output_gradient",
     } <= names
 
 

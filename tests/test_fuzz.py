@@ -130,6 +130,20 @@ def batch_specs(draw: st.DrawFn) -> str:
     )
 
 
+@st.composite
+def output_specs(draw: st.DrawFn) -> str:
+    """A generated network without a loss and one part differentiating one of its outputs (no loss)."""
+    text = draw(valid_specs())
+    network = text[: text.index("[loss]")]
+    layers = tomllib.loads(network)["network"]["layers"]
+    inputs, outputs = len(layers[0]["weights"][0]), len(layers[-1]["weights"])
+    j = draw(st.integers(1, outputs))
+    x = ", ".join(str(draw(st.integers(-2, 2))) for _ in range(inputs))
+    names = ", ".join(f'"{kind}{l}"' for l in range(1, len(layers) + 1) for kind in "Wb")
+    of = "yhat" if outputs == 1 else f"yhat[{j}]"
+    return network + f'[[parts]]\nkind = "gradients"\nof = "{of}"\nx = [{x}]\nwrt = [{names}, "x"]\n'
+
+
 MUTATIONS = [
     lambda text, i: text.replace("weights = [[", 'weights = [["one", ', 1),
     lambda text, i: text.replace("bias = [", 'bias = ["1/0", ', 1),
@@ -177,6 +191,15 @@ def test_batch_specs_solve_verify_and_render(text: str) -> None:
         assert "saturated" in str(error) and "\n" not in str(error)
         return
     assert r"\deriveheading{Sample 2}" in derive.render(solution, 4).solution
+
+
+@settings(SETTINGS, max_examples=max(1, EXAMPLES // 10))
+@given(output_specs())
+def test_output_specs_solve_verify_and_render(text: str) -> None:
+    spec = derive.parse_spec(text, name="fuzz")
+    solution = derive.solve(spec)  # the gate checks ∂ŷ_j/∂θ against finite differences of ŷ_j itself
+    assert "the seed" in derive.render(solution, 4).solution
+    assert not any(q.key.endswith(".L") for q in solution.quantities())
 
 
 @SETTINGS

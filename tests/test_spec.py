@@ -411,3 +411,40 @@ def test_a_shared_bias_is_one_parameter() -> None:
     with pytest.raises(SpecError) as caught:
         parse_spec(text.replace('bias = { shared = "1/2" }', 'bias = { share = "1/2" }'))
     assert caught.value.field.startswith("network.layers[1].bias") and "share" in caught.value.message
+
+
+OUTPUTS = (Path(__file__).parent.parent / "examples" / "output_gradient.toml").read_text(encoding="utf-8")
+
+
+def test_a_part_of_an_output_needs_no_loss_and_no_target() -> None:
+    spec = parse_spec(OUTPUTS)
+    assert not spec.has_loss
+    assert [(p.output, p.sample_of) for p in spec.parts] == [(1, None), (2, 1)]
+    assert spec.parts[0].sample is not None and spec.parts[0].sample.y == ()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "message"),
+    [
+        ('of = "yhat[1]"', 'of = "yhat"', "parts[1].of", "the network has 2 outputs: name one"),
+        ('of = "yhat[1]"', 'of = "yhat[3]"', "parts[1].of", "expected one of 'L', 'yhat[1]', 'yhat[2]'"),
+        ('x = [1, "1/2"]', 'x = [1, "1/2"]\ny = [0, 1]', "parts[1].y", "has no loss and takes no y"),
+        ('of = "yhat[1]"\nx = [1, "1/2"]', 'x = [1, "1/2"]\ny = [0, 1]', "loss", "part 1 (gradients) needs a [loss]"),
+    ],
+)
+def test_a_part_of_an_output_is_checked(old: str, new: str, field: str, message: str) -> None:
+    assert old in OUTPUTS
+    with pytest.raises(SpecError) as caught:
+        parse_spec(OUTPUTS.replace(old, new, 1))
+    assert caught.value.field == field and message in caught.value.message
+
+
+def test_a_part_of_the_loss_cannot_share_the_sample_of_a_part_without_target() -> None:
+    text = OUTPUTS + '\n[loss]\nname = "squared_error"\n'
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text.replace('of = "yhat[2]"\n', "", 1))
+    assert caught.value.field == "parts[2].use_sample_of" and "part 1 has no target y" in caught.value.message
+    # With a loss, a part of an output may share a full sample (its y is not used).
+    mixed = EXAMPLE.replace('kind = "gradients"', 'kind = "gradients"\nof = "yhat"', 1)
+    gradients = next(p for p in parse_spec(mixed).parts if p.kind == "gradients")
+    assert gradients.output == 1 and gradients.sample_of is not None

@@ -78,8 +78,7 @@ def _setup(path: Path, number: int) -> Setup:
     part = spec.parts[number - 1]
     acts = [_activation(layer.activation.name, dict(layer.activation.params)) for layer in spec.network.layers]
     loss = _loss(spec.loss.name, float(spec.loss.scale))
-    assert part.optimizer is not None and part.learning_rate is not None
-    hyper = {k: float(v) for k, v in {**part.optimizer.hyper, **dict(part.hyper)}.items()}
+    hyper = {k: float(v) for k, v in {**part.optimizer.hyper, **dict(part.hyper)}.items()} if part.optimizer else {}
     weights = [
         torch.tensor([[float(w) for w in row] for row in layer.weights], dtype=torch.float64, requires_grad=True)
         for layer in spec.network.layers
@@ -102,7 +101,7 @@ def _close(exact: Any, value: float) -> None:
 @pytest.mark.parametrize(("path", "number"), _cases("update"), ids=lambda c: c.stem if isinstance(c, Path) else str(c))
 def test_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None:
     spec, part, acts, loss, hyper, weights, biases = _setup(path, number)
-    assert part.sample is not None
+    assert part.sample is not None and part.optimizer is not None and part.learning_rate is not None
     optimizer = _optimizer(part.optimizer.name, [*weights, *biases], float(part.learning_rate), hyper)
     if None in acts or loss is None or optimizer is None:
         pytest.skip("a custom formula or a convention PyTorch has no built-in for")
@@ -147,7 +146,7 @@ def test_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None
 @pytest.mark.parametrize(("path", "number"), _cases("batch"), ids=lambda c: c.stem if isinstance(c, Path) else str(c))
 def test_batch_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None:
     spec, part, acts, loss, hyper, weights, biases = _setup(path, number)
-    assert None not in acts and loss is not None
+    assert None not in acts and loss is not None and part.optimizer is not None and part.learning_rate is not None
     tensors = [*weights, *biases]
     depth = len(spec.network.layers)
     optimizer = _optimizer(part.optimizer.name, tensors, float(part.learning_rate), hyper)
@@ -196,6 +195,37 @@ def test_batch_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -
     with torch.no_grad():
         after = scale * sum(sample_loss(n) for n in range(1, len(samples) + 1))
     _close(solution[prefix + Updated(LOSS, times).key].approx, float(after))
+
+
+@pytest.mark.parametrize(
+    ("path", "number"),
+    [(path, number) for path, number in _cases("gradients") if derive.load_spec(path).parts[number - 1].output],
+    ids=lambda c: c.stem if isinstance(c, Path) else str(c),
+)
+def test_gradients_of_an_output_agree_with_pytorch(path: Path, number: int) -> None:
+    """No loss: PyTorch's ``ŷ_j.backward()`` (seed 1) against the engine's ∂ŷ_j/∂θ and ∂ŷ_j/∂x."""
+    spec, part, acts, _, _, weights, biases = _setup(path, number)
+    assert part.sample is not None and part.output is not None and None not in acts
+    x = torch.tensor([float(v) for v in part.sample.x], dtype=torch.float64, requires_grad=True)
+    a = x
+    for w, b, f in zip(weights, biases, acts, strict=True):
+        a = f(w @ a + b)  # type: ignore[misc]
+    a[part.output - 1].backward()
+    solution = derive.solve(spec)
+    of = Sym("yhat", None, (part.output,))
+    names = part.wrt or spec.network.parameter_names()
+    compared = 0
+    for l, (w, b) in enumerate(zip(weights, biases, strict=True), 1):
+        for (j, k), g in _entries(w.grad) if f"W{l}" in names else ():
+            _close(solution[f"p{number}." + Partial(of, Sym("w", l, (j, k))).key].approx, g)
+            compared += 1
+        for index, g in _entries(b.grad) if f"b{l}" in names else ():
+            _close(solution[f"p{number}." + Partial(of, _bias(l, index)).key].approx, g)
+            compared += 1
+    for (k,), g in _entries(x.grad) if "x" in names else ():
+        _close(solution[f"p{number}." + Partial(of, Sym("x", None, (k,))).key].approx, g)
+        compared += 1
+    assert compared >= 6
 
 
 def _bias(layer: int, index: tuple[int, ...]) -> Sym:
