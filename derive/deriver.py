@@ -42,7 +42,7 @@ from derive.network import (
     plain,
     step,
 )
-from derive.notation import LOSS, OUTPUT, TARGET, Partial, Sym, Symbolic, bias, weight
+from derive.notation import LOSS, OUTPUT, TARGET, Label, Partial, Sym, Symbolic, bias, weight
 from derive.spec import Network, Part, Sample, Spec, variant
 from derive.steps import (
     ChainRule,
@@ -102,7 +102,9 @@ class Deriver:
         """The given network with its weights and biases, for the top of both sheets."""
         widths = (self.spec.network.inputs, *(layer.shape[0] for layer in self.spec.network.layers))
         nones = tuple(tuple(None for _ in range(width)) for width in widths)
-        return Diagram("network", nones, self.params.weights, shown_biases(self.spec.network, self.params.biases))
+        network = self.spec.network
+        reads = tuple(network.sources(l) for l in range(1, len(network.layers) + 1)) if network.skips else ()
+        return Diagram("network", nones, self.params.weights, shown_biases(network, self.params.biases), reads=reads)
 
     def variant(self, part: Part) -> tuple[Network, Loss]:
         """The part's network and loss, made once so that parts sharing them can recall values."""
@@ -214,7 +216,7 @@ class Deriver:
         x, y = given_sample(part.sample, prefix)
         fwd = forward(network, params, x, y, loss, prefix, output=part.output)
         self.shown.setdefault(key, Shown(part.number, fwd))
-        drawn = Diagram("forward", (fwd.inputs, *fwd.a))
+        drawn = Diagram("forward", (fwd.inputs, *fwd.a), reads=fwd.reads)
         if part.output is not None:  # no loss: the output itself is what the backward pass differentiates
             return [
                 Section("givens", (Given(Sym("x"), column(x)),)),
@@ -274,15 +276,16 @@ class Deriver:
             # Every parameter's gradient is known: draw them on the network.
             nones = tuple(tuple(None for _ in a) for a in (fwd.inputs, *fwd.a))
             biases = shown_biases(network, bwd.gradients.biases)
-            steps = (*steps, Diagram("gradients", nones, bwd.gradients.weights, biases, of=loss_symbol(fwd)))
+            gradients = bwd.gradients.weights
+            steps = (*steps, Diagram("gradients", nones, gradients, biases, of=loss_symbol(fwd), reads=fwd.reads))
         return [Section("backward", steps)], bwd
 
     def forward_steps(
         self, network: Network, params: Params, fwd: Forward, mark: Callable[[Sym], Symbolic] = plain
     ) -> tuple[Step, ...]:
         steps: list[Step] = []
-        below: Tensor = Tensor(Sym("x"), column(fwd.inputs))
         for l, layer in enumerate(network.layers, 1):
+            below = layer_input(network, fwd, l, mark)
             w = Tensor(mark(weight(l)), params.weights[l - 1])
             b = Tensor(mark(bias(l)), column(params.biases[l - 1]))
             z_symbol, a_symbol = mark(_tensor_symbol(network, l, "z")), mark(_tensor_symbol(network, l, "a"))
@@ -291,7 +294,6 @@ class Deriver:
             steps.append(Compute(z_symbol, general, z, shape=(len(z), 1)))
             z_tensor = Tensor(z_symbol, column(z))
             steps.append(Compute(a_symbol, Apply(layer.activation, z_tensor), fwd.a[l - 1], shape=(len(z), 1)))
-            below = Tensor(a_symbol, column(fwd.a[l - 1]))
         return tuple(steps)
 
     def loss_step(self, fwd: Forward, loss: Loss, mark: Callable[[Sym], Symbolic] = plain) -> Compute:
@@ -341,11 +343,10 @@ class Deriver:
             steps.append(Compute(delta.symbol, general, bwd.delta[l - 1], number, (len(fwd.z[l - 1]), 1)))
             if mean is not None and l == depth and loss.name == "categorical_cross_entropy" and fwd.targets:
                 steps.extend(softmax_shortcut(fwd, bwd, loss))
-            below_symbol = Sym("x") if l == 1 else _tensor_symbol(network, l - 1, "a")
-            below = Tensor(below_symbol, column(fwd.layer_input(l)), transpose=True)
+            below = layer_input(network, fwd, l, transpose=True)
             if f"W{l}" in names:
                 steps.append(_chain_rule(network, l, "w", of))
-                if l == 1 and depth > 1:
+                if l == 1 and depth > 1 and not network.skips:  # with skips, one product per path: not shown
                     steps.append(Expanded(Partial(of, weight(1)), expanded_gradient(network, of)))
                 grads = bwd.gradients.weights[l - 1]
                 steps.append(Compute(Partial(of, weight(l)), Product((delta, below)), flat(grads), 3, _shape(grads)))
@@ -358,14 +359,14 @@ class Deriver:
                 grads_b = bwd.gradients.biases[l - 1]
                 steps.append(Compute(Partial(of, bias(l)), delta, grads_b, 4, (len(grads_b), 1)))
             if l > lowest:
-                w = Tensor(mark(weight(l)), params.weights[l - 1], transpose=True)
                 d_a = bwd.activation[l - 2]
-                steps.append(Compute(Partial(of, Sym("a", l - 1)), Product((w, delta)), d_a, 5, (len(d_a), 1)))
+                general = back_through(network, params, bwd, l - 1, mark)
+                steps.append(Compute(Partial(of, Sym("a", l - 1)), general, d_a, 5, (len(d_a), 1)))
                 upstream = Tensor(Partial(of, Sym("a", l - 1)), column(d_a))
             elif "x" in names:
                 # Step 5 once more, through W^{(1)}: the gradient with respect to the input itself.
-                w = Tensor(mark(weight(1)), params.weights[0], transpose=True)
-                steps.append(Compute(Partial(of, Sym("x")), Product((w, delta)), bwd.inputs, 5, (len(bwd.inputs), 1)))
+                general = back_through(network, params, bwd, 0, mark)
+                steps.append(Compute(Partial(of, Sym("x")), general, bwd.inputs, 5, (len(bwd.inputs), 1)))
         return tuple(steps)
 
     def update_sections(
@@ -495,12 +496,21 @@ def gradient_findings(bwd: Backward, names: Sequence[str]) -> tuple[Step, ...]:
 
 
 def network_formula(network: Network) -> Node:
-    """g(x) as nested layers: W^{(2)} σ(W^{(1)} x + b^{(1)}) + b^{(2)}."""
+    """g(x) as nested layers: W^{(2)} σ(W^{(1)} x + b^{(1)}) + b^{(2)}; with skip connections, the
+    output layer of its stacked sources (the layers below are given by :func:`layer_formula`)."""
+    if network.skips:
+        return layer_formula(network, len(network.layers), Tensor(input_symbol(network, len(network.layers))))
     inner: Node = Tensor(Sym("x"))
-    for l, layer in enumerate(network.layers, 1):
-        linear: Node = Product((Tensor(weight(l)), inner))
-        inner = Apply(layer.activation, Sum((linear, Tensor(bias(l)))) if layer.has_bias else linear)
+    for l in range(1, len(network.layers) + 1):
+        inner = layer_formula(network, l, inner)
     return inner
+
+
+def layer_formula(network: Network, layer: int, inner: Node) -> Node:
+    """f(W^{(l)} inner + b^{(l)}) (no + b for a layer without a bias)."""
+    linear: Node = Product((Tensor(weight(layer)), inner))
+    activation = network.layers[layer - 1].activation
+    return Apply(activation, Sum((linear, Tensor(bias(layer)))) if network.layers[layer - 1].has_bias else linear)
 
 
 def shown_biases(network: Network, biases: tuple[Vec, ...]) -> tuple[Vec, ...]:
@@ -534,6 +544,48 @@ def expanded_gradient(network: Network, of: Sym = LOSS) -> Node:
     for l in range(depth - 1, 0, -1):
         delta = with_slope(Product((Tensor(weight(l + 1), transpose=True), delta)), l)
     return Product((delta, Tensor(Sym("x"), transpose=True)))
+
+
+def layer_input(
+    network: Network, fwd: Forward, layer: int, mark: Callable[[Sym], Symbolic] = plain, transpose: bool = False
+) -> Tensor:
+    """What ``layer`` reads as a tensor: x, a^{(l-1)}, or with skip connections its sources stacked."""
+    return Tensor(input_symbol(network, layer, mark), column(fwd.layer_input(layer)), transpose=transpose)
+
+
+def input_symbol(network: Network, layer: int, mark: Callable[[Sym], Symbolic] = plain) -> Symbolic:
+    """x, a^{(l-1)}, or the sources of a layer with skip connections stacked: [x; a^{(1)}]."""
+    names = [input_part(network, k, mark) for k in network.sources(layer)]
+    if len(names) == 1:
+        return names[0]
+    stacked = r" \\ ".join(latex.symbol(n) for n in names)
+    return Label(f"in{layer}", rf"\begin{{bmatrix}} {stacked} \end{{bmatrix}}")
+
+
+def input_part(network: Network, source: int, mark: Callable[[Sym], Symbolic] = plain) -> Symbolic:
+    """x (source 0) or a^{(k)} (ŷ for the output layer)."""
+    return Sym("x") if source == 0 else mark(_tensor_symbol(network, source, "a"))
+
+
+def weight_block(network: Network, layer: int, source: int, mark: Callable[[Sym], Symbolic] = plain) -> Symbolic:
+    """W^{(l)}, or where layer l reads several sources the block of its columns that multiplies ``source``."""
+    symbol = mark(weight(layer))
+    if len(network.sources(layer)) == 1:
+        return symbol
+    return Label(f"W{layer}.{source}", f"{latex.symbol(symbol)}_{{{latex.symbol(input_part(network, source))}}}")
+
+
+def back_through(
+    network: Network, params: Params, bwd: Backward, source: int, mark: Callable[[Sym], Symbolic] = plain
+) -> Node:
+    """Step 5's formula: W^{(l)⊤} δ^{(l)}, or summed over every layer reading ``source`` (skips)."""
+    terms: list[Node] = []
+    for r in network.readers(source):
+        span = network.columns(r)[source]
+        block = tuple(row[span.start : span.stop] for row in params.weights[r - 1])
+        delta = Tensor(Sym("delta", r), column(bwd.delta[r - 1]))
+        terms.append(Product((Tensor(weight_block(network, r, source, mark), block, transpose=True), delta)))
+    return terms[0] if len(terms) == 1 else Sum(tuple(terms))
 
 
 def _tensor_symbol(network: Network, layer: int, kind: str) -> Sym:
@@ -571,7 +623,8 @@ def _chain_rule(network: Network, layer: int, kind: str, of: Sym = LOSS) -> Chai
         Partial(unit(layer, "a", "j"), unit(layer, "z", "j")),
         Partial(unit(layer, "z", "j"), target),
     ]
-    single_above = all(network.layers[l - 1].shape[0] == 1 for l in range(layer + 1, depth + 1))
+    # Written out through single units above only when there is one path up (no skip connections).
+    single_above = not network.skips and all(network.layers[l - 1].shape[0] == 1 for l in range(layer + 1, depth + 1))
     if layer == depth or not single_above:
         return ChainRule(Partial(of, target), (Partial(of, unit(layer, "a", "j")), *tail))
     factors: list[Symbolic] = [Partial(of, unit(depth, "a", "i"))]

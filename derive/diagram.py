@@ -6,7 +6,6 @@ coordinates arrive as finished numbers, its labels as finished LaTeX.
 
 from __future__ import annotations
 
-from itertools import pairwise
 from typing import Any
 
 from derive import latex
@@ -55,12 +54,27 @@ def _value(q: Quantity, kind: str, places: int) -> str:
     return latex.shown(q, places, exact=False)
 
 
+def _row_y(units: list[int | None], unit: int) -> float:
+    """The height of a unit in its column (the column is centred on 0)."""
+    return ((len(units) - 1) / 2 - units.index(unit)) * ROW_CM
+
+
+def _path(source: int, target: int, height: float) -> str:
+    """A straight edge between neighbouring columns; a skip connection arcs around the columns
+    between, above them from the upper half and below them from the lower half."""
+    if target - source == 1:
+        return "--"
+    return f"to[bend {'left' if height >= 0 else 'right'}={min(20 + 10 * (target - source), 45)}]"
+
+
 def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
     """Nodes (id, position, symbol, label) and edges (ends, label) of one drawing."""
     widths = tuple(len(column) for column in step.columns)
     shown = [shown_units(width) for width in widths]
+    reads = step.reads or tuple((c - 1,) for c in range(1, len(widths)))
+    links = [(c, s) for c in range(1, len(widths)) for s in reads[c - 1]]
     labelled = bool(step.edges) and all(
-        len(a) * len(b) <= MAX_LABELLED_EDGES and None not in a + b for a, b in pairwise(shown)
+        len(shown[s]) * len(shown[c]) <= MAX_LABELLED_EDGES and None not in shown[s] + shown[c] for c, s in links
     )
     if step.kind == "gradients" and not labelled:
         # Unlabelled, a gradient drawing is the plain network again: leave it out.
@@ -91,20 +105,25 @@ def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
             nodes.append(node)
     edges: list[dict[str, Any]] = []
     for c in range(1, len(widths)):
-        for j in (u for u in shown[c] if u is not None):
-            for k in (u for u in shown[c - 1] if u is not None):
-                label = _value(step.edges[c - 1][j - 1][k - 1], step.kind, style.places) if labelled else ""
-                # Labels of the edges into different units sit at different distances along them,
-                # so that crossing edges do not put their labels on top of each other.
-                rank = shown[c].index(j) / max(len(shown[c]) - 1, 1)
-                edges.append(
-                    {
-                        "source": Data(f"n{c - 1}-{k}"),
-                        "target": Data(f"n{c}-{j}"),
-                        "label": Latex(label),
-                        "pos": Data(f"{0.2 + 0.3 * rank:.2f}"),
-                    }
-                )
+        offset = 0  # where the source's columns start in the layer's W (its sources are stacked)
+        for s in reads[c - 1]:
+            for j in (u for u in shown[c] if u is not None):
+                for k in (u for u in shown[s] if u is not None):
+                    value = step.edges[c - 1][j - 1][offset + k - 1] if labelled else None
+                    label = _value(value, step.kind, style.places) if value is not None else ""
+                    # Labels of the edges into different units sit at different distances along them,
+                    # so that crossing edges do not put their labels on top of each other.
+                    rank = shown[c].index(j) / max(len(shown[c]) - 1, 1)
+                    edges.append(
+                        {
+                            "source": Data(f"n{s}-{k}"),
+                            "target": Data(f"n{c}-{j}"),
+                            "path": Data(_path(s, c, _row_y(shown[s], k) + _row_y(shown[c], j))),
+                            "label": Latex(label),
+                            "pos": Data(f"{0.2 + 0.3 * rank:.2f}"),
+                        }
+                    )
+            offset += widths[s]
     return {
         "type": "diagram",
         "show": True,

@@ -6,8 +6,8 @@ float64 twin below, written from the textbook definitions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -183,6 +183,8 @@ class FloatNet:
     acts: tuple[tuple[FloatFn, FloatFn], ...]
     shared: tuple[bool, ...] = ()
     """Per layer: one bias shared by every unit (its gradient is the sum of the units')."""
+    reads: tuple[tuple[int, ...], ...] = ()
+    """Per layer, its sources stacked (0: x, k: layer k's output); empty: each reads the one below."""
 
     @classmethod
     def of(cls, network: Network) -> FloatNet:
@@ -191,13 +193,22 @@ class FloatNet:
             tuple(np.array([float(b) for b in layer.bias]) for layer in network.layers),
             tuple(activation_twin(layer.activation) for layer in network.layers),
             tuple(layer.shared_bias for layer in network.layers),
+            tuple(layer.reads or (l - 1,) for l, layer in enumerate(network.layers, 1)),
         )
+
+    def sources(self, layer: int) -> tuple[int, ...]:
+        return self.reads[layer - 1] if self.reads else (layer - 1,)
+
+    def stacked(self, x: Array, activations: Sequence[Array], layer: int) -> Array:
+        """What layer ``layer`` reads: its sources concatenated."""
+        return np.concatenate([x if k == 0 else activations[k - 1] for k in self.sources(layer)])
 
     def forward(self, x: Array, nudge: tuple[str, int, int, float] | None = None) -> tuple[list[Array], list[Array]]:
         """z and a per layer; ``nudge`` = (kind, layer, unit, h) adds h to one z or a (for differences)."""
-        zs, activations, a = [], [], x
+        zs: list[Array] = []
+        activations: list[Array] = []
         for l, (w, b, (f, _)) in enumerate(zip(self.weights, self.biases, self.acts, strict=True), 1):
-            z = w @ a + b
+            z = w @ self.stacked(x, activations, l) + b
             if nudge and nudge[0] == "z" and nudge[1] == l:
                 z = z.copy()
                 z[nudge[2]] += nudge[3]
@@ -227,7 +238,11 @@ class FloatNet:
         deltas: list[Array] = [np.empty(0)] * len(zs)
         d_activation: list[Array] = [np.empty(0)] * len(zs)
         d_weights: list[Array] = [np.empty(0)] * len(zs)
+        # What flows back into x (index 0) and each a^{(k)}, summed over every layer that reads it.
+        inflow = [np.zeros_like(x, dtype=float), *(np.zeros_like(a, dtype=float) for a in activations)]
         for l in range(len(zs), 0, -1):
+            if l < len(zs):
+                upstream = inflow[l]
             if self.acts[l - 1][1] is whole_layer:
                 # Softmax: its Jacobian a_i([i = j] − a_j) applied to ∂L/∂a gives a ⊙ (∂L/∂a − a·∂L/∂a).
                 a = activations[l - 1]
@@ -237,16 +252,19 @@ class FloatNet:
                 if from_logit and l == len(zs):
                     slope = sigmoid(zs[-1]) * sigmoid(-zs[-1])  # σ' without 1 − σ
                 delta = upstream * slope
-            below = x if l == 1 else activations[l - 2]
             deltas[l - 1] = delta
-            d_weights[l - 1] = np.outer(delta, below)
-            upstream = self.weights[l - 1].T @ delta
+            d_weights[l - 1] = np.outer(delta, self.stacked(x, activations, l))
+            back = self.weights[l - 1].T @ delta
+            start = 0
+            for k in self.sources(l):  # split W^T δ by the sources stacked in the layer's input
+                inflow[k] = inflow[k] + back[start : start + len(inflow[k])]
+                start += len(inflow[k])
             if l > 1:
-                d_activation[l - 2] = upstream
+                d_activation[l - 2] = inflow[l - 1]
         d_biases = tuple(
             np.full_like(d, d.sum()) if self.shared and self.shared[l] else d for l, d in enumerate(deltas)
         )
-        return Gradients(output, tuple(deltas), tuple(d_activation), tuple(d_weights), d_biases)
+        return Gradients(output, tuple(deltas), tuple(d_activation), tuple(d_weights), d_biases, inflow[0])
 
     def with_param(self, kind: str, layer: int, index: tuple[int, ...], h: float) -> FloatNet:
         weights, biases = list(self.weights), list(self.biases)
@@ -256,10 +274,10 @@ class FloatNet:
             target[layer - 1] += h  # one bias in every unit
         else:
             target[layer - 1][index] += h
-        return FloatNet(tuple(weights), tuple(biases), self.acts, self.shared)
+        return FloatNet(tuple(weights), tuple(biases), self.acts, self.shared, self.reads)
 
     def replace(self, weights: tuple[Array, ...], biases: tuple[Array, ...]) -> FloatNet:
-        return FloatNet(weights, biases, self.acts, self.shared)
+        return FloatNet(weights, biases, self.acts, self.shared, self.reads)
 
 
 @dataclass(frozen=True)
@@ -271,6 +289,8 @@ class Gradients:
     activation: tuple[Array, ...]
     weights: tuple[Array, ...]
     biases: tuple[Array, ...]
+    inputs: Array = field(default_factory=lambda: np.empty(0))
+    """∂L/∂x: what flows back into the input from every layer that reads it."""
 
 
 def central_difference(loss_of: Callable[[float], float], value: float) -> tuple[float, float]:

@@ -63,14 +63,21 @@ class Forward:
     loss: Quantity
     """What the backward pass differentiates: L, L_n of a batch's sample n, or in the no-loss mode
     (``targets`` empty) the chosen output ŷ_j itself."""
+    reads: tuple[tuple[int, ...], ...] = ()
+    """Per layer, what it reads (0: x, k: a^{(k)}), stacked; empty: each layer reads the one below."""
 
     @property
     def output(self) -> Vec:
         return self.a[-1]
 
+    def source(self, k: int) -> Vec:
+        """x (k = 0) or a^{(k)}."""
+        return self.inputs if k == 0 else self.a[k - 1]
+
     def layer_input(self, layer: int) -> Vec:
-        """a^{(layer-1)}, which is x for layer 1."""
-        return self.inputs if layer == 1 else self.a[layer - 2]
+        """a^{(layer-1)}, which is x for layer 1; with skip connections, its sources stacked."""
+        sources = self.reads[layer - 1] if self.reads else (layer - 1,)
+        return tuple(q for k in sources for q in self.source(k))
 
 
 @dataclass(frozen=True)
@@ -153,6 +160,8 @@ def forward(
     previous = x
     for l, layer in enumerate(network.layers, 1):
         w, b = params.weights[l - 1], params.biases[l - 1]
+        if network.skips:  # the layer's sources stacked: [x; a^{(1)}; …]
+            previous = tuple(q for k in network.sources(l) for q in (x if k == 0 else activations[k - 1]))
         z = tuple(
             Quantity.computed(
                 mark(unit_symbol(network, l, "z", j)),
@@ -173,11 +182,12 @@ def forward(
         zs.append(z)
         activations.append(a)
         previous = a
+    reads = tuple(network.sources(l) for l in range(1, len(network.layers) + 1)) if network.skips else ()
     if output is not None:
-        return Forward(x, (), tuple(zs), tuple(activations), previous[output - 1])
+        return Forward(x, (), tuple(zs), tuple(activations), previous[output - 1], reads)
     terms = [loss.term(Ref(q), Ref(t)) for q, t in zip(previous, y, strict=True)]
     total: Node = terms[0] if len(terms) == 1 else Sum(tuple(terms))
-    return Forward(x, y, tuple(zs), tuple(activations), Quantity.computed(mark(LOSS), total, prefix))
+    return Forward(x, y, tuple(zs), tuple(activations), Quantity.computed(mark(LOSS), total, prefix), reads)
 
 
 def activation_of(activation: Activation, z: Vec, j: int) -> Node:
@@ -259,14 +269,23 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix:
             d_biases[l - 1] = tuple(
                 grad(symbol_of("b", l, len(delta), j + 1), Ref(delta[j])) for j in range(len(delta))
             )
-        # Step 5: ∂L/∂a^{(l-1)}_k = Σ_j w^{(l)}_{j,k} δ^{(l)}_j; below layer 1 that is ∂L/∂x_k.
-        w = params.weights[l - 1]
+        # Step 5: ∂L/∂a^{(l-1)}_k = Σ_j w^{(l)}_{j,k} δ^{(l)}_j; below layer 1 that is ∂L/∂x_k. With skip
+        # connections a^{(l-1)} feeds every layer r that reads it, through W^{(r)}'s columns for it: the
+        # sum runs over them all (each r > l - 1, so its δ^{(r)} is known).
+        width = network.width(l - 1)
+        spans = {r: network.columns(r)[l - 1] for r in network.readers(l - 1)}
         upstream = tuple(
             grad(
-                unit_symbol(network, l - 1, "a", k + 1) if l > 1 else symbol_of("x", None, len(below), k + 1),
-                Sum(tuple(Product((Ref(w[j][k]), Ref(delta[j]))) for j in range(len(delta)))),
+                unit_symbol(network, l - 1, "a", k + 1) if l > 1 else symbol_of("x", None, width, k + 1),
+                Sum(
+                    tuple(
+                        Product((Ref(params.weights[r - 1][j][span[k]]), Ref(d)))
+                        for r, span in spans.items()
+                        for j, d in enumerate(deltas[r - 1])
+                    )
+                ),
             )
-            for k in range(len(below))
+            for k in range(width)
         )
         if l > 1:
             d_activation[l - 2] = upstream

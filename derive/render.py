@@ -6,7 +6,7 @@ Templates never compute: every number and formula arrives here as finished LaTeX
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import singledispatch
 from pathlib import Path
@@ -18,9 +18,9 @@ from markupsafe import Markup
 from pylatex import Document, NoEscape, Package
 
 from derive import latex, texformat
-from derive.deriver import network_formula
+from derive.deriver import input_part, input_symbol, layer_formula, network_formula
 from derive.diagram import diagram_context
-from derive.formula import Apply, Derivative, Node, Quantity, Ref
+from derive.formula import Apply, Derivative, Node, Quantity, Ref, Tensor
 from derive.latex import Data, Latex
 from derive.network import unit_symbol
 from derive.notation import LOSS, OUTPUT, TARGET, Sym
@@ -250,13 +250,25 @@ def sheet_context(solution: Solution, style: Style, logo: str = "") -> dict[str,
             **network_context(spec),
             "diagram": step_context(solution.diagram, style) if solution.diagram else None,
         },
-        "givens": [step_context(g, style) for g in solution.givens],
+        "givens": broken(step_context(g, style) for g in solution.givens),
         "loss": {"formula": Latex(spec.loss.formula), "prose": spec.loss.prose, "given": spec.has_loss},
         "decimals": style.places,
         "exact": style.exact,
         "parts": [part_context(p, style.for_part(p.part), spec.network) for p in solution.parts],
         "verification": {"checked": sum(1 for _ in solution.quantities())},
     }
+
+
+def broken(givens: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The network's givens, each marked ``breaks`` where a new display line must start to fit."""
+    marked: list[dict[str, Any]] = []
+    used = 0
+    for given in givens:
+        size = latex.width(given["symbol"]) + latex.width(given["value"]) + 4
+        breaks = bool(marked) and used + size > LINE_WIDTH
+        used = size if breaks else used + size
+        marked.append({**given, "breaks": breaks})
+    return marked
 
 
 def network_context(spec: Spec) -> dict[str, Any]:
@@ -272,10 +284,21 @@ def network_context(spec: Spec) -> dict[str, Any]:
             "definition": Latex(layer.activation.definition),
             "bias": layer.has_bias,
             "shared_bias": layer.shared_bias,
+            # A skip connection: what the layer reads, stacked (empty for the layer below).
+            "reads": Latex(", ".join(latex.symbol(input_part(network, k)) for k in layer.reads)),
         }
         for l, layer in enumerate(network.layers, 1)
     ]
+    # With skip connections g(x) is written layer by layer: a^{(l)} = f(W^{(l)} [sources] + b^{(l)}).
+    definitions = [
+        {
+            "symbol": Latex(latex.symbol(Sym("a", l))),
+            "formula": Latex(latex.formula(layer_formula(network, l, Tensor(input_symbol(network, l))))),
+        }
+        for l in range(1, len(network.layers) if network.skips else 1)
+    ]
     return {
+        "definitions": definitions,
         "formula": Latex(latex.formula(inner)),
         "layers": layers,
         "inputs": network.inputs,
@@ -294,6 +317,7 @@ def part_context(solved: PartSolution, style: Style, network: Network) -> dict[s
     return {
         "number": part.number,
         "biases": biases(network),
+        "skips": network.skips,
         "kind": part.kind,
         "decimals": style.places,
         "exact": style.exact,

@@ -85,6 +85,9 @@ class Layer:
     """False for ``bias = "none"``: z = W a (the bias is 0 and no parameter)."""
     shared_bias: bool = False
     """True for ``bias = { shared = v }``: one number b^{(l)} added to every unit."""
+    reads: tuple[int, ...] = ()
+    """What the layer reads, stacked in this order (0: the input x, k: layer k's output), when it is
+    not just the layer below (skip connections); empty for the layer below."""
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -101,6 +104,32 @@ class Network:
     @property
     def outputs(self) -> int:
         return self.layers[-1].shape[0]
+
+    def sources(self, layer: int) -> tuple[int, ...]:
+        """What layer ``layer`` (1-based) reads, stacked: 0 for x, k for a^{(k)}."""
+        return self.layers[layer - 1].reads or (layer - 1,)
+
+    def width(self, source: int) -> int:
+        """The length of x (source 0) or of a^{(k)}."""
+        return self.inputs if source == 0 else self.layers[source - 1].shape[0]
+
+    def columns(self, layer: int) -> dict[int, range]:
+        """Per source of layer ``layer``, the columns of its W that multiply it (0-based)."""
+        spans: dict[int, range] = {}
+        start = 0
+        for source in self.sources(layer):
+            spans[source] = range(start, start + self.width(source))
+            start += self.width(source)
+        return spans
+
+    def readers(self, source: int) -> tuple[int, ...]:
+        """The layers that read x (source 0) or a^{(k)}, in order."""
+        return tuple(l for l in range(source + 1, len(self.layers) + 1) if source in self.sources(l))
+
+    @property
+    def skips(self) -> bool:
+        """Whether some layer reads more than (or other than) the layer just below it."""
+        return any(layer.reads for layer in self.layers)
 
     def parameter_names(self) -> list[str]:
         """W1, b1, W2, … in order; a layer without a bias has no b."""
@@ -254,6 +283,7 @@ _SHEET_KEYS = (
 _SHEET_TEXT = ("title", "course", "subtitle", "author", "date", "number")
 _NETWORK_KEYS = ("inputs", "layers")
 _LAYER_KEYS = ("weights", "bias", "activation")
+_LAYER_OPTIONAL = ("reads",)
 _PART_COMMON = ("kind", "title", "x", "y", "use_sample_of", "decimals", "exact")
 LOGO_TYPES = (".pdf", ".png", ".jpg", ".jpeg")
 
@@ -505,14 +535,22 @@ class _Reader:
         inputs = width
         for number, raw in enumerate(raw_layers, 1):
             path: list[str | int] = ["network", "layers", number]
-            layer_table = self.table(path, raw, _LAYER_KEYS)
+            layer_table = self.table(path, raw, _LAYER_KEYS + _LAYER_OPTIONAL)
             for key in _LAYER_KEYS:
                 if key not in layer_table:
                     raise self.fail([*path, key], "missing")
             weights = self.matrix([*path, "weights"], layer_table["weights"])
             rows, cols = len(weights), len(weights[0])
+            reads: tuple[int, ...] = ()
+            if "reads" in layer_table:
+                if inputs is None:  # x's width is known from [network] inputs or layer 1
+                    inputs = width = cols if number == 1 else None
+                assert inputs is not None
+                reads, width = self.reads([*path, "reads"], layer_table["reads"], number, inputs, layers)
             if width is not None and cols != width:
                 source = "the input x" if number == 1 else f"layer {number - 1}'s {width} outputs"
+                if reads:
+                    source = " and ".join("x" if k == 0 else f"a{k}" for k in reads) + f" stacked ({width} values)"
                 raise self.fail(
                     [*path, "weights"],
                     f"shape mismatch: layer {number} reads {source}, so W needs {width} columns; found {rows}x{cols}",
@@ -542,12 +580,37 @@ class _Reader:
                     [*path, "bias"], f"shape mismatch: W is {rows}x{cols}, so b needs {rows} entries; found {len(bias)}"
                 )
             activation = self.activation([*path, "activation"], layer_table["activation"])
-            layers.append(Layer(weights, bias, activation, has_bias, shared))
+            layers.append(Layer(weights, bias, activation, has_bias, shared, reads))
             if inputs is None:
                 inputs = cols
             width = rows
         assert inputs is not None
-        return Network(inputs=inputs, layers=tuple(layers))
+        network = Network(inputs=inputs, layers=tuple(layers))
+        for k in range(1, len(layers)):
+            if not network.readers(k):
+                raise self.fail(
+                    ["network", "layers", k + 1], f"layer {k}'s output is read by no later layer: add {k} to a reads"
+                )
+        return network
+
+    def reads(
+        self, path: list[str | int], value: object, number: int, inputs: int, below: Sequence[Layer]
+    ) -> tuple[tuple[int, ...], int]:
+        """A layer's sources (0 or "x" for the input, k for layer k's output) and their stacked width;
+        empty when it reads just the layer below."""
+        shape = f'expected a list of what layer {number} reads, such as ["x", {number - 1}]'
+        if not isinstance(value, list) or not value:
+            raise self.fail(path, shape)
+        sources: list[int] = []
+        for item in value:
+            source = 0 if item == "x" else item
+            if isinstance(source, bool) or not isinstance(source, int) or not 0 <= source < number:
+                raise self.fail(path, f'{shape}: each is "x" or a layer from 1 to {number - 1}; found {item!r}')
+            if source in sources:
+                raise self.fail(path, f"{item!r} is read twice")
+            sources.append(source)
+        width = sum(inputs if k == 0 else below[k - 1].shape[0] for k in sources)
+        return (() if sources == [number - 1] else tuple(sources)), width
 
     def part(self, number: int, value: object, network: Network, earlier: list[Part]) -> Part:
         path: list[str | int] = ["parts", number]
@@ -751,6 +814,8 @@ class _Reader:
                 if len(dead) != network.inputs:
                     raise self.fail([*path, "dead_x"], f"the network takes {network.inputs} inputs; found {len(dead)}")
                 fields["dead_x"] = dead
+        if kind == "extra_layer" and network.skips:
+            raise self.fail([*path, "kind"], "an 'extra_layer' part needs a network without skip connections (reads)")
         if kind == "extra_layer":
             after = self.integer([*path, "after"], table.get("after", depth - 1), 0, depth - 1)
             width = network.inputs if after == 0 else network.layers[after - 1].shape[0]

@@ -178,6 +178,8 @@ class Diagram:
     """Per layer, a value beside every unit (a bias or its gradient); empty: none."""
     of: Symbolic = LOSS
     """What a "gradients" drawing's values differentiate: L, or an output ŷ_j."""
+    reads: tuple[tuple[int, ...], ...] = ()
+    """Per layer, the columns it reads (0: the input), stacked like W's columns; empty: the one before."""
 
 
 Step = (

@@ -155,8 +155,8 @@ def gradient_values(
         if layer.activation.vector:  # ḡ = Σ_i a_i ∂L/∂a_i of a softmax layer
             upstream = grads.output if l == depth else grads.activation[l - 1]
             out.values[prefix + mean_symbol(l).key] = float(outputs[l - 1] @ upstream)
-    # ∂L/∂x = W^{(1)ᵀ} δ^{(1)}, nudged by moving the input itself.
-    for k, g in enumerate(net.weights[0].T @ grads.delta[0]):
+    # ∂L/∂x = W^{(1)ᵀ} δ^{(1)} (plus what skip connections bring back), nudged by moving the input itself.
+    for k, g in enumerate(grads.inputs):
         record(Partial(of, Sym("x", None, (k + 1,))), float(g), _nudge_input(net, x, y, whole, k))
     for kind, symbol, l, index in param_symbols(network):
         source = grads.weights if kind == "w" else grads.biases

@@ -30,6 +30,7 @@ def test_there_is_an_example_per_feature() -> None:
         "no_bias",
         "shared_bias",
         "output_gradient",
+        "skip_connections",
     } <= names
 
 

@@ -144,6 +144,38 @@ def output_specs(draw: st.DrawFn) -> str:
     return network + f'[[parts]]\nkind = "gradients"\nof = "{of}"\nx = [{x}]\nwrt = [{names}, "x"]\n'
 
 
+@st.composite
+def skip_specs(draw: st.DrawFn) -> str:
+    """A generated network whose layers read x and earlier layers stacked (skip connections),
+    with a gradients part (the input's gradient included) and an optimizer step."""
+    inputs = draw(st.integers(1, 3))
+    widths = [*draw(st.lists(st.integers(1, 3), min_size=1, max_size=2)), draw(st.integers(1, 2))]
+    sizes = [inputs, *widths]
+    text = "[network]\n"
+    for l, width in enumerate(widths, 1):
+        # The layer below is always read (every hidden output is used); earlier ones at random.
+        earlier = draw(st.lists(st.integers(0, l - 2), unique=True, max_size=l - 1)) if l > 1 else []
+        sources = sorted({*earlier, l - 1})
+        columns = sum(sizes[k] for k in sources)
+        rows = [f"[{', '.join(draw(numbers) for _ in range(columns))}]" for _ in range(width)]
+        reads = ", ".join('"x"' if k == 0 else str(k) for k in sources)
+        activation = '"identity"' if l == len(widths) else draw(st.sampled_from(['"sigmoid"', '"tanh"', '"relu"']))
+        bias = ", ".join(draw(numbers) for _ in range(width))
+        text += f"[[network.layers]]\nweights = [{', '.join(rows)}]\nbias = [{bias}]\nactivation = {activation}\n"
+        text += f"reads = [{reads}]\n"
+    x = ", ".join(str(draw(st.integers(-2, 2))) for _ in range(inputs))
+    y = ", ".join(draw(numbers) for _ in range(widths[-1]))
+    names = ", ".join(f'"{kind}{l}"' for l in range(1, len(widths) + 1) for kind in "Wb")
+    optimizer = draw(st.sampled_from(['"sgd"', '"momentum"', '"adam"']))
+    rate = '"1/100"' if "adam" in optimizer else '"1/10"'
+    return (
+        text
+        + '[loss]\nname = "squared_error"\n'
+        + f'[[parts]]\nkind = "gradients"\nx = [{x}]\ny = [{y}]\nwrt = [{names}, "x"]\n'
+        + f'[[parts]]\nkind = "update"\nuse_sample_of = 1\nlearning_rate = {rate}\noptimizer = {optimizer}\n'
+    )
+
+
 MUTATIONS = [
     lambda text, i: text.replace("weights = [[", 'weights = [["one", ', 1),
     lambda text, i: text.replace("bias = [", 'bias = ["1/0", ', 1),
@@ -200,6 +232,14 @@ def test_output_specs_solve_verify_and_render(text: str) -> None:
     solution = derive.solve(spec)  # the gate checks ∂ŷ_j/∂θ against finite differences of ŷ_j itself
     assert "the seed" in derive.render(solution, 4).solution
     assert not any(q.key.endswith(".L") for q in solution.quantities())
+
+
+@settings(SETTINGS, max_examples=max(1, EXAMPLES // 10))
+@given(skip_specs())
+def test_skip_specs_solve_verify_and_render(text: str) -> None:
+    spec = derive.parse_spec(text, name="fuzz")
+    solution = derive.solve(spec)  # the gate checks every gradient along every path by finite differences
+    assert r"\section*{Part 2}" in derive.render(solution, 4).solution
 
 
 @SETTINGS

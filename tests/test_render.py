@@ -89,3 +89,26 @@ def test_the_exercise_sheet_needs_only_the_outline(path: Path) -> None:
     spec = derive.load_spec(path)
     style = Style.of(spec.sheet, None, None)
     assert render_exercise(outline(spec), style) == render_exercise(derive.solve(spec), style)
+
+
+def test_the_network_givens_break_into_lines_that_fit() -> None:
+    """Three layers of givens do not fit one display line: the last ones start a new one (none is lost)."""
+    examples = Path(__file__).parent.parent / "examples"
+    deep = derive.render(derive.solve(derive.load_spec(examples / "deep_network.toml")), 4).solution
+    block = deep[deep.index("The parameters are") : deep.index("and the loss for a target")]
+    lines = [line for line in block.split(r"\[")[1:]]
+    assert len(lines) == 2 and "W^{(3)}" in lines[1] and "b^{(3)} = 0" in lines[1]
+    assert all(name in block for name in ("W^{(1)}", "b^{(1)}", "W^{(2)}", "b^{(2)}"))
+    seed = derive.render(derive.solve(derive.load_spec(example_path())), 4).solution
+    assert seed[seed.index("The parameters are") : seed.index("and the loss for a target")].count(r"\[") == 1
+
+
+def test_skip_connections_are_written_layer_by_layer_with_stacked_inputs() -> None:
+    examples = Path(__file__).parent.parent / "examples"
+    text = derive.render(derive.solve(derive.load_spec(examples / "skip_connections.toml")), 4).solution
+    stacked = r"\begin{bmatrix} x \\ a^{(1)} \\ a^{(2)} \end{bmatrix}"
+    assert r"\hat{y} = g(x) &= W^{(3)} \, " + stacked in text
+    assert r"a^{(2)} &= \sigma\left(W^{(2)} \, a^{(1)} + b^{(2)}\right)" in text
+    assert "a skip connection" in text and "bend left" in text  # the drawing arcs around layer 1
+    # Step 5 into a^{(1)}: through W^{(2)} and through the columns of W^{(3)} that multiply a^{(1)}.
+    assert r"W^{(2)\top} \, \delta^{(2)} + \left(W^{(3)}_{a^{(1)}}\right)^{\top} \, \delta^{(3)}" in text

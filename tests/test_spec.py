@@ -62,7 +62,7 @@ def test_unknown_key_suggests_the_right_one() -> None:
     error = error_for("weights = [[1, -1], [2, 1]]", "weigths = [[1, -1], [2, 1]]")
     assert str(error) == (
         f"t.toml:{line_of('weights = [[1, -1], [2, 1]]')}: network.layers[1].weigths: unknown key "
-        "(did you mean 'weights'?); allowed here: weights, bias, activation"
+        "(did you mean 'weights'?); allowed here: weights, bias, activation, reads"
     )
 
 
@@ -448,3 +448,47 @@ def test_a_part_of_the_loss_cannot_share_the_sample_of_a_part_without_target() -
     mixed = EXAMPLE.replace('kind = "gradients"', 'kind = "gradients"\nof = "yhat"', 1)
     gradients = next(p for p in parse_spec(mixed).parts if p.kind == "gradients")
     assert gradients.output == 1 and gradients.sample_of is not None
+
+
+SKIPS = (Path(__file__).parent.parent / "examples" / "skip_connections.toml").read_text(encoding="utf-8")
+
+
+def test_a_layer_reads_its_sources_stacked() -> None:
+    network = parse_spec(SKIPS).network
+    assert network.skips and network.sources(3) == (0, 1, 2) and network.sources(2) == (1,)
+    assert network.columns(3) == {0: range(0, 2), 1: range(2, 4), 2: range(4, 5)}
+    assert network.readers(0) == (1, 3) and network.readers(1) == (2, 3)
+    # reads = [k - 1] is the plain layer below: no skip connection at all.
+    plain = parse_spec(SKIPS.replace('reads = ["x", 1, 2]', "reads = [2]").replace('[["1/2", 0, 1, -1, 2]]', "[[2]]"))
+    assert not plain.network.skips
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('reads = ["x", 1, 2]', 'reads = ["x", 3]', 'each is "x" or a layer from 1 to 2; found 3'),
+        ('reads = ["x", 1, 2]', 'reads = ["x", 1, 1]', "1 is read twice"),
+        ('reads = ["x", 1, 2]', "reads = []", "expected a list of what layer 3 reads"),
+        (
+            'reads = ["x", 1, 2]',
+            'reads = ["x", 2]',
+            "reads x and a2 stacked (3 values), so W needs 3 columns; found 1x5",
+        ),
+        (
+            'reads = ["x", 1, 2]\nweights = [["1/2", 0, 1, -1, 2]]',
+            'reads = ["x", 1]\nweights = [[1, 0, 1, -1]]',
+            "layer 2's output is read by no later layer",
+        ),
+    ],
+)
+def test_bad_reads_are_one_line_errors(old: str, new: str, message: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(SKIPS.replace(old, new, 1))
+    assert caught.value.field.startswith("network.layers[3]") and message in caught.value.message
+
+
+def test_an_extra_layer_part_needs_a_network_without_skips() -> None:
+    extra = '[[parts]]\nkind = "extra_layer"\nuse_sample_of = 1\nweights = [[1]]\nbias = [0]\n'
+    with pytest.raises(SpecError) as caught:
+        parse_spec(SKIPS + extra)
+    assert caught.value.field == "parts[4].kind" and "without skip connections" in caught.value.message

@@ -111,10 +111,7 @@ def test_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None
     prefix = f"p{number}."
     for t in range(1, part.steps + 1):
         optimizer.zero_grad()
-        a = x
-        for w, b, f in zip(weights, biases, acts, strict=True):
-            a = f(w @ a + b)  # type: ignore[misc]
-        value = loss(a, y)
+        value = loss(_forward(spec, x, weights, biases, acts), y)
         value.backward()
         if t == 1:
             # An update part may reuse the gradients an earlier part computed for the same sample.
@@ -162,10 +159,8 @@ def test_batch_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -
     prefix = f"p{number}."
 
     def sample_loss(n: int) -> Any:
-        a, y = samples[n - 1]
-        for w, b, f in zip(tensors[:depth], tensors[depth:], acts, strict=True):
-            a = f(w @ a + b)  # type: ignore[misc]
-        return loss(a, y)
+        x, y = samples[n - 1]
+        return loss(_forward(spec, x, tensors[:depth], tensors[depth:], acts), y)
 
     def compare(num: Sym, key_prefix: str, t: int | None) -> None:
         for l in range(1, depth + 1):
@@ -207,10 +202,7 @@ def test_gradients_of_an_output_agree_with_pytorch(path: Path, number: int) -> N
     spec, part, acts, _, _, weights, biases = _setup(path, number)
     assert part.sample is not None and part.output is not None and None not in acts
     x = torch.tensor([float(v) for v in part.sample.x], dtype=torch.float64, requires_grad=True)
-    a = x
-    for w, b, f in zip(weights, biases, acts, strict=True):
-        a = f(w @ a + b)  # type: ignore[misc]
-    a[part.output - 1].backward()
+    _forward(spec, x, weights, biases, acts)[part.output - 1].backward()
     solution = derive.solve(spec)
     of = Sym("yhat", None, (part.output,))
     names = part.wrt or spec.network.parameter_names()
@@ -226,6 +218,15 @@ def test_gradients_of_an_output_agree_with_pytorch(path: Path, number: int) -> N
         _close(solution[f"p{number}." + Partial(of, Sym("x", None, (k,))).key].approx, g)
         compared += 1
     assert compared >= 6
+
+
+def _forward(spec: Spec, x: Any, weights: list[Any], biases: list[Any], acts: list[Any]) -> Any:
+    """ŷ in PyTorch; a layer with skip connections reads its sources concatenated (torch.cat)."""
+    outputs = [x]
+    for l, (w, b, f) in enumerate(zip(weights, biases, acts, strict=True), 1):
+        stacked = torch.cat([outputs[k] for k in spec.network.sources(l)])
+        outputs.append(f(w @ stacked + b))
+    return outputs[-1]
 
 
 def _bias(layer: int, index: tuple[int, ...]) -> Sym:
