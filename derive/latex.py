@@ -310,11 +310,32 @@ def inline(value: sp.Expr) -> str:
     return exact_text(value, DerivePrinter({"fold_short_frac": True})) or str(value)
 
 
+class Digits(int):
+    """How many digits a decimal shows: places after the point, or with ``significant`` significant
+    figures. An ``int`` (the places) wherever a count of places is expected."""
+
+    significant: bool
+
+    def __new__(cls, count: int, significant: bool = False) -> Digits:
+        digits = super().__new__(cls, count)
+        digits.significant = significant
+        return digits
+
+    def __repr__(self) -> str:
+        return f"Digits({int(self)}, significant={self.significant})"
+
+    def __str__(self) -> str:  # the count, as templates print it
+        return str(int(self))
+
+
 def decimal(value: sp.Float | float, places: int = 4) -> str:
-    """A decimal rounded half up to ``places``; tiny and huge values in scientific notation."""
+    """A decimal rounded half up to ``places`` (or to that many significant figures when ``places``
+    is a significant :class:`Digits`); tiny and huge values in scientific notation."""
     if not math.isfinite(float(value)):
         return r"\infty" if float(value) > 0 else r"-\infty"
     number = Decimal(str(sp.Float(value, 40)))
+    if getattr(places, "significant", False):
+        return _significant(number, int(places))
     if number != 0 and not Decimal(10) ** -places <= abs(number) < Decimal(10) ** 6:
         mantissa, exponent = f"{number:.{max(places - 1, 1)}e}".split("e")
         return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
@@ -323,6 +344,21 @@ def decimal(value: sp.Float | float, places: int = 4) -> str:
         rounded = number.quantize(Decimal(10) ** -places, rounding=ROUND_HALF_UP)
     if rounded == 0:
         rounded = abs(rounded)
+    return f"{rounded:f}"
+
+
+def _significant(number: Decimal, figures: int) -> str:
+    """``number`` rounded half up to ``figures`` significant figures: 0.01235, 1.235, 123500."""
+    if number == 0:
+        return "0"
+    with localcontext() as context:
+        context.prec = 60
+        rounded = number.quantize(Decimal(1).scaleb(number.adjusted() - figures + 1), rounding=ROUND_HALF_UP)
+        if rounded.adjusted() > number.adjusted():  # 9.9996 → 10.000: the carry added a figure
+            rounded = rounded.quantize(Decimal(1).scaleb(rounded.adjusted() - figures + 1), rounding=ROUND_HALF_UP)
+    if not Decimal("1e-4") <= abs(rounded) < Decimal(10) ** 6:
+        mantissa, exponent = f"{rounded:.{max(figures - 1, 0)}e}".split("e")
+        return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
     return f"{rounded:f}"
 
 

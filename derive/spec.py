@@ -211,6 +211,9 @@ class Sheet:
     number: str = ""
     """The sheet's number in the course ("3", "3b")."""
     decimals: int = 4
+    """Digits of the decimals shown: places after the point, or significant figures (below)."""
+    significant: bool = False
+    """``significant = n`` in the spec: decimals keep n significant figures instead of n places."""
     exact: bool = True
     """Show exact forms beside the decimals (False: decimals only)."""
     language: str = "en"
@@ -275,6 +278,7 @@ _SHEET_KEYS = (
     "date",
     "number",
     "decimals",
+    "significant",
     "exact",
     "language",
     "decimal_mark",
@@ -494,6 +498,11 @@ class _Reader:
         fields: dict[str, object] = {k: self.text(["sheet", k], table[k]) for k in _SHEET_TEXT if k in table}
         if "decimals" in table:
             fields["decimals"] = self.integer(["sheet", "decimals"], table["decimals"], 0, 12)
+        if "significant" in table:
+            if "decimals" in table:
+                raise self.fail(["sheet", "significant"], "give decimals (places) or significant (figures), not both")
+            fields["decimals"] = self.integer(["sheet", "significant"], table["significant"], 1, 12)
+            fields["significant"] = True
         if "exact" in table:
             fields["exact"] = self.boolean(["sheet", "exact"], table["exact"])
         if "language" in table:

@@ -19,7 +19,7 @@ class Style:
     """Display settings of a sheet or one part; the values behind them are always exact."""
 
     places: int = 4
-    """Places of decimals shown."""
+    """Places of decimals shown (significant figures where it is a significant ``latex.Digits``)."""
     exact: bool = True
     """Show exact forms (fractions, closed forms) beside the decimals; False shows decimals only."""
     language: str = "en"
@@ -32,8 +32,10 @@ class Style:
         A language chosen here brings its own decimal mark unless the spec set one.
         """
         lang = language or sheet.language
+        from derive.latex import Digits  # latex imports this module's users; imported late
+
         return cls(
-            places=sheet.decimals if places is None else places,
+            places=Digits(sheet.decimals, sheet.significant) if places is None else places,
             exact=sheet.exact,
             language=lang,
             decimal_mark=sheet.decimal_mark or LANGUAGES[lang],

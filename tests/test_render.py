@@ -112,3 +112,17 @@ def test_skip_connections_are_written_layer_by_layer_with_stacked_inputs() -> No
     assert "a skip connection" in text and "bend left" in text  # the drawing arcs around layer 1
     # Step 5 into a^{(1)}: through W^{(2)} and through the columns of W^{(3)} that multiply a^{(1)}.
     assert r"W^{(2)\top} \, \delta^{(2)} + \left(W^{(3)}_{a^{(1)}}\right)^{\top} \, \delta^{(3)}" in text
+
+
+def test_significant_figures_are_what_both_sheets_say_and_show() -> None:
+    from derive import latex
+
+    text = example_path().read_text(encoding="utf-8").replace("decimals = 4", "significant = 3")
+    solution = derive.solve(parse_spec(text))
+    documents = derive.render(solution)
+    assert "decimals rounded to 3 significant figures" in documents.exercise
+    assert "rounded to 3 significant figures for display only" in documents.solution
+    three = latex.Digits(3, significant=True)
+    a = solution["p1.yhat[1]"]  # 1 − σ(3), a closed form: shown with its decimal
+    assert rf"\approx {latex.decimal(a.approx, three)}" in documents.solution
+    assert latex.decimal(a.approx, three) != latex.decimal(a.approx, 3)  # figures, not places

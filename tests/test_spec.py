@@ -492,3 +492,11 @@ def test_an_extra_layer_part_needs_a_network_without_skips() -> None:
     with pytest.raises(SpecError) as caught:
         parse_spec(SKIPS + extra)
     assert caught.value.field == "parts[4].kind" and "without skip connections" in caught.value.message
+
+
+def test_significant_figures_replace_places() -> None:
+    sheet = parse_spec(EXAMPLE.replace("decimals = 4", "significant = 3")).sheet
+    assert sheet.significant and sheet.decimals == 3
+    both = error_for("decimals = 4", "decimals = 4\nsignificant = 3")
+    assert both.field == "sheet.significant" and "not both" in both.message
+    assert error_for("decimals = 4", "significant = 0").field == "sheet.significant"
