@@ -47,7 +47,7 @@ def formula_text(node: Node) -> str:
     if isinstance(node, Ref):
         return identifier(node.q.key)
     if isinstance(node, Num):
-        return f"({node.value})"
+        return f"({number_text(node.value)})"
     if isinstance(node, Sum):
         return "(" + " + ".join(formula_text(t) for t in node.terms) + ")"
     if isinstance(node, Product):
@@ -80,6 +80,16 @@ def formula_text(node: Node) -> str:
 _ARG = "ARGUMENT"
 
 
+def number_text(value: sp.Expr, **settings: Any) -> str:
+    """``sympy.sstr`` of a value, written directly for the integers and fractions most values are
+    (SymPy's printer was half the time of the answers)."""
+    if value.is_Integer:
+        return str(int(value))
+    if value.is_Rational:
+        return f"{value.p}/{value.q}"
+    return sp.sstr(value, **settings)
+
+
 @functools.cache
 def _rule_text(rule: Callable[[sp.Expr], sp.Expr]) -> str:
     """A catalogue rule as SymPy text with a placeholder argument, e.g. 1/(exp(-(ARGUMENT)) + 1)."""
@@ -93,7 +103,7 @@ def entry(q: Quantity, part: int | None, places: int) -> dict[str, Any]:
         "id": identifier(q.key),
         "part": part,
         "symbol": latex.symbol(q.symbol),
-        "exact": sp.sstr(q.exact, order="none") if short else None,
+        "exact": number_text(q.exact, order="none") if short else None,
         "latex": latex.exact_text(q.exact) if short else None,
         "float": float(q.approx) if math.isfinite(float(q.approx)) else None,  # JSON has no ∞
         "decimal": latex.decimal(q.approx, places),

@@ -62,3 +62,13 @@ def test_identifiers_are_unique_and_parsable(example: Solution) -> None:
     ids = [identifier(q.key) for q in example.quantities()]
     assert len(ids) == len(set(ids))
     assert all(sp.Symbol(i) == sp.sympify(i) for i in ids)
+
+
+def test_numbers_are_written_as_sympy_writes_them() -> None:
+    from derive.answers import number_text
+
+    values = [sp.Rational(p, q) for p in range(-7, 8) for q in (1, 2, 3, 10, 64)]
+    values += [sp.Integer(10) ** 40 + 1, 1 / (1 + sp.exp(-3)), sp.log(2) / 3]
+    for value in values:
+        assert number_text(value) == sp.sstr(value), value
+        assert sp.sympify(number_text(value)) == value
