@@ -287,6 +287,7 @@ def network_context(spec: Spec) -> dict[str, Any]:
             "shared_bias": layer.shared_bias,
             # A skip connection: what the layer reads, stacked (empty for the layer below).
             "reads": Latex(", ".join(latex.symbol(input_part(network, k)) for k in layer.reads)),
+            "input": Latex(latex.symbol(input_symbol(network, l))),  # a^{(l-1)}, x, or the sources stacked
         }
         for l, layer in enumerate(network.layers, 1)
     ]

@@ -263,3 +263,78 @@ def test_gradients_of_an_output_are_sympy_diff_of_the_output_itself() -> None:
     # The seed: ∂ŷ_1/∂ŷ_1 = 1 and ∂ŷ_1/∂ŷ_2 = 0; no loss anywhere.
     assert solution["p1.dyhat[1]/dyhat[1]"].exact == 1 and solution["p1.dyhat[1]/dyhat[2]"].exact == 0
     assert not any(q.key.endswith(".L") for q in solution.quantities())
+
+
+COMBINED = """
+[sheet]
+title = "Kombination"
+language = "de"
+significant = 3
+
+[network]
+inputs = 2
+[[network.layers]]
+weights = [[1, -1], [2, 1]]
+bias = { shared = "1/2" }
+activation = "tanh"
+[[network.layers]]
+weights = [[1, -1, "1/2", 1], [0, 1, 1, -1]]
+bias = "none"
+activation = "softmax"
+reads = ["x", 1]
+
+[loss]
+name = "categorical_cross_entropy"
+
+[[parts]]
+kind = "forward"
+x = [1, -1]
+y = 2
+
+[[parts]]
+kind = "gradients"
+of = "yhat[1]"
+use_sample_of = 1
+wrt = ["W1", "b1", "W2", "x"]
+
+[[parts]]
+kind = "gradients"
+use_sample_of = 1
+
+[[parts]]
+kind = "update"
+use_sample_of = 1
+learning_rate = "1/2"
+optimizer = "adam"
+frozen = ["w2[1,1]"]
+tied = [["w1[1,1]", "w2[1,4]"]]
+steps = 2
+
+[[parts]]
+kind = "batch"
+samples = [{ x = [1, 0], y = 1 }, { x = [0, 1], y = 2 }]
+learning_rate = "1/10"
+mode = "per_sample"
+optimizer = "momentum"
+
+[[parts]]
+kind = "replace_activation"
+layer = 1
+activation = "relu"
+use_sample_of = 1
+learning_rate = "1/2"
+"""
+
+
+def test_the_features_combine_and_verify() -> None:
+    """Skip connections, a shared bias, a layer without one, softmax in the output, the no-loss mode,
+    Adam with frozen and tied entries, a per-sample batch and a replaced activation, in German with
+    significant figures: one sheet, every value through the gate."""
+    spec = parse_spec(COMBINED)
+    solution = derive.solve(spec)  # raises if any value disagrees with the float twin or the differences
+    assert spec.network.skips and spec.parts[1].output == 1
+    keys = {q.key for q in solution.quantities()}
+    assert "p2.dyhat[1]/dx[1]" in keys and "p3.dL/dx[1]" not in keys
+    assert "p4.b1_new2" in keys and "p5.s2.dL[2]/dw2[2,4]" in keys and "p5.s2.dL[2]/db1" in keys
+    text = derive.render(solution).solution
+    assert "signifikante Stellen" in text and "Skip-Verbindung" in text
