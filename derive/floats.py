@@ -200,8 +200,11 @@ class FloatNet:
         return self.reads[layer - 1] if self.reads else (layer - 1,)
 
     def stacked(self, x: Array, activations: Sequence[Array], layer: int) -> Array:
-        """What layer ``layer`` reads: its sources concatenated."""
-        return np.concatenate([x if k == 0 else activations[k - 1] for k in self.sources(layer)])
+        """What layer ``layer`` reads: its sources concatenated (no copy for one source)."""
+        sources = self.sources(layer)
+        if len(sources) == 1:
+            return x if sources[0] == 0 else activations[sources[0] - 1]
+        return np.concatenate([x if k == 0 else activations[k - 1] for k in sources])
 
     def forward(self, x: Array, nudge: tuple[str, int, int, float] | None = None) -> tuple[list[Array], list[Array]]:
         """z and a per layer; ``nudge`` = (kind, layer, unit, h) adds h to one z or a (for differences)."""
