@@ -15,14 +15,18 @@ FRAGMENT_PACKAGES = ("amsmath", "amssymb", "booktabs", "tikz")
 
 
 def fragments(
-    solution: Solution, style: Style, extra_templates: Sequence[Path] = (), context: Context | None = None
+    solution: Solution,
+    style: Style,
+    extra_templates: Sequence[Path] = (),
+    context: Context | None = None,
+    compiled: Path | None = None,
 ) -> dict[str, str]:
     """Every part's solution and question, and the network, as files to ``\\input``.
 
     A fragment has no preamble and no sectioning of its own: the headings inside a part use
     ``\\deriveheading``, which the fragment provides only if the host has not defined it.
     """
-    env = environment(extra_templates, style)
+    env = environment(extra_templates, style, compiled)
     context = context or sheet_context(solution, style)
     files = {"network.tex": env.get_template("fragment-network.tex.j2").render(context)}
     for part in context["parts"]:

@@ -9,6 +9,7 @@ that :func:`derive.render.render_solution` makes from the finished solution (tes
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from derive.render import Context, environment, part_context, sheet_context, wrap
@@ -33,8 +34,10 @@ class SolutionPieces:
         logo: str,
         solve: Callable[[Part], PartSolution],
         sink: Callable[[str], None] = lambda piece: None,
+        compiled: Path | None = None,
     ) -> None:
         self.sketch, self.style, self.solve, self.sink = sketch, style, solve, sink
+        self.compiled = compiled  # the folder of compiled templates (render.environment)
         self.solved: list[PartSolution] = []
         self.contexts: list[dict[str, Any]] = []
         self.buffer: list[str] = []
@@ -70,7 +73,7 @@ class SolutionPieces:
     def render(self) -> str:
         """The whole solution sheet, handing each piece to the sink on the way."""
         spec = self.sketch.spec
-        env = environment((), self.style)
+        env = environment((), self.style, self.compiled)
         plots = any(p.kind in PLOT_KINDS for p in spec.parts)
         logo = bool(self.context["sheet"]["logo"])
         head, tail = wrap("solution", BODY, env, spec, self.style, plots, logo).split(BODY)

@@ -42,6 +42,9 @@ class Options:
     """"en" or "de"; None keeps the spec's ``sheet.language``."""
     formats: Path | None = field(default_factory=default_cache)
     """Folder of cached TeX formats of the preamble (:mod:`derive.texformat`); None: no cache."""
+    compiled: Path | None = field(default_factory=lambda: default_cache().parent / "templates")
+    """Folder of compiled templates (Jinja's bytecode cache: a cold build skips compiling them);
+    None: compile in every process."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,8 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
         deriver = Deriver(spec)
         # The exercise sheet needs no derivation: its TeX runs while the solution is derived.
         sketch = outline(spec, deriver)
-        exercise = render_exercise(sketch, style, options.templates, sheet_context(sketch, style, logo=logo_name))
+        outline_context = sheet_context(sketch, style, logo=logo_name)
+        exercise = render_exercise(sketch, style, options.templates, outline_context, options.compiled)
         pdfs = [pool.submit(compile_pdf, exercise, options.timeout, logo, options.formats)] if compile_now else []
         stream: StreamedPdf | None = None
         try:
@@ -81,7 +85,7 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
                 # A user's solution template may walk the parts more than once: derive, then render.
                 solution = derive(spec)  # exact derivation: parts → typed steps
                 context = sheet_context(solution, style, logo=logo_name)  # template context → Jinja2 LaTeX
-                solution_tex = render_solution(solution, style, options.templates, context)
+                solution_tex = render_solution(solution, style, options.templates, context, options.compiled)
                 if compile_now:
                     pdfs.append(pool.submit(compile_pdf, solution_tex, options.timeout, logo, options.formats))
             else:
@@ -94,7 +98,7 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
                     elif compile_now:  # the head: TeX starts on it while part 1 is derived
                         stream = StreamedPdf(piece, len(spec.parts) + 1, options.timeout, logo, options.formats)
 
-                pieces = SolutionPieces(sketch, style, logo_name, solver(deriver), typeset)
+                pieces = SolutionPieces(sketch, style, logo_name, solver(deriver), typeset, options.compiled)
                 solution_tex = pieces.render()
                 solution, context = pieces.solution, pieces.context
                 if stream is not None:
@@ -110,7 +114,7 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
                 f"{stem}-values.tex": value_macros(document, style.decimal_mark).encode(),
                 **{
                     f"{stem}-fragments/{name}": text.encode()
-                    for name, text in fragments(solution, style, options.templates, context).items()
+                    for name, text in fragments(solution, style, options.templates, context, options.compiled).items()
                 },
             }
             if pdfs:  # → PDF

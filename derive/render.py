@@ -6,6 +6,8 @@ Templates never compute: every number and formula arrives here as finished LaTeX
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import singledispatch
@@ -86,12 +88,40 @@ def template_dirs(extra: Sequence[Path] = ()) -> list[Path]:
     return [*extra, builtin]
 
 
-def environment(extra: Sequence[Path] = (), style: Style = DEFAULT) -> jinja2.Environment:
+def environment(extra: Sequence[Path] = (), style: Style = DEFAULT, compiled: Path | None = None) -> jinja2.Environment:
     """Jinja2 for LaTeX: ``<< >>``, ``<% %>``, ``<# #>`` delimiters, strict about undefined names.
 
-    Every template sees the language catalogue of ``style`` as ``t`` (``t.question(part)``).
+    Every template sees the language catalogue of ``style`` as ``t`` (``t.question(part)``). One
+    environment per template folders and style, so that a build compiles each template once (the
+    exercise, the solution and the fragments share them; compiling was 0.15 s per environment);
+    ``compiled``: a folder keeping the compiled templates for the next process (Jinja's bytecode
+    cache, keyed by each template's source, so an edited template is compiled afresh).
     """
+    return _environment(tuple(extra), style, compiled)
+
+
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Jinja's bytecode cache, where a folder that cannot be written or a damaged entry only means
+    compiling again."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # a damaged entry: compile the template instead
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:  # an unwritable cache: the next run compiles again
+            pass
+
+
+@functools.lru_cache(maxsize=16)
+def _environment(extra: tuple[Path, ...], style: Style, compiled: Path | None) -> jinja2.Environment:
     env = jinja2.Environment(
+        bytecode_cache=_CompiledTemplates(str(compiled)) if compiled is not None else None,
         loader=jinja2.FileSystemLoader([str(p) for p in template_dirs(extra)]),
         block_start_string="<%",
         block_end_string="%>",
@@ -139,28 +169,42 @@ Context = dict[str, Any]
 
 
 def render_exercise(
-    solution: Solution, style: Style, extra_templates: Sequence[Path] = (), context: Context | None = None
+    solution: Solution,
+    style: Style,
+    extra_templates: Sequence[Path] = (),
+    context: Context | None = None,
+    compiled: Path | None = None,
 ) -> str:
-    """The exercise sheet: givens and questions (``context``: a :func:`sheet_context` already made)."""
-    return _render_sheet("exercise", solution, style, extra_templates, context)
+    """The exercise sheet: givens and questions (``context``: a :func:`sheet_context` already made;
+    ``compiled``: see :func:`environment`)."""
+    return _render_sheet("exercise", solution, style, extra_templates, context, compiled)
 
 
 def render_solution(
-    solution: Solution, style: Style, extra_templates: Sequence[Path] = (), context: Context | None = None
+    solution: Solution,
+    style: Style,
+    extra_templates: Sequence[Path] = (),
+    context: Context | None = None,
+    compiled: Path | None = None,
 ) -> str:
     """The worked solutions, ending with what the verification gate checks.
 
     It does not wait for the gate: the pipeline compiles it while the gate runs and writes
     nothing if the gate fails.
     """
-    return _render_sheet("solution", solution, style, extra_templates, context)
+    return _render_sheet("solution", solution, style, extra_templates, context, compiled)
 
 
 def _render_sheet(
-    kind: str, solution: Solution, style: Style, extra_templates: Sequence[Path], context: Context | None
+    kind: str,
+    solution: Solution,
+    style: Style,
+    extra_templates: Sequence[Path],
+    context: Context | None,
+    compiled: Path | None = None,
 ) -> str:
     context = context or sheet_context(solution, style)
-    env = environment(extra_templates, style)
+    env = environment(extra_templates, style, compiled)
     body = env.get_template(f"{kind}.tex.j2").render(context)
     plots = kind == "solution" and any(
         isinstance(s, Plot) for p in solution.parts for section in p.sections for s in section.steps

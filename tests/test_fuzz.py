@@ -106,13 +106,17 @@ def valid_specs(draw: st.DrawFn) -> str:
     return text
 
 
+def network_of(text: str, until: str) -> tuple[str, int, int]:
+    """A generated spec's text up to ``until``, and its network's numbers of inputs and outputs."""
+    head = text[: text.index(until)]
+    layers = tomllib.loads(head)["network"]["layers"]
+    return head, len(layers[0]["weights"][0]), len(layers[-1]["weights"])
+
+
 @st.composite
 def batch_specs(draw: st.DrawFn) -> str:
     """A generated network and loss with one batch part (its own strategy: the draws above stay as they are)."""
-    text = draw(valid_specs())
-    network = text[: text.index("[[parts]]")]
-    layers = tomllib.loads(network)["network"]["layers"]
-    inputs, outputs = len(layers[0]["weights"][0]), len(layers[-1]["weights"])
+    network, inputs, outputs = network_of(draw(valid_specs()), "[[parts]]")
     loss = network[network.index("[loss]") :]
     samples = []
     for _ in range(draw(st.integers(2, 3))):
@@ -133,13 +137,11 @@ def batch_specs(draw: st.DrawFn) -> str:
 @st.composite
 def output_specs(draw: st.DrawFn) -> str:
     """A generated network without a loss and one part differentiating one of its outputs (no loss)."""
-    text = draw(valid_specs())
-    network = text[: text.index("[loss]")]
-    layers = tomllib.loads(network)["network"]["layers"]
-    inputs, outputs = len(layers[0]["weights"][0]), len(layers[-1]["weights"])
+    network, inputs, outputs = network_of(draw(valid_specs()), "[loss]")
     j = draw(st.integers(1, outputs))
     x = ", ".join(str(draw(st.integers(-2, 2))) for _ in range(inputs))
-    names = ", ".join(f'"{kind}{l}"' for l in range(1, len(layers) + 1) for kind in "Wb")
+    depth = network.count("[[network.layers]]")
+    names = ", ".join(f'"{kind}{l}"' for l in range(1, depth + 1) for kind in "Wb")
     of = "yhat" if outputs == 1 else f"yhat[{j}]"
     return network + f'[[parts]]\nkind = "gradients"\nof = "{of}"\nx = [{x}]\nwrt = [{names}, "x"]\n'
 

@@ -126,3 +126,41 @@ def test_significant_figures_are_what_both_sheets_say_and_show() -> None:
     a = solution["p1.yhat[1]"]  # 1 − σ(3), a closed form: shown with its decimal
     assert rf"\approx {latex.decimal(a.approx, three)}" in documents.solution
     assert latex.decimal(a.approx, three) != latex.decimal(a.approx, 3)  # figures, not places
+
+
+def test_one_environment_per_folders_and_style_and_compiled_templates_are_kept(tmp_path: Path) -> None:
+    from derive.render import _environment, environment, render_exercise
+    from derive.style import Style
+
+    assert environment((), Style()) is environment((), Style())
+    assert environment((), Style()) is not environment((), Style(language="de"))
+    solution = derive.solve(derive.load_example())
+    cache = tmp_path / "compiled"
+    first = render_exercise(solution, Style(), compiled=cache)
+    kept = sorted(cache.iterdir())
+    assert kept and all(p.stat().st_size > 0 for p in kept)
+    _environment.cache_clear()  # as a new process would: the templates come from the cache
+    assert render_exercise(solution, Style(), compiled=cache) == first
+    # A damaged cache entry, or a cache folder that is a file, only means compiling again.
+    for entry in kept:
+        entry.write_bytes(b"not bytecode")
+    _environment.cache_clear()
+    assert render_exercise(solution, Style(), compiled=cache) == first
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder should be")
+    assert render_exercise(solution, Style(), compiled=blocked) == first
+
+
+def test_an_edited_template_is_compiled_afresh(tmp_path: Path) -> None:
+    from derive.render import _environment, render_exercise
+    from derive.style import Style
+
+    solution = derive.solve(derive.load_example())
+    folder, cache = tmp_path / "templates", tmp_path / "compiled"
+    folder.mkdir()
+    (folder / "exercise.tex.j2").write_text("first version\n", encoding="utf-8")
+    assert "first version" in render_exercise(solution, Style(), [folder], compiled=cache)
+    (folder / "exercise.tex.j2").write_text("second version\n", encoding="utf-8")
+    _environment.cache_clear()
+    text = render_exercise(solution, Style(), [folder], compiled=cache)
+    assert "second version" in text and "first version" not in text

@@ -22,6 +22,14 @@ def error_for(old: str, new: str, count: int = 1) -> SpecError:
     return caught.value
 
 
+def error_in(text: str, old: str, new: str) -> SpecError:
+    """The error of ``text`` with ``old`` replaced by ``new`` (once); ``old`` must be in it."""
+    assert old in text, old
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text.replace(old, new, 1))
+    return caught.value
+
+
 def line_of(fragment: str, occurrence: int = 1) -> int:
     lines = [n for n, line in enumerate(EXAMPLE.splitlines(), 1) if fragment in line]
     return lines[occurrence - 1]
@@ -396,10 +404,8 @@ def test_a_layer_without_a_bias_has_no_bias_parameter() -> None:
     ],
 )
 def test_a_missing_bias_is_no_parameter_anywhere(old: str, new: str, field: str, message: str) -> None:
-    assert old in NO_BIAS
-    with pytest.raises(SpecError) as caught:
-        parse_spec(NO_BIAS.replace(old, new, 1))
-    assert caught.value.field == field and message in caught.value.message
+    error = error_in(NO_BIAS, old, new)
+    assert error.field == field and message in error.message
 
 
 def test_a_shared_bias_is_one_parameter() -> None:
@@ -433,10 +439,8 @@ def test_a_part_of_an_output_needs_no_loss_and_no_target() -> None:
     ],
 )
 def test_a_part_of_an_output_is_checked(old: str, new: str, field: str, message: str) -> None:
-    assert old in OUTPUTS
-    with pytest.raises(SpecError) as caught:
-        parse_spec(OUTPUTS.replace(old, new, 1))
-    assert caught.value.field == field and message in caught.value.message
+    error = error_in(OUTPUTS, old, new)
+    assert error.field == field and message in error.message
 
 
 def test_a_part_of_the_loss_cannot_share_the_sample_of_a_part_without_target() -> None:
@@ -482,9 +486,8 @@ def test_a_layer_reads_its_sources_stacked() -> None:
     ],
 )
 def test_bad_reads_are_one_line_errors(old: str, new: str, message: str) -> None:
-    with pytest.raises(SpecError) as caught:
-        parse_spec(SKIPS.replace(old, new, 1))
-    assert caught.value.field.startswith("network.layers[3]") and message in caught.value.message
+    error = error_in(SKIPS, old, new)
+    assert error.field.startswith("network.layers[3]") and message in error.message
 
 
 def test_an_extra_layer_part_needs_a_network_without_skips() -> None:
