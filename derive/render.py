@@ -331,7 +331,12 @@ def network_context(spec: Spec) -> dict[str, Any]:
             "shared_bias": layer.shared_bias,
             # A skip connection: what the layer reads, stacked (empty for the layer below).
             "reads": Latex(", ".join(latex.symbol(input_part(network, k)) for k in layer.reads)),
-            "input": Latex(latex.symbol(input_symbol(network, l))),  # a^{(l-1)}, x, or the sources stacked
+            # What it reads, for running text: x, a^{(l-1)}, or its sources stacked written in a row.
+            "input": Latex(
+                r"\left[" + r";\ ".join(latex.symbol(input_part(network, k)) for k in layer.reads) + r"\right]"
+            )
+            if layer.reads
+            else Latex(latex.symbol(input_symbol(network, l))),
         }
         for l, layer in enumerate(network.layers, 1)
     ]
