@@ -13,9 +13,10 @@ __version__ = "0.1.0"
 from derive.derivation import derive as _derive
 from derive.errors import DegenerateError, DeriveError, SpecError, TexError, TexMissing, VerificationError
 from derive.formula import Quantity
+from derive.model import Spec
 from derive.pipeline import Built, Options, build_sheet
 from derive.render import Documents, render
-from derive.spec import Spec, load_example, load_spec, parse_spec
+from derive.spec import load_example, load_spec, parse_spec
 from derive.steps import PartSolution, Solution
 from derive.style import Style
 from derive.verify import Report, verify

@@ -15,6 +15,7 @@ import sympy as sp
 from derive.catalog import Loss
 from derive.deriver import Deriver, column, gradient_findings, loss_findings
 from derive.formula import Node, Num, Product, Quantity, Ref, Sum, Tensor
+from derive.model import Network, Part
 from derive.network import (
     Backward,
     Forward,
@@ -27,7 +28,6 @@ from derive.network import (
     step,
 )
 from derive.notation import LOSS, TARGET, Partial, Sym, Symbolic, Updated, sample_loss
-from derive.spec import Network, Part
 from derive.steps import Compute, Given, Identity, PartSolution, Section, Step
 from derive.updates import flat, optimizer_steps, param_symbol
 

@@ -9,9 +9,9 @@ from derive.catalog import BINARY_CROSS_ENTROPY, SIGMOID, SQUARED_ERROR
 from derive.deriver import Deriver, column
 from derive.errors import VerificationError
 from derive.formula import Derivative, Difference, Hadamard, Num, Product, Quantity, Ref, Tensor, equal
+from derive.model import Part
 from derive.network import backward
 from derive.notation import LOSS, OUTPUT, TARGET, Label, Partial, Sym
-from derive.spec import Part
 from derive.steps import (
     Algebra,
     Compute,

@@ -8,7 +8,7 @@ from derive.batches import batch_part
 from derive.classification import cross_entropy_part, mse_vs_ce_part
 from derive.deriver import Deriver
 from derive.experiments import compare_activation_part, compare_optimizer_part, extra_layer_part, learning_rates_part
-from derive.spec import Part, Spec
+from derive.model import Part, Spec
 from derive.steps import PartSolution, Solution
 
 KINDS: Mapping[str, Callable[[Deriver, Part], PartSolution]] = {

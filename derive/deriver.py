@@ -26,6 +26,7 @@ from derive.formula import (
     approximate,
     equal,
 )
+from derive.model import Network, Part, Sample, Spec, variant
 from derive.network import (
     Backward,
     Forward,
@@ -43,7 +44,6 @@ from derive.network import (
     step,
 )
 from derive.notation import LOSS, OUTPUT, TARGET, Label, Partial, Sym, Symbolic, bias, weight
-from derive.spec import Network, Part, Sample, Spec, variant
 from derive.steps import (
     ChainRule,
     Claim,

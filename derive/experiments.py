@@ -14,6 +14,7 @@ from derive.catalog import RELU, SIGMOID
 from derive.deriver import Deriver, column, network_formula
 from derive.errors import VerificationError
 from derive.formula import DIGITS, Difference, Negate, Power, Product, Quantity, Ref, Sqrt, Sum, equal
+from derive.model import Network, Part, Sample
 from derive.network import (
     Backward,
     Forward,
@@ -28,7 +29,6 @@ from derive.network import (
     step,
 )
 from derive.notation import LOSS, Label, Partial, bias, weight
-from derive.spec import Network, Part, Sample
 from derive.steps import Cell, Finding, Given, Identity, PartSolution, Plot, Section, Series, Table, Values, Word
 from derive.updates import flat, optimizer_table
 

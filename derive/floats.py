@@ -13,7 +13,7 @@ import numpy as np
 
 from derive.catalog import Activation, Loss, Optimizer
 from derive.errors import VerificationError
-from derive.spec import Network
+from derive.model import Network
 
 Array = np.ndarray
 FloatFn = Callable[[Array], Array]

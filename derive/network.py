@@ -13,8 +13,8 @@ import sympy as sp
 
 from derive.catalog import EXP, Activation, Loss, Optimizer
 from derive.formula import Apply, Difference, Node, Num, Product, Quantity, Quotient, Ref, Sum
+from derive.model import Network, Sample
 from derive.notation import LOSS, OUTPUT, TARGET, Label, Partial, Stat, Sym, Symbolic, Updated
-from derive.spec import Network, Sample
 
 Vec = tuple[Quantity, ...]
 Mat = tuple[Vec, ...]

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from derive.model import Part
 from derive.render import Context, environment, part_context, sheet_context, wrap
-from derive.spec import Part
 from derive.steps import PartSolution, Solution
 from derive.style import Style
 

@@ -14,10 +14,11 @@ from derive.course import fragments, value_macros
 from derive.derivation import derive, outline, solver
 from derive.deriver import Deriver
 from derive.errors import SpecError, TexMissing
+from derive.model import Spec
 from derive.pdf import MISSING_TEX, compile_pdf, have_tex
 from derive.pieces import SolutionPieces
 from derive.render import render_exercise, render_solution, sheet_context
-from derive.spec import Spec, load_spec
+from derive.spec import load_spec
 from derive.steps import Solution
 from derive.stream import StreamedPdf
 from derive.style import Style

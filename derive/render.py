@@ -24,9 +24,9 @@ from derive.deriver import input_part, input_symbol, layer_formula, network_form
 from derive.diagram import diagram_context
 from derive.formula import Apply, Derivative, Node, Quantity, Ref, Tensor
 from derive.latex import Data, Latex
+from derive.model import Network, Part, Spec
 from derive.network import unit_symbol
 from derive.notation import LOSS, OUTPUT, TARGET, Sym
-from derive.spec import Network, Part, Spec
 from derive.steps import (
     Algebra,
     Cell,

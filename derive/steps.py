@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import sympy as sp
 
 from derive.formula import Node, Quantity
+from derive.model import Part, Spec
 from derive.notation import LOSS, Symbolic
-from derive.spec import Part, Spec
 
 
 @dataclass(frozen=True)

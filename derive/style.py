@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from derive.spec import Part, Sheet
+    from derive.model import Part, Sheet
 
 LANGUAGES = {"en": ".", "de": ","}
 """The sheet languages (each has a catalogue ``templates/lang/<code>.tex.j2``) and their decimal marks."""

@@ -15,9 +15,9 @@ from derive.catalog import BINARY_CROSS_ENTROPY, Loss, Optimizer
 from derive.classification import PLOT_POINTS
 from derive.experiments import RUNAWAY
 from derive.floats import Array, FloatNet, Gradients, central_difference, loss_twin, optimizer_twin
+from derive.model import Network, Part, Spec, variant
 from derive.network import mean_symbol, unit_symbol
 from derive.notation import LOSS, Partial, Stat, Sym, Symbolic, Updated, bias, sample_loss
-from derive.spec import Network, Part, Spec, variant
 from derive.updates import param_entry
 
 Mark = Callable[[Sym], Symbolic]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import derive
-from derive.spec import Sheet
+from derive.model import Sheet
 from derive.style import Style, mark_decimals
 
 
