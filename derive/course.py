@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from derive.render import Context, environment, sheet_context
+from derive.context import Context, sheet_context
+from derive.render import environment
 from derive.steps import Solution
 from derive.style import Style, mark_decimals
 

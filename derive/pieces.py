@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from derive.context import Context, part_context, sheet_context
 from derive.model import Part
-from derive.render import Context, environment, part_context, sheet_context, wrap
+from derive.render import environment, wrap
 from derive.steps import PartSolution, Solution
 from derive.style import Style
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from derive.answers import answers, answers_csv, answers_json
+from derive.context import sheet_context
 from derive.course import fragments, value_macros
 from derive.derivation import derive, outline, solver
 from derive.deriver import Deriver
@@ -17,7 +18,7 @@ from derive.errors import SpecError, TexMissing
 from derive.model import Spec
 from derive.pdf import MISSING_TEX, compile_pdf, have_tex
 from derive.pieces import SolutionPieces
-from derive.render import render_exercise, render_solution, sheet_context
+from derive.render import render_exercise, render_solution
 from derive.spec import load_spec
 from derive.steps import Solution
 from derive.stream import StreamedPdf

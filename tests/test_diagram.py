@@ -6,8 +6,8 @@ from typing import Any
 
 import derive
 from derive import latex
+from derive.context import sheet_context
 from derive.diagram import MAX_UNITS, diagram_context, shown_units
-from derive.render import sheet_context
 from derive.spec import parse_spec
 from derive.steps import Diagram
 from derive.style import Style

@@ -9,8 +9,10 @@ import jinja2
 import pytest
 
 import derive
-from derive.render import Latex, _finalize, environment, step_context
+from derive.latex import Latex
+from derive.render import _finalize, environment
 from derive.spec import example_path, parse_spec
+from derive.stepcontext import step_context
 from derive.steps import Solution
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -64,7 +66,8 @@ def test_decimal_places_follow_the_option(example: Solution) -> None:
 
 
 def test_the_documented_template_context_is_the_real_one() -> None:
-    from derive.render import sheet_context, template_dirs
+    from derive.context import sheet_context
+    from derive.render import template_dirs
     from derive.style import Style
 
     doc = (template_dirs()[-1] / "README.md").read_text(encoding="utf-8")

@@ -1,0 +1,274 @@
+"""What each step type gives its template (``steps/<type>.tex.j2``): finished LaTeX, dispatched on
+the step's type; an unknown type stops the build."""
+
+from __future__ import annotations
+
+from functools import singledispatch
+from typing import Any
+
+from derive import latex
+from derive.diagram import diagram_context
+from derive.formula import Apply, Derivative, Node, Quantity, Ref
+from derive.latex import Data, Latex
+from derive.steps import (
+    Algebra,
+    Cell,
+    ChainRule,
+    Claim,
+    Compute,
+    Diagram,
+    Expanded,
+    Finding,
+    Given,
+    Identity,
+    Limits,
+    Plot,
+    Recall,
+    Step,
+    Table,
+    Values,
+    Word,
+)
+from derive.style import Style
+
+LINE_WIDTH = 58
+"""Printed characters of maths per line before a line of a derivation is broken."""
+
+
+@singledispatch
+def step_context(step: Step, style: Style) -> dict[str, Any]:
+    """The template context of one step; each step type has its own template in ``steps/``."""
+    raise TypeError(f"no renderer for step type {type(step).__name__}")
+
+
+@step_context.register
+def _(step: Diagram, style: Style) -> dict[str, Any]:
+    return diagram_context(step, style)
+
+
+@step_context.register
+def _(step: Given, style: Style) -> dict[str, Any]:
+    rows = [[latex.shown(q, style.places, style.exact) for q in row] for row in step.entries]
+    return {"type": "given", "symbol": Latex(latex.symbol(step.symbol)), "value": Latex(latex.matrix(rows))}
+
+
+@step_context.register
+def _(step: Compute, style: Style) -> dict[str, Any]:
+    general = substituted = None
+    if step.general is not None and len(step.entries) > 1:
+        general = Latex(latex.formula(step.general))
+        text, approximated = latex.substituted(step.general, style.places, style.exact)
+        # f and f' of a whole vector are shown entry by entry below, not as f(matrix).
+        if not _applies(step.general) and not approximated and latex.width(text) <= LINE_WIDTH:
+            substituted = Latex(text)
+    return {
+        "type": "compute",
+        "number": step.number or 0,
+        "symbol": Latex(latex.symbol(step.symbol)),
+        "general": general,
+        "substituted": substituted,
+        "rows": [row for q in step.entries for row in line_context(q, style)],
+    }
+
+
+def _applies(node: Node) -> bool:
+    return isinstance(node, Apply | Derivative) or any(_applies(child) for child in node.children())
+
+
+def _is_copy(node: Node) -> bool:
+    """A formula that only names another quantity (through at most an identity activation)."""
+    return isinstance(node, Ref) or (isinstance(node, Apply) and node.function.call == "#" and _is_copy(node.arg))
+
+
+def line_context(q: Quantity, style: Style) -> list[dict[str, Any]]:
+    """One scalar as display rows: symbol = formula = numbers substituted = exact result ≈ decimal.
+
+    When a substituted value had to be a decimal, the chain reads ≈ from there on and the exact
+    result is restated on a row of its own, so no "=" ever joins a rounded and an exact value.
+    """
+    symbol_text = latex.symbol(q.symbol)
+    result = latex.result(q, style.places, style.exact)
+    chain: list[tuple[str, str]] = []
+    restated: list[tuple[str, str]] = []
+    if q.formula is not None and _is_copy(q.formula):
+        # ŷ = z^{(2)}, ∂L/∂b = δ: nothing to substitute, the value follows directly.
+        chain.append(("=", latex.formula(q.formula)))
+        chain.extend(result)
+    elif q.formula is not None:
+        chain.append(("=", latex.formula(q.formula)))
+        text, approximated = latex.substituted(q.formula, style.places, style.exact)
+        if approximated:
+            chain.append((r"\approx", text))
+            if len(result) == 1 and result[0][0] == "=":
+                restated = result  # an exact integer (ḡ = −1): it stands on a row of its own, with =
+            else:
+                chain.append((r"\approx", result[-1][1]))
+                restated = result[:-1]
+        else:
+            chain.append(("=", text))
+            chain.extend(result)
+    else:
+        chain.extend(result)
+    rows = _wrap(symbol_text, _dedupe(symbol_text, chain))
+    if restated:
+        rows.extend(_wrap(symbol_text, restated))
+    return rows
+
+
+def _dedupe(first: str, chain: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    shown: list[tuple[str, str]] = []
+    previous = first
+    for relation, text in chain:
+        if text != previous:
+            shown.append((relation, text))
+            previous = text
+    return shown
+
+
+def _wrap(left: str, chain: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Break a chain of relations into rows that fit the line width."""
+    rows: list[dict[str, Any]] = [{"left": Latex(left), "segments": []}]
+    used = latex.width(left)
+    for relation, text in chain:
+        size = latex.width(text) + 2
+        if rows[-1]["segments"] and used + size > LINE_WIDTH:
+            rows.append({"left": Latex(""), "segments": []})
+            used = 4
+        rows[-1]["segments"].append((Latex(relation), Latex(text)))
+        used += size
+    return rows
+
+
+@step_context.register
+def _(step: Recall, style: Style) -> dict[str, Any]:
+    items = []
+    printer = latex.DerivePrinter({"decimals": style.places, "exact": style.exact})
+    for symbol, rows in step.items:
+        texts = [[printer.value(q) for q in row] for row in rows]
+        items.append({"symbol": Latex(latex.symbol(symbol)), "value": Latex(latex.matrix(texts))})
+    # As many values per display line as fit; a long recall breaks into several lines.
+    lines: list[list[dict[str, Any]]] = [[]]
+    used = 0
+    for item in items:
+        size = latex.width(item["symbol"]) + latex.width(item["value"]) + 4
+        if lines[-1] and used + size > LINE_WIDTH:
+            lines.append([])
+            used = 0
+        lines[-1].append(item)
+        used += size
+    return {"type": "recall", "part": step.part, "entries": items, "lines": lines}
+
+
+@step_context.register
+def _(step: Claim, style: Style) -> dict[str, Any]:
+    return {
+        "type": "claim",
+        "symbol": Latex(latex.symbol(step.quantity.symbol)),
+        "claimed": Latex(latex.inline(step.claimed)),
+        "computed": Latex(latex.inline(step.quantity.exact)),
+    }
+
+
+@step_context.register
+def _(step: Identity, style: Style) -> dict[str, Any]:
+    return {"type": "identity", "latex": Latex(step.latex), "prose": step.prose}
+
+
+@step_context.register
+def _(step: Expanded, style: Style) -> dict[str, Any]:
+    return {
+        "type": "expanded",
+        "target": Latex(latex.symbol(step.target)),
+        "formula": Latex(latex.formula(step.formula)),
+    }
+
+
+@step_context.register
+def _(step: Values, style: Style) -> dict[str, Any]:
+    printer = latex.DerivePrinter({"decimals": style.places, "exact": style.exact})
+    rows = [[printer.value(q) for q in row] for row in step.entries]
+    return {"type": "values", "symbol": Latex(latex.symbol(step.symbol)), "value": Latex(latex.matrix(rows))}
+
+
+CELL_LIMIT = 36
+"""Longest exact value (LaTeX characters) shown in a table cell; beside it always its decimal."""
+
+
+def cell(value: Cell, style: Style, decimals_only: bool = False) -> dict[str, Any]:
+    """A table cell: words, LaTeX as given, or a quantity's short exact form and its decimal."""
+    blank = {"exact": Latex(""), "decimal": Latex(""), "word": "", "arg": ""}
+    if isinstance(value, Word):
+        return {**blank, "word": value.key, "arg": value.arg}
+    if isinstance(value, str):
+        return {**blank, "exact": Latex(value)}
+    places = style.places
+    if decimals_only or not style.exact:
+        shown = str(value.exact) if value.exact.is_Integer else latex.decimal(value.approx, places)
+        return {**blank, "exact": Latex(shown)}
+    exact = latex.exact_text(value.exact, limit=CELL_LIMIT) if latex.is_exact(value.exact) else None
+    decimal = latex.decimal(value.approx, places)
+    if exact is not None and (value.exact.is_Integer or exact == decimal):
+        return {**blank, "exact": Latex(exact)}
+    relation = "=" if latex.terminating(value.exact, places) is not None else r"\approx"
+    return {**blank, "exact": Latex(exact or ""), "decimal": Latex(f"{relation} {decimal}" if exact else decimal)}
+
+
+@step_context.register
+def _(step: Table, style: Style) -> dict[str, Any]:
+    return {
+        "type": "table",
+        "key": step.key,
+        "header": [Latex(h) for h in step.header],
+        "rows": [[cell(c, style, step.decimals_only) for c in row] for row in step.rows],
+    }
+
+
+@step_context.register
+def _(step: Plot, style: Style) -> dict[str, Any]:
+    series = []
+    for curve in step.series:
+        points = " ".join(f"({float(x):.6g},{float(y.approx):.8g})" for x, y in curve.points)
+        series.append({"label": Latex(curve.label), "points": Data(points)})
+    return {
+        "type": "plot",
+        "key": step.key,
+        "xlabel": Latex(step.xlabel),
+        "ylabel": Latex(step.ylabel),
+        "series": series,
+        "log_y": step.log_y,
+    }
+
+
+@step_context.register
+def _(step: Algebra, style: Style) -> dict[str, Any]:
+    lines = [{"left": Latex(left), "right": [Latex(r) for r in rights]} for left, rights in step.lines]
+    return {"type": "algebra", "key": step.key, "lines": lines}
+
+
+@step_context.register
+def _(step: Limits, style: Style) -> dict[str, Any]:
+    rows = [
+        {
+            "case": row.case,
+            "condition": Latex(row.condition),
+            "expression": Latex(row.expression),
+            "limit": Latex(rf"\lim_{{{row.variable} \to {row.point}^{{{row.side}}}}}"),
+            "value": Latex(row.value),
+        }
+        for row in step.rows
+    ]
+    return {"type": "limits", "rows": rows}
+
+
+@step_context.register
+def _(step: Finding, style: Style) -> dict[str, Any]:
+    return {"type": "finding", "key": step.key, "facts": {name: Latex(value) for name, value in step.facts}}
+
+
+@step_context.register
+def _(step: ChainRule, style: Style) -> dict[str, Any]:
+    return {
+        "type": "chain",
+        "target": Latex(latex.symbol(step.target)),
+        "product": Latex(r" \, ".join(latex.symbol(f) for f in step.factors)),
+    }
