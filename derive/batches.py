@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 import sympy as sp
 
 from derive.catalog import Loss
-from derive.deriver import Deriver, column, gradient_findings, loss_findings
+from derive.deriver import Deriver, gradient_findings, loss_findings
 from derive.formula import Node, Num, Product, Quantity, Ref, Sum, Tensor
+from derive.general import column
 from derive.model import Network, Part
 from derive.network import (
     Backward,

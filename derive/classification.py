@@ -6,9 +6,10 @@ import sympy as sp
 
 from derive import latex
 from derive.catalog import BINARY_CROSS_ENTROPY, SIGMOID, SQUARED_ERROR
-from derive.deriver import Deriver, column
+from derive.deriver import Deriver
 from derive.errors import VerificationError
 from derive.formula import Derivative, Difference, Hadamard, Num, Product, Quantity, Ref, Tensor, equal
+from derive.general import column
 from derive.model import Part
 from derive.network import backward
 from derive.notation import LOSS, OUTPUT, TARGET, Label, Partial, Sym

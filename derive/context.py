@@ -8,8 +8,8 @@ from typing import Any
 import sympy as sp
 
 from derive import latex
-from derive.deriver import input_part, input_symbol, layer_formula, network_formula
 from derive.formula import Tensor
+from derive.general import input_part, input_symbol, layer_formula, network_formula
 from derive.latex import Latex
 from derive.model import Network, Part, Spec
 from derive.network import unit_symbol

@@ -26,6 +26,15 @@ from derive.formula import (
     approximate,
     equal,
 )
+from derive.general import (
+    back_through,
+    chain_rule,
+    column,
+    display_only,
+    expanded_gradient,
+    layer_input,
+    tensor_symbol,
+)
 from derive.model import Network, Part, Sample, Spec, variant
 from derive.network import (
     Backward,
@@ -43,9 +52,8 @@ from derive.network import (
     plain,
     step,
 )
-from derive.notation import LOSS, OUTPUT, TARGET, Label, Partial, Sym, Symbolic, bias, weight
+from derive.notation import LOSS, OUTPUT, TARGET, Partial, Sym, Symbolic, bias, weight
 from derive.steps import (
-    ChainRule,
     Claim,
     Compute,
     Diagram,
@@ -60,10 +68,6 @@ from derive.steps import (
     Values,
 )
 from derive.updates import Display, flat, masked, optimizer_steps, param_entry, param_symbol, tied
-
-
-def column(values: Sequence[Quantity]) -> tuple[tuple[Quantity, ...], ...]:
-    return tuple((q,) for q in values)
 
 
 @dataclass
@@ -205,8 +209,8 @@ class Deriver:
             if shown.targets:
                 items.append((Sym(TARGET.base), column(shown.targets)))
             for l in range(1, len(network.layers) + 1):
-                items.append((_tensor_symbol(network, l, "z"), column(shown.z[l - 1])))
-                items.append((_tensor_symbol(network, l, "a"), column(shown.a[l - 1])))
+                items.append((tensor_symbol(network, l, "z"), column(shown.z[l - 1])))
+                items.append((tensor_symbol(network, l, "a"), column(shown.a[l - 1])))
             if shown.targets:
                 items.append((LOSS, ((shown.loss,),)))
             return [Section("recall_forward", (Recall(memo.part, tuple(items)),))], fwd
@@ -288,7 +292,7 @@ class Deriver:
             below = layer_input(network, fwd, l, mark)
             w = Tensor(mark(weight(l)), params.weights[l - 1])
             b = Tensor(mark(bias(l)), column(params.biases[l - 1]))
-            z_symbol, a_symbol = mark(_tensor_symbol(network, l, "z")), mark(_tensor_symbol(network, l, "a"))
+            z_symbol, a_symbol = mark(tensor_symbol(network, l, "z")), mark(tensor_symbol(network, l, "a"))
             z = fwd.z[l - 1]
             general: Node = Sum((Product((w, below)), b)) if layer.has_bias else Product((w, below))
             steps.append(Compute(z_symbol, general, z, shape=(len(z), 1)))
@@ -329,7 +333,7 @@ class Deriver:
         upstream = d_out
         for l in range(depth, lowest - 1, -1):
             layer = network.layers[l - 1]
-            z = Tensor(_tensor_symbol(network, l, "z"), column(fwd.z[l - 1]))
+            z = Tensor(tensor_symbol(network, l, "z"), column(fwd.z[l - 1]))
             delta = Tensor(Sym("delta", l), column(bwd.delta[l - 1]))
             general: Node = Hadamard(upstream, Derivative(layer.activation, z))
             number = 2 if l == depth else 6
@@ -337,15 +341,15 @@ class Deriver:
             if mean is not None:
                 # Through softmax's Jacobian: first ḡ = Σ_i a_i ∂L/∂a_i, then δ = a ⊙ (∂L/∂a − ḡ).
                 steps.append(Compute(mean.symbol, None, (mean,)))
-                a_l = Tensor(_tensor_symbol(network, l, "a"), column(fwd.a[l - 1]))
+                a_l = Tensor(tensor_symbol(network, l, "a"), column(fwd.a[l - 1]))
                 shape = rf"#1 \odot \left(#2 - {latex.symbol(mean.symbol)}\right)"
-                general = Rule(shape, _display_only, (a_l, upstream))
+                general = Rule(shape, display_only, (a_l, upstream))
             steps.append(Compute(delta.symbol, general, bwd.delta[l - 1], number, (len(fwd.z[l - 1]), 1)))
             if mean is not None and l == depth and loss.name == "categorical_cross_entropy" and fwd.targets:
                 steps.extend(softmax_shortcut(fwd, bwd, loss))
             below = layer_input(network, fwd, l, transpose=True)
             if f"W{l}" in names:
-                steps.append(_chain_rule(network, l, "w", of))
+                steps.append(chain_rule(network, l, "w", of))
                 if l == 1 and depth > 1 and not network.skips:  # with skips, one product per path: not shown
                     steps.append(Expanded(Partial(of, weight(1)), expanded_gradient(network, of)))
                 grads = bwd.gradients.weights[l - 1]
@@ -355,7 +359,7 @@ class Deriver:
                 (shared,) = bwd.gradients.tensor(f"b{l}")
                 steps.append(Compute(Partial(of, bias(l)), None, shared, 4, (1, 1)))
             elif f"b{l}" in names:
-                steps.append(_chain_rule(network, l, "b", of))
+                steps.append(chain_rule(network, l, "b", of))
                 grads_b = bwd.gradients.biases[l - 1]
                 steps.append(Compute(Partial(of, bias(l)), delta, grads_b, 4, (len(grads_b), 1)))
             if l > lowest:
@@ -449,10 +453,6 @@ class Deriver:
         return sections, after, hyper
 
 
-def _display_only(*args: object) -> sp.Expr:
-    raise TypeError("a matrix-form formula is printed, never evaluated")
-
-
 def softmax_shortcut(fwd: Forward, bwd: Backward, loss: Loss) -> tuple[Step, ...]:
     """δ = ŷ − y for softmax with cross-entropy (targets summing to 1, no averaging).
 
@@ -495,24 +495,6 @@ def gradient_findings(bwd: Backward, names: Sequence[str]) -> tuple[Step, ...]:
     return ()
 
 
-def network_formula(network: Network) -> Node:
-    """g(x) as nested layers: W^{(2)} σ(W^{(1)} x + b^{(1)}) + b^{(2)}; with skip connections, the
-    output layer of its stacked sources (the layers below are given by :func:`layer_formula`)."""
-    if network.skips:
-        return layer_formula(network, len(network.layers), Tensor(input_symbol(network, len(network.layers))))
-    inner: Node = Tensor(Sym("x"))
-    for l in range(1, len(network.layers) + 1):
-        inner = layer_formula(network, l, inner)
-    return inner
-
-
-def layer_formula(network: Network, layer: int, inner: Node) -> Node:
-    """f(W^{(l)} inner + b^{(l)}) (no + b for a layer without a bias)."""
-    linear: Node = Product((Tensor(weight(layer)), inner))
-    activation = network.layers[layer - 1].activation
-    return Apply(activation, Sum((linear, Tensor(bias(layer)))) if network.layers[layer - 1].has_bias else linear)
-
-
 def shown_biases(network: Network, biases: tuple[Vec, ...]) -> tuple[Vec, ...]:
     """The biases (or their gradients) a drawing shows: none for a layer without a bias."""
     return tuple(b if layer.has_bias else () for layer, b in zip(network.layers, biases, strict=True))
@@ -520,115 +502,3 @@ def shown_biases(network: Network, biases: tuple[Vec, ...]) -> tuple[Vec, ...]:
 
 def _shape(matrix: Sequence[Sequence[Quantity]]) -> tuple[int, int]:
     return len(matrix), len(matrix[0])
-
-
-def expanded_gradient(network: Network, of: Sym = LOSS) -> Node:
-    """∂L/∂W^{(1)} with every δ written out: (W^{(2)⊤}(∂L/∂ŷ ⊙ f'(z^{(2)})) ⊙ σ'(z^{(1)})) x^⊤.
-
-    Identity activations contribute the factor 1 and are left out.
-    """
-    depth = len(network.layers)
-
-    def with_slope(node: Node, layer: int) -> Node:
-        activation = network.layers[layer - 1].activation
-        if activation.name == "identity":
-            return node
-        if activation.vector:
-            # Softmax's derivative is its (symmetric) Jacobian diag(a) − a aᵀ, not an entry-wise factor.
-            a = _tensor_symbol(network, layer, "a")
-            jacobian = r"\left(\operatorname{diag}\left(#1\right) - #1 \, #2\right) \, #3"
-            return Rule(jacobian, _display_only, (Tensor(a), Tensor(a, transpose=True), node))
-        return Hadamard(node, Derivative(activation, Tensor(_tensor_symbol(network, layer, "z"))))
-
-    delta: Node = with_slope(Tensor(Partial(of, OUTPUT)), depth)
-    for l in range(depth - 1, 0, -1):
-        delta = with_slope(Product((Tensor(weight(l + 1), transpose=True), delta)), l)
-    return Product((delta, Tensor(Sym("x"), transpose=True)))
-
-
-def layer_input(
-    network: Network, fwd: Forward, layer: int, mark: Callable[[Sym], Symbolic] = plain, transpose: bool = False
-) -> Tensor:
-    """What ``layer`` reads as a tensor: x, a^{(l-1)}, or with skip connections its sources stacked."""
-    return Tensor(input_symbol(network, layer, mark), column(fwd.layer_input(layer)), transpose=transpose)
-
-
-def input_symbol(network: Network, layer: int, mark: Callable[[Sym], Symbolic] = plain) -> Symbolic:
-    """x, a^{(l-1)}, or the sources of a layer with skip connections stacked: [x; a^{(1)}]."""
-    names = [input_part(network, k, mark) for k in network.sources(layer)]
-    if len(names) == 1:
-        return names[0]
-    stacked = r" \\ ".join(latex.symbol(n) for n in names)
-    return Label(f"in{layer}", rf"\begin{{bmatrix}} {stacked} \end{{bmatrix}}")
-
-
-def input_part(network: Network, source: int, mark: Callable[[Sym], Symbolic] = plain) -> Symbolic:
-    """x (source 0) or a^{(k)} (ŷ for the output layer)."""
-    return Sym("x") if source == 0 else mark(_tensor_symbol(network, source, "a"))
-
-
-def weight_block(network: Network, layer: int, source: int, mark: Callable[[Sym], Symbolic] = plain) -> Symbolic:
-    """W^{(l)}, or where layer l reads several sources the block of its columns that multiplies ``source``."""
-    symbol = mark(weight(layer))
-    if len(network.sources(layer)) == 1:
-        return symbol
-    return Label(f"W{layer}.{source}", f"{latex.symbol(symbol)}_{{{latex.symbol(input_part(network, source))}}}")
-
-
-def back_through(
-    network: Network, params: Params, bwd: Backward, source: int, mark: Callable[[Sym], Symbolic] = plain
-) -> Node:
-    """Step 5's formula: W^{(l)⊤} δ^{(l)}, or summed over every layer reading ``source`` (skips)."""
-    terms: list[Node] = []
-    for r in network.readers(source):
-        span = network.columns(r)[source]
-        block = tuple(row[span.start : span.stop] for row in params.weights[r - 1])
-        delta = Tensor(Sym("delta", r), column(bwd.delta[r - 1]))
-        terms.append(Product((Tensor(weight_block(network, r, source, mark), block, transpose=True), delta)))
-    return terms[0] if len(terms) == 1 else Sum(tuple(terms))
-
-
-def _tensor_symbol(network: Network, layer: int, kind: str) -> Sym:
-    if kind == "a" and layer == len(network.layers):
-        return OUTPUT
-    return Sym(kind, layer)
-
-
-def _chain_rule(network: Network, layer: int, kind: str, of: Sym = LOSS) -> ChainRule:
-    """∂L/∂θ as a product of partials for a generic entry θ of layer ``layer``.
-
-    Through layers above that have a single unit the product is written out to ∂L/∂ŷ; where a
-    layer above has several units the sum over them is what step 5 computes, so the chain
-    starts at ∂L/∂a^{(l)}_j.
-    """
-    depth = len(network.layers)
-
-    def unit(l: int, base: str, index: str) -> Sym:
-        size = network.layers[l - 1].shape[0]
-        if base == "a" and l == depth:
-            return Sym(OUTPUT.base, None, (index,), hide_index=size == 1)
-        return Sym(base, l, (index,), hide_index=size == 1)
-
-    target = (
-        Sym("w", layer, ("j", "k"))
-        if kind == "w"
-        else Sym("b", layer, ("j",), hide_index=network.layers[layer - 1].shape[0] == 1)
-    )
-    if network.layers[layer - 1].activation.vector:
-        # Softmax: every a_i depends on z_j, so the chain goes through δ_j = ∂L/∂z_j (step 2).
-        return ChainRule(
-            Partial(of, target), (Partial(of, unit(layer, "z", "j")), Partial(unit(layer, "z", "j"), target))
-        )
-    tail: list[Symbolic] = [
-        Partial(unit(layer, "a", "j"), unit(layer, "z", "j")),
-        Partial(unit(layer, "z", "j"), target),
-    ]
-    # Written out through single units above only when there is one path up (no skip connections).
-    single_above = not network.skips and all(network.layers[l - 1].shape[0] == 1 for l in range(layer + 1, depth + 1))
-    if layer == depth or not single_above:
-        return ChainRule(Partial(of, target), (Partial(of, unit(layer, "a", "j")), *tail))
-    factors: list[Symbolic] = [Partial(of, unit(depth, "a", "i"))]
-    for l in range(depth, layer, -1):
-        factors.append(Partial(unit(l, "a", "i"), unit(l, "z", "i")))
-        factors.append(Partial(unit(l, "z", "i"), unit(l - 1, "a", "j") if l - 1 == layer else unit(l - 1, "a", "i")))
-    return ChainRule(Partial(of, target), (*factors, *tail))

@@ -11,9 +11,10 @@ import sympy as sp
 
 from derive import latex
 from derive.catalog import RELU, SIGMOID
-from derive.deriver import Deriver, column, network_formula
+from derive.deriver import Deriver
 from derive.errors import VerificationError
 from derive.formula import DIGITS, Difference, Negate, Power, Product, Quantity, Ref, Sqrt, Sum, equal
+from derive.general import column, network_formula
 from derive.model import Network, Part, Sample
 from derive.network import (
     Backward,

@@ -14,7 +14,7 @@ import sympy as sp
 from derive.errors import VerificationError
 from derive.formula import small
 from derive.steps import Solution
-from derive.twins import expected
+from derive.twintasks import expected
 
 REL_TOL = 1e-9
 """Relative tolerance between an exact value and the float64 engine."""

@@ -34,7 +34,7 @@ def test_library_build_without_pdf(tmp_path: Path) -> None:
 
 
 def test_an_interrupt_leaves_no_partial_files_and_no_temporary_folders(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_tmp: Path
 ) -> None:
     import tempfile
 

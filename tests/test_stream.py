@@ -19,6 +19,7 @@ from derive.spec import example_path
 from derive.stream import StreamedPdf
 from derive.style import Style
 from derive.texformat import MARK
+from tests.conftest import tex_running_in
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.toml"))
 HEAD = "\\documentclass{article}\n" + MARK + "\n\\begin{document}\nHead.\n"
@@ -53,7 +54,7 @@ def test_a_streamed_run_typesets_the_parts_as_they_come(tmp_path: Path) -> None:
     assert "Head. Part one x2 . Part two." in " ".join(text.split())
 
 
-def test_a_tex_error_in_a_part_ends_the_stream_without_a_trace(tmp_path: Path) -> None:
+def test_a_tex_error_in_a_part_ends_the_stream_without_a_trace(tmp_path: Path, private_tmp: Path) -> None:
     before = leftovers()
     stream = StreamedPdf(HEAD, 3, 30.0, {}, None)
     stream.part("Fine.\n")
@@ -63,7 +64,7 @@ def test_a_tex_error_in_a_part_ends_the_stream_without_a_trace(tmp_path: Path) -
     assert leftovers() <= before
 
 
-def test_a_failed_derivation_stops_tex_and_writes_nothing(tmp_path: Path) -> None:
+def test_a_failed_derivation_stops_tex_and_writes_nothing(tmp_path: Path, private_tmp: Path) -> None:
     before = leftovers()
     spec_text = example_path().read_text(encoding="utf-8")  # the example, with a false claim in part 2
     broken = spec_text.replace('yhat = "1/2"', 'yhat = "1/3"', 1)
@@ -72,34 +73,34 @@ def test_a_failed_derivation_stops_tex_and_writes_nothing(tmp_path: Path) -> Non
         build_sheet(derive.parse_spec(broken, name="broken"), Options(output_dir=tmp_path / "out"))
     assert not (tmp_path / "out").exists()
     assert leftovers() <= before
-    running = subprocess.run(["pgrep", "-f", "derive-tex"], capture_output=True, text=True).stdout
-    assert not running.strip()
+    assert not tex_running_in(private_tmp)
 
 
-def test_tex_does_not_outlive_a_killed_derive_by_more_than_its_bound(tmp_path: Path) -> None:
+def test_tex_does_not_outlive_a_killed_derive_by_more_than_its_bound(tmp_path: Path, private_tmp: Path) -> None:
     # Killed by a signal, derive cleans nothing up: the TeX waiting at a pipe must still end.
     import os
     import signal
     import sys
     import time
 
-    tex = "pdflatex.*sheet.tex"  # a streamed TeX (started under `timeout`: stream.LIFETIME × 1 s here)
+    # A streamed TeX, started under `timeout` (stream.LIFETIME × 1 s here) in the private TMPDIR.
     run = subprocess.Popen(
         [sys.executable, "-m", "derive", "example", "-o", str(tmp_path / "o"), "--timeout", "1", "--no-format-cache"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
 
-    def running() -> bool:
-        return bool(subprocess.run(["pgrep", "-f", "timeout -k 5 10 " + tex], capture_output=True).stdout)
+    def running(command_has: bytes = b"pdflatex") -> bool:
+        return tex_running_in(private_tmp, command_has)
 
+    streamed = b"timeout\x00-k"  # the streamed run's bound: `timeout -k 5 10 pdflatex ...`
     deadline = time.monotonic() + 60
-    while not running() and time.monotonic() < deadline:
+    while not running(streamed) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert running(), "the solution's TeX should be waiting for parts while derive derives"
+    assert running(streamed), "the solution's TeX should be waiting for parts while derive derives"
     os.kill(run.pid, signal.SIGKILL)
     run.wait()
     deadline = time.monotonic() + 30
-    while subprocess.run(["pgrep", "-f", tex], capture_output=True).stdout and time.monotonic() < deadline:
+    while running() and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not subprocess.run(["pgrep", "-f", tex], capture_output=True).stdout
+    assert not running()

@@ -14,7 +14,7 @@ from derive.derivation import derive as derive_exactly
 from derive.errors import VerificationError
 from derive.formula import Difference, Num, Product, Sum
 from derive.spec import example_path, parse_spec
-from derive.twins import expected
+from derive.twintasks import expected
 from derive.verify import FD_TOL
 
 EXAMPLE = example_path().read_text(encoding="utf-8")
