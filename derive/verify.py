@@ -6,6 +6,7 @@ the pipeline writes nothing.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -30,8 +31,15 @@ def _disagrees(value: sp.Expr, carried: float) -> bool:
         return abs(float(value) - carried) > REL_TOL * max(abs(carried), 1.0)
     if value.is_Float or not small(value, 80) or value.free_symbols:
         return False
+    return abs(_evaluated(value) - carried) > REL_TOL * max(abs(carried), 1.0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _evaluated(value: sp.Expr) -> float:
+    """A closed form evaluated by SymPy, once per value (a third of a sheet's forms repeat one shown
+    before: recalled values, equal gradients)."""
     # 15 digits settle a 1e-9 comparison (20 cost SymPy 50 % more: a tenth of a second a sheet).
-    return abs(float(value.evalf(15)) - carried) > REL_TOL * max(abs(carried), 1.0)
+    return float(value.evalf(15))
 
 
 @dataclass(frozen=True)
