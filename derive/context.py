@@ -15,11 +15,7 @@ from derive.model import Network, Part, Spec
 from derive.network import unit_symbol
 from derive.notation import LOSS, OUTPUT, TARGET, Sym
 from derive.stepcontext import LINE_WIDTH, step_context
-from derive.steps import (
-    PartSolution,
-    Plot,
-    Solution,
-)
+from derive.steps import PartSolution, Plot, Solution
 from derive.style import Style
 from derive.updates import param_symbol
 

@@ -8,35 +8,20 @@ from collections.abc import Callable, Sequence
 import sympy as sp
 
 from derive import latex
-from derive.formula import (
-    Apply,
-    Derivative,
-    Hadamard,
-    Node,
-    Product,
-    Quantity,
-    Rule,
-    Sum,
-    Tensor,
-)
+from derive.formula import Apply, Derivative, Hadamard, Node, Product, Quantity, Rule, Sum, Tensor
 from derive.model import Network
-from derive.network import (
-    Backward,
-    Forward,
-    Params,
-    plain,
-)
+from derive.network import Backward, Forward, Params, plain
 from derive.notation import LOSS, OUTPUT, Label, Partial, Sym, Symbolic, bias, weight
-from derive.steps import (
-    ChainRule,
-)
+from derive.steps import ChainRule
 
 
 def column(values: Sequence[Quantity]) -> tuple[tuple[Quantity, ...], ...]:
+    """A vector as a one-column matrix, the layout of tensors and givens."""
     return tuple((q,) for q in values)
 
 
 def display_only(*args: object) -> sp.Expr:
+    """The rule of a formula that is only shown (a matrix form): evaluating it is a bug."""
     raise TypeError("a matrix-form formula is printed, never evaluated")
 
 
