@@ -119,7 +119,7 @@ def answers(solution: Solution, places: int) -> dict[str, Any]:
         "spec": solution.spec.name,
         "title": solution.spec.sheet.title,
         "decimals": places,
-        "significant": getattr(places, "significant", False),  # decimals counts significant figures
+        "significant": latex.significant(places),  # decimals counts significant figures
         "note": "exact is a SymPy expression string (null when too long: then formula, over the ids of uses, is exact)",
         "quantities": quantities,
     }

@@ -107,8 +107,8 @@ class Deriver:
         widths = (self.spec.network.inputs, *(layer.shape[0] for layer in self.spec.network.layers))
         nones = tuple(tuple(None for _ in range(width)) for width in widths)
         network = self.spec.network
-        reads = tuple(network.sources(l) for l in range(1, len(network.layers) + 1)) if network.skips else ()
-        return Diagram("network", nones, self.params.weights, shown_biases(network, self.params.biases), reads=reads)
+        biases = shown_biases(network, self.params.biases)
+        return Diagram("network", nones, self.params.weights, biases, reads=network.stacking())
 
     def variant(self, part: Part) -> tuple[Network, Loss]:
         """The part's network and loss, made once so that parts sharing them can recall values."""
@@ -221,16 +221,15 @@ class Deriver:
         fwd = forward(network, params, x, y, loss, prefix, output=part.output)
         self.shown.setdefault(key, Shown(part.number, fwd))
         drawn = Diagram("forward", (fwd.inputs, *fwd.a), reads=fwd.reads)
-        if part.output is not None:  # no loss: the output itself is what the backward pass differentiates
-            return [
-                Section("givens", (Given(Sym("x"), column(x)),)),
-                Section("forward", (*self.forward_steps(network, params, fwd), drawn)),
-            ], fwd
-        return [
-            Section("givens", (Given(Sym("x"), column(x)), Given(Sym(TARGET.base), column(y)))),
+        # No loss (a part of an output): no target given, no loss computed.
+        target = (Given(Sym(TARGET.base), column(y)),) if fwd.targets else ()
+        sections = [
+            Section("givens", (Given(Sym("x"), column(x)), *target)),
             Section("forward", (*self.forward_steps(network, params, fwd), drawn)),
-            Section("loss", (self.loss_step(fwd, loss), *loss_findings(fwd))),
-        ], fwd
+        ]
+        if fwd.targets:
+            sections.append(Section("loss", (self.loss_step(fwd, loss), *loss_findings(fwd))))
+        return sections, fwd
 
     def derive_sample(
         self, network: Network, loss: Loss, sample: Sample, prefix: str, params: Params | None = None

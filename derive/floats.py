@@ -193,7 +193,7 @@ class FloatNet:
             tuple(np.array([float(b) for b in layer.bias]) for layer in network.layers),
             tuple(activation_twin(layer.activation) for layer in network.layers),
             tuple(layer.shared_bias for layer in network.layers),
-            tuple(layer.reads or (l - 1,) for l, layer in enumerate(network.layers, 1)),
+            tuple(network.sources(l) for l in range(1, len(network.layers) + 1)),
         )
 
     def sources(self, layer: int) -> tuple[int, ...]:

@@ -328,13 +328,18 @@ class Digits(int):
         return str(int(self))
 
 
+def significant(places: int) -> bool:
+    """Whether a count of digits means significant figures (a significant :class:`Digits`)."""
+    return getattr(places, "significant", False)
+
+
 def decimal(value: sp.Float | float, places: int = 4) -> str:
     """A decimal rounded half up to ``places`` (or to that many significant figures when ``places``
     is a significant :class:`Digits`); tiny and huge values in scientific notation."""
     if not math.isfinite(float(value)):
         return r"\infty" if float(value) > 0 else r"-\infty"
     number = Decimal(str(sp.Float(value, 40)))
-    if getattr(places, "significant", False):
+    if significant(places):
         return _significant(number, int(places))
     if number != 0 and not Decimal(10) ** -places <= abs(number) < Decimal(10) ** 6:
         mantissa, exponent = f"{number:.{max(places - 1, 1)}e}".split("e")

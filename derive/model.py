@@ -71,6 +71,10 @@ class Network:
         """Whether some layer reads more than (or other than) the layer just below it."""
         return any(layer.reads for layer in self.layers)
 
+    def stacking(self) -> tuple[tuple[int, ...], ...]:
+        """Every layer's sources where some layer has skip connections; empty where none has."""
+        return tuple(self.sources(l) for l in range(1, len(self.layers) + 1)) if self.skips else ()
+
     def parameter_names(self) -> list[str]:
         """W1, b1, W2, … in order; a layer without a bias has no b."""
         return [f"{k}{l}" for l, layer in enumerate(self.layers, 1) for k in ("W", "b") if k == "W" or layer.has_bias]

@@ -70,14 +70,14 @@ class Forward:
     def output(self) -> Vec:
         return self.a[-1]
 
-    def source(self, k: int) -> Vec:
-        """x (k = 0) or a^{(k)}."""
-        return self.inputs if k == 0 else self.a[k - 1]
-
     def layer_input(self, layer: int) -> Vec:
         """a^{(layer-1)}, which is x for layer 1; with skip connections, its sources stacked."""
-        sources = self.reads[layer - 1] if self.reads else (layer - 1,)
-        return tuple(q for k in sources for q in self.source(k))
+        return stacked(self.reads[layer - 1] if self.reads else (layer - 1,), self.inputs, self.a)
+
+
+def stacked(sources: Sequence[int], x: Vec, activations: Sequence[Vec]) -> Vec:
+    """The values ``sources`` name (0: x, k: a^{(k)}), one after the other."""
+    return tuple(q for k in sources for q in (x if k == 0 else activations[k - 1]))
 
 
 @dataclass(frozen=True)
@@ -157,11 +157,9 @@ def forward(
     """
     zs: list[Vec] = []
     activations: list[Vec] = []
-    previous = x
     for l, layer in enumerate(network.layers, 1):
         w, b = params.weights[l - 1], params.biases[l - 1]
-        if network.skips:  # the layer's sources stacked: [x; a^{(1)}; …]
-            previous = tuple(q for k in network.sources(l) for q in (x if k == 0 else activations[k - 1]))
+        previous = stacked(network.sources(l), x, activations)  # a^{(l-1)}, or [x; a^{(1)}; …] with skips
         z = tuple(
             Quantity.computed(
                 mark(unit_symbol(network, l, "z", j)),
@@ -181,11 +179,10 @@ def forward(
         )
         zs.append(z)
         activations.append(a)
-        previous = a
-    reads = tuple(network.sources(l) for l in range(1, len(network.layers) + 1)) if network.skips else ()
+    reads = network.stacking()
     if output is not None:
-        return Forward(x, (), tuple(zs), tuple(activations), previous[output - 1], reads)
-    terms = [loss.term(Ref(q), Ref(t)) for q, t in zip(previous, y, strict=True)]
+        return Forward(x, (), tuple(zs), tuple(activations), activations[-1][output - 1], reads)
+    terms = [loss.term(Ref(q), Ref(t)) for q, t in zip(activations[-1], y, strict=True)]
     total: Node = terms[0] if len(terms) == 1 else Sum(tuple(terms))
     return Forward(x, y, tuple(zs), tuple(activations), Quantity.computed(mark(LOSS), total, prefix), reads)
 

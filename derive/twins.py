@@ -116,9 +116,10 @@ def gradient_values(
 
     With ``output`` there is no loss: the gradients are those of the output ŷ_output itself.
     """
-    value, derivative = loss_twin(loss)
-    whole = network_loss(network, loss)
-    if output is not None:
+    if output is None:
+        value, derivative = loss_twin(loss)
+        whole = network_loss(network, loss)
+    else:
         of = unit_symbol(network, len(network.layers), "a", output)
         value, derivative, whole = output_twin(output)
     grads = net.backward(x, y, derivative, from_logit=output is None and logit_form(network, loss))
