@@ -32,6 +32,7 @@ from derive.formula import (
     identifier,
     small,
 )
+from derive.names import STANDARD, Names
 from derive.steps import Solution
 
 EXACT_NODES = 400
@@ -96,13 +97,13 @@ def _rule_text(rule: Callable[[sp.Expr], sp.Expr]) -> str:
     return sp.sstr(rule(sp.Symbol("_a"))).replace("_a", f"({_ARG})")
 
 
-def entry(q: Quantity, part: int | None, places: int) -> dict[str, Any]:
+def entry(q: Quantity, part: int | None, places: int, names: Names = STANDARD) -> dict[str, Any]:
     short = latex.is_exact(q.exact) and small(q.exact, EXACT_NODES)
     return {
         "name": q.key,
         "id": identifier(q.key),
         "part": part,
-        "symbol": latex.symbol(q.symbol),
+        "symbol": names.expand(latex.symbol(q.symbol)),
         "exact": number_text(q.exact, order="none") if short else None,
         "latex": latex.exact_text(q.exact) if short else None,
         "float": float(q.approx) if math.isfinite(float(q.approx)) else None,  # JSON has no ∞
@@ -114,12 +115,15 @@ def entry(q: Quantity, part: int | None, places: int) -> dict[str, Any]:
 
 def answers(solution: Solution, places: int) -> dict[str, Any]:
     """The answers document: every quantity once, in the order of the sheet."""
-    quantities = [entry(q, solution.part_of(q.key), places) for q in solution.quantities()]
+    names = solution.spec.sheet.names
+    quantities = [entry(q, solution.part_of(q.key), places, names) for q in solution.quantities()]
     return {
         "spec": solution.spec.name,
         "title": solution.spec.sheet.title,
         "decimals": places,
         "significant": latex.significant(places),  # decimals counts significant figures
+        # "student": every computed value is rounded to decimals as computed, exact the rounded value
+        "rounding": solution.spec.sheet.rounding,
         "note": "exact is a SymPy expression string (null when too long: then formula, over the ids of uses, is exact)",
         "quantities": quantities,
     }

@@ -64,7 +64,7 @@ def sample_pass(
     """Sample n: its givens, forward pass, loss L_n and every gradient ∂L_n/∂θ, in full."""
     mark = sample_mark(n, steps_before)
     prefix = sample_prefix(part, n)
-    x, y = given_sample(part.samples[n - 1], prefix)
+    x, y = given_sample(part.samples[n - 1], prefix, d.spec.sheet.carry)
     fwd = forward(network, params, x, y, loss, prefix, mark=mark)
     bwd = backward(network, params, fwd, loss, prefix)
     label = str(n)
@@ -141,7 +141,7 @@ def after_sections(
     fwds = []
     for n in range(1, len(part.samples) + 1):
         prefix = sample_prefix(part, n)
-        x, y = given_sample(part.samples[n - 1], prefix)
+        x, y = given_sample(part.samples[n - 1], prefix, d.spec.sheet.carry)
 
         def mark(symbol: Sym, n: int = n) -> Symbolic:
             return Updated(sample_loss(n) if symbol == LOSS else symbol, times)
@@ -161,7 +161,7 @@ def batch_part(d: Deriver, part: Part) -> PartSolution:
     network, loss = d.variant(part)
     names = part.wrt or d.params.names()
     prefix, mean = f"p{part.number}.", part.batch_mean
-    hyper = hyper_quantities(part.optimizer, part.learning_rate, prefix, **dict(part.hyper))
+    hyper = hyper_quantities(part.optimizer, part.learning_rate, prefix, d.spec.sheet.carry, **dict(part.hyper))
     intro: tuple[Step, ...] = (Identity(part.optimizer.formula, part.optimizer.prose),)
     sections: list[Section] = []
     if part.mode == "batch":

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import sympy as sp
 
 from derive.formula import Apply, Difference, Log, Negate, Node, Num, Power, Product, Quotient, Rule, Slope, Sqrt, Sum
+from derive.names import named, token
 from derive.parse import parse_formula
 
 ONE_VALUE = sp.Integer(1)
@@ -52,7 +53,7 @@ class Loss:
     term: Callable[[Node, Node], Node]
     gradient: Callable[[Node, Node], Node]
     formula: str
-    """LaTeX of L for one output, in \\hat{y} and y."""
+    """LaTeX of L for one output, in ŷ and y (written with derive.names tokens)."""
     identity: str
     """LaTeX of ∂L/∂ŷ for one output."""
     prose: str
@@ -111,7 +112,7 @@ IDENTITY = Activation(
     derivative=lambda z, a: Num(sp.Integer(1)),
     call="#",
     prime="1",
-    identity=r"f(z) = z,\quad f'(z) = 1",
+    identity=named(r"f(@z) = @z,\quad f'(@z) = 1"),
     prose="identity",
 )
 
@@ -122,7 +123,7 @@ SIGMOID = Activation(
     derivative=lambda z, a: Product((a, Difference(Num(sp.Integer(1)), a))),
     call=r"\sigma\left(#\right)",
     prime=r"\sigma'\left(#\right)",
-    identity=r"\sigma(z) = \frac{1}{1 + e^{-z}},\quad \sigma'(z) = \sigma(z)\bigl(1 - \sigma(z)\bigr)",
+    identity=named(r"\sigma(@z) = \frac{1}{1 + e^{-@z}},\quad \sigma'(@z) = \sigma(@z)\bigl(1 - \sigma(@z)\bigr)"),
     prose="sigmoid",
 )
 
@@ -136,9 +137,9 @@ RELU = Activation(
     derivative=lambda z, a: Slope(r"\operatorname{ReLU}'\left(#\right)", _relu_slope, z),
     call=r"\operatorname{ReLU}\left(#\right)",
     prime=r"\operatorname{ReLU}'\left(#\right)",
-    identity=(
-        r"\operatorname{ReLU}(z) = \max(0, z),\quad \operatorname{ReLU}'(z) = "
-        r"\begin{cases} 1 & z > 0 \\ 0 & z \le 0 \end{cases}"
+    identity=named(
+        r"\operatorname{ReLU}(@z) = \max(0, @z),\quad \operatorname{ReLU}'(@z) = "
+        r"\begin{cases} 1 & @z > 0 \\ 0 & @z \le 0 \end{cases}"
     ),
     prose="relu",
     kink=True,
@@ -156,7 +157,7 @@ TANH = Activation(
     derivative=lambda z, a: Difference(ONE_, Power(a, 2)),
     call=r"\tanh\left(#\right)",
     prime=r"\tanh'\left(#\right)",
-    identity=r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}},\quad \tanh'(z) = 1 - \tanh^2(z)",
+    identity=named(r"\tanh(@z) = \frac{e^{@z} - e^{-@z}}{e^{@z} + e^{-@z}},\quad \tanh'(@z) = 1 - \tanh^2(@z)"),
     prose="tanh",
 )
 
@@ -171,7 +172,9 @@ SOFTPLUS = Activation(
     derivative=lambda z, a: Apply(SIGMOID, z),
     call=r"\operatorname{softplus}\left(#\right)",
     prime=r"\operatorname{softplus}'\left(#\right)",
-    identity=r"\operatorname{softplus}(z) = \log\left(1 + e^{z}\right),\quad \operatorname{softplus}'(z) = \sigma(z)",
+    identity=named(
+        r"\operatorname{softplus}(@z) = \log\left(1 + e^{@z}\right),\quad \operatorname{softplus}'(@z) = \sigma(@z)"
+    ),
     prose="softplus",
 )
 
@@ -187,18 +190,20 @@ def leaky_relu(slope: sp.Rational = LEAKY_SLOPE) -> Activation:
         ),
         call=r"\operatorname{LReLU}\left(#\right)",
         prime=r"\operatorname{LReLU}'\left(#\right)",
-        identity=(
-            rf"\operatorname{{LReLU}}(z) = \begin{{cases}} z & z > 0 \\ {text}\, z & z \le 0 \end{{cases}},\quad "
-            rf"\operatorname{{LReLU}}'(z) = \begin{{cases}} 1 & z > 0 \\ {text} & z \le 0 \end{{cases}}"
+        identity=named(
+            rf"\operatorname{{LReLU}}(@z) = \begin{{cases}} @z & @z > 0 \\ {text}\, @z & @z \le 0 \end{{cases}},\quad "
+            rf"\operatorname{{LReLU}}'(@z) = \begin{{cases}} 1 & @z > 0 \\ {text} & @z \le 0 \end{{cases}}"
         ),
         prose="leaky_relu",
-        definition=rf"\operatorname{{LReLU}}(z) = \max({text}\, z, z)",
+        definition=named(rf"\operatorname{{LReLU}}(@z) = \max({text}\, @z, @z)"),
         params=(("slope", slope),),
         kink=True,
     )
 
 
 Z = sp.Symbol("z", real=True)
+AT_Z = {Z: "@z"}
+"""Prints z in a custom formula as the mark for the pre-activation's name (see names.named)."""
 
 
 def custom(formula: str = "z") -> Activation:
@@ -211,9 +216,11 @@ def custom(formula: str = "z") -> Activation:
         derivative=lambda z, a: Slope(r"f'\left(#\right)", lambda v: slope.xreplace({Z: v}), z),
         call=r"f\left(#\right)",
         prime=r"f'\left(#\right)",
-        identity=rf"f(z) = {sp.latex(rule)},\quad f'(z) = {sp.latex(slope)}",
+        identity=named(
+            rf"f(@z) = {sp.latex(rule, symbol_names=AT_Z)},\quad f'(@z) = {sp.latex(slope, symbol_names=AT_Z)}"
+        ),
         prose="custom",
-        definition=rf"f(z) = {sp.latex(rule)}",
+        definition=named(rf"f(@z) = {sp.latex(rule, symbol_names=AT_Z)}"),
         params=(("formula", formula),),
     )
 
@@ -227,7 +234,7 @@ def constant(c: sp.Rational = ZERO) -> Activation:
         derivative=lambda z, a: Num(sp.Integer(0)),
         call=text,
         prime="0",
-        identity=rf"f(z) = {text},\quad f'(z) = 0",
+        identity=named(rf"f(@z) = {text},\quad f'(@z) = 0"),
         prose="constant",
         params=(("c", c),),
     )
@@ -293,8 +300,8 @@ SQUARED_ERROR = Loss(
     name="squared_error",
     term=lambda yhat, y: Power(Difference(yhat, y), 2),
     gradient=lambda yhat, y: Product((Num(sp.Integer(2)), Difference(yhat, y))),
-    formula=r"(\hat{y} - y)^2",
-    identity=r"\frac{\partial L}{\partial \hat{y}} = 2(\hat{y} - y)",
+    formula=named(r"(@yhat - @y)^2"),
+    identity=named(r"\frac{\partial @L}{\partial @yhat} = 2(@yhat - @y)"),
     prose="squared_error",
 )
 
@@ -302,8 +309,8 @@ BINARY_CROSS_ENTROPY = Loss(
     name="binary_cross_entropy",
     term=lambda p, y: Negate(Sum((Product((y, Log(p))), Product((Difference(ONE_, y), Log(Difference(ONE_, p))))))),
     gradient=lambda p, y: Difference(Quotient(Difference(ONE_, y), Difference(ONE_, p)), Quotient(y, p)),
-    formula=r"-\bigl[y \log \hat{y} + (1 - y) \log(1 - \hat{y})\bigr]",
-    identity=r"\frac{\partial L}{\partial \hat{y}} = \frac{1 - y}{1 - \hat{y}} - \frac{y}{\hat{y}}",
+    formula=named(r"-\bigl[@y \log @yhat + (1 - @y) \log(1 - @yhat)\bigr]"),
+    identity=named(r"\frac{\partial @L}{\partial @yhat} = \frac{1 - @y}{1 - @yhat} - \frac{@y}{@yhat}"),
     prose="binary_cross_entropy",
 )
 
@@ -311,8 +318,8 @@ HALF_SQUARED_ERROR = Loss(
     name="half_squared_error",
     term=lambda yhat, y: Product((Num(sp.Rational(1, 2)), Power(Difference(yhat, y), 2))),
     gradient=lambda yhat, y: Difference(yhat, y),
-    formula=r"\tfrac{1}{2}(\hat{y} - y)^2",
-    identity=r"\frac{\partial L}{\partial \hat{y}} = \hat{y} - y",
+    formula=named(r"\tfrac{1}{2}(@yhat - @y)^2"),
+    identity=named(r"\frac{\partial @L}{\partial @yhat} = @yhat - @y"),
     prose="half_squared_error",
 )
 
@@ -325,7 +332,7 @@ def custom_loss(formula: str) -> Loss:
     rule = parse_formula(formula, {"yhat": YHAT, "y": Y})
     slope = sp.diff(rule, YHAT)
     placeholders = {YHAT: "#1", Y: "#2"}
-    names = {YHAT: r"\hat{y}", Y: "y"}
+    names = {YHAT: token("yhat"), Y: token("y")}
 
     def rule_at(yhat: sp.Expr, y: sp.Expr) -> sp.Expr:
         return rule.xreplace({YHAT: yhat, Y: y})
@@ -338,7 +345,7 @@ def custom_loss(formula: str) -> Loss:
         term=lambda yhat, y: Rule(sp.latex(rule, symbol_names=placeholders), rule_at, (yhat, y)),
         gradient=lambda yhat, y: Rule(sp.latex(slope, symbol_names=placeholders), slope_at, (yhat, y)),
         formula=sp.latex(rule, symbol_names=names),
-        identity=rf"\frac{{\partial L}}{{\partial \hat{{y}}}} = {sp.latex(slope, symbol_names=names)}",
+        identity=named(rf"\frac{{\partial @L}}{{\partial @yhat}} = {sp.latex(slope, symbol_names=names)}"),
         prose="custom_loss",
         params=(("formula", formula),),
     )
@@ -349,18 +356,18 @@ def averaged(loss: Loss, outputs: int) -> Loss:
     if outputs == 1:
         return loss
     scale = sp.Rational(1, outputs)
-    term_identity = loss.identity.replace("L", r"\ell", 1)
+    term_identity = loss.identity.replace(token("L"), r"\ell", 1)
     return replace(
         loss,
         term=lambda yhat, y: Product((Num(scale), loss.term(yhat, y))),
         gradient=lambda yhat, y: Product((Num(scale), loss.gradient(yhat, y))),
-        formula=(
-            rf"\frac{{1}}{{{outputs}}} \sum_{{j=1}}^{{{outputs}}} \ell(\hat{{y}}_j, y_j),"
-            rf"\ \ell(\hat{{y}}, y) = {loss.formula}"
+        formula=named(
+            rf"\frac{{1}}{{{outputs}}} \sum_{{j=1}}^{{{outputs}}} \ell(@yhat_j, @y_j),"
+            rf"\ \ell(@yhat, @y) = {loss.formula}"
         ),
-        identity=(
-            rf"\frac{{\partial L}}{{\partial \hat{{y}}_j}} = \frac{{1}}{{{outputs}}}"
-            rf" \frac{{\partial \ell}}{{\partial \hat{{y}}_j}},\ {term_identity}"
+        identity=named(
+            rf"\frac{{\partial @L}}{{\partial @yhat_j}} = \frac{{1}}{{{outputs}}}"
+            rf" \frac{{\partial \ell}}{{\partial @yhat_j}},\ {term_identity}"
         ),
         scale=scale,
     )
@@ -370,8 +377,8 @@ CATEGORICAL_CROSS_ENTROPY = Loss(
     name="categorical_cross_entropy",
     term=lambda p, y: Negate(Product((y, Log(p)))),
     gradient=lambda p, y: Negate(Quotient(y, p)),
-    formula=r"-\sum_j y_j \log \hat{y}_j",
-    identity=r"\frac{\partial L}{\partial \hat{y}_j} = -\frac{y_j}{\hat{y}_j}",
+    formula=named(r"-\sum_j @y_j \log @yhat_j"),
+    identity=named(r"\frac{\partial @L}{\partial @yhat_j} = -\frac{@y_j}{@yhat_j}"),
     prose="categorical_cross_entropy",
 )
 """Cross-entropy of a distribution ŷ (a softmax output) against targets y (one-hot or a class index)."""
@@ -398,7 +405,7 @@ def _root_scaled(e: Mapping[str, Node], step: Node, second: Node) -> Node:
 SGD = Optimizer(
     name="sgd",
     stages=(("theta", lambda e, t: Difference(e["theta"], Product((e["alpha"], e["g"])))),),
-    formula=r"\theta' = \theta - \alpha \frac{\partial L}{\partial \theta}",
+    formula=named(r"\theta' = \theta - \alpha \frac{\partial @L}{\partial \theta}"),
     prose="sgd",
 )
 

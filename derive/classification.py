@@ -11,6 +11,7 @@ from derive.errors import VerificationError
 from derive.formula import Derivative, Difference, Hadamard, Num, Product, Quantity, Ref, Tensor, equal
 from derive.general import column
 from derive.model import Part
+from derive.names import named, token
 from derive.network import backward
 from derive.notation import LOSS, OUTPUT, TARGET, Label, Partial, Sym
 from derive.steps import (
@@ -39,7 +40,8 @@ def bce(p: sp.Expr, y: sp.Expr) -> sp.Expr:
 
 
 def tex(expr: sp.Expr) -> str:
-    return latex.DerivePrinter()._print(expr)
+    """An expression in p, y and z, with y and z in the sheet's names."""
+    return latex.DerivePrinter({"symbol_names": {Y: token("y"), Z: token("z")}})._print(expr)
 
 
 def checked(*chain: sp.Expr) -> None:
@@ -56,23 +58,27 @@ def shown_number(p: sp.Expr) -> str:
 
 def bce_value(p: sp.Expr, y: int, prefix: str, tag: str = "") -> Quantity:
     name = f"{tag}L(p={p},y={y})"
-    symbol = Label(name, rf"L\left({shown_number(p)}, {y}\right)")
+    symbol = Label(name, named(rf"@L\left({shown_number(p)}, {y}\right)"))
     return Quantity.computed(symbol, BINARY_CROSS_ENTROPY.term(Num(p), Num(sp.Integer(y))), prefix)
 
 
 def cross_entropy_part(d: Deriver, part: Part) -> PartSolution:
     prefix = f"p{part.number}."
     loss = BINARY_CROSS_ENTROPY
-    definition = "L(p, y) = " + loss.formula.replace(r"\hat{y}", "p")
+    definition = named("@L(p, @y) = ") + loss.formula.replace(token("yhat"), "p")
     sections = [
         Section("ce_definition", (Identity(definition, "ce_definition"),)),
         Section("ce_cases", (Limits(tuple(_limits())),)),
     ]
     rows = tuple((shown_number(p), bce_value(p, 1, prefix), bce_value(p, 0, prefix)) for p in part.probabilities)
-    header = ("p", r"L(p, 1) = -\log p", r"L(p, 0) = -\log(1 - p)")
+    header = ("p", named(r"@L(p, 1) = -\log p"), named(r"@L(p, 0) = -\log(1 - p)"))
     grid = [sp.Rational(k, PLOT_POINTS) for k in range(1, PLOT_POINTS)]
-    series = tuple(Series(rf"y = {y}", tuple((p, bce_value(p, y, prefix, "plot.")) for p in grid)) for y in (1, 0))
-    sections.append(Section("ce_table", (Table("ce_table", header, rows), Plot("ce_plot", "p", r"L(p, y)", series))))
+    series = tuple(
+        Series(named(rf"@y = {y}"), tuple((p, bce_value(p, y, prefix, "plot.")) for p in grid)) for y in (1, 0)
+    )
+    sections.append(
+        Section("ce_table", (Table("ce_table", header, rows), Plot("ce_plot", "p", named(r"@L(p, @y)"), series)))
+    )
     sections.append(Section("ce_gradient", (_gradient_algebra(),)))
     if part.sample is not None:
         sections.extend(_applied(d, part))
@@ -86,8 +92,11 @@ def _limits() -> list[Limit]:
         for case, point in (("best", y), ("worst", 1 - y)):
             side = "-" if point == 1 else "+"
             value = sp.limit(expr, P, point, dir=side)
-            rows.append(Limit(case, f"y = {y}", tex(expr), "p", str(point), side, tex(value)))
+            rows.append(Limit(case, named(f"@y = {y}"), tex(expr), "p", str(point), side, tex(value)))
     return rows
+
+
+SIGMOID_PRODUCT = named(r"\sigma(@z)\bigl(1 - \sigma(@z)\bigr)")
 
 
 def _gradient_algebra() -> Algebra:
@@ -106,7 +115,10 @@ def _gradient_algebra() -> Algebra:
         "ce_gradient",
         (
             (partial(Partial(LOSS, Sym("p"))), (tex(d_p),)),
-            (partial(Partial(Sym("p"), Sym("z"))), (r"\sigma'(z)", r"\sigma(z)\bigl(1 - \sigma(z)\bigr)", "p(1 - p)")),
+            (
+                partial(Partial(Sym("p"), Sym("z"))),
+                (named(r"\sigma'(@z)"), SIGMOID_PRODUCT, "p(1 - p)"),
+            ),
             (
                 partial(Partial(LOSS, Sym("z"))),
                 (
@@ -143,7 +155,7 @@ def _applied(d: Deriver, part: Part) -> list[Section]:
         ),
     ]
     for q, p, y in zip(bwd.delta[-1], fwd.output, fwd.targets, strict=True):
-        shortcut = Quantity.computed(Label("p-y", r"\hat{y} - y"), Difference(Ref(p), Ref(y)), prefix)
+        shortcut = Quantity.computed(Label("p-y", named("@yhat - @y")), Difference(Ref(p), Ref(y)), prefix)
         difference = q.exact - shortcut.exact
         if not equal(q.exact, shortcut.exact) if difference.is_number else abs(q.approx - shortcut.approx) > 1e-30:
             raise VerificationError(f"{q.key}: δ of a sigmoid output under cross-entropy is not p − y")
@@ -164,8 +176,8 @@ def mse_vs_ce_part(d: Deriver, part: Part) -> PartSolution:
     algebra = Algebra(
         "mse_vs_ce",
         (
-            (rf"{dz}\Big|_{{\text{{MSE}}}}", (r"2(p - y) \cdot p(1 - p)",)),
-            (rf"{dz}\Big|_{{\text{{CE}}}}", ("p - y",)),
+            (rf"{dz}\Big|_{{\text{{MSE}}}}", (named(r"2(p - @y) \cdot p(1 - p)"),)),
+            (rf"{dz}\Big|_{{\text{{CE}}}}", (named("p - @y"),)),
         ),
     )
     rows = []
@@ -179,7 +191,7 @@ def mse_vs_ce_part(d: Deriver, part: Part) -> PartSolution:
             Label(f"dL/dz_ce(p={p})", rf"{dz}\big|_{{\text{{CE}}}}"), Difference(Num(p), Num(y)), prefix
         )
         rows.append((shown_number(p), mse, ce))
-    header = ("p", r"\text{MSE: } 2(p - y)\,p(1 - p)", r"\text{CE: } p - y")
+    header = ("p", named(r"\text{MSE: } 2(p - @y)\,p(1 - p)"), named(r"\text{CE: } p - @y"))
     worst = max(rows, key=lambda row: abs(float(row[2].approx)))
     facts = (
         ("y", str(y)),

@@ -43,22 +43,23 @@ def sheet_context(solution: Solution, style: Style, logo: str = "") -> dict[str,
             **network_context(spec),
             "diagram": step_context(solution.diagram, style) if solution.diagram else None,
         },
-        "givens": broken(step_context(g, style) for g in solution.givens),
+        "givens": broken((step_context(g, style) for g in solution.givens), style),
         "loss": {"formula": Latex(spec.loss.formula), "prose": spec.loss.prose, "given": spec.has_loss},
         "decimals": style.places,
         "significant": latex.significant(style.places),
         "exact": style.exact,
+        "student": spec.sheet.rounding == "student",
         "parts": [part_context(p, style.for_part(p.part), spec.network) for p in solution.parts],
         "verification": {"checked": sum(1 for _ in solution.quantities())},
     }
 
 
-def broken(givens: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def broken(givens: Iterable[dict[str, Any]], style: Style) -> list[dict[str, Any]]:
     """The network's givens, each marked ``breaks`` where a new display line must start to fit."""
     marked: list[dict[str, Any]] = []
     used = 0
     for given in givens:
-        size = latex.width(given["symbol"]) + latex.width(given["value"]) + 4
+        size = latex.width(given["symbol"], style.names) + latex.width(given["value"], style.names) + 4
         breaks = bool(marked) and used + size > LINE_WIDTH
         used = size if breaks else used + size
         marked.append({**given, "breaks": breaks})
@@ -122,7 +123,7 @@ def part_context(solved: PartSolution, style: Style, network: Network) -> dict[s
         "decimals": style.places,
         "exact": style.exact,
         "title": part.title,
-        "question": question_context(part, network),
+        "question": question_context(part, network, style.exact),
         "plots": any(isinstance(s, Plot) for section in solved.sections for s in section.steps),
         "sections": [
             {"key": section.key, "label": section.label, "steps": [step_context(s, style) for s in section.steps]}
@@ -131,12 +132,12 @@ def part_context(solved: PartSolution, style: Style, network: Network) -> dict[s
     }
 
 
-def question_context(part: Part, network: Network) -> dict[str, Any]:
-    """What the exercise sheet needs to ask a part: its givens as LaTeX."""
+def question_context(part: Part, network: Network, exact: bool = True) -> dict[str, Any]:
+    """What the exercise sheet needs to ask a part: its givens as LaTeX (decimals unless ``exact``)."""
 
     def vector(values: Sequence[Any]) -> Latex:
         # In running text a column vector is written as a transposed row: (1, -1)^T.
-        texts = [latex.inline(v) for v in values]
+        texts = [latex.given(v, exact) for v in values]
         if len(texts) == 1:
             return Latex(texts[0])
         return Latex(r"(" + ", ".join(texts) + r")^{\top}")
@@ -148,7 +149,7 @@ def question_context(part: Part, network: Network) -> dict[str, Any]:
         "y": vector(sample.y) if sample else Latex(""),
         "sample_of": part.sample_of or 0,
         "claim": vector(part.claim) if part.claim else Latex(""),
-        "learning_rate": Latex(latex.inline(part.learning_rate)) if part.learning_rate is not None else Latex(""),
+        "learning_rate": Latex(latex.given(part.learning_rate, exact)) if part.learning_rate is not None else Latex(""),
         "wrt": [Latex(latex.symbol(param_symbol(n))) for n in names],
         "layer": part.layer or 0,
         "activation": Latex(part.activation.identity) if part.activation else Latex(""),

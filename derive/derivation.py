@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from derive.batches import batch_part
 from derive.classification import cross_entropy_part, mse_vs_ce_part
@@ -40,7 +41,8 @@ def solver(deriver: Deriver) -> Callable[[Part], PartSolution]:
     def solve(part: Part) -> PartSolution:
         if part.kind not in KINDS:
             raise TypeError(f"no derivation for part kind {part.kind!r}")
-        return KINDS[part.kind](deriver, part)
+        # The part's values display (in a notebook) with the sheet's names for its quantities.
+        return replace(KINDS[part.kind](deriver, part), names=deriver.spec.sheet.names)
 
     return solve
 

@@ -90,7 +90,7 @@ class Deriver:
     variants: dict[int, tuple[Network, Loss]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.params = given_params(self.spec.network)
+        self.params = given_params(self.spec.network, carry=self.spec.sheet.carry)
 
     def givens(self) -> tuple[Given, ...]:
         return tuple(
@@ -217,7 +217,7 @@ class Deriver:
         assert part.sample is not None
         params = params or self.params
         prefix = prefix or f"p{part.number}."
-        x, y = given_sample(part.sample, prefix)
+        x, y = given_sample(part.sample, prefix, self.spec.sheet.carry)
         fwd = forward(network, params, x, y, loss, prefix, output=part.output)
         self.shown.setdefault(key, Shown(part.number, fwd))
         drawn = Diagram("forward", (fwd.inputs, *fwd.a), reads=fwd.reads)
@@ -236,7 +236,7 @@ class Deriver:
     ) -> tuple[list[Section], Forward, Backward]:
         """Givens, forward pass, loss and every gradient of one sample, shown in full, recalled by no one."""
         params = params or self.params
-        x, y = given_sample(sample, prefix)
+        x, y = given_sample(sample, prefix, self.spec.sheet.carry)
         fwd = forward(network, params, x, y, loss, prefix)
         bwd = backward(network, params, fwd, loss, prefix)
         names = params.names()
@@ -414,7 +414,7 @@ class Deriver:
         """
         assert part.optimizer is not None and part.learning_rate is not None
         prefix, optimizer = f"p{part.number}.", part.optimizer
-        hyper = hyper_quantities(optimizer, part.learning_rate, prefix, **dict(part.hyper))
+        hyper = hyper_quantities(optimizer, part.learning_rate, prefix, self.spec.sheet.carry, **dict(part.hyper))
         params, state = self.params, State()
         sections: list[Section] = []
         after: list[Params] = []

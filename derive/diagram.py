@@ -42,16 +42,17 @@ def _unit_symbol(column: int, unit: int, widths: tuple[int, ...]) -> str:
     return latex.symbol(symbol_of("a", column, size, unit))
 
 
-def _given(q: Quantity, places: int) -> str:
-    """A given parameter as written in the spec (1/2, -3); a long one as a decimal."""
+def _given(q: Quantity, style: Style) -> str:
+    """A given parameter as written in the spec (1/2, -3; 0.15 on a decimals-only sheet); a long one
+    as a decimal."""
     text = latex.exact_text(q.exact, limit=16) if latex.is_exact(q.exact) else None  # - \frac{1}{3}: 13
-    return latex.inline(q.exact) if text is not None else latex.decimal(q.approx, places)
+    return latex.given(q.exact, style.exact) if text is not None else latex.decimal(q.approx, style.places)
 
 
-def _value(q: Quantity, kind: str, places: int) -> str:
+def _value(q: Quantity, kind: str, style: Style) -> str:
     if kind == "network":
-        return _given(q, places)
-    return latex.shown(q, places, exact=False)
+        return _given(q, style)
+    return latex.shown(q, style.places, exact=False)
 
 
 def _row_y(units: list[int | None], unit: int) -> float:
@@ -100,7 +101,7 @@ def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
                 if value is not None:
                     label = latex.shown(value, style.places, exact=False)
                 elif c > 0 and step.units and step.units[c - 1]:  # a layer without a bias shows none
-                    label = _value(step.units[c - 1][unit - 1], step.kind, style.places)
+                    label = _value(step.units[c - 1][unit - 1], step.kind, style)
                 node.update(text=Latex(_unit_symbol(c, unit, widths)), label=Latex(label), more="")
             nodes.append(node)
     edges: list[dict[str, Any]] = []
@@ -110,7 +111,7 @@ def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
             for j in (u for u in shown[c] if u is not None):
                 for k in (u for u in shown[s] if u is not None):
                     value = step.edges[c - 1][j - 1][offset + k - 1] if labelled else None
-                    label = _value(value, step.kind, style.places) if value is not None else ""
+                    label = _value(value, step.kind, style) if value is not None else ""
                     # Labels of the edges into different units sit at different distances along them,
                     # so that crossing edges do not put their labels on top of each other.
                     rank = shown[c].index(j) / max(len(shown[c]) - 1, 1)

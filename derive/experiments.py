@@ -16,6 +16,7 @@ from derive.errors import VerificationError
 from derive.formula import DIGITS, Difference, Negate, Power, Product, Quantity, Ref, Sqrt, Sum, equal
 from derive.general import column, network_formula
 from derive.model import Network, Part, Sample
+from derive.names import named
 from derive.network import (
     Backward,
     Forward,
@@ -201,8 +202,8 @@ def compare_activation_part(d: Deriver, part: Part) -> PartSolution:
         )
     header = (
         "",
-        r"\text{sigmoid: } \lVert \partial L / \partial W^{(l)} \rVert",
-        r"\text{ReLU: } \lVert \partial L / \partial W^{(l)} \rVert",
+        named(r"\text{sigmoid: } \lVert \partial @L / \partial @W^{(l)} \rVert"),
+        named(r"\text{ReLU: } \lVert \partial @L / \partial @W^{(l)} \rVert"),
     )
     sections.append(Section("magnitudes", (*values, Table("magnitudes", header, tuple(rows)))))
     if part.dead_x is not None:
@@ -271,7 +272,7 @@ def _first_step_comparison(d: Deriver, part: Part, grads: Backward, after: Param
     )
     header = (
         r"\theta",
-        r"g = \partial L / \partial \theta",
+        named(r"g = \partial @L / \partial \theta"),
         r"\text{SGD: } -\alpha g",
         r"\text{Adam: } \theta_1 - \theta_0",
     )

@@ -6,8 +6,10 @@ float64 twin below, written from the textbook definitions.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as replaced
 
 import numpy as np
 
@@ -18,6 +20,46 @@ from derive.model import Network
 Array = np.ndarray
 FloatFn = Callable[[Array], Array]
 LossFns = tuple[Callable[[Array, Array], float], Callable[[Array, Array], Array]]
+Rounder = Callable[[Array], Array]
+"""What the twin does to every value it computes: nothing, or the student policy's rounding."""
+
+TIE = 1e-12
+"""A value this close (relatively) below a tie is the tie: 0.06175 computed in float64 may land
+just under it, and the student policy rounds a tie up, as the exact engine sees it."""
+
+
+def unrounded(values: Array) -> Array:
+    return values
+
+
+def rounder(digits: int, significant: bool = False) -> Rounder:
+    """Rounding half up (away from zero) to ``digits`` places or significant figures, in float64."""
+
+    def one(v: float) -> float:
+        if v == 0 or not math.isfinite(v):
+            return v
+        places = digits - 1 - math.floor(math.log10(abs(v))) if significant else digits
+        # A power of ten below 1 is inexact in binary: divide or multiply by the exact 10^|places|.
+        y = abs(v) * 10.0**places if places >= 0 else abs(v) / 10.0**-places
+        if not y < 2.0**52:
+            return v  # float64 has no digit below the place rounded to (the exact engine refuses these)
+        k = math.floor(y + 0.5 + TIE * y)
+        return math.copysign(k / 10.0**places if places >= 0 else k * 10.0**-places, v)
+
+    def rounded(values: Array) -> Array:
+        array = np.asarray(values, dtype=float)
+        return np.array([one(float(v)) for v in array.flat]).reshape(array.shape)
+
+    return rounded
+
+
+def carried_slope(act: Activation) -> FloatFn | None:
+    """f' from the rounded a where a student writes it so (σ' = a(1 − a), tanh' = 1 − a²), else None."""
+    if act.name == "sigmoid":
+        return lambda a: a * (1.0 - a)
+    if act.name == "tanh":
+        return lambda a: 1.0 - a * a
+    return None
 
 
 def sigmoid(z: Array) -> Array:
@@ -125,28 +167,29 @@ def _loss_twin(loss: Loss) -> LossFns:
     raise VerificationError(f"no float64 twin for loss {loss.name!r}: add one to derive/floats.py")
 
 
-StepFn = Callable[[Array, Array, Mapping[str, Array], int, Mapping[str, float]], dict[str, Array]]
+StepFn = Callable[[Array, Array, Mapping[str, Array], int, Mapping[str, float], Rounder], dict[str, Array]]
 
 
 def optimizer_twin(optimizer: Optimizer) -> StepFn:
-    """One step: (θ, g, previous state, t, hyperparameters with ``alpha``) → every stage's values."""
+    """One step: (θ, g, previous state, t, hyperparameters with ``alpha``, rounding of each stage)
+    → every stage's values."""
     if optimizer.name == "sgd":
-        return lambda theta, g, state, t, h: {"theta": theta - h["alpha"] * g}
+        return lambda theta, g, state, t, h, r: {"theta": r(theta - h["alpha"] * g)}
     if optimizer.name == "adam":
 
         def adam(
-            theta: Array, g: Array, state: Mapping[str, Array], t: int, h: Mapping[str, float]
+            theta: Array, g: Array, state: Mapping[str, Array], t: int, h: Mapping[str, float], r: Rounder
         ) -> dict[str, Array]:
-            m = h["beta1"] * state.get("m", np.zeros_like(g)) + (1 - h["beta1"]) * g
-            v = h["beta2"] * state.get("v", np.zeros_like(g)) + (1 - h["beta2"]) * g * g
-            mhat = m / (1 - h["beta1"] ** t)
-            vhat = v / (1 - h["beta2"] ** t)
+            m = r(h["beta1"] * state.get("m", np.zeros_like(g)) + (1 - h["beta1"]) * g)
+            v = r(h["beta2"] * state.get("v", np.zeros_like(g)) + (1 - h["beta2"]) * g * g)
+            mhat = r(m / (1 - h["beta1"] ** t))
+            vhat = r(v / (1 - h["beta2"] ** t))
             return {
                 "m": m,
                 "v": v,
                 "mhat": mhat,
                 "vhat": vhat,
-                "theta": theta - h["alpha"] * mhat / (np.sqrt(vhat) + h["epsilon"]),
+                "theta": r(theta - h["alpha"] * mhat / (np.sqrt(vhat) + h["epsilon"])),
             }
 
         return adam
@@ -154,21 +197,21 @@ def optimizer_twin(optimizer: Optimizer) -> StepFn:
         damped = optimizer.name == "momentum_ema"
 
         def momentum(
-            theta: Array, g: Array, state: Mapping[str, Array], t: int, h: Mapping[str, float]
+            theta: Array, g: Array, state: Mapping[str, Array], t: int, h: Mapping[str, float], r: Rounder
         ) -> dict[str, Array]:
             beta = h["beta"]
-            v = beta * state.get("v", np.zeros_like(g)) + ((1 - beta) * g if damped else g)
+            v = r(beta * state.get("v", np.zeros_like(g)) + ((1 - beta) * g if damped else g))
             step = g + beta * v if optimizer.name == "nesterov" else v
-            return {"v": v, "theta": theta - h["alpha"] * step}
+            return {"v": v, "theta": r(theta - h["alpha"] * step)}
 
         return momentum
     if optimizer.name == "rmsprop":
 
         def rmsprop(
-            theta: Array, g: Array, state: Mapping[str, Array], t: int, h: Mapping[str, float]
+            theta: Array, g: Array, state: Mapping[str, Array], t: int, h: Mapping[str, float], r: Rounder
         ) -> dict[str, Array]:
-            s = h["rho"] * state.get("s", np.zeros_like(g)) + (1 - h["rho"]) * g * g
-            return {"s": s, "theta": theta - h["alpha"] * g / (np.sqrt(s) + h["epsilon"])}
+            s = r(h["rho"] * state.get("s", np.zeros_like(g)) + (1 - h["rho"]) * g * g)
+            return {"s": s, "theta": r(theta - h["alpha"] * g / (np.sqrt(s) + h["epsilon"]))}
 
         return rmsprop
     raise VerificationError(f"no float64 twin for optimizer {optimizer.name!r}: add one to derive/floats.py")
@@ -185,16 +228,30 @@ class FloatNet:
     """Per layer: one bias shared by every unit (its gradient is the sum of the units')."""
     reads: tuple[tuple[int, ...], ...] = ()
     """Per layer, its sources stacked (0: x, k: layer k's output); empty: each reads the one below."""
+    r: Rounder = unrounded
+    """Applied to every value computed (the student policy's rounding), or :func:`unrounded`."""
+    carried: tuple[FloatFn | None, ...] = ()
+    """Per layer, f' from the rounded a where the student policy takes it so (:func:`carried_slope`)."""
 
     @classmethod
-    def of(cls, network: Network) -> FloatNet:
+    def of(cls, network: Network, r: Rounder = unrounded) -> FloatNet:
         return cls(
             tuple(np.array([[float(w) for w in row] for row in layer.weights]) for layer in network.layers),
             tuple(np.array([float(b) for b in layer.bias]) for layer in network.layers),
             tuple(activation_twin(layer.activation) for layer in network.layers),
             tuple(layer.shared_bias for layer in network.layers),
             tuple(network.sources(l) for l in range(1, len(network.layers) + 1)),
+            r,
+            tuple(carried_slope(layer.activation) for layer in network.layers),
         )
+
+    @property
+    def rounds(self) -> bool:
+        return self.r is not unrounded
+
+    def plain(self) -> FloatNet:
+        """The same network without rounding: what finite differences and the true gradients use."""
+        return replaced(self, r=unrounded) if self.rounds else self
 
     def sources(self, layer: int) -> tuple[int, ...]:
         return self.reads[layer - 1] if self.reads else (layer - 1,)
@@ -210,12 +267,13 @@ class FloatNet:
         """z and a per layer; ``nudge`` = (kind, layer, unit, h) adds h to one z or a (for differences)."""
         zs: list[Array] = []
         activations: list[Array] = []
+        r = self.r
         for l, (w, b, (f, _)) in enumerate(zip(self.weights, self.biases, self.acts, strict=True), 1):
-            z = w @ self.stacked(x, activations, l) + b
+            z = r(w @ self.stacked(x, activations, l) + b)
             if nudge and nudge[0] == "z" and nudge[1] == l:
                 z = z.copy()
                 z[nudge[2]] += nudge[3]
-            a = f(z)
+            a = r(f(z))
             if nudge and nudge[0] == "a" and nudge[1] == l:
                 a = a.copy()
                 a[nudge[2]] += nudge[3]
@@ -232,11 +290,12 @@ class FloatNet:
         is taken with 1 − p = σ(−z): in float64, 1 − p itself has no digits left as p → 1.
         """
         zs, activations = self.forward(x)
+        r = self.r
         if from_logit:
             z = zs[-1]
             upstream = (1 - y) / sigmoid(-z) - y / sigmoid(z)
         else:
-            upstream = loss_grad(activations[-1], y)
+            upstream = r(loss_grad(activations[-1], y))
         output = upstream
         deltas: list[Array] = [np.empty(0)] * len(zs)
         d_activation: list[Array] = [np.empty(0)] * len(zs)
@@ -245,29 +304,30 @@ class FloatNet:
         inflow = [np.zeros_like(x, dtype=float), *(np.zeros_like(a, dtype=float) for a in activations)]
         for l in range(len(zs), 0, -1):
             if l < len(zs):
-                upstream = inflow[l]
+                upstream = r(inflow[l])
             if self.acts[l - 1][1] is whole_layer:
                 # Softmax: its Jacobian a_i([i = j] − a_j) applied to ∂L/∂a gives a ⊙ (∂L/∂a − a·∂L/∂a).
                 a = activations[l - 1]
-                delta = a * (upstream - float(upstream @ a))
+                delta = r(a * (upstream - r(np.array(upstream @ a))))
             else:
-                slope = self.acts[l - 1][1](zs[l - 1])
+                carried = self.carried[l - 1] if self.rounds and self.carried else None
+                slope = carried(activations[l - 1]) if carried else self.acts[l - 1][1](zs[l - 1])
                 if from_logit and l == len(zs):
                     slope = sigmoid(zs[-1]) * sigmoid(-zs[-1])  # σ' without 1 − σ
-                delta = upstream * slope
+                delta = r(upstream * slope)
             deltas[l - 1] = delta
-            d_weights[l - 1] = np.outer(delta, self.stacked(x, activations, l))
+            d_weights[l - 1] = r(np.outer(delta, self.stacked(x, activations, l)))
             back = self.weights[l - 1].T @ delta
             start = 0
             for k in self.sources(l):  # split W^T δ by the sources stacked in the layer's input
                 inflow[k] = inflow[k] + back[start : start + len(inflow[k])]
                 start += len(inflow[k])
             if l > 1:
-                d_activation[l - 2] = inflow[l - 1]
+                d_activation[l - 2] = r(inflow[l - 1])
         d_biases = tuple(
-            np.full_like(d, d.sum()) if self.shared and self.shared[l] else d for l, d in enumerate(deltas)
+            np.full_like(d, r(np.array(d.sum()))) if self.shared and self.shared[l] else d for l, d in enumerate(deltas)
         )
-        return Gradients(output, tuple(deltas), tuple(d_activation), tuple(d_weights), d_biases, inflow[0])
+        return Gradients(output, tuple(deltas), tuple(d_activation), tuple(d_weights), d_biases, r(inflow[0]))
 
     def with_param(self, kind: str, layer: int, index: tuple[int, ...], h: float) -> FloatNet:
         weights, biases = list(self.weights), list(self.biases)
@@ -277,10 +337,10 @@ class FloatNet:
             target[layer - 1] += h  # one bias in every unit
         else:
             target[layer - 1][index] += h
-        return FloatNet(tuple(weights), tuple(biases), self.acts, self.shared, self.reads)
+        return replaced(self, weights=tuple(weights), biases=tuple(biases))
 
     def replace(self, weights: tuple[Array, ...], biases: tuple[Array, ...]) -> FloatNet:
-        return FloatNet(weights, biases, self.acts, self.shared, self.reads)
+        return replaced(self, weights=weights, biases=biases)
 
 
 @dataclass(frozen=True)
@@ -294,6 +354,8 @@ class Gradients:
     biases: tuple[Array, ...]
     inputs: Array = field(default_factory=lambda: np.empty(0))
     """∂L/∂x: what flows back into the input from every layer that reads it."""
+    unrounded: Gradients | None = None
+    """Under the student policy, the same gradients unrounded: what finite differences confirm."""
 
 
 def central_difference(loss_of: Callable[[float], float], value: float) -> tuple[float, float]:

@@ -18,6 +18,7 @@ import sympy as sp
 
 from derive.errors import DegenerateError
 from derive.notation import Sym, Symbolic
+from derive.rounding import Carry
 
 if TYPE_CHECKING:
     from derive.catalog import Activation
@@ -109,6 +110,10 @@ class Quantity:
     approx: Approx
     formula: Node | None = None
     prefix: str = ""
+    carry: Carry | None = None
+    """The student policy, when every value computed from this one is rounded (see :class:`Carry`)."""
+    rounded: bool = False
+    """Whether the value is its formula's, rounded by the policy (the sheet writes ≈)."""
 
     @property
     def key(self) -> str:
@@ -130,22 +135,43 @@ class Quantity:
         return self.symbol
 
     @classmethod
-    def given(cls, symbol: Symbolic, value: sp.Expr | int | float, prefix: str = "") -> Quantity:
-        """A given number; a Python int or float (from library code) is read exactly, 0.1 as 1/10."""
+    def given(
+        cls, symbol: Symbolic, value: sp.Expr | int | float, prefix: str = "", carry: Carry | None = None
+    ) -> Quantity:
+        """A given number; a Python int or float (from library code) is read exactly, 0.1 as 1/10.
+
+        A given is used as it is given; with ``carry`` every value computed from it is rounded.
+        """
         if isinstance(value, int | float):
             value = sp.Integer(value) if isinstance(value, int) else sp.Rational(repr(value))
-        return cls(symbol, value, approximate(value), None, prefix)
+        return cls(symbol, value, approximate(value), None, prefix, carry)
 
     @classmethod
     def computed(cls, symbol: Symbolic, formula: Node, prefix: str = "") -> Quantity:
         try:
             return cls._computed(symbol, formula, prefix)
         except (Undefined, ZeroDivisionError) as error:
-            raise DegenerateError(f"{prefix}{symbol.key}: {error}") from None
+            carry = next((q.carry for q in formula.refs() if q.carry is not None), None)
+            # Rounded to few digits a probability becomes 0 or 1 (1 − p in a denominator, log p).
+            hint = "" if carry is None else f" (rounded to {carry.describe()}; carry more digits)"
+            raise DegenerateError(f"{prefix}{symbol.key}: {error}{hint}") from None
 
     @classmethod
     def _computed(cls, symbol: Symbolic, formula: Node, prefix: str) -> Quantity:
         approx = formula.approx()
+        carry = next((q.carry for q in formula.refs() if q.carry is not None), None)
+        if carry is not None:
+            # The student policy: the value is rounded as soon as it is computed, and carried so.
+            try:
+                exact: sp.Expr | None = formula.exact()
+            except TooLarge:
+                exact = None  # not a tie then: the decimal decides
+            try:
+                value = carry.round(exact, approx)
+            except ValueError as error:
+                raise DegenerateError(f"{prefix}{symbol.key}: {error}") from None
+            carried = approximate(value) if value.is_finite else approx  # ∞ (log 0) has no decimal
+            return cls(symbol, value, carried, formula, prefix, carry, value != exact)
         if any(q.exact.is_Float for q in formula.refs()):
             # Computed from decimals: there is no exact value, and evaluating twice is waste.
             return cls(symbol, as_float(approx), approx, formula, prefix)

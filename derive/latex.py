@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import sympy as sp
@@ -38,7 +38,9 @@ from derive.formula import (
     Tensor,
     small,
 )
+from derive.names import NAMED, STANDARD, Names, token
 from derive.notation import Label, Partial, Stat, Sym, Symbolic, Updated
+from derive.rounding import rounded_decimal
 
 
 class Latex(str):
@@ -49,9 +51,7 @@ class Data(Latex):
     """LaTeX that is data for a package (plot coordinates): printed as is, decimal points kept."""
 
 
-BASES = {
-    "yhat": r"\hat{y}",
-    "delta": r"\delta",
+BASES = {  # LaTeX of symbol bases that are not a plain letter (the network's own: derive.names)
     "alpha": r"\alpha",
     "beta1": r"\beta_1",
     "beta2": r"\beta_2",
@@ -62,7 +62,6 @@ BASES = {
 }
 STATS = {"mhat": r"\hat{m}", "vhat": r"\hat{v}"}
 """LaTeX of optimizer state names that are not a plain letter."""
-"""LaTeX of symbol bases that are not a plain letter."""
 
 EXACT_LIMIT = 160
 """Longest exact closed form (LaTeX characters) shown on the sheet; longer ones show decimals."""
@@ -100,7 +99,8 @@ class DerivePrinter(LatexPrinter):
     # --- symbols ----------------------------------------------------------------------------
 
     def _print_Sym(self, s: Sym, prime: int = 0, transpose: bool = False) -> str:
-        base = BASES.get(s.base, s.base)
+        # The network's quantities are written as tokens that each output names (derive.names).
+        base = token(s.base) if s.base in NAMED else BASES.get(s.base, s.base)
         sup = [] if s.layer is None else [f"({s.layer})"]
         if transpose:
             sup.append(r"\top")
@@ -241,7 +241,7 @@ class DerivePrinter(LatexPrinter):
     def value(self, q: Quantity) -> str:
         """A quantity's value as substituted into a formula: exact when short, else a decimal."""
         if not self._settings["exact"]:
-            text = _plain(q.exact, self._settings["decimals"])
+            text = carried(q, self._settings["decimals"]) or _plain(q.exact, self._settings["decimals"])
             if text is None:
                 self.approximated = True
                 return decimal(q.approx, self._settings["decimals"])
@@ -344,9 +344,7 @@ def decimal(value: sp.Float | float, places: int = 4) -> str:
     if number != 0 and not Decimal(10) ** -places <= abs(number) < Decimal(10) ** 6:
         mantissa, exponent = f"{number:.{max(places - 1, 1)}e}".split("e")
         return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
-    with localcontext() as context:
-        context.prec = 60
-        rounded = number.quantize(Decimal(10) ** -places, rounding=ROUND_HALF_UP)
+    rounded = rounded_decimal(number, places)
     if rounded == 0:
         rounded = abs(rounded)
     return f"{rounded:f}"
@@ -356,11 +354,7 @@ def _significant(number: Decimal, figures: int) -> str:
     """``number`` rounded half up to ``figures`` significant figures: 0.01235, 1.235, 123500."""
     if number == 0:
         return "0"
-    with localcontext() as context:
-        context.prec = 60
-        rounded = number.quantize(Decimal(1).scaleb(number.adjusted() - figures + 1), rounding=ROUND_HALF_UP)
-        if rounded.adjusted() > number.adjusted():  # 9.9996 → 10.000: the carry added a figure
-            rounded = rounded.quantize(Decimal(1).scaleb(rounded.adjusted() - figures + 1), rounding=ROUND_HALF_UP)
+    rounded = rounded_decimal(number, figures, significant=True)
     if not Decimal("1e-4") <= abs(rounded) < Decimal(10) ** 6:
         mantissa, exponent = f"{rounded:.{max(figures - 1, 0)}e}".split("e")
         return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
@@ -416,23 +410,43 @@ def _plain(value: sp.Expr, places: int) -> str | None:
     """An integer, or a decimal that is exact within ``places``: what a decimals-only sheet may write with =."""
     if value.is_Integer:
         return str(value)
+    if significant(places):
+        # 0.001235 has 4 significant figures in 6 places: it is exact to 4 figures.
+        text = terminating(value, 60)
+        figures = None if text is None else text.lstrip("-").replace(".", "").lstrip("0")
+        return text if figures is not None and len(figures) <= places else None
     return terminating(value, places)
 
 
 def shown(q: Quantity, places: int, exact: bool = True) -> str:
     """A given value: its exact form (or its decimal when long), or with ``exact`` False a decimal only."""
-    text = exact_text(q.exact) if exact else _plain(q.exact, places)
+    text = exact_text(q.exact) if exact else carried(q, places) or _plain(q.exact, places)
     return text or decimal(q.approx, places)
+
+
+def carried(q: Quantity, places: int) -> str | None:
+    """A value the student policy computed, with every place it carries (0.0300, not 0.03); None
+    for any other value (a given is written as given)."""
+    return decimal(q.approx, places) if q.carry is not None and q.formula is not None else None
+
+
+def given(value: sp.Expr, exact: bool = True) -> str:
+    """A given number in running text: as a fraction (1/20) on an exact sheet, as the decimal it
+    is (0.05) on a decimals-only one, and as a fraction there too when it has no finite decimal."""
+    return (None if exact else terminating(value, 12)) or inline(value)
 
 
 def result(q: Quantity, places: int, exact: bool = True) -> list[tuple[str, str]]:
     """The result segments of a quantity: [("=", exact), ("=" or "≈", decimal)].
 
-    With ``exact`` False only the decimal: [("=", decimal)] when it is exact, else [("≈", decimal)].
+    With ``exact`` False only the decimal: [("=", decimal)] when it is exact, else [("≈", decimal)];
+    a value the student policy rounded reads ≈ too.
     """
     value = q.exact
     if not exact:
-        text = _plain(value, places)
+        text = carried(q, places) or _plain(value, places)
+        if q.rounded:  # the student policy rounded it: ≈ the value carried from here on
+            return [(r"\approx", text or decimal(q.approx, places))]
         return [("=", text)] if text is not None else [(r"\approx", decimal(q.approx, places))]
     if not is_exact(value):
         return [(r"\approx", decimal(q.approx, places))]
@@ -461,8 +475,10 @@ _FRAC = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
 _MATRIX = re.compile(r"\\begin\{pmatrix\}(.*?)\\end\{pmatrix\}")
 
 
-def width(latex: str) -> int:
-    """Rough printed width of a LaTeX math string, in characters, to decide line breaks."""
+def width(latex: str, names: Names = STANDARD) -> int:
+    """Rough printed width of a LaTeX math string, in characters, to decide line breaks (its
+    quantities' names as ``names`` writes them)."""
+    latex = names.expand(latex)
     # A matrix is as wide as its widest row, plus its brackets.
     text = _MATRIX.sub(lambda m: "x" * (2 + max(width(row) for row in m.group(1).split(r"\\"))), latex)
     while True:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from derive.catalog import BINARY_CROSS_ENTROPY, SIGMOID, Activation, Loss, Optimizer
+from derive.names import STANDARD, Names
+from derive.rounding import Carry
 
 ONE = sp.Integer(1)
 Vector = tuple[sp.Rational, ...]
@@ -160,11 +162,21 @@ class Sheet:
     """``significant = n`` in the spec: decimals keep n significant figures instead of n places."""
     exact: bool = True
     """Show exact forms beside the decimals (False: decimals only)."""
+    rounding: str = "exact"
+    """"exact": values are exact, decimals rounded for display only; "student": every computed value
+    is rounded to ``decimals`` as it is computed and carried rounded (see :class:`Carry`)."""
     language: str = "en"
     decimal_mark: str = ""
     """"." or ","; empty means the language's own (a comma for German)."""
     logo: str = ""
     """Absolute path of an image for the title block, or empty."""
+    names: Names = STANDARD
+    """The names of the network's quantities: the defaults, or the spec's ``[notation]``."""
+
+    @property
+    def carry(self) -> Carry | None:
+        """The student policy's rounding, or None when values are carried exact."""
+        return Carry(self.decimals, self.significant) if self.rounding == "student" else None
 
 
 @dataclass(frozen=True)

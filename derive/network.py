@@ -15,6 +15,7 @@ from derive.catalog import EXP, Activation, Loss, Optimizer
 from derive.formula import Apply, Difference, Node, Num, Product, Quantity, Quotient, Ref, Sum
 from derive.model import Network, Sample
 from derive.notation import LOSS, OUTPUT, TARGET, Label, Partial, Stat, Sym, Symbolic, Updated
+from derive.rounding import Carry
 
 Vec = tuple[Quantity, ...]
 Mat = tuple[Vec, ...]
@@ -114,29 +115,32 @@ def unit_symbol(network: Network, layer: int, kind: str, j: int) -> Sym:
     return symbol_of(kind, layer, size, j)
 
 
-def given_params(network: Network, prefix: str = "") -> Params:
+def given_params(network: Network, prefix: str = "", carry: Carry | None = None) -> Params:
     weights = tuple(
         tuple(
-            tuple(Quantity.given(Sym("w", l, (j, k)), w, prefix) for k, w in enumerate(row, 1))
+            tuple(Quantity.given(Sym("w", l, (j, k)), w, prefix, carry) for k, w in enumerate(row, 1))
             for j, row in enumerate(layer.weights, 1)
         )
         for l, layer in enumerate(network.layers, 1)
     )
     biases = tuple(
-        (Quantity.given(Sym("b", l), layer.bias[0], prefix),) * len(layer.bias)
+        (Quantity.given(Sym("b", l), layer.bias[0], prefix, carry),) * len(layer.bias)
         if layer.shared_bias
         else tuple(
-            Quantity.given(symbol_of("b", l, len(layer.bias), j), b, prefix) for j, b in enumerate(layer.bias, 1)
+            Quantity.given(symbol_of("b", l, len(layer.bias), j), b, prefix, carry) for j, b in enumerate(layer.bias, 1)
         )
         for l, layer in enumerate(network.layers, 1)
     )
     return Params(weights, biases, frozenset(l for l, layer in enumerate(network.layers, 1) if not layer.has_bias))
 
 
-def given_sample(sample: Sample, prefix: str) -> tuple[Vec, Vec]:
-    x = tuple(Quantity.given(symbol_of("x", None, len(sample.x), i), v, prefix) for i, v in enumerate(sample.x, 1))
+def given_sample(sample: Sample, prefix: str, carry: Carry | None = None) -> tuple[Vec, Vec]:
+    x = tuple(
+        Quantity.given(symbol_of("x", None, len(sample.x), i), v, prefix, carry) for i, v in enumerate(sample.x, 1)
+    )
     y = tuple(
-        Quantity.given(symbol_of(TARGET.base, None, len(sample.y), j), v, prefix) for j, v in enumerate(sample.y, 1)
+        Quantity.given(symbol_of(TARGET.base, None, len(sample.y), j), v, prefix, carry)
+        for j, v in enumerate(sample.y, 1)
     )
     return x, y
 
@@ -371,10 +375,12 @@ def step(
     return Stepped(new, State(t, kept_state), stages)
 
 
-def hyper_quantities(optimizer: Optimizer, rate: sp.Rational, prefix: str, **given: sp.Rational) -> dict[str, Quantity]:
+def hyper_quantities(
+    optimizer: Optimizer, rate: sp.Rational, prefix: str, carry: Carry | None = None, **given: sp.Rational
+) -> dict[str, Quantity]:
     """α and the optimizer's hyperparameters (defaults unless given) as quantities."""
     values = {"alpha": rate, **optimizer.hyper, **given}
-    return {name: Quantity.given(Sym(name), value, prefix) for name, value in values.items()}
+    return {name: Quantity.given(Sym(name), value, prefix, carry) for name, value in values.items()}
 
 
 def updated(symbol: Sym) -> Symbolic:

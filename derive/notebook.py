@@ -6,27 +6,30 @@ from collections.abc import Iterable
 
 from derive import latex
 from derive.formula import Quantity
+from derive.names import STANDARD, Names
 
 PLACES = 4
 
 
-def _line(q: Quantity, places: int) -> str:
+def _line(q: Quantity, places: int, names: Names) -> str:
     segments = " ".join(f"{rel} {tex}" for rel, tex in latex.result(q, places))
-    return f"{latex.symbol(q.symbol)} &{segments}"
+    return names.expand(f"{latex.symbol(q.symbol)} &{segments}")
 
 
-def quantities_latex(title: str, quantities: Iterable[Quantity], places: int = PLACES) -> str:
+def quantities_latex(title: str, quantities: Iterable[Quantity], places: int = PLACES, names: Names = STANDARD) -> str:
     """One aligned display: every quantity as symbol = exact ≈ decimal, under a heading row."""
-    rows = [rf"&\text{{{latex_text(title)}}}"] + [_line(q, places) for q in quantities]
+    rows = [rf"&\text{{{latex_text(title)}}}"] + [_line(q, places, names) for q in quantities]
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
 
-def quantities_markdown(title: str, quantities: Iterable[Quantity], places: int = PLACES) -> str:
+def quantities_markdown(
+    title: str, quantities: Iterable[Quantity], places: int = PLACES, names: Names = STANDARD
+) -> str:
     """A Markdown list with inline maths, for front ends without a LaTeX renderer."""
     lines = [f"**{title}**", ""]
     for q in quantities:
         segments = " ".join(f"{rel} {tex}" for rel, tex in latex.result(q, places))
-        lines.append(f"- ${latex.symbol(q.symbol)} {segments}$")
+        lines.append(names.expand(f"- ${latex.symbol(q.symbol)} {segments}$"))
     return "\n".join(lines) + "\n"
 
 

@@ -6,7 +6,7 @@ import os
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from derive.answers import answers, answers_csv, answers_json
@@ -69,7 +69,12 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
     """
     spec = spec if isinstance(spec, Spec) else load_spec(spec)  # TOML → validated model
     check_size(spec)
-    style = Style.of(spec.sheet, options.decimals, options.language)
+    decimals = options.decimals
+    if spec.sheet.carry is not None and decimals is not None:
+        # The student policy carries what the sheet shows: the places asked for are the ones rounded to.
+        spec = replace(spec, sheet=replace(spec.sheet, decimals=decimals))
+        decimals = None
+    style = Style.of(spec.sheet, decimals, options.language)
     stem, places = spec.name, style.places
     logo = logo_file(spec)
     logo_name = next(iter(logo), "")

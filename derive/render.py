@@ -21,6 +21,7 @@ from derive import texformat
 from derive.context import Context, sheet_context
 from derive.latex import Data, Latex
 from derive.model import Spec
+from derive.names import NAMED, token
 from derive.steps import (
     Plot,
     Solution,
@@ -33,10 +34,11 @@ PLOT_PREAMBLE = r"\usepackage{pgfplots}\pgfplotsset{compat=1.18}"
 """Loaded only by sheets with a plot: pgfplots is a quarter of a second of every compile."""
 
 
-def _finalize(value: object, decimal_mark: str = ".") -> Markup:
+def _finalize(value: object, style: Style = DEFAULT) -> Markup:
     # Autoescape is on so that macro output comes back as Markup (already LaTeX); this finalize
     # replaces Jinja's HTML escaping by LaTeX escaping for every plain string, and gives every
-    # piece of maths the sheet's decimal mark (the printer always writes a point).
+    # piece of maths the sheet's names for its quantities and its decimal mark (the printer
+    # always writes name tokens and a point).
     if isinstance(value, Markup):
         return value
     if isinstance(value, jinja2.Undefined):
@@ -44,7 +46,7 @@ def _finalize(value: object, decimal_mark: str = ".") -> Markup:
     if isinstance(value, Data):
         return Markup(value)
     if isinstance(value, Latex):
-        return Markup(mark_decimals(value, decimal_mark))
+        return Markup(mark_decimals(style.names.expand(value), style.decimal_mark))
     if isinstance(value, bool) or value is None:
         raise TypeError(f"a template printed {value!r}; templates print text, numbers or LaTeX only")
     if isinstance(value, int):
@@ -103,12 +105,14 @@ def _environment(extra: tuple[Path, ...], style: Style, compiled: Path | None) -
         comment_start_string="<#",
         comment_end_string="#>",
         undefined=jinja2.StrictUndefined,
-        finalize=lambda value: _finalize(value, style.decimal_mark),
+        finalize=lambda value: _finalize(value, style),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    # The prose's symbols: << sym.z >> is the sheet's name for z (a token, named by the finalize).
+    env.globals["sym"] = {base: Latex(token(base)) for base in NAMED}
     env.globals["t"] = env.get_template(f"lang/{style.language}.tex.j2").module
     return env
 

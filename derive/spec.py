@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -15,6 +16,8 @@ from derive.catalog import LOSSES
 from derive.errors import SpecError
 from derive.fields import kind_of
 from derive.model import Layer, Network, Part, Sheet, Spec
+from derive.names import NAMED, Names, name_latex
+from derive.rounding import POLICIES, STUDENT_KINDS
 from derive.style import DECIMAL_MARKS, LANGUAGES
 from derive.tasks import PartReader
 
@@ -52,7 +55,7 @@ def parse_spec(text: str, *, name: str = "exercise", source: str = "spec") -> Sp
     return _Reader(text, source).spec(data, name)
 
 
-_ROOT_KEYS = ("sheet", "network", "loss", "parts")
+_ROOT_KEYS = ("sheet", "notation", "network", "loss", "parts")
 _SHEET_KEYS = (
     "title",
     "course",
@@ -63,6 +66,7 @@ _SHEET_KEYS = (
     "decimals",
     "significant",
     "exact",
+    "rounding",
     "language",
     "decimal_mark",
     "logo",
@@ -72,6 +76,26 @@ _NETWORK_KEYS = ("inputs", "layers")
 _LAYER_KEYS = ("weights", "bias", "activation")
 _LAYER_OPTIONAL = ("reads",)
 LOGO_TYPES = (".pdf", ".png", ".jpg", ".jpeg")
+_NAME = re.compile(r"(hat )?[A-Za-z]{1,8}")
+_TAKEN = {
+    "e": "Euler's number",
+    "f": "the activation",
+    "g": "a gradient in the update rules",
+    "p": "a probability",
+    "t": "the step counter",
+    "m": "Adam's first moment",
+    "v": "the velocity and Adam's second moment",
+    "s": "RMSProp's running average",
+    "theta": "a parameter in the update rules",
+    "alpha": "the learning rate",
+    "beta": "a decay rate",
+    "rho": "RMSProp's decay rate",
+    "epsilon": "Adam's epsilon",
+    "varepsilon": "Adam's epsilon",
+    "sigma": "the sigmoid",
+    "ell": "one output's loss",
+}
+"""Letters the sheet already writes for something else: a quantity named so would be ambiguous."""
 
 
 class _Reader(PartReader):
@@ -83,6 +107,8 @@ class _Reader(PartReader):
             if key not in root:
                 raise self.fail([key], f"missing: the spec needs a [{key}] section")
         sheet = self.sheet(root.get("sheet", {}))
+        if "notation" in root:
+            sheet = replace(sheet, names=self.notation(root["notation"]))
         network = self.network(root["network"])
         # Without [loss] only parts that differentiate an output (of = "yhat") can be asked;
         # the stand-in below is never shown or used.
@@ -98,6 +124,8 @@ class _Reader(PartReader):
         parts: list[Part] = []
         for number, raw in enumerate(raw_parts, 1):
             parts.append(self.part(number, raw, network, parts))
+        if sheet.rounding == "student":
+            self.student(parts)
         if "loss" not in root:
             for part in parts:
                 if part.output is None:
@@ -120,6 +148,15 @@ class _Reader(PartReader):
             fields["significant"] = True
         if "exact" in table:
             fields["exact"] = self.boolean(["sheet", "exact"], table["exact"])
+        if "rounding" in table:
+            policies = dict.fromkeys(POLICIES)
+            fields["rounding"] = self.name(["sheet", "rounding"], table["rounding"], policies, "rounding policy")
+            if fields["rounding"] == "student":
+                if fields.get("exact"):
+                    raise self.fail(
+                        ["sheet", "exact"], 'rounding = "student" carries decimals: there are no exact forms to show'
+                    )
+                fields["exact"] = False
         if "language" in table:
             fields["language"] = self.name(["sheet", "language"], table["language"], LANGUAGES, "language")
         if "decimal_mark" in table:
@@ -130,6 +167,42 @@ class _Reader(PartReader):
         if "logo" in table:
             fields["logo"] = self.logo(["sheet", "logo"], table["logo"])
         return Sheet(**fields)  # type: ignore[arg-type]
+
+    def notation(self, value: object) -> Names:
+        """``[notation]``: the sheet's own names for the network's quantities (z = "net", a = "out")."""
+        table = self.table(["notation"], value, tuple(NAMED))
+        renamed = []
+        for base, name in table.items():
+            path = ["notation", base]
+            if not isinstance(name, str) or not _NAME.fullmatch(name):
+                found = repr(name) if isinstance(name, str) else kind_of(name)
+                raise self.fail(path, f'expected a name of letters, as h, net, theta or "hat o"; found {found}')
+            letters = name.rpartition(" ")[2]
+            if letters in _TAKEN:
+                raise self.fail(path, f"{name!r} is taken: the sheet writes {_TAKEN[letters]} with it")
+            renamed.append((base, name_latex(name)))
+        names = Names(tuple(renamed))
+        written: dict[str, str] = {}
+        for base in NAMED:
+            other = written.setdefault(names.latex(base), base)
+            if other != base:
+                where = base if base in table else other
+                raise self.fail(["notation", where], f"{base} and {other} would have the same name")
+        return names
+
+    def student(self, parts: Sequence[Part]) -> None:
+        """The student policy rounds the numeric kinds; the others are statements about exact values."""
+        for part in parts:
+            path: list[str | int] = ["parts", part.number]
+            if part.kind not in STUDENT_KINDS:
+                raise self.fail(
+                    [*path, "kind"],
+                    f'a "{part.kind}" part needs exact values; with rounding = "student" the kinds are '
+                    + ", ".join(STUDENT_KINDS),
+                )
+            for key in ("decimals", "exact"):
+                if getattr(part, key) is not None:
+                    raise self.fail([*path, key], 'with rounding = "student" every part carries the sheet\'s decimals')
 
     def logo(self, path: Sequence[str | int], value: object) -> str:
         """An image file, relative to the spec's folder (or the working folder for a spec in text)."""

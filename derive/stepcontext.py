@@ -59,7 +59,7 @@ def _(step: Compute, style: Style) -> dict[str, Any]:
         general = Latex(latex.formula(step.general))
         text, approximated = latex.substituted(step.general, style.places, style.exact)
         # f and f' of a whole vector are shown entry by entry below, not as f(matrix).
-        if not _applies(step.general) and not approximated and latex.width(text) <= LINE_WIDTH:
+        if not _applies(step.general) and not approximated and latex.width(text, style.names) <= LINE_WIDTH:
             substituted = Latex(text)
     return {
         "type": "compute",
@@ -109,9 +109,9 @@ def line_context(q: Quantity, style: Style) -> list[dict[str, Any]]:
             chain.extend(result)
     else:
         chain.extend(result)
-    rows = _wrap(symbol_text, _dedupe(symbol_text, chain))
+    rows = _wrap(symbol_text, _dedupe(symbol_text, chain), style)
     if restated:
-        rows.extend(_wrap(symbol_text, restated))
+        rows.extend(_wrap(symbol_text, restated, style))
     return rows
 
 
@@ -125,12 +125,12 @@ def _dedupe(first: str, chain: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return shown
 
 
-def _wrap(left: str, chain: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def _wrap(left: str, chain: list[tuple[str, str]], style: Style) -> list[dict[str, Any]]:
     """Break a chain of relations into rows that fit the line width."""
     rows: list[dict[str, Any]] = [{"left": Latex(left), "segments": []}]
-    used = latex.width(left)
+    used = latex.width(left, style.names)
     for relation, text in chain:
-        size = latex.width(text) + 2
+        size = latex.width(text, style.names) + 2
         if rows[-1]["segments"] and used + size > LINE_WIDTH:
             rows.append({"left": Latex(""), "segments": []})
             used = 4
@@ -150,7 +150,7 @@ def _(step: Recall, style: Style) -> dict[str, Any]:
     lines: list[list[dict[str, Any]]] = [[]]
     used = 0
     for item in items:
-        size = latex.width(item["symbol"]) + latex.width(item["value"]) + 4
+        size = latex.width(item["symbol"], style.names) + latex.width(item["value"], style.names) + 4
         if lines[-1] and used + size > LINE_WIDTH:
             lines.append([])
             used = 0

@@ -10,6 +10,7 @@ import sympy as sp
 
 from derive.formula import Node, Quantity
 from derive.model import Part, Spec
+from derive.names import STANDARD, Names
 from derive.notation import LOSS, Symbolic
 
 
@@ -217,6 +218,8 @@ class PartSolution:
     part: Part
     sections: tuple[Section, ...]
     network_changed: bool = False
+    names: Names = STANDARD
+    """The sheet's names for the network's quantities, for the notebook display."""
 
     @property
     def number(self) -> int:
@@ -226,12 +229,12 @@ class PartSolution:
         """Jupyter: the part's values as aligned maths (symbol = exact ≈ decimal)."""
         from derive.notebook import quantities_latex
 
-        return quantities_latex(self.heading(), self.quantities())
+        return quantities_latex(self.heading(), self.quantities(), names=self.names)
 
     def _repr_markdown_(self) -> str:
         from derive.notebook import quantities_markdown
 
-        return quantities_markdown(self.heading(), self.quantities())
+        return quantities_markdown(self.heading(), self.quantities(), names=self.names)
 
     def heading(self) -> str:
         return f"Part {self.number}: {self.part.title or self.part.kind.replace('_', ' ')}"

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from derive.names import STANDARD, Names
+
 if TYPE_CHECKING:
     from derive.model import Part, Sheet
 
@@ -24,6 +26,8 @@ class Style:
     """Show exact forms (fractions, closed forms) beside the decimals; False shows decimals only."""
     language: str = "en"
     decimal_mark: str = "."
+    names: Names = STANDARD
+    """The names of the network's quantities (a spec's ``[notation]``)."""
 
     @classmethod
     def of(cls, sheet: Sheet, places: int | None = None, language: str | None = None) -> Style:
@@ -39,6 +43,7 @@ class Style:
             exact=sheet.exact,
             language=lang,
             decimal_mark=sheet.decimal_mark or LANGUAGES[lang],
+            names=sheet.names,
         )
 
     def for_part(self, part: Part) -> Style:

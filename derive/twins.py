@@ -13,8 +13,18 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from derive.catalog import Loss, Optimizer
-from derive.floats import Array, FloatNet, Gradients, central_difference, loss_twin, optimizer_twin
-from derive.model import Network, Part
+from derive.floats import (
+    Array,
+    FloatNet,
+    Gradients,
+    Rounder,
+    central_difference,
+    loss_twin,
+    optimizer_twin,
+    rounder,
+    unrounded,
+)
+from derive.model import Network, Part, Spec
 from derive.network import mean_symbol, unit_symbol
 from derive.notation import LOSS, Partial, Stat, Sym, Symbolic, Updated, bias
 from derive.updates import param_entry
@@ -37,10 +47,19 @@ class Expected:
     values: dict[str, float] = field(default_factory=dict)
     differences: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Per gradient key: the central-difference estimate and its rounding-noise bound."""
+    unrounded: dict[str, float] = field(default_factory=dict)
+    """Under the student policy, per gradient key the gradient without rounding: the differences
+    confirm it (the sheet's rounded value is confirmed by the rounded twin in ``values``)."""
 
     def vector(self, prefix: str, base: str, values: Array) -> None:
         for i, v in enumerate(values, 1):
             self.values[prefix + Sym(base, None, (i,)).key] = float(v)
+
+
+def rounding_of(spec: Spec) -> Rounder:
+    """The twin's rounding for ``spec``: the student policy's, in float64, or none."""
+    carry = spec.sheet.carry
+    return unrounded if carry is None else rounder(carry.digits, carry.significant)
 
 
 def param_symbols(network: Network) -> list[tuple[str, Sym, int, tuple[int, ...]]]:
@@ -86,7 +105,11 @@ def forward_values(
             out.values[prefix + mark(unit_symbol(network, l, "z", j)).key] = float(zj)
             out.values[prefix + mark(unit_symbol(network, l, "a", j)).key] = float(aj)
     if len(y):
-        out.values[prefix + mark(LOSS).key] = network_loss(network, loss)(zs, activations, y)
+        if net.rounds:  # the student policy: the loss of the rounded ŷ, rounded
+            value = float(net.r(np.array(loss_twin(loss)[0](activations[-1], y))))
+        else:
+            value = network_loss(network, loss)(zs, activations, y)
+        out.values[prefix + mark(LOSS).key] = value
 
 
 def at_kink(network: Network, zs: Sequence[Array]) -> bool:
@@ -122,48 +145,62 @@ def gradient_values(
     else:
         of = unit_symbol(network, len(network.layers), "a", output)
         value, derivative, whole = output_twin(output)
-    grads = net.backward(x, y, derivative, from_logit=output is None and logit_form(network, loss))
-    zs = net.forward(x)[0]
-    kinked = at_kink(network, zs)
+    logit = output is None and logit_form(network, loss)
+    plain = net.plain()  # finite differences need a smooth loss: they nudge the unrounded network
+    grads = net.backward(x, y, derivative, from_logit=logit and not net.rounds)
+    if plain is not net:
+        grads = replace(grads, unrounded=plain.backward(x, y, derivative, from_logit=logit))
+    kinked = at_kink(network, plain.forward(x)[0])
 
-    def record(symbol: Symbolic, computed: float, nudged: tuple[float, float]) -> None:
+    def record(symbol: Symbolic, where: tuple[str, tuple[int, ...]], nudged: tuple[float, float]) -> None:
         key = prefix + symbol.key
-        out.values[key] = computed
+        out.values[key] = entry_of(grads, *where)
+        if grads.unrounded is not None:
+            out.unrounded[key] = entry_of(grads.unrounded, *where)
         if not kinked:  # at a ReLU kink the two one-sided slopes differ
             out.differences[key] = nudged
 
-    depth = len(zs)
+    depth = len(network.layers)
 
     def of_output(zs: list[Array], activations: list[Array], target: Array) -> float:
         return value(activations[-1], target)  # nudging ŷ itself: the loss must come from ŷ, not the logit
 
-    for j, g in enumerate(grads.output, 1):
-        nudged = _nudge(net, x, y, of_output, ("a", depth, j - 1))
-        record(Partial(of, unit_symbol(network, depth, "a", j)), float(g), nudged)
+    for j in range(1, len(grads.output) + 1):
+        nudged = _nudge(plain, x, y, of_output, ("a", depth, j - 1))
+        record(Partial(of, unit_symbol(network, depth, "a", j)), ("output", (j - 1,)), nudged)
     for l in range(1, depth + 1):
-        for j, d in enumerate(grads.delta[l - 1], 1):
-            record(Sym("delta", l, (j,)), float(d), _nudge(net, x, y, whole, ("z", l, j - 1)))
+        for j in range(1, len(grads.delta[l - 1]) + 1):
+            nudged = _nudge(plain, x, y, whole, ("z", l, j - 1))
+            record(Sym("delta", l, (j,)), ("delta", (l - 1, j - 1)), nudged)
         if l > 1:
-            for k, g in enumerate(grads.activation[l - 2], 1):
+            for k in range(1, len(grads.activation[l - 2]) + 1):
                 record(
                     Partial(of, unit_symbol(network, l - 1, "a", k)),
-                    float(g),
-                    _nudge(net, x, y, whole, ("a", l - 1, k - 1)),
+                    ("activation", (l - 2, k - 1)),
+                    _nudge(plain, x, y, whole, ("a", l - 1, k - 1)),
                 )
     outputs = net.forward(x)[1]
     for l, layer in enumerate(network.layers, 1):
         if layer.activation.vector:  # ḡ = Σ_i a_i ∂L/∂a_i of a softmax layer
             upstream = grads.output if l == depth else grads.activation[l - 1]
-            out.values[prefix + mean_symbol(l).key] = float(outputs[l - 1] @ upstream)
+            out.values[prefix + mean_symbol(l).key] = float(net.r(np.array(upstream @ outputs[l - 1])))
     # ∂L/∂x = W^{(1)ᵀ} δ^{(1)} (plus what skip connections bring back), nudged by moving the input itself.
-    for k, g in enumerate(grads.inputs):
-        record(Partial(of, Sym("x", None, (k + 1,))), float(g), _nudge_input(net, x, y, whole, k))
+    for k in range(len(grads.inputs)):
+        nudged = _nudge_input(plain, x, y, whole, k)
+        record(Partial(of, Sym("x", None, (k + 1,))), ("inputs", (k,)), nudged)
     for kind, symbol, l, index in param_symbols(network):
-        source = grads.weights if kind == "w" else grads.biases
         start = float((net.weights if kind == "w" else net.biases)[l - 1][index])
-        nudged = _nudge_param(net, x, y, whole, (kind, l, index), start)
-        record(Partial(of, symbol), float(source[l - 1][index]), nudged)
+        nudged = _nudge_param(plain, x, y, whole, (kind, l, index), start)
+        record(Partial(of, symbol), ("weights" if kind == "w" else "biases", (l - 1, *index)), nudged)
     return grads
+
+
+def entry_of(grads: Gradients, name: str, index: tuple[int, ...]) -> float:
+    """One entry of ``grads``: its field ``name`` (delta, weights, …) at ``index`` (layer first)."""
+    value = getattr(grads, name)
+    for i in index:
+        value = value[i]
+    return float(value)
 
 
 def output_twin(j: int) -> tuple[Callable[[Array, Array], float], Callable[[Array, Array], Array], NetLoss]:
@@ -238,7 +275,7 @@ def step_values(
             if f"{kind}{l}" not in names:
                 continue
             previous = {name: values[(kind, l)] for name, values in state.items() if (kind, l) in values}
-            stages = update(tensors[l - 1], gradient[l - 1], previous, t, hyper)
+            stages = update(tensors[l - 1], gradient[l - 1], previous, t, hyper, net.r)
             for name in optimizer.state:
                 state.setdefault(name, {})[(kind, l)] = stages[name]
             tensors[l - 1] = stages["theta"]
@@ -280,13 +317,13 @@ def run_steps(
         if part.frozen:
             grads = frozen_out(out, grads, part.frozen, prefix if t == 1 else f"{prefix}t{t}.")
         if part.tied:
-            grads = tied_out(out, grads, part.tied, prefix if t == 1 else f"{prefix}t{t}.")
+            grads = tied_out(out, grads, part.tied, prefix if t == 1 else f"{prefix}t{t}.", net.r)
             whole = network_loss(network, loss)
-            kinked = at_kink(network, net.forward(x)[0])
+            kinked = at_kink(network, net.plain().forward(x)[0])
             for number, group in enumerate(part.tied, 1):
                 key = f"{prefix if t == 1 else f'{prefix}t{t}.'}dL/dtied{number}"
                 if not kinked:  # at a ReLU kink the two one-sided slopes differ
-                    out.differences[key] = _nudge_tied(net, x, y, whole, group)
+                    out.differences[key] = _nudge_tied(net.plain(), x, y, whole, group)
         net = step_values(out, network, net, grads, part.optimizer, hyper, state, t, names, prefix)
         nets.append(net)
     return nets
@@ -303,8 +340,13 @@ def frozen_out(out: Expected, grads: Gradients, frozen: Sequence[str], prefix: s
     return replace(grads, weights=tuple(weights), biases=tuple(biases))
 
 
-def tied_out(out: Expected, grads: Gradients, groups: Sequence[Sequence[str]], prefix: str) -> Gradients:
+def tied_out(
+    out: Expected, grads: Gradients, groups: Sequence[Sequence[str]], prefix: str, r: Rounder = unrounded
+) -> Gradients:
     """The gradients with every entry of a tied group replaced by the group's sum (keyed as the exact engine)."""
+    unrounded_grads = grads.unrounded
+    if unrounded_grads is not None:
+        unrounded_grads = tied_out(Expected(), unrounded_grads, groups, prefix)
     weights = [w.copy() for w in grads.weights]
     biases = [b.copy() for b in grads.biases]
     for number, group in enumerate(groups, 1):
@@ -312,11 +354,17 @@ def tied_out(out: Expected, grads: Gradients, groups: Sequence[Sequence[str]], p
             ((weights if kind == "w" else biases)[layer - 1], index) for kind, layer, index in map(entry_place, group)
         ]
         # A shared bias (index ()) holds its gradient in every unit's copy: read one, write all.
-        total = float(sum(source[index or (0,)] for source, index in places))
+        total = float(r(np.array(sum(source[index or (0,)] for source, index in places))))
         for source, index in places:
             source[index] = total
-        out.values[f"{prefix}dL/dtied{number}"] = total
-    return replace(grads, weights=tuple(weights), biases=tuple(biases))
+        key = f"{prefix}dL/dtied{number}"
+        out.values[key] = total
+        if unrounded_grads is not None:
+            kind, layer, index = entry_place(group[0])
+            out.unrounded[key] = entry_of(
+                unrounded_grads, "weights" if kind == "w" else "biases", (layer - 1, *(index or (0,)))
+            )
+    return replace(grads, weights=tuple(weights), biases=tuple(biases), unrounded=unrounded_grads)
 
 
 def sample_of(part: Part) -> tuple[Array, Array]:

@@ -3,6 +3,7 @@ keys it; :func:`expected` runs all of a spec's parts for the verification gate."
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
@@ -26,6 +27,7 @@ from derive.twins import (
     network_loss,
     param_symbols,
     record_hyper,
+    rounding_of,
     run_steps,
     sample_of,
     start,
@@ -37,7 +39,7 @@ def sample_twin(out: Expected, spec: Spec, part: Part) -> None:
     """forward, show_that, gradients, update, replace_activation: one sample, maybe one step."""
     network, loss = variant(spec, part)
     prefix = f"p{part.number}."
-    net = FloatNet.of(network)
+    net = FloatNet.of(network, rounding_of(spec))
     x, y = sample_of(part)
     out.vector(prefix, "x", x)
     out.vector(prefix, "y", y)
@@ -183,7 +185,8 @@ def batch_twin(out: Expected, spec: Spec, part: Part) -> None:
     record_hyper(out, prefix, hyper)
     names = part.wrt or all_names(network)
     state: dict[str, dict[tuple[str, int], Array]] = {}
-    net = FloatNet.of(network)
+    net = FloatNet.of(network, rounding_of(spec))
+    r = net.r
 
     def one(n: int, at: FloatNet) -> Gradients:
         x, y = samples[n - 1]
@@ -202,27 +205,38 @@ def batch_twin(out: Expected, spec: Spec, part: Part) -> None:
 
         return mark
 
+    def combined(values: list[Array]) -> Array:
+        """(1/N) Σ_n, or the plain sum, of the samples' values (the student policy rounds it once)."""
+        return r(scale * np.sum(values, axis=0))
+
     if part.mode == "batch":
         each = [one(n, net) for n in range(1, size + 1)]
-        out.values[prefix + LOSS.key] = scale * sum(
-            out.values[f"{prefix}s{n}." + sample_loss(n).key] for n in range(1, size + 1)
+        out.values[prefix + LOSS.key] = float(
+            combined([np.array(out.values[f"{prefix}s{n}." + sample_loss(n).key]) for n in range(1, size + 1)])
         )
         whole = network_loss(network, loss)
+        layers = range(len(network.layers))
         grads = replace(
             each[0],
-            weights=tuple(scale * np.sum([g.weights[l] for g in each], axis=0) for l in range(len(network.layers))),
-            biases=tuple(scale * np.sum([g.biases[l] for g in each], axis=0) for l in range(len(network.layers))),
+            weights=tuple(combined([g.weights[l] for g in each]) for l in layers),
+            biases=tuple(combined([g.biases[l] for g in each]) for l in layers),
         )
-        kinked = any(at_kink(network, net.forward(x)[0]) for x, _ in samples)
+        plain = net.plain()
+        kinked = any(at_kink(network, plain.forward(x)[0]) for x, _ in samples)
         for kind, symbol, l, index in param_symbols(network):
 
             def batch_loss(h: float, kind: str = kind, l: int = l, index: tuple[int, ...] = index) -> float:
-                moved = net.with_param(kind, l, index, h)
+                moved = plain.with_param(kind, l, index, h)
                 return scale * sum(whole(*moved.forward(x), y) for x, y in samples)
 
             start = float((net.weights if kind == "w" else net.biases)[l - 1][index])
             key = prefix + Partial(LOSS, symbol).key
             out.values[key] = float((grads.weights if kind == "w" else grads.biases)[l - 1][index])
+            if net.rounds:
+                exact = [g.unrounded for g in each if g.unrounded is not None]
+                out.unrounded[key] = scale * sum(
+                    float((g.weights if kind == "w" else g.biases)[l - 1][index]) for g in exact
+                )
             if not kinked:
                 out.differences[key] = central_difference(batch_loss, start)
         net = step_values(out, network, net, grads, part.optimizer, hyper, state, 1, names, prefix)
@@ -233,8 +247,10 @@ def batch_twin(out: Expected, spec: Spec, part: Part) -> None:
         times = size
     for n, (x, y) in enumerate(samples, 1):
         forward_values(out, network, net, x, y, loss, f"{prefix}s{n}.", marked(n, times))
-    out.values[prefix + Updated(LOSS, times).key] = scale * sum(
-        out.values[f"{prefix}s{n}." + Updated(sample_loss(n), times).key] for n in range(1, size + 1)
+    out.values[prefix + Updated(LOSS, times).key] = float(
+        combined(
+            [np.array(out.values[f"{prefix}s{n}." + Updated(sample_loss(n), times).key]) for n in range(1, size + 1)]
+        )
     )
 
 
@@ -260,8 +276,11 @@ def expected(spec: Spec) -> Expected:
     base = FloatNet.of(spec.network)
     for kind, symbol, l, index in param_symbols(spec.network):
         out.values[symbol.key] = float((base.weights if kind == "w" else base.biases)[l - 1][index])
-    for part in spec.parts:
-        if part.kind not in TWINS:
-            raise TypeError(f"no float64 twin for part kind {part.kind!r}")
-        TWINS[part.kind](out, spec, part)
+    # Rounded to few digits a probability can be exactly 0: the twin then divides by 0 in gradients
+    # no part may show (a forward part's), and where a part shows one the exact engine refuses it.
+    with np.errstate(divide="ignore", invalid="ignore") if spec.sheet.carry else contextlib.nullcontext():
+        for part in spec.parts:
+            if part.kind not in TWINS:
+                raise TypeError(f"no float64 twin for part kind {part.kind!r}")
+            TWINS[part.kind](out, spec, part)
     return out

@@ -11,6 +11,7 @@ import sympy as sp
 from derive import latex
 from derive.catalog import Optimizer
 from derive.formula import Node, Num, Quantity, Ref, Sum, Tensor
+from derive.names import named
 from derive.network import Backward, Params, Stepped
 from derive.notation import LOSS, Label, Partial, Stat, Sym, Symbolic, Updated, bias, weight
 from derive.steps import Cell, Compute, Given, Step, Table
@@ -44,7 +45,7 @@ def remapped(bwd: Backward, pick: Callable[[Quantity], Quantity]) -> Backward:
 
 def tied_symbol(group: int) -> Label:
     """∂L/∂θ_g of the g-th group of tied entries: one shared parameter θ_g."""
-    return Label(f"dL/dtied{group}", rf"\frac{{\partial L}}{{\partial \theta_{{{group}}}}}")
+    return Label(f"dL/dtied{group}", named(rf"\frac{{\partial @L}}{{\partial \theta_{{{group}}}}}"))
 
 
 def tied(bwd: Backward, groups: Sequence[Sequence[str]], prefix: str) -> tuple[Backward, list[Step]]:

@@ -8,6 +8,7 @@ import derive
 from derive import latex
 from derive.context import sheet_context
 from derive.diagram import MAX_UNITS, diagram_context, shown_units
+from derive.names import STANDARD
 from derive.spec import parse_spec
 from derive.steps import Diagram
 from derive.style import Style
@@ -35,8 +36,8 @@ def test_the_network_drawing_carries_the_given_weights_and_biases() -> None:
     for l, layer in enumerate(spec.network.layers, 1):
         for j, b in enumerate(layer.bias, 1):
             assert units[f"n{l}-{j}"]["label"] == latex.inline(b)
-    assert units["n0-1"]["input"] and units["n0-1"]["text"] == "x_{1}"
-    assert units["n2-1"]["text"] == r"\hat{y}"
+    assert units["n0-1"]["input"] and STANDARD.expand(units["n0-1"]["text"]) == "x_{1}"
+    assert STANDARD.expand(units["n2-1"]["text"]) == r"\hat{y}"
 
 
 def test_the_forward_and_gradient_drawings_carry_the_computed_values() -> None:

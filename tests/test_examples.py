@@ -31,6 +31,8 @@ def test_there_is_an_example_per_feature() -> None:
         "shared_bias",
         "output_gradient",
         "skip_connections",
+        "rounding_student",
+        "notation_custom_names",
     } <= names
 
 

@@ -8,7 +8,17 @@ import sympy as sp
 from derive import latex
 from derive.catalog import SIGMOID
 from derive.formula import Apply, Difference, Num, Power, Product, Quantity, Ref, Sum
+from derive.names import STANDARD
 from derive.notation import LOSS, Partial, Sym, Updated
+
+
+def symbol(s: object) -> str:
+    """A symbol as a sheet with the standard names shows it (the printer writes name tokens)."""
+    return STANDARD.expand(latex.symbol(s))  # type: ignore[arg-type]
+
+
+def formula(node: object) -> str:
+    return STANDARD.expand(latex.formula(node))  # type: ignore[arg-type]
 
 
 def q(symbol: Sym, value: sp.Expr) -> Ref:
@@ -23,25 +33,25 @@ X2 = Sym("x", None, (2,))
 
 
 def test_layer_superscript_and_comma_indices() -> None:
-    assert latex.symbol(W12) == "w^{(1)}_{1,2}"
+    assert symbol(W12) == "w^{(1)}_{1,2}"
 
 
 def test_indices_never_collide() -> None:
     # w_{1,2} (row 1, column 2) and w_{12} (entry 12 of a vector) must print differently
-    assert latex.symbol(Sym("w", None, (1, 2))) != latex.symbol(Sym("w", None, (12,)))
+    assert symbol(Sym("w", None, (1, 2))) != symbol(Sym("w", None, (12,)))
 
 
 def test_partials_always_use_the_partial_sign() -> None:
-    assert latex.symbol(Partial(LOSS, W12)) == r"\frac{\partial L}{\partial w^{(1)}_{1,2}}"
+    assert symbol(Partial(LOSS, W12)) == r"\frac{\partial L}{\partial w^{(1)}_{1,2}}"
 
 
 def test_updated_parameter_gets_a_prime_before_the_layer() -> None:
-    assert latex.symbol(Updated(W12)) == "w'^{(1)}_{1,2}"
-    assert latex.symbol(Updated(Sym("yhat", None, (1,), hide_index=True))) == r"\hat{y}'"
+    assert symbol(Updated(W12)) == "w'^{(1)}_{1,2}"
+    assert symbol(Updated(Sym("yhat", None, (1,), hide_index=True))) == r"\hat{y}'"
 
 
 def test_hidden_index_for_single_entry_vectors() -> None:
-    assert latex.symbol(Sym("z", 2, (1,), hide_index=True)) == "z^{(2)}"
+    assert symbol(Sym("z", 2, (1,), hide_index=True)) == "z^{(2)}"
 
 
 # --- substitution --------------------------------------------------------------------------
@@ -49,7 +59,7 @@ def test_hidden_index_for_single_entry_vectors() -> None:
 
 def test_negative_numbers_are_bracketed_when_substituted() -> None:
     node = Sum((Product((q(W12, sp.Integer(-1)), q(X2, sp.Integer(1)))), q(Sym("b"), sp.Rational(-1, 8))))
-    assert latex.formula(node) == r"w^{(1)}_{1,2} \, x_{2} + b"
+    assert formula(node) == r"w^{(1)}_{1,2} \, x_{2} + b"
     assert latex.substituted(node, 4) == (r"\left(-1\right) \cdot 1 + \left(- \frac{1}{8}\right)", False)
 
 
@@ -67,12 +77,12 @@ def test_long_values_are_substituted_as_decimals_and_flagged() -> None:
 
 def test_a_number_after_a_symbol_gets_a_dot() -> None:
     node = Product((q(Sym("g"), sp.Integer(-1)), Num(sp.Integer(1))))
-    assert latex.formula(node) == r"g \cdot 1"
+    assert formula(node) == r"g \cdot 1"
 
 
 def test_activation_call() -> None:
     node = Apply(SIGMOID, q(Sym("z", 1, (1,)), sp.Integer(3)))
-    assert latex.formula(node) == r"\sigma\left(z^{(1)}_{1}\right)"
+    assert formula(node) == r"\sigma\left(z^{(1)}_{1}\right)"
     assert latex.substituted(node, 4)[0] == r"\sigma\left(3\right)"
 
 

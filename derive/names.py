@@ -1,0 +1,86 @@
+"""The names a sheet gives the network's quantities (x, y, ŷ, z, a, W, w, b, δ, L).
+
+Everything that writes one of them (the printer, the catalogue's rules, the templates' prose)
+writes a token, ``\\drvname{z}``; each output expands the tokens with its sheet's names. So a
+spec's own names (``[notation] z = "net"``) need no printer, rule or template of their own, and the
+answer keys (``p1.z1[2]``) never change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+NAMED: Mapping[str, str] = {
+    "x": "x",
+    "y": "y",
+    "yhat": r"\hat{y}",
+    "z": "z",
+    "a": "a",
+    "W": "W",
+    "w": "w",
+    "b": "b",
+    "delta": r"\delta",
+    "L": "L",
+}
+"""The quantities a spec may rename, with their default LaTeX."""
+
+_GREEK_WORDS = """
+alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi pi rho
+sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega
+"""
+GREEK = frozenset(_GREEK_WORDS.split())
+"""Names a spec may give as words ("theta"): they are written as the Greek letter."""
+
+_TOKEN = re.compile(r"\\drvname\{(\w+)\}([A-Za-z]?)")
+
+
+def token(base: str) -> str:
+    """What the printer and the prose write for the quantity ``base`` (a key of :data:`NAMED`)."""
+    if base not in NAMED:
+        raise KeyError(f"{base!r} is not a renameable quantity")
+    return rf"\drvname{{{base}}}"
+
+
+_MARK = re.compile(r"@(yhat|delta|[xyzawWbL])(?![A-Za-z])")
+
+
+def named(text: str) -> str:
+    """LaTeX written with ``@z``, ``@yhat``, ``@L`` … for the renameable quantities, as tokens:
+    ``named(r"(@yhat - @y)^2")`` is the squared error in whatever names the sheet gives ŷ and y."""
+    return _MARK.sub(lambda match: token(match.group(1)), text)
+
+
+def name_latex(name: str) -> str:
+    """The LaTeX of a name as a spec gives it: h, net (upright), theta (θ), "hat o" (ô)."""
+    hat, _, letters = name.rpartition(" ")
+    text = rf"\{letters}" if letters in GREEK else letters if len(letters) == 1 else rf"\mathrm{{{letters}}}"
+    return rf"\hat{{{text}}}" if hat else text
+
+
+@dataclass(frozen=True)
+class Names:
+    """The sheet's names: the defaults of :data:`NAMED`, with ``renamed`` (base, LaTeX) replacing some."""
+
+    renamed: tuple[tuple[str, str], ...] = ()
+
+    def latex(self, base: str) -> str:
+        return dict(self.renamed).get(base, NAMED[base])
+
+    def expand(self, text: str) -> str:
+        """``text`` with every token replaced by the sheet's name for it."""
+        if r"\drvname" not in text:
+            return text
+        table = {**NAMED, **dict(self.renamed)}
+
+        def name(match: re.Match[str]) -> str:
+            value, after = table[match.group(1)], match.group(2)
+            # \delta followed by a letter would make one command (\deltax): a space keeps them apart.
+            return value + (" " if after and value[-1].isalpha() and value.startswith("\\") else "") + after
+
+        return _TOKEN.sub(name, text)
+
+
+STANDARD = Names()
+"""The standard names: x, y, ŷ, z, a, W, w, b, δ, L."""

@@ -1,0 +1,95 @@
+"""A sheet's own names for the network's quantities: tokens, their expansion, the spec's [notation]."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import derive
+from derive.errors import SpecError
+from derive.names import NAMED, STANDARD, Names, name_latex, named, token
+from derive.pipeline import Options, build_sheet
+from tests.test_cli import text_of
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "notation_custom_names.toml"
+
+
+def test_tokens_expand_to_the_standard_names_or_the_sheets() -> None:
+    text = named(r"\frac{\partial @L}{\partial @yhat} = 2(@yhat - @y), @z^{(1)}, @W^{(2)}")
+    assert "@" not in text and r"\drvname{yhat}" in text
+    assert STANDARD.expand(text) == r"\frac{\partial L}{\partial \hat{y}} = 2(\hat{y} - y), z^{(1)}, W^{(2)}"
+    mine = Names((("L", "E"), ("z", r"\mathrm{net}")))
+    assert mine.expand(text) == r"\frac{\partial E}{\partial \hat{y}} = 2(\hat{y} - y), \mathrm{net}^{(1)}, W^{(2)}"
+    # A command name followed by a letter would fuse (\deltax): the expansion keeps them apart.
+    assert STANDARD.expand(token("delta") + "x") == r"\delta x"
+    assert STANDARD.expand(named("@yhat_j @a")) == r"\hat{y}_j a"
+    with pytest.raises(KeyError):
+        token("theta")
+
+
+def test_names_are_written_as_a_teacher_writes_them() -> None:
+    assert name_latex("h") == "h"
+    assert name_latex("net") == r"\mathrm{net}"
+    assert name_latex("theta") == r"\theta"
+    assert name_latex("hat o") == r"\hat{o}"
+
+
+def test_the_standard_names_written_out_change_nothing() -> None:
+    spec = derive.load_example()
+    text = Path(derive.spec.example_path()).read_text()
+    standard = "[notation]\n" + "".join(f'{base} = "{name}"\n' for base, name in {"z": "z", "a": "a", "W": "W"}.items())
+    again = derive.parse_spec(standard + text, name=spec.name)
+    assert derive.render(derive.solve(again), 4) == derive.render(derive.solve(spec), 4)
+
+
+def test_a_sheet_in_its_own_names(tmp_path: Path) -> None:
+    spec = derive.load_spec(EXAMPLE)
+    build_sheet(spec, Options(output_dir=tmp_path))
+    tex = (tmp_path / f"{spec.name}-solution.tex").read_text()
+    assert r"\drvname" not in tex
+    for standard in (r"z\^\{\(", r"a\^\{\(", r"\\hat\{y\}", r"\\partial L\b", r"\(x\)"):
+        assert not re.search(r"(?<![A-Za-z\\])" + standard, tex), standard  # not in \delta^{(l)}
+    assert r"\mathrm{net}^{(1)}_{1}" in tex and r"\mathrm{out}^{(1)}_{2}" in tex
+    assert r"\frac{\partial E}{\partial o_{1}}" in tex
+    assert r"\sigma(\mathrm{net})" in tex  # the catalogue's identities speak the same names
+    solution = " ".join(text_of(tmp_path / f"{spec.name}-solution.pdf").split())
+    assert "net" in solution and "out" in solution
+    exercise = (tmp_path / f"{spec.name}-exercise.tex").read_text()
+    assert r"\drvname" not in exercise and r"\mathrm{net}^{(l)}" in exercise
+    document = json.loads((tmp_path / f"{spec.name}-answers.json").read_text())
+    entry = next(e for e in document["quantities"] if e["name"] == "p1.z1[1]")  # the keys stay
+    assert entry["symbol"] == r"\mathrm{net}^{(1)}_{1}"
+    fragment = (tmp_path / f"{spec.name}-fragments" / "part1-solution.tex").read_text()
+    assert r"\drvname" not in fragment and r"\mathrm{net}" in fragment
+
+
+def test_a_notebook_shows_the_sheets_names() -> None:
+    solution = derive.solve(derive.load_spec(EXAMPLE))
+    shown = solution._repr_latex_()
+    assert r"\drvname" not in shown and r"\mathrm{out}" in shown
+
+
+@pytest.mark.parametrize(
+    ("notation", "message"),
+    [
+        ('zz = "net"', "notation.zz: unknown key"),
+        ('z = "n@t"', "notation.z: expected a name of letters, as h, net, theta or \"hat o\"; found 'n@t'"),
+        ("z = 3", "notation.z: expected a name of letters"),
+        ('z = "e"', "notation.z: 'e' is taken: the sheet writes Euler's number with it"),
+        ('a = "z"', "notation.a: a and z would have the same name"),
+        ('z = "h"\na = "h"', "would have the same name"),
+    ],
+)
+def test_a_bad_name_is_one_line(notation: str, message: str) -> None:
+    text = f"[notation]\n{notation}\n" + Path(derive.spec.example_path()).read_text()
+    with pytest.raises(SpecError) as caught:
+        derive.parse_spec(text, name="names")
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_every_renameable_quantity_has_a_token_and_a_standard_name() -> None:
+    for base, standard in NAMED.items():
+        assert STANDARD.expand(token(base)) == standard
