@@ -104,6 +104,8 @@ def network_context(spec: Spec) -> dict[str, Any]:
         "layers": layers,
         "inputs": network.inputs,
         "outputs": network.outputs,
+        # Each bias written as the weight w_{j,0} on a constant input 1 (only if some layer has one).
+        "bias_as_weight": spec.sheet.names.bias_as_weight and any(layer.has_bias for layer in network.layers),
     }
 
 

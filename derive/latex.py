@@ -104,9 +104,11 @@ class DerivePrinter(LatexPrinter):
         sup = [] if s.layer is None else [f"({s.layer})"]
         if transpose:
             sup.append(r"\top")
-        if prime:
+        if prime > 3:
+            sup.insert(0, f"[{prime}]")  # w^{[4](1)}: one superscript (two would be a TeX error)
+        elif prime:
             # w'^{(1)}_{2,1}: TeX merges the prime into the superscript, the index stays under w.
-            base = base + ("'" * prime if prime <= 3 else f"^{{[{prime}]}}")
+            base += "'" * prime
         text = base + (f"^{{{''.join(sup)}}}" if sup else "")
         if s.index and not s.hide_index:
             text += "_{" + ",".join(str(i) for i in s.index) + "}"

@@ -34,6 +34,8 @@ GREEK = frozenset(_GREEK_WORDS.split())
 """Names a spec may give as words ("theta"): they are written as the Greek letter."""
 
 _TOKEN = re.compile(r"\\drvname\{(\w+)\}([A-Za-z]?)")
+_BIAS = re.compile(r"\\drvname\{b\}('*)(\^\{[^{}]*\})?(?:_\{([^{}]*)\})?")
+"""A bias as the printer writes it: primes, the superscript (layer, step, ⊤) and the index."""
 
 
 def token(base: str) -> str:
@@ -64,6 +66,8 @@ class Names:
     """The sheet's names: the defaults of :data:`NAMED`, with ``renamed`` (base, LaTeX) replacing some."""
 
     renamed: tuple[tuple[str, str], ...] = ()
+    bias_as_weight: bool = False
+    """Write each bias as the weight on a constant input 1: b^{(l)}_j as w^{(l)}_{j,0}."""
 
     def latex(self, base: str) -> str:
         return dict(self.renamed).get(base, NAMED[base])
@@ -73,6 +77,8 @@ class Names:
         if r"\drvname" not in text:
             return text
         table = {**NAMED, **dict(self.renamed)}
+        if self.bias_as_weight:
+            text = _BIAS.sub(lambda m: self._as_weight(m, table["w"]), text)
 
         def name(match: re.Match[str]) -> str:
             value, after = table[match.group(1)], match.group(2)
@@ -80,6 +86,16 @@ class Names:
             return value + (" " if after and value[-1].isalpha() and value.startswith("\\") else "") + after
 
         return _TOKEN.sub(name, text)
+
+    @staticmethod
+    def _as_weight(match: re.Match[str], weight: str) -> str:
+        # b'^{(1)}_{2} → w'^{(1)}_{2,0}; the vector b^{(1)} → w^{(1)}_{·,0}, column 0 of the weights.
+        primes, sup, index = match.group(1), match.group(2) or "", match.group(3)
+        return weight + primes + sup + _weight_index(index)
+
+
+def _weight_index(index: str | None) -> str:
+    return r"_{\cdot,0}" if index is None else f"_{{{index},0}}"
 
 
 STANDARD = Names()

@@ -169,8 +169,10 @@ class _Reader(PartReader):
         return Sheet(**fields)  # type: ignore[arg-type]
 
     def notation(self, value: object) -> Names:
-        """``[notation]``: the sheet's own names for the network's quantities (z = "net", a = "out")."""
-        table = self.table(["notation"], value, tuple(NAMED))
+        """``[notation]``: the sheet's own names for the network's quantities (z = "net", a = "out"),
+        and ``bias_as_weight``: each bias written as the weight w_{j,0} on a constant input 1."""
+        table = self.table(["notation"], value, (*NAMED, "bias_as_weight"))
+        as_weight = self.boolean(["notation", "bias_as_weight"], table.pop("bias_as_weight", False))
         renamed = []
         for base, name in table.items():
             path = ["notation", base]
@@ -181,7 +183,7 @@ class _Reader(PartReader):
             if letters in _TAKEN:
                 raise self.fail(path, f"{name!r} is taken: the sheet writes {_TAKEN[letters]} with it")
             renamed.append((base, name_latex(name)))
-        names = Names(tuple(renamed))
+        names = Names(tuple(renamed), as_weight)
         written: dict[str, str] = {}
         for base in NAMED:
             other = written.setdefault(names.latex(base), base)

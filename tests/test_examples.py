@@ -33,6 +33,7 @@ def test_there_is_an_example_per_feature() -> None:
         "skip_connections",
         "rounding_student",
         "notation_custom_names",
+        "bias_as_weight",
     } <= names
 
 

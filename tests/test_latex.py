@@ -170,3 +170,8 @@ def test_digits_are_an_int_that_prints_its_count() -> None:
     digits = latex.Digits(3, significant=True)
     assert digits == 3 and str(digits) == "3" and digits + 1 == 4
     assert latex.decimal(0.5, 3) == "0.500" and latex.decimal(0.5, digits) == "0.500"
+
+
+def test_four_steps_and_more_are_one_superscript_with_the_layer() -> None:
+    assert symbol(Updated(W12, 4)) == "w^{[4](1)}_{1,2}"  # w^{[4]}^{(1)} would stop TeX
+    assert symbol(Updated(LOSS, 5)) == "L^{[5]}"

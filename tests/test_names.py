@@ -93,3 +93,29 @@ def test_a_bad_name_is_one_line(notation: str, message: str) -> None:
 def test_every_renameable_quantity_has_a_token_and_a_standard_name() -> None:
     for base, standard in NAMED.items():
         assert STANDARD.expand(token(base)) == standard
+
+
+def test_a_bias_written_as_the_weight_on_a_constant_input() -> None:
+    names = Names(bias_as_weight=True)
+    assert names.expand(named("@b^{(1)}_{2}")) == "w^{(1)}_{2,0}"
+    assert names.expand(named("@b^{(1)}")) == r"w^{(1)}_{\cdot,0}"  # the vector: column 0 of W
+    assert names.expand(named("@b''^{(2)}_{1}")) == "w''^{(2)}_{1,0}"
+    assert Names((("w", "v"),), True).expand(named("@b^{(1)}_{2}")) == "v^{(1)}_{2,0}"
+
+
+def test_a_sheet_with_biases_as_weights(tmp_path: Path) -> None:
+    spec = derive.load_spec(EXAMPLE.parent / "bias_as_weight.toml")
+    build_sheet(spec, Options(output_dir=tmp_path, pdf=False))
+    tex = (tmp_path / f"{spec.name}-solution.tex").read_text()
+    assert r"\drvname" not in tex and not re.search(r"(?<![A-Za-z\\])b\^\{\(", tex)
+    assert r"\frac{\partial L}{\partial w^{(1)}_{1,0}}" in tex
+    assert r"a^{(l-1)}_0 = 1" in tex  # the sheet says what the weight multiplies
+    document = json.loads((tmp_path / f"{spec.name}-answers.json").read_text())
+    entry = next(e for e in document["quantities"] if e["name"] == "p1.dL/db1[1]")  # the key stays
+    assert entry["symbol"] == r"\frac{\partial L}{\partial w^{(1)}_{1,0}}"
+
+
+def test_bias_as_weight_is_a_yes_or_no() -> None:
+    text = "[notation]\nbias_as_weight = 1\n" + Path(derive.spec.example_path()).read_text()
+    with pytest.raises(SpecError, match=r"notation\.bias_as_weight: expected true or false"):
+        derive.parse_spec(text, name="names")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import derive
 from derive.deriver import Deriver
 from derive.network import backward, forward, given_sample
 from derive.notation import Sym
 from derive.updates import masked, param_entry
+from tests.test_cli import text_of
 
 
 def test_an_entry_key_names_its_symbol() -> None:
@@ -27,3 +30,16 @@ def test_masking_zeroes_exactly_the_frozen_entries_under_their_own_keys() -> Non
     assert out.gradients.biases[1][0].key == "p1.frozen.dL/db2[1]"
     assert out.gradients.weights[0][0][0] is bwd.gradients.weights[0][0][0]
     assert bwd.gradients.weights[0][1][0].exact != 0  # the unmasked pass is untouched
+
+
+def test_four_optimizer_steps_compile(tmp_path: Path) -> None:
+    """After four steps a weight is w^{[4](1)}: the sheet compiles and shows the last step."""
+    spec = derive.parse_spec(
+        '[network]\n[[network.layers]]\nweights = [[1]]\nbias = [0]\nactivation = "sigmoid"\n'
+        '[loss]\nname = "squared_error"\n'
+        '[[parts]]\nkind = "update"\nx = [1]\ny = 1\nlearning_rate = "1/10"\nsteps = 4\n',
+        name="four",
+    )
+    built = derive.build_sheet(spec, derive.Options(output_dir=tmp_path))
+    assert "p1.w1_new4[1,1]" in {q.key for q in built.solution.quantities()}
+    assert "b[4](1) = b′′′(1) − α" in text_of(tmp_path / "four-solution.pdf")  # the fourth step, after three
