@@ -427,9 +427,11 @@ def shown(q: Quantity, places: int, exact: bool = True) -> str:
 
 
 def carried(q: Quantity, places: int) -> str | None:
-    """A value the student policy computed, with every place it carries (0.0300, not 0.03); None
-    for any other value (a given is written as given)."""
-    return decimal(q.approx, places) if q.carry is not None and q.formula is not None else None
+    """Under the student policy: a computed value with every place it carries (0.0300, not 0.03),
+    a given with all of its own (0.123456 stays so); None for any other value."""
+    if q.carry is None:
+        return None
+    return decimal(q.approx, places) if q.formula is not None else terminating(q.exact, 12)
 
 
 def given(value: sp.Expr, exact: bool = True) -> str:

@@ -275,3 +275,11 @@ def test_a_value_too_long_for_the_float_check_is_refused_in_one_line() -> None:
     assert "more digits than the float64 check can follow (12); use significant figures" in message
     assert "\n" not in message
     derive.solve(derive.parse_spec(spec.replace("decimals = 4", "significant = 4"), name="long"))
+
+
+def test_a_given_with_more_places_is_written_and_used_as_given() -> None:
+    spec = derive.parse_spec(STUDENT.replace("x = [0.05, 0.1]", "x = [0.123456, 0.1]"), name="given")
+    solution = derive.solve(spec)
+    assert solution["p1.z1[1]"].exact == sp.Rational("0.3885")  # 0.15 · 0.123456 + 0.02 + 0.35 = 0.3885184
+    tex = derive.render(solution, 4).solution
+    assert "0.123456" in tex and "0.1235" not in tex
