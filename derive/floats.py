@@ -1,7 +1,9 @@
-"""The independent float64 engine: NumPy forward and backward passes, optimizer steps, differences.
+"""The independent float engine: NumPy forward and backward passes, optimizer steps, differences.
 
 Nothing here reuses the exact engine's formulas: every activation, loss and optimizer has its own
-float64 twin below, written from the textbook definitions.
+float twin below, written from the textbook definitions. The network's numbers enter as long
+doubles (:func:`extended`; 64-bit mantissa on x86, float64 where a platform has nothing longer),
+so a cancellation that float64 would resolve to 1e-7 is confirmed rather than refused.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as replaced
+from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from derive.catalog import Activation, Loss, Optimizer
 from derive.errors import VerificationError
@@ -26,6 +30,19 @@ Rounder = Callable[[Array], Array]
 TIE = 1e-12
 """A value this close (relatively) below a tie is the tie: 0.06175 computed in float64 may land
 just under it, and the student policy rounds a tie up, as the exact engine sees it."""
+
+
+def extended(values: Sequence[Any]) -> Array:
+    """Exact numbers (rationals, rows of them) as an array of long doubles (64-bit mantissa on x86:
+    2000 times finer than float64), so that a cancellation the exact engine resolves is resolved here too."""
+
+    def one(v: Any) -> Any:
+        r = sp.Rational(v)
+        return np.longdouble(int(r.p)) / np.longdouble(int(r.q))
+
+    return np.array(
+        [[one(v) for v in row] if isinstance(row, Sequence) else one(row) for row in values], dtype=np.longdouble
+    )
 
 
 def unrounded(values: Array) -> Array:
@@ -236,8 +253,8 @@ class FloatNet:
     @classmethod
     def of(cls, network: Network, r: Rounder = unrounded) -> FloatNet:
         return cls(
-            tuple(np.array([[float(w) for w in row] for row in layer.weights]) for layer in network.layers),
-            tuple(np.array([float(b) for b in layer.bias]) for layer in network.layers),
+            tuple(extended(layer.weights) for layer in network.layers),
+            tuple(extended(layer.bias) for layer in network.layers),
             tuple(activation_twin(layer.activation) for layer in network.layers),
             tuple(layer.shared_bias for layer in network.layers),
             tuple(network.sources(l) for l in range(1, len(network.layers) + 1)),

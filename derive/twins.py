@@ -19,6 +19,7 @@ from derive.floats import (
     Gradients,
     Rounder,
     central_difference,
+    extended,
     loss_twin,
     optimizer_twin,
     rounder,
@@ -369,7 +370,7 @@ def tied_out(
 
 def sample_of(part: Part) -> tuple[Array, Array]:
     assert part.sample is not None
-    return np.array([float(v) for v in part.sample.x]), np.array([float(v) for v in part.sample.y])
+    return extended(part.sample.x), extended(part.sample.y)
 
 
 def hyper_of(optimizer: Optimizer, rate: float, given: Sequence[tuple[str, object]] = ()) -> dict[str, float]:

@@ -12,7 +12,7 @@ import numpy as np
 from derive.catalog import BINARY_CROSS_ENTROPY
 from derive.classification import PLOT_POINTS
 from derive.experiments import RUNAWAY
-from derive.floats import Array, FloatNet, Gradients, central_difference, loss_twin
+from derive.floats import Array, FloatNet, Gradients, central_difference, extended, loss_twin
 from derive.model import Part, Spec, variant
 from derive.notation import LOSS, Partial, Sym, Symbolic, Updated, sample_loss
 from derive.twins import (
@@ -130,7 +130,7 @@ def compare_activation_twin(out: Expected, spec: Spec, part: Part) -> None:
         norms(out, f"{prefix}sigmoid.norm(dL/dW{l})", sigmoid_grads.weights[l - 1])
         norms(out, f"{prefix}relu.norm(dL/dW{l})", relu_grads.weights[l - 1])
     if part.dead_x is not None:
-        dead = np.array([float(v) for v in part.dead_x])
+        dead = extended(part.dead_x)
         out.vector(prefix + "dead.", "x", dead)
         out.vector(prefix + "dead.", "y", y)
         forward_values(out, relu, relu_net, dead, y, loss, prefix + "dead.")
@@ -180,7 +180,7 @@ def batch_twin(out: Expected, spec: Spec, part: Part) -> None:
     assert part.optimizer is not None and part.learning_rate is not None
     prefix, size = f"p{part.number}.", len(part.samples)
     scale = 1.0 / size if part.batch_mean else 1.0
-    samples = [(np.array([float(v) for v in s.x]), np.array([float(v) for v in s.y])) for s in part.samples]
+    samples = [(extended(s.x), extended(s.y)) for s in part.samples]
     hyper = hyper_of(part.optimizer, float(part.learning_rate), part.hyper)
     record_hyper(out, prefix, hyper)
     names = part.wrt or all_names(network)
