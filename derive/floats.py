@@ -267,8 +267,14 @@ class FloatNet:
         return self.r is not unrounded
 
     def plain(self) -> FloatNet:
-        """The same network without rounding: what finite differences and the true gradients use."""
+        """The same network without rounding: the true gradients under the student policy."""
         return replaced(self, r=unrounded) if self.rounds else self
+
+    def coarse(self) -> FloatNet:
+        """Unrounded and in float64: what finite differences nudge (their own error, ~1e-6, dwarfs
+        float64's, and BLAS makes the thousands of passes of a wide network cheap)."""
+        weights = tuple(w.astype(float) for w in self.weights)
+        return replaced(self, weights=weights, biases=tuple(b.astype(float) for b in self.biases), r=unrounded)
 
     def sources(self, layer: int) -> tuple[int, ...]:
         return self.reads[layer - 1] if self.reads else (layer - 1,)

@@ -147,11 +147,12 @@ def gradient_values(
         of = unit_symbol(network, len(network.layers), "a", output)
         value, derivative, whole = output_twin(output)
     logit = output is None and logit_form(network, loss)
-    plain = net.plain()  # finite differences need a smooth loss: they nudge the unrounded network
+    plain = net.plain()  # the true gradients, before the student policy's rounding
     grads = net.backward(x, y, derivative, from_logit=logit and not net.rounds)
     if plain is not net:
         grads = replace(grads, unrounded=plain.backward(x, y, derivative, from_logit=logit))
     kinked = at_kink(network, plain.forward(x)[0])
+    fd, xf, yf = net.coarse(), x.astype(float), y.astype(float)  # what the differences nudge
 
     def record(symbol: Symbolic, where: tuple[str, tuple[int, ...]], nudged: tuple[float, float]) -> None:
         key = prefix + symbol.key
@@ -167,18 +168,18 @@ def gradient_values(
         return value(activations[-1], target)  # nudging ŷ itself: the loss must come from ŷ, not the logit
 
     for j in range(1, len(grads.output) + 1):
-        nudged = _nudge(plain, x, y, of_output, ("a", depth, j - 1))
+        nudged = _nudge(fd, xf, yf, of_output, ("a", depth, j - 1))
         record(Partial(of, unit_symbol(network, depth, "a", j)), ("output", (j - 1,)), nudged)
     for l in range(1, depth + 1):
         for j in range(1, len(grads.delta[l - 1]) + 1):
-            nudged = _nudge(plain, x, y, whole, ("z", l, j - 1))
+            nudged = _nudge(fd, xf, yf, whole, ("z", l, j - 1))
             record(Sym("delta", l, (j,)), ("delta", (l - 1, j - 1)), nudged)
         if l > 1:
             for k in range(1, len(grads.activation[l - 2]) + 1):
                 record(
                     Partial(of, unit_symbol(network, l - 1, "a", k)),
                     ("activation", (l - 2, k - 1)),
-                    _nudge(plain, x, y, whole, ("a", l - 1, k - 1)),
+                    _nudge(fd, xf, yf, whole, ("a", l - 1, k - 1)),
                 )
     outputs = net.forward(x)[1]
     for l, layer in enumerate(network.layers, 1):
@@ -187,11 +188,11 @@ def gradient_values(
             out.values[prefix + mean_symbol(l).key] = float(net.r(np.array(upstream @ outputs[l - 1])))
     # ∂L/∂x = W^{(1)ᵀ} δ^{(1)} (plus what skip connections bring back), nudged by moving the input itself.
     for k in range(len(grads.inputs)):
-        nudged = _nudge_input(plain, x, y, whole, k)
+        nudged = _nudge_input(fd, xf, yf, whole, k)
         record(Partial(of, Sym("x", None, (k + 1,))), ("inputs", (k,)), nudged)
     for kind, symbol, l, index in param_symbols(network):
         start = float((net.weights if kind == "w" else net.biases)[l - 1][index])
-        nudged = _nudge_param(plain, x, y, whole, (kind, l, index), start)
+        nudged = _nudge_param(fd, xf, yf, whole, (kind, l, index), start)
         record(Partial(of, symbol), ("weights" if kind == "w" else "biases", (l - 1, *index)), nudged)
     return grads
 
@@ -324,7 +325,7 @@ def run_steps(
             for number, group in enumerate(part.tied, 1):
                 key = f"{prefix if t == 1 else f'{prefix}t{t}.'}dL/dtied{number}"
                 if not kinked:  # at a ReLU kink the two one-sided slopes differ
-                    out.differences[key] = _nudge_tied(net.plain(), x, y, whole, group)
+                    out.differences[key] = _nudge_tied(net.coarse(), x.astype(float), y.astype(float), whole, group)
         net = step_values(out, network, net, grads, part.optimizer, hyper, state, t, names, prefix)
         nets.append(net)
     return nets

@@ -221,13 +221,13 @@ def batch_twin(out: Expected, spec: Spec, part: Part) -> None:
             weights=tuple(combined([g.weights[l] for g in each]) for l in layers),
             biases=tuple(combined([g.biases[l] for g in each]) for l in layers),
         )
-        plain = net.plain()
+        plain = net.coarse()  # what the differences nudge
         kinked = any(at_kink(network, plain.forward(x)[0]) for x, _ in samples)
         for kind, symbol, l, index in param_symbols(network):
 
             def batch_loss(h: float, kind: str = kind, l: int = l, index: tuple[int, ...] = index) -> float:
                 moved = plain.with_param(kind, l, index, h)
-                return scale * sum(whole(*moved.forward(x), y) for x, y in samples)
+                return scale * sum(whole(*moved.forward(x.astype(float)), y.astype(float)) for x, y in samples)
 
             start = float((net.weights if kind == "w" else net.biases)[l - 1][index])
             key = prefix + Partial(LOSS, symbol).key
