@@ -70,6 +70,8 @@ class Carry:
                 number = Decimal(p) / Decimal(q)
         else:
             number = Decimal(mpmath.libmp.to_str(approx._mpf_, 45))
+        if number.is_nan():
+            raise ValueError("it is not a number")
         if not number.is_finite():
             return sp.oo if number > 0 else -sp.oo
         value = rounded_decimal(number, self.digits, self.significant)

@@ -9,6 +9,7 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 from pathlib import Path
 
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
@@ -283,3 +284,8 @@ def test_a_given_with_more_places_is_written_and_used_as_given() -> None:
     assert solution["p1.z1[1]"].exact == sp.Rational("0.3885")  # 0.15 · 0.123456 + 0.02 + 0.35 = 0.3885184
     tex = derive.render(solution, 4).solution
     assert "0.123456" in tex and "0.1235" not in tex
+
+
+def test_a_value_that_is_not_a_number_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a number"):
+        Carry(2).round(None, mpmath.mpf("nan"))
