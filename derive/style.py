@@ -39,7 +39,8 @@ class Style:
         from derive.latex import Digits  # latex imports this module's users; imported late
 
         return cls(
-            places=Digits(sheet.decimals, sheet.significant) if places is None else places,
+            # A student-rounded sheet shows the digits it carries, whatever the caller asks for.
+            places=Digits(sheet.decimals, sheet.significant) if places is None or sheet.carry else places,
             exact=sheet.exact,
             language=lang,
             decimal_mark=sheet.decimal_mark or LANGUAGES[lang],

@@ -289,3 +289,9 @@ def test_a_given_with_more_places_is_written_and_used_as_given() -> None:
 def test_a_value_that_is_not_a_number_is_refused() -> None:
     with pytest.raises(ValueError, match="not a number"):
         Carry(2).round(None, mpmath.mpf("nan"))
+
+
+def test_a_student_sheet_renders_with_the_places_it_carries() -> None:
+    solution = derive.solve(derive.parse_spec(STUDENT.replace("decimals = 4", "decimals = 2"), name="two"))
+    tex = derive.render(solution, 6).solution  # the library call's places cannot contradict the carry
+    assert "0.59" in tex and "0.590000" not in tex
