@@ -151,7 +151,7 @@ class Quantity:
         try:
             return cls._computed(symbol, formula, prefix)
         except (Undefined, ZeroDivisionError) as error:
-            carry = next((q.carry for q in formula.refs() if q.carry is not None), None)
+            carry = carry_of(formula)
             # Rounded to few digits a probability becomes 0 or 1 (1 − p in a denominator, log p).
             hint = "" if carry is None else f" (rounded to {carry.describe()}; carry more digits)"
             raise DegenerateError(f"{prefix}{symbol.key}: {error}{hint}") from None
@@ -159,7 +159,7 @@ class Quantity:
     @classmethod
     def _computed(cls, symbol: Symbolic, formula: Node, prefix: str) -> Quantity:
         approx = formula.approx()
-        carry = next((q.carry for q in formula.refs() if q.carry is not None), None)
+        carry = carry_of(formula)
         if carry is not None:
             # The student policy: the value is rounded as soon as it is computed, and carried so.
             try:
@@ -184,6 +184,11 @@ class Quantity:
             # it): the value stands for itself by a symbol, and stays exact through its formula.
             exact = sp.Symbol(identifier(prefix + symbol.key))
         return cls(symbol, exact, approx, formula, prefix)
+
+
+def carry_of(formula: Node) -> Carry | None:
+    """The student policy of the quantities ``formula`` uses (it came with the givens), or None."""
+    return next((q.carry for q in formula.refs() if q.carry is not None), None)
 
 
 CANCELLATION = MP.mpf(10) ** -(DIGITS // 2)

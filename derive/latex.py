@@ -243,7 +243,7 @@ class DerivePrinter(LatexPrinter):
     def value(self, q: Quantity) -> str:
         """A quantity's value as substituted into a formula: exact when short, else a decimal."""
         if not self._settings["exact"]:
-            text = carried(q, self._settings["decimals"]) or _plain(q.exact, self._settings["decimals"])
+            text = _decimals_only(q, self._settings["decimals"])
             if text is None:
                 self.approximated = True
                 return decimal(q.approx, self._settings["decimals"])
@@ -422,7 +422,7 @@ def _plain(value: sp.Expr, places: int) -> str | None:
 
 def shown(q: Quantity, places: int, exact: bool = True) -> str:
     """A given value: its exact form (or its decimal when long), or with ``exact`` False a decimal only."""
-    text = exact_text(q.exact) if exact else carried(q, places) or _plain(q.exact, places)
+    text = exact_text(q.exact) if exact else _decimals_only(q, places)
     return text or decimal(q.approx, places)
 
 
@@ -432,6 +432,12 @@ def carried(q: Quantity, places: int) -> str | None:
     if q.carry is None:
         return None
     return decimal(q.approx, places) if q.formula is not None else terminating(q.exact, 12)
+
+
+def _decimals_only(q: Quantity, places: int) -> str | None:
+    """What a decimals-only sheet writes for ``q`` with =: the student policy's carried text, or the
+    value itself where it is exact within ``places``; None where it must be rounded for display."""
+    return carried(q, places) or _plain(q.exact, places)
 
 
 def given(value: sp.Expr, exact: bool = True) -> str:
@@ -448,7 +454,7 @@ def result(q: Quantity, places: int, exact: bool = True) -> list[tuple[str, str]
     """
     value = q.exact
     if not exact:
-        text = carried(q, places) or _plain(value, places)
+        text = _decimals_only(q, places)
         if q.rounded:  # the student policy rounded it: ≈ the value carried from here on
             return [(r"\approx", text or decimal(q.approx, places))]
         return [("=", text)] if text is not None else [(r"\approx", decimal(q.approx, places))]

@@ -8,6 +8,7 @@ answer keys (``p1.z1[2]``) never change.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -69,14 +70,19 @@ class Names:
     bias_as_weight: bool = False
     """Write each bias as the weight on a constant input 1: b^{(l)}_j as w^{(l)}_{j,0}."""
 
+    @functools.cached_property
+    def table(self) -> dict[str, str]:
+        """Every renameable quantity's LaTeX on this sheet (made once: every output expands with it)."""
+        return {**NAMED, **dict(self.renamed)}
+
     def latex(self, base: str) -> str:
-        return dict(self.renamed).get(base, NAMED[base])
+        return self.table[base]
 
     def expand(self, text: str) -> str:
         """``text`` with every token replaced by the sheet's name for it."""
         if r"\drvname" not in text:
             return text
-        table = {**NAMED, **dict(self.renamed)}
+        table = self.table
         if self.bias_as_weight:
             text = _BIAS.sub(lambda m: self._as_weight(m, table["w"]), text)
 

@@ -21,6 +21,7 @@ from derive.twins import (
     after,
     all_names,
     at_kink,
+    entry_of,
     forward_values,
     gradient_values,
     hyper_of,
@@ -221,22 +222,22 @@ def batch_twin(out: Expected, spec: Spec, part: Part) -> None:
             weights=tuple(combined([g.weights[l] for g in each]) for l in layers),
             biases=tuple(combined([g.biases[l] for g in each]) for l in layers),
         )
-        plain = net.coarse()  # what the differences nudge
-        kinked = any(at_kink(network, plain.forward(x)[0]) for x, _ in samples)
+        coarse = net.coarse()  # what the differences nudge, with the samples in float64 too
+        coarse_samples = [(x.astype(float), y.astype(float)) for x, y in samples]
+        kinked = any(at_kink(network, coarse.forward(x)[0]) for x, _ in coarse_samples)
+        unrounded = [g.unrounded for g in each if g.unrounded is not None]  # empty unless the student policy
         for kind, symbol, l, index in param_symbols(network):
 
             def batch_loss(h: float, kind: str = kind, l: int = l, index: tuple[int, ...] = index) -> float:
-                moved = plain.with_param(kind, l, index, h)
-                return scale * sum(whole(*moved.forward(x.astype(float)), y.astype(float)) for x, y in samples)
+                moved = coarse.with_param(kind, l, index, h)
+                return scale * sum(whole(*moved.forward(x), y) for x, y in coarse_samples)
 
             start = float((net.weights if kind == "w" else net.biases)[l - 1][index])
             key = prefix + Partial(LOSS, symbol).key
-            out.values[key] = float((grads.weights if kind == "w" else grads.biases)[l - 1][index])
-            if net.rounds:
-                exact = [g.unrounded for g in each if g.unrounded is not None]
-                out.unrounded[key] = scale * sum(
-                    float((g.weights if kind == "w" else g.biases)[l - 1][index]) for g in exact
-                )
+            where = ("weights" if kind == "w" else "biases", (l - 1, *index))
+            out.values[key] = entry_of(grads, *where)
+            if unrounded:
+                out.unrounded[key] = scale * sum(entry_of(g, *where) for g in unrounded)
             if not kinked:
                 out.differences[key] = central_difference(batch_loss, start)
         net = step_values(out, network, net, grads, part.optimizer, hyper, state, 1, names, prefix)
