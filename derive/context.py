@@ -8,15 +8,15 @@ from typing import Any
 import sympy as sp
 
 from derive import latex
-from derive.formula import Tensor
-from derive.general import input_part, input_symbol, layer_formula, network_formula
+from derive.formula import Sum, Tensor
+from derive.general import input_part, input_symbol, layer_formula, network_formula, unit_formulas
 from derive.latex import Latex
 from derive.model import Network, Part, Spec
-from derive.network import unit_symbol
-from derive.notation import LOSS, OUTPUT, TARGET, Sym
-from derive.stepcontext import LINE_WIDTH, step_context
-from derive.steps import PartSolution, Plot, Solution
-from derive.style import Style
+from derive.network import symbol_of, unit_symbol
+from derive.notation import LOSS, OUTPUT, TARGET, Sym, Symbolic
+from derive.stepcontext import LINE_WIDTH, entries, step_context
+from derive.steps import Expanded, PartSolution, Plot, Solution, Step
+from derive.style import DEFAULT, Style
 from derive.updates import param_symbol
 
 Context = dict[str, Any]
@@ -40,10 +40,10 @@ def sheet_context(solution: Solution, style: Style, logo: str = "") -> dict[str,
         },
         "language": style.language,
         "network": {
-            **network_context(spec),
+            **network_context(spec, style),
             "diagram": step_context(solution.diagram, style) if solution.diagram else None,
         },
-        "givens": broken((step_context(g, style) for g in solution.givens), style),
+        "givens": broken((step_context(e, style) for g in solution.givens for e in entries(g, style)), style),
         "loss": {"formula": Latex(spec.loss.formula), "prose": spec.loss.prose, "given": spec.has_loss},
         "decimals": style.places,
         "significant": latex.significant(style.places),
@@ -66,8 +66,9 @@ def broken(givens: Iterable[dict[str, Any]], style: Style) -> list[dict[str, Any
     return marked
 
 
-def network_context(spec: Spec) -> dict[str, Any]:
+def network_context(spec: Spec, style: Style) -> dict[str, Any]:
     network = spec.network
+    neurons = style.neurons
     inner = network_formula(network)
     layers = [
         {
@@ -106,7 +107,35 @@ def network_context(spec: Spec) -> dict[str, Any]:
         "outputs": network.outputs,
         # Each bias written as the weight w_{j,0} on a constant input 1 (only if some layer has one).
         "bias_as_weight": spec.sheet.names.bias_as_weight and any(layer.has_bias for layer in network.layers),
+        # Neuron notation: each unit's sum and activation in place of g(x) in matrices.
+        "neuron": neurons is not None,
+        "units": unit_rows(network, style) if neurons is not None else [],
+        "unit_names": [Latex(", ".join(neurons.units(l))) for l in range(1, neurons.depth + 1)] if neurons else [],
     }
+
+
+def unit_rows(network: Network, style: Style) -> list[dict[str, Any]]:
+    """Neuron notation's network, row by row: z_u = w x + … + b beside a_u = f(z_u); a long sum
+    goes on in rows of its own."""
+    rows: list[dict[str, Any]] = []
+    for z, total, a, call in unit_formulas(network):
+        terms = [latex.formula(t) for t in total.terms] if isinstance(total, Sum) else [latex.formula(total)]
+        lines = [[terms[0]]]
+        for term in terms[1:]:
+            if latex.width(" + ".join([*lines[-1], term]), style.names) > LINE_WIDTH - 16:
+                lines.append([])
+            lines[-1].append(term)
+        for i, line in enumerate(lines):
+            rows.append(
+                {
+                    "first": i == 0,
+                    "z": Latex(latex.symbol(z)),
+                    "sum": Latex(" + ".join(line)),
+                    "a": Latex(latex.symbol(a)),
+                    "call": Latex(call),
+                }
+            )
+    return rows
 
 
 def biases(network: Network) -> str:
@@ -125,16 +154,28 @@ def part_context(solved: PartSolution, style: Style, network: Network) -> dict[s
         "decimals": style.places,
         "exact": style.exact,
         "title": part.title,
-        "question": question_context(part, network, style.exact),
+        "question": question_context(part, network, style.exact, style),
+        "neuron": style.neurons is not None,
         "plots": any(isinstance(s, Plot) for section in solved.sections for s in section.steps),
         "sections": [
-            {"key": section.key, "label": section.label, "steps": [step_context(s, style) for s in section.steps]}
+            {
+                "key": section.key,
+                "label": section.label,
+                "steps": [step_context(s, style) for s in shown(section.steps, style)],
+            }
             for section in solved.sections
         ],
     }
 
 
-def question_context(part: Part, network: Network, exact: bool = True) -> dict[str, Any]:
+def shown(steps: Sequence[Step], style: Style) -> list[Step]:
+    """The steps a part shows: neuron notation writes no matrices, so no matrix form of the chain rule."""
+    if style.neurons is None:
+        return list(steps)
+    return [s for s in steps if not isinstance(s, Expanded)]
+
+
+def question_context(part: Part, network: Network, exact: bool = True, style: Style = DEFAULT) -> dict[str, Any]:
     """What the exercise sheet needs to ask a part: its givens as LaTeX (decimals unless ``exact``)."""
 
     def vector(values: Sequence[Any]) -> Latex:
@@ -152,7 +193,7 @@ def question_context(part: Part, network: Network, exact: bool = True) -> dict[s
         "sample_of": part.sample_of or 0,
         "claim": vector(part.claim) if part.claim else Latex(""),
         "learning_rate": Latex(latex.given(part.learning_rate, exact)) if part.learning_rate is not None else Latex(""),
-        "wrt": [Latex(latex.symbol(param_symbol(n))) for n in names],
+        "wrt": [Latex(latex.symbol(s)) for n in names for s in wrt_symbols(n, network, style)],
         "layer": part.layer or 0,
         "activation": Latex(part.activation.identity) if part.activation else Latex(""),
         "activation_prose": part.activation.prose if part.activation else "",
@@ -180,6 +221,20 @@ def question_context(part: Part, network: Network, exact: bool = True) -> dict[s
         "mode": part.mode,
         "batch_mean": part.batch_mean,
     }
+
+
+def wrt_symbols(name: str, network: Network, style: Style) -> list[Symbolic]:
+    """A parameter a part asks about: W^{(l)} whole, or in neuron notation each of its entries."""
+    symbol = param_symbol(name)
+    if style.neurons is None or name == "x":
+        return [symbol]
+    layer = network.layers[symbol.layer - 1]  # type: ignore[operator]
+    units, inputs = layer.shape
+    if symbol.base == "W":
+        return [Sym("w", symbol.layer, (j, k)) for j in range(1, units + 1) for k in range(1, inputs + 1)]
+    if layer.shared_bias:
+        return [symbol]
+    return [symbol_of("b", symbol.layer, units, j) for j in range(1, units + 1)]
 
 
 def _matrix_of(rows: Sequence[Sequence[Any]]) -> str:

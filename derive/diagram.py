@@ -12,6 +12,8 @@ from derive import latex
 from derive.formula import Quantity
 from derive.latex import Data, Latex
 from derive.network import symbol_of
+from derive.neurons import Neurons
+from derive.notation import Sym
 from derive.steps import Diagram
 from derive.style import Style
 
@@ -33,10 +35,12 @@ def shown_units(count: int) -> list[int | None]:
     return [1, 2, 3, None, count - 1, count]
 
 
-def _unit_symbol(column: int, unit: int, widths: tuple[int, ...]) -> str:
+def _unit_symbol(column: int, unit: int, widths: tuple[int, ...], neurons: Neurons | None = None) -> str:
     size = widths[column]
     if column == 0:
         return latex.symbol(symbol_of("x", None, size, unit))
+    if neurons is not None:
+        return neurons.unit(column, unit)  # h_1, o_2: the units' own names
     if column == len(widths) - 1:
         return latex.symbol(symbol_of("yhat", None, size, unit))
     return latex.symbol(symbol_of("a", column, size, unit))
@@ -102,7 +106,9 @@ def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
                     label = latex.shown(value, style.places, exact=False)
                 elif c > 0 and step.units and step.units[c - 1]:  # a layer without a bias shows none
                     label = _value(step.units[c - 1][unit - 1], step.kind, style)
-                node.update(text=Latex(_unit_symbol(c, unit, widths)), label=Latex(label), more="")
+                if label and step.kind == "network" and style.neurons is not None and value is None:
+                    label = f"{latex.symbol(symbol_of('b', c, widths[c], unit))} = {label}"  # b_1 = 0.35
+                node.update(text=Latex(_unit_symbol(c, unit, widths, style.neurons)), label=Latex(label), more="")
             nodes.append(node)
     edges: list[dict[str, Any]] = []
     for c in range(1, len(widths)):
@@ -112,6 +118,10 @@ def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
                 for k in (u for u in shown[s] if u is not None):
                     value = step.edges[c - 1][j - 1][offset + k - 1] if labelled else None
                     label = _value(value, step.kind, style) if value is not None else ""
+                    if label and step.kind == "network" and style.neurons is not None:
+                        # Neuron notation numbers the weights: the drawing says which is which (the
+                        # values are listed beside it; both on a short edge would overlap).
+                        label = latex.symbol(Sym("w", c, (j, offset + k)))
                     # Labels of the edges into different units sit at different distances along them,
                     # so that crossing edges do not put their labels on top of each other.
                     rank = shown[c].index(j) / max(len(shown[c]) - 1, 1)
@@ -131,6 +141,7 @@ def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
         "kind": step.kind,
         "of": Latex(latex.symbol(step.of)),
         "labelled": labelled,
+        "neuron": style.neurons is not None,
         "nodes": nodes,
         "edges": edges,
     }

@@ -195,7 +195,7 @@ def compare_activation_part(d: Deriver, part: Part) -> PartSolution:
         symbol = latex.symbol(Partial(LOSS, weight(l)))
         rows.append(
             (
-                rf"W^{{({l})}}",
+                latex.symbol(weight(l)),
                 norm(sigmoid_bwd.gradients.weights[l - 1], f"sigmoid.norm(dL/dW{l})", symbol, prefix),
                 norm(bwd.gradients.weights[l - 1], f"relu.norm(dL/dW{l})", symbol, prefix),
             )

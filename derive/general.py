@@ -10,9 +10,34 @@ import sympy as sp
 from derive import latex
 from derive.formula import Apply, Derivative, Hadamard, Node, Product, Quantity, Rule, Sum, Tensor
 from derive.model import Network
-from derive.network import Backward, Forward, Params, plain
+from derive.network import Backward, Forward, Params, plain, symbol_of, unit_symbol
 from derive.notation import LOSS, OUTPUT, Label, Partial, Sym, Symbolic, bias, weight
 from derive.steps import ChainRule
+
+
+def unit_formulas(network: Network) -> list[tuple[Sym, Node, Sym, str]]:
+    """Every unit's z_j = Σ_k w_{j,k} in_k + b_j and a_j = f(z_j), in symbols (neuron notation's
+    network block): (z_j, its sum, a_j, the LaTeX of f(z_j))."""
+    units = []
+    for l, layer in enumerate(network.layers, 1):
+        width = layer.shape[0]
+        inputs = [
+            symbol_of("x", None, network.inputs, k) if source == 0 else unit_symbol(network, source, "a", k)
+            for source in network.sources(l)
+            for k in range(1, network.width(source) + 1)
+        ]
+        for j in range(1, width + 1):
+            terms: list[Node] = [Product((Tensor(Sym("w", l, (j, k))), Tensor(x))) for k, x in enumerate(inputs, 1)]
+            if layer.has_bias:
+                terms.append(Tensor(Sym("b", l) if layer.shared_bias else symbol_of("b", l, width, j)))
+            z = symbol_of("z", l, width, j)
+            if layer.activation.vector:
+                powers = [rf"e^{{{latex.symbol(symbol_of('z', l, width, i))}}}" for i in range(1, width + 1)]
+                call = rf"\frac{{e^{{{latex.symbol(z)}}}}}{{{' + '.join(powers)}}}"
+            else:
+                call = layer.activation.call.replace("#", latex.symbol(z))
+            units.append((z, Sum(tuple(terms)) if len(terms) > 1 else terms[0], unit_symbol(network, l, "a", j), call))
+    return units
 
 
 def column(values: Sequence[Quantity]) -> tuple[tuple[Quantity, ...], ...]:

@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from derive.neurons import Neurons
+
 NAMED: Mapping[str, str] = {
     "x": "x",
     "y": "y",
@@ -69,6 +71,8 @@ class Names:
     renamed: tuple[tuple[str, str], ...] = ()
     bias_as_weight: bool = False
     """Write each bias as the weight on a constant input 1: b^{(l)}_j as w^{(l)}_{j,0}."""
+    neurons: Neurons | None = None
+    """Scalar neuron notation (``style = "neuron"``): entries as numbered weights and named units."""
 
     @functools.cached_property
     def table(self) -> dict[str, str]:
@@ -83,6 +87,8 @@ class Names:
         if r"\drvname" not in text:
             return text
         table = self.table
+        if self.neurons is not None:
+            text = self.neurons.rewrite(text)
         if self.bias_as_weight:
             text = _BIAS.sub(lambda m: self._as_weight(m, table["w"]), text)
 

@@ -17,6 +17,7 @@ from derive.errors import SpecError
 from derive.fields import kind_of
 from derive.model import Layer, Network, Part, Sheet, Spec
 from derive.names import NAMED, Names, name_latex
+from derive.neurons import UNIT_LETTERS, Neurons
 from derive.rounding import POLICIES, STUDENT_KINDS
 from derive.style import DECIMAL_MARKS, LANGUAGES
 from derive.tasks import PartReader
@@ -96,6 +97,8 @@ _TAKEN = {
     "ell": "one output's loss",
 }
 """Letters the sheet already writes for something else: a quantity named so would be ambiguous."""
+STYLES = {"matrix": None, "neuron": None}
+"""The notations: matrices with layer superscripts, or numbered weights and named units."""
 
 
 class _Reader(PartReader):
@@ -107,9 +110,13 @@ class _Reader(PartReader):
             if key not in root:
                 raise self.fail([key], f"missing: the spec needs a [{key}] section")
         sheet = self.sheet(root.get("sheet", {}))
+        neuron = False
         if "notation" in root:
-            sheet = replace(sheet, names=self.notation(root["notation"]))
+            names, neuron = self.notation(root["notation"])
+            sheet = replace(sheet, names=names)
         network = self.network(root["network"])
+        if neuron:
+            sheet = replace(sheet, names=replace(sheet.names, neurons=Neurons.of(network)))
         # Without [loss] only parts that differentiate an output (of = "yhat") can be asked;
         # the stand-in below is never shown or used.
         loss = self.loss(root["loss"], network.outputs) if "loss" in root else LOSSES["squared_error"]
@@ -126,6 +133,14 @@ class _Reader(PartReader):
             parts.append(self.part(number, raw, network, parts))
         if sheet.rounding == "student":
             self.student(parts)
+        if neuron:
+            for part in parts:
+                if part.kind == "extra_layer":
+                    raise self.fail(
+                        ["parts", part.number, "kind"],
+                        'extra_layer is not available with style = "neuron": '
+                        "the inserted layer would renumber the weights",
+                    )
         if "loss" not in root:
             for part in parts:
                 if part.output is None:
@@ -168,11 +183,17 @@ class _Reader(PartReader):
             fields["logo"] = self.logo(["sheet", "logo"], table["logo"])
         return Sheet(**fields)  # type: ignore[arg-type]
 
-    def notation(self, value: object) -> Names:
+    def notation(self, value: object) -> tuple[Names, bool]:
         """``[notation]``: the sheet's own names for the network's quantities (z = "net", a = "out"),
-        and ``bias_as_weight``: each bias written as the weight w_{j,0} on a constant input 1."""
-        table = self.table(["notation"], value, (*NAMED, "bias_as_weight"))
+        ``bias_as_weight``: each bias written as the weight w_{j,0} on a constant input 1, and
+        ``style``: "matrix" (W^{(l)}, z^{(l)}_j) or "neuron" (w_1, w_2, …; z_{h_1}); True for "neuron"."""
+        table = self.table(["notation"], value, (*NAMED, "bias_as_weight", "style"))
         as_weight = self.boolean(["notation", "bias_as_weight"], table.pop("bias_as_weight", False))
+        style = self.name(["notation", "style"], table.pop("style", "matrix"), STYLES, "notation style")
+        if style == "neuron" and as_weight:
+            raise self.fail(
+                ["notation", "bias_as_weight"], 'not with style = "neuron": there the biases are numbered b_1, b_2, …'
+            )
         renamed = []
         for base, name in table.items():
             path = ["notation", base]
@@ -182,6 +203,8 @@ class _Reader(PartReader):
             letters = name.rpartition(" ")[2]
             if letters in _TAKEN:
                 raise self.fail(path, f"{name!r} is taken: the sheet writes {_TAKEN[letters]} with it")
+            if style == "neuron" and letters in UNIT_LETTERS:
+                raise self.fail(path, f'{name!r} is taken: with style = "neuron" it names the hidden or output units')
             renamed.append((base, name_latex(name)))
         names = Names(tuple(renamed), as_weight)
         written: dict[str, str] = {}
@@ -190,7 +213,7 @@ class _Reader(PartReader):
             if other != base:
                 where = base if base in table else other
                 raise self.fail(["notation", where], f"{base} and {other} would have the same name")
-        return names
+        return names, style == "neuron"
 
     def student(self, parts: Sequence[Part]) -> None:
         """The student policy rounds the numeric kinds; the others are statements about exact values."""

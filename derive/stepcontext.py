@@ -3,6 +3,7 @@ the step's type; an unknown type stops the build."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import singledispatch
 from typing import Any
 
@@ -10,6 +11,7 @@ from derive import latex
 from derive.diagram import diagram_context
 from derive.formula import Apply, Derivative, Node, Quantity, Ref
 from derive.latex import Data, Latex
+from derive.notation import Partial, Sym, Symbolic
 from derive.steps import (
     Algebra,
     Cell,
@@ -46,6 +48,13 @@ def _(step: Diagram, style: Style) -> dict[str, Any]:
     return diagram_context(step, style)
 
 
+def entries(step: Given, style: Style) -> list[Given]:
+    """A given as the sheet states it: whole, or entry by entry in neuron notation (w_1 = …, w_2 = …)."""
+    if style.neurons is None:
+        return [step]
+    return [Given(q.symbol, ((q,),)) for row in step.entries for q in row]
+
+
 @step_context.register
 def _(step: Given, style: Style) -> dict[str, Any]:
     rows = [[latex.shown(q, style.places, style.exact) for q in row] for row in step.entries]
@@ -55,7 +64,8 @@ def _(step: Given, style: Style) -> dict[str, Any]:
 @step_context.register
 def _(step: Compute, style: Style) -> dict[str, Any]:
     general = substituted = None
-    if step.general is not None and len(step.entries) > 1:
+    # The matrix-form line heads a vector's entries; neuron notation writes the entries alone.
+    if step.general is not None and len(step.entries) > 1 and style.neurons is None:
         general = Latex(latex.formula(step.general))
         text, approximated = latex.substituted(step.general, style.places, style.exact)
         # f and f' of a whole vector are shown entry by entry below, not as f(matrix).
@@ -141,12 +151,22 @@ def _wrap(left: str, chain: list[tuple[str, str]], style: Style) -> list[dict[st
 
 @step_context.register
 def _(step: Recall, style: Style) -> dict[str, Any]:
-    items = []
+    items = _items(step.items, style)
+    return {"type": "recall", "part": step.part, "entries": items, "lines": _lines(items, style)}
+
+
+def _items(values: Items, style: Style) -> list[dict[str, Any]]:
+    """Each symbol = its value (a matrix, a vector as a column), without the derivation."""
     printer = latex.DerivePrinter({"decimals": style.places, "exact": style.exact})
-    for symbol, rows in step.items:
+    items = []
+    for symbol, rows in _itemized(values, style):
         texts = [[printer.value(q) for q in row] for row in rows]
         items.append({"symbol": Latex(latex.symbol(symbol)), "value": Latex(latex.matrix(texts))})
-    # As many values per display line as fit; a long recall breaks into several lines.
+    return items
+
+
+def _lines(items: list[dict[str, Any]], style: Style) -> list[list[dict[str, Any]]]:
+    """As many values per display line as fit; a long list breaks into several lines."""
     lines: list[list[dict[str, Any]]] = [[]]
     used = 0
     for item in items:
@@ -156,7 +176,17 @@ def _(step: Recall, style: Style) -> dict[str, Any]:
             used = 0
         lines[-1].append(item)
         used += size
-    return {"type": "recall", "part": step.part, "entries": items, "lines": lines}
+    return lines
+
+
+Items = tuple[tuple[Any, tuple[tuple[Quantity, ...], ...]], ...]
+
+
+def _itemized(items: Items, style: Style) -> Items:
+    """Recalled values whole, or entry by entry in neuron notation (which writes no vectors)."""
+    if style.neurons is None:
+        return items
+    return tuple((q.symbol, ((q,),)) for _, rows in items for row in rows for q in row)
 
 
 @step_context.register
@@ -185,9 +215,8 @@ def _(step: Expanded, style: Style) -> dict[str, Any]:
 
 @step_context.register
 def _(step: Values, style: Style) -> dict[str, Any]:
-    printer = latex.DerivePrinter({"decimals": style.places, "exact": style.exact})
-    rows = [[printer.value(q) for q in row] for row in step.entries]
-    return {"type": "values", "symbol": Latex(latex.symbol(step.symbol)), "value": Latex(latex.matrix(rows))}
+    items = _items(((step.symbol, step.entries),), style)
+    return {"type": "values", "lines": _lines(items, style)}
 
 
 CELL_LIMIT = 36
@@ -262,13 +291,29 @@ def _(step: Limits, style: Style) -> dict[str, Any]:
 
 @step_context.register
 def _(step: Finding, style: Style) -> dict[str, Any]:
-    return {"type": "finding", "key": step.key, "facts": {name: Latex(value) for name, value in step.facts}}
+    facts = {name: Latex(value) for name, value in step.facts}
+    return {"type": "finding", "key": step.key, "facts": facts, "neuron": style.neurons is not None}
 
 
 @step_context.register
 def _(step: ChainRule, style: Style) -> dict[str, Any]:
+    target, factors, example = step.target, step.factors, ""
+    if style.neurons is not None:
+        # Neuron notation numbers the entries, so the rule is shown for the layer's first one.
+        target, factors = _first(target), tuple(_first(f) for f in factors)
+        example = latex.symbol(target.den if isinstance(target, Partial) else target)
     return {
         "type": "chain",
-        "target": Latex(latex.symbol(step.target)),
-        "product": Latex(r" \, ".join(latex.symbol(f) for f in step.factors)),
+        "target": Latex(latex.symbol(target)),
+        "product": Latex(r" \, ".join(latex.symbol(f) for f in factors)),
+        "example": Latex(example),
     }
+
+
+def _first(symbol: Symbolic) -> Symbolic:
+    """A generic entry at index 1: ∂L/∂w_{j,k} as ∂L/∂w_{1,1}, a_i as a_1."""
+    if isinstance(symbol, Partial):
+        return Partial(_first(symbol.num), _first(symbol.den))  # type: ignore[arg-type]
+    if isinstance(symbol, Sym):
+        return replace(symbol, index=tuple(1 if isinstance(i, str) else i for i in symbol.index))
+    return symbol

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from derive.names import STANDARD, Names
+from derive.neurons import Neurons
 
 if TYPE_CHECKING:
     from derive.model import Part, Sheet
@@ -28,6 +29,11 @@ class Style:
     decimal_mark: str = "."
     names: Names = STANDARD
     """The names of the network's quantities (a spec's ``[notation]``)."""
+
+    @property
+    def neurons(self) -> Neurons | None:
+        """The neuron notation's numbering (``[notation] style = "neuron"``), or None for matrices."""
+        return self.names.neurons
 
     @classmethod
     def of(cls, sheet: Sheet, places: int | None = None, language: str | None = None) -> Style:

@@ -34,6 +34,7 @@ def test_there_is_an_example_per_feature() -> None:
         "rounding_student",
         "notation_custom_names",
         "bias_as_weight",
+        "notation_neuron",
     } <= names
 
 

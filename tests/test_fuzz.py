@@ -7,6 +7,7 @@ profile before a release: ``DERIVE_FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 
 from hypothesis import HealthCheck, given, settings
@@ -204,6 +205,7 @@ def named_specs(draw: st.DrawFn) -> str:
     """A generated spec with a [notation] table: some valid names, sometimes a clash or a bad one."""
     chosen = draw(st.dictionaries(st.sampled_from(sorted(NAMES)), st.just(""), max_size=len(NAMES)))
     lines = [f'{base} = "{draw(st.sampled_from(NAMES[base]))}"' for base in chosen]
+    lines += draw(st.sampled_from([[], ['style = "neuron"'], ['style = "matrix"']]))
     return "[notation]\n" + "".join(line + "\n" for line in lines) + draw(st.one_of(valid_specs(), skip_specs()))
 
 
@@ -294,7 +296,8 @@ def test_named_specs_render_in_their_names_or_refuse_in_one_line(text: str) -> N
     try:
         spec = derive.parse_spec(text, name="fuzz")
     except DeriveError as error:  # "t0" is not a name; two quantities may have drawn the same one
-        assert "\n" not in str(error) and ": notation." in str(error)
+        # (neuron notation also refuses the unit letters h and o, and an extra layer's renumbering)
+        assert "\n" not in str(error) and (": notation." in str(error) or "extra_layer is not available" in str(error))
         return
     try:
         documents = derive.render(derive.solve(spec), 4)
@@ -302,6 +305,8 @@ def test_named_specs_render_in_their_names_or_refuse_in_one_line(text: str) -> N
         assert "saturated" in str(error) and "\n" not in str(error)
         return
     assert "drvname" not in documents.solution + documents.exercise
+    if 'style = "neuron"' in text:  # every entry numbered or named by its unit
+        assert not re.search(r"(?<!\\bar\{g\})\^\{(\[\d+\])?\(\d+\)", documents.solution)
 
 
 @SETTINGS
