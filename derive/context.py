@@ -14,7 +14,7 @@ from derive.latex import Latex
 from derive.model import Network, Part, Spec
 from derive.network import symbol_of, unit_symbol
 from derive.notation import LOSS, OUTPUT, TARGET, Sym, Symbolic
-from derive.stepcontext import LINE_WIDTH, entries, step_context
+from derive.stepcontext import LINE_WIDTH, entries, oriented, step_context
 from derive.steps import Expanded, PartSolution, Plot, Solution, Step
 from derive.style import DEFAULT, Style
 from derive.updates import param_symbol
@@ -73,6 +73,7 @@ def network_context(spec: Spec, style: Style) -> dict[str, Any]:
     layers = [
         {
             "number": l,
+            "W": Latex(latex.symbol(Sym("W", l))),
             "units": layer.shape[0],
             "inputs": layer.shape[1],
             "activation": layer.activation.prose,
@@ -107,6 +108,7 @@ def network_context(spec: Spec, style: Style) -> dict[str, Any]:
         "outputs": network.outputs,
         # Each bias written as the weight w_{j,0} on a constant input 1 (only if some layer has one).
         "bias_as_weight": spec.sheet.names.bias_as_weight and any(layer.has_bias for layer in network.layers),
+        "from_to": style.from_to,
         # Neuron notation: each unit's sum and activation in place of g(x) in matrices.
         "neuron": neurons is not None,
         "units": unit_rows(network, style) if neurons is not None else [],
@@ -156,6 +158,7 @@ def part_context(solved: PartSolution, style: Style, network: Network) -> dict[s
         "title": part.title,
         "question": question_context(part, network, style.exact, style),
         "neuron": style.neurons is not None,
+        "from_to": style.from_to,
         "plots": any(isinstance(s, Plot) for section in solved.sections for s in section.steps),
         "sections": [
             {
@@ -193,7 +196,11 @@ def question_context(part: Part, network: Network, exact: bool = True, style: St
         "sample_of": part.sample_of or 0,
         "claim": vector(part.claim) if part.claim else Latex(""),
         "learning_rate": Latex(latex.given(part.learning_rate, exact)) if part.learning_rate is not None else Latex(""),
-        "wrt": [Latex(latex.symbol(s)) for n in names for s in wrt_symbols(n, network, style)],
+        "wrt": [
+            Latex(latex.symbol(s, style.from_to and latex.weight_shaped(s)))
+            for n in names
+            for s in wrt_symbols(n, network, style)
+        ],
         "layer": part.layer or 0,
         "activation": Latex(part.activation.identity) if part.activation else Latex(""),
         "activation_prose": part.activation.prose if part.activation else "",
@@ -205,7 +212,9 @@ def question_context(part: Part, network: Network, exact: bool = True, style: St
         "dead_x": vector(part.dead_x) if part.dead_x else Latex(""),
         "target": Latex(latex.inline(part.target)),
         "after": part.after or 0,
-        "inserted_w": Latex(_matrix_of(part.inserted.weights)) if part.inserted else Latex(""),
+        # Indexed from input to unit, the sheet's W is the transpose of the spec's rows per unit.
+        "inserted_w": Latex(_matrix_of(oriented(part.inserted.weights, style.from_to))) if part.inserted else Latex(""),
+        "inserted_symbol": Latex(latex.symbol(Sym("W"), style.from_to)),
         "inserted_b": vector(part.inserted.bias) if part.inserted else Latex(""),
         **_hyper_context(part),
         "optimizer": part.optimizer.prose if part.optimizer else "",

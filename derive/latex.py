@@ -86,6 +86,7 @@ class DerivePrinter(LatexPrinter):
         "substitute": False,
         "decimals": 4,
         "exact": True,
+        "flip": False,  # print every W as its transpose (see weight_shaped)
     }
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
@@ -101,6 +102,8 @@ class DerivePrinter(LatexPrinter):
     def _print_Sym(self, s: Sym, prime: int = 0, transpose: bool = False) -> str:
         # The network's quantities are written as tokens that each output names (derive.names).
         base = token(s.base) if s.base in NAMED else BASES.get(s.base, s.base)
+        if self._settings["flip"] and s.base == "W":
+            transpose = not transpose
         sup = [] if s.layer is None else [f"({s.layer})"]
         if transpose:
             sup.append(r"\top")
@@ -204,7 +207,8 @@ class DerivePrinter(LatexPrinter):
             text = self._print(symbol)
             return rf"\left({text}\right)^{{\top}}" if node.transpose else text
         rows = node.entries
-        if node.transpose:
+        # A flipped weight-shaped tensor is shown as the transpose, so its entries are, too.
+        if node.transpose != (self._settings["flip"] and weight_shaped(node.symbol)):
             rows = tuple(zip(*rows, strict=True))
         if len(rows) == 1 and len(rows[0]) == 1:
             return self.value(rows[0][0])
@@ -386,19 +390,34 @@ def terminating(value: sp.Expr, places: int) -> str | None:
     return f"-{text}" if p < 0 else text
 
 
-def symbol(s: Symbolic) -> str:
-    """The LaTeX of a symbol."""
-    return DerivePrinter()._print(s)
+def weight_shaped(s: Symbolic) -> bool:
+    """Whether ``s`` has a weight matrix's shape: W^{(l)}, W'^{(l)}, ∂L/∂W^{(l)}.
+
+    A sheet that indexes weights from input to unit (``index_order = "from_to"``) means by W^{(l)}
+    the transpose of the matrix derive computes with; its listings of such values print them with
+    ``flip`` (label and entries transposed), and every other W gets a ⊤ added or removed when the
+    sheet is named (:meth:`derive.names.Names.expand`), so both read in the sheet's convention.
+    """
+    if isinstance(s, Updated | Stat):
+        s = s.of
+    if isinstance(s, Partial):
+        s = s.den
+    return isinstance(s, Sym) and s.base == "W"
 
 
-def formula(node: Node) -> str:
+def symbol(s: Symbolic, flip: bool = False) -> str:
+    """The LaTeX of a symbol (``flip``: every W as its transpose)."""
+    return DerivePrinter({"flip": flip})._print(s)
+
+
+def formula(node: Node, flip: bool = False) -> str:
     """A formula in symbols."""
-    return DerivePrinter()._print(node)
+    return DerivePrinter({"flip": flip})._print(node)
 
 
-def substituted(node: Node, places: int, exact: bool = True) -> tuple[str, bool]:
+def substituted(node: Node, places: int, exact: bool = True, flip: bool = False) -> tuple[str, bool]:
     """A formula with every reference replaced by its value; True when a decimal was used."""
-    printer = DerivePrinter({"substitute": True, "decimals": places, "exact": exact})
+    printer = DerivePrinter({"substitute": True, "decimals": places, "exact": exact, "flip": flip})
     text = printer._print(node)
     return text, printer.approximated
 

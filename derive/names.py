@@ -39,6 +39,12 @@ GREEK = frozenset(_GREEK_WORDS.split())
 _TOKEN = re.compile(r"\\drvname\{(\w+)\}([A-Za-z]?)")
 _BIAS = re.compile(r"\\drvname\{b\}('*)(\^\{[^{}]*\})?(?:_\{([^{}]*)\})?")
 """A bias as the printer writes it: primes, the superscript (layer, step, ⊤) and the index."""
+_MATRIX = re.compile(r"\\drvname\{W\}('*)\^\{([^{}]*)\}(?!_)")
+_BLOCK = re.compile(r"\\left\((\\drvname\{W\}'*\^\{[^{}]*\}_\{(?:[^{}]|\{[^{}]*\})*\})\\right\)\^\{\\top\}")
+_PAIR = re.compile(r"\\drvname\{w\}('*)(\^\{[^{}]*\})?_\{([^{},]*),([^{},]*)\}")
+"""A weight matrix (with its superscript) and a weight entry (two indices) as the printer writes them;
+a token alone (the templates' << sym.W >>, followed by their own text) is not touched. A block of
+columns of W that step 5 transposes, (W^{(l)}_{a})^⊤, is the block of rows of the sheet's W."""
 
 
 def token(base: str) -> str:
@@ -73,6 +79,10 @@ class Names:
     """Write each bias as the weight on a constant input 1: b^{(l)}_j as w^{(l)}_{j,0}."""
     neurons: Neurons | None = None
     """Scalar neuron notation (``style = "neuron"``): entries as numbered weights and named units."""
+    from_to: bool = False
+    """Index weights from input to unit (``index_order = "from_to"``): w^{(l)}_{k,j} connects input k to
+    unit j, so the sheet's W^{(l)} is the transpose of derive's (a row per input): every W the printer
+    writes gets a ⊤ added or removed, and every entry's two indices swap."""
 
     @functools.cached_property
     def table(self) -> dict[str, str]:
@@ -89,8 +99,10 @@ class Names:
         table = self.table
         if self.neurons is not None:
             text = self.neurons.rewrite(text)
+        if self.from_to:
+            text = _PAIR.sub(_swapped, _MATRIX.sub(_transposed, _BLOCK.sub(r"\1", text)))
         if self.bias_as_weight:
-            text = _BIAS.sub(lambda m: self._as_weight(m, table["w"]), text)
+            text = _BIAS.sub(lambda m: self._as_weight(m, table["w"], self.from_to), text)
 
         def name(match: re.Match[str]) -> str:
             value, after = table[match.group(1)], match.group(2)
@@ -100,14 +112,24 @@ class Names:
         return _TOKEN.sub(name, text)
 
     @staticmethod
-    def _as_weight(match: re.Match[str], weight: str) -> str:
-        # b'^{(1)}_{2} → w'^{(1)}_{2,0}; the vector b^{(1)} → w^{(1)}_{·,0}, column 0 of the weights.
+    def _as_weight(match: re.Match[str], weight: str, from_to: bool = False) -> str:
+        # b'^{(1)}_{2} → w'^{(1)}_{2,0}; the vector b^{(1)} → w^{(1)}_{·,0}, column 0 of the weights
+        # (indexed from input to unit: w^{(1)}_{0,2}, row 0).
         primes, sup, index = match.group(1), match.group(2) or "", match.group(3)
-        return weight + primes + sup + _weight_index(index)
+        unit = r"\cdot" if index is None else index
+        return weight + primes + sup + (f"_{{0,{unit}}}" if from_to else f"_{{{unit},0}}")
 
 
-def _weight_index(index: str | None) -> str:
-    return r"_{\cdot,0}" if index is None else f"_{{{index},0}}"
+def _transposed(match: re.Match[str]) -> str:
+    """W^{(l)} as W^{(l)⊤} and W^{(l)⊤} as W^{(l)}."""
+    primes, sup = match.group(1), match.group(2)
+    sup = sup.replace(r"\top", "") if r"\top" in sup else sup + r"\top"
+    return r"\drvname{W}" + primes + (f"^{{{sup}}}" if sup else "")
+
+
+def _swapped(match: re.Match[str]) -> str:
+    """w^{(l)}_{j,k} as w^{(l)}_{k,j}."""
+    return rf"\drvname{{w}}{match.group(1)}{match.group(2) or ''}_{{{match.group(4)},{match.group(3)}}}"
 
 
 STANDARD = Names()

@@ -112,7 +112,15 @@ def _environment(extra: tuple[Path, ...], style: Style, compiled: Path | None) -
         keep_trailing_newline=True,
     )
     # The prose's symbols: << sym.z >> is the sheet's name for z (a token, named by the finalize).
-    env.globals["sym"] = {base: Latex(token(base)) for base in NAMED}
+    env.globals["sym"] = {
+        **{base: Latex(token(base)) for base in NAMED},
+        # Written as one piece, so that a sheet indexing weights from input to unit transposes W and
+        # swaps w's indices here too (derive.names); a token alone is followed by the template's text.
+        "Wl": Latex(token("W") + "^{(l)}"),
+        "WT": Latex(token("W") + r"^{\top}"),
+        "wjk": Latex(token("w") + "^{(l)}_{j,k}"),
+        "wj0": Latex(token("w") + "^{(l)}_{j,0}"),
+    }
     env.globals["t"] = env.get_template(f"lang/{style.language}.tex.j2").module
     return env
 

@@ -99,6 +99,8 @@ _TAKEN = {
 """Letters the sheet already writes for something else: a quantity named so would be ambiguous."""
 STYLES = {"matrix": None, "neuron": None}
 """The notations: matrices with layer superscripts, or numbered weights and named units."""
+ORDERS = {"to_from": None, "from_to": None}
+"""w^{(l)}_{j,k}: to unit j from input k (W a row per unit), or from input j to unit k (a row per input)."""
 
 
 class _Reader(PartReader):
@@ -187,9 +189,12 @@ class _Reader(PartReader):
         """``[notation]``: the sheet's own names for the network's quantities (z = "net", a = "out"),
         ``bias_as_weight``: each bias written as the weight w_{j,0} on a constant input 1, and
         ``style``: "matrix" (W^{(l)}, z^{(l)}_j) or "neuron" (w_1, w_2, …; z_{h_1}); True for "neuron"."""
-        table = self.table(["notation"], value, (*NAMED, "bias_as_weight", "style"))
+        table = self.table(["notation"], value, (*NAMED, "bias_as_weight", "style", "index_order"))
         as_weight = self.boolean(["notation", "bias_as_weight"], table.pop("bias_as_weight", False))
         style = self.name(["notation", "style"], table.pop("style", "matrix"), STYLES, "notation style")
+        order = self.name(["notation", "index_order"], table.pop("index_order", "to_from"), ORDERS, "index order")
+        if style == "neuron" and order == "from_to":
+            raise self.fail(["notation", "index_order"], 'not with style = "neuron": there the weights are numbered')
         if style == "neuron" and as_weight:
             raise self.fail(
                 ["notation", "bias_as_weight"], 'not with style = "neuron": there the biases are numbered b_1, b_2, …'
@@ -206,7 +211,7 @@ class _Reader(PartReader):
             if style == "neuron" and letters in UNIT_LETTERS:
                 raise self.fail(path, f'{name!r} is taken: with style = "neuron" it names the hidden or output units')
             renamed.append((base, name_latex(name)))
-        names = Names(tuple(renamed), as_weight)
+        names = Names(tuple(renamed), as_weight, from_to=order == "from_to")
         written: dict[str, str] = {}
         for base in NAMED:
             other = written.setdefault(names.latex(base), base)

@@ -3,13 +3,15 @@ the step's type; an unknown type stops the build."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import singledispatch
 from typing import Any
 
 from derive import latex
 from derive.diagram import diagram_context
-from derive.formula import Apply, Derivative, Node, Quantity, Ref
+from derive.formula import Apply, Derivative, Node, Product, Quantity, Ref, Rule, Tensor
+from derive.general import display_only
 from derive.latex import Data, Latex
 from derive.notation import Partial, Sym, Symbolic
 from derive.steps import (
@@ -57,28 +59,69 @@ def entries(step: Given, style: Style) -> list[Given]:
 
 @step_context.register
 def _(step: Given, style: Style) -> dict[str, Any]:
-    rows = [[latex.shown(q, style.places, style.exact) for q in row] for row in step.entries]
-    return {"type": "given", "symbol": Latex(latex.symbol(step.symbol)), "value": Latex(latex.matrix(rows))}
+    flip = _flipped(step.symbol, style)
+    rows = [[latex.shown(q, style.places, style.exact) for q in row] for row in oriented(step.entries, flip)]
+    return {"type": "given", "symbol": Latex(latex.symbol(step.symbol, flip)), "value": Latex(latex.matrix(rows))}
+
+
+def _flipped(symbol: Symbolic, style: Style) -> bool:
+    """Whether a listed matrix is shown transposed, as the sheet's W (indexed from input to unit)."""
+    return style.from_to and latex.weight_shaped(symbol)
+
+
+def oriented(rows: Sequence[Sequence[Any]], flip: bool) -> Sequence[Sequence[Any]]:
+    """A matrix's rows, or its columns where ``flip`` shows it transposed."""
+    return tuple(zip(*rows, strict=True)) if flip else rows
 
 
 @step_context.register
 def _(step: Compute, style: Style) -> dict[str, Any]:
     general = substituted = None
     # The matrix-form line heads a vector's entries; neuron notation writes the entries alone.
+    flip = _flipped(step.symbol, style)
     if step.general is not None and len(step.entries) > 1 and style.neurons is None:
-        general = Latex(latex.formula(step.general))
-        text, approximated = latex.substituted(step.general, style.places, style.exact)
+        shown = _transposed(step.general) if flip else None
+        # δ aᵀ becomes a δᵀ, whose matrices keep their own meaning; an elementwise formula (an update
+        # rule) is a weight-shaped listing: all of it flipped.
+        inner = flip and shown is None
+        shown = shown or step.general
+        general = Latex(latex.formula(shown, inner))
+        text, approximated = latex.substituted(shown, style.places, style.exact, inner)
         # f and f' of a whole vector are shown entry by entry below, not as f(matrix).
         if not _applies(step.general) and not approximated and latex.width(text, style.names) <= LINE_WIDTH:
             substituted = Latex(text)
     return {
         "type": "compute",
         "number": step.number or 0,
-        "symbol": Latex(latex.symbol(step.symbol)),
+        "symbol": Latex(latex.symbol(step.symbol, flip)),
         "general": general,
         "substituted": substituted,
-        "rows": [row for q in step.entries for row in line_context(q, style)],
+        "rows": [row for q in _in_order(step, flip) for row in line_context(q, style)],
     }
+
+
+def _in_order(step: Compute, flip: bool) -> tuple[Quantity, ...]:
+    """A matrix's entries row by row; shown transposed, row by row of the transpose."""
+    rows, cols = step.shape
+    if not flip or rows * cols != len(step.entries):
+        return step.entries
+    return tuple(step.entries[j * cols + k] for k in range(cols) for j in range(rows))
+
+
+def _transposed(node: Node) -> Node | None:
+    """A weight gradient's general formula as the sheet's W (its transpose) reads it: δ aᵀ as a δᵀ;
+    None for any other formula."""
+    if isinstance(node, Product) and len(node.factors) == 2:
+        left, right = node.factors
+        if isinstance(right, Tensor) and right.transpose:
+            return Product((replace(right, transpose=False), _transpose(left)))
+    return None
+
+
+def _transpose(node: Node) -> Node:
+    if isinstance(node, Tensor):
+        return replace(node, transpose=not node.transpose)
+    return Rule(r"#1^{\top}", display_only, (node,))  # (W^T δ ⊙ σ'(z))^T: bracketed as an atom
 
 
 def _applies(node: Node) -> bool:
@@ -160,8 +203,9 @@ def _items(values: Items, style: Style) -> list[dict[str, Any]]:
     printer = latex.DerivePrinter({"decimals": style.places, "exact": style.exact})
     items = []
     for symbol, rows in _itemized(values, style):
-        texts = [[printer.value(q) for q in row] for row in rows]
-        items.append({"symbol": Latex(latex.symbol(symbol)), "value": Latex(latex.matrix(texts))})
+        flip = _flipped(symbol, style)
+        texts = [[printer.value(q) for q in row] for row in oriented(rows, flip)]
+        items.append({"symbol": Latex(latex.symbol(symbol, flip)), "value": Latex(latex.matrix(texts))})
     return items
 
 
@@ -206,10 +250,11 @@ def _(step: Identity, style: Style) -> dict[str, Any]:
 
 @step_context.register
 def _(step: Expanded, style: Style) -> dict[str, Any]:
+    flip = _flipped(step.target, style)
     return {
         "type": "expanded",
-        "target": Latex(latex.symbol(step.target)),
-        "formula": Latex(latex.formula(step.formula)),
+        "target": Latex(latex.symbol(step.target, flip)),
+        "formula": Latex(latex.formula((_transposed(step.formula) if flip else None) or step.formula)),
     }
 
 

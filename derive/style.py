@@ -35,6 +35,11 @@ class Style:
         """The neuron notation's numbering (``[notation] style = "neuron"``), or None for matrices."""
         return self.names.neurons
 
+    @property
+    def from_to(self) -> bool:
+        """Whether weights are indexed from input to unit (the sheet's W is derive's transposed)."""
+        return self.names.from_to
+
     @classmethod
     def of(cls, sheet: Sheet, places: int | None = None, language: str | None = None) -> Style:
         """The sheet's style; ``places`` and ``language`` override the spec's (a CLI option, say).

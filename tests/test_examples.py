@@ -35,6 +35,7 @@ def test_there_is_an_example_per_feature() -> None:
         "notation_custom_names",
         "bias_as_weight",
         "notation_neuron",
+        "index_order_from_to",
     } <= names
 
 

@@ -205,7 +205,7 @@ def named_specs(draw: st.DrawFn) -> str:
     """A generated spec with a [notation] table: some valid names, sometimes a clash or a bad one."""
     chosen = draw(st.dictionaries(st.sampled_from(sorted(NAMES)), st.just(""), max_size=len(NAMES)))
     lines = [f'{base} = "{draw(st.sampled_from(NAMES[base]))}"' for base in chosen]
-    lines += draw(st.sampled_from([[], ['style = "neuron"'], ['style = "matrix"']]))
+    lines += draw(st.sampled_from([[], ['style = "neuron"'], ['style = "matrix"'], ['index_order = "from_to"']]))
     return "[notation]\n" + "".join(line + "\n" for line in lines) + draw(st.one_of(valid_specs(), skip_specs()))
 
 
@@ -305,6 +305,7 @@ def test_named_specs_render_in_their_names_or_refuse_in_one_line(text: str) -> N
         assert "saturated" in str(error) and "\n" not in str(error)
         return
     assert "drvname" not in documents.solution + documents.exercise
+    assert not re.search(r"\^\{[^{}]*\}(\^|')", documents.solution)  # no double superscript (W^T, w')
     if 'style = "neuron"' in text:  # every entry numbered or named by its unit
         assert not re.search(r"(?<!\\bar\{g\})\^\{(\[\d+\])?\(\d+\)", documents.solution)
 
