@@ -191,19 +191,21 @@ def compare_activation_part(d: Deriver, part: Part) -> PartSolution:
         for l in range(1, len(relu_network.layers) + 1)
     )
     rows = []
+    flip = d.spec.sheet.names.from_to  # the sheet's W is derive's transposed (latex.weight_shaped)
     for l in range(1, len(relu_network.layers) + 1):
-        symbol = latex.symbol(Partial(LOSS, weight(l)))
+        symbol = latex.symbol(Partial(LOSS, weight(l)), flip)
         rows.append(
             (
-                latex.symbol(weight(l)),
+                latex.symbol(weight(l), flip),
                 norm(sigmoid_bwd.gradients.weights[l - 1], f"sigmoid.norm(dL/dW{l})", symbol, prefix),
                 norm(bwd.gradients.weights[l - 1], f"relu.norm(dL/dW{l})", symbol, prefix),
             )
         )
+    top = r"\top" if flip else ""  # written so that the sheet's names leave its W without ⊤
     header = (
         "",
-        named(r"\text{sigmoid: } \lVert \partial @L / \partial @W^{(l)} \rVert"),
-        named(r"\text{ReLU: } \lVert \partial @L / \partial @W^{(l)} \rVert"),
+        named(rf"\text{{sigmoid: }} \lVert \partial @L / \partial @W^{{(l){top}}} \rVert"),
+        named(rf"\text{{ReLU: }} \lVert \partial @L / \partial @W^{{(l){top}}} \rVert"),
     )
     sections.append(Section("magnitudes", (*values, Table("magnitudes", header, tuple(rows)))))
     if part.dead_x is not None:
@@ -305,7 +307,9 @@ def extra_layer_part(d: Deriver, part: Part) -> PartSolution:
     )
     shown, _, deep_bwd = d.derive_sample(deep, loss, part.sample, prefix, params)
     _, shallow_bwd = silent_pass(d, d.spec.network, part, prefix + "shallow.")
-    symbol_w, symbol_b = latex.symbol(Partial(LOSS, weight(1))), latex.symbol(Partial(LOSS, bias(1)))
+    # A sheet indexing weights from input to unit means by W its transpose (latex.weight_shaped).
+    flip = d.spec.sheet.names.from_to
+    symbol_w, symbol_b = latex.symbol(Partial(LOSS, weight(1)), flip), latex.symbol(Partial(LOSS, bias(1)))
     rows = []
     for tag, grads, label in (("shallow", shallow_bwd, "without_layer"), ("deep", deep_bwd, "with_layer")):
         rows.append(
