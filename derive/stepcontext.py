@@ -77,8 +77,8 @@ def oriented(rows: Sequence[Sequence[Any]], flip: bool) -> Sequence[Sequence[Any
 @step_context.register
 def _(step: Compute, style: Style) -> dict[str, Any]:
     general = substituted = None
-    # The matrix-form line heads a vector's entries; neuron notation writes the entries alone.
     flip = _flipped(step.symbol, style)
+    # The matrix-form line heads a vector's entries; neuron notation writes the entries alone.
     if step.general is not None and len(step.entries) > 1 and style.neurons is None:
         shown = _transposed(step.general) if flip else None
         # δ aᵀ becomes a δᵀ, whose matrices keep their own meaning; an elementwise formula (an update
