@@ -136,13 +136,33 @@ def custom_twin(formula: str, *names: str) -> tuple[Callable[..., Array], Callab
     symbols = {name: sp.Symbol(f"v{i}", real=True) for i, name in enumerate(names)}
     expr = parse_formula(formula, symbols)
     args = list(symbols.values())
-    value = sp.lambdify(args, expr, "numpy")
-    slope = sp.lambdify(args, sp.diff(expr, args[0]), "numpy")
+    slope = sp.diff(expr, args[0])
+    return (
+        _robust(sp.lambdify(args, expr, "numpy"), sp.lambdify(args, expr, "mpmath")),
+        _robust(sp.lambdify(args, slope, "numpy"), sp.lambdify(args, slope, "mpmath")),
+    )
 
-    def broadcast(fn: Callable[..., object]) -> Callable[..., Array]:
-        return lambda *xs: np.broadcast_to(np.asarray(fn(*xs), dtype=float), np.shape(xs[0])).copy()
 
-    return broadcast(value), broadcast(slope)
+def _robust(fast: Callable[..., object], wide: Callable[..., object]) -> Callable[..., Array]:
+    """A lambdified formula on arrays; an entry that NumPy could not finish (an overflow inside,
+    as e^{-z}/(1 + e^{-z})² at z = -10^45) is evaluated again by mpmath, whose exponents do not
+    overflow, and rounded to float64 (infinite only if the value itself is)."""
+    import mpmath
+
+    def call(*xs: Array) -> Array:
+        with np.errstate(all="ignore"):  # what overflows is recomputed below
+            out = np.broadcast_to(np.asarray(fast(*xs), dtype=float), np.shape(xs[0])).copy()
+        bad = ~np.isfinite(out)
+        if bad.any():
+            inputs = [np.broadcast_to(np.asarray(x, dtype=float), out.shape) for x in xs]
+            for index in zip(*np.nonzero(bad), strict=True):
+                try:
+                    out[index] = float(wide(*(mpmath.mpf(float(x[index])) for x in inputs)))  # type: ignore[arg-type]
+                except (TypeError, ValueError, ZeroDivisionError):  # complex, or undefined there too
+                    out[index] = math.nan
+        return out
+
+    return call
 
 
 def loss_twin(loss: Loss) -> LossFns:

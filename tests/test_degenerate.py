@@ -6,6 +6,7 @@ import math
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -134,3 +135,44 @@ def test_a_step_that_saturates_the_output_is_one_truthful_line() -> None:
     message = str(caught.value)
     assert "\n" not in message and "exactly 0" not in message
     assert message.startswith("p1.t2.dL/dyhat[1]: division by zero") and "saturated activation" in message
+
+
+def test_a_custom_formula_that_overflows_numpy_inside_is_evaluated_again_without_overflow() -> None:
+    from derive.floats import custom_twin
+
+    value, slope = custom_twin("z^2/2 + sigmoid(z)", "z")
+    z = np.array([-1e45, -3.0, 0.0, 800.0])
+    # The oracle, in the stable form for either sign: σ'(z) = e^{-|z|} / (1 + e^{-|z|})².
+    expected = [t + math.exp(-abs(t)) / (1 + math.exp(-abs(t))) ** 2 for t in z]
+    assert list(slope(z)) == pytest.approx(expected, rel=1e-12)  # NumPy alone: e^{1e45}/… is nan
+    assert value(z)[0] == pytest.approx(0.5e90, rel=1e-12)
+    overflow, _ = custom_twin("exp(z)", "z")
+    assert math.isinf(overflow(np.array([1000.0]))[0])  # a value that itself overflows stays infinite
+
+
+def test_a_diverging_custom_network_is_verified_not_refused() -> None:
+    # Found by the fuzz: two SGD steps with rate 1/2 send z to -3.5e45, where the float twin's
+    # σ'(z) = e^{-z}/(1 + e^{-z})² was inf/inf; the gate refused a correct sheet.
+    text = """
+[network]
+inputs = 3
+[[network.layers]]
+weights = [[0, 0, 0], [0, 0, 0]]
+bias = [3, 0]
+activation = { name = "custom", formula = "z^2/2 + sigmoid(z)" }
+[[network.layers]]
+weights = [[0, 0], [3, 0]]
+bias = [0, 0]
+activation = "identity"
+[loss]
+name = "custom"
+formula = "(yhat - y)^2 + (yhat - y)^4/4"
+[[parts]]
+kind = "update"
+x = [0, 0, 0]
+y = [0, 0]
+learning_rate = "1/2"
+steps = 2
+"""
+    solution = derive.solve(derive.parse_spec(text, name="diverging"))
+    assert float(solution["p1.t2.delta1[1]"].approx) == pytest.approx(-3.5048108671450145e45, rel=1e-12)
