@@ -14,7 +14,7 @@ from derive.latex import Latex
 from derive.model import Network, Part, Spec
 from derive.network import symbol_of, unit_symbol
 from derive.notation import LOSS, OUTPUT, TARGET, Sym, Symbolic
-from derive.stepcontext import LINE_WIDTH, entries, oriented, step_context
+from derive.stepcontext import LINE_WIDTH, display_lines, entries, flipped, oriented, step_context
 from derive.steps import Expanded, PartSolution, Plot, Solution, Step
 from derive.style import DEFAULT, Style
 from derive.updates import param_symbol
@@ -56,14 +56,8 @@ def sheet_context(solution: Solution, style: Style, logo: str = "") -> dict[str,
 
 def broken(givens: Iterable[dict[str, Any]], style: Style) -> list[dict[str, Any]]:
     """The network's givens, each marked ``breaks`` where a new display line must start to fit."""
-    marked: list[dict[str, Any]] = []
-    used = 0
-    for given in givens:
-        size = latex.width(given["symbol"], style.names) + latex.width(given["value"], style.names) + 4
-        breaks = bool(marked) and used + size > LINE_WIDTH
-        used = size if breaks else used + size
-        marked.append({**given, "breaks": breaks})
-    return marked
+    lines = display_lines(list(givens), style)
+    return [{**given, "breaks": i > 0 and j == 0} for i, line in enumerate(lines) for j, given in enumerate(line)]
 
 
 def network_context(spec: Spec, style: Style) -> dict[str, Any]:
@@ -196,11 +190,7 @@ def question_context(part: Part, network: Network, exact: bool = True, style: St
         "sample_of": part.sample_of or 0,
         "claim": vector(part.claim) if part.claim else Latex(""),
         "learning_rate": Latex(latex.given(part.learning_rate, exact)) if part.learning_rate is not None else Latex(""),
-        "wrt": [
-            Latex(latex.symbol(s, style.from_to and latex.weight_shaped(s)))
-            for n in names
-            for s in wrt_symbols(n, network, style)
-        ],
+        "wrt": [Latex(latex.symbol(s, flipped(s, style))) for n in names for s in wrt_symbols(n, network, style)],
         "layer": part.layer or 0,
         "activation": Latex(part.activation.identity) if part.activation else Latex(""),
         "activation_prose": part.activation.prose if part.activation else "",

@@ -76,12 +76,9 @@ class Neurons:
         kind = self.biases[layer - 1]
         if kind == "none":
             return None
-        before = self._biases_before(layer)
-        return before + (1 if kind == "shared" else j)
-
-    def _biases_before(self, layer: int) -> int:
-        sizes = {"units": 0, "shared": 1, "none": 0}
-        return sum(self.widths[l] if b == "units" else sizes[b] for l, b in enumerate(self.biases[: layer - 1]))
+        # One number per bias parameter of the layers before: a unit's own, or a layer's shared one.
+        sizes = [{"units": width, "shared": 1, "none": 0}[b] for width, b in zip(self.widths, self.biases, strict=True)]
+        return sum(sizes[: layer - 1]) + (1 if kind == "shared" else j)
 
     def rewrite(self, text: str) -> str:
         """``text`` with every numbered entry in neuron notation (tokens stay tokens: the sheet's

@@ -59,12 +59,12 @@ def entries(step: Given, style: Style) -> list[Given]:
 
 @step_context.register
 def _(step: Given, style: Style) -> dict[str, Any]:
-    flip = _flipped(step.symbol, style)
+    flip = flipped(step.symbol, style)
     rows = [[latex.shown(q, style.places, style.exact) for q in row] for row in oriented(step.entries, flip)]
     return {"type": "given", "symbol": Latex(latex.symbol(step.symbol, flip)), "value": Latex(latex.matrix(rows))}
 
 
-def _flipped(symbol: Symbolic, style: Style) -> bool:
+def flipped(symbol: Symbolic, style: Style) -> bool:
     """Whether a listed matrix is shown transposed, as the sheet's W (indexed from input to unit)."""
     return style.from_to and latex.weight_shaped(symbol)
 
@@ -77,7 +77,7 @@ def oriented(rows: Sequence[Sequence[Any]], flip: bool) -> Sequence[Sequence[Any
 @step_context.register
 def _(step: Compute, style: Style) -> dict[str, Any]:
     general = substituted = None
-    flip = _flipped(step.symbol, style)
+    flip = flipped(step.symbol, style)
     # The matrix-form line heads a vector's entries; neuron notation writes the entries alone.
     if step.general is not None and len(step.entries) > 1 and style.neurons is None:
         shown = _transposed(step.general) if flip else None
@@ -195,7 +195,7 @@ def _wrap(left: str, chain: list[tuple[str, str]], style: Style) -> list[dict[st
 @step_context.register
 def _(step: Recall, style: Style) -> dict[str, Any]:
     items = _items(step.items, style)
-    return {"type": "recall", "part": step.part, "entries": items, "lines": _lines(items, style)}
+    return {"type": "recall", "part": step.part, "entries": items, "lines": display_lines(items, style)}
 
 
 def _items(values: Items, style: Style) -> list[dict[str, Any]]:
@@ -203,13 +203,13 @@ def _items(values: Items, style: Style) -> list[dict[str, Any]]:
     printer = latex.DerivePrinter({"decimals": style.places, "exact": style.exact})
     items = []
     for symbol, rows in _itemized(values, style):
-        flip = _flipped(symbol, style)
+        flip = flipped(symbol, style)
         texts = [[printer.value(q) for q in row] for row in oriented(rows, flip)]
         items.append({"symbol": Latex(latex.symbol(symbol, flip)), "value": Latex(latex.matrix(texts))})
     return items
 
 
-def _lines(items: list[dict[str, Any]], style: Style) -> list[list[dict[str, Any]]]:
+def display_lines(items: Sequence[dict[str, Any]], style: Style) -> list[list[dict[str, Any]]]:
     """As many values per display line as fit; a long list breaks into several lines."""
     lines: list[list[dict[str, Any]]] = [[]]
     used = 0
@@ -250,7 +250,7 @@ def _(step: Identity, style: Style) -> dict[str, Any]:
 
 @step_context.register
 def _(step: Expanded, style: Style) -> dict[str, Any]:
-    flip = _flipped(step.target, style)
+    flip = flipped(step.target, style)
     return {
         "type": "expanded",
         "target": Latex(latex.symbol(step.target, flip)),
@@ -261,7 +261,7 @@ def _(step: Expanded, style: Style) -> dict[str, Any]:
 @step_context.register
 def _(step: Values, style: Style) -> dict[str, Any]:
     items = _items(((step.symbol, step.entries),), style)
-    return {"type": "values", "lines": _lines(items, style)}
+    return {"type": "values", "lines": display_lines(items, style)}
 
 
 CELL_LIMIT = 36
