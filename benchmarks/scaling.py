@@ -35,8 +35,8 @@ text += '[loss]\nname = "squared_error"\n[[parts]]\nkind = "update"\nx = [1, -1]
 params = sum(r * c + r for r, c in [(width, 2), (width, width), (width, width), (1, width)])
 if sys.argv[2] == "derive":
     import derive
-    from derive.answers import answers_json
-    from derive.derivation import derive as solve
+    from derive.render.answers import answers_json
+    from derive.maths.solve import derive as solve
     spec = derive.parse_spec(text)
     started = time.perf_counter()
     solution = solve(spec)

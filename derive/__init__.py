@@ -10,16 +10,16 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from derive.derivation import derive as _derive
 from derive.errors import DegenerateError, DeriveError, SpecError, TexError, TexMissing, VerificationError
-from derive.formula import Quantity
-from derive.model import Spec
+from derive.maths.solve import derive as _derive
+from derive.maths.steps import PartSolution, Solution
 from derive.pipeline import Built, Options, build_sheet
-from derive.render import Documents, render
-from derive.spec import load_example, load_spec, parse_spec
-from derive.steps import PartSolution, Solution
-from derive.style import Style
-from derive.verify import Report, verify
+from derive.render.templates import Documents, render
+from derive.spec.model import Spec
+from derive.spec.reader import load_example, load_spec, parse_spec
+from derive.terms.formula import Quantity
+from derive.tex.style import Style
+from derive.verify.gate import Report, verify
 
 
 def solve(spec: Spec) -> Solution:

@@ -9,22 +9,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from derive.answers import answers, answers_csv, answers_json
-from derive.context import sheet_context
-from derive.course import fragments, value_macros
-from derive.derivation import derive, outline, solver
-from derive.deriver import Deriver
 from derive.errors import SpecError, TexMissing
-from derive.model import Spec
-from derive.pdf import MISSING_TEX, compile_pdf, have_tex
-from derive.pieces import SolutionPieces
-from derive.render import render_exercise, render_solution
-from derive.spec import load_spec
-from derive.steps import Solution
-from derive.stream import StreamedPdf
-from derive.style import Style
-from derive.texformat import default_cache
-from derive.verify import Report, verify
+from derive.maths.derivation import Deriver
+from derive.maths.solve import derive, outline, solver
+from derive.maths.steps import Solution
+from derive.pdf.compile import MISSING_TEX, compile_pdf, have_tex
+from derive.pdf.formats import default_cache
+from derive.pdf.stream import StreamedPdf
+from derive.render.answers import answers, answers_csv, answers_json
+from derive.render.context import sheet_context
+from derive.render.fragments import fragments, value_macros
+from derive.render.pieces import SolutionPieces
+from derive.render.templates import render_exercise, render_solution
+from derive.spec.model import Spec
+from derive.spec.reader import load_spec
+from derive.tex.style import Style
+from derive.verify.gate import Report, verify
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Options:
     language: str | None = None
     """"en" or "de"; None keeps the spec's ``sheet.language``."""
     formats: Path | None = field(default_factory=default_cache)
-    """Folder of cached TeX formats of the preamble (:mod:`derive.texformat`); None: no cache."""
+    """Folder of cached TeX formats of the preamble (:mod:`derive.pdf.formats`); None: no cache."""
     compiled: Path | None = field(default_factory=lambda: default_cache().parent / "templates")
     """Folder of compiled templates (Jinja's bytecode cache: a cold build skips compiling them);
     None: compile in every process."""

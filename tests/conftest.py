@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import derive
-from derive.steps import Solution
+from derive.maths.steps import Solution
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +21,7 @@ def example() -> Solution:
 
 @pytest.fixture(scope="session")
 def example_answers(example: Solution) -> dict[str, Any]:
-    from derive.answers import answers
+    from derive.render.answers import answers
 
     return answers(example, 4)
 

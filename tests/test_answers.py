@@ -7,9 +7,9 @@ from typing import Any
 
 import sympy as sp
 
-from derive.answers import answers_json, identifier
-from derive.latex import is_exact
-from derive.steps import Solution
+from derive.maths.steps import Solution
+from derive.render.answers import answers_json, identifier
+from derive.tex.printer import is_exact
 
 
 def same_value(a: sp.Expr, b: sp.Expr) -> bool:
@@ -65,7 +65,7 @@ def test_identifiers_are_unique_and_parsable(example: Solution) -> None:
 
 
 def test_numbers_are_written_as_sympy_writes_them() -> None:
-    from derive.answers import number_text
+    from derive.render.answers import number_text
 
     values = [sp.Rational(p, q) for p in range(-7, 8) for q in (1, 2, 3, 10, 64)]
     values += [sp.Integer(10) ** 40 + 1, 1 / (1 + sp.exp(-3)), sp.log(2) / 3]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive.catalog import (
+from derive.catalog.records import (
     ACTIVATIONS,
     LOSSES,
     OPTIMIZERS,
@@ -17,11 +17,11 @@ from derive.catalog import (
     averaged,
     custom_loss,
 )
-from derive.floats import activation_twin, loss_twin, optimizer_twin, unrounded
-from derive.formula import Node, Num, Quantity
-from derive.formula import Ref as R
-from derive.names import STANDARD
-from derive.notation import Sym
+from derive.terms.formula import Node, Num, Quantity
+from derive.terms.formula import Ref as R
+from derive.terms.symbols import Sym
+from derive.tex.names import STANDARD
+from derive.verify.floats import activation_twin, loss_twin, optimizer_twin, unrounded
 
 POINTS = [sp.Integer(-3), sp.Rational(-1, 2), sp.Integer(0), sp.Rational(1, 3), sp.Integer(2)]
 
@@ -191,10 +191,10 @@ def test_optimizers_match_hand_worked_steps(
 def test_softmax_is_a_distribution_and_its_twin_agrees() -> None:
     import numpy as np
 
-    from derive.floats import softmax
-    from derive.formula import Quantity, equal
-    from derive.network import activation_of
-    from derive.notation import Sym
+    from derive.maths.network import activation_of
+    from derive.terms.formula import Quantity, equal
+    from derive.terms.symbols import Sym
+    from derive.verify.floats import softmax
 
     act = ACTIVATIONS["softmax"].build()
     assert act.vector and "[i = j]" in act.identity

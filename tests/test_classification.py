@@ -6,8 +6,8 @@ import math
 
 import sympy as sp
 
-from derive.names import STANDARD
-from derive.steps import Finding, Limits, Solution, Table
+from derive.maths.steps import Finding, Limits, Solution, Table
+from derive.tex.names import STANDARD
 
 P = sp.Symbol("p", positive=True)
 

@@ -87,13 +87,13 @@ def test_fragments_compile_in_host_documents(built: Path, host: str) -> None:
     solution = derive.solve(derive.load_example())
     if host == "article":
         assert "Part 12" in text and "The network" in text
-        assert f"The loss of part 1 is {derive.latex.decimal(solution['p1.L'].approx, 4)}" in text
+        assert f"The loss of part 1 is {derive.tex.printer.decimal(solution['p1.L'].approx, 4)}" in text
     if host == "beamer":
         assert "Show that the output is exactly" in text
-        assert derive.latex.decimal(solution["p5.L_new"].approx, 4) in text
+        assert derive.tex.printer.decimal(solution["p5.L_new"].approx, 4) in text
     if host == "exam":
         assert "Solution:" in text and "chain rule" in text
-        moved = derive.latex.decimal(solution["p5.w2_new[1,1]"].approx, 4)
+        moved = derive.tex.printer.decimal(solution["p5.w2_new[1,1]"].approx, 4)
         assert f"Part 5 moves w1,1 to {moved}, exactly" in text
 
 
@@ -131,6 +131,6 @@ def test_notebook_display_of_a_part_is_valid_latex(tmp_path: Path) -> None:
     document = "\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n\\begin{document}\n" + shown
     text = _compile(tmp_path, "notebook", document + "\n\\end{document}\n")
     assert "Part 5" in text
-    assert derive.latex.decimal(solution["p5.L_new"].approx, 4) in text
+    assert derive.tex.printer.decimal(solution["p5.L_new"].approx, 4) in text
     markdown = solution.part(5)._repr_markdown_()
     assert markdown.startswith("**Part 5") and markdown.count("\n- $") == sum(1 for _ in solution.part(5).quantities())

@@ -12,8 +12,8 @@ import sympy as sp
 
 import derive
 from derive.errors import DegenerateError, SpecError
+from derive.maths.steps import Finding, Solution
 from derive.pipeline import Options, build_sheet
-from derive.steps import Finding, Solution
 
 SEED_LAYERS = """
 [[network.layers]]
@@ -138,7 +138,7 @@ def test_a_step_that_saturates_the_output_is_one_truthful_line() -> None:
 
 
 def test_a_custom_formula_that_overflows_numpy_inside_is_evaluated_again_without_overflow() -> None:
-    from derive.floats import custom_twin
+    from derive.verify.floats import custom_twin
 
     value, slope = custom_twin("z^2/2 + sigmoid(z)", "z")
     z = np.array([-1e45, -3.0, 0.0, 800.0])

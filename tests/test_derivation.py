@@ -8,9 +8,9 @@ import numpy as np
 import sympy as sp
 
 import derive
-from derive.formula import CLOSED_FORM_NODES, TooLarge, identifier, small
-from derive.spec import example_path, parse_spec
-from derive.steps import Claim, Recall, Solution
+from derive.maths.steps import Claim, Recall, Solution
+from derive.spec.reader import example_path, parse_spec
+from derive.terms.formula import CLOSED_FORM_NODES, TooLarge, identifier, small
 from tests import oracle
 
 
@@ -135,8 +135,8 @@ SOFTMAX_EXAMPLE = example_path().parent.parent.parent / "examples" / "softmax_cr
 
 
 def test_softmax_with_cross_entropy_backpropagates_to_prediction_minus_target() -> None:
-    from derive.formula import equal
-    from derive.steps import Finding
+    from derive.maths.steps import Finding
+    from derive.terms.formula import equal
 
     spec = derive.load_spec(SOFTMAX_EXAMPLE)
     assert [float(v) for v in spec.parts[0].sample.y] == [0.0, 1.0, 0.0]  # type: ignore[union-attr]  # y = 2
@@ -153,9 +153,9 @@ def test_softmax_with_cross_entropy_backpropagates_to_prediction_minus_target() 
 
 
 def test_the_softmax_shortcut_is_only_stated_where_it_holds() -> None:
-    from derive.deriver import softmax_identity
-    from derive.formula import equal
-    from derive.steps import Finding
+    from derive.maths.derivation import softmax_identity
+    from derive.maths.steps import Finding
+    from derive.terms.formula import equal
 
     assert all(softmax_identity(n) for n in (2, 3, 4))
     assert not equal(sp.Symbol("a") * (1 - sp.Symbol("a")), sp.Symbol("a"))  # equal() can say no
@@ -170,8 +170,8 @@ def test_the_softmax_shortcut_is_only_stated_where_it_holds() -> None:
 
 
 def test_a_power_of_a_long_closed_form_stands_by_a_symbol_with_its_decimal() -> None:
-    from derive.formula import POWER_NODES, Power, Quantity, Ref, approximate
-    from derive.notation import Sym
+    from derive.terms.formula import POWER_NODES, Power, Quantity, Ref, approximate
+    from derive.terms.symbols import Sym
 
     long = sum((sp.exp(-sp.Rational(k, 3)) / (1 + sp.exp(sp.Integer(k))) for k in range(1, 12)), sp.Integer(0))
     assert not small(long, POWER_NODES)
@@ -184,9 +184,9 @@ def test_a_power_of_a_long_closed_form_stands_by_a_symbol_with_its_decimal() -> 
 def test_a_custom_formula_of_a_long_closed_form_stands_by_a_symbol_with_its_decimal() -> None:
     # Fuzzing found it: a custom loss (ŷ − y)^2 + (ŷ − y)^4/4 of an updated output's closed form
     # ran for minutes in SymPy's automatic evaluation, as Power once did.
-    from derive.catalog import custom_loss
-    from derive.formula import POWER_NODES, Num, Quantity, Ref, approximate
-    from derive.notation import Sym
+    from derive.catalog.records import custom_loss
+    from derive.terms.formula import POWER_NODES, Num, Quantity, Ref, approximate
+    from derive.terms.symbols import Sym
 
     long = sum((sp.exp(-sp.Rational(k, 3)) / (1 + sp.exp(sp.Integer(k))) for k in range(1, 12)), sp.Integer(0))
     assert not small(long, POWER_NODES)

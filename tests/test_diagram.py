@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import derive
-from derive import latex
-from derive.context import sheet_context
-from derive.diagram import MAX_UNITS, diagram_context, shown_units
-from derive.names import STANDARD
-from derive.spec import parse_spec
-from derive.steps import Diagram
-from derive.style import Style
+from derive.maths.steps import Diagram
+from derive.render.context import sheet_context
+from derive.render.diagram import MAX_UNITS, diagram_context, shown_units
+from derive.spec.reader import parse_spec
+from derive.tex import printer as latex
+from derive.tex.names import STANDARD
+from derive.tex.style import Style
 
 
 def test_narrow_layers_are_drawn_whole_and_wide_ones_elided() -> None:

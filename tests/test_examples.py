@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import derive
-from derive import latex
-from derive.notation import LOSS, Updated
 from derive.pipeline import Options, build_sheet
+from derive.terms.symbols import LOSS, Updated
+from derive.tex import printer as latex
 from tests.test_cli import text_of
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.toml"))

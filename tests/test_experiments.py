@@ -7,8 +7,8 @@ import math
 import numpy as np
 import sympy as sp
 
-from derive.experiments import verdict
-from derive.steps import Finding, Solution, Table
+from derive.maths.experiments import verdict
+from derive.maths.steps import Finding, Solution, Table
 from tests import oracle
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 import derive
-from derive import latex
 from derive.errors import SpecError
-from derive.names import STANDARD, Names, token
 from derive.pipeline import Options, build_sheet
+from derive.tex import printer as latex
+from derive.tex.names import STANDARD, Names, token
 from tests.test_cli import text_of
 
 ROOT = Path(__file__).parent.parent
@@ -41,7 +41,7 @@ def test_every_w_is_transposed_and_every_entry_swapped() -> None:
 
 
 def test_weight_shaped_symbols_are_those_a_listing_shows_transposed() -> None:
-    from derive.notation import LOSS, Partial, Stat, Sym, Updated
+    from derive.terms.symbols import LOSS, Partial, Stat, Sym, Updated
 
     W = Sym("W", 1)
     for symbol in (W, Updated(W), Partial(LOSS, W), Stat("m", W, 1)):

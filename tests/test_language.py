@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 import derive
-from derive import latex
 from derive.errors import SpecError
 from derive.pipeline import Options, build_sheet
-from derive.render import template_dirs
-from derive.spec import example_path, parse_spec
-from derive.style import LANGUAGES
+from derive.render.templates import template_dirs
+from derive.spec.reader import example_path, parse_spec
+from derive.tex import printer as latex
+from derive.tex.style import LANGUAGES
 from tests.test_cli import run, text_of
 
 EXAMPLE = example_path().read_text(encoding="utf-8")

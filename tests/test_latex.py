@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from derive import latex
-from derive.catalog import SIGMOID
-from derive.formula import Apply, Difference, Num, Power, Product, Quantity, Ref, Sum
-from derive.names import STANDARD
-from derive.notation import LOSS, Partial, Sym, Updated
+from derive.catalog.records import SIGMOID
+from derive.terms.formula import Apply, Difference, Num, Power, Product, Quantity, Ref, Sum
+from derive.terms.symbols import LOSS, Partial, Sym, Updated
+from derive.tex import printer as latex
+from derive.tex.names import STANDARD
 
 
 def symbol(s: object) -> str:

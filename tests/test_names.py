@@ -10,8 +10,8 @@ import pytest
 
 import derive
 from derive.errors import SpecError
-from derive.names import NAMED, STANDARD, Names, name_latex, named, token
 from derive.pipeline import Options, build_sheet
+from derive.tex.names import NAMED, STANDARD, Names, name_latex, named, token
 from tests.test_cli import text_of
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "notation_custom_names.toml"
@@ -39,7 +39,7 @@ def test_names_are_written_as_a_teacher_writes_them() -> None:
 
 def test_the_standard_names_written_out_change_nothing() -> None:
     spec = derive.load_example()
-    text = Path(derive.spec.example_path()).read_text()
+    text = Path(derive.spec.reader.example_path()).read_text()
     standard = "[notation]\n" + "".join(f'{base} = "{name}"\n' for base, name in {"z": "z", "a": "a", "W": "W"}.items())
     again = derive.parse_spec(standard + text, name=spec.name)
     assert derive.render(derive.solve(again), 4) == derive.render(derive.solve(spec), 4)
@@ -84,7 +84,7 @@ def test_a_notebook_shows_the_sheets_names() -> None:
     ],
 )
 def test_a_bad_name_is_one_line(notation: str, message: str) -> None:
-    text = f"[notation]\n{notation}\n" + Path(derive.spec.example_path()).read_text()
+    text = f"[notation]\n{notation}\n" + Path(derive.spec.reader.example_path()).read_text()
     with pytest.raises(SpecError) as caught:
         derive.parse_spec(text, name="names")
     assert message in str(caught.value) and "\n" not in str(caught.value)
@@ -116,6 +116,6 @@ def test_a_sheet_with_biases_as_weights(tmp_path: Path) -> None:
 
 
 def test_bias_as_weight_is_a_yes_or_no() -> None:
-    text = "[notation]\nbias_as_weight = 1\n" + Path(derive.spec.example_path()).read_text()
+    text = "[notation]\nbias_as_weight = 1\n" + Path(derive.spec.reader.example_path()).read_text()
     with pytest.raises(SpecError, match=r"notation\.bias_as_weight: expected true or false"):
         derive.parse_spec(text, name="names")

@@ -11,11 +11,11 @@ import pytest
 import sympy as sp
 
 import derive
-from derive.catalog import SIGMOID
+from derive.catalog.records import SIGMOID
 from derive.errors import SpecError
-from derive.model import Layer, Network
-from derive.neurons import Neurons
 from derive.pipeline import Options, build_sheet
+from derive.spec.model import Layer, Network
+from derive.tex.neurons import Neurons
 from tests.test_cli import text_of
 
 ROOT = Path(__file__).parent.parent
@@ -164,7 +164,7 @@ def test_german_sheets_in_neuron_notation_compile(tmp_path: Path) -> None:
     ],
 )
 def test_what_neuron_notation_refuses_is_one_line(change: str, message: str) -> None:
-    text = f"[notation]\n{change}" + Path(derive.spec.example_path()).read_text()
+    text = f"[notation]\n{change}" + Path(derive.spec.reader.example_path()).read_text()
     with pytest.raises(SpecError) as error:
         derive.parse_spec(text, name="bad")
     assert message in str(error.value) and "\n" not in str(error.value)

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 import sympy as sp
 
-from derive.numbers import NumberError, parse_exact
+from derive.spec.numbers import NumberError, parse_exact
 
 
 @pytest.mark.parametrize(

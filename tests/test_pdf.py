@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from derive.errors import TexError
-from derive.pdf import compile_pdf, log_excerpt
+from derive.pdf.compile import compile_pdf, log_excerpt
 
 DOC = "\\documentclass{article}\n\\begin{document}\n%s\n\\end{document}\n"
 

@@ -9,11 +9,11 @@ import jinja2
 import pytest
 
 import derive
-from derive.latex import Latex
-from derive.render import _finalize, environment
-from derive.spec import example_path, parse_spec
-from derive.stepcontext import step_context
-from derive.steps import Solution
+from derive.maths.steps import Solution
+from derive.render.step_context import step_context
+from derive.render.templates import _finalize, environment
+from derive.spec.reader import example_path, parse_spec
+from derive.tex.printer import Latex
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -66,9 +66,9 @@ def test_decimal_places_follow_the_option(example: Solution) -> None:
 
 
 def test_the_documented_template_context_is_the_real_one() -> None:
-    from derive.context import sheet_context
-    from derive.render import template_dirs
-    from derive.style import Style
+    from derive.render.context import sheet_context
+    from derive.render.templates import template_dirs
+    from derive.tex.style import Style
 
     doc = (template_dirs()[-1] / "README.md").read_text(encoding="utf-8")
     top = doc.split("Top level")[1].split("A part:")[0]
@@ -85,9 +85,9 @@ def test_the_documented_template_context_is_the_real_one() -> None:
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.stem)
 def test_the_exercise_sheet_needs_only_the_outline(path: Path) -> None:
     # The pipeline compiles the exercise sheet from the outline while the solution is derived.
-    from derive.derivation import outline
-    from derive.render import render_exercise
-    from derive.style import Style
+    from derive.maths.solve import outline
+    from derive.render.templates import render_exercise
+    from derive.tex.style import Style
 
     spec = derive.load_spec(path)
     style = Style.of(spec.sheet, None, None)
@@ -118,7 +118,7 @@ def test_skip_connections_are_written_layer_by_layer_with_stacked_inputs() -> No
 
 
 def test_significant_figures_are_what_both_sheets_say_and_show() -> None:
-    from derive import latex
+    from derive.tex import printer as latex
 
     text = example_path().read_text(encoding="utf-8").replace("decimals = 4", "significant = 3")
     solution = derive.solve(parse_spec(text))
@@ -132,8 +132,8 @@ def test_significant_figures_are_what_both_sheets_say_and_show() -> None:
 
 
 def test_one_environment_per_folders_and_style_and_compiled_templates_are_kept(tmp_path: Path) -> None:
-    from derive.render import _environment, environment, render_exercise
-    from derive.style import Style
+    from derive.render.templates import _environment, environment, render_exercise
+    from derive.tex.style import Style
 
     assert environment((), Style()) is environment((), Style())
     assert environment((), Style()) is not environment((), Style(language="de"))
@@ -155,8 +155,8 @@ def test_one_environment_per_folders_and_style_and_compiled_templates_are_kept(t
 
 
 def test_an_edited_template_is_compiled_afresh(tmp_path: Path) -> None:
-    from derive.render import _environment, render_exercise
-    from derive.style import Style
+    from derive.render.templates import _environment, render_exercise
+    from derive.tex.style import Style
 
     solution = derive.solve(derive.load_example())
     folder, cache = tmp_path / "templates", tmp_path / "compiled"

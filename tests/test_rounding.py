@@ -16,9 +16,9 @@ import sympy as sp
 
 import derive
 from derive.errors import SpecError, VerificationError
-from derive.floats import rounder
 from derive.pipeline import Options, build_sheet
-from derive.rounding import Carry, rounded_decimal
+from derive.terms.rounding import Carry, rounded_decimal
+from derive.verify.floats import rounder
 from tests.test_cli import text_of
 
 STUDENT = """

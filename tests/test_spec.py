@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from derive.catalog import ACTIVATIONS
+from derive.catalog.records import ACTIVATIONS
 from derive.errors import SpecError
-from derive.spec import example_path, parse_spec
+from derive.spec.reader import example_path, parse_spec
 
 EXAMPLE = example_path().read_text(encoding="utf-8")
 

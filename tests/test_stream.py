@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 
 import derive
-from derive.derivation import outline, solver
-from derive.deriver import Deriver
 from derive.errors import SpecError
-from derive.pieces import SolutionPieces
+from derive.maths.derivation import Deriver
+from derive.maths.solve import outline, solver
+from derive.pdf.formats import MARK
+from derive.pdf.stream import StreamedPdf
 from derive.pipeline import Options, build_sheet
-from derive.render import render_solution
-from derive.spec import example_path
-from derive.stream import StreamedPdf
-from derive.style import Style
-from derive.texformat import MARK
+from derive.render.pieces import SolutionPieces
+from derive.render.templates import render_solution
+from derive.spec.reader import example_path
+from derive.tex.style import Style
 from tests.conftest import tex_running_in
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.toml"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import derive
-from derive.model import Sheet
-from derive.style import Style, mark_decimals
+from derive.spec.model import Sheet
+from derive.tex.style import Style, mark_decimals
 
 
 def test_a_decimal_comma_is_braced_and_list_commas_become_semicolons() -> None:

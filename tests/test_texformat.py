@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from derive import texformat
 from derive.errors import TexError
-from derive.pdf import compile_pdf
+from derive.pdf import formats as texformat
+from derive.pdf.compile import compile_pdf
 
 PREAMBLE = "\\documentclass{article}\n\\usepackage{amsmath}\n"
 

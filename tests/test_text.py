@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from derive.text import MAX_LENGTH, escape, problem
+from derive.spec.text import MAX_LENGTH, escape, problem
 
 
 @pytest.mark.parametrize("text", ["Backprop", "Übungsblatt 3: Straße", "σ-Netze – Teil 2 …", "x" * MAX_LENGTH, ""])

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 import derive
-from derive.model import Spec
-from derive.notation import LOSS, Partial, Sym, Updated, bias
+from derive.spec.model import Spec
+from derive.terms.symbols import LOSS, Partial, Sym, Updated, bias
 
 torch = pytest.importorskip("torch")
 

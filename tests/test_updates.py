@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import derive
-from derive.deriver import Deriver
-from derive.network import backward, forward, given_sample
-from derive.notation import Sym
-from derive.updates import masked, param_entry
+from derive.maths.derivation import Deriver
+from derive.maths.network import backward, forward, given_sample
+from derive.maths.updates import masked, param_entry
+from derive.terms.symbols import Sym
 from tests.test_cli import text_of
 
 

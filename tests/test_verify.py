@@ -9,14 +9,14 @@ import pytest
 import sympy as sp
 
 import derive
-from derive import catalog
-from derive.catalog import Entry
-from derive.derivation import derive as derive_exactly
+from derive.catalog import records as catalog
+from derive.catalog.records import Entry
 from derive.errors import VerificationError
-from derive.formula import Difference, Num, Product, Sum
-from derive.spec import example_path, parse_spec
-from derive.twintasks import expected
-from derive.verify import FD_TOL
+from derive.maths.solve import derive as derive_exactly
+from derive.spec.reader import example_path, parse_spec
+from derive.terms.formula import Difference, Num, Product, Sum
+from derive.verify.gate import FD_TOL
+from derive.verify.kind_twins import expected
 
 EXAMPLE = example_path().read_text(encoding="utf-8")
 

@@ -1,0 +1,1 @@
+"""Stage 2: the exact derivation, every part as typed steps of formula trees."""

@@ -1,0 +1,503 @@
+"""The derivation context: given parameters, recall of earlier parts, and the core task kinds."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import sympy as sp
+
+from derive.catalog.records import Loss
+from derive.errors import SpecError
+from derive.maths.general import (
+    back_through,
+    chain_rule,
+    column,
+    display_only,
+    expanded_gradient,
+    layer_input,
+    tensor_symbol,
+)
+from derive.maths.network import (
+    Backward,
+    Forward,
+    Params,
+    State,
+    Vec,
+    after_steps,
+    backward,
+    forward,
+    given_params,
+    given_sample,
+    hyper_quantities,
+    loss_symbol,
+    plain,
+    step,
+)
+from derive.maths.steps import (
+    Claim,
+    Compute,
+    Diagram,
+    Expanded,
+    Finding,
+    Given,
+    Identity,
+    PartSolution,
+    Recall,
+    Section,
+    Step,
+    Values,
+)
+from derive.maths.updates import Display, flat, masked, optimizer_steps, param_entry, param_symbol, tied
+from derive.spec.model import Network, Part, Sample, Spec, variant
+from derive.terms.formula import (
+    DIGITS,
+    MP,
+    Apply,
+    Derivative,
+    Hadamard,
+    Node,
+    Product,
+    Quantity,
+    Rule,
+    Sum,
+    Tensor,
+    approximate,
+    equal,
+)
+from derive.terms.symbols import LOSS, OUTPUT, TARGET, Partial, Sym, Symbolic, bias, weight
+from derive.tex import printer as latex
+
+
+@dataclass
+class Shown:
+    """A forward (and maybe backward) pass already shown in an earlier part."""
+
+    part: int
+    forward: Forward
+    backward: Backward | None = None
+    backward_part: int | None = None
+
+
+@dataclass
+class Deriver:
+    """The state of one derivation: the spec, its given parameters, and what earlier parts showed."""
+
+    spec: Spec
+    params: Params = field(init=False)
+    shown: dict[tuple[int, int], Shown] = field(default_factory=dict)
+    variants: dict[int, tuple[Network, Loss]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.params = given_params(self.spec.network, carry=self.spec.sheet.carry)
+
+    def givens(self) -> tuple[Given, ...]:
+        return tuple(
+            g
+            for l, layer in enumerate(self.spec.network.layers, 1)
+            for g in (
+                Given(weight(l), self.params.weights[l - 1]),
+                *((Given(bias(l), self.params.tensor(f"b{l}")),) if layer.has_bias else ()),
+            )
+        )
+
+    def diagram(self) -> Diagram:
+        """The given network with its weights and biases, for the top of both sheets."""
+        widths = (self.spec.network.inputs, *(layer.shape[0] for layer in self.spec.network.layers))
+        nones = tuple(tuple(None for _ in range(width)) for width in widths)
+        network = self.spec.network
+        biases = shown_biases(network, self.params.biases)
+        return Diagram("network", nones, self.params.weights, biases, reads=network.stacking())
+
+    def variant(self, part: Part) -> tuple[Network, Loss]:
+        """The part's network and loss, made once so that parts sharing them can recall values."""
+        if part.number not in self.variants:
+            network, loss = variant(self.spec, part)
+            if network == self.spec.network and loss == self.spec.loss:
+                network, loss = self.spec.network, self.spec.loss
+            self.variants[part.number] = (network, loss)
+        return self.variants[part.number]
+
+    # --- the core task kinds --------------------------------------------------------------
+
+    def forward_part(self, part: Part) -> PartSolution:
+        network, loss = self.variant(part)
+        sections, _ = self.sample_and_forward(network, loss, part, recall=False)
+        return PartSolution(part, tuple(sections))
+
+    def show_that_part(self, part: Part) -> PartSolution:
+        network, loss = self.variant(part)
+        sections, fwd = self.sample_and_forward(network, loss, part, recall=False)
+        assert part.claim is not None
+        claims: list[Step] = []
+        for j, (q, claimed) in enumerate(zip(fwd.output, part.claim, strict=True), 1):
+            difference = q.exact - claimed
+            if difference.free_symbols:  # a long closed form: the claim is checked to the carried digits
+                holds = abs(q.approx - approximate(claimed)) <= MP.mpf(10) ** -(DIGITS - 5) * max(1, abs(q.approx))
+            else:
+                holds = difference == 0 or (abs(float(q.approx) - float(claimed)) <= 1e-30 and difference.equals(0))
+            if not holds:
+                name = "ŷ" if len(fwd.output) == 1 else f"ŷ_{j}"
+                computed = f"{q.exact} ≈ {float(q.approx):.6g}"
+                raise SpecError(
+                    f"parts[{part.number}].yhat",
+                    f"the claim {name} = {claimed} is false: derive computes {name} = {computed}",
+                )
+            claims.append(Claim(q, claimed))
+        # The claim is shown right after the forward pass, before the loss.
+        return PartSolution(part, (*sections[:2], Section("claim", tuple(claims)), *sections[2:]))
+
+    def gradients_part(self, part: Part) -> PartSolution:
+        network, loss = self.variant(part)
+        sections, fwd = self.sample_and_forward(network, loss, part)
+        sections.extend(self.gradient_sections(network, loss, part, fwd, part.wrt or self.params.names())[0])
+        return PartSolution(part, tuple(sections))
+
+    def update_part(self, part: Part) -> PartSolution:
+        network, loss = self.variant(part)
+        sections, fwd = self.sample_and_forward(network, loss, part, show_forward=False)
+        names = part.wrt or self.params.names()
+        shown, bwd = self.gradient_sections(network, loss, part, fwd, names)
+        sections.extend(shown)
+        sections.extend(self.update_sections(network, loss, part, fwd, bwd, names))
+        return PartSolution(part, tuple(sections))
+
+    def replace_activation_part(self, part: Part) -> PartSolution:
+        assert part.activation is not None
+        network, loss = self.variant(part)
+        sections, fwd = self.sample_and_forward(network, loss, part)
+        names = self.params.names()
+        shown, bwd = self.gradient_sections(network, loss, part, fwd, names)
+        sections = [
+            Section("replaced", (Identity(part.activation.identity, part.activation.prose),)),
+            *sections,
+            *shown,
+            *self.update_sections(network, loss, part, fwd, bwd, names),
+        ]
+        return PartSolution(part, tuple(sections), network_changed=True)
+
+    # --- shared pieces --------------------------------------------------------------------
+
+    def sample_key(self, network: Network, part: Part) -> tuple[int, int]:
+        origin = part.sample_of or part.number
+        while self.spec.parts[origin - 1].sample_of is not None:
+            origin = self.spec.parts[origin - 1].sample_of or origin
+        return id(network), origin
+
+    def sample_and_forward(
+        self,
+        network: Network,
+        loss: Loss,
+        part: Part,
+        show_forward: bool = True,
+        recall: bool = True,
+        params: Params | None = None,
+        prefix: str = "",
+    ) -> tuple[list[Section], Forward]:
+        """The forward pass of the part's sample: recalled when an earlier part showed it."""
+        key = self.sample_key(network, part)
+        memo = self.shown.get(key)
+        if memo is not None and recall:
+            fwd = memo.forward
+            if part.output is not None:  # the recalled pass, differentiating ŷ_j instead of its loss
+                fwd = replace(fwd, targets=(), loss=fwd.output[part.output - 1])
+            if not show_forward:
+                return [], fwd
+            shown = memo.forward  # a pass of an output has no target and no loss to recall
+            items: list[tuple[Symbolic, tuple[Vec, ...]]] = [(Sym("x"), column(shown.inputs))]
+            if shown.targets:
+                items.append((Sym(TARGET.base), column(shown.targets)))
+            for l in range(1, len(network.layers) + 1):
+                items.append((tensor_symbol(network, l, "z"), column(shown.z[l - 1])))
+                items.append((tensor_symbol(network, l, "a"), column(shown.a[l - 1])))
+            if shown.targets:
+                items.append((LOSS, ((shown.loss,),)))
+            return [Section("recall_forward", (Recall(memo.part, tuple(items)),))], fwd
+        assert part.sample is not None
+        params = params or self.params
+        prefix = prefix or f"p{part.number}."
+        x, y = given_sample(part.sample, prefix, self.spec.sheet.carry)
+        fwd = forward(network, params, x, y, loss, prefix, output=part.output)
+        self.shown.setdefault(key, Shown(part.number, fwd))
+        drawn = Diagram("forward", (fwd.inputs, *fwd.a), reads=fwd.reads)
+        # No loss (a part of an output): no target given, no loss computed.
+        target = (Given(Sym(TARGET.base), column(y)),) if fwd.targets else ()
+        sections = [
+            Section("givens", (Given(Sym("x"), column(x)), *target)),
+            Section("forward", (*self.forward_steps(network, params, fwd), drawn)),
+        ]
+        if fwd.targets:
+            sections.append(Section("loss", (self.loss_step(fwd, loss), *loss_findings(fwd))))
+        return sections, fwd
+
+    def derive_sample(
+        self, network: Network, loss: Loss, sample: Sample, prefix: str, params: Params | None = None
+    ) -> tuple[list[Section], Forward, Backward]:
+        """Givens, forward pass, loss and every gradient of one sample, shown in full, recalled by no one."""
+        params = params or self.params
+        x, y = given_sample(sample, prefix, self.spec.sheet.carry)
+        fwd = forward(network, params, x, y, loss, prefix)
+        bwd = backward(network, params, fwd, loss, prefix)
+        names = params.names()
+        return (
+            [
+                Section("givens", (Given(Sym("x"), column(x)), Given(Sym(TARGET.base), column(y)))),
+                Section("forward", self.forward_steps(network, params, fwd)),
+                Section("loss", (self.loss_step(fwd, loss),)),
+                Section(
+                    "backward",
+                    (*self.backward_steps(network, loss, params, fwd, bwd, names), *gradient_findings(bwd, names)),
+                ),
+            ],
+            fwd,
+            bwd,
+        )
+
+    def gradient_sections(
+        self,
+        network: Network,
+        loss: Loss,
+        part: Part,
+        fwd: Forward,
+        names: Sequence[str],
+        params: Params | None = None,
+        prefix: str = "",
+    ) -> tuple[list[Section], Backward]:
+        """The backward pass of the part's sample: recalled when an earlier part showed it."""
+        # A part differentiating an output neither recalls nor lends gradients of the loss.
+        memo = self.shown[self.sample_key(network, part)] if part.output is None else Shown(part.number, fwd)
+        if memo.backward is not None and memo.backward_part is not None and memo.backward_part != part.number:
+            items = tuple((Partial(LOSS, param_symbol(n)), memo.backward.tensor(n)) for n in names)
+            return [Section("recall_gradients", (Recall(memo.backward_part, items),))], memo.backward
+        params = params or self.params
+        bwd = backward(network, params, fwd, loss, prefix or f"p{part.number}.")
+        if memo.backward is None:
+            memo.backward, memo.backward_part = bwd, part.number
+        steps = (*self.backward_steps(network, loss, params, fwd, bwd, names), *gradient_findings(bwd, names))
+        if set(self.params.names()) <= set(names):
+            # Every parameter's gradient is known: draw them on the network.
+            nones = tuple(tuple(None for _ in a) for a in (fwd.inputs, *fwd.a))
+            biases = shown_biases(network, bwd.gradients.biases)
+            gradients = bwd.gradients.weights
+            steps = (*steps, Diagram("gradients", nones, gradients, biases, of=loss_symbol(fwd), reads=fwd.reads))
+        return [Section("backward", steps)], bwd
+
+    def forward_steps(
+        self, network: Network, params: Params, fwd: Forward, mark: Callable[[Sym], Symbolic] = plain
+    ) -> tuple[Step, ...]:
+        steps: list[Step] = []
+        for l, layer in enumerate(network.layers, 1):
+            below = layer_input(network, fwd, l, mark)
+            w = Tensor(mark(weight(l)), params.weights[l - 1])
+            b = Tensor(mark(bias(l)), column(params.biases[l - 1]))
+            z_symbol, a_symbol = mark(tensor_symbol(network, l, "z")), mark(tensor_symbol(network, l, "a"))
+            z = fwd.z[l - 1]
+            general: Node = Sum((Product((w, below)), b)) if layer.has_bias else Product((w, below))
+            steps.append(Compute(z_symbol, general, z, shape=(len(z), 1)))
+            z_tensor = Tensor(z_symbol, column(z))
+            steps.append(Compute(a_symbol, Apply(layer.activation, z_tensor), fwd.a[l - 1], shape=(len(z), 1)))
+        return tuple(steps)
+
+    def loss_step(self, fwd: Forward, loss: Loss, mark: Callable[[Sym], Symbolic] = plain) -> Compute:
+        general = loss.term(Tensor(mark(OUTPUT), column(fwd.output)), Tensor(Sym(TARGET.base), column(fwd.targets)))
+        return Compute(fwd.loss.symbol, general if len(fwd.output) == 1 else None, (fwd.loss,), shape=(1, 1))
+
+    def backward_steps(
+        self,
+        network: Network,
+        loss: Loss,
+        params: Params,
+        fwd: Forward,
+        bwd: Backward,
+        names: Sequence[str],
+        mark: Callable[[Sym], Symbolic] = plain,
+    ) -> tuple[Step, ...]:
+        """Steps 1–6 of backpropagation, from the output down to the lowest layer in ``names``.
+
+        ``mark`` marks the weights' symbols (W' after a step); the loss is the pass's own (L, L_n).
+        """
+        depth = len(network.layers)
+        of = loss_symbol(fwd)
+        lowest = min(1 if n == "x" else int(n[1:]) for n in names)
+        steps: list[Step] = [Identity(loss.identity, loss.prose)] if fwd.targets else []
+        for act in dict.fromkeys(layer.activation for layer in network.layers[lowest - 1 :]):
+            steps.append(Identity(act.identity, act.prose))
+        yhat = Tensor(OUTPUT, column(fwd.output))
+        d_out = Tensor(Partial(of, OUTPUT), column(bwd.output))
+        target = Tensor(Sym(TARGET.base), column(fwd.targets))
+        # Step 1: the loss's derivative, or with no loss the seed ∂ŷ_i/∂ŷ_j = [i = j].
+        seed = loss.gradient(yhat, target) if fwd.targets else None
+        steps.append(Compute(d_out.symbol, seed, bwd.output, 1, (len(bwd.output), 1)))
+        upstream = d_out
+        for l in range(depth, lowest - 1, -1):
+            layer = network.layers[l - 1]
+            z = Tensor(tensor_symbol(network, l, "z"), column(fwd.z[l - 1]))
+            delta = Tensor(Sym("delta", l), column(bwd.delta[l - 1]))
+            general: Node = Hadamard(upstream, Derivative(layer.activation, z))
+            number = 2 if l == depth else 6
+            mean = bwd.means[l - 1] if bwd.means else None
+            if mean is not None:
+                # Through softmax's Jacobian: first ḡ = Σ_i a_i ∂L/∂a_i, then δ = a ⊙ (∂L/∂a − ḡ).
+                steps.append(Compute(mean.symbol, None, (mean,)))
+                a_l = Tensor(tensor_symbol(network, l, "a"), column(fwd.a[l - 1]))
+                shape = rf"#1 \odot \left(#2 - {latex.symbol(mean.symbol)}\right)"
+                general = Rule(shape, display_only, (a_l, upstream))
+            steps.append(Compute(delta.symbol, general, bwd.delta[l - 1], number, (len(fwd.z[l - 1]), 1)))
+            if mean is not None and l == depth and loss.name == "categorical_cross_entropy" and fwd.targets:
+                steps.extend(softmax_shortcut(fwd, bwd, loss))
+            below = layer_input(network, fwd, l, transpose=True)
+            if f"W{l}" in names:
+                steps.append(chain_rule(network, l, "w", of))
+                if l == 1 and depth > 1 and not network.skips:  # with skips, one product per path: not shown
+                    steps.append(Expanded(Partial(of, weight(1)), expanded_gradient(network, of)))
+                grads = bwd.gradients.weights[l - 1]
+                steps.append(Compute(Partial(of, weight(l)), Product((delta, below)), flat(grads), 3, _shape(grads)))
+            if f"b{l}" in names and layer.shared_bias:
+                # One bias in every unit: its gradient sums the units' error signals.
+                (shared,) = bwd.gradients.tensor(f"b{l}")
+                steps.append(Compute(Partial(of, bias(l)), None, shared, 4, (1, 1)))
+            elif f"b{l}" in names:
+                steps.append(chain_rule(network, l, "b", of))
+                grads_b = bwd.gradients.biases[l - 1]
+                steps.append(Compute(Partial(of, bias(l)), delta, grads_b, 4, (len(grads_b), 1)))
+            if l > lowest:
+                d_a = bwd.activation[l - 2]
+                general = back_through(network, params, bwd, l - 1, mark)
+                steps.append(Compute(Partial(of, Sym("a", l - 1)), general, d_a, 5, (len(d_a), 1)))
+                upstream = Tensor(Partial(of, Sym("a", l - 1)), column(d_a))
+            elif "x" in names:
+                # Step 5 once more, through W^{(1)}: the gradient with respect to the input itself.
+                general = back_through(network, params, bwd, 0, mark)
+                steps.append(Compute(Partial(of, Sym("x")), general, bwd.inputs, 5, (len(bwd.inputs), 1)))
+        return tuple(steps)
+
+    def update_sections(
+        self, network: Network, loss: Loss, part: Part, fwd: Forward, bwd: Backward, names: Sequence[str]
+    ) -> list[Section]:
+        """``part.steps`` optimizer steps, each from the gradients at the parameters before it."""
+        many = part.steps > 1
+        sections, after, _ = self.optimizer_run(
+            network, loss, part, fwd, bwd, names, optimizer_steps, "update", lambda t: str(t) if many else ""
+        )
+        mark = after_steps(part.steps)
+        after_fwd = forward(network, after[-1], fwd.inputs, fwd.targets, loss, f"p{part.number}.", mark=mark)
+        sections.append(
+            Section(
+                "after_update",
+                (
+                    *self.forward_steps(network, after[-1], after_fwd, mark=mark),
+                    self.loss_step(after_fwd, loss, mark=mark),
+                ),
+                str(part.steps) if many else "",
+            )
+        )
+        return sections
+
+    def optimizer_run(
+        self,
+        network: Network,
+        loss: Loss,
+        part: Part,
+        fwd: Forward,
+        bwd: Backward,
+        names: Sequence[str],
+        display: Display,
+        key: str,
+        label: Callable[[int], str],
+    ) -> tuple[list[Section], list[Params], dict[str, Quantity]]:
+        """``part.steps`` steps of the part's optimizer from the given parameters.
+
+        ``fwd``/``bwd`` are the pass at the given parameters; from step 2 on, each step's pass is
+        recomputed at the parameters before it. Returns the sections (``display`` shows a step,
+        in a section ``key`` labelled ``label(t)``), the parameters after each step, and α, β….
+        """
+        assert part.optimizer is not None and part.learning_rate is not None
+        prefix, optimizer = f"p{part.number}.", part.optimizer
+        hyper = hyper_quantities(optimizer, part.learning_rate, prefix, self.spec.sheet.carry, **dict(part.hyper))
+        params, state = self.params, State()
+        sections: list[Section] = []
+        after: list[Params] = []
+        for t in range(1, part.steps + 1):
+            if t > 1:
+                fwd = forward(network, params, fwd.inputs, fwd.targets, loss, prefix, mark=after_steps(t - 1))
+                bwd = backward(network, params, fwd, loss, f"{prefix}t{t}.")
+                gradients = tuple(Values(Partial(LOSS, param_symbol(n)), bwd.gradients.tensor(n)) for n in names)
+                sections.append(
+                    Section("optimizer_gradients", (Values(fwd.loss.symbol, ((fwd.loss,),)), *gradients), str(t - 1))
+                )
+            if part.frozen:
+                # 0. A frozen entry's gradient counts as 0, so every optimizer leaves it where it is.
+                bwd = masked(bwd, part.frozen, prefix if t == 1 else f"{prefix}t{t}.")
+            sums: list[Step] = []
+            if part.tied:
+                # 0. Tied entries are one parameter: their gradient is the sum over its uses.
+                bwd, sums = tied(bwd, part.tied, prefix if t == 1 else f"{prefix}t{t}.")
+            stepped = step(self.params, params, bwd, optimizer, hyper, state, names, prefix)
+            shown = display(optimizer, hyper, params, bwd, stepped, names, t == 1)
+            intro: tuple[Step, ...] = (Identity(optimizer.formula, optimizer.prose),) if t == 1 else ()
+            if part.frozen and t == 1:
+                entries = ", ".join(latex.symbol(param_entry(key)) for key in part.frozen)
+                intro = (*intro, Finding("frozen", (("entries", entries),)))
+            if sums and t == 1:
+                groups = r";\quad ".join(
+                    rf"\theta_{{{g}}} = " + " = ".join(latex.symbol(param_entry(key)) for key in group)
+                    for g, group in enumerate(part.tied, 1)
+                )
+                intro = (*intro, Finding("tied", (("groups", groups),)))
+            intro = (*intro, *sums)
+            sections.append(Section(key, (*intro, *shown), label(t)))
+            params, state = stepped.params, stepped.state
+            after.append(params)
+        return sections, after, hyper
+
+
+def softmax_shortcut(fwd: Forward, bwd: Backward, loss: Loss) -> tuple[Step, ...]:
+    """δ = ŷ − y for softmax with cross-entropy (targets summing to 1, no averaging).
+
+    Proved once per output count with symbols (:func:`softmax_identity`), and confirmed at this
+    sample to the digits carried. Comparing the exact values instead would run SymPy's
+    cancellation on closed forms that grow with the network (it did not finish for 3-3-3).
+    """
+    if loss.scale != 1 or sum(q.exact for q in fwd.targets) != 1 or not softmax_identity(len(fwd.output)):
+        return ()
+    tolerance = MP.mpf(10) ** -(DIGITS - 5)
+    pairs = zip(bwd.delta[-1], fwd.output, fwd.targets, strict=True)
+    if any(abs(d.approx - (p.approx - y.approx)) > tolerance * max(1, abs(d.approx)) for d, p, y in pairs):
+        return ()
+    return (Finding("softmax_ce_shortcut", (("delta", latex.symbol(Sym("delta", len(bwd.delta)))),)),)
+
+
+@functools.cache
+def softmax_identity(n: int) -> bool:
+    """Whether a_j (∂L/∂a_j − Σ_i a_i ∂L/∂a_i) = a_j − y_j for ∂L/∂a_i = −y_i/a_i and Σ y_i = 1."""
+    a = sp.symbols(f"a1:{n + 1}", positive=True)
+    y = [*sp.symbols(f"y1:{n}"), 1 - sum(sp.symbols(f"y1:{n}"), sp.Integer(0))]
+    g = [-yi / ai for ai, yi in zip(a, y, strict=True)]
+    mean = sum((ai * gi for ai, gi in zip(a, g, strict=True)), sp.Integer(0))
+    return all(equal(a[j] * (g[j] - mean), a[j] - y[j]) for j in range(n))
+
+
+def loss_findings(fwd: Forward) -> tuple[Step, ...]:
+    """An explanation when the loss is infinite (cross-entropy of a certain, wrong prediction)."""
+    if fwd.loss.exact.is_infinite:
+        return (Finding("infinite_loss", (("loss", latex.symbol(fwd.loss.symbol)),)),)
+    return ()
+
+
+def gradient_findings(bwd: Backward, names: Sequence[str]) -> tuple[Step, ...]:
+    """An explanation when every gradient asked for is exactly zero."""
+    grads = [q for name in names for row in bwd.tensor(name) for q in row]
+    if grads and all(q.exact == 0 for q in grads):
+        cause = "output" if all(q.exact == 0 for q in bwd.output) else "slopes"
+        return (Finding("zero_gradient", (("cause", cause),)),)
+    return ()
+
+
+def shown_biases(network: Network, biases: tuple[Vec, ...]) -> tuple[Vec, ...]:
+    """The biases (or their gradients) a drawing shows: none for a layer without a bias."""
+    return tuple(b if layer.has_bias else () for layer, b in zip(network.layers, biases, strict=True))
+
+
+def _shape(matrix: Sequence[Sequence[Quantity]]) -> tuple[int, int]:
+    return len(matrix), len(matrix[0])

@@ -1,0 +1,393 @@
+"""The exact engine: forward pass, loss, backpropagation and optimizer steps as formula trees.
+
+Every quantity is a small formula over the quantities of the previous step (never a composed
+closed form), so values stay exact and cheap to build and to evaluate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from derive.catalog.records import EXP, Activation, Loss, Optimizer
+from derive.spec.model import Network, Sample
+from derive.terms.formula import Apply, Difference, Node, Num, Product, Quantity, Quotient, Ref, Sum
+from derive.terms.rounding import Carry
+from derive.terms.symbols import LOSS, OUTPUT, TARGET, Label, Partial, Stat, Sym, Symbolic, Updated
+
+Vec = tuple[Quantity, ...]
+Mat = tuple[Vec, ...]
+Mark = Callable[[Sym], Symbolic]
+
+
+def plain(symbol: Sym) -> Symbolic:
+    """Symbols of the current parameters, unmarked."""
+    return symbol
+
+
+@dataclass(frozen=True)
+class Params:
+    """The parameters W^{(l)}, b^{(l)} of every layer as quantities (index 0 is layer 1)."""
+
+    weights: tuple[Mat, ...]
+    biases: tuple[Vec, ...]
+    unbiased: frozenset[int] = frozenset()
+    """Layers without a bias: their b is 0 and not a parameter."""
+
+    def tensor(self, name: str) -> Mat:
+        """Entries of ``W2`` or ``b1`` (a bias as a column) by parameter name."""
+        kind, layer = name[0], int(name[1:])
+        if kind == "W":
+            return self.weights[layer - 1]
+        # A shared bias is one entry however many units add it.
+        return tuple((q,) for q in {q.key: q for q in self.biases[layer - 1]}.values())
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(
+            f"{kind}{layer}"
+            for layer in range(1, len(self.weights) + 1)
+            for kind in ("W", "b")
+            if kind == "W" or layer not in self.unbiased
+        )
+
+
+@dataclass(frozen=True)
+class Forward:
+    """Pre-activations z^{(l)} and activations a^{(l)} per layer (the last are ŷ), and L."""
+
+    inputs: Vec
+    targets: Vec
+    z: tuple[Vec, ...]
+    a: tuple[Vec, ...]
+    loss: Quantity
+    """What the backward pass differentiates: L, L_n of a batch's sample n, or in the no-loss mode
+    (``targets`` empty) the chosen output ŷ_j itself."""
+    reads: tuple[tuple[int, ...], ...] = ()
+    """Per layer, what it reads (0: x, k: a^{(k)}), stacked; empty: each layer reads the one below."""
+
+    @property
+    def output(self) -> Vec:
+        return self.a[-1]
+
+    def layer_input(self, layer: int) -> Vec:
+        """a^{(layer-1)}, which is x for layer 1; with skip connections, its sources stacked."""
+        return stacked(self.reads[layer - 1] if self.reads else (layer - 1,), self.inputs, self.a)
+
+
+def stacked(sources: Sequence[int], x: Vec, activations: Sequence[Vec]) -> Vec:
+    """The values ``sources`` name (0: x, k: a^{(k)}), one after the other."""
+    return tuple(q for k in sources for q in (x if k == 0 else activations[k - 1]))
+
+
+@dataclass(frozen=True)
+class Backward:
+    """∂L/∂ŷ, δ^{(l)} = ∂L/∂z^{(l)}, ∂L/∂a^{(l)} (l below the output) and the parameter gradients."""
+
+    output: Vec
+    delta: tuple[Vec, ...]
+    activation: tuple[Vec, ...]
+    gradients: Params
+    """∂L/∂W^{(l)} and ∂L/∂b^{(l)}, laid out like the parameters."""
+    inputs: Vec = ()
+    """∂L/∂x: step 5 once more, through the first layer's weights to the input."""
+    means: tuple[Quantity | None, ...] = ()
+    """ḡ^{(l)} of each softmax layer (None for the others)."""
+
+    def tensor(self, name: str) -> Mat:
+        """The gradients of ``W2``, ``b1`` (a column) or ``x`` (a column) by name."""
+        if name == "x":
+            return tuple((q,) for q in self.inputs)
+        return self.gradients.tensor(name)
+
+
+def symbol_of(base: str, layer: int | None, size: int, *index: int) -> Sym:
+    """A vector entry's symbol; the index is hidden on the sheet when the vector has one entry."""
+    return Sym(base, layer, tuple(index), hide_index=size == 1 and len(index) == 1)
+
+
+def unit_symbol(network: Network, layer: int, kind: str, j: int) -> Sym:
+    """z^{(l)}_j or a^{(l)}_j; the output layer's activations are ŷ_j."""
+    size = network.layers[layer - 1].shape[0]
+    if kind == "a" and layer == len(network.layers):
+        return symbol_of(OUTPUT.base, None, size, j)
+    return symbol_of(kind, layer, size, j)
+
+
+def given_params(network: Network, prefix: str = "", carry: Carry | None = None) -> Params:
+    weights = tuple(
+        tuple(
+            tuple(Quantity.given(Sym("w", l, (j, k)), w, prefix, carry) for k, w in enumerate(row, 1))
+            for j, row in enumerate(layer.weights, 1)
+        )
+        for l, layer in enumerate(network.layers, 1)
+    )
+    biases = tuple(
+        (Quantity.given(Sym("b", l), layer.bias[0], prefix, carry),) * len(layer.bias)
+        if layer.shared_bias
+        else tuple(
+            Quantity.given(symbol_of("b", l, len(layer.bias), j), b, prefix, carry) for j, b in enumerate(layer.bias, 1)
+        )
+        for l, layer in enumerate(network.layers, 1)
+    )
+    return Params(weights, biases, frozenset(l for l, layer in enumerate(network.layers, 1) if not layer.has_bias))
+
+
+def given_sample(sample: Sample, prefix: str, carry: Carry | None = None) -> tuple[Vec, Vec]:
+    x = tuple(
+        Quantity.given(symbol_of("x", None, len(sample.x), i), v, prefix, carry) for i, v in enumerate(sample.x, 1)
+    )
+    y = tuple(
+        Quantity.given(symbol_of(TARGET.base, None, len(sample.y), j), v, prefix, carry)
+        for j, v in enumerate(sample.y, 1)
+    )
+    return x, y
+
+
+def forward(
+    network: Network,
+    params: Params,
+    x: Vec,
+    y: Vec,
+    loss: Loss,
+    prefix: str,
+    mark: Mark = plain,
+    output: int | None = None,
+) -> Forward:
+    """z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)}, a^{(l)} = f(z^{(l)}), then L(ŷ, y).
+
+    With ``output`` (and no targets) there is no loss: the pass differentiates ŷ_output itself.
+    """
+    zs: list[Vec] = []
+    activations: list[Vec] = []
+    for l, layer in enumerate(network.layers, 1):
+        w, b = params.weights[l - 1], params.biases[l - 1]
+        previous = stacked(network.sources(l), x, activations)  # a^{(l-1)}, or [x; a^{(1)}; …] with skips
+        z = tuple(
+            Quantity.computed(
+                mark(unit_symbol(network, l, "z", j)),
+                Sum(
+                    (
+                        *(Product((Ref(w[j - 1][k]), Ref(previous[k]))) for k in range(len(previous))),
+                        *((Ref(b[j - 1]),) if layer.has_bias else ()),  # bias = "none": z = W a
+                    )
+                ),
+                prefix,
+            )
+            for j in range(1, len(w) + 1)
+        )
+        a = tuple(
+            Quantity.computed(mark(unit_symbol(network, l, "a", j)), activation_of(layer.activation, z, j), prefix)
+            for j in range(1, len(w) + 1)
+        )
+        zs.append(z)
+        activations.append(a)
+    reads = network.stacking()
+    if output is not None:
+        return Forward(x, (), tuple(zs), tuple(activations), activations[-1][output - 1], reads)
+    terms = [loss.term(Ref(q), Ref(t)) for q, t in zip(activations[-1], y, strict=True)]
+    total: Node = terms[0] if len(terms) == 1 else Sum(tuple(terms))
+    return Forward(x, y, tuple(zs), tuple(activations), Quantity.computed(mark(LOSS), total, prefix), reads)
+
+
+def activation_of(activation: Activation, z: Vec, j: int) -> Node:
+    """a_j = f(z_j); for softmax, which maps the whole layer, e^{z_j} / Σ_k e^{z_k}."""
+    if activation.vector:
+        return Quotient(Apply(EXP, Ref(z[j - 1])), Sum(tuple(Apply(EXP, Ref(zk)) for zk in z)))
+    return Apply(activation, Ref(z[j - 1]))
+
+
+def mean_symbol(layer: int) -> Label:
+    """ḡ^{(l)} = Σ_i a_i ∂L/∂a_i, the term every entry of a softmax layer's δ subtracts."""
+    return Label(f"gbar{layer}", rf"\bar{{g}}^{{({layer})}}")
+
+
+def loss_symbol(fwd: Forward) -> Sym:
+    """What the gradients of ``fwd`` differentiate: L, L_n of sample n of a batch, or an output ŷ_j."""
+    return fwd.loss.symbol if isinstance(fwd.loss.symbol, Sym) else LOSS
+
+
+def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix: str) -> Backward:
+    """Backpropagation; the numbered comments are the step numbers printed on the sheet."""
+    depth = len(network.layers)
+    deltas: list[Vec] = [()] * depth
+    d_activation: list[Vec] = [()] * depth
+    d_weights: list[Mat] = [()] * depth
+    d_biases: list[Vec] = [()] * depth
+    means: list[Quantity | None] = [None] * depth
+    of = loss_symbol(fwd)
+
+    def grad(symbol: Sym, formula: Node) -> Quantity:
+        return Quantity.computed(Partial(of, symbol), formula, prefix)
+
+    # Step 1: ∂L/∂ŷ_j, from the loss's derivative identity; with no loss, the seed ∂ŷ_i/∂ŷ_j = [i = j].
+    upstream = tuple(
+        grad(
+            unit_symbol(network, depth, "a", j),
+            loss.gradient(Ref(q), Ref(fwd.targets[j - 1]))
+            if fwd.targets
+            else Num(sp.Integer(int(q.key == fwd.loss.key))),
+        )
+        for j, q in enumerate(fwd.output, 1)
+    )
+    d_output = upstream
+    for l in range(depth, 0, -1):
+        layer = network.layers[l - 1]
+        z, a = fwd.z[l - 1], fwd.a[l - 1]
+        # Step 2 (output layer) and step 6 (hidden layers): δ^{(l)}_j = ∂L/∂a^{(l)}_j · f'(z^{(l)}_j);
+        # through softmax's Jacobian a_i([i = j] − a_j): δ_j = a_j (∂L/∂a_j − ḡ), ḡ = Σ_i a_i ∂L/∂a_i.
+        if layer.activation.vector:
+            mean = Quantity.computed(
+                mean_symbol(l),
+                Sum(tuple(Product((Ref(ai), Ref(gi))) for ai, gi in zip(a, upstream, strict=True))),
+                prefix,
+            )
+            means[l - 1] = mean
+            entries = [
+                Product((Ref(a[j - 1]), Difference(Ref(upstream[j - 1]), Ref(mean)))) for j in range(1, len(z) + 1)
+            ]
+        else:
+            entries = [
+                Product((Ref(upstream[j - 1]), layer.activation.derivative(Ref(z[j - 1]), Ref(a[j - 1]))))
+                for j in range(1, len(z) + 1)
+            ]
+        delta = tuple(
+            Quantity.computed(Sym("delta", l, (j,), hide_index=len(z) == 1), entries[j - 1], prefix)
+            for j in range(1, len(z) + 1)
+        )
+        deltas[l - 1] = delta
+        below = fwd.layer_input(l)
+        # Step 3: ∂L/∂w^{(l)}_{j,k} = δ^{(l)}_j · a^{(l-1)}_k.
+        d_weights[l - 1] = tuple(
+            tuple(grad(Sym("w", l, (j + 1, k + 1)), Product((Ref(delta[j]), Ref(below[k])))) for k in range(len(below)))
+            for j in range(len(delta))
+        )
+        # Step 4: ∂L/∂b^{(l)}_j = δ^{(l)}_j; a bias shared by the layer's units: ∂L/∂b^{(l)} = Σ_j δ^{(l)}_j.
+        if layer.shared_bias:
+            d_biases[l - 1] = (grad(Sym("b", l), Sum(tuple(Ref(d) for d in delta))),) * len(delta)
+        else:
+            d_biases[l - 1] = tuple(
+                grad(symbol_of("b", l, len(delta), j + 1), Ref(delta[j])) for j in range(len(delta))
+            )
+        # Step 5: ∂L/∂a^{(l-1)}_k = Σ_j w^{(l)}_{j,k} δ^{(l)}_j; below layer 1 that is ∂L/∂x_k. With skip
+        # connections a^{(l-1)} feeds every layer r that reads it, through W^{(r)}'s columns for it: the
+        # sum runs over them all (each r > l - 1, so its δ^{(r)} is known).
+        width = network.width(l - 1)
+        spans = {r: network.columns(r)[l - 1] for r in network.readers(l - 1)}
+        upstream = tuple(
+            grad(
+                unit_symbol(network, l - 1, "a", k + 1) if l > 1 else symbol_of("x", None, width, k + 1),
+                Sum(
+                    tuple(
+                        Product((Ref(params.weights[r - 1][j][span[k]]), Ref(d)))
+                        for r, span in spans.items()
+                        for j, d in enumerate(deltas[r - 1])
+                    )
+                ),
+            )
+            for k in range(width)
+        )
+        if l > 1:
+            d_activation[l - 2] = upstream
+    gradients = Params(tuple(d_weights), tuple(d_biases))
+    return Backward(d_output, tuple(deltas), tuple(d_activation), gradients, inputs=upstream, means=tuple(means))
+
+
+@dataclass(frozen=True)
+class State:
+    """Optimizer state after ``t`` steps: per state name, one quantity per parameter entry key."""
+
+    t: int = 0
+    values: Mapping[str, Mapping[str, Quantity]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stepped:
+    """The result of one optimizer step: new parameters, new state, every stage quantity."""
+
+    params: Params
+    state: State
+    stages: Mapping[str, Params]
+    """Per stage name (m, v, …, theta) the stage's quantities, laid out like the parameters."""
+
+
+def step(
+    origin: Params,
+    params: Params,
+    grads: Backward,
+    optimizer: Optimizer,
+    hyper: Mapping[str, Quantity],
+    state: State,
+    names: Sequence[str],
+    prefix: str,
+) -> Stepped:
+    """One optimizer step on the parameters in ``names``; every gradient is the old parameters'.
+
+    ``origin`` holds the given parameters, whose symbols name the entries however many steps
+    have been taken.
+    """
+    t = state.t + 1
+    produced: dict[str, dict[str, Quantity]] = {name: {} for name, _ in optimizer.stages}
+
+    def update(base: Quantity, q: Quantity, g: Quantity, name: str) -> Quantity:
+        if name not in names:
+            return q
+        if base.key in produced["theta"]:  # a shared bias: one parameter, stepped once
+            return produced["theta"][base.key]
+        symbol = base.name
+        env: dict[str, Node] = {"theta": Ref(q), "g": Ref(g), **{k: Ref(v) for k, v in hyper.items()}}
+        for kept in optimizer.state:
+            previous = state.values.get(kept, {}).get(base.key)
+            env[f"{kept}_prev"] = Ref(previous) if previous is not None else Num(sp.Integer(0))
+        result = q
+        for stage, formula in optimizer.stages:
+            target: Symbolic = Updated(symbol, t) if stage == "theta" else Stat(stage, symbol, t)
+            result = Quantity.computed(target, formula(env, t), prefix)
+            produced[stage][base.key] = result
+            env[stage] = Ref(result)
+        return result
+
+    def layout(pick: Callable[[Quantity, Quantity, Quantity, str], Quantity]) -> Params:
+        weights = tuple(
+            tuple(
+                tuple(pick(o, q, g, f"W{l}") for o, q, g in zip(orow, row, grow, strict=True))
+                for orow, row, grow in zip(ow, w, gw, strict=True)
+            )
+            for l, (ow, w, gw) in enumerate(
+                zip(origin.weights, params.weights, grads.gradients.weights, strict=True), 1
+            )
+        )
+        biases = tuple(
+            tuple(pick(o, q, g, f"b{l}") for o, q, g in zip(ob, b, gb, strict=True))
+            for l, (ob, b, gb) in enumerate(zip(origin.biases, params.biases, grads.gradients.biases, strict=True), 1)
+        )
+        return Params(weights, biases, params.unbiased)
+
+    new = layout(update)
+
+    def stage_values(stage: str) -> Params:
+        # Entries that were not updated keep their current value in every stage's layout.
+        return layout(lambda o, q, g, name: produced[stage].get(o.key, q))
+
+    stages = {stage: stage_values(stage) for stage, _ in optimizer.stages}
+    kept_state = {kept: dict(produced[kept]) for kept in optimizer.state}
+    return Stepped(new, State(t, kept_state), stages)
+
+
+def hyper_quantities(
+    optimizer: Optimizer, rate: sp.Rational, prefix: str, carry: Carry | None = None, **given: sp.Rational
+) -> dict[str, Quantity]:
+    """α and the optimizer's hyperparameters (defaults unless given) as quantities."""
+    values = {"alpha": rate, **optimizer.hyper, **given}
+    return {name: Quantity.given(Sym(name), value, prefix, carry) for name, value in values.items()}
+
+
+def updated(symbol: Sym) -> Symbolic:
+    """Mark for quantities computed with the updated parameters: ŷ', L'."""
+    return Updated(symbol)
+
+
+def after_steps(times: int) -> Mark:
+    """Mark for quantities computed with the parameters after ``times`` optimizer steps."""
+    return lambda symbol: Updated(symbol, times)

@@ -1,0 +1,329 @@
+"""The typed steps a solution is made of, and the solution itself: plain frozen records."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import sympy as sp
+
+from derive.spec.model import Part, Spec
+from derive.terms.formula import Node, Quantity
+from derive.terms.symbols import LOSS, Symbolic
+from derive.tex.names import STANDARD, Names
+
+
+@dataclass(frozen=True)
+class Given:
+    """A given vector or matrix: W^{(1)}, x, y, α."""
+
+    symbol: Symbolic
+    entries: tuple[tuple[Quantity, ...], ...]
+
+
+@dataclass(frozen=True)
+class Compute:
+    """A computed vector or matrix: its matrix-form formula, then each entry in full.
+
+    ``number`` is the backpropagation step number (the same numbers as in :mod:`derive.maths.network`).
+    """
+
+    symbol: Symbolic
+    general: Node | None
+    entries: tuple[Quantity, ...]
+    number: int | None = None
+    shape: tuple[int, int] = (0, 1)
+
+
+@dataclass(frozen=True)
+class Recall:
+    """Values computed in an earlier part, listed without their derivation."""
+
+    part: int
+    items: tuple[tuple[Symbolic, tuple[tuple[Quantity, ...], ...]], ...]
+    """Each symbol with its values as a matrix (a vector as one column)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A "show that" statement: the computed quantity equals the claimed value exactly."""
+
+    quantity: Quantity
+    claimed: sp.Expr
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A rule shown to the student (σ' in terms of σ, the loss derivative, the update rule)."""
+
+    latex: str
+    prose: str
+
+
+@dataclass(frozen=True)
+class Expanded:
+    """A gradient in matrix form with every δ written out: the whole chain rule in one line."""
+
+    target: Symbolic
+    formula: Node
+
+
+@dataclass(frozen=True)
+class ChainRule:
+    """The chain-rule product for one generic entry of a parameter gradient."""
+
+    target: Symbolic
+    factors: tuple[Symbolic, ...]
+
+
+@dataclass(frozen=True)
+class Values:
+    """Computed values shown without their derivation (it is the same as in an earlier part)."""
+
+    symbol: Symbolic
+    entries: tuple[tuple[Quantity, ...], ...]
+
+
+@dataclass(frozen=True)
+class Word:
+    """A table cell in words ("with layer 2"): the templates' language catalogue says it."""
+
+    key: str
+    arg: str = ""
+
+
+Cell = Quantity | str | Word
+"""A table cell: a verified quantity, LaTeX maths, or words."""
+"""A table cell: a quantity (shown exactly where short, and as a decimal) or finished LaTeX."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of computed values; ``key`` selects its caption in the templates."""
+
+    key: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    decimals_only: bool = False
+    """Wide tables show decimals only; the exact values are in the answers."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """One curve of a plot: its legend (LaTeX) and points (x exact, y a verified quantity)."""
+
+    label: str
+    points: tuple[tuple[sp.Expr, Quantity], ...]
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A pgfplots plot of computed points."""
+
+    key: str
+    xlabel: str
+    ylabel: str
+    series: tuple[Series, ...]
+    log_y: bool = False
+
+
+@dataclass(frozen=True)
+class Algebra:
+    """A symbolic derivation: each line's equalities were checked by SymPy when it was built."""
+
+    key: str
+    lines: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """lim_{variable → point±} expression = value, computed by SymPy."""
+
+    case: str
+    condition: str
+    expression: str
+    variable: str
+    point: str
+    side: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    rows: tuple[Limit, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A statement the sheet makes from computed numbers; ``facts`` are finished LaTeX or text."""
+
+    key: str
+    facts: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Diagram:
+    """The network drawn as a graph, as a student would draw it on the board.
+
+    ``kind`` says what it carries: "network" (edges: weights, units: biases), "forward" (units:
+    activations, inputs: x) or "gradients" (edges: ∂L/∂w, units: ∂L/∂b). ``columns`` are the
+    input and every layer's units: the value a unit shows, or None for its symbol alone.
+    """
+
+    kind: str
+    columns: tuple[tuple[Quantity | None, ...], ...]
+    edges: tuple[tuple[tuple[Quantity, ...], ...], ...] = ()
+    """Per layer, a value for every edge (laid out like W); empty: plain edges."""
+    units: tuple[tuple[Quantity, ...], ...] = ()
+    """Per layer, a value beside every unit (a bias or its gradient); empty: none."""
+    of: Symbolic = LOSS
+    """What a "gradients" drawing's values differentiate: L, or an output ŷ_j."""
+    reads: tuple[tuple[int, ...], ...] = ()
+    """Per layer, the columns it reads (0: the input), stacked like W's columns; empty: the one before."""
+
+
+Step = (
+    Diagram
+    | Given
+    | Compute
+    | Recall
+    | Claim
+    | Identity
+    | ChainRule
+    | Expanded
+    | Values
+    | Table
+    | Plot
+    | Algebra
+    | Limits
+    | Finding
+)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled group of steps; ``key`` selects the heading and prose in the templates."""
+
+    key: str
+    steps: tuple[Step, ...]
+    label: str = ""
+    """Extra text for the heading, e.g. the step number t of an optimizer step."""
+
+
+@dataclass(frozen=True)
+class PartSolution:
+    """The worked solution of one part."""
+
+    part: Part
+    sections: tuple[Section, ...]
+    network_changed: bool = False
+    names: Names = STANDARD
+    """The sheet's names for the network's quantities, for the notebook display."""
+
+    @property
+    def number(self) -> int:
+        return self.part.number
+
+    def _repr_latex_(self) -> str:
+        """Jupyter: the part's values as aligned maths (symbol = exact ≈ decimal)."""
+        from derive.render.notebook import quantities_latex
+
+        return quantities_latex(self.heading(), self.quantities(), names=self.names)
+
+    def _repr_markdown_(self) -> str:
+        from derive.render.notebook import quantities_markdown
+
+        return quantities_markdown(self.heading(), self.quantities(), names=self.names)
+
+    def heading(self) -> str:
+        return f"Part {self.number}: {self.part.title or self.part.kind.replace('_', ' ')}"
+
+    def quantities(self) -> Iterator[Quantity]:
+        """Every quantity first shown in this part (recalled values are not repeated)."""
+        seen: set[str] = set()
+        for section in self.sections:
+            for step in section.steps:
+                for q in step_quantities(step):
+                    if q.key not in seen:
+                        seen.add(q.key)
+                        yield q
+
+
+def step_quantities(step: Step) -> Iterator[Quantity]:
+    """The quantities a step shows (and so the verification checks and the answers list)."""
+    if isinstance(step, Given | Values):
+        for row in step.entries:
+            yield from row
+    elif isinstance(step, Compute):
+        yield from step.entries
+    elif isinstance(step, Table):
+        for cells in step.rows:
+            yield from (c for c in cells if isinstance(c, Quantity))
+    elif isinstance(step, Plot):
+        for series in step.series:
+            yield from (y for _, y in series.points)
+    elif isinstance(step, Diagram):
+        yield from (q for column in step.columns for q in column if q is not None)
+        yield from (q for matrix in step.edges for row in matrix for q in row)
+        yield from (q for vector in step.units for q in vector)
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A solved spec: the network's given parameters and the worked parts, all verified."""
+
+    spec: Spec
+    givens: tuple[Given, ...]
+    parts: tuple[PartSolution, ...]
+    diagram: Diagram | None = None
+    """The given network drawn with its parameters (both sheets show it)."""
+
+    def quantities(self) -> Iterator[Quantity]:
+        """Every quantity of the solution once, in the order the sheet shows them.
+
+        A quantity's formula may use values the sheet does not print (the parameters inside a
+        learning-rate run); those come first, so every quantity's ``uses`` are listed too.
+        """
+        return iter(self._listed.values())
+
+    @functools.cached_property
+    def _listed(self) -> dict[str, Quantity]:
+        # Walked once: the sheet, the gate and the answers all list the same quantities.
+        listed: dict[str, Quantity] = {}
+        roots = [q for given in self.givens for q in step_quantities(given)]
+        roots += [q for part in self.parts for q in part.quantities()]
+        for root in roots:
+            pending = [(root, False)]
+            while pending:
+                item, expanded = pending.pop()
+                if item.key in listed:
+                    continue
+                if expanded or item.formula is None:
+                    listed[item.key] = item
+                    continue
+                pending.append((item, True))
+                pending.extend((used, False) for used in reversed(list(item.formula.refs())))
+        return listed
+
+    def part_of(self, key: str) -> int | None:
+        """The number of the part whose prefix a key carries (None for the given parameters)."""
+        head = key.split(".", 1)[0]
+        return int(head[1:]) if "." in key and head[:1] == "p" and head[1:].isdigit() else None
+
+    def _repr_latex_(self) -> str:
+        """Jupyter: every part's values, one aligned display per part."""
+        return "\n".join(part._repr_latex_() for part in self.parts)
+
+    def _repr_markdown_(self) -> str:
+        return "\n".join(part._repr_markdown_() for part in self.parts)
+
+    def __getitem__(self, key: str) -> Quantity:
+        """A quantity by its answer key, e.g. ``solution["p1.L"]``."""
+        return self._listed[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._listed
+
+    def part(self, number: int) -> PartSolution:
+        return self.parts[number - 1]

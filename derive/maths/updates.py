@@ -1,0 +1,156 @@
+"""How an optimizer step is shown: its hyperparameters, each stage per tensor, or a table; frozen entries."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+
+import sympy as sp
+
+from derive.catalog.records import Optimizer
+from derive.maths.network import Backward, Params, Stepped
+from derive.maths.steps import Cell, Compute, Given, Step, Table
+from derive.terms.formula import Node, Num, Quantity, Ref, Sum, Tensor
+from derive.terms.symbols import LOSS, Label, Partial, Stat, Sym, Symbolic, Updated, bias, weight
+from derive.tex import printer as latex
+from derive.tex.names import named
+
+Display = Callable[[Optimizer, Mapping[str, Quantity], Params, Backward, Stepped, Sequence[str], bool], list[Step]]
+"""How a step is shown: every stage in full (:func:`optimizer_steps`) or as a table."""
+
+
+def param_entry(key: str) -> Sym:
+    """The symbol of a parameter entry from its key: ``w1[1,2]`` → w^{(1)}_{1,2}."""
+    base, layer, index = re.fullmatch(r"([wb])(\d+)(?:\[([\d,]+)\])?", key).groups()  # type: ignore[union-attr]
+    return Sym(base, int(layer), tuple(int(i) for i in index.split(",")) if index else ())  # b2: a shared bias
+
+
+def masked(bwd: Backward, frozen: Sequence[str], prefix: str) -> Backward:
+    """The gradients with every frozen entry's replaced by a given 0 (keyed ``<prefix>frozen.dL/dw1[1,2]``)."""
+
+    def mask(g: Quantity) -> Quantity:
+        entry = g.symbol.den.key if isinstance(g.symbol, Partial) else ""
+        return Quantity.given(g.symbol, sp.Integer(0), prefix + "frozen.") if entry in frozen else g
+
+    return remapped(bwd, mask)
+
+
+def remapped(bwd: Backward, pick: Callable[[Quantity], Quantity]) -> Backward:
+    """The gradients with every parameter entry's quantity passed through ``pick``."""
+    weights = tuple(tuple(tuple(pick(g) for g in row) for row in w) for w in bwd.gradients.weights)
+    biases = tuple(tuple(pick(g) for g in b) for b in bwd.gradients.biases)
+    return replace(bwd, gradients=replace(bwd.gradients, weights=weights, biases=biases))
+
+
+def tied_symbol(group: int) -> Label:
+    """∂L/∂θ_g of the g-th group of tied entries: one shared parameter θ_g."""
+    return Label(f"dL/dtied{group}", named(rf"\frac{{\partial @L}}{{\partial \theta_{{{group}}}}}"))
+
+
+def tied(bwd: Backward, groups: Sequence[Sequence[str]], prefix: str) -> tuple[Backward, list[Step]]:
+    """Each group of tied entries is one parameter θ_g used in several places: its gradient is the
+    sum of the gradients of its uses, and every entry of the group steps with that sum."""
+    gradients = {g.symbol.den.key: g for g in _entries(bwd.gradients) if isinstance(g.symbol, Partial)}
+    shared: dict[str, Quantity] = {}
+    shown: list[Step] = []
+    for number, group in enumerate(groups, 1):
+        total = Quantity.computed(tied_symbol(number), Sum(tuple(Ref(gradients[key]) for key in group)), prefix)
+        shown.append(Compute(total.symbol, None, (total,), shape=(1, 1)))
+        shared.update(dict.fromkeys(group, total))
+
+    def pick(g: Quantity) -> Quantity:
+        return shared.get(g.symbol.den.key, g) if isinstance(g.symbol, Partial) else g
+
+    return remapped(bwd, pick), shown
+
+
+def _entries(params: Params) -> list[Quantity]:
+    return [q for w in params.weights for row in w for q in row] + [q for b in params.biases for q in b]
+
+
+def hyper_givens(hyper: Mapping[str, Quantity]) -> list[Step]:
+    """α and the optimizer's hyperparameters, each shown as a given."""
+    return [Given(Sym(name), ((q,),)) for name, q in hyper.items()]
+
+
+def optimizer_steps(
+    optimizer: Optimizer,
+    hyper: Mapping[str, Quantity],
+    params: Params,
+    bwd: Backward,
+    stepped: Stepped,
+    names: Sequence[str],
+    show_hyper: bool = True,
+) -> list[Step]:
+    """The givens (α, β…) and, per parameter tensor, one Compute per optimizer stage."""
+    t = stepped.state.t
+    steps = hyper_givens(hyper) if show_hyper else []
+    first = bwd.gradients.weights[0][0][0].symbol
+    of = first.num if isinstance(first, Partial) else LOSS  # L, or L_n for one sample of a batch
+    for name in names:
+        symbol = param_symbol(name)
+        env: dict[str, Node] = {
+            "theta": Tensor(symbol if t == 1 else Updated(symbol, t - 1), params.tensor(name)),
+            "g": Tensor(Partial(of, symbol), bwd.gradients.tensor(name)),
+            **{h: Tensor(Sym(h), ((q,),)) for h, q in hyper.items()},
+        }
+        for kept in optimizer.state:
+            env[f"{kept}_prev"] = Num(sp.Integer(0)) if t == 1 else Tensor(Stat(kept, symbol, t - 1))
+        for stage, formula in optimizer.stages:
+            target: Symbolic = Updated(symbol, t) if stage == "theta" else Stat(stage, symbol, t)
+            values = stepped.stages[stage].tensor(name)
+            steps.append(Compute(target, formula(env, t), flat(values), shape=(len(values), len(values[0]))))
+            env[stage] = Tensor(target, values)
+    return steps
+
+
+def optimizer_table(
+    optimizer: Optimizer,
+    hyper: Mapping[str, Quantity],
+    params: Params,
+    bwd: Backward,
+    stepped: Stepped,
+    names: Sequence[str],
+    show_hyper: bool = True,
+) -> list[Step]:
+    """A compact optimizer step: every stage worked out for one parameter, then a table for all."""
+    t = stepped.state.t
+    steps = hyper_givens(hyper) if show_hyper else []
+    stages = [stage for stage, _ in optimizer.stages]
+    entries = [
+        (theta, g, [stepped.stages[stage].tensor(name)[i][j] for stage in stages])
+        for name in names
+        for i, (row, grow) in enumerate(zip(params.tensor(name), bwd.gradients.tensor(name), strict=True))
+        for j, (theta, g) in enumerate(zip(row, grow, strict=True))
+    ]
+    worked = next((e for e in entries if e[1].exact != 0), entries[0])
+    steps.extend(Compute(q.symbol, None, (q,)) for q in worked[2])
+    header = (
+        r"\theta" if t == 1 else rf"\theta_{{{t - 1}}}",
+        "g",
+        *(f"{latex.STATS.get(stage, stage)}_{{{t}}}" for stage in stages[:-1]),
+        rf"\theta_{{{t}}}",
+    )
+    rows: tuple[tuple[Cell, ...], ...] = tuple(
+        (latex.symbol(_origin(theta.symbol)), g, *values) for theta, g, values in entries
+    )
+    steps.append(Table("optimizer_step", header, rows, decimals_only=True))
+    return steps
+
+
+def _origin(symbol: Symbolic) -> Symbolic:
+    """The given parameter behind a stepped one: w^{(1)}_{1,1} for w''^{(1)}_{1,1}."""
+    return symbol.of if isinstance(symbol, Updated) else symbol
+
+
+def param_symbol(name: str) -> Sym:
+    """W^{(l)} or b^{(l)} from a parameter name such as ``W2``; x for the input."""
+    if name == "x":
+        return Sym("x")
+    layer = int(name[1:])
+    return weight(layer) if name[0] == "W" else bias(layer)
+
+
+def flat(matrix: Sequence[Sequence[Quantity]]) -> tuple[Quantity, ...]:
+    return tuple(q for row in matrix for q in row)

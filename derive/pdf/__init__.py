@@ -1,0 +1,1 @@
+"""Stage 5: LaTeX compiled to PDF, streamed part by part, with cached preamble formats."""

@@ -1,0 +1,131 @@
+"""Compiling LaTeX safely: a fresh temporary folder, no shell escape, paranoid file access, a timeout."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from derive.errors import TexError, TexMissing
+from derive.pdf.formats import forget, format_for, split
+
+INSTALL_HINT = (
+    "install TeX Live: sudo apt-get install latexmk texlive-latex-base texlive-latex-recommended "
+    "texlive-latex-extra texlive-fonts-recommended lmodern"
+)
+MISSING_TEX = f"pdflatex not found; the .tex and answers files were written. To make the PDFs, {INSTALL_HINT}"
+MAX_PASSES = 3
+"""One pass unless the log asks for a rerun (cross-references); never more than this."""
+
+
+ENGINE_OPTIONS = ("-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error")
+
+
+def tex_environment(work: Path) -> dict[str, str]:
+    """pdflatex's environment: no shell escape, reading and writing only inside ``work``."""
+    return {
+        **os.environ,
+        "openin_any": "p",
+        "openout_any": "p",
+        "shell_escape": "f",
+        "TEXMFOUTPUT": str(work),
+        "max_print_line": "200",
+    }
+
+
+def rerun_asked(log: str) -> bool:
+    """Whether a run's log asks for another pass (cross-references, outlines)."""
+    return re.search(r"Rerun to get|Label\(s\) may have changed", log) is not None
+
+
+def have_tex() -> bool:
+    return shutil.which("pdflatex") is not None
+
+
+class TexTimeout(TexError):
+    """pdflatex ran past its time limit (a second try would too)."""
+
+
+def compile_pdf(
+    source: str, timeout: float = 60.0, files: dict[str, bytes] | None = None, formats: Path | None = None
+) -> bytes:
+    """Compile a LaTeX document and return the PDF's bytes; raise TexError with the log's lines.
+
+    ``files`` are put beside the source (a logo the document includes), by name. ``formats`` is
+    the folder of cached preamble formats (:mod:`derive.pdf.formats`); None compiles the whole
+    source every time. A sheet that fails with its cached format is compiled in full, so errors
+    are always reported from the whole source.
+    """
+    if not have_tex():
+        raise TexMissing(MISSING_TEX)
+    with tempfile.TemporaryDirectory(prefix="derive-tex-") as folder:
+        work = Path(folder)
+        for name, data in (files or {}).items():
+            (work / name).write_bytes(data)
+        env = tex_environment(work)
+        body, extra, fmt = with_format(source, work, env, timeout, formats)
+        if fmt is not None:
+            (work / "sheet.tex").write_text(body, encoding="utf-8")
+            try:
+                return _passes(work, extra, env, timeout)
+            except TexTimeout:
+                raise
+            except TexError:
+                for made in work.glob("sheet.*"):
+                    made.unlink()
+        (work / "sheet.tex").write_text(source, encoding="utf-8")
+        pdf = _passes(work, [], env, timeout)
+        if fmt is not None:  # the whole source compiled where the format failed: distrust the format
+            forget(fmt)
+        return pdf
+
+
+def with_format(
+    source: str, work: Path, env: dict[str, str], timeout: float, formats: Path | None
+) -> tuple[str, list[str], Path | None]:
+    """What pdflatex compiles in ``work``: the text after the shared preamble, the option that loads
+    its cached format (linked into ``work``) and the format; without one, the whole source."""
+    pieces = split(source) if formats is not None else None
+    fmt = format_for(pieces[0], formats, env, timeout) if pieces and formats is not None else None
+    if pieces is None or fmt is None:
+        return source, [], None
+    (work / "derive.fmt").symlink_to(fmt)
+    return pieces[1], ["-fmt=derive"], fmt
+
+
+def _passes(work: Path, extra: list[str], env: dict[str, str], timeout: float) -> bytes:
+    """Run pdflatex on ``work/sheet.tex``: once, or again while the log asks for a rerun."""
+    command = ["pdflatex", *extra, *ENGINE_OPTIONS, "sheet.tex"]
+    for _ in range(MAX_PASSES):
+        try:
+            run = subprocess.run(
+                command, cwd=work, env=env, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL
+            )
+        except subprocess.TimeoutExpired:
+            raise TexTimeout(f"pdflatex did not finish within {timeout:g} s") from None
+        log = _read(work / "sheet.log")
+        if run.returncode != 0 or not (work / "sheet.pdf").exists():
+            raise TexError("LaTeX failed:\n" + log_excerpt(log or run.stdout.decode("utf-8", "replace")))
+        if not rerun_asked(log):
+            break
+    return (work / "sheet.pdf").read_bytes()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def log_excerpt(log: str, context: int = 3) -> str:
+    """The error lines of a TeX log (``!`` or ``file:line:`` lines) with a little context."""
+    lines = log.splitlines()
+    picked: list[str] = []
+    for number, line in enumerate(lines):
+        if line.startswith("!") or re.match(r"^[^:\s]+\.tex:\d+:", line):
+            picked.extend(lines[number : number + context])
+    return "\n".join(picked[: 4 * context]) or "\n".join(lines[-12:])

@@ -1,0 +1,145 @@
+"""Compiling a sheet while it is still being written: TeX typesets part k while Python derives part k + 1.
+
+The main file holds the sheet's head (preamble, title, the network) and one ``\\@@input`` per
+part, each of a named pipe (FIFO). TeX loads the preamble and typesets the head at once, then
+waits at each pipe until Python has written that part. TeX's primitive ``\\@@input`` opens a file
+once (LaTeX's ``\\input`` opens it twice, to test that it exists, which a pipe does not survive).
+
+Anything unusual (TeX stops with an error, asks for a second run, or the derivation fails) ends
+the stream; the caller then compiles the finished source the usual way, so errors are always
+reported from the whole document.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from derive.pdf.compile import ENGINE_OPTIONS, rerun_asked, tex_environment, with_format
+
+LIFETIME = 10
+"""A streamed TeX run lives at most this many times the per-run timeout (it waits for the derivation)."""
+POLL = 0.005
+"""Seconds between attempts to open a pipe TeX has not reached yet."""
+
+
+class StreamedPdf:
+    """One pdflatex run fed part by part: :meth:`part` never blocks; :meth:`finish` waits for the PDF.
+
+    TeX is started by the writer thread (after the preamble's format is found, or built on a
+    first run), so the caller goes on deriving at once.
+    """
+
+    def __init__(self, head: str, parts: int, timeout: float, files: dict[str, bytes], formats: Path | None) -> None:
+        self.timeout = timeout
+        self.work = Path(tempfile.mkdtemp(prefix="derive-tex-"))
+        self.pending: queue.Queue[str | None] = queue.Queue()
+        self.stopped = threading.Event()
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen[bytes] | None = None
+        for name, data in files.items():
+            (self.work / name).write_bytes(data)
+        for k in range(1, parts + 1):
+            os.mkfifo(self.work / f"part{k}.tex")
+        inputs = "".join(f"\\csname @@input\\endcsname part{k}.tex\n" for k in range(1, parts + 1))
+        self.writer = threading.Thread(target=self._run, args=(head + inputs, parts, formats), daemon=True)
+        self.writer.start()
+
+    def part(self, text: str) -> None:
+        """Queue the next part's LaTeX; TeX reads it when it gets there."""
+        self.pending.put(text)
+
+    def _start(self, source: str, formats: Path | None) -> bool:
+        env = tex_environment(self.work)
+        source, extra, _ = with_format(source, self.work, env, self.timeout, formats)
+        (self.work / "sheet.tex").write_text(source, encoding="utf-8")
+        with self.lock:
+            if self.stopped.is_set():
+                return False
+            # A TeX waiting at a pipe whose writer died (derive killed by a signal, no cleanup)
+            # would wait forever: `timeout` bounds its life; its own process group is killed whole.
+            limit = str(int(LIFETIME * self.timeout))
+            self.process = subprocess.Popen(
+                ["timeout", "-k", "5", limit, "pdflatex", *extra, *ENGINE_OPTIONS, "sheet.tex"],
+                cwd=self.work,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        return True
+
+    def _run(self, source: str, parts: int, formats: Path | None) -> None:
+        try:
+            if not self._start(source, formats):
+                return
+            for k in range(1, parts + 1):
+                text = self.pending.get()
+                if text is None or not self._deliver(self.work / f"part{k}.tex", text):
+                    break
+        except OSError:
+            pass
+        finally:
+            self.stopped.set()
+
+    def _deliver(self, pipe: Path, text: str) -> bool:
+        """Write ``text`` into ``pipe`` once TeX opens it; False if TeX ended or the stream stopped."""
+        while True:
+            if self.stopped.is_set() or self.process is None or self.process.poll() is not None:
+                return False
+            try:
+                handle = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError as error:
+                if error.errno != errno.ENXIO:  # ENXIO: no reader yet
+                    return False
+                time.sleep(POLL)
+        try:
+            os.set_blocking(handle, True)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(text.encode("utf-8"))
+            return True
+        except OSError:  # TeX stopped reading (an error in this part)
+            return False
+
+    def finish(self) -> bytes | None:
+        """The PDF, or None when this run cannot be trusted (the caller compiles the whole source)."""
+        self.writer.join(self.timeout)
+        process = self.process
+        try:
+            if self.writer.is_alive() or process is None:
+                return None
+            process.wait(self.timeout)
+            log = (self.work / "sheet.log").read_text(encoding="utf-8", errors="replace")
+            pdf = (self.work / "sheet.pdf").read_bytes()
+            return None if process.returncode != 0 or rerun_asked(log) else pdf
+        except (subprocess.TimeoutExpired, OSError):
+            return None
+        finally:
+            self.abandon()
+
+    def close(self) -> None:
+        """Stop TeX and the writer."""
+        with self.lock:
+            self.stopped.set()
+            if self.process is not None and self.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.pending.put(None)
+        self.writer.join()
+
+    def abandon(self) -> None:
+        """End the run and remove its folder (after :meth:`finish`, or when the derivation failed)."""
+        self.close()
+        shutil.rmtree(self.work, ignore_errors=True)

@@ -1,0 +1,148 @@
+"""Machine-readable answers: every quantity with a stable name, its exact value, LaTeX and float."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import sympy as sp
+
+from derive.maths.steps import Solution
+from derive.terms.formula import (
+    Apply,
+    Difference,
+    Log,
+    Negate,
+    Node,
+    Num,
+    Power,
+    Product,
+    Quantity,
+    Quotient,
+    Ref,
+    Rule,
+    Slope,
+    Sqrt,
+    Sum,
+    identifier,
+    small,
+)
+from derive.tex import printer as latex
+from derive.tex.names import STANDARD, Names
+
+EXACT_NODES = 400
+"""Largest closed form (in expression nodes) written out; longer values are given by formula."""
+
+
+def formula_text(node: Node) -> str:
+    """The formula over earlier quantities, as a SymPy expression string in their identifiers.
+
+    Written directly from the tree (every operation bracketed): building SymPy objects only to
+    print them cost more than all the rest of the answers.
+    """
+    if isinstance(node, Ref):
+        return identifier(node.q.key)
+    if isinstance(node, Num):
+        return f"({number_text(node.value)})"
+    if isinstance(node, Sum):
+        return "(" + " + ".join(formula_text(t) for t in node.terms) + ")"
+    if isinstance(node, Product):
+        return "(" + "*".join(formula_text(f) for f in node.factors) + ")"
+    if isinstance(node, Difference):
+        return f"({formula_text(node.left)} - {formula_text(node.right)})"
+    if isinstance(node, Power):
+        return f"({formula_text(node.base)}**{node.exponent})"
+    if isinstance(node, Negate):
+        return f"(-{formula_text(node.arg)})"
+    if isinstance(node, Quotient):
+        return f"({formula_text(node.num)}/{formula_text(node.den)})"
+    if isinstance(node, Log):
+        return f"log({formula_text(node.arg)})"
+    if isinstance(node, Sqrt):
+        return f"sqrt({formula_text(node.arg)})"
+    if isinstance(node, Apply):
+        return _rule_text(node.function.rule).replace(_ARG, formula_text(node.arg))
+    if isinstance(node, Slope):
+        return _rule_text(node.rule).replace(_ARG, formula_text(node.arg))
+    if isinstance(node, Rule):
+        names = [sp.Symbol(f"_a{i}") for i in range(len(node.args))]
+        text = sp.sstr(node.rule(*names))
+        for name, arg in zip(names, node.args, strict=True):
+            text = text.replace(str(name), f"({formula_text(arg)})")
+        return text
+    raise TypeError(f"no answer form for formula node {type(node).__name__}")
+
+
+_ARG = "ARGUMENT"
+
+
+def number_text(value: sp.Expr, **settings: Any) -> str:
+    """``sympy.sstr`` of a value, written directly for the integers and fractions most values are
+    (SymPy's printer was half the time of the answers)."""
+    if value.is_Integer:
+        return str(int(value))
+    if value.is_Rational:
+        return f"{value.p}/{value.q}"
+    return sp.sstr(value, **settings)
+
+
+@functools.cache
+def _rule_text(rule: Callable[[sp.Expr], sp.Expr]) -> str:
+    """A catalogue rule as SymPy text with a placeholder argument, e.g. 1/(exp(-(ARGUMENT)) + 1)."""
+    return sp.sstr(rule(sp.Symbol("_a"))).replace("_a", f"({_ARG})")
+
+
+def entry(q: Quantity, part: int | None, places: int, names: Names = STANDARD) -> dict[str, Any]:
+    short = latex.is_exact(q.exact) and small(q.exact, EXACT_NODES)
+    return {
+        "name": q.key,
+        "id": identifier(q.key),
+        "part": part,
+        "symbol": names.expand(latex.symbol(q.symbol)),
+        "exact": number_text(q.exact, order="none") if short else None,
+        "latex": latex.exact_text(q.exact) if short else None,
+        "float": float(q.approx) if math.isfinite(float(q.approx)) else None,  # JSON has no ∞
+        "decimal": latex.decimal(q.approx, places),
+        "formula": formula_text(q.formula) if q.formula is not None else None,
+        "uses": list(q.uses),
+    }
+
+
+def answers(solution: Solution, places: int) -> dict[str, Any]:
+    """The answers document: every quantity once, in the order of the sheet."""
+    names = solution.spec.sheet.names
+    quantities = [entry(q, solution.part_of(q.key), places, names) for q in solution.quantities()]
+    return {
+        "spec": solution.spec.name,
+        "title": solution.spec.sheet.title,
+        "decimals": places,
+        "significant": latex.significant(places),  # decimals counts significant figures
+        # "student": every computed value is rounded to decimals as computed, exact the rounded value
+        "rounding": solution.spec.sheet.rounding,
+        "note": "exact is a SymPy expression string (null when too long: then formula, over the ids of uses, is exact)",
+        "quantities": quantities,
+    }
+
+
+def answers_json(solution: Solution, places: int, document: dict[str, Any] | None = None) -> str:
+    """The answers as JSON (``document``: an :func:`answers` result already made)."""
+    return json.dumps(document or answers(solution, places), indent=2, ensure_ascii=False) + "\n"
+
+
+CSV_COLUMNS = ("name", "id", "part", "symbol", "exact", "latex", "float", "decimal", "formula", "uses")
+
+
+def answers_csv(solution: Solution, places: int, document: dict[str, Any] | None = None) -> str:
+    """The answers as CSV, one row per quantity, for spreadsheets (``uses`` joined by spaces)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in (document or answers(solution, places))["quantities"]:
+        cells = {**row, "uses": " ".join(row["uses"])}
+        writer.writerow(["" if cells[c] is None else cells[c] for c in CSV_COLUMNS])
+    return buffer.getvalue()

@@ -1,0 +1,147 @@
+"""Where the network drawing puts its units and edges, and what each one carries.
+
+The template (``steps/diagram.tex.j2``) only writes TikZ for what this module lays out: its
+coordinates arrive as finished numbers, its labels as finished LaTeX.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from derive.maths.network import symbol_of
+from derive.maths.steps import Diagram
+from derive.terms.formula import Quantity
+from derive.terms.symbols import Sym
+from derive.tex import printer as latex
+from derive.tex.neurons import Neurons
+from derive.tex.printer import Data, Latex
+from derive.tex.style import Style
+
+MAX_UNITS = 6
+"""Most units a column shows; a wider layer shows its first three and last two around a ⋮."""
+MAX_LABELLED_EDGES = 6
+"""Most edges between two columns that still carry their values legibly."""
+WIDTH_CM = 14.0
+"""Widest drawing (the text is 16.6 cm wide); columns move closer for a deep network."""
+GAP_CM = 3.6
+"""Distance between columns when the edges carry labels; 2.4 cm when they do not."""
+ROW_CM = 1.45
+
+
+def shown_units(count: int) -> list[int | None]:
+    """The 1-based unit numbers a column draws, None where the ⋮ stands."""
+    if count <= MAX_UNITS:
+        return list(range(1, count + 1))
+    return [1, 2, 3, None, count - 1, count]
+
+
+def _unit_symbol(column: int, unit: int, widths: tuple[int, ...], neurons: Neurons | None = None) -> str:
+    size = widths[column]
+    if column == 0:
+        return latex.symbol(symbol_of("x", None, size, unit))
+    if neurons is not None:
+        return neurons.unit(column, unit)  # h_1, o_2: the units' own names
+    if column == len(widths) - 1:
+        return latex.symbol(symbol_of("yhat", None, size, unit))
+    return latex.symbol(symbol_of("a", column, size, unit))
+
+
+def _given(q: Quantity, style: Style) -> str:
+    """A given parameter as written in the spec (1/2, -3; 0.15 on a decimals-only sheet); a long one
+    as a decimal."""
+    text = latex.exact_text(q.exact, limit=16) if latex.is_exact(q.exact) else None  # - \frac{1}{3}: 13
+    return latex.given(q.exact, style.exact) if text is not None else latex.decimal(q.approx, style.places)
+
+
+def _value(q: Quantity, kind: str, style: Style) -> str:
+    if kind == "network":
+        return _given(q, style)
+    return latex.shown(q, style.places, exact=False)
+
+
+def _row_y(units: list[int | None], unit: int) -> float:
+    """The height of a unit in its column (the column is centred on 0)."""
+    return ((len(units) - 1) / 2 - units.index(unit)) * ROW_CM
+
+
+def _path(source: int, target: int, height: float) -> str:
+    """A straight edge between neighbouring columns; a skip connection arcs around the columns
+    between, above them from the upper half and below them from the lower half."""
+    if target - source == 1:
+        return "--"
+    return f"to[bend {'left' if height >= 0 else 'right'}={min(20 + 10 * (target - source), 45)}]"
+
+
+def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
+    """Nodes (id, position, symbol, label) and edges (ends, label) of one drawing."""
+    widths = tuple(len(column) for column in step.columns)
+    shown = [shown_units(width) for width in widths]
+    reads = step.reads or tuple((c - 1,) for c in range(1, len(widths)))
+    links = [(c, s) for c in range(1, len(widths)) for s in reads[c - 1]]
+    labelled = bool(step.edges) and all(
+        len(shown[s]) * len(shown[c]) <= MAX_LABELLED_EDGES and None not in shown[s] + shown[c] for c, s in links
+    )
+    if step.kind == "gradients" and not labelled:
+        # Unlabelled, a gradient drawing is the plain network again: leave it out.
+        return {"type": "diagram", "show": False}
+    gap = min(GAP_CM if labelled else 2.4, WIDTH_CM / max(len(widths) - 1, 1))
+    nodes: list[dict[str, Any]] = []
+    for c, units in enumerate(shown):
+        top = (len(units) - 1) / 2
+        for row, unit in enumerate(units):
+            y = (top - row) * ROW_CM
+            node: dict[str, Any] = {
+                "id": Data(f"n{c}-{unit or 0}"),
+                "x": Data(f"{c * gap:.2f}"),
+                "y": Data(f"{y:.2f}"),
+                "dots": unit is None,
+                "input": c == 0,
+            }
+            if unit is None:
+                node.update(text=Latex(""), label=Latex(""), more=str(widths[c] - 5))
+            else:
+                value = step.columns[c][unit - 1]
+                label = ""
+                if value is not None:
+                    label = latex.shown(value, style.places, exact=False)
+                elif c > 0 and step.units and step.units[c - 1]:  # a layer without a bias shows none
+                    label = _value(step.units[c - 1][unit - 1], step.kind, style)
+                if label and step.kind == "network" and style.neurons is not None and value is None:
+                    label = f"{latex.symbol(symbol_of('b', c, widths[c], unit))} = {label}"  # b_1 = 0.35
+                node.update(text=Latex(_unit_symbol(c, unit, widths, style.neurons)), label=Latex(label), more="")
+            nodes.append(node)
+    edges: list[dict[str, Any]] = []
+    for c in range(1, len(widths)):
+        offset = 0  # where the source's columns start in the layer's W (its sources are stacked)
+        for s in reads[c - 1]:
+            for j in (u for u in shown[c] if u is not None):
+                for k in (u for u in shown[s] if u is not None):
+                    value = step.edges[c - 1][j - 1][offset + k - 1] if labelled else None
+                    label = _value(value, step.kind, style) if value is not None else ""
+                    if label and step.kind == "network" and style.neurons is not None:
+                        # Neuron notation numbers the weights: the drawing says which is which (the
+                        # values are listed beside it; both on a short edge would overlap).
+                        label = latex.symbol(Sym("w", c, (j, offset + k)))
+                    # Labels of the edges into different units sit at different distances along them,
+                    # so that crossing edges do not put their labels on top of each other.
+                    rank = shown[c].index(j) / max(len(shown[c]) - 1, 1)
+                    edges.append(
+                        {
+                            "source": Data(f"n{s}-{k}"),
+                            "target": Data(f"n{c}-{j}"),
+                            "path": Data(_path(s, c, _row_y(shown[s], k) + _row_y(shown[c], j))),
+                            "label": Latex(label),
+                            "pos": Data(f"{0.2 + 0.3 * rank:.2f}"),
+                        }
+                    )
+            offset += widths[s]
+    return {
+        "type": "diagram",
+        "show": True,
+        "kind": step.kind,
+        "of": Latex(latex.symbol(step.of)),
+        "labelled": labelled,
+        "neuron": style.neurons is not None,
+        "nodes": nodes,
+        "edges": edges,
+    }

@@ -1,0 +1,69 @@
+"""Outputs for course material: per-part LaTeX fragments and a file of value macros."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from derive.maths.steps import Solution
+from derive.render.context import Context, sheet_context
+from derive.render.templates import environment
+from derive.tex.style import Style, mark_decimals
+
+FRAGMENT_PACKAGES = ("amsmath", "amssymb", "booktabs", "tikz")
+"""All a host document needs for any fragment (and pgfplots for a part with a plot)."""
+
+
+def fragments(
+    solution: Solution,
+    style: Style,
+    extra_templates: Sequence[Path] = (),
+    context: Context | None = None,
+    compiled: Path | None = None,
+) -> dict[str, str]:
+    """Every part's solution and question, and the network, as files to ``\\input``.
+
+    A fragment has no preamble and no sectioning of its own: the headings inside a part use
+    ``\\deriveheading``, which the fragment provides only if the host has not defined it.
+    """
+    env = environment(extra_templates, style, compiled)
+    context = context or sheet_context(solution, style)
+    files = {"network.tex": env.get_template("fragment-network.tex.j2").render(context)}
+    for part in context["parts"]:
+        local = {**context, "part": part}
+        files[f"part{part['number']}-solution.tex"] = env.get_template("fragment-solution.tex.j2").render(local)
+        files[f"part{part['number']}-exercise.tex"] = env.get_template("fragment-exercise.tex.j2").render(local)
+    return files
+
+
+def value_macros(document: dict[str, Any], decimal_mark: str = ".") -> str:
+    """``\\derivevalue{p1.L}`` (the decimal) and ``\\deriveexact{p1.L}`` (the exact value, in maths).
+
+    ``document`` is the answers document (:func:`derive.render.answers.answers`); the macros print
+    decimals with the sheet's ``decimal_mark``.
+
+    Course text that quotes a number through these stays right when the spec changes; an unknown
+    key stops the host's compile with an error that names it.
+    """
+    lines = [
+        "% derive: every computed value of this sheet, by answer key (see the answers JSON or CSV).",
+        "% \\input this file, then write \\derivevalue{p1.L} for a decimal",
+        "% or $\\deriveexact{p1.L}$ for the exact value.",
+        r"\makeatletter",
+        r"\providecommand{\derivevalue}[1]{\@ifundefined{derive@d@#1}"
+        r"{\PackageError{derive}{No derive value `#1'}{Check the key in the answers file.}}"
+        r"{\@nameuse{derive@d@#1}}}",
+        r"\providecommand{\deriveexact}[1]{\@ifundefined{derive@e@#1}"
+        r"{\PackageError{derive}{No derive value `#1'}{Check the key in the answers file.}}"
+        r"{\@nameuse{derive@e@#1}}}",
+    ]
+    # The answers document has each value's decimal and (when short) exact LaTeX already.
+    for entry in document["quantities"]:
+        key = entry["name"]
+        decimal = mark_decimals(entry["decimal"], decimal_mark)
+        exact = entry["latex"] and mark_decimals(entry["latex"], decimal_mark)
+        lines.append(rf"\@namedef{{derive@d@{key}}}{{\ensuremath{{{decimal}}}}}")
+        lines.append(rf"\@namedef{{derive@e@{key}}}{{{exact if exact is not None else decimal}}}")
+    lines.append(r"\makeatother")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,100 @@
+"""The solution sheet rendered as it is derived: its head, then each part as soon as it is solved, then its tail.
+
+The built-in ``solution.tex.j2`` is rendered with Jinja's streaming ``generate()`` over a lazy list
+of parts: a part is derived only when the template's loop reaches it, so each chunk of output is
+known to belong to the head, to part k, or to the tail. Joined, the pieces are exactly the sheet
+that :func:`derive.render.templates.render_solution` makes from the finished solution (tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from derive.maths.steps import PartSolution, Solution
+from derive.render.context import Context, part_context, sheet_context
+from derive.render.templates import environment, wrap
+from derive.spec.model import Part
+from derive.tex.style import Style
+
+BODY = "%derive-body%"
+"""Stands for the body while the document's head and tail are cut apart."""
+PLOT_KINDS = ("cross_entropy", "learning_rates")
+"""Part kinds whose solution has a plot (and so needs pgfplots in the preamble)."""
+
+
+class SolutionPieces:
+    """Render with :meth:`render`; ``sink`` receives each piece the moment it is complete (the head
+    before part 1 is derived). Afterwards :attr:`solution` and :attr:`context` are complete."""
+
+    def __init__(
+        self,
+        sketch: Solution,
+        style: Style,
+        logo: str,
+        solve: Callable[[Part], PartSolution],
+        sink: Callable[[str], None] = lambda piece: None,
+        compiled: Path | None = None,
+    ) -> None:
+        self.sketch, self.style, self.solve, self.sink = sketch, style, solve, sink
+        self.compiled = compiled  # the folder of compiled templates (render.environment)
+        self.solved: list[PartSolution] = []
+        self.contexts: list[dict[str, Any]] = []
+        self.buffer: list[str] = []
+        self.written: list[str] = []
+        self.context: Context = {**sheet_context(sketch, style, logo=logo), "verification": _Checked(self)}
+        self.context["parts"] = self._parts()
+
+    @property
+    def count(self) -> int:
+        """Pieces: the head, one per part, the tail."""
+        return len(self.sketch.parts) + 2
+
+    @property
+    def solution(self) -> Solution:
+        return Solution(self.sketch.spec, self.sketch.givens, tuple(self.solved), self.sketch.diagram)
+
+    def _flush(self, end: str = "") -> None:
+        piece = "".join(self.buffer) + end
+        self.buffer = []
+        self.written.append(piece)
+        self.sink(piece)
+
+    def _parts(self) -> Iterator[dict[str, Any]]:
+        # Called by the template's loop: everything rendered so far is the previous piece.
+        for part in self.sketch.spec.parts:
+            self._flush()
+            solved = self.solve(part)
+            self.solved.append(solved)
+            self.contexts.append(part_context(solved, self.style.for_part(part), self.sketch.spec.network))
+            yield self.contexts[-1]
+        self._flush()
+
+    def render(self) -> str:
+        """The whole solution sheet, handing each piece to the sink on the way."""
+        spec = self.sketch.spec
+        env = environment((), self.style, self.compiled)
+        plots = any(p.kind in PLOT_KINDS for p in spec.parts)
+        logo = bool(self.context["sheet"]["logo"])
+        head, tail = wrap("solution", BODY, env, spec, self.style, plots, logo).split(BODY)
+        self.buffer = [head]
+        for chunk in env.get_template("solution.tex.j2").generate(self.context):
+            self.buffer.append(chunk)
+        self._flush(tail)
+        if len(self.written) != self.count:  # the template walked the parts otherwise than once, in order
+            raise RuntimeError(f"solution.tex.j2 gave {len(self.written)} pieces for {len(self.solved)} parts")
+        self.context["parts"] = self.contexts
+        self.context["verification"] = {"checked": self.context["verification"].checked}
+        return "".join(self.written)
+
+
+class _Checked:
+    """``verification.checked``, counted when the template prints it (after every part is derived)."""
+
+    def __init__(self, pieces: SolutionPieces) -> None:
+        self.pieces = pieces
+
+    @property
+    def checked(self) -> int:
+        return sum(1 for _ in self.pieces.solution.quantities())

@@ -1,0 +1,364 @@
+"""What each step type gives its template (``steps/<type>.tex.j2``): finished LaTeX, dispatched on
+the step's type; an unknown type stops the build."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import singledispatch
+from typing import Any
+
+from derive.maths.general import display_only
+from derive.maths.steps import (
+    Algebra,
+    Cell,
+    ChainRule,
+    Claim,
+    Compute,
+    Diagram,
+    Expanded,
+    Finding,
+    Given,
+    Identity,
+    Limits,
+    Plot,
+    Recall,
+    Step,
+    Table,
+    Values,
+    Word,
+)
+from derive.render.diagram import diagram_context
+from derive.terms.formula import Apply, Derivative, Node, Product, Quantity, Ref, Rule, Tensor
+from derive.terms.symbols import Partial, Sym, Symbolic
+from derive.tex import printer as latex
+from derive.tex.printer import Data, Latex
+from derive.tex.style import Style
+
+LINE_WIDTH = 58
+"""Printed characters of maths per line before a line of a derivation is broken."""
+
+
+@singledispatch
+def step_context(step: Step, style: Style) -> dict[str, Any]:
+    """The template context of one step; each step type has its own template in ``steps/``."""
+    raise TypeError(f"no renderer for step type {type(step).__name__}")
+
+
+@step_context.register
+def _(step: Diagram, style: Style) -> dict[str, Any]:
+    return diagram_context(step, style)
+
+
+def entries(step: Given, style: Style) -> list[Given]:
+    """A given as the sheet states it: whole, or entry by entry in neuron notation (w_1 = …, w_2 = …)."""
+    if style.neurons is None:
+        return [step]
+    return [Given(q.symbol, ((q,),)) for row in step.entries for q in row]
+
+
+@step_context.register
+def _(step: Given, style: Style) -> dict[str, Any]:
+    flip = flipped(step.symbol, style)
+    rows = [[latex.shown(q, style.places, style.exact) for q in row] for row in oriented(step.entries, flip)]
+    return {"type": "given", "symbol": Latex(latex.symbol(step.symbol, flip)), "value": Latex(latex.matrix(rows))}
+
+
+def flipped(symbol: Symbolic, style: Style) -> bool:
+    """Whether a listed matrix is shown transposed, as the sheet's W (indexed from input to unit)."""
+    return style.from_to and latex.weight_shaped(symbol)
+
+
+def oriented(rows: Sequence[Sequence[Any]], flip: bool) -> Sequence[Sequence[Any]]:
+    """A matrix's rows, or its columns where ``flip`` shows it transposed."""
+    return tuple(zip(*rows, strict=True)) if flip else rows
+
+
+@step_context.register
+def _(step: Compute, style: Style) -> dict[str, Any]:
+    general = substituted = None
+    flip = flipped(step.symbol, style)
+    # The matrix-form line heads a vector's entries; neuron notation writes the entries alone.
+    if step.general is not None and len(step.entries) > 1 and style.neurons is None:
+        shown = _transposed(step.general) if flip else None
+        # δ aᵀ becomes a δᵀ, whose matrices keep their own meaning; an elementwise formula (an update
+        # rule) is a weight-shaped listing: all of it flipped.
+        inner = flip and shown is None
+        shown = shown or step.general
+        general = Latex(latex.formula(shown, inner))
+        text, approximated = latex.substituted(shown, style.places, style.exact, inner)
+        # f and f' of a whole vector are shown entry by entry below, not as f(matrix).
+        if not _applies(step.general) and not approximated and latex.width(text, style.names) <= LINE_WIDTH:
+            substituted = Latex(text)
+    return {
+        "type": "compute",
+        "number": step.number or 0,
+        "symbol": Latex(latex.symbol(step.symbol, flip)),
+        "general": general,
+        "substituted": substituted,
+        "rows": [row for q in _in_order(step, flip) for row in line_context(q, style)],
+    }
+
+
+def _in_order(step: Compute, flip: bool) -> tuple[Quantity, ...]:
+    """A matrix's entries row by row; shown transposed, row by row of the transpose."""
+    rows, cols = step.shape
+    if not flip or rows * cols != len(step.entries):
+        return step.entries
+    return tuple(step.entries[j * cols + k] for k in range(cols) for j in range(rows))
+
+
+def _transposed(node: Node) -> Node | None:
+    """A weight gradient's general formula as the sheet's W (its transpose) reads it: δ aᵀ as a δᵀ;
+    None for any other formula."""
+    if isinstance(node, Product) and len(node.factors) == 2:
+        left, right = node.factors
+        if isinstance(right, Tensor) and right.transpose:
+            return Product((replace(right, transpose=False), _transpose(left)))
+    return None
+
+
+def _transpose(node: Node) -> Node:
+    if isinstance(node, Tensor):
+        return replace(node, transpose=not node.transpose)
+    return Rule(r"#1^{\top}", display_only, (node,))  # (W^T δ ⊙ σ'(z))^T: bracketed as an atom
+
+
+def _applies(node: Node) -> bool:
+    return isinstance(node, Apply | Derivative) or any(_applies(child) for child in node.children())
+
+
+def _is_copy(node: Node) -> bool:
+    """A formula that only names another quantity (through at most an identity activation)."""
+    return isinstance(node, Ref) or (isinstance(node, Apply) and node.function.call == "#" and _is_copy(node.arg))
+
+
+def line_context(q: Quantity, style: Style) -> list[dict[str, Any]]:
+    """One scalar as display rows: symbol = formula = numbers substituted = exact result ≈ decimal.
+
+    When a substituted value had to be a decimal, the chain reads ≈ from there on and the exact
+    result is restated on a row of its own, so no "=" ever joins a rounded and an exact value.
+    """
+    symbol_text = latex.symbol(q.symbol)
+    result = latex.result(q, style.places, style.exact)
+    chain: list[tuple[str, str]] = []
+    restated: list[tuple[str, str]] = []
+    if q.formula is not None and _is_copy(q.formula):
+        # ŷ = z^{(2)}, ∂L/∂b = δ: nothing to substitute, the value follows directly.
+        chain.append(("=", latex.formula(q.formula)))
+        chain.extend(result)
+    elif q.formula is not None:
+        chain.append(("=", latex.formula(q.formula)))
+        text, approximated = latex.substituted(q.formula, style.places, style.exact)
+        if approximated:
+            chain.append((r"\approx", text))
+            if len(result) == 1 and result[0][0] == "=":
+                restated = result  # an exact integer (ḡ = −1): it stands on a row of its own, with =
+            else:
+                chain.append((r"\approx", result[-1][1]))
+                restated = result[:-1]
+        else:
+            chain.append(("=", text))
+            chain.extend(result)
+    else:
+        chain.extend(result)
+    rows = _wrap(symbol_text, _dedupe(symbol_text, chain), style)
+    if restated:
+        rows.extend(_wrap(symbol_text, restated, style))
+    return rows
+
+
+def _dedupe(first: str, chain: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    shown: list[tuple[str, str]] = []
+    previous = first
+    for relation, text in chain:
+        if text != previous:
+            shown.append((relation, text))
+            previous = text
+    return shown
+
+
+def _wrap(left: str, chain: list[tuple[str, str]], style: Style) -> list[dict[str, Any]]:
+    """Break a chain of relations into rows that fit the line width."""
+    rows: list[dict[str, Any]] = [{"left": Latex(left), "segments": []}]
+    used = latex.width(left, style.names)
+    for relation, text in chain:
+        size = latex.width(text, style.names) + 2
+        if rows[-1]["segments"] and used + size > LINE_WIDTH:
+            rows.append({"left": Latex(""), "segments": []})
+            used = 4
+        rows[-1]["segments"].append((Latex(relation), Latex(text)))
+        used += size
+    return rows
+
+
+@step_context.register
+def _(step: Recall, style: Style) -> dict[str, Any]:
+    items = _items(step.items, style)
+    return {"type": "recall", "part": step.part, "entries": items, "lines": display_lines(items, style)}
+
+
+def _items(values: Items, style: Style) -> list[dict[str, Any]]:
+    """Each symbol = its value (a matrix, a vector as a column), without the derivation."""
+    printer = latex.DerivePrinter({"decimals": style.places, "exact": style.exact})
+    items = []
+    for symbol, rows in _itemized(values, style):
+        flip = flipped(symbol, style)
+        texts = [[printer.value(q) for q in row] for row in oriented(rows, flip)]
+        items.append({"symbol": Latex(latex.symbol(symbol, flip)), "value": Latex(latex.matrix(texts))})
+    return items
+
+
+def display_lines(items: Sequence[dict[str, Any]], style: Style) -> list[list[dict[str, Any]]]:
+    """As many values per display line as fit; a long list breaks into several lines."""
+    lines: list[list[dict[str, Any]]] = [[]]
+    used = 0
+    for item in items:
+        size = latex.width(item["symbol"], style.names) + latex.width(item["value"], style.names) + 4
+        if lines[-1] and used + size > LINE_WIDTH:
+            lines.append([])
+            used = 0
+        lines[-1].append(item)
+        used += size
+    return lines
+
+
+Items = tuple[tuple[Any, tuple[tuple[Quantity, ...], ...]], ...]
+
+
+def _itemized(items: Items, style: Style) -> Items:
+    """Recalled values whole, or entry by entry in neuron notation (which writes no vectors)."""
+    if style.neurons is None:
+        return items
+    return tuple((q.symbol, ((q,),)) for _, rows in items for row in rows for q in row)
+
+
+@step_context.register
+def _(step: Claim, style: Style) -> dict[str, Any]:
+    return {
+        "type": "claim",
+        "symbol": Latex(latex.symbol(step.quantity.symbol)),
+        "claimed": Latex(latex.inline(step.claimed)),
+        "computed": Latex(latex.inline(step.quantity.exact)),
+    }
+
+
+@step_context.register
+def _(step: Identity, style: Style) -> dict[str, Any]:
+    return {"type": "identity", "latex": Latex(step.latex), "prose": step.prose}
+
+
+@step_context.register
+def _(step: Expanded, style: Style) -> dict[str, Any]:
+    flip = flipped(step.target, style)
+    return {
+        "type": "expanded",
+        "target": Latex(latex.symbol(step.target, flip)),
+        "formula": Latex(latex.formula((_transposed(step.formula) if flip else None) or step.formula)),
+    }
+
+
+@step_context.register
+def _(step: Values, style: Style) -> dict[str, Any]:
+    items = _items(((step.symbol, step.entries),), style)
+    return {"type": "values", "lines": display_lines(items, style)}
+
+
+CELL_LIMIT = 36
+"""Longest exact value (LaTeX characters) shown in a table cell; beside it always its decimal."""
+
+
+def cell(value: Cell, style: Style, decimals_only: bool = False) -> dict[str, Any]:
+    """A table cell: words, LaTeX as given, or a quantity's short exact form and its decimal."""
+    blank = {"exact": Latex(""), "decimal": Latex(""), "word": "", "arg": ""}
+    if isinstance(value, Word):
+        return {**blank, "word": value.key, "arg": value.arg}
+    if isinstance(value, str):
+        return {**blank, "exact": Latex(value)}
+    places = style.places
+    if decimals_only or not style.exact:
+        shown = str(value.exact) if value.exact.is_Integer else latex.decimal(value.approx, places)
+        return {**blank, "exact": Latex(shown)}
+    exact = latex.exact_text(value.exact, limit=CELL_LIMIT) if latex.is_exact(value.exact) else None
+    decimal = latex.decimal(value.approx, places)
+    if exact is not None and (value.exact.is_Integer or exact == decimal):
+        return {**blank, "exact": Latex(exact)}
+    relation = "=" if latex.terminating(value.exact, places) is not None else r"\approx"
+    return {**blank, "exact": Latex(exact or ""), "decimal": Latex(f"{relation} {decimal}" if exact else decimal)}
+
+
+@step_context.register
+def _(step: Table, style: Style) -> dict[str, Any]:
+    return {
+        "type": "table",
+        "key": step.key,
+        "header": [Latex(h) for h in step.header],
+        "rows": [[cell(c, style, step.decimals_only) for c in row] for row in step.rows],
+    }
+
+
+@step_context.register
+def _(step: Plot, style: Style) -> dict[str, Any]:
+    series = []
+    for curve in step.series:
+        points = " ".join(f"({float(x):.6g},{float(y.approx):.8g})" for x, y in curve.points)
+        series.append({"label": Latex(curve.label), "points": Data(points)})
+    return {
+        "type": "plot",
+        "key": step.key,
+        "xlabel": Latex(step.xlabel),
+        "ylabel": Latex(step.ylabel),
+        "series": series,
+        "log_y": step.log_y,
+    }
+
+
+@step_context.register
+def _(step: Algebra, style: Style) -> dict[str, Any]:
+    lines = [{"left": Latex(left), "right": [Latex(r) for r in rights]} for left, rights in step.lines]
+    return {"type": "algebra", "key": step.key, "lines": lines}
+
+
+@step_context.register
+def _(step: Limits, style: Style) -> dict[str, Any]:
+    rows = [
+        {
+            "case": row.case,
+            "condition": Latex(row.condition),
+            "expression": Latex(row.expression),
+            "limit": Latex(rf"\lim_{{{row.variable} \to {row.point}^{{{row.side}}}}}"),
+            "value": Latex(row.value),
+        }
+        for row in step.rows
+    ]
+    return {"type": "limits", "rows": rows}
+
+
+@step_context.register
+def _(step: Finding, style: Style) -> dict[str, Any]:
+    facts = {name: Latex(value) for name, value in step.facts}
+    return {"type": "finding", "key": step.key, "facts": facts, "neuron": style.neurons is not None}
+
+
+@step_context.register
+def _(step: ChainRule, style: Style) -> dict[str, Any]:
+    target, factors, example = step.target, step.factors, ""
+    if style.neurons is not None:
+        # Neuron notation numbers the entries, so the rule is shown for the layer's first one.
+        target, factors = _first(target), tuple(_first(f) for f in factors)
+        example = latex.symbol(target.den if isinstance(target, Partial) else target)
+    return {
+        "type": "chain",
+        "target": Latex(latex.symbol(target)),
+        "product": Latex(r" \, ".join(latex.symbol(f) for f in factors)),
+        "example": Latex(example),
+    }
+
+
+def _first(symbol: Symbolic) -> Symbolic:
+    """A generic entry at index 1: ∂L/∂w_{j,k} as ∂L/∂w_{1,1}, a_i as a_1."""
+    if isinstance(symbol, Partial):
+        return Partial(_first(symbol.num), _first(symbol.den))  # type: ignore[arg-type]
+    if isinstance(symbol, Sym):
+        return replace(symbol, index=tuple(1 if isinstance(i, str) else i for i in symbol.index))
+    return symbol

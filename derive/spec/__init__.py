@@ -1,0 +1,1 @@
+"""Stage 1: a spec (TOML or Python) read and validated into a frozen model."""

@@ -1,0 +1,233 @@
+"""Reading one field of a spec: numbers, vectors, matrices, names from a catalogue; each bad value
+is one SpecError naming the field and its TOML line."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+
+import sympy as sp
+
+from derive.catalog.records import (
+    ACTIVATIONS,
+    LOSSES,
+    OPTIMIZERS,
+    REDUCTIONS,
+    Activation,
+    Loss,
+    Optimizer,
+    averaged,
+    custom_loss,
+)
+from derive.errors import SpecError
+from derive.spec.model import Matrix, Vector
+from derive.spec.numbers import NumberError, parse_exact
+from derive.spec.text import problem
+from derive.spec.user_formulas import FormulaError
+
+LARGEST = sp.Integer(10) ** 300
+"""Numbers beyond float64's range could not be verified independently."""
+
+
+class FieldReader:
+    """The parsed TOML's fields, read and checked one at a time; every error names its field and line."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.lines = text.splitlines()
+        self.source = source
+        self.categorical = False
+        """Whether the loss is categorical cross-entropy (its targets may be a class index)."""
+
+    def fail(self, path: Sequence[str | int], message: str) -> SpecError:
+        return SpecError(field_path(path), message, line=self.locate(path), source=self.source)
+
+    def locate(self, path: Sequence[str | int]) -> int | None:
+        """Best-effort TOML line of ``path``: the table header, then the key below it."""
+        tables = [str(p) for p in path if isinstance(p, str)]
+        counts = [p for p in path if isinstance(p, int)]
+        key = tables[-1] if path and isinstance(path[-1], str) else None
+        header_name = ".".join(tables[:-1] if key else tables)
+        start = 0
+        if header_name:
+            wanted = counts[0] if counts else 1
+            seen = 0
+            pattern = re.compile(r"^\s*\[\[?\s*" + re.escape(header_name) + r"\s*\]\]?\s*(#.*)?$")
+            for number, line in enumerate(self.lines):
+                if pattern.match(line):
+                    seen += 1
+                    if seen == wanted:
+                        start = number
+                        break
+            else:
+                return None
+            if key is None:
+                return start + 1
+        if key is None:
+            return None
+        key_pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
+        for number in range(start + (1 if header_name else 0), len(self.lines)):
+            line = self.lines[number]
+            if number > start and re.match(r"^\s*\[", line) and header_name:
+                break
+            if key_pattern.match(line):
+                return number + 1
+        return start + 1 if header_name else None
+
+    def table(self, path: Sequence[str | int], value: object, allowed: Sequence[str]) -> dict[str, object]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a table, found {kind_of(value)}")
+        for key in value:
+            if key not in allowed:
+                hint = difflib.get_close_matches(key, allowed, n=1)
+                did_you_mean = f" (did you mean '{hint[0]}'?)" if hint else ""
+                raise self.fail([*path, key], f"unknown key{did_you_mean}; allowed here: {', '.join(allowed)}")
+        return value
+
+    def number(self, path: Sequence[str | int], value: object) -> sp.Rational:
+        try:
+            number = parse_exact(value)
+        except NumberError as error:
+            raise self.fail(path, str(error)) from None
+        if abs(number) > LARGEST:
+            raise self.fail(path, "a number beyond ±10^300 cannot be checked against float64; use a smaller one")
+        return number
+
+    def vector(self, path: Sequence[str | int], value: object, *, scalar_ok: bool = False) -> Vector:
+        if scalar_ok and not isinstance(value, list):
+            return (self.number(path, value),)
+        if not isinstance(value, list) or not value:
+            raise self.fail(path, f"expected a non-empty list of numbers, found {kind_of(value)}")
+        return tuple(self.number([*path[:-1], f"{path[-1]}[{i}]"], v) for i, v in enumerate(value, 1))
+
+    def matrix(self, path: Sequence[str | int], value: object) -> Matrix:
+        if not isinstance(value, list) or not value or not all(isinstance(row, list) for row in value):
+            raise self.fail(path, f"expected a matrix (a list of rows), found {kind_of(value)}")
+        rows = tuple(self.vector([*path[:-1], f"{path[-1]}[{i}]"], row) for i, row in enumerate(value, 1))
+        if len({len(row) for row in rows}) != 1:
+            lengths = ", ".join(str(len(row)) for row in rows)
+            raise self.fail(path, f"rows must have equal length, found row lengths {lengths}")
+        return rows
+
+    def integer(self, path: Sequence[str | int], value: object, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(path, f"expected a whole number from {low} to {high}, found {kind_of(value)}")
+        if not low <= value <= high:
+            raise self.fail(path, f"expected a whole number from {low} to {high}, found {value}")
+        return value
+
+    def text(self, path: Sequence[str | int], value: object) -> str:
+        if not isinstance(value, str):
+            raise self.fail(path, f"expected a string, found {kind_of(value)}")
+        trouble = problem(value)
+        if trouble is not None:
+            raise self.fail(path, trouble)
+        return value
+
+    def name(self, path: Sequence[str | int], value: object, catalogue: Mapping[str, object], what: str) -> str:
+        if not isinstance(value, str) or value not in catalogue:
+            found = repr(value) if isinstance(value, str) else kind_of(value)
+            raise self.fail(path, f"unknown {what} {found}; valid: {', '.join(catalogue)}")
+        return value
+
+    def activation(self, path: Sequence[str | int], value: object) -> Activation:
+        if isinstance(value, dict):
+            given = dict(value)
+            if "name" not in given:
+                raise self.fail(path, "an activation table needs a 'name'")
+            name = self.name([*path, "name"], given.pop("name"), ACTIVATIONS, "activation")
+            entry = ACTIVATIONS[name]
+            self.table(path, given, tuple(entry.params))
+            for key in entry.formulas:
+                if key not in given:
+                    raise self.fail([*path, key], f"missing: a '{name}' activation needs a formula in z")
+            params: dict[str, sp.Rational | str] = {
+                k: self.formula_text([*path, k], v) if k in entry.formulas else self.number([*path, k], v)
+                for k, v in given.items()
+            }
+            if name == "leaky_relu" and not 0 < params.get("slope", 1) < 1:  # type: ignore[operator]
+                raise self.fail(
+                    [*path, "slope"], f"a leaky ReLU's slope must lie strictly between 0 and 1; found {params['slope']}"
+                )
+            try:
+                return entry.build(**{**entry.params, **params})
+            except FormulaError as error:
+                raise self.fail([*path, "formula"], str(error)) from None
+        name = self.name(path, value, ACTIVATIONS, "activation")
+        entry = ACTIVATIONS[name]
+        if entry.formulas:
+            raise self.fail(path, f'a \'{name}\' activation is a table: {{ name = "{name}", formula = "..." }}')
+        return entry.build(**entry.params)
+
+    def formula_text(self, path: Sequence[str | int], value: object) -> str:
+        if not isinstance(value, str):
+            raise self.fail(path, f"expected a formula as a string, found {kind_of(value)}")
+        return value
+
+    def loss(self, value: object, outputs: int) -> Loss:
+        table = self.table(["loss"], value, ("name", "reduction", "formula"))
+        if "name" not in table:
+            raise self.fail(["loss", "name"], f"missing; valid: {', '.join([*LOSSES, 'custom'])}")
+        names = {**LOSSES, "custom": None}
+        name = self.name(["loss", "name"], table["name"], names, "loss")
+        if name == "custom":
+            if "formula" not in table:
+                raise self.fail(["loss", "formula"], "missing: a custom loss needs a formula in yhat and y")
+            try:
+                loss = custom_loss(self.formula_text(["loss", "formula"], table["formula"]))
+            except FormulaError as error:
+                raise self.fail(["loss", "formula"], str(error)) from None
+        elif "formula" in table:
+            raise self.fail(["loss", "formula"], f"only a custom loss takes a formula; '{name}' is built in")
+        else:
+            loss = LOSSES[name]
+        reduction = self.name(
+            ["loss", "reduction"], table.get("reduction", "sum"), dict.fromkeys(REDUCTIONS), "reduction"
+        )
+        return averaged(loss, outputs) if reduction == "mean" else loss
+
+    def optimizer(self, path: list[str | int], value: object, default: str) -> tuple[Optimizer, dict[str, sp.Rational]]:
+        """An optimizer by name, or a table with its name and any hyperparameters to override."""
+        if not isinstance(value, dict):
+            return OPTIMIZERS[self.name(path, value, OPTIMIZERS, "optimizer")], {}
+        given = dict(value)
+        name = self.name([*path, "name"], given.pop("name", default), OPTIMIZERS, "optimizer")
+        optimizer = OPTIMIZERS[name]
+        self.table(path, given, tuple(optimizer.hyper))
+        hyper = {key: self.positive([*path, key], v) for key, v in given.items()}
+        for key in ("beta", "beta1", "beta2", "rho"):
+            if key in hyper and not hyper[key] < 1:
+                raise self.fail([*path, key], f"a decay rate below 1 is needed; found {hyper[key]}")
+        return optimizer, hyper
+
+    def boolean(self, path: Sequence[str | int], value: object) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, f"expected true or false, found {kind_of(value)}")
+        return value
+
+    def positive(self, path: Sequence[str | int], value: object) -> sp.Rational:
+        number = self.number(path, value)
+        if number == 0 and str(path[-1]).startswith("learning_rate"):
+            raise self.fail(path, "a learning rate of 0 leaves every parameter unchanged; give a positive rate")
+        if number <= 0:
+            raise self.fail(path, f"expected a positive number, found {number}")
+        return number
+
+
+def field_path(path: Sequence[str | int]) -> str:
+    text = ""
+    for item in path:
+        text += f"[{item}]" if isinstance(item, int) else (f".{item}" if text else item)
+    return text
+
+
+def kind_of(value: object) -> str:
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return f"{type(value).__name__} {value}"

@@ -1,0 +1,208 @@
+"""The validated exercise: frozen records of the network, its layers, the samples, the parts and
+the sheet, as the spec reader (:mod:`derive.spec.reader`) makes them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import sympy as sp
+
+from derive.catalog.records import BINARY_CROSS_ENTROPY, SIGMOID, Activation, Loss, Optimizer
+from derive.terms.rounding import Carry
+from derive.tex.names import STANDARD, Names
+
+ONE = sp.Integer(1)
+Vector = tuple[sp.Rational, ...]
+Matrix = tuple[Vector, ...]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A dense layer z = W a + b followed by its activation."""
+
+    weights: Matrix
+    bias: Vector
+    activation: Activation
+    has_bias: bool = True
+    """False for ``bias = "none"``: z = W a (the bias is 0 and no parameter)."""
+    shared_bias: bool = False
+    """True for ``bias = { shared = v }``: one number b^{(l)} added to every unit."""
+    reads: tuple[int, ...] = ()
+    """What the layer reads, stacked in this order (0: the input x, k: layer k's output), when it is
+    not just the layer below (skip connections); empty for the layer below."""
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.weights), len(self.weights[0])
+
+
+@dataclass(frozen=True)
+class Network:
+    """Dense layers in order; layer 1 reads the input x."""
+
+    inputs: int
+    layers: tuple[Layer, ...]
+
+    @property
+    def outputs(self) -> int:
+        return self.layers[-1].shape[0]
+
+    def sources(self, layer: int) -> tuple[int, ...]:
+        """What layer ``layer`` (1-based) reads, stacked: 0 for x, k for a^{(k)}."""
+        return self.layers[layer - 1].reads or (layer - 1,)
+
+    def width(self, source: int) -> int:
+        """The length of x (source 0) or of a^{(k)}."""
+        return self.inputs if source == 0 else self.layers[source - 1].shape[0]
+
+    def columns(self, layer: int) -> dict[int, range]:
+        """Per source of layer ``layer``, the columns of its W that multiply it (0-based)."""
+        spans: dict[int, range] = {}
+        start = 0
+        for source in self.sources(layer):
+            spans[source] = range(start, start + self.width(source))
+            start += self.width(source)
+        return spans
+
+    def readers(self, source: int) -> tuple[int, ...]:
+        """The layers that read x (source 0) or a^{(k)}, in order."""
+        return tuple(l for l in range(source + 1, len(self.layers) + 1) if source in self.sources(l))
+
+    @property
+    def skips(self) -> bool:
+        """Whether some layer reads more than (or other than) the layer just below it."""
+        return any(layer.reads for layer in self.layers)
+
+    def stacking(self) -> tuple[tuple[int, ...], ...]:
+        """Every layer's sources where some layer has skip connections; empty where none has."""
+        return tuple(self.sources(l) for l in range(1, len(self.layers) + 1)) if self.skips else ()
+
+    def parameter_names(self) -> list[str]:
+        """W1, b1, W2, … in order; a layer without a bias has no b."""
+        return [f"{k}{l}" for l, layer in enumerate(self.layers, 1) for k in ("W", "b") if k == "W" or layer.has_bias]
+
+    def with_activation(self, layer: int, activation: Activation) -> Network:
+        """The same network with layer ``layer`` (1-based) using ``activation``."""
+        layers = list(self.layers)
+        layers[layer - 1] = replace(layers[layer - 1], activation=activation)
+        return replace(self, layers=tuple(layers))
+
+    def with_layer(self, after: int, layer: Layer) -> Network:
+        """The same network with ``layer`` inserted after layer ``after`` (0: before layer 1)."""
+        layers = list(self.layers)
+        layers.insert(after, layer)
+        return replace(self, layers=tuple(layers))
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One input x with its target y."""
+
+    x: Vector
+    y: Vector
+
+
+@dataclass(frozen=True)
+class Part:
+    """One numbered task of the sheet; which fields matter depends on ``kind``."""
+
+    number: int
+    kind: str
+    sample: Sample | None
+    title: str = ""
+    sample_of: int | None = None
+    claim: Vector | None = None
+    wrt: tuple[str, ...] = ()
+    optimizer: Optimizer | None = None
+    learning_rate: sp.Rational | None = None
+    layer: int | None = None
+    activation: Activation | None = None
+    probabilities: tuple[sp.Rational, ...] = ()
+    learning_rates: tuple[sp.Rational, ...] = ()
+    steps: int = 1
+    exact_steps: int = 0
+    layers: tuple[int, ...] = ()
+    dead_x: Vector | None = None
+    hyper: tuple[tuple[str, sp.Rational], ...] = ()
+    target: sp.Rational = ONE
+    after: int | None = None
+    inserted: Layer | None = None
+    decimals: int | None = None
+    """This part's places of decimals, if it sets its own."""
+    exact: bool | None = None
+    """Whether this part shows exact forms, if it says."""
+    frozen: tuple[str, ...] = ()
+    """Keys of the parameter entries an update leaves as they are (``w1[1,2]``, ``b2[1]``)."""
+    tied: tuple[tuple[str, ...], ...] = ()
+    """Groups of entry keys an update moves as one shared parameter (weight sharing)."""
+    samples: tuple[Sample, ...] = ()
+    """A batch part's samples, in order."""
+    mode: str = "batch"
+    """A batch part's mode (:data:`BATCH_MODES`)."""
+    batch_mean: bool = True
+    """Whether a batch's loss is the mean of the samples' losses (else their sum)."""
+    output: int | None = None
+    """A gradients part with ``of = "yhat"``: the output ŷ_j it differentiates (no loss; seed 1)."""
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """Title block and display settings of both sheets."""
+
+    title: str = "Backpropagation"
+    course: str = ""
+    subtitle: str = ""
+    author: str = ""
+    date: str = ""
+    number: str = ""
+    """The sheet's number in the course ("3", "3b")."""
+    decimals: int = 4
+    """Digits of the decimals shown: places after the point, or significant figures (below)."""
+    significant: bool = False
+    """``significant = n`` in the spec: decimals keep n significant figures instead of n places."""
+    exact: bool = True
+    """Show exact forms beside the decimals (False: decimals only)."""
+    rounding: str = "exact"
+    """"exact": values are exact, decimals rounded for display only; "student": every computed value
+    is rounded to ``decimals`` as it is computed and carried rounded (see :class:`Carry`)."""
+    language: str = "en"
+    decimal_mark: str = ""
+    """"." or ","; empty means the language's own (a comma for German)."""
+    logo: str = ""
+    """Absolute path of an image for the title block, or empty."""
+    names: Names = STANDARD
+    """The names of the network's quantities: the defaults, or the spec's ``[notation]``."""
+
+    @property
+    def carry(self) -> Carry | None:
+        """The student policy's rounding, or None when values are carried exact."""
+        return Carry(self.decimals, self.significant) if self.rounding == "student" else None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated exercise: the network, the loss and the ordered parts."""
+
+    name: str
+    sheet: Sheet
+    network: Network
+    loss: Loss
+    parts: tuple[Part, ...]
+    has_loss: bool = True
+    """False when no part needs a loss (every part differentiates an output): the sheets show none."""
+
+
+def variant(spec: Spec, part: Part) -> tuple[Network, Loss]:
+    """The network and loss a part works with: the spec's, or the changed ones its kind asks for."""
+    network, loss = spec.network, spec.loss
+    if part.kind == "replace_activation" and part.layer is not None and part.activation is not None:
+        network = network.with_activation(part.layer, part.activation)
+    elif part.kind == "cross_entropy":
+        # The classification view: the output goes through a sigmoid, the loss is cross-entropy.
+        network, loss = network.with_activation(len(network.layers), SIGMOID), BINARY_CROSS_ENTROPY
+    elif part.kind == "compare_activation" and part.activation is not None:
+        for layer in part.layers:
+            network = network.with_activation(layer, part.activation)
+    elif part.kind == "extra_layer" and part.after is not None and part.inserted is not None:
+        network = network.with_layer(part.after, part.inserted)
+    return network, loss

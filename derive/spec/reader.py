@@ -1,0 +1,335 @@
+"""The exercise spec: TOML in, a validated frozen model out, or one SpecError naming the field."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import replace
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+import sympy as sp
+
+from derive.catalog.records import LOSSES
+from derive.errors import SpecError
+from derive.spec.fields import kind_of
+from derive.spec.model import Layer, Network, Part, Sheet, Spec
+from derive.spec.parts import PartReader
+from derive.terms.rounding import POLICIES, STUDENT_KINDS
+from derive.tex.names import NAMED, Names, name_latex
+from derive.tex.neurons import UNIT_LETTERS, Neurons
+from derive.tex.style import DECIMAL_MARKS, LANGUAGES
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a spec file; raises :class:`SpecError` naming the field on bad input."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise SpecError("", f"cannot read the spec: {reason}", source=str(path)) from None
+    return parse_spec(text, name=path.stem, source=str(path))
+
+
+def example_path() -> Path:
+    """Path of the built-in example spec (the seed sheet) shipped inside the package."""
+    return Path(str(resources.files("derive") / "examples" / "backprop.toml"))
+
+
+def load_example() -> Spec:
+    """The built-in example: the seed exercise sheet on backpropagation."""
+    return load_spec(example_path())
+
+
+def parse_spec(text: str, *, name: str = "exercise", source: str = "spec") -> Spec:
+    """Validate spec TOML ``text``; ``name`` becomes the output file stem."""
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as error:
+        match = re.search(r"\(at line (\d+), column \d+\)", str(error))
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
+        line = int(match.group(1)) if match else None
+        raise SpecError("", f"TOML syntax error: {message}", line=line, source=source) from None
+    return _Reader(text, source).spec(data, name)
+
+
+_ROOT_KEYS = ("sheet", "notation", "network", "loss", "parts")
+_SHEET_KEYS = (
+    "title",
+    "course",
+    "subtitle",
+    "author",
+    "date",
+    "number",
+    "decimals",
+    "significant",
+    "exact",
+    "rounding",
+    "language",
+    "decimal_mark",
+    "logo",
+)
+_SHEET_TEXT = ("title", "course", "subtitle", "author", "date", "number")
+_NETWORK_KEYS = ("inputs", "layers")
+_LAYER_KEYS = ("weights", "bias", "activation")
+_LAYER_OPTIONAL = ("reads",)
+LOGO_TYPES = (".pdf", ".png", ".jpg", ".jpeg")
+_NAME = re.compile(r"(hat )?[A-Za-z]{1,8}")
+_TAKEN = {
+    "e": "Euler's number",
+    "f": "the activation",
+    "g": "a gradient in the update rules",
+    "p": "a probability",
+    "t": "the step counter",
+    "m": "Adam's first moment",
+    "v": "the velocity and Adam's second moment",
+    "s": "RMSProp's running average",
+    "theta": "a parameter in the update rules",
+    "alpha": "the learning rate",
+    "beta": "a decay rate",
+    "rho": "RMSProp's decay rate",
+    "epsilon": "Adam's epsilon",
+    "varepsilon": "Adam's epsilon",
+    "sigma": "the sigmoid",
+    "ell": "one output's loss",
+}
+"""Letters the sheet already writes for something else: a quantity named so would be ambiguous."""
+STYLES = {"matrix": None, "neuron": None}
+"""The notations: matrices with layer superscripts, or numbered weights and named units."""
+ORDERS = {"to_from": None, "from_to": None}
+"""w^{(l)}_{j,k}: to unit j from input k (W a row per unit), or from input j to unit k (a row per input)."""
+
+
+class _Reader(PartReader):
+    """Walks the parsed TOML, validating as it goes; every error names its field and line."""
+
+    def spec(self, data: dict[str, object], name: str) -> Spec:
+        root = self.table([], data, _ROOT_KEYS)
+        for key in ("network", "parts"):
+            if key not in root:
+                raise self.fail([key], f"missing: the spec needs a [{key}] section")
+        sheet = self.sheet(root.get("sheet", {}))
+        neuron = False
+        if "notation" in root:
+            names, neuron = self.notation(root["notation"])
+            sheet = replace(sheet, names=names)
+        network = self.network(root["network"])
+        if neuron:
+            sheet = replace(sheet, names=replace(sheet.names, neurons=Neurons.of(network)))
+        # Without [loss] only parts that differentiate an output (of = "yhat") can be asked;
+        # the stand-in below is never shown or used.
+        loss = self.loss(root["loss"], network.outputs) if "loss" in root else LOSSES["squared_error"]
+        self.categorical = loss.name == "categorical_cross_entropy"
+        if self.categorical and not network.layers[-1].activation.vector:
+            raise self.fail(
+                ["loss", "name"], "categorical cross-entropy needs a softmax output layer (a distribution ŷ)"
+            )
+        raw_parts = root["parts"]
+        if not isinstance(raw_parts, list) or not raw_parts:
+            raise self.fail(["parts"], f"expected one or more [[parts]] tables, found {kind_of(raw_parts)}")
+        parts: list[Part] = []
+        for number, raw in enumerate(raw_parts, 1):
+            parts.append(self.part(number, raw, network, parts))
+        if sheet.rounding == "student":
+            self.student(parts)
+        if neuron:
+            for part in parts:
+                if part.kind == "extra_layer":
+                    raise self.fail(
+                        ["parts", part.number, "kind"],
+                        'extra_layer is not available with style = "neuron": '
+                        "the inserted layer would renumber the weights",
+                    )
+        if "loss" not in root:
+            for part in parts:
+                if part.output is None:
+                    raise self.fail(
+                        ["loss"],
+                        f"missing: part {part.number} ({part.kind}) needs a [loss] section "
+                        '(only gradients parts with of = "yhat" do without)',
+                    )
+        return Spec(name=name, sheet=sheet, network=network, loss=loss, parts=tuple(parts), has_loss="loss" in root)
+
+    def sheet(self, value: object) -> Sheet:
+        table = self.table(["sheet"], value, _SHEET_KEYS)
+        fields: dict[str, object] = {k: self.text(["sheet", k], table[k]) for k in _SHEET_TEXT if k in table}
+        if "decimals" in table:
+            fields["decimals"] = self.integer(["sheet", "decimals"], table["decimals"], 0, 12)
+        if "significant" in table:
+            if "decimals" in table:
+                raise self.fail(["sheet", "significant"], "give decimals (places) or significant (figures), not both")
+            fields["decimals"] = self.integer(["sheet", "significant"], table["significant"], 1, 12)
+            fields["significant"] = True
+        if "exact" in table:
+            fields["exact"] = self.boolean(["sheet", "exact"], table["exact"])
+        if "rounding" in table:
+            policies = dict.fromkeys(POLICIES)
+            fields["rounding"] = self.name(["sheet", "rounding"], table["rounding"], policies, "rounding policy")
+            if fields["rounding"] == "student":
+                if fields.get("exact"):
+                    raise self.fail(
+                        ["sheet", "exact"], 'rounding = "student" carries decimals: there are no exact forms to show'
+                    )
+                fields["exact"] = False
+        if "language" in table:
+            fields["language"] = self.name(["sheet", "language"], table["language"], LANGUAGES, "language")
+        if "decimal_mark" in table:
+            mark = table["decimal_mark"]
+            if mark not in DECIMAL_MARKS:
+                raise self.fail(["sheet", "decimal_mark"], f'expected "." or ","; found {mark!r}')
+            fields["decimal_mark"] = mark
+        if "logo" in table:
+            fields["logo"] = self.logo(["sheet", "logo"], table["logo"])
+        return Sheet(**fields)  # type: ignore[arg-type]
+
+    def notation(self, value: object) -> tuple[Names, bool]:
+        """``[notation]``: the sheet's own names for the network's quantities (z = "net", a = "out"),
+        ``bias_as_weight``: each bias written as the weight w_{j,0} on a constant input 1, and
+        ``style``: "matrix" (W^{(l)}, z^{(l)}_j) or "neuron" (w_1, w_2, …; z_{h_1}); True for "neuron"."""
+        table = self.table(["notation"], value, (*NAMED, "bias_as_weight", "style", "index_order"))
+        as_weight = self.boolean(["notation", "bias_as_weight"], table.pop("bias_as_weight", False))
+        style = self.name(["notation", "style"], table.pop("style", "matrix"), STYLES, "notation style")
+        order = self.name(["notation", "index_order"], table.pop("index_order", "to_from"), ORDERS, "index order")
+        if style == "neuron" and order == "from_to":
+            raise self.fail(["notation", "index_order"], 'not with style = "neuron": there the weights are numbered')
+        if style == "neuron" and as_weight:
+            raise self.fail(
+                ["notation", "bias_as_weight"], 'not with style = "neuron": there the biases are numbered b_1, b_2, …'
+            )
+        renamed = []
+        for base, name in table.items():
+            path = ["notation", base]
+            if not isinstance(name, str) or not _NAME.fullmatch(name):
+                found = repr(name) if isinstance(name, str) else kind_of(name)
+                raise self.fail(path, f'expected a name of letters, as h, net, theta or "hat o"; found {found}')
+            letters = name.rpartition(" ")[2]
+            if letters in _TAKEN:
+                raise self.fail(path, f"{name!r} is taken: the sheet writes {_TAKEN[letters]} with it")
+            if style == "neuron" and letters in UNIT_LETTERS:
+                raise self.fail(path, f'{name!r} is taken: with style = "neuron" it names the hidden or output units')
+            renamed.append((base, name_latex(name)))
+        names = Names(tuple(renamed), as_weight, from_to=order == "from_to")
+        written: dict[str, str] = {}
+        for base in NAMED:
+            other = written.setdefault(names.latex(base), base)
+            if other != base:
+                where = base if base in table else other
+                raise self.fail(["notation", where], f"{base} and {other} would have the same name")
+        return names, style == "neuron"
+
+    def student(self, parts: Sequence[Part]) -> None:
+        """The student policy rounds the numeric kinds; the others are statements about exact values."""
+        for part in parts:
+            path: list[str | int] = ["parts", part.number]
+            if part.kind not in STUDENT_KINDS:
+                raise self.fail(
+                    [*path, "kind"],
+                    f'a "{part.kind}" part needs exact values; with rounding = "student" the kinds are '
+                    + ", ".join(STUDENT_KINDS),
+                )
+            for key in ("decimals", "exact"):
+                if getattr(part, key) is not None:
+                    raise self.fail([*path, key], 'with rounding = "student" every part carries the sheet\'s decimals')
+
+    def logo(self, path: Sequence[str | int], value: object) -> str:
+        """An image file, relative to the spec's folder (or the working folder for a spec in text)."""
+        name = self.text(path, value)
+        base = Path(self.source).parent if Path(self.source).is_file() else Path.cwd()
+        file = (base / name).resolve()
+        if file.suffix.lower() not in LOGO_TYPES:
+            raise self.fail(path, f"a logo must be one of {', '.join(LOGO_TYPES)}; found {name!r}")
+        if not file.is_file():
+            raise self.fail(path, f"no such file: {file}")
+        return str(file)
+
+    def network(self, value: object) -> Network:
+        table = self.table(["network"], value, _NETWORK_KEYS)
+        raw_layers = table.get("layers")
+        if not isinstance(raw_layers, list) or not raw_layers:
+            raise self.fail(["network", "layers"], "expected one or more [[network.layers]] tables")
+        layers: list[Layer] = []
+        width: int | None = None
+        if "inputs" in table:
+            width = self.integer(["network", "inputs"], table["inputs"], 1, 10_000)
+        inputs = width
+        for number, raw in enumerate(raw_layers, 1):
+            path: list[str | int] = ["network", "layers", number]
+            layer_table = self.table(path, raw, _LAYER_KEYS + _LAYER_OPTIONAL)
+            for key in _LAYER_KEYS:
+                if key not in layer_table:
+                    raise self.fail([*path, key], "missing")
+            weights = self.matrix([*path, "weights"], layer_table["weights"])
+            rows, cols = len(weights), len(weights[0])
+            reads: tuple[int, ...] = ()
+            if "reads" in layer_table:
+                if inputs is None:  # x's width is known from [network] inputs or layer 1
+                    inputs = width = cols if number == 1 else None
+                assert inputs is not None
+                reads, width = self.reads([*path, "reads"], layer_table["reads"], number, inputs, layers)
+            if width is not None and cols != width:
+                source = "the input x" if number == 1 else f"layer {number - 1}'s {width} outputs"
+                if reads:
+                    source = " and ".join("x" if k == 0 else f"a{k}" for k in reads) + f" stacked ({width} values)"
+                raise self.fail(
+                    [*path, "weights"],
+                    f"shape mismatch: layer {number} reads {source}, so W needs {width} columns; found {rows}x{cols}",
+                )
+            has_bias = layer_table["bias"] != "none"
+            if (
+                isinstance(layer_table["bias"], str)
+                and has_bias
+                and not re.fullmatch(r"[-+0-9./eE ]+", layer_table["bias"])
+            ):
+                found = layer_table["bias"]
+                raise self.fail(
+                    [*path, "bias"], f'expected numbers, or "none" for a layer without a bias; found {found!r}'
+                )
+            shared = isinstance(layer_table["bias"], dict)
+            if shared:  # one number b^{(l)} for every unit
+                given = self.table([*path, "bias"], layer_table["bias"], ("shared",))
+                if "shared" not in given:
+                    raise self.fail([*path, "bias", "shared"], "missing: the one bias every unit adds")
+                bias = (self.number([*path, "bias", "shared"], given["shared"]),) * rows
+            elif has_bias:
+                bias = self.vector([*path, "bias"], layer_table["bias"], scalar_ok=True)
+            else:  # z = W a: a bias of 0 that is not a parameter
+                bias = tuple(sp.Integer(0) for _ in range(rows))
+            if len(bias) != rows:
+                raise self.fail(
+                    [*path, "bias"], f"shape mismatch: W is {rows}x{cols}, so b needs {rows} entries; found {len(bias)}"
+                )
+            activation = self.activation([*path, "activation"], layer_table["activation"])
+            layers.append(Layer(weights, bias, activation, has_bias, shared, reads))
+            if inputs is None:
+                inputs = cols
+            width = rows
+        assert inputs is not None
+        network = Network(inputs=inputs, layers=tuple(layers))
+        for k in range(1, len(layers)):
+            if not network.readers(k):
+                raise self.fail(
+                    ["network", "layers", k + 1], f"layer {k}'s output is read by no later layer: add {k} to a reads"
+                )
+        return network
+
+    def reads(
+        self, path: list[str | int], value: object, number: int, inputs: int, below: Sequence[Layer]
+    ) -> tuple[tuple[int, ...], int]:
+        """A layer's sources (0 or "x" for the input, k for layer k's output) and their stacked width;
+        empty when it reads just the layer below."""
+        shape = f'expected a list of what layer {number} reads, such as ["x", {number - 1}]'
+        if not isinstance(value, list) or not value:
+            raise self.fail(path, shape)
+        sources: list[int] = []
+        for item in value:
+            source = 0 if item == "x" else item
+            if isinstance(source, bool) or not isinstance(source, int) or not 0 <= source < number:
+                raise self.fail(path, f'{shape}: each is "x" or a layer from 1 to {number - 1}; found {item!r}')
+            if source in sources:
+                raise self.fail(path, f"{item!r} is read twice")
+            sources.append(source)
+        width = sum(inputs if k == 0 else below[k - 1].shape[0] for k in sources)
+        return (() if sources == [number - 1] else tuple(sources)), width

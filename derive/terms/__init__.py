@@ -1,0 +1,1 @@
+"""The vocabulary every stage shares: symbols, answer keys, formula trees and rounding."""

@@ -1,0 +1,508 @@
+"""Formula trees: what a step shows is what it computes, exactly and to 40 digits at once.
+
+A :class:`Quantity` is one named scalar of a solution. Its formula is a small tree over earlier
+quantities (never one huge closed form), so the value stays exact and cheap however deep the
+network is. The same tree is printed three ways by :mod:`derive.tex.printer`: in symbols, with the
+numbers substituted, and as its result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import mpmath
+import sympy as sp
+
+from derive.errors import DegenerateError
+from derive.terms.rounding import Carry
+from derive.terms.symbols import Sym, Symbolic
+
+if TYPE_CHECKING:
+    from derive.catalog.records import Activation
+
+DIGITS = 40
+"""Working precision of the decimals carried beside every exact value."""
+
+MP = mpmath.MPContext()
+MP.dps = DIGITS + 5  # guard digits: the carried decimals are exact to DIGITS
+Approx = Any
+"""An mpmath number of the private context MP (5× faster than SymPy Floats for the same digits)."""
+
+
+def approximate(value: sp.Expr) -> Approx:
+    """The carried decimal of a *small* exact value (givens and catalogue constants)."""
+    if value.is_Rational:
+        return MP.mpf(int(value.p)) / int(value.q)
+    if not value.is_Float:
+        value = value.evalf(DIGITS + 5)
+    return MP.make_mpf(value._mpf_)
+
+
+def as_float(x: Approx) -> sp.Float:
+    """A carried decimal as a SymPy Float, to apply a SymPy rule (an activation) to it."""
+    return sp.Float._new(x._mpf_, MP.prec)  # the same binary number, no decimal round trip
+
+
+def equal(a: sp.Expr, b: sp.Expr) -> bool:
+    """Whether two expressions are equal, decided symbolically.
+
+    The steps here are rational functions of p, y and e^{-z}: over one denominator their
+    difference cancels to 0 exactly when they are equal. That costs a quarter of ``simplify``
+    (which also imports SymPy's units the first time); ``simplify`` decides what it leaves.
+    """
+    difference = a - b
+    return sp.cancel(sp.together(difference)) == 0 or sp.simplify(difference) == 0
+
+
+CLOSED_FORM_NODES = 150
+"""A value whose closed form would have more nodes than this stands for itself by a symbol."""
+
+
+def identifier(key: str) -> str:
+    """A SymPy-parsable name for an answer key: ``p1.dL/dw1[2,1]`` → ``p1_dL_dw1_2_1``."""
+    return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9]", "_", key)).strip("_")
+
+
+def small(value: sp.Expr, limit: int) -> bool:
+    """True when ``value`` has at most ``limit`` expression nodes, decided without walking a huge tree."""
+    # all() stops at the first node past the limit, so a huge tree is never walked to its end.
+    return all(count <= limit for count, _ in enumerate(sp.preorder_traversal(value), 1))
+
+
+class Undefined(ArithmeticError):
+    """A formula has no real value here (a division by zero, the log of a negative number)."""
+
+
+class TooLarge(Exception):
+    """An exact value would cost more than it is worth: it stands for itself by a symbol."""
+
+
+POWER_NODES = 60
+"""Largest closed form raised to a power or put under a root (larger ones stand by a symbol)."""
+
+
+class Node:
+    """A formula node. Subclasses evaluate exactly and approximately and list their references."""
+
+    def exact(self) -> sp.Expr:
+        raise TypeError(f"{type(self).__name__} is a display-only node and has no value")
+
+    def approx(self) -> Approx:
+        raise TypeError(f"{type(self).__name__} is a display-only node and has no value")
+
+    def children(self) -> tuple[Node, ...]:
+        return ()
+
+    def refs(self) -> Iterator[Quantity]:
+        for child in self.children():
+            yield from child.refs()
+
+
+@dataclass(frozen=True, eq=False)
+class Quantity:
+    """One named scalar: its symbol, exact value, 40-digit decimal, and the formula it came from."""
+
+    symbol: Symbolic
+    exact: sp.Expr
+    approx: Approx
+    formula: Node | None = None
+    prefix: str = ""
+    carry: Carry | None = None
+    """The student policy, when every value computed from this one is rounded (see :class:`Carry`)."""
+    rounded: bool = False
+    """Whether the value is its formula's, rounded by the policy (the sheet writes ≈)."""
+
+    @property
+    def key(self) -> str:
+        """Stable name in the answers, e.g. ``p1.z1[2]`` or ``dL/dw1[2,1]`` for a given."""
+        return self.prefix + self.symbol.key
+
+    @property
+    def uses(self) -> tuple[str, ...]:
+        """Keys of the quantities its formula refers to, in order, without repeats."""
+        if self.formula is None:
+            return ()
+        return tuple(dict.fromkeys(q.key for q in self.formula.refs()))
+
+    @property
+    def name(self) -> Sym:
+        """The plain symbol of a quantity of the current parameters (never primed or a partial)."""
+        if not isinstance(self.symbol, Sym):
+            raise TypeError(f"{self.key} has no plain symbol")
+        return self.symbol
+
+    @classmethod
+    def given(
+        cls, symbol: Symbolic, value: sp.Expr | int | float, prefix: str = "", carry: Carry | None = None
+    ) -> Quantity:
+        """A given number; a Python int or float (from library code) is read exactly, 0.1 as 1/10.
+
+        A given is used as it is given; with ``carry`` every value computed from it is rounded.
+        """
+        if isinstance(value, int | float):
+            value = sp.Integer(value) if isinstance(value, int) else sp.Rational(repr(value))
+        return cls(symbol, value, approximate(value), None, prefix, carry)
+
+    @classmethod
+    def computed(cls, symbol: Symbolic, formula: Node, prefix: str = "") -> Quantity:
+        try:
+            return cls._computed(symbol, formula, prefix)
+        except (Undefined, ZeroDivisionError) as error:
+            carry = carry_of(formula)
+            # Rounded to few digits a probability becomes 0 or 1 (1 − p in a denominator, log p).
+            hint = "" if carry is None else f" (rounded to {carry.describe()}; carry more digits)"
+            raise DegenerateError(f"{prefix}{symbol.key}: {error}{hint}") from None
+
+    @classmethod
+    def _computed(cls, symbol: Symbolic, formula: Node, prefix: str) -> Quantity:
+        approx = formula.approx()
+        carry = carry_of(formula)
+        if carry is not None:
+            # The student policy: the value is rounded as soon as it is computed, and carried so.
+            try:
+                exact: sp.Expr | None = formula.exact()
+            except TooLarge:
+                exact = None  # not a tie then: the decimal decides
+            try:
+                value = carry.round(exact, approx)
+            except ValueError as error:
+                raise DegenerateError(f"{prefix}{symbol.key}: {error}") from None
+            carried = approximate(value) if value.is_finite else approx  # ∞ (log 0) has no decimal
+            return cls(symbol, value, carried, formula, prefix, carry, value != exact)
+        if any(q.exact.is_Float for q in formula.refs()):
+            # Computed from decimals: there is no exact value, and evaluating twice is waste.
+            return cls(symbol, as_float(approx), approx, formula, prefix)
+        try:
+            exact = formula.exact()
+        except TooLarge:
+            return cls(symbol, sp.Symbol(identifier(prefix + symbol.key)), approx, formula, prefix)
+        if not small(exact, CLOSED_FORM_NODES):
+            # The closed form would only grow from here (and SymPy's automatic simplification with
+            # it): the value stands for itself by a symbol, and stays exact through its formula.
+            exact = sp.Symbol(identifier(prefix + symbol.key))
+        return cls(symbol, exact, approx, formula, prefix)
+
+
+def carry_of(formula: Node) -> Carry | None:
+    """The student policy of the quantities ``formula`` uses (it came with the givens), or None."""
+    return next((q.carry for q in formula.refs() if q.carry is not None), None)
+
+
+CANCELLATION = MP.mpf(10) ** -(DIGITS // 2)
+"""A sum far smaller than its terms (1 − σ(1000)) has lost digits; it is evaluated again exactly."""
+
+
+def _unless_cancelled(node: Node, result: Approx, parts: list[Approx]) -> Approx:
+    scale = max((abs(p) for p in parts), default=MP.zero)
+    if not MP.isfinite(scale) or abs(result) > CANCELLATION * scale:
+        return result
+    try:
+        value = node.exact()
+    except TooLarge:
+        return result  # no closed form to evaluate again: keep the (absolutely accurate) decimal
+    if value == 0:
+        return MP.zero
+    if not small(value, 300):
+        return result  # too large to evaluate again: keep the (absolutely accurate) decimal
+    # SymPy's evalf raises its working precision until the digits are right, within a bound:
+    # an exact zero that SymPy cannot see as zero would otherwise make it search forever.
+    evaluated = value.evalf(DIGITS + 5, maxn=4 * MP.prec)
+    if not evaluated.is_Number:
+        # Within that bound SymPy could not fix a single digit: the value is zero to far beyond
+        # the digits carried, so the decimal (accurate in absolute terms) stands.
+        return result
+    return approximate(evaluated)
+
+
+@dataclass(frozen=True, eq=False)
+class Ref(Node):
+    """An earlier quantity: its symbol in the general formula, its value when substituted."""
+
+    q: Quantity
+
+    def exact(self) -> sp.Expr:
+        return self.q.exact
+
+    def approx(self) -> Approx:
+        return self.q.approx
+
+    def refs(self) -> Iterator[Quantity]:
+        yield self.q
+
+
+@dataclass(frozen=True, eq=False)
+class Num(Node):
+    """A literal number of the formula itself (the 2 in 2(ŷ − y))."""
+
+    value: sp.Rational
+
+    def exact(self) -> sp.Expr:
+        return self.value
+
+    def approx(self) -> Approx:
+        return approximate(self.value)
+
+
+@dataclass(frozen=True, eq=False)
+class Sum(Node):
+    terms: tuple[Node, ...]
+
+    def exact(self) -> sp.Expr:
+        return sp.Add(*(t.exact() for t in self.terms))
+
+    def approx(self) -> Approx:
+        parts = [t.approx() for t in self.terms]
+        return _unless_cancelled(self, MP.fsum(parts), parts)
+
+    def children(self) -> tuple[Node, ...]:
+        return self.terms
+
+
+@dataclass(frozen=True, eq=False)
+class Product(Node):
+    factors: tuple[Node, ...]
+
+    def exact(self) -> sp.Expr:
+        values = [f.exact() for f in self.factors]
+        # 0 · log 0 = 0: the cross-entropy term of the other class vanishes even where its log is -∞.
+        return sp.Integer(0) if any(v == 0 for v in values) else sp.Mul(*values)
+
+    def approx(self) -> Approx:
+        values = [f.approx() for f in self.factors]
+        return MP.zero if any(v == 0 for v in values) else MP.fprod(values)
+
+    def children(self) -> tuple[Node, ...]:
+        return self.factors
+
+
+@dataclass(frozen=True, eq=False)
+class Difference(Node):
+    left: Node
+    right: Node
+
+    def exact(self) -> sp.Expr:
+        return self.left.exact() - self.right.exact()
+
+    def approx(self) -> Approx:
+        parts = [self.left.approx(), self.right.approx()]
+        return _unless_cancelled(self, parts[0] - parts[1], parts)
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True, eq=False)
+class Power(Node):
+    base: Node
+    exponent: int
+
+    def exact(self) -> sp.Expr:
+        base = self.base.exact()
+        if not small(base, POWER_NODES):
+            # SymPy's automatic evaluation of a power of a long sum of exponentials and roots asks
+            # sign questions that took 35 s for one 99-node gradient squared (Adam's g²).
+            raise TooLarge
+        return base**self.exponent
+
+    def approx(self) -> Approx:
+        return self.base.approx() ** self.exponent
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.base,)
+
+
+@dataclass(frozen=True, eq=False)
+class Apply(Node):
+    """An activation applied to its argument: σ(z)."""
+
+    function: Activation
+    arg: Node
+
+    def exact(self) -> sp.Expr:
+        value = self.arg.exact()
+        if self.function.name == "custom" and not small(value, POWER_NODES):
+            raise TooLarge  # a user's f may square or root its argument: as for Power
+        return self.function.rule(value)
+
+    def approx(self) -> Approx:
+        return approximate(self.function.rule(as_float(self.arg.approx())))
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.arg,)
+
+
+@dataclass(frozen=True, eq=False)
+class Quotient(Node):
+    num: Node
+    den: Node
+
+    def exact(self) -> sp.Expr:
+        den = self.den.exact()
+        if den == 0:
+            raise ZeroDivisionError(
+                "division by zero: the formula's denominator is exactly 0, so the value is undefined"
+            )
+        return self.num.exact() / den
+
+    def approx(self) -> Approx:
+        den = self.den.approx()
+        if den == 0:
+            # The carried decimal is 0 to 45 digits; the exact denominator may still be a tiny
+            # non-zero value (1 − σ(z) for a saturated σ), which no decimal here can divide by.
+            raise ZeroDivisionError(
+                f"division by zero: the formula's denominator is 0 to {DIGITS} digits (exactly, or a "
+                "saturated activation), so the value cannot be evaluated"
+            )
+        return self.num.approx() / den
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.num, self.den)
+
+
+@dataclass(frozen=True, eq=False)
+class Negate(Node):
+    arg: Node
+
+    def exact(self) -> sp.Expr:
+        return -self.arg.exact()
+
+    def approx(self) -> Approx:
+        return -self.arg.approx()
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.arg,)
+
+
+@dataclass(frozen=True, eq=False)
+class Log(Node):
+    """The natural logarithm."""
+
+    arg: Node
+
+    def exact(self) -> sp.Expr:
+        value = self.arg.exact()
+        if value.is_negative:
+            raise Undefined(f"the logarithm of a negative number ({value}) is undefined; a probability is needed")
+        return -sp.oo if value == 0 else sp.log(value)  # log 0 = -∞ (SymPy's own is complex ∞)
+
+    def approx(self) -> Approx:
+        value = self.arg.approx()
+        if value < 0:
+            raise Undefined(
+                f"the logarithm of a negative number ({MP.nstr(value, 6)}) is undefined; a probability is needed"
+            )
+        return MP.ninf if value == 0 else MP.log(value)
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.arg,)
+
+
+@dataclass(frozen=True, eq=False)
+class Sqrt(Node):
+    arg: Node
+
+    def exact(self) -> sp.Expr:
+        value = self.arg.exact()
+        if not small(value, POWER_NODES):
+            raise TooLarge  # as for Power: a root of a long closed form is not worth SymPy's time
+        if value.is_negative:
+            raise Undefined(f"the square root of a negative number ({value}) is undefined")
+        return sp.sqrt(value)
+
+    def approx(self) -> Approx:
+        value = self.arg.approx()
+        if value < 0:
+            raise Undefined(f"the square root of a negative number ({MP.nstr(value, 6)}) is undefined")
+        return MP.sqrt(value)
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.arg,)
+
+
+@dataclass(frozen=True, eq=False)
+class Slope(Node):
+    """f'(arg) for an f whose derivative is a rule of its own (ReLU'(z) = 1 if z > 0, else 0)."""
+
+    prime: str
+    rule: Callable[[sp.Expr], sp.Expr]
+    arg: Node
+
+    def exact(self) -> sp.Expr:
+        return self.rule(self.arg.exact())
+
+    def approx(self) -> Approx:
+        return approximate(self.rule(as_float(self.arg.approx())))
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.arg,)
+
+
+@dataclass(frozen=True, eq=False)
+class Rule(Node):
+    """A user's formula applied to its arguments; ``latex`` shows #1, #2, … where they go."""
+
+    latex: str
+    rule: Callable[..., sp.Expr]
+    args: tuple[Node, ...]
+
+    def exact(self) -> sp.Expr:
+        values = [a.exact() for a in self.args]
+        if not all(small(v, POWER_NODES) for v in values):
+            # A user's formula may square its arguments, (ŷ − y)^4: SymPy's automatic evaluation
+            # of powers of long closed forms took minutes (see Power).
+            raise TooLarge
+        return self.rule(*values)
+
+    def approx(self) -> Approx:
+        return approximate(self.rule(*(as_float(a.approx()) for a in self.args)))
+
+    def children(self) -> tuple[Node, ...]:
+        return self.args
+
+
+# Display-only nodes: the matrix form of a step, printed but never evaluated.
+
+
+@dataclass(frozen=True, eq=False)
+class Tensor(Node):
+    """A whole vector or matrix (W^{(1)}, x, δ^{(2)}); substituted, it prints its entries."""
+
+    symbol: Symbolic
+    entries: tuple[tuple[Quantity, ...], ...] | None = None
+    transpose: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class Hadamard(Node):
+    """Entry-wise product ⊙."""
+
+    left: Node
+    right: Node
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True, eq=False)
+class Derivative(Node):
+    """f'(arg), as in σ'(z^{(1)}) of a matrix-form formula."""
+
+    function: Activation
+    arg: Node
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.arg,)
+
+
+@dataclass(frozen=True, eq=False)
+class Chain(Node):
+    """A chain-rule product of partials, printed as ∂a/∂b · ∂b/∂c · …"""
+
+    factors: tuple[Symbolic, ...]
+
+
+def ref(q: Quantity) -> Ref:
+    return Ref(q)

@@ -1,0 +1,121 @@
+"""Symbols of the solution (w, z, a, ŷ, L, ∂L/∂θ, θ'): what they denote and their stable answer keys.
+
+The printer in :mod:`derive.tex.printer` owns how they look; this module only says what they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A named quantity: ``base`` with an optional layer superscript and 1-based indices.
+
+    ``hide_index`` drops the subscript on the sheet (a vector of length one), never in the key.
+    """
+
+    base: str
+    layer: int | None = None
+    index: tuple[int | str, ...] = ()
+    hide_index: bool = field(default=False, compare=False)
+
+    @property
+    def key(self) -> str:
+        layer = "" if self.layer is None else str(self.layer)
+        index = "" if not self.index else "[" + ",".join(map(str, self.index)) + "]"
+        return f"{self.base}{layer}{index}"
+
+    def entry(self, *index: int | str, hide_index: bool = False) -> Sym:
+        """The scalar entry of this tensor symbol at ``index``."""
+        return Sym(self.base, self.layer, tuple(index), hide_index)
+
+
+@dataclass(frozen=True)
+class Partial:
+    """∂num/∂den, always printed with ∂ whatever remains free."""
+
+    num: Sym
+    den: Sym
+
+    @property
+    def key(self) -> str:
+        return f"d{self.num.key}/d{self.den.key}"
+
+
+@dataclass(frozen=True)
+class Updated:
+    """A value after ``times`` optimizer steps (parameters, or ŷ and L computed with them): primes."""
+
+    of: Sym
+    times: int = 1
+
+    @property
+    def key(self) -> str:
+        head, bracket, tail = self.of.key.partition("[")
+        count = "" if self.times == 1 else str(self.times)
+        return f"{head}_new{count}{bracket}{tail}"
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Optimizer state of one parameter at step t: m_t, v_t, m̂_t, v̂_t."""
+
+    name: str
+    of: Sym
+    t: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}{self.t}({self.of.key})"
+
+
+@dataclass(frozen=True)
+class Label:
+    """A quantity named by a formula rather than a letter: L(0.01, 1), ‖∂L/∂W^{(1)}‖. ``latex`` is final."""
+
+    name: str
+    latex: str
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+Symbolic = Sym | Partial | Updated | Stat | Label
+
+LOSS = Sym("L")
+OUTPUT = Sym("yhat")
+TARGET = Sym("y")
+INPUT = Sym("x")
+RATE = Sym("alpha")
+
+
+def sample_loss(n: int) -> Sym:
+    """L_n, the loss of sample n of a batch."""
+    return Sym(LOSS.base, None, (n,))
+
+
+def weight(layer: int) -> Sym:
+    """W^{(layer)} as a whole matrix; its entries are w^{(layer)}_{j,k}."""
+    return Sym("W", layer)
+
+
+def weight_entry(layer: int, row: int, col: int) -> Sym:
+    return Sym("w", layer, (row, col))
+
+
+def bias(layer: int) -> Sym:
+    return Sym("b", layer)
+
+
+def preactivation(layer: int) -> Sym:
+    return Sym("z", layer)
+
+
+def activation(layer: int) -> Sym:
+    return Sym("a", layer)
+
+
+def delta(layer: int) -> Sym:
+    return Sym("delta", layer)

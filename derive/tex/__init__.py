@@ -1,0 +1,1 @@
+"""LaTeX printing: one printer for every name, index, transpose and number."""

@@ -1,0 +1,395 @@
+"""The float64 twin's passes: forward, backward with finite differences, and optimizer steps, each
+value keyed exactly as the exact engine keys its quantities (the task kinds: :mod:`derive.verify.kind_twins`).
+
+This is the independent side of the verification gate: it shares with the exact engine only the
+spec and the names of quantities, never a formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from derive.catalog.records import Loss, Optimizer
+from derive.maths.network import mean_symbol, unit_symbol
+from derive.maths.updates import param_entry
+from derive.spec.model import Network, Part, Spec
+from derive.terms.symbols import LOSS, Partial, Stat, Sym, Symbolic, Updated, bias
+from derive.verify.floats import (
+    Array,
+    FloatNet,
+    Gradients,
+    Rounder,
+    central_difference,
+    extended,
+    loss_twin,
+    optimizer_twin,
+    rounder,
+    unrounded,
+)
+
+Mark = Callable[[Sym], Symbolic]
+
+
+def plain(symbol: Sym) -> Symbolic:
+    return symbol
+
+
+def after(times: int) -> Mark:
+    return lambda symbol: Updated(symbol, times)
+
+
+@dataclass
+class Expected:
+    """Float64 values by answer key, and finite-difference estimates of every gradient."""
+
+    values: dict[str, float] = field(default_factory=dict)
+    differences: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Per gradient key: the central-difference estimate and its rounding-noise bound."""
+    unrounded: dict[str, float] = field(default_factory=dict)
+    """Under the student policy, per gradient key the gradient without rounding: the differences
+    confirm it (the sheet's rounded value is confirmed by the rounded twin in ``values``)."""
+
+    def vector(self, prefix: str, base: str, values: Array) -> None:
+        for i, v in enumerate(values, 1):
+            self.values[prefix + Sym(base, None, (i,)).key] = float(v)
+
+
+def rounding_of(spec: Spec) -> Rounder:
+    """The twin's rounding for ``spec``: the student policy's, in float64, or none."""
+    carry = spec.sheet.carry
+    return unrounded if carry is None else rounder(carry.digits, carry.significant)
+
+
+def param_symbols(network: Network) -> list[tuple[str, Sym, int, tuple[int, ...]]]:
+    """(kind, symbol, layer, 0-based index) of every parameter entry, in the engine's order."""
+    entries: list[tuple[str, Sym, int, tuple[int, ...]]] = []
+    for l, layer in enumerate(network.layers, 1):
+        rows, cols = layer.shape
+        entries += [("w", Sym("w", l, (j + 1, k + 1)), l, (j, k)) for j in range(rows) for k in range(cols)]
+        if layer.shared_bias:
+            entries.append(("b", bias(l), l, (0,)))
+        elif layer.has_bias:
+            entries += [("b", bias(l).entry(j + 1), l, (j,)) for j in range(rows)]
+    return entries
+
+
+NetLoss = Callable[[list[Array], list[Array], Array], float]
+
+
+def network_loss(network: Network, loss: Loss) -> NetLoss:
+    """The loss from a forward pass (pre-activations, activations, target), stably where it matters.
+
+    Cross-entropy of a sigmoid output is computed from the logit, log(1 + e^z) − y z: from the
+    output p itself, 1 − p loses every digit as p → 1, and with them the finite differences.
+    """
+    value = loss_twin(loss)[0]
+    if logit_form(network, loss):
+        return lambda zs, activations, y: float(np.sum(np.logaddexp(0.0, zs[-1]) - y * zs[-1]))
+    return lambda zs, activations, y: value(activations[-1], y)
+
+
+def logit_form(network: Network, loss: Loss) -> bool:
+    """Whether the loss is cross-entropy of a sigmoid output, best computed from the logit."""
+    return loss.name == "binary_cross_entropy" and network.layers[-1].activation.name == "sigmoid"
+
+
+def forward_values(
+    out: Expected, network: Network, net: FloatNet, x: Array, y: Array, loss: Loss, prefix: str, mark: Mark = plain
+) -> None:
+    """Every z and a of the pass, and the loss (none without targets: a part of an output)."""
+    zs, activations = net.forward(x)
+    for l, (z, a) in enumerate(zip(zs, activations, strict=True), 1):
+        for j, (zj, aj) in enumerate(zip(z, a, strict=True), 1):
+            out.values[prefix + mark(unit_symbol(network, l, "z", j)).key] = float(zj)
+            out.values[prefix + mark(unit_symbol(network, l, "a", j)).key] = float(aj)
+    if len(y):
+        if net.rounds:  # the student policy: the loss of the rounded ŷ, rounded
+            value = float(net.r(np.array(loss_twin(loss)[0](activations[-1], y))))
+        else:
+            value = network_loss(network, loss)(zs, activations, y)
+        out.values[prefix + mark(LOSS).key] = value
+
+
+def at_kink(network: Network, zs: Sequence[Array]) -> bool:
+    """Whether a pre-activation sits at a ReLU kink, where the two one-sided slopes differ."""
+    return any(layer.activation.kink and np.any(np.abs(z) < 1e-7) for layer, z in zip(network.layers, zs, strict=True))
+
+
+def entry_place(key: str) -> tuple[str, int, tuple[int, ...]]:
+    """The kind ("w" or "b"), layer and 0-based index of an entry key (``w1[1,2]``; a shared ``b2``: ())."""
+    entry = param_entry(key)  # the key's name only; the values are this engine's own
+    assert entry.layer is not None
+    return entry.base, entry.layer, tuple(int(i) - 1 for i in entry.index)
+
+
+def gradient_values(
+    out: Expected,
+    network: Network,
+    net: FloatNet,
+    x: Array,
+    y: Array,
+    loss: Loss,
+    prefix: str,
+    of: Sym = LOSS,
+    output: int | None = None,
+) -> Gradients:
+    """Backpropagation in float64, and a central difference for every gradient it gives (of ``of``).
+
+    With ``output`` there is no loss: the gradients are those of the output ŷ_output itself.
+    """
+    if output is None:
+        value, derivative = loss_twin(loss)
+        whole = network_loss(network, loss)
+    else:
+        of = unit_symbol(network, len(network.layers), "a", output)
+        value, derivative, whole = output_twin(output)
+    logit = output is None and logit_form(network, loss)
+    plain = net.plain()  # the true gradients, before the student policy's rounding
+    grads = net.backward(x, y, derivative, from_logit=logit and not net.rounds)
+    if plain is not net:
+        grads = replace(grads, unrounded=plain.backward(x, y, derivative, from_logit=logit))
+    kinked = at_kink(network, plain.forward(x)[0])
+    fd, xf, yf = net.coarse(), x.astype(float), y.astype(float)  # what the differences nudge
+
+    def record(symbol: Symbolic, where: tuple[str, tuple[int, ...]], nudged: tuple[float, float]) -> None:
+        key = prefix + symbol.key
+        out.values[key] = entry_of(grads, *where)
+        if grads.unrounded is not None:
+            out.unrounded[key] = entry_of(grads.unrounded, *where)
+        if not kinked:  # at a ReLU kink the two one-sided slopes differ
+            out.differences[key] = nudged
+
+    depth = len(network.layers)
+
+    def of_output(zs: list[Array], activations: list[Array], target: Array) -> float:
+        return value(activations[-1], target)  # nudging ŷ itself: the loss must come from ŷ, not the logit
+
+    for j in range(1, len(grads.output) + 1):
+        nudged = _nudge(fd, xf, yf, of_output, ("a", depth, j - 1))
+        record(Partial(of, unit_symbol(network, depth, "a", j)), ("output", (j - 1,)), nudged)
+    for l in range(1, depth + 1):
+        for j in range(1, len(grads.delta[l - 1]) + 1):
+            nudged = _nudge(fd, xf, yf, whole, ("z", l, j - 1))
+            record(Sym("delta", l, (j,)), ("delta", (l - 1, j - 1)), nudged)
+        if l > 1:
+            for k in range(1, len(grads.activation[l - 2]) + 1):
+                record(
+                    Partial(of, unit_symbol(network, l - 1, "a", k)),
+                    ("activation", (l - 2, k - 1)),
+                    _nudge(fd, xf, yf, whole, ("a", l - 1, k - 1)),
+                )
+    outputs = net.forward(x)[1]
+    for l, layer in enumerate(network.layers, 1):
+        if layer.activation.vector:  # ḡ = Σ_i a_i ∂L/∂a_i of a softmax layer
+            upstream = grads.output if l == depth else grads.activation[l - 1]
+            out.values[prefix + mean_symbol(l).key] = float(net.r(np.array(upstream @ outputs[l - 1])))
+    # ∂L/∂x = W^{(1)ᵀ} δ^{(1)} (plus what skip connections bring back), nudged by moving the input itself.
+    for k in range(len(grads.inputs)):
+        nudged = _nudge_input(fd, xf, yf, whole, k)
+        record(Partial(of, Sym("x", None, (k + 1,))), ("inputs", (k,)), nudged)
+    for kind, symbol, l, index in param_symbols(network):
+        start = float((net.weights if kind == "w" else net.biases)[l - 1][index])
+        nudged = _nudge_param(fd, xf, yf, whole, (kind, l, index), start)
+        record(Partial(of, symbol), ("weights" if kind == "w" else "biases", (l - 1, *index)), nudged)
+    return grads
+
+
+def entry_of(grads: Gradients, name: str, index: tuple[int, ...]) -> float:
+    """One entry of ``grads``: its field ``name`` (delta, weights, …) at ``index`` (layer first)."""
+    value = getattr(grads, name)
+    for i in index:
+        value = value[i]
+    return float(value)
+
+
+def output_twin(j: int) -> tuple[Callable[[Array, Array], float], Callable[[Array, Array], Array], NetLoss]:
+    """The no-loss mode's stand-ins for the loss: ŷ_j itself, its seed e_j, and ŷ_j of a pass."""
+    return (
+        lambda p, y: float(p[j - 1]),
+        lambda p, y: np.eye(len(p))[j - 1],
+        lambda zs, activations, y: float(activations[-1][j - 1]),
+    )
+
+
+def _nudge_param(
+    net: FloatNet,
+    x: Array,
+    y: Array,
+    value: NetLoss,
+    where: tuple[str, int, tuple[int, ...]],
+    start: float,
+) -> tuple[float, float]:
+    kind, layer, index = where
+    return central_difference(lambda h: value(*net.with_param(kind, layer, index, h).forward(x), y), start)
+
+
+def _nudge_tied(net: FloatNet, x: Array, y: Array, value: NetLoss, group: Sequence[str]) -> tuple[float, float]:
+    """The loss's slope when every entry of a tied group moves together: the shared parameter's gradient."""
+
+    places = [entry_place(key) for key in group]
+
+    def moved(h: float) -> float:
+        shifted = net
+        for kind, layer, index in places:
+            shifted = shifted.with_param(kind, layer, index or (0,), h)
+        return value(*shifted.forward(x), y)
+
+    kind, layer, index = places[0]
+    return central_difference(moved, float((net.weights if kind == "w" else net.biases)[layer - 1][index or (0,)]))
+
+
+def _nudge_input(net: FloatNet, x: Array, y: Array, value: NetLoss, k: int) -> tuple[float, float]:
+    def moved(h: float) -> float:
+        nudged = x.astype(float).copy()
+        nudged[k] += h  # central_difference passes offsets
+        return value(*net.forward(nudged), y)
+
+    return central_difference(moved, float(x[k]))
+
+
+def _nudge(net: FloatNet, x: Array, y: Array, value: NetLoss, where: tuple[str, int, int]) -> tuple[float, float]:
+    kind, layer, unit = where
+    zs, activations = net.forward(x)
+    start = float((zs if kind == "z" else activations)[layer - 1][unit])
+    return central_difference(lambda h: value(*net.forward(x, (kind, layer, unit, h)), y), start)
+
+
+def step_values(
+    out: Expected,
+    network: Network,
+    net: FloatNet,
+    grads: Gradients,
+    optimizer: Optimizer,
+    hyper: Mapping[str, float],
+    state: dict[str, dict[tuple[str, int], Array]],
+    t: int,
+    names: Sequence[str],
+    prefix: str,
+) -> FloatNet:
+    """One optimizer step on the layers' tensors; records every stage of every entry."""
+    update = optimizer_twin(optimizer)
+    weights, biases = list(net.weights), list(net.biases)
+    for l in range(1, len(network.layers) + 1):
+        for kind, tensors, gradient in (("W", weights, grads.weights), ("b", biases, grads.biases)):
+            if f"{kind}{l}" not in names:
+                continue
+            previous = {name: values[(kind, l)] for name, values in state.items() if (kind, l) in values}
+            stages = update(tensors[l - 1], gradient[l - 1], previous, t, hyper, net.r)
+            for name in optimizer.state:
+                state.setdefault(name, {})[(kind, l)] = stages[name]
+            tensors[l - 1] = stages["theta"]
+            for name, values in stages.items():
+                for index, v in np.ndenumerate(values):
+                    if kind == "b" and network.layers[l - 1].shared_bias:
+                        symbol = bias(l)  # every unit's copy steps alike
+                    else:
+                        symbol = (
+                            Sym("w", l, tuple(i + 1 for i in index)) if kind == "W" else bias(l).entry(index[0] + 1)
+                        )
+                    target = Updated(symbol, t) if name == "theta" else Stat(name, symbol, t)
+                    out.values[prefix + target.key] = float(v)
+    return net.replace(tuple(weights), tuple(biases))
+
+
+def run_steps(
+    out: Expected,
+    network: Network,
+    net: FloatNet,
+    x: Array,
+    y: Array,
+    loss: Loss,
+    grads: Gradients,
+    part: Part,
+    hyper: Mapping[str, float],
+    names: Sequence[str],
+) -> list[FloatNet]:
+    """``part.steps`` optimizer steps from ``net`` (whose gradients are ``grads``), keyed as the
+    exact engine's optimizer run keys them; the network after each step."""
+    assert part.optimizer is not None
+    prefix = f"p{part.number}."
+    state: dict[str, dict[tuple[str, int], Array]] = {}
+    nets = []
+    for t in range(1, part.steps + 1):
+        if t > 1:
+            forward_values(out, network, net, x, y, loss, prefix, after(t - 1))
+            grads = gradient_values(out, network, net, x, y, loss, f"{prefix}t{t}.")
+        if part.frozen:
+            grads = frozen_out(out, grads, part.frozen, prefix if t == 1 else f"{prefix}t{t}.")
+        if part.tied:
+            grads = tied_out(out, grads, part.tied, prefix if t == 1 else f"{prefix}t{t}.", net.r)
+            whole = network_loss(network, loss)
+            kinked = at_kink(network, net.plain().forward(x)[0])
+            for number, group in enumerate(part.tied, 1):
+                key = f"{prefix if t == 1 else f'{prefix}t{t}.'}dL/dtied{number}"
+                if not kinked:  # at a ReLU kink the two one-sided slopes differ
+                    out.differences[key] = _nudge_tied(net.coarse(), x.astype(float), y.astype(float), whole, group)
+        net = step_values(out, network, net, grads, part.optimizer, hyper, state, t, names, prefix)
+        nets.append(net)
+    return nets
+
+
+def frozen_out(out: Expected, grads: Gradients, frozen: Sequence[str], prefix: str) -> Gradients:
+    """The gradients with the frozen entries' set to 0 (recorded under the exact engine's keys)."""
+    weights = [w.copy() for w in grads.weights]
+    biases = [b.copy() for b in grads.biases]
+    for key in frozen:
+        kind, layer, index = entry_place(key)
+        (weights if kind == "w" else biases)[layer - 1][index] = 0.0  # b2 (shared, index ()): every unit's copy
+        out.values[f"{prefix}frozen.dL/d{key}"] = 0.0
+    return replace(grads, weights=tuple(weights), biases=tuple(biases))
+
+
+def tied_out(
+    out: Expected, grads: Gradients, groups: Sequence[Sequence[str]], prefix: str, r: Rounder = unrounded
+) -> Gradients:
+    """The gradients with every entry of a tied group replaced by the group's sum (keyed as the exact engine)."""
+    unrounded_grads = grads.unrounded
+    if unrounded_grads is not None:
+        unrounded_grads = tied_out(Expected(), unrounded_grads, groups, prefix)
+    weights = [w.copy() for w in grads.weights]
+    biases = [b.copy() for b in grads.biases]
+    for number, group in enumerate(groups, 1):
+        places = [
+            ((weights if kind == "w" else biases)[layer - 1], index) for kind, layer, index in map(entry_place, group)
+        ]
+        # A shared bias (index ()) holds its gradient in every unit's copy: read one, write all.
+        total = float(r(np.array(sum(source[index or (0,)] for source, index in places))))
+        for source, index in places:
+            source[index] = total
+        key = f"{prefix}dL/dtied{number}"
+        out.values[key] = total
+        if unrounded_grads is not None:
+            kind, layer, index = entry_place(group[0])
+            out.unrounded[key] = entry_of(
+                unrounded_grads, "weights" if kind == "w" else "biases", (layer - 1, *(index or (0,)))
+            )
+    return replace(grads, weights=tuple(weights), biases=tuple(biases), unrounded=unrounded_grads)
+
+
+def sample_of(part: Part) -> tuple[Array, Array]:
+    assert part.sample is not None
+    return extended(part.sample.x), extended(part.sample.y)
+
+
+def hyper_of(optimizer: Optimizer, rate: float, given: Sequence[tuple[str, object]] = ()) -> dict[str, float]:
+    values = {"alpha": rate, **{k: float(v) for k, v in optimizer.hyper.items()}, **{k: float(v) for k, v in given}}  # type: ignore[arg-type]
+    return values
+
+
+def record_hyper(out: Expected, prefix: str, hyper: Mapping[str, float]) -> None:
+    for name, value in hyper.items():
+        out.values[prefix + Sym(name).key] = value
+
+
+def all_names(network: Network) -> tuple[str, ...]:
+    return tuple(network.parameter_names())
+
+
+def start(out: Expected, network: Network, x: Array, y: Array, loss: Loss, prefix: str) -> None:
+    """The sample and its forward pass, which a part shows when no earlier part did."""
+    out.vector(prefix, "x", x)
+    out.vector(prefix, "y", y)
+    forward_values(out, network, FloatNet.of(network), x, y, loss, prefix)
