@@ -6,22 +6,14 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive.catalog.records import (
-    ACTIVATIONS,
-    LOSSES,
-    OPTIMIZERS,
-    SQUARED_ERROR,
-    Activation,
-    Loss,
-    Optimizer,
-    averaged,
-    custom_loss,
-)
+from derive.catalog.activations import ACTIVATIONS, Activation
+from derive.catalog.losses import LOSSES, SQUARED_ERROR, Loss, averaged, custom_loss
+from derive.catalog.optimizers import OPTIMIZERS, Optimizer
 from derive.terms.formula import Node, Num, Quantity
 from derive.terms.formula import Ref as R
 from derive.terms.symbols import Sym
 from derive.tex.names import STANDARD
-from derive.verify.floats import activation_twin, loss_twin, optimizer_twin, unrounded
+from derive.verify.floats import unrounded
 
 POINTS = [sp.Integer(-3), sp.Rational(-1, 2), sp.Integer(0), sp.Rational(1, 3), sp.Integer(2)]
 
@@ -56,7 +48,8 @@ def test_derivative_formula_is_the_derivative_of_the_rule(act: Activation) -> No
 
 @pytest.mark.parametrize("act", _activations(), ids=lambda a: f"{a.name}{dict(a.params)}")
 def test_float_twin_matches_the_exact_rule(act: Activation) -> None:
-    f, fprime = activation_twin(act)
+    f, fprime = act.floats.value, act.floats.slope
+    assert fprime is not None
     z = sp.Symbol("z", real=True)
     points = np.array([float(p) for p in POINTS])
     exact = np.array([float(act.rule(p)) for p in POINTS])
@@ -71,12 +64,13 @@ def test_relu_takes_zero_slope_at_the_kink() -> None:
     relu = ACTIVATIONS["relu"].build()
     zero = _given(sp.Integer(0))
     assert relu.derivative(zero, zero).exact() == 0
-    assert activation_twin(relu)[1](np.array([0.0]))[0] == 0.0
+    assert relu.floats.slope is not None and relu.floats.slope(np.array([0.0]))[0] == 0.0
     assert "z \\le 0" in STANDARD.expand(relu.identity)  # the sheet states the convention
 
 
 def test_sigmoid_float_twin_is_stable_for_large_inputs() -> None:
-    f, fprime = activation_twin(ACTIVATIONS["sigmoid"].build())
+    f, fprime = ACTIVATIONS["sigmoid"].build().floats.value, ACTIVATIONS["sigmoid"].build().floats.slope
+    assert fprime is not None
     with np.errstate(over="raise", invalid="raise"):
         values = f(np.array([-1000.0, 1000.0]))
         np.testing.assert_allclose(values, [0.0, 1.0])
@@ -94,7 +88,7 @@ def test_loss_gradient_is_the_derivative_of_the_term(loss: Loss) -> None:
         term = loss.term(Num(yhat), Num(y)).exact()  # Num only holds the symbols here
         shown = loss.gradient(_given(a), _given(b)).exact()
         assert shown == sp.diff(term, yhat).subs({yhat: a, y: b})
-        value, grad = loss_twin(loss)
+        value, grad = loss.floats.value, loss.floats.gradient
         assert value(np.array([float(a)]), np.array([float(b)])) == pytest.approx(float(term.subs({yhat: a, y: b})))
         assert grad(np.array([float(a)]), np.array([float(b)]))[0] == pytest.approx(float(shown))
 
@@ -121,7 +115,7 @@ def test_optimizer_stages_match_their_float_twin(name: str) -> None:
     optimizer = OPTIMIZERS[name]
     theta, grads, rate = sp.Rational(3, 2), [sp.Rational(-4, 5), sp.Rational(1, 10)], sp.Rational(1, 10)
     exact = _run_exact(optimizer, theta, grads, rate)
-    twin = optimizer_twin(optimizer)
+    twin = optimizer.floats
     hyper = {"alpha": float(rate), **{k: float(v) for k, v in optimizer.hyper.items()}}
     value, state = np.array([float(theta)]), {}
     for t, (grad, stages) in enumerate(zip(grads, exact, strict=True), 1):
@@ -194,7 +188,6 @@ def test_softmax_is_a_distribution_and_its_twin_agrees() -> None:
     from derive.maths.network import activation_of
     from derive.terms.formula import Quantity, equal
     from derive.terms.symbols import Sym
-    from derive.verify.floats import softmax
 
     act = ACTIVATIONS["softmax"].build()
     assert act.vector and "[i = j]" in act.identity
@@ -204,6 +197,7 @@ def test_softmax_is_a_distribution_and_its_twin_agrees() -> None:
     )
     a = [activation_of(act, z, j) for j in (1, 2, 3)]
     assert equal(sum(node.exact() for node in a), sp.Integer(1))
+    softmax = act.floats.value
     twin = softmax(np.array([1.0, -0.5, 2.0]))
     for node, value in zip(a, twin, strict=True):
         assert abs(float(node.approx()) - value) < 1e-15

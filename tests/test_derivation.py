@@ -184,7 +184,7 @@ def test_a_power_of_a_long_closed_form_stands_by_a_symbol_with_its_decimal() -> 
 def test_a_custom_formula_of_a_long_closed_form_stands_by_a_symbol_with_its_decimal() -> None:
     # Fuzzing found it: a custom loss (ŷ − y)^2 + (ŷ − y)^4/4 of an updated output's closed form
     # ran for minutes in SymPy's automatic evaluation, as Power once did.
-    from derive.catalog.records import custom_loss
+    from derive.catalog.losses import custom_loss
     from derive.terms.formula import POWER_NODES, Num, Quantity, Ref, approximate
     from derive.terms.symbols import Sym
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from derive.catalog.records import SIGMOID
+from derive.catalog.activations import SIGMOID
 from derive.terms.formula import Apply, Difference, Num, Power, Product, Quantity, Ref, Sum
 from derive.terms.symbols import LOSS, Partial, Sym, Updated
 from derive.tex import printer as latex

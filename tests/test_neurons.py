@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 
 import derive
-from derive.catalog.records import SIGMOID
+from derive.catalog.activations import SIGMOID
 from derive.errors import SpecError
 from derive.pipeline import Options, build_sheet
 from derive.spec.model import Layer, Network

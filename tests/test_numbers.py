@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 import sympy as sp
 
-from derive.spec.numbers import NumberError, parse_exact
+from derive.terms.numbers import NumberError, parse_exact
 
 
 @pytest.mark.parametrize(

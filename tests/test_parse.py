@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from derive.spec.user_formulas import FormulaError, parse_formula
+from derive.catalog.parsing import FormulaError, parse_formula
 
 Z = sp.Symbol("z", real=True)
 

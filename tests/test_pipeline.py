@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 import derive
-from derive.catalog import records as catalog
+from derive.catalog import optimizers
 from derive.pipeline import Options, build_sheet, write_all
 from derive.terms.formula import Difference
 
 
 def test_verification_failure_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    broken = replace(catalog.SGD, stages=(("theta", lambda e, t: Difference(e["theta"], e["g"])),))
-    monkeypatch.setitem(catalog.OPTIMIZERS, "sgd", broken)  # type: ignore[index]
+    broken = replace(optimizers.SGD, stages=(("theta", lambda e, t: Difference(e["theta"], e["g"])),))
+    monkeypatch.setitem(optimizers.OPTIMIZERS, "sgd", broken)  # type: ignore[index]
     with pytest.raises(derive.VerificationError):
         build_sheet(derive.spec.reader.example_path(), Options(output_dir=tmp_path / "o", pdf=False))
     assert not (tmp_path / "o").exists()

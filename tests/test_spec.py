@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from derive.catalog.records import ACTIVATIONS
+from derive.catalog.activations import ACTIVATIONS
 from derive.errors import SpecError
 from derive.spec.reader import example_path, parse_spec
 

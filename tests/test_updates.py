@@ -7,14 +7,15 @@ from pathlib import Path
 import derive
 from derive.maths.derivation import Deriver
 from derive.maths.network import backward, forward, given_sample
-from derive.maths.updates import masked, param_entry
+from derive.maths.updates import masked
+from derive.terms.keys import Scope, parse_entry
 from derive.terms.symbols import Sym
 from tests.test_cli import text_of
 
 
 def test_an_entry_key_names_its_symbol() -> None:
-    assert param_entry("w2[1,3]") == Sym("w", 2, (1, 3))
-    assert param_entry("b1[2]") == Sym("b", 1, (2,))
+    assert parse_entry("w2[1,3]") == Sym("w", 2, (1, 3))
+    assert parse_entry("b1[2]") == Sym("b", 1, (2,))
 
 
 def test_masking_zeroes_exactly_the_frozen_entries_under_their_own_keys() -> None:
@@ -22,10 +23,10 @@ def test_masking_zeroes_exactly_the_frozen_entries_under_their_own_keys() -> Non
     d = Deriver(spec)
     sample = spec.parts[0].sample
     assert sample is not None
-    x, y = given_sample(sample, "p1.")
-    fwd = forward(spec.network, d.params, x, y, spec.loss, "p1.")
-    bwd = backward(spec.network, d.params, fwd, spec.loss, "p1.")
-    out = masked(bwd, ("w1[2,1]", "b2[1]"), "p1.")
+    x, y = given_sample(sample, Scope.part(1))
+    fwd = forward(spec.network, d.params, x, y, spec.loss, Scope.part(1))
+    bwd = backward(spec.network, d.params, fwd, spec.loss, Scope.part(1))
+    out = masked(bwd, ("w1[2,1]", "b2[1]"), Scope.part(1))
     assert out.gradients.weights[0][1][0].key == "p1.frozen.dL/dw1[2,1]" and out.gradients.weights[0][1][0].exact == 0
     assert out.gradients.biases[1][0].key == "p1.frozen.dL/db2[1]"
     assert out.gradients.weights[0][0][0] is bwd.gradients.weights[0][0][0]

@@ -9,8 +9,8 @@ import pytest
 import sympy as sp
 
 import derive
-from derive.catalog import records as catalog
-from derive.catalog.records import Entry
+from derive.catalog import activations, losses, optimizers
+from derive.catalog.activations import Entry
 from derive.errors import VerificationError
 from derive.maths.solve import derive as derive_exactly
 from derive.spec.reader import example_path, parse_spec
@@ -31,23 +31,23 @@ def test_the_example_passes_with_small_deviations(example: derive.Solution) -> N
 
 def test_a_wrong_sigmoid_derivative_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     # σ' = σ(1 + σ) instead of σ(1 − σ): the exact engine follows the broken rule, the float engine does not.
-    broken = replace(catalog.SIGMOID, derivative=lambda z, a: Product((a, Sum((Num(sp.Integer(1)), a)))))
-    monkeypatch.setitem(catalog.ACTIVATIONS, "sigmoid", Entry(lambda: broken))  # type: ignore[index]
+    broken = replace(activations.SIGMOID, derivative=lambda z, a: Product((a, Sum((Num(sp.Integer(1)), a)))))
+    monkeypatch.setitem(activations.ACTIVATIONS, "sigmoid", Entry(lambda: broken))  # type: ignore[index]
     spec = parse_spec(EXAMPLE)
     with pytest.raises(VerificationError, match=r"p4\.delta1\[1\]: exact value -0\.75 but float64 gives -0\.25"):
         derive.verify(derive_exactly(spec))
 
 
 def test_a_wrong_loss_gradient_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    broken = replace(catalog.SQUARED_ERROR, gradient=lambda yhat, y: Difference(yhat, y))  # forgot the 2
-    monkeypatch.setitem(catalog.LOSSES, "squared_error", broken)  # type: ignore[index]
+    broken = replace(losses.SQUARED_ERROR, gradient=lambda yhat, y: Difference(yhat, y))  # forgot the 2
+    monkeypatch.setitem(losses.LOSSES, "squared_error", broken)  # type: ignore[index]
     with pytest.raises(VerificationError, match=r"p4\.dL/dyhat\[1\]"):
         derive.verify(derive_exactly(parse_spec(EXAMPLE)))
 
 
 def test_a_wrong_update_rule_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    broken = replace(catalog.SGD, stages=(("theta", lambda e, t: Difference(e["theta"], e["g"])),))  # forgot α
-    monkeypatch.setitem(catalog.OPTIMIZERS, "sgd", broken)  # type: ignore[index]
+    broken = replace(optimizers.SGD, stages=(("theta", lambda e, t: Difference(e["theta"], e["g"])),))  # forgot α
+    monkeypatch.setitem(optimizers.OPTIMIZERS, "sgd", broken)  # type: ignore[index]
     with pytest.raises(VerificationError, match=r"p5\.\w+_new"):
         derive.verify(derive_exactly(parse_spec(EXAMPLE)))
 

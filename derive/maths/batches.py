@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import sympy as sp
 
-from derive.catalog.records import Loss
+from derive.catalog.losses import Loss
 from derive.maths.derivation import Deriver, gradient_findings, loss_findings
 from derive.maths.general import column
 from derive.maths.network import (
@@ -30,12 +30,13 @@ from derive.maths.steps import Compute, Given, Identity, PartSolution, Section, 
 from derive.maths.updates import flat, optimizer_steps, param_symbol
 from derive.spec.model import Network, Part
 from derive.terms.formula import Node, Num, Product, Quantity, Ref, Sum, Tensor
+from derive.terms.keys import Scope
 from derive.terms.symbols import LOSS, TARGET, Partial, Sym, Symbolic, Updated, sample_loss
 
 
-def sample_prefix(part: Part, n: int) -> str:
+def sample_scope(part: Part, n: int) -> Scope:
     """Answer keys of sample n's quantities: ``p3.s2.z1[1]``."""
-    return f"p{part.number}.s{n}."
+    return Scope.part(part.number).sample(n)
 
 
 def sample_mark(n: int, steps_before: int) -> Callable[[Sym], Symbolic]:
@@ -63,10 +64,10 @@ def sample_pass(
 ) -> tuple[list[Section], Forward, Backward]:
     """Sample n: its givens, forward pass, loss L_n and every gradient ∂L_n/∂θ, in full."""
     mark = sample_mark(n, steps_before)
-    prefix = sample_prefix(part, n)
-    x, y = given_sample(part.samples[n - 1], prefix, d.spec.sheet.carry)
-    fwd = forward(network, params, x, y, loss, prefix, mark=mark)
-    bwd = backward(network, params, fwd, loss, prefix)
+    scope = sample_scope(part, n)
+    x, y = given_sample(part.samples[n - 1], scope, d.spec.sheet.carry)
+    fwd = forward(network, params, x, y, loss, scope, mark=mark)
+    bwd = backward(network, params, fwd, loss, scope)
     label = str(n)
     return (
         [
@@ -84,14 +85,14 @@ def sample_pass(
     )
 
 
-def combined(symbol: Symbolic, parts: Sequence[Quantity], mean: bool, prefix: str) -> Quantity:
+def combined(symbol: Symbolic, parts: Sequence[Quantity], mean: bool, scope: Scope) -> Quantity:
     """(1/N)(q_1 + … + q_N), or the plain sum."""
     total: Node = Sum(tuple(Ref(q) for q in parts))
     formula = Product((Num(sp.Rational(1, len(parts))), total)) if mean else total
-    return Quantity.computed(symbol, formula, prefix)
+    return Quantity.computed(symbol, formula, scope)
 
 
-def batch_gradient(bwds: Sequence[Backward], mean: bool, prefix: str) -> Backward:
+def batch_gradient(bwds: Sequence[Backward], mean: bool, scope: Scope) -> Backward:
     """∂L/∂θ of the batch loss for every parameter entry, from the samples' gradients."""
 
     def entry(pick: int, layer: int, *index: int) -> Quantity:
@@ -101,7 +102,7 @@ def batch_gradient(bwds: Sequence[Backward], mean: bool, prefix: str) -> Backwar
         ]
         symbol = values[0].symbol
         assert isinstance(symbol, Partial)
-        return combined(Partial(LOSS, symbol.den), values, mean, prefix)
+        return combined(Partial(LOSS, symbol.den), values, mean, scope)
 
     first = bwds[0].gradients
     weights = tuple(
@@ -112,10 +113,10 @@ def batch_gradient(bwds: Sequence[Backward], mean: bool, prefix: str) -> Backwar
     return Backward((), (), (), Params(weights, biases))
 
 
-def batch_loss_step(fwds: Sequence[Forward], mean: bool, prefix: str, times: int = 0) -> Compute:
+def batch_loss_step(fwds: Sequence[Forward], mean: bool, scope: Scope, times: int = 0) -> Compute:
     """L = (1/N) Σ_n L_n (primed after ``times`` steps)."""
     symbol: Symbolic = Updated(LOSS, times) if times else LOSS
-    total = combined(symbol, [f.loss for f in fwds], mean, prefix)
+    total = combined(symbol, [f.loss for f in fwds], mean, scope)
     return Compute(symbol, None, (total,), shape=(1, 1))
 
 
@@ -140,17 +141,17 @@ def after_sections(
     sections: list[Section] = []
     fwds = []
     for n in range(1, len(part.samples) + 1):
-        prefix = sample_prefix(part, n)
-        x, y = given_sample(part.samples[n - 1], prefix, d.spec.sheet.carry)
+        scope = sample_scope(part, n)
+        x, y = given_sample(part.samples[n - 1], scope, d.spec.sheet.carry)
 
         def mark(symbol: Sym, n: int = n) -> Symbolic:
             return Updated(sample_loss(n) if symbol == LOSS else symbol, times)
 
-        fwd = forward(network, params, x, y, loss, prefix, mark=mark)
+        fwd = forward(network, params, x, y, loss, scope, mark=mark)
         fwds.append(fwd)
         steps = (*d.forward_steps(network, params, fwd, mark), d.loss_step(fwd, loss, mark))
         sections.append(Section("batch_after", steps, str(n)))
-    total = batch_loss_step(fwds, part.batch_mean, f"p{part.number}.", times)
+    total = batch_loss_step(fwds, part.batch_mean, Scope.part(part.number), times)
     sections.append(Section("batch_after_loss", (total,), str(times)))
     return sections, fwds
 
@@ -160,8 +161,8 @@ def batch_part(d: Deriver, part: Part) -> PartSolution:
     assert part.optimizer is not None and part.learning_rate is not None
     network, loss = d.variant(part)
     names = part.wrt or d.params.names()
-    prefix, mean = f"p{part.number}.", part.batch_mean
-    hyper = hyper_quantities(part.optimizer, part.learning_rate, prefix, d.spec.sheet.carry, **dict(part.hyper))
+    scope, mean = Scope.part(part.number), part.batch_mean
+    hyper = hyper_quantities(part.optimizer, part.learning_rate, scope, d.spec.sheet.carry, **dict(part.hyper))
     intro: tuple[Step, ...] = (Identity(part.optimizer.formula, part.optimizer.prose),)
     sections: list[Section] = []
     if part.mode == "batch":
@@ -171,10 +172,10 @@ def batch_part(d: Deriver, part: Part) -> PartSolution:
             sections += shown
             fwds.append(fwd)
             bwds.append(bwd)
-        batch = batch_gradient(bwds, mean, prefix)
-        total = batch_loss_step(fwds, mean, prefix)
+        batch = batch_gradient(bwds, mean, scope)
+        total = batch_loss_step(fwds, mean, scope)
         sections.append(Section("batch_gradient", (total, *gradient_steps(bwds, batch, names, mean))))
-        stepped = step(d.params, d.params, batch, part.optimizer, hyper, State(), names, prefix)
+        stepped = step(d.params, d.params, batch, part.optimizer, hyper, State(), names, scope)
         shown_step = optimizer_steps(part.optimizer, hyper, d.params, batch, stepped, names)
         sections.append(Section("update", (*intro, *shown_step)))
         params, times = stepped.params, 1
@@ -185,7 +186,7 @@ def batch_part(d: Deriver, part: Part) -> PartSolution:
             shown, fwd, bwd = sample_pass(d, network, loss, part, n, params, names, n - 1)
             sections += shown
             losses.append(fwd)
-            stepped = step(d.params, params, bwd, part.optimizer, hyper, state, names, prefix)
+            stepped = step(d.params, params, bwd, part.optimizer, hyper, state, names, scope)
             shown_step = optimizer_steps(part.optimizer, hyper, params, bwd, stepped, names, n == 1)
             sections.append(Section("update", (*(intro if n == 1 else ()), *shown_step), str(n)))
             params, state = stepped.params, stepped.state

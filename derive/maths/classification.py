@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derive.catalog.records import BINARY_CROSS_ENTROPY, SIGMOID, SQUARED_ERROR
+from derive.catalog.activations import SIGMOID
+from derive.catalog.losses import BINARY_CROSS_ENTROPY, SQUARED_ERROR
 from derive.errors import VerificationError
 from derive.maths.derivation import Deriver
 from derive.maths.general import column
@@ -25,7 +26,8 @@ from derive.maths.steps import (
 )
 from derive.spec.model import Part
 from derive.terms.formula import Derivative, Difference, Hadamard, Num, Product, Quantity, Ref, Tensor, equal
-from derive.terms.symbols import LOSS, OUTPUT, TARGET, Label, Partial, Sym
+from derive.terms.keys import Scope
+from derive.terms.symbols import LOSS, OUTPUT, TARGET, LossAt, LossSlope, Partial, PredictionError, Sym
 from derive.tex import printer as latex
 from derive.tex.names import named, token
 
@@ -56,25 +58,23 @@ def shown_number(p: sp.Expr) -> str:
     return latex.terminating(p, 12) or latex.inline(p)
 
 
-def bce_value(p: sp.Expr, y: int, prefix: str, tag: str = "") -> Quantity:
-    name = f"{tag}L(p={p},y={y})"
-    symbol = Label(name, named(rf"@L\left({shown_number(p)}, {y}\right)"))
-    return Quantity.computed(symbol, BINARY_CROSS_ENTROPY.term(Num(p), Num(sp.Integer(y))), prefix)
+def bce_value(p: sp.Expr, y: int, scope: Scope) -> Quantity:
+    return Quantity.computed(LossAt(p, y), BINARY_CROSS_ENTROPY.term(Num(p), Num(sp.Integer(y))), scope)
 
 
 def cross_entropy_part(d: Deriver, part: Part) -> PartSolution:
-    prefix = f"p{part.number}."
+    scope = Scope.part(part.number)
     loss = BINARY_CROSS_ENTROPY
     definition = named("@L(p, @y) = ") + loss.formula.replace(token("yhat"), "p")
     sections = [
         Section("ce_definition", (Identity(definition, "ce_definition"),)),
         Section("ce_cases", (Limits(tuple(_limits())),)),
     ]
-    rows = tuple((shown_number(p), bce_value(p, 1, prefix), bce_value(p, 0, prefix)) for p in part.probabilities)
+    rows = tuple((shown_number(p), bce_value(p, 1, scope), bce_value(p, 0, scope)) for p in part.probabilities)
     header = ("p", named(r"@L(p, 1) = -\log p"), named(r"@L(p, 0) = -\log(1 - p)"))
     grid = [sp.Rational(k, PLOT_POINTS) for k in range(1, PLOT_POINTS)]
     series = tuple(
-        Series(named(rf"@y = {y}"), tuple((p, bce_value(p, y, prefix, "plot.")) for p in grid)) for y in (1, 0)
+        Series(named(rf"@y = {y}"), tuple((p, bce_value(p, y, scope.tag("plot"))) for p in grid)) for y in (1, 0)
     )
     sections.append(
         Section("ce_table", (Table("ce_table", header, rows), Plot("ce_plot", "p", named(r"@L(p, @y)"), series)))
@@ -136,8 +136,8 @@ def _applied(d: Deriver, part: Part) -> list[Section]:
     """The classification view of the spec's network: a sigmoid on the output, cross-entropy loss."""
     network, loss = d.variant(part)
     sections, fwd = d.sample_and_forward(network, loss, part, recall=False)
-    prefix = f"p{part.number}."
-    bwd = backward(network, d.params, fwd, loss, prefix)
+    scope = Scope.part(part.number)
+    bwd = backward(network, d.params, fwd, loss, scope)
     depth = len(network.layers)
     yhat, target = Tensor(OUTPUT, column(fwd.output)), Tensor(Sym(TARGET.base), column(fwd.targets))
     d_out = Tensor(Partial(LOSS, OUTPUT), column(bwd.output))
@@ -155,7 +155,7 @@ def _applied(d: Deriver, part: Part) -> list[Section]:
         ),
     ]
     for q, p, y in zip(bwd.delta[-1], fwd.output, fwd.targets, strict=True):
-        shortcut = Quantity.computed(Label("p-y", named("@yhat - @y")), Difference(Ref(p), Ref(y)), prefix)
+        shortcut = Quantity.computed(PredictionError(), Difference(Ref(p), Ref(y)), scope)
         difference = q.exact - shortcut.exact
         if not equal(q.exact, shortcut.exact) if difference.is_number else abs(q.approx - shortcut.approx) > 1e-30:
             raise VerificationError(f"{q.key}: δ of a sigmoid output under cross-entropy is not p − y")
@@ -166,7 +166,7 @@ def _applied(d: Deriver, part: Part) -> list[Section]:
 
 
 def mse_vs_ce_part(d: Deriver, part: Part) -> PartSolution:
-    prefix = f"p{part.number}."
+    scope = Scope.part(part.number)
     y = part.target
     sigma = SIGMOID.rule(Z)
     mse_z = 2 * (sigma - Y) * sigma * (1 - sigma)
@@ -183,13 +183,11 @@ def mse_vs_ce_part(d: Deriver, part: Part) -> PartSolution:
     rows = []
     for p in part.probabilities:
         mse = Quantity.computed(
-            Label(f"dL/dz_mse(p={p})", rf"{dz}\big|_{{\text{{MSE}}}}"),
+            LossSlope("mse", p),
             Product((Num(sp.Integer(2)), Difference(Num(p), Num(y)), Num(p), Difference(Num(sp.Integer(1)), Num(p)))),
-            prefix,
+            scope,
         )
-        ce = Quantity.computed(
-            Label(f"dL/dz_ce(p={p})", rf"{dz}\big|_{{\text{{CE}}}}"), Difference(Num(p), Num(y)), prefix
-        )
+        ce = Quantity.computed(LossSlope("ce", p), Difference(Num(p), Num(y)), scope)
         rows.append((shown_number(p), mse, ce))
     header = ("p", named(r"\text{MSE: } 2(p - @y)\,p(1 - p)"), named(r"\text{CE: } p - @y"))
     worst = max(rows, key=lambda row: abs(float(row[2].approx)))

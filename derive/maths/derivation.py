@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
-from derive.catalog.records import Loss
+from derive.catalog.losses import Loss
 from derive.errors import SpecError
 from derive.maths.general import (
     back_through,
@@ -49,7 +49,7 @@ from derive.maths.steps import (
     Step,
     Values,
 )
-from derive.maths.updates import Display, flat, masked, optimizer_steps, param_entry, param_symbol, tied
+from derive.maths.updates import Display, flat, masked, optimizer_steps, param_symbol, tied
 from derive.spec.model import Network, Part, Sample, Spec, variant
 from derive.terms.formula import (
     DIGITS,
@@ -66,6 +66,7 @@ from derive.terms.formula import (
     approximate,
     equal,
 )
+from derive.terms.keys import ROOT, Scope, parse_entry
 from derive.terms.symbols import LOSS, OUTPUT, TARGET, Partial, Sym, Symbolic, bias, weight
 from derive.tex import printer as latex
 
@@ -193,7 +194,7 @@ class Deriver:
         show_forward: bool = True,
         recall: bool = True,
         params: Params | None = None,
-        prefix: str = "",
+        scope: Scope = ROOT,
     ) -> tuple[list[Section], Forward]:
         """The forward pass of the part's sample: recalled when an earlier part showed it."""
         key = self.sample_key(network, part)
@@ -216,9 +217,9 @@ class Deriver:
             return [Section("recall_forward", (Recall(memo.part, tuple(items)),))], fwd
         assert part.sample is not None
         params = params or self.params
-        prefix = prefix or f"p{part.number}."
-        x, y = given_sample(part.sample, prefix, self.spec.sheet.carry)
-        fwd = forward(network, params, x, y, loss, prefix, output=part.output)
+        scope = scope or Scope.part(part.number)
+        x, y = given_sample(part.sample, scope, self.spec.sheet.carry)
+        fwd = forward(network, params, x, y, loss, scope, output=part.output)
         self.shown.setdefault(key, Shown(part.number, fwd))
         drawn = Diagram("forward", (fwd.inputs, *fwd.a), reads=fwd.reads)
         # No loss (a part of an output): no target given, no loss computed.
@@ -232,13 +233,13 @@ class Deriver:
         return sections, fwd
 
     def derive_sample(
-        self, network: Network, loss: Loss, sample: Sample, prefix: str, params: Params | None = None
+        self, network: Network, loss: Loss, sample: Sample, scope: Scope, params: Params | None = None
     ) -> tuple[list[Section], Forward, Backward]:
         """Givens, forward pass, loss and every gradient of one sample, shown in full, recalled by no one."""
         params = params or self.params
-        x, y = given_sample(sample, prefix, self.spec.sheet.carry)
-        fwd = forward(network, params, x, y, loss, prefix)
-        bwd = backward(network, params, fwd, loss, prefix)
+        x, y = given_sample(sample, scope, self.spec.sheet.carry)
+        fwd = forward(network, params, x, y, loss, scope)
+        bwd = backward(network, params, fwd, loss, scope)
         names = params.names()
         return (
             [
@@ -262,7 +263,7 @@ class Deriver:
         fwd: Forward,
         names: Sequence[str],
         params: Params | None = None,
-        prefix: str = "",
+        scope: Scope = ROOT,
     ) -> tuple[list[Section], Backward]:
         """The backward pass of the part's sample: recalled when an earlier part showed it."""
         # A part differentiating an output neither recalls nor lends gradients of the loss.
@@ -271,7 +272,7 @@ class Deriver:
             items = tuple((Partial(LOSS, param_symbol(n)), memo.backward.tensor(n)) for n in names)
             return [Section("recall_gradients", (Recall(memo.backward_part, items),))], memo.backward
         params = params or self.params
-        bwd = backward(network, params, fwd, loss, prefix or f"p{part.number}.")
+        bwd = backward(network, params, fwd, loss, scope or Scope.part(part.number))
         if memo.backward is None:
             memo.backward, memo.backward_part = bwd, part.number
         steps = (*self.backward_steps(network, loss, params, fwd, bwd, names), *gradient_findings(bwd, names))
@@ -381,7 +382,7 @@ class Deriver:
             network, loss, part, fwd, bwd, names, optimizer_steps, "update", lambda t: str(t) if many else ""
         )
         mark = after_steps(part.steps)
-        after_fwd = forward(network, after[-1], fwd.inputs, fwd.targets, loss, f"p{part.number}.", mark=mark)
+        after_fwd = forward(network, after[-1], fwd.inputs, fwd.targets, loss, Scope.part(part.number), mark=mark)
         sections.append(
             Section(
                 "after_update",
@@ -413,35 +414,35 @@ class Deriver:
         in a section ``key`` labelled ``label(t)``), the parameters after each step, and α, β….
         """
         assert part.optimizer is not None and part.learning_rate is not None
-        prefix, optimizer = f"p{part.number}.", part.optimizer
-        hyper = hyper_quantities(optimizer, part.learning_rate, prefix, self.spec.sheet.carry, **dict(part.hyper))
+        scope, optimizer = Scope.part(part.number), part.optimizer
+        hyper = hyper_quantities(optimizer, part.learning_rate, scope, self.spec.sheet.carry, **dict(part.hyper))
         params, state = self.params, State()
         sections: list[Section] = []
         after: list[Params] = []
         for t in range(1, part.steps + 1):
             if t > 1:
-                fwd = forward(network, params, fwd.inputs, fwd.targets, loss, prefix, mark=after_steps(t - 1))
-                bwd = backward(network, params, fwd, loss, f"{prefix}t{t}.")
+                fwd = forward(network, params, fwd.inputs, fwd.targets, loss, scope, mark=after_steps(t - 1))
+                bwd = backward(network, params, fwd, loss, scope.step(t))
                 gradients = tuple(Values(Partial(LOSS, param_symbol(n)), bwd.gradients.tensor(n)) for n in names)
                 sections.append(
                     Section("optimizer_gradients", (Values(fwd.loss.symbol, ((fwd.loss,),)), *gradients), str(t - 1))
                 )
             if part.frozen:
                 # 0. A frozen entry's gradient counts as 0, so every optimizer leaves it where it is.
-                bwd = masked(bwd, part.frozen, prefix if t == 1 else f"{prefix}t{t}.")
+                bwd = masked(bwd, part.frozen, scope if t == 1 else scope.step(t))
             sums: list[Step] = []
             if part.tied:
                 # 0. Tied entries are one parameter: their gradient is the sum over its uses.
-                bwd, sums = tied(bwd, part.tied, prefix if t == 1 else f"{prefix}t{t}.")
-            stepped = step(self.params, params, bwd, optimizer, hyper, state, names, prefix)
+                bwd, sums = tied(bwd, part.tied, scope if t == 1 else scope.step(t))
+            stepped = step(self.params, params, bwd, optimizer, hyper, state, names, scope)
             shown = display(optimizer, hyper, params, bwd, stepped, names, t == 1)
             intro: tuple[Step, ...] = (Identity(optimizer.formula, optimizer.prose),) if t == 1 else ()
             if part.frozen and t == 1:
-                entries = ", ".join(latex.symbol(param_entry(key)) for key in part.frozen)
+                entries = ", ".join(latex.symbol(parse_entry(key)) for key in part.frozen)
                 intro = (*intro, Finding("frozen", (("entries", entries),)))
             if sums and t == 1:
                 groups = r";\quad ".join(
-                    rf"\theta_{{{g}}} = " + " = ".join(latex.symbol(param_entry(key)) for key in group)
+                    rf"\theta_{{{g}}} = " + " = ".join(latex.symbol(parse_entry(key)) for key in group)
                     for g, group in enumerate(part.tied, 1)
                 )
                 intro = (*intro, Finding("tied", (("groups", groups),)))

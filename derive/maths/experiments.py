@@ -9,7 +9,7 @@ from itertools import pairwise
 
 import sympy as sp
 
-from derive.catalog.records import RELU, SIGMOID
+from derive.catalog.activations import RELU, SIGMOID
 from derive.errors import VerificationError
 from derive.maths.derivation import Deriver
 from derive.maths.general import column, network_formula
@@ -30,7 +30,8 @@ from derive.maths.steps import Cell, Finding, Given, Identity, PartSolution, Plo
 from derive.maths.updates import flat, optimizer_table
 from derive.spec.model import Network, Part, Sample
 from derive.terms.formula import DIGITS, Difference, Negate, Power, Product, Quantity, Ref, Sqrt, Sum, equal
-from derive.terms.symbols import LOSS, Label, Partial, bias, weight
+from derive.terms.keys import Scope
+from derive.terms.symbols import LOSS, Norm, Partial, StepSize, Symbolic, bias, weight
 from derive.tex import printer as latex
 from derive.tex.names import named
 
@@ -45,7 +46,7 @@ def as_decimals(values: Params) -> Params:
     """The same parameters as 40-digit decimals: later steps are computed in decimals only."""
 
     def decimal(q: Quantity) -> Quantity:
-        return Quantity.given(q.symbol, sp.Float(q.approx, DIGITS), q.prefix)
+        return Quantity.given(q.symbol, sp.Float(q.approx, DIGITS), q.scope)
 
     return Params(
         tuple(tuple(tuple(decimal(q) for q in row) for row in w) for w in values.weights),
@@ -70,15 +71,15 @@ def learning_rates_part(d: Deriver, part: Part) -> PartSolution:
     names = d.params.names()
     runs: list[list[Quantity]] = []
     for r, rate in enumerate(part.learning_rates, 1):
-        hyper = hyper_quantities(part.optimizer, rate, f"p{part.number}.run{r}.", **dict(part.hyper))
+        hyper = hyper_quantities(part.optimizer, rate, Scope.part(part.number).run(r), **dict(part.hyper))
         params, state, fwd = d.params, State(), start
         losses = [start.loss]
         for t in range(1, part.steps + 1):
-            prefix = f"p{part.number}.run{r}.t{t}."
-            bwd = backward(network, params, fwd, loss, prefix)
-            stepped = step(d.params, params, bwd, part.optimizer, hyper, state, names, prefix)
+            scope = Scope.part(part.number).run(r).step(t)
+            bwd = backward(network, params, fwd, loss, scope)
+            stepped = step(d.params, params, bwd, part.optimizer, hyper, state, names, scope)
             params, state = stepped.params, stepped.state
-            fwd = forward(network, params, start.inputs, start.targets, loss, prefix, mark=after_steps(t))
+            fwd = forward(network, params, start.inputs, start.targets, loss, scope, mark=after_steps(t))
             # A decimal-only loss is listed as a value, not as a formula over the run's internals.
             losses.append(fwd.loss if t <= part.exact_steps else replace(fwd.loss, formula=None))
             if abs(float(fwd.loss.approx)) > RUNAWAY:
@@ -86,7 +87,7 @@ def learning_rates_part(d: Deriver, part: Part) -> PartSolution:
             if t >= part.exact_steps:
                 # Past the exact steps every value is a 40-digit decimal: exact forms would only grow.
                 params = as_decimals(params)
-                fwd = forward(network, params, start.inputs, start.targets, loss, prefix + "d.")
+                fwd = forward(network, params, start.inputs, start.targets, loss, scope.tag("d"))
         runs.append(losses)
     header = ("t", *(rf"\alpha = {latex.inline(rate)}" for rate in part.learning_rates))
     rows: tuple[tuple[Cell, ...], ...] = tuple(
@@ -130,23 +131,23 @@ def learning_rates_part(d: Deriver, part: Part) -> PartSolution:
     return PartSolution(part, tuple(sections))
 
 
-def norm(grads: Sequence[Sequence[Quantity]], name: str, symbol: str, prefix: str) -> Quantity:
+def norm(grads: Sequence[Sequence[Quantity]], of: Symbolic, scope: Scope, sheet: bool = False) -> Quantity:
     """The Frobenius norm √(Σ g²) of a gradient matrix, as a quantity of its own."""
     terms = tuple(Power(Ref(g), 2) for row in grads for g in row)
-    return Quantity.computed(Label(name, rf"\left\lVert {symbol} \right\rVert"), Sqrt(Sum(terms)), prefix)
+    return Quantity.computed(Norm(of, sheet), Sqrt(Sum(terms)), scope)
 
 
-def silent_pass(d: Deriver, network: Network, part: Part, prefix: str) -> tuple[Forward, Backward]:
+def silent_pass(d: Deriver, network: Network, part: Part, scope: Scope) -> tuple[Forward, Backward]:
     """Forward and backward pass of the spec's network at the part's sample, reusing what parts showed."""
     assert part.sample is not None
     memo = d.shown.get(d.sample_key(network, part))
     if memo is not None:
         fwd = memo.forward
-        bwd = memo.backward or backward(network, d.params, fwd, d.spec.loss, prefix)
+        bwd = memo.backward or backward(network, d.params, fwd, d.spec.loss, scope)
         return fwd, bwd
-    x, y = given_sample(part.sample, prefix)
-    fwd = forward(network, d.params, x, y, d.spec.loss, prefix)
-    return fwd, backward(network, d.params, fwd, d.spec.loss, prefix)
+    x, y = given_sample(part.sample, scope)
+    fwd = forward(network, d.params, x, y, d.spec.loss, scope)
+    return fwd, backward(network, d.params, fwd, d.spec.loss, scope)
 
 
 def sigmoid_slope_peak() -> tuple[list[sp.Expr], sp.Expr]:
@@ -184,8 +185,8 @@ def compare_activation_part(d: Deriver, part: Part) -> PartSolution:
     shown, fwd = d.sample_and_forward(relu_network, loss, part, recall=False)
     grads, bwd = d.gradient_sections(relu_network, loss, part, fwd, names)
     sections.extend([*shown, *grads])
-    prefix = f"p{part.number}."
-    _, sigmoid_bwd = silent_pass(d, d.spec.network, part, prefix + "sigmoid.")
+    scope = Scope.part(part.number)
+    _, sigmoid_bwd = silent_pass(d, d.spec.network, part, scope.tag("sigmoid"))
     values = tuple(
         Values(Partial(LOSS, weight(l)), sigmoid_bwd.gradients.weights[l - 1])
         for l in range(1, len(relu_network.layers) + 1)
@@ -193,12 +194,11 @@ def compare_activation_part(d: Deriver, part: Part) -> PartSolution:
     rows = []
     flip = d.spec.sheet.names.from_to  # the sheet's W is derive's transposed (latex.weight_shaped)
     for l in range(1, len(relu_network.layers) + 1):
-        symbol = latex.symbol(Partial(LOSS, weight(l)), flip)
         rows.append(
             (
                 latex.symbol(weight(l), flip),
-                norm(sigmoid_bwd.gradients.weights[l - 1], f"sigmoid.norm(dL/dW{l})", symbol, prefix),
-                norm(bwd.gradients.weights[l - 1], f"relu.norm(dL/dW{l})", symbol, prefix),
+                norm(sigmoid_bwd.gradients.weights[l - 1], Partial(LOSS, weight(l)), scope.tag("sigmoid"), flip),
+                norm(bwd.gradients.weights[l - 1], Partial(LOSS, weight(l)), scope.tag("relu"), flip),
             )
         )
     top = r"\top" if flip else ""  # written so that the sheet's names leave its W without ⊤
@@ -210,7 +210,7 @@ def compare_activation_part(d: Deriver, part: Part) -> PartSolution:
     sections.append(Section("magnitudes", (*values, Table("magnitudes", header, tuple(rows)))))
     if part.dead_x is not None:
         dead_sections, dead_fwd, _ = d.derive_sample(
-            relu_network, loss, Sample(part.dead_x, part.sample.y), prefix + "dead."
+            relu_network, loss, Sample(part.dead_x, part.sample.y), scope.tag("dead")
         )
         dead = [
             latex.symbol(q.symbol)
@@ -242,7 +242,8 @@ def compare_optimizer_part(d: Deriver, part: Part) -> PartSolution:
 
 
 def _first_step_comparison(d: Deriver, part: Part, grads: Backward, after: Params, rate: Quantity) -> Section:
-    prefix = f"p{part.number}."
+    assert part.optimizer is not None
+    scope, method = Scope.part(part.number), part.optimizer.name
     rows = []
     adam_sizes, gradient_sizes, zero = [], [], []
     for name in d.params.names():
@@ -250,12 +251,8 @@ def _first_step_comparison(d: Deriver, part: Part, grads: Backward, after: Param
             flat(d.params.tensor(name)), flat(grads.gradients.tensor(name)), flat(after.tensor(name)), strict=True
         ):
             theta = latex.symbol(o.symbol)
-            sgd = Quantity.computed(
-                Label(f"sgd_step({o.key})", r"-\alpha g"), Negate(Product((Ref(rate), Ref(g)))), prefix
-            )
-            adam = Quantity.computed(
-                Label(f"adam_step({o.key})", r"\Delta\theta"), Difference(Ref(new), Ref(o)), prefix
-            )
+            sgd = Quantity.computed(StepSize("sgd", o.name), Negate(Product((Ref(rate), Ref(g)))), scope)
+            adam = Quantity.computed(StepSize(method, o.name), Difference(Ref(new), Ref(o)), scope)
             rows.append((theta, g, sgd, adam))
             if g.exact == 0:
                 zero.append(theta)
@@ -287,8 +284,8 @@ def extra_layer_part(d: Deriver, part: Part) -> PartSolution:
     """The network with one more layer: forward pass and gradients again, and how ∂L/∂W^{(1)} changes."""
     deep, loss = d.variant(part)
     assert part.sample is not None and part.after is not None
-    prefix = f"p{part.number}."
-    params = given_params(deep, prefix)
+    scope = Scope.part(part.number)
+    params = given_params(deep, scope)
     new = part.after + 1
     intro = (
         Given(weight(new), params.weights[new - 1]),
@@ -305,8 +302,8 @@ def extra_layer_part(d: Deriver, part: Part) -> PartSolution:
             ),
         ),
     )
-    shown, _, deep_bwd = d.derive_sample(deep, loss, part.sample, prefix, params)
-    _, shallow_bwd = silent_pass(d, d.spec.network, part, prefix + "shallow.")
+    shown, _, deep_bwd = d.derive_sample(deep, loss, part.sample, scope, params)
+    _, shallow_bwd = silent_pass(d, d.spec.network, part, scope.tag("shallow"))
     # A sheet indexing weights from input to unit means by W its transpose (latex.weight_shaped).
     flip = d.spec.sheet.names.from_to
     symbol_w, symbol_b = latex.symbol(Partial(LOSS, weight(1)), flip), latex.symbol(Partial(LOSS, bias(1)))
@@ -315,8 +312,8 @@ def extra_layer_part(d: Deriver, part: Part) -> PartSolution:
         rows.append(
             (
                 Word(label, str(new)),
-                norm(grads.gradients.weights[0], f"{tag}.norm(dL/dW1)", symbol_w, prefix),
-                norm(tuple((q,) for q in grads.gradients.biases[0]), f"{tag}.norm(dL/db1)", symbol_b, prefix),
+                norm(grads.gradients.weights[0], Partial(LOSS, weight(1)), scope.tag(tag), flip),
+                norm(tuple((q,) for q in grads.gradients.biases[0]), Partial(LOSS, bias(1)), scope.tag(tag)),
             )
         )
     shallow_norm, deep_norm = float(rows[0][1].approx), float(rows[1][1].approx)

@@ -7,11 +7,12 @@ from collections.abc import Callable, Sequence
 
 import sympy as sp
 
-from derive.maths.network import Backward, Forward, Params, plain, symbol_of, unit_symbol
+from derive.maths.network import Backward, Forward, Params, plain, unit_symbol
 from derive.maths.steps import ChainRule
 from derive.spec.model import Network
 from derive.terms.formula import Apply, Derivative, Hadamard, Node, Product, Quantity, Rule, Sum, Tensor
-from derive.terms.symbols import LOSS, OUTPUT, Label, Partial, Sym, Symbolic, bias, weight
+from derive.terms.keys import symbol_of
+from derive.terms.symbols import LOSS, OUTPUT, Block, Partial, Stacked, Sym, Symbolic, bias, weight
 from derive.tex import printer as latex
 
 
@@ -104,8 +105,7 @@ def input_symbol(network: Network, layer: int, mark: Callable[[Sym], Symbolic] =
     names = [input_part(network, k, mark) for k in network.sources(layer)]
     if len(names) == 1:
         return names[0]
-    stacked = r" \\ ".join(latex.symbol(n) for n in names)
-    return Label(f"in{layer}", rf"\begin{{bmatrix}} {stacked} \end{{bmatrix}}")
+    return Stacked(layer, tuple(names))
 
 
 def input_part(network: Network, source: int, mark: Callable[[Sym], Symbolic] = plain) -> Symbolic:
@@ -118,7 +118,7 @@ def weight_block(network: Network, layer: int, source: int, mark: Callable[[Sym]
     symbol = mark(weight(layer))
     if len(network.sources(layer)) == 1:
         return symbol
-    return Label(f"W{layer}.{source}", f"{latex.symbol(symbol)}_{{{latex.symbol(input_part(network, source))}}}")
+    return Block(symbol, input_part(network, source))
 
 
 def back_through(

@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from derive.catalog.records import EXP, Activation, Loss, Optimizer
+from derive.catalog.activations import EXP, Activation
+from derive.catalog.losses import Loss
+from derive.catalog.optimizers import Optimizer
 from derive.spec.model import Network, Sample
 from derive.terms.formula import Apply, Difference, Node, Num, Product, Quantity, Quotient, Ref, Sum
+from derive.terms.keys import ROOT, Scope, symbol_of, unit
 from derive.terms.rounding import Carry
-from derive.terms.symbols import LOSS, OUTPUT, TARGET, Label, Partial, Stat, Sym, Symbolic, Updated
+from derive.terms.symbols import LOSS, TARGET, Mean, Partial, Stat, Sym, Symbolic, Updated
 
 Vec = tuple[Quantity, ...]
 Mat = tuple[Vec, ...]
@@ -102,44 +105,36 @@ class Backward:
         return self.gradients.tensor(name)
 
 
-def symbol_of(base: str, layer: int | None, size: int, *index: int) -> Sym:
-    """A vector entry's symbol; the index is hidden on the sheet when the vector has one entry."""
-    return Sym(base, layer, tuple(index), hide_index=size == 1 and len(index) == 1)
-
-
 def unit_symbol(network: Network, layer: int, kind: str, j: int) -> Sym:
     """z^{(l)}_j or a^{(l)}_j; the output layer's activations are ŷ_j."""
-    size = network.layers[layer - 1].shape[0]
-    if kind == "a" and layer == len(network.layers):
-        return symbol_of(OUTPUT.base, None, size, j)
-    return symbol_of(kind, layer, size, j)
+    return unit(len(network.layers), layer, kind, j, network.layers[layer - 1].shape[0])
 
 
-def given_params(network: Network, prefix: str = "", carry: Carry | None = None) -> Params:
+def given_params(network: Network, scope: Scope = ROOT, carry: Carry | None = None) -> Params:
     weights = tuple(
         tuple(
-            tuple(Quantity.given(Sym("w", l, (j, k)), w, prefix, carry) for k, w in enumerate(row, 1))
+            tuple(Quantity.given(Sym("w", l, (j, k)), w, scope, carry) for k, w in enumerate(row, 1))
             for j, row in enumerate(layer.weights, 1)
         )
         for l, layer in enumerate(network.layers, 1)
     )
     biases = tuple(
-        (Quantity.given(Sym("b", l), layer.bias[0], prefix, carry),) * len(layer.bias)
+        (Quantity.given(Sym("b", l), layer.bias[0], scope, carry),) * len(layer.bias)
         if layer.shared_bias
         else tuple(
-            Quantity.given(symbol_of("b", l, len(layer.bias), j), b, prefix, carry) for j, b in enumerate(layer.bias, 1)
+            Quantity.given(symbol_of("b", l, len(layer.bias), j), b, scope, carry) for j, b in enumerate(layer.bias, 1)
         )
         for l, layer in enumerate(network.layers, 1)
     )
     return Params(weights, biases, frozenset(l for l, layer in enumerate(network.layers, 1) if not layer.has_bias))
 
 
-def given_sample(sample: Sample, prefix: str, carry: Carry | None = None) -> tuple[Vec, Vec]:
+def given_sample(sample: Sample, scope: Scope, carry: Carry | None = None) -> tuple[Vec, Vec]:
     x = tuple(
-        Quantity.given(symbol_of("x", None, len(sample.x), i), v, prefix, carry) for i, v in enumerate(sample.x, 1)
+        Quantity.given(symbol_of("x", None, len(sample.x), i), v, scope, carry) for i, v in enumerate(sample.x, 1)
     )
     y = tuple(
-        Quantity.given(symbol_of(TARGET.base, None, len(sample.y), j), v, prefix, carry)
+        Quantity.given(symbol_of(TARGET.base, None, len(sample.y), j), v, scope, carry)
         for j, v in enumerate(sample.y, 1)
     )
     return x, y
@@ -151,7 +146,7 @@ def forward(
     x: Vec,
     y: Vec,
     loss: Loss,
-    prefix: str,
+    scope: Scope,
     mark: Mark = plain,
     output: int | None = None,
 ) -> Forward:
@@ -173,12 +168,12 @@ def forward(
                         *((Ref(b[j - 1]),) if layer.has_bias else ()),  # bias = "none": z = W a
                     )
                 ),
-                prefix,
+                scope,
             )
             for j in range(1, len(w) + 1)
         )
         a = tuple(
-            Quantity.computed(mark(unit_symbol(network, l, "a", j)), activation_of(layer.activation, z, j), prefix)
+            Quantity.computed(mark(unit_symbol(network, l, "a", j)), activation_of(layer.activation, z, j), scope)
             for j in range(1, len(w) + 1)
         )
         zs.append(z)
@@ -188,7 +183,7 @@ def forward(
         return Forward(x, (), tuple(zs), tuple(activations), activations[-1][output - 1], reads)
     terms = [loss.term(Ref(q), Ref(t)) for q, t in zip(activations[-1], y, strict=True)]
     total: Node = terms[0] if len(terms) == 1 else Sum(tuple(terms))
-    return Forward(x, y, tuple(zs), tuple(activations), Quantity.computed(mark(LOSS), total, prefix), reads)
+    return Forward(x, y, tuple(zs), tuple(activations), Quantity.computed(mark(LOSS), total, scope), reads)
 
 
 def activation_of(activation: Activation, z: Vec, j: int) -> Node:
@@ -198,9 +193,9 @@ def activation_of(activation: Activation, z: Vec, j: int) -> Node:
     return Apply(activation, Ref(z[j - 1]))
 
 
-def mean_symbol(layer: int) -> Label:
+def mean_symbol(layer: int) -> Mean:
     """ḡ^{(l)} = Σ_i a_i ∂L/∂a_i, the term every entry of a softmax layer's δ subtracts."""
-    return Label(f"gbar{layer}", rf"\bar{{g}}^{{({layer})}}")
+    return Mean(layer)
 
 
 def loss_symbol(fwd: Forward) -> Sym:
@@ -208,7 +203,7 @@ def loss_symbol(fwd: Forward) -> Sym:
     return fwd.loss.symbol if isinstance(fwd.loss.symbol, Sym) else LOSS
 
 
-def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix: str) -> Backward:
+def backward(network: Network, params: Params, fwd: Forward, loss: Loss, scope: Scope) -> Backward:
     """Backpropagation; the numbered comments are the step numbers printed on the sheet."""
     depth = len(network.layers)
     deltas: list[Vec] = [()] * depth
@@ -219,7 +214,7 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix:
     of = loss_symbol(fwd)
 
     def grad(symbol: Sym, formula: Node) -> Quantity:
-        return Quantity.computed(Partial(of, symbol), formula, prefix)
+        return Quantity.computed(Partial(of, symbol), formula, scope)
 
     # Step 1: ∂L/∂ŷ_j, from the loss's derivative identity; with no loss, the seed ∂ŷ_i/∂ŷ_j = [i = j].
     upstream = tuple(
@@ -241,7 +236,7 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix:
             mean = Quantity.computed(
                 mean_symbol(l),
                 Sum(tuple(Product((Ref(ai), Ref(gi))) for ai, gi in zip(a, upstream, strict=True))),
-                prefix,
+                scope,
             )
             means[l - 1] = mean
             entries = [
@@ -253,7 +248,7 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, prefix:
                 for j in range(1, len(z) + 1)
             ]
         delta = tuple(
-            Quantity.computed(Sym("delta", l, (j,), hide_index=len(z) == 1), entries[j - 1], prefix)
+            Quantity.computed(Sym("delta", l, (j,), hide_index=len(z) == 1), entries[j - 1], scope)
             for j in range(1, len(z) + 1)
         )
         deltas[l - 1] = delta
@@ -320,7 +315,7 @@ def step(
     hyper: Mapping[str, Quantity],
     state: State,
     names: Sequence[str],
-    prefix: str,
+    scope: Scope,
 ) -> Stepped:
     """One optimizer step on the parameters in ``names``; every gradient is the old parameters'.
 
@@ -343,7 +338,7 @@ def step(
         result = q
         for stage, formula in optimizer.stages:
             target: Symbolic = Updated(symbol, t) if stage == "theta" else Stat(stage, symbol, t)
-            result = Quantity.computed(target, formula(env, t), prefix)
+            result = Quantity.computed(target, formula(env, t), scope)
             produced[stage][base.key] = result
             env[stage] = Ref(result)
         return result
@@ -376,11 +371,11 @@ def step(
 
 
 def hyper_quantities(
-    optimizer: Optimizer, rate: sp.Rational, prefix: str, carry: Carry | None = None, **given: sp.Rational
+    optimizer: Optimizer, rate: sp.Rational, scope: Scope, carry: Carry | None = None, **given: sp.Rational
 ) -> dict[str, Quantity]:
     """α and the optimizer's hyperparameters (defaults unless given) as quantities."""
     values = {"alpha": rate, **optimizer.hyper, **given}
-    return {name: Quantity.given(Sym(name), value, prefix, carry) for name, value in values.items()}
+    return {name: Quantity.given(Sym(name), value, scope, carry) for name, value in values.items()}
 
 
 def updated(symbol: Sym) -> Symbolic:

@@ -10,6 +10,7 @@ import sympy as sp
 
 from derive.spec.model import Part, Spec
 from derive.terms.formula import Node, Quantity
+from derive.terms.keys import parse
 from derive.terms.symbols import LOSS, Symbolic
 from derive.tex.names import STANDARD, Names
 
@@ -307,9 +308,8 @@ class Solution:
         return listed
 
     def part_of(self, key: str) -> int | None:
-        """The number of the part whose prefix a key carries (None for the given parameters)."""
-        head = key.split(".", 1)[0]
-        return int(head[1:]) if "." in key and head[:1] == "p" and head[1:].isdigit() else None
+        """The number of the part a key's scope lies in (None for the given parameters)."""
+        return parse(key).scope.number
 
     def _repr_latex_(self) -> str:
         """Jupyter: every part's values, one aligned display per part."""

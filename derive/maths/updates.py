@@ -2,36 +2,29 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 import sympy as sp
 
-from derive.catalog.records import Optimizer
+from derive.catalog.optimizers import Optimizer
 from derive.maths.network import Backward, Params, Stepped
 from derive.maths.steps import Cell, Compute, Given, Step, Table
 from derive.terms.formula import Node, Num, Quantity, Ref, Sum, Tensor
-from derive.terms.symbols import LOSS, Label, Partial, Stat, Sym, Symbolic, Updated, bias, weight
+from derive.terms.keys import Scope
+from derive.terms.symbols import LOSS, Partial, Stat, Sym, Symbolic, Tied, Updated, bias, weight
 from derive.tex import printer as latex
-from derive.tex.names import named
 
 Display = Callable[[Optimizer, Mapping[str, Quantity], Params, Backward, Stepped, Sequence[str], bool], list[Step]]
 """How a step is shown: every stage in full (:func:`optimizer_steps`) or as a table."""
 
 
-def param_entry(key: str) -> Sym:
-    """The symbol of a parameter entry from its key: ``w1[1,2]`` → w^{(1)}_{1,2}."""
-    base, layer, index = re.fullmatch(r"([wb])(\d+)(?:\[([\d,]+)\])?", key).groups()  # type: ignore[union-attr]
-    return Sym(base, int(layer), tuple(int(i) for i in index.split(",")) if index else ())  # b2: a shared bias
-
-
-def masked(bwd: Backward, frozen: Sequence[str], prefix: str) -> Backward:
-    """The gradients with every frozen entry's replaced by a given 0 (keyed ``<prefix>frozen.dL/dw1[1,2]``)."""
+def masked(bwd: Backward, frozen: Sequence[str], scope: Scope) -> Backward:
+    """The gradients with every frozen entry's replaced by a given 0 (keyed ``<scope>frozen.dL/dw1[1,2]``)."""
 
     def mask(g: Quantity) -> Quantity:
         entry = g.symbol.den.key if isinstance(g.symbol, Partial) else ""
-        return Quantity.given(g.symbol, sp.Integer(0), prefix + "frozen.") if entry in frozen else g
+        return Quantity.given(g.symbol, sp.Integer(0), scope.tag("frozen")) if entry in frozen else g
 
     return remapped(bwd, mask)
 
@@ -43,19 +36,19 @@ def remapped(bwd: Backward, pick: Callable[[Quantity], Quantity]) -> Backward:
     return replace(bwd, gradients=replace(bwd.gradients, weights=weights, biases=biases))
 
 
-def tied_symbol(group: int) -> Label:
+def tied_symbol(group: int) -> Partial:
     """∂L/∂θ_g of the g-th group of tied entries: one shared parameter θ_g."""
-    return Label(f"dL/dtied{group}", named(rf"\frac{{\partial @L}}{{\partial \theta_{{{group}}}}}"))
+    return Partial(LOSS, Tied(group))
 
 
-def tied(bwd: Backward, groups: Sequence[Sequence[str]], prefix: str) -> tuple[Backward, list[Step]]:
+def tied(bwd: Backward, groups: Sequence[Sequence[str]], scope: Scope) -> tuple[Backward, list[Step]]:
     """Each group of tied entries is one parameter θ_g used in several places: its gradient is the
     sum of the gradients of its uses, and every entry of the group steps with that sum."""
     gradients = {g.symbol.den.key: g for g in _entries(bwd.gradients) if isinstance(g.symbol, Partial)}
     shared: dict[str, Quantity] = {}
     shown: list[Step] = []
     for number, group in enumerate(groups, 1):
-        total = Quantity.computed(tied_symbol(number), Sum(tuple(Ref(gradients[key]) for key in group)), prefix)
+        total = Quantity.computed(tied_symbol(number), Sum(tuple(Ref(gradients[key]) for key in group)), scope)
         shown.append(Compute(total.symbol, None, (total,), shape=(1, 1)))
         shared.update(dict.fromkeys(group, total))
 

@@ -116,7 +116,7 @@ def entry(q: Quantity, part: int | None, places: int, names: Names = STANDARD) -
 def answers(solution: Solution, places: int) -> dict[str, Any]:
     """The answers document: every quantity once, in the order of the sheet."""
     names = solution.spec.sheet.names
-    quantities = [entry(q, solution.part_of(q.key), places, names) for q in solution.quantities()]
+    quantities = [entry(q, q.scope.number, places, names) for q in solution.quantities()]
     return {
         "spec": solution.spec.name,
         "title": solution.spec.sheet.title,

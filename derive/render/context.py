@@ -8,12 +8,13 @@ from typing import Any
 import sympy as sp
 
 from derive.maths.general import input_part, input_symbol, layer_formula, network_formula, unit_formulas
-from derive.maths.network import symbol_of, unit_symbol
+from derive.maths.network import unit_symbol
 from derive.maths.steps import Expanded, PartSolution, Plot, Solution, Step
 from derive.maths.updates import param_symbol
 from derive.render.step_context import LINE_WIDTH, display_lines, entries, flipped, oriented, step_context
 from derive.spec.model import Network, Part, Spec
 from derive.terms.formula import Sum, Tensor
+from derive.terms.keys import symbol_of
 from derive.terms.symbols import LOSS, OUTPUT, TARGET, Sym, Symbolic
 from derive.tex import printer as latex
 from derive.tex.printer import Latex

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from derive.maths.network import symbol_of
 from derive.maths.steps import Diagram
 from derive.terms.formula import Quantity
+from derive.terms.keys import symbol_of
 from derive.terms.symbols import Sym
 from derive.tex import printer as latex
 from derive.tex.neurons import Neurons

@@ -9,22 +9,14 @@ from collections.abc import Mapping, Sequence
 
 import sympy as sp
 
-from derive.catalog.records import (
-    ACTIVATIONS,
-    LOSSES,
-    OPTIMIZERS,
-    REDUCTIONS,
-    Activation,
-    Loss,
-    Optimizer,
-    averaged,
-    custom_loss,
-)
+from derive.catalog.activations import ACTIVATIONS, Activation
+from derive.catalog.losses import LOSSES, REDUCTIONS, Loss, averaged, custom_loss
+from derive.catalog.optimizers import OPTIMIZERS, Optimizer
+from derive.catalog.parsing import FormulaError
 from derive.errors import SpecError
 from derive.spec.model import Matrix, Vector
-from derive.spec.numbers import NumberError, parse_exact
 from derive.spec.text import problem
-from derive.spec.user_formulas import FormulaError
+from derive.terms.numbers import NumberError, parse_exact
 
 LARGEST = sp.Integer(10) ** 300
 """Numbers beyond float64's range could not be verified independently."""

@@ -7,7 +7,9 @@ from dataclasses import dataclass, replace
 
 import sympy as sp
 
-from derive.catalog.records import BINARY_CROSS_ENTROPY, SIGMOID, Activation, Loss, Optimizer
+from derive.catalog.activations import SIGMOID, Activation
+from derive.catalog.losses import BINARY_CROSS_ENTROPY, Loss
+from derive.catalog.optimizers import Optimizer
 from derive.terms.rounding import Carry
 from derive.tex.names import STANDARD, Names
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import sympy as sp
 
-from derive.catalog.records import REDUCTIONS
+from derive.catalog.losses import REDUCTIONS
 from derive.spec.fields import FieldReader, kind_of
 from derive.spec.model import ONE, Layer, Network, Part, Sample, Vector
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from derive.catalog.records import LOSSES
+from derive.catalog.losses import LOSSES
 from derive.errors import SpecError
 from derive.spec.fields import kind_of
 from derive.spec.model import Layer, Network, Part, Sheet, Spec

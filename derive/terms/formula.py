@@ -8,6 +8,7 @@ numbers substituted, and as its result.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,11 +18,12 @@ import mpmath
 import sympy as sp
 
 from derive.errors import DegenerateError
+from derive.terms.keys import ROOT, Scope, key
 from derive.terms.rounding import Carry
 from derive.terms.symbols import Sym, Symbolic
 
 if TYPE_CHECKING:
-    from derive.catalog.records import Activation
+    from derive.catalog.activations import Activation
 
 DIGITS = 40
 """Working precision of the decimals carried beside every exact value."""
@@ -109,16 +111,17 @@ class Quantity:
     exact: sp.Expr
     approx: Approx
     formula: Node | None = None
-    prefix: str = ""
+    scope: Scope = ROOT
+    """Where the quantity belongs: its part, and a step, sample or run within it."""
     carry: Carry | None = None
     """The student policy, when every value computed from this one is rounded (see :class:`Carry`)."""
     rounded: bool = False
     """Whether the value is its formula's, rounded by the policy (the sheet writes ≈)."""
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         """Stable name in the answers, e.g. ``p1.z1[2]`` or ``dL/dw1[2,1]`` for a given."""
-        return self.prefix + self.symbol.key
+        return key(self.scope, self.symbol)
 
     @property
     def uses(self) -> tuple[str, ...]:
@@ -136,7 +139,7 @@ class Quantity:
 
     @classmethod
     def given(
-        cls, symbol: Symbolic, value: sp.Expr | int | float, prefix: str = "", carry: Carry | None = None
+        cls, symbol: Symbolic, value: sp.Expr | int | float, scope: Scope = ROOT, carry: Carry | None = None
     ) -> Quantity:
         """A given number; a Python int or float (from library code) is read exactly, 0.1 as 1/10.
 
@@ -144,20 +147,20 @@ class Quantity:
         """
         if isinstance(value, int | float):
             value = sp.Integer(value) if isinstance(value, int) else sp.Rational(repr(value))
-        return cls(symbol, value, approximate(value), None, prefix, carry)
+        return cls(symbol, value, approximate(value), None, scope, carry)
 
     @classmethod
-    def computed(cls, symbol: Symbolic, formula: Node, prefix: str = "") -> Quantity:
+    def computed(cls, symbol: Symbolic, formula: Node, scope: Scope = ROOT) -> Quantity:
         try:
-            return cls._computed(symbol, formula, prefix)
+            return cls._computed(symbol, formula, scope)
         except (Undefined, ZeroDivisionError) as error:
             carry = carry_of(formula)
             # Rounded to few digits a probability becomes 0 or 1 (1 − p in a denominator, log p).
             hint = "" if carry is None else f" (rounded to {carry.describe()}; carry more digits)"
-            raise DegenerateError(f"{prefix}{symbol.key}: {error}{hint}") from None
+            raise DegenerateError(f"{key(scope, symbol)}: {error}{hint}") from None
 
     @classmethod
-    def _computed(cls, symbol: Symbolic, formula: Node, prefix: str) -> Quantity:
+    def _computed(cls, symbol: Symbolic, formula: Node, scope: Scope) -> Quantity:
         approx = formula.approx()
         carry = carry_of(formula)
         if carry is not None:
@@ -169,21 +172,21 @@ class Quantity:
             try:
                 value = carry.round(exact, approx)
             except ValueError as error:
-                raise DegenerateError(f"{prefix}{symbol.key}: {error}") from None
+                raise DegenerateError(f"{key(scope, symbol)}: {error}") from None
             carried = approximate(value) if value.is_finite else approx  # ∞ (log 0) has no decimal
-            return cls(symbol, value, carried, formula, prefix, carry, value != exact)
+            return cls(symbol, value, carried, formula, scope, carry, value != exact)
         if any(q.exact.is_Float for q in formula.refs()):
             # Computed from decimals: there is no exact value, and evaluating twice is waste.
-            return cls(symbol, as_float(approx), approx, formula, prefix)
+            return cls(symbol, as_float(approx), approx, formula, scope)
         try:
             exact = formula.exact()
         except TooLarge:
-            return cls(symbol, sp.Symbol(identifier(prefix + symbol.key)), approx, formula, prefix)
+            return cls(symbol, sp.Symbol(identifier(key(scope, symbol))), approx, formula, scope)
         if not small(exact, CLOSED_FORM_NODES):
             # The closed form would only grow from here (and SymPy's automatic simplification with
             # it): the value stands for itself by a symbol, and stays exact through its formula.
-            exact = sp.Symbol(identifier(prefix + symbol.key))
-        return cls(symbol, exact, approx, formula, prefix)
+            exact = sp.Symbol(identifier(key(scope, symbol)))
+        return cls(symbol, exact, approx, formula, scope)
 
 
 def carry_of(formula: Node) -> Carry | None:

@@ -6,6 +6,7 @@ The printer in :mod:`derive.tex.printer` owns how they look; this module only sa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Partial:
     """∂num/∂den, always printed with ∂ whatever remains free."""
 
     num: Sym
-    den: Sym
+    den: Sym | Tied
 
     @property
     def key(self) -> str:
@@ -71,18 +72,124 @@ class Stat:
 
 
 @dataclass(frozen=True)
-class Label:
-    """A quantity named by a formula rather than a letter: L(0.01, 1), ‖∂L/∂W^{(1)}‖. ``latex`` is final."""
+class Mean:
+    """ḡ^{(l)} = Σ_i a_i ∂L/∂a_i of a softmax layer: the term every entry of its δ subtracts."""
 
-    name: str
-    latex: str
+    layer: int
 
     @property
     def key(self) -> str:
-        return self.name
+        return f"gbar{self.layer}"
 
 
-Symbolic = Sym | Partial | Updated | Stat | Label
+@dataclass(frozen=True)
+class Stacked:
+    """What a layer with skip connections reads: its sources stacked, [x; a^{(1)}] (display only)."""
+
+    layer: int
+    parts: tuple[Symbolic, ...]
+
+    @property
+    def key(self) -> str:
+        return f"in{self.layer}"
+
+
+@dataclass(frozen=True)
+class Block:
+    """The columns of a weight matrix that multiply one of its layer's sources, W^{(l)}_{a} (display only)."""
+
+    matrix: Symbolic
+    source: Symbolic
+
+    @property
+    def key(self) -> str:
+        return f"{self.matrix.key}.{self.source.key}"
+
+
+@dataclass(frozen=True)
+class Tied:
+    """θ_g: a group of tied entries, one parameter used in several places."""
+
+    group: int
+
+    @property
+    def key(self) -> str:
+        return f"tied{self.group}"
+
+
+@dataclass(frozen=True)
+class LossAt:
+    """The cross-entropy L(p, y) of a probability p for the label y."""
+
+    p: Any
+    y: int
+
+    @property
+    def key(self) -> str:
+        return f"L(p={self.p},y={self.y})"
+
+
+@dataclass(frozen=True)
+class Norm:
+    """The Frobenius norm ‖∂L/∂W^{(l)}‖ of a gradient."""
+
+    of: Symbolic
+    sheet: bool = field(default=False, compare=False)
+    """Printed as the sheet's own matrix (indexed from input to unit, its transpose)."""
+
+    @property
+    def key(self) -> str:
+        return f"norm({self.of.key})"
+
+
+@dataclass(frozen=True)
+class StepSize:
+    """How far a parameter entry moves in one step of a method: −α g for SGD, θ_1 − θ_0 for another."""
+
+    method: str
+    entry: Sym
+
+    @property
+    def key(self) -> str:
+        return f"{self.method}_step({self.entry.key})"
+
+
+@dataclass(frozen=True)
+class PredictionError:
+    """ŷ − y: what cross-entropy's gradient at a sigmoid's pre-activation comes to."""
+
+    @property
+    def key(self) -> str:
+        return "p-y"
+
+
+@dataclass(frozen=True)
+class LossSlope:
+    """∂L/∂z at a sigmoid output p under squared error ("mse") or cross-entropy ("ce")."""
+
+    loss: str
+    p: Any
+
+    @property
+    def key(self) -> str:
+        return f"dL/dz_{self.loss}(p={self.p})"
+
+
+Symbolic = (
+    Sym
+    | Partial
+    | Updated
+    | Stat
+    | Mean
+    | Stacked
+    | Block
+    | Tied
+    | LossAt
+    | Norm
+    | StepSize
+    | PredictionError
+    | LossSlope
+)
 
 LOSS = Sym("L")
 OUTPUT = Sym("yhat")

@@ -39,8 +39,23 @@ from derive.terms.formula import (
     small,
 )
 from derive.terms.rounding import rounded_decimal
-from derive.terms.symbols import Label, Partial, Stat, Sym, Symbolic, Updated
-from derive.tex.names import NAMED, STANDARD, Names, token
+from derive.terms.symbols import (
+    Block,
+    LossAt,
+    LossSlope,
+    Mean,
+    Norm,
+    Partial,
+    PredictionError,
+    Stacked,
+    Stat,
+    StepSize,
+    Sym,
+    Symbolic,
+    Tied,
+    Updated,
+)
+from derive.tex.names import NAMED, STANDARD, Names, named, token
 
 
 class Latex(str):
@@ -124,8 +139,35 @@ class DerivePrinter(LatexPrinter):
         name = STATS.get(s.name, s.name)
         return rf"{name}_{{{s.t}}}\left[{self._print(s.of)}\right]"
 
-    def _print_Label(self, label: Label) -> str:
-        return label.latex
+    def _print_Mean(self, s: Mean) -> str:
+        return rf"\bar{{g}}^{{({s.layer})}}"
+
+    def _print_Stacked(self, s: Stacked) -> str:
+        stacked = r" \\ ".join(symbol(n) for n in s.parts)
+        return rf"\begin{{bmatrix}} {stacked} \end{{bmatrix}}"
+
+    def _print_Block(self, s: Block) -> str:
+        return f"{symbol(s.matrix)}_{{{symbol(s.source)}}}"
+
+    def _print_Tied(self, s: Tied) -> str:
+        return rf"\theta_{{{s.group}}}"
+
+    def _print_LossAt(self, s: LossAt) -> str:
+        shown = terminating(s.p, 12) or inline(s.p)  # 0.01 rather than 1/100, as a student writes it
+        return named(rf"@L\left({shown}, {s.y}\right)")
+
+    def _print_Norm(self, s: Norm) -> str:
+        return rf"\left\lVert {symbol(s.of, s.sheet)} \right\rVert"
+
+    def _print_StepSize(self, s: StepSize) -> str:
+        return r"-\alpha g" if s.method == "sgd" else r"\Delta\theta"
+
+    def _print_PredictionError(self, s: PredictionError) -> str:
+        return named("@yhat - @y")
+
+    def _print_LossSlope(self, s: LossSlope) -> str:
+        dz = self._print(Partial(Sym("L"), Sym("z")))
+        return rf"{dz}\big|_{{\text{{{s.loss.upper()}}}}}"
 
     def _print_Partial(self, p: Partial) -> str:
         return rf"\frac{{\partial {self._print(p.num)}}}{{\partial {self._print(p.den)}}}"

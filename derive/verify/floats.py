@@ -1,15 +1,16 @@
 """The independent float engine: NumPy forward and backward passes, optimizer steps, differences.
 
-Nothing here reuses the exact engine's formulas: every activation, loss and optimizer has its own
-float twin below, written from the textbook definitions. The network's numbers enter as long
-doubles (:func:`extended`; 64-bit mantissa on x86, float64 where a platform has nothing longer),
-so a cancellation that float64 would resolve to 1e-7 is confirmed rather than refused.
+Nothing here reuses the exact engine's formulas: every activation, loss and optimizer of the
+catalogue carries its own float rule, written from the textbook definitions, beside its exact one.
+The network's numbers enter as long doubles (:func:`extended`; 64-bit mantissa on x86, float64
+where a platform has nothing longer), so a cancellation that float64 would resolve to 1e-7 is
+confirmed rather than refused.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as replaced
 from typing import Any
@@ -17,15 +18,11 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from derive.catalog.records import Activation, Loss, Optimizer
-from derive.errors import VerificationError
+from derive.catalog.activations import Floats, sigmoid_float
+from derive.catalog.optimizers import Rounder
 from derive.spec.model import Network
 
 Array = np.ndarray
-FloatFn = Callable[[Array], Array]
-LossFns = tuple[Callable[[Array, Array], float], Callable[[Array, Array], Array]]
-Rounder = Callable[[Array], Array]
-"""What the twin does to every value it computes: nothing, or the student policy's rounding."""
 
 TIE = 1e-12
 """A value this close (relatively) below a tie is the tie: 0.06175 computed in float64 may land
@@ -70,216 +67,29 @@ def rounder(digits: int, significant: bool = False) -> Rounder:
     return rounded
 
 
-def carried_slope(act: Activation) -> FloatFn | None:
-    """f' from the rounded a where a student writes it so (σ' = a(1 − a), tanh' = 1 − a²), else None."""
-    if act.name == "sigmoid":
-        return lambda a: a * (1.0 - a)
-    if act.name == "tanh":
-        return lambda a: 1.0 - a * a
-    return None
-
-
-def sigmoid(z: Array) -> Array:
-    # Stable for large |z|: never exponentiates a positive number.
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def softmax(z: Array) -> Array:
-    """e^{z_j} / Σ_k e^{z_k}, shifted by max z so that no exponential overflows."""
-    e = np.exp(z - np.max(z))
-    return e / np.sum(e)
-
-
-def whole_layer(z: Array) -> Array:
-    """Stands for f' of softmax: its δ goes through the Jacobian (see FloatNet.backward)."""
-    raise TypeError("softmax has no elementwise derivative")
-
-
-def activation_twin(act: Activation) -> tuple[FloatFn, FloatFn]:
-    """f and f' in float64 (for softmax, f' is :func:`whole_layer`)."""
-    params = dict(act.params)
-    if act.name == "softmax":
-        return softmax, whole_layer
-    if act.name == "identity":
-        return (lambda z: z), (lambda z: np.ones_like(z))
-    if act.name == "sigmoid":
-        return sigmoid, (lambda z: sigmoid(z) * sigmoid(-z))  # not 1 − σ(z): it loses digits as σ saturates
-    if act.name == "relu":
-        return (lambda z: np.maximum(z, 0.0)), (lambda z: (z > 0).astype(float))
-    if act.name == "constant":
-        c = float(params["c"])
-        return (lambda z: np.full_like(z, c)), (lambda z: np.zeros_like(z))
-    if act.name == "tanh":
-        # sech² z = 4e^{−2|z|} / (1 + e^{−2|z|})²: no overflow of cosh for large |z|, no 1 − tanh² cancellation.
-        return np.tanh, (lambda z: 4.0 * np.exp(-2.0 * np.abs(z)) / (1.0 + np.exp(-2.0 * np.abs(z))) ** 2)
-    if act.name == "leaky_relu":
-        s = float(params["slope"])
-        return (lambda z: np.where(z > 0, z, s * z)), (lambda z: np.where(z > 0, 1.0, s))
-    if act.name == "softplus":
-        return (lambda z: np.logaddexp(0.0, z)), sigmoid
-    if act.name == "custom":
-        return custom_twin(str(params["formula"]), "z")
-    raise VerificationError(f"no float64 twin for activation {act.name!r}: add one to derive/floats.py")
-
-
-def custom_twin(formula: str, *names: str) -> tuple[Callable[..., Array], Callable[..., Array]]:
-    """A user formula and its derivative in the first variable, as NumPy functions.
-
-    The formula is parsed (safely) on its own here, and differentiated by SymPy; the finite
-    differences of the gate are what check that derivative independently.
-    """
-    import sympy as sp
-
-    from derive.spec.user_formulas import parse_formula
-
-    symbols = {name: sp.Symbol(f"v{i}", real=True) for i, name in enumerate(names)}
-    expr = parse_formula(formula, symbols)
-    args = list(symbols.values())
-    slope = sp.diff(expr, args[0])
-    return (
-        _robust(sp.lambdify(args, expr, "numpy"), sp.lambdify(args, expr, "mpmath")),
-        _robust(sp.lambdify(args, slope, "numpy"), sp.lambdify(args, slope, "mpmath")),
-    )
-
-
-def _robust(fast: Callable[..., object], wide: Callable[..., object]) -> Callable[..., Array]:
-    """A lambdified formula on arrays; an entry that NumPy could not finish (an overflow inside,
-    as e^{-z}/(1 + e^{-z})² at z = -10^45) is evaluated again by mpmath, whose exponents do not
-    overflow, and rounded to float64 (infinite only if the value itself is)."""
-    import mpmath
-
-    def call(*xs: Array) -> Array:
-        with np.errstate(all="ignore"):  # what overflows is recomputed below
-            out = np.broadcast_to(np.asarray(fast(*xs), dtype=float), np.shape(xs[0])).copy()
-        bad = ~np.isfinite(out)
-        if bad.any():
-            inputs = [np.broadcast_to(np.asarray(x, dtype=float), out.shape) for x in xs]
-            for index in zip(*np.nonzero(bad), strict=True):
-                try:
-                    out[index] = float(wide(*(mpmath.mpf(float(x[index])) for x in inputs)))  # type: ignore[arg-type]
-                except (TypeError, ValueError, ZeroDivisionError):  # complex, or undefined there too
-                    out[index] = math.nan
-        return out
-
-    return call
-
-
-def loss_twin(loss: Loss) -> LossFns:
-    """L(ŷ, y) over the outputs (summed, or averaged as the loss says) and ∂L/∂ŷ, in float64."""
-    value, gradient = _loss_twin(loss)
-    if loss.scale == 1:
-        return value, gradient
-    scale = float(loss.scale)
-    return (lambda yhat, y: scale * value(yhat, y)), (lambda yhat, y: scale * gradient(yhat, y))
-
-
-def _loss_twin(loss: Loss) -> LossFns:
-    if loss.name == "squared_error":
-        return (lambda yhat, y: float(np.sum((yhat - y) ** 2))), (lambda yhat, y: 2.0 * (yhat - y))
-    if loss.name == "binary_cross_entropy":
-
-        def value(p: Array, y: Array) -> float:
-            with np.errstate(divide="ignore", invalid="ignore"):  # np.where evaluates both branches
-                terms = np.where(y > 0, y * np.log(p), 0.0) + np.where(y < 1, (1 - y) * np.log1p(-p), 0.0)
-            return float(-np.sum(terms))
-
-        def gradient(p: Array, y: Array) -> Array:
-            with np.errstate(divide="ignore", invalid="ignore"):  # p = 0 or 1: the exact engine reports it
-                return (1 - y) / (1 - p) - y / p
-
-        return value, gradient
-    if loss.name == "categorical_cross_entropy":
-
-        def categorical(p: Array, y: Array) -> float:
-            with np.errstate(divide="ignore", invalid="ignore"):  # a zero target's term is 0, whatever p is
-                return float(-np.sum(np.where(y > 0, y * np.log(p), 0.0)))
-
-        return categorical, (lambda p, y: -y / p)
-    if loss.name == "half_squared_error":
-        return (lambda yhat, y: float(0.5 * np.sum((yhat - y) ** 2))), (lambda yhat, y: yhat - y)
-    if loss.name == "custom":
-        term, slope = custom_twin(dict(loss.params)["formula"], "yhat", "y")
-        return (lambda yhat, y: float(np.sum(term(yhat, y)))), slope
-    raise VerificationError(f"no float64 twin for loss {loss.name!r}: add one to derive/floats.py")
-
-
-StepFn = Callable[[Array, Array, Mapping[str, Array], int, Mapping[str, float], Rounder], dict[str, Array]]
-
-
-def optimizer_twin(optimizer: Optimizer) -> StepFn:
-    """One step: (θ, g, previous state, t, hyperparameters with ``alpha``, rounding of each stage)
-    → every stage's values."""
-    if optimizer.name == "sgd":
-        return lambda theta, g, state, t, h, r: {"theta": r(theta - h["alpha"] * g)}
-    if optimizer.name == "adam":
-
-        def adam(
-            theta: Array, g: Array, state: Mapping[str, Array], t: int, h: Mapping[str, float], r: Rounder
-        ) -> dict[str, Array]:
-            m = r(h["beta1"] * state.get("m", np.zeros_like(g)) + (1 - h["beta1"]) * g)
-            v = r(h["beta2"] * state.get("v", np.zeros_like(g)) + (1 - h["beta2"]) * g * g)
-            mhat = r(m / (1 - h["beta1"] ** t))
-            vhat = r(v / (1 - h["beta2"] ** t))
-            return {
-                "m": m,
-                "v": v,
-                "mhat": mhat,
-                "vhat": vhat,
-                "theta": r(theta - h["alpha"] * mhat / (np.sqrt(vhat) + h["epsilon"])),
-            }
-
-        return adam
-    if optimizer.name in ("momentum", "momentum_ema", "nesterov"):
-        damped = optimizer.name == "momentum_ema"
-
-        def momentum(
-            theta: Array, g: Array, state: Mapping[str, Array], t: int, h: Mapping[str, float], r: Rounder
-        ) -> dict[str, Array]:
-            beta = h["beta"]
-            v = r(beta * state.get("v", np.zeros_like(g)) + ((1 - beta) * g if damped else g))
-            step = g + beta * v if optimizer.name == "nesterov" else v
-            return {"v": v, "theta": r(theta - h["alpha"] * step)}
-
-        return momentum
-    if optimizer.name == "rmsprop":
-
-        def rmsprop(
-            theta: Array, g: Array, state: Mapping[str, Array], t: int, h: Mapping[str, float], r: Rounder
-        ) -> dict[str, Array]:
-            s = r(h["rho"] * state.get("s", np.zeros_like(g)) + (1 - h["rho"]) * g * g)
-            return {"s": s, "theta": r(theta - h["alpha"] * g / (np.sqrt(s) + h["epsilon"]))}
-
-        return rmsprop
-    raise VerificationError(f"no float64 twin for optimizer {optimizer.name!r}: add one to derive/floats.py")
-
-
 @dataclass(frozen=True)
 class FloatNet:
     """A network in float64: weights, biases and activation twins per layer."""
 
     weights: tuple[Array, ...]
     biases: tuple[Array, ...]
-    acts: tuple[tuple[FloatFn, FloatFn], ...]
+    acts: tuple[Floats, ...]
     shared: tuple[bool, ...] = ()
     """Per layer: one bias shared by every unit (its gradient is the sum of the units')."""
     reads: tuple[tuple[int, ...], ...] = ()
     """Per layer, its sources stacked (0: x, k: layer k's output); empty: each reads the one below."""
     r: Rounder = unrounded
     """Applied to every value computed (the student policy's rounding), or :func:`unrounded`."""
-    carried: tuple[FloatFn | None, ...] = ()
-    """Per layer, f' from the rounded a where the student policy takes it so (:func:`carried_slope`)."""
 
     @classmethod
     def of(cls, network: Network, r: Rounder = unrounded) -> FloatNet:
         return cls(
             tuple(extended(layer.weights) for layer in network.layers),
             tuple(extended(layer.bias) for layer in network.layers),
-            tuple(activation_twin(layer.activation) for layer in network.layers),
+            tuple(layer.activation.floats for layer in network.layers),
             tuple(layer.shared_bias for layer in network.layers),
             tuple(network.sources(l) for l in range(1, len(network.layers) + 1)),
             r,
-            tuple(carried_slope(layer.activation) for layer in network.layers),
         )
 
     @property
@@ -311,12 +121,12 @@ class FloatNet:
         zs: list[Array] = []
         activations: list[Array] = []
         r = self.r
-        for l, (w, b, (f, _)) in enumerate(zip(self.weights, self.biases, self.acts, strict=True), 1):
+        for l, (w, b, act) in enumerate(zip(self.weights, self.biases, self.acts, strict=True), 1):
             z = r(w @ self.stacked(x, activations, l) + b)
             if nudge and nudge[0] == "z" and nudge[1] == l:
                 z = z.copy()
                 z[nudge[2]] += nudge[3]
-            a = r(f(z))
+            a = r(act.value(z))
             if nudge and nudge[0] == "a" and nudge[1] == l:
                 a = a.copy()
                 a[nudge[2]] += nudge[3]
@@ -336,7 +146,7 @@ class FloatNet:
         r = self.r
         if from_logit:
             z = zs[-1]
-            upstream = (1 - y) / sigmoid(-z) - y / sigmoid(z)
+            upstream = (1 - y) / sigmoid_float(-z) - y / sigmoid_float(z)
         else:
             upstream = r(loss_grad(activations[-1], y))
         output = upstream
@@ -348,15 +158,19 @@ class FloatNet:
         for l in range(len(zs), 0, -1):
             if l < len(zs):
                 upstream = r(inflow[l])
-            if self.acts[l - 1][1] is whole_layer:
+            act = self.acts[l - 1]
+            if act.slope is None:
                 # Softmax: its Jacobian a_i([i = j] − a_j) applied to ∂L/∂a gives a ⊙ (∂L/∂a − a·∂L/∂a).
                 a = activations[l - 1]
                 delta = r(a * (upstream - r(np.array(upstream @ a))))
             else:
-                carried = self.carried[l - 1] if self.rounds and self.carried else None
-                slope = carried(activations[l - 1]) if carried else self.acts[l - 1][1](zs[l - 1])
+                # The student policy takes f' from the rounded a where a student writes it so (σ' = a(1 − a)).
+                if self.rounds and act.slope_of_output is not None:
+                    slope = act.slope_of_output(activations[l - 1])
+                else:
+                    slope = act.slope(zs[l - 1])
                 if from_logit and l == len(zs):
-                    slope = sigmoid(zs[-1]) * sigmoid(-zs[-1])  # σ' without 1 − σ
+                    slope = sigmoid_float(zs[-1]) * sigmoid_float(-zs[-1])  # σ' without 1 − σ
                 delta = r(upstream * slope)
             deltas[l - 1] = delta
             d_weights[l - 1] = r(np.outer(delta, self.stacked(x, activations, l)))

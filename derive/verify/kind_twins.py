@@ -8,13 +8,29 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 import numpy as np
+import sympy as sp
 
-from derive.catalog.records import BINARY_CROSS_ENTROPY
+from derive.catalog.losses import BINARY_CROSS_ENTROPY
 from derive.maths.classification import PLOT_POINTS
 from derive.maths.experiments import RUNAWAY
 from derive.spec.model import Part, Spec, variant
-from derive.terms.symbols import LOSS, Partial, Sym, Symbolic, Updated, sample_loss
-from derive.verify.floats import Array, FloatNet, Gradients, central_difference, extended, loss_twin
+from derive.terms.keys import Scope, key
+from derive.terms.symbols import (
+    LOSS,
+    LossAt,
+    LossSlope,
+    Norm,
+    Partial,
+    PredictionError,
+    StepSize,
+    Sym,
+    Symbolic,
+    Updated,
+    bias,
+    sample_loss,
+    weight,
+)
+from derive.verify.floats import Array, FloatNet, Gradients, central_difference, extended
 from derive.verify.twins import (
     Expected,
     Mark,
@@ -39,76 +55,67 @@ from derive.verify.twins import (
 def sample_twin(out: Expected, spec: Spec, part: Part) -> None:
     """forward, show_that, gradients, update, replace_activation: one sample, maybe one step."""
     network, loss = variant(spec, part)
-    prefix = f"p{part.number}."
+    scope = Scope.part(part.number)
     net = FloatNet.of(network, rounding_of(spec))
     x, y = sample_of(part)
-    out.vector(prefix, "x", x)
-    out.vector(prefix, "y", y)
-    forward_values(out, network, net, x, y, loss, prefix)
-    grads = gradient_values(out, network, net, x, y, loss, prefix, output=part.output)
+    out.vector(scope, "x", x)
+    out.vector(scope, "y", y)
+    forward_values(out, network, net, x, y, loss, scope)
+    grads = gradient_values(out, network, net, x, y, loss, scope, output=part.output)
     if part.optimizer is not None and part.learning_rate is not None:
         hyper = hyper_of(part.optimizer, float(part.learning_rate), part.hyper)
-        record_hyper(out, prefix, hyper)
+        record_hyper(out, scope, hyper)
         names = part.wrt or all_names(network)
         net = run_steps(out, network, net, x, y, loss, grads, part, hyper, names)[-1]
-        forward_values(out, network, net, x, y, loss, prefix, after(part.steps))
+        forward_values(out, network, net, x, y, loss, scope, after(part.steps))
 
 
 def cross_entropy_twin(out: Expected, spec: Spec, part: Part) -> None:
-    prefix = f"p{part.number}."
-    value = loss_twin(BINARY_CROSS_ENTROPY)[0]
-    grid = [
-        (f"{k}/{PLOT_POINTS}" if k % PLOT_POINTS else str(k // PLOT_POINTS), k / PLOT_POINTS)
-        for k in range(1, PLOT_POINTS)
-    ]
-    for tag, points in (("", [(str(p), float(p)) for p in part.probabilities]), ("plot.", grid)):
-        for text, p in points:
+    scope = Scope.part(part.number)
+    value = BINARY_CROSS_ENTROPY.floats.value
+    grid = [sp.Rational(k, PLOT_POINTS) for k in range(1, PLOT_POINTS)]
+    for where, points in ((scope, part.probabilities), (scope.tag("plot"), grid)):
+        for exact in points:
+            p = float(exact)
             for y in (1, 0):
-                out.values[f"{prefix}{tag}L(p={_reduced(text)},y={y})"] = value(np.array([p]), np.array([float(y)]))
+                out.values[key(where, LossAt(exact, y))] = value(np.array([p]), np.array([float(y)]))
     if part.sample is not None:
         network, loss = variant(spec, part)
         net = FloatNet.of(network)
         x, y_true = sample_of(part)
-        out.vector(prefix, "x", x)
-        out.vector(prefix, "y", y_true)
-        forward_values(out, network, net, x, y_true, loss, prefix)
-        gradient_values(out, network, net, x, y_true, loss, prefix)
-        out.values[prefix + "p-y"] = float(net.forward(x)[1][-1][0] - y_true[0])
-
-
-def _reduced(fraction: str) -> str:
-    """k/40 in lowest terms, as SymPy writes a Rational."""
-    from fractions import Fraction
-
-    return str(Fraction(fraction))
+        out.vector(scope, "x", x)
+        out.vector(scope, "y", y_true)
+        forward_values(out, network, net, x, y_true, loss, scope)
+        gradient_values(out, network, net, x, y_true, loss, scope)
+        out.values[key(scope, PredictionError())] = float(net.forward(x)[1][-1][0] - y_true[0])
 
 
 def mse_vs_ce_twin(out: Expected, spec: Spec, part: Part) -> None:
-    prefix, y = f"p{part.number}.", float(part.target)
+    scope, y = Scope.part(part.number), float(part.target)
     for p_exact in part.probabilities:
         p = float(p_exact)
-        out.values[f"{prefix}dL/dz_mse(p={p_exact})"] = 2 * (p - y) * p * (1 - p)
-        out.values[f"{prefix}dL/dz_ce(p={p_exact})"] = p - y
+        out.values[key(scope, LossSlope("mse", p_exact))] = 2 * (p - y) * p * (1 - p)
+        out.values[key(scope, LossSlope("ce", p_exact))] = p - y
 
 
 def learning_rates_twin(out: Expected, spec: Spec, part: Part) -> None:
     network, loss = variant(spec, part)
     assert part.optimizer is not None
     x, y = sample_of(part)
-    start(out, network, x, y, loss, f"p{part.number}.")
+    start(out, network, x, y, loss, Scope.part(part.number))
     names = all_names(network)
     for r, rate in enumerate(part.learning_rates, 1):
         hyper = hyper_of(part.optimizer, float(rate), part.hyper)
-        record_hyper(out, f"p{part.number}.run{r}.", hyper)
+        record_hyper(out, Scope.part(part.number).run(r), hyper)
         net = FloatNet.of(network)
         state: dict[str, dict[tuple[str, int], Array]] = {}
         for t in range(1, part.steps + 1):
-            prefix = f"p{part.number}.run{r}.t{t}."
-            grads = gradient_values(out, network, net, x, y, loss, prefix)
-            net = step_values(out, network, net, grads, part.optimizer, hyper, state, t, names, prefix)
-            forward_values(out, network, net, x, y, loss, prefix, after(t))
-            forward_values(out, network, net, x, y, loss, prefix + "d.")
-            if abs(out.values[prefix + Updated(LOSS, t).key]) > RUNAWAY:
+            scope = Scope.part(part.number).run(r).step(t)
+            grads = gradient_values(out, network, net, x, y, loss, scope)
+            net = step_values(out, network, net, grads, part.optimizer, hyper, state, t, names, scope)
+            forward_values(out, network, net, x, y, loss, scope, after(t))
+            forward_values(out, network, net, x, y, loss, scope.tag("d"))
+            if abs(out.values[key(scope, Updated(LOSS, t))]) > RUNAWAY:
                 break
 
 
@@ -118,72 +125,72 @@ def norms(out: Expected, key: str, matrix: Array) -> None:
 
 def compare_activation_twin(out: Expected, spec: Spec, part: Part) -> None:
     relu, loss = variant(spec, part)
-    prefix = f"p{part.number}."
+    scope = Scope.part(part.number)
     x, y = sample_of(part)
-    out.vector(prefix, "x", x)
-    out.vector(prefix, "y", y)
+    out.vector(scope, "x", x)
+    out.vector(scope, "y", y)
     relu_net, sigmoid_net = FloatNet.of(relu), FloatNet.of(spec.network)
-    forward_values(out, relu, relu_net, x, y, loss, prefix)
-    relu_grads = gradient_values(out, relu, relu_net, x, y, loss, prefix)
-    forward_values(out, spec.network, sigmoid_net, x, y, spec.loss, prefix + "sigmoid.")
-    sigmoid_grads = gradient_values(out, spec.network, sigmoid_net, x, y, spec.loss, prefix + "sigmoid.")
+    forward_values(out, relu, relu_net, x, y, loss, scope)
+    relu_grads = gradient_values(out, relu, relu_net, x, y, loss, scope)
+    forward_values(out, spec.network, sigmoid_net, x, y, spec.loss, scope.tag("sigmoid"))
+    sigmoid_grads = gradient_values(out, spec.network, sigmoid_net, x, y, spec.loss, scope.tag("sigmoid"))
     for l in range(1, len(relu.layers) + 1):
-        norms(out, f"{prefix}sigmoid.norm(dL/dW{l})", sigmoid_grads.weights[l - 1])
-        norms(out, f"{prefix}relu.norm(dL/dW{l})", relu_grads.weights[l - 1])
+        norms(out, key(scope.tag("sigmoid"), Norm(Partial(LOSS, weight(l)))), sigmoid_grads.weights[l - 1])
+        norms(out, key(scope.tag("relu"), Norm(Partial(LOSS, weight(l)))), relu_grads.weights[l - 1])
     if part.dead_x is not None:
         dead = extended(part.dead_x)
-        out.vector(prefix + "dead.", "x", dead)
-        out.vector(prefix + "dead.", "y", y)
-        forward_values(out, relu, relu_net, dead, y, loss, prefix + "dead.")
-        gradient_values(out, relu, relu_net, dead, y, loss, prefix + "dead.")
+        out.vector(scope.tag("dead"), "x", dead)
+        out.vector(scope.tag("dead"), "y", y)
+        forward_values(out, relu, relu_net, dead, y, loss, scope.tag("dead"))
+        gradient_values(out, relu, relu_net, dead, y, loss, scope.tag("dead"))
 
 
 def compare_optimizer_twin(out: Expected, spec: Spec, part: Part) -> None:
     network, loss = variant(spec, part)
     assert part.optimizer is not None and part.learning_rate is not None
-    prefix = f"p{part.number}."
+    scope = Scope.part(part.number)
     x, y = sample_of(part)
-    start(out, network, x, y, loss, prefix)
+    start(out, network, x, y, loss, scope)
     initial = FloatNet.of(network)
     hyper = hyper_of(part.optimizer, float(part.learning_rate), part.hyper)
-    record_hyper(out, prefix, hyper)
-    first = gradient_values(out, network, initial, x, y, loss, prefix)
+    record_hyper(out, scope, hyper)
+    first = gradient_values(out, network, initial, x, y, loss, scope)
     after_first = run_steps(out, network, initial, x, y, loss, first, part, hyper, all_names(network))[0]
     for kind, symbol, l, index in param_symbols(network):
         g = float((first.weights if kind == "w" else first.biases)[l - 1][index])
         old = float((initial.weights if kind == "w" else initial.biases)[l - 1][index])
         new = float((after_first.weights if kind == "w" else after_first.biases)[l - 1][index])
-        out.values[f"{prefix}sgd_step({symbol.key})"] = -hyper["alpha"] * g
-        out.values[f"{prefix}adam_step({symbol.key})"] = new - old
+        out.values[key(scope, StepSize("sgd", symbol))] = -hyper["alpha"] * g
+        out.values[key(scope, StepSize(part.optimizer.name, symbol))] = new - old
 
 
 def extra_layer_twin(out: Expected, spec: Spec, part: Part) -> None:
     deep, loss = variant(spec, part)
-    prefix = f"p{part.number}."
+    scope = Scope.part(part.number)
     x, y = sample_of(part)
     deep_net, shallow_net = FloatNet.of(deep), FloatNet.of(spec.network)
     for kind, symbol, l, index in param_symbols(deep):
-        out.values[prefix + symbol.key] = float((deep_net.weights if kind == "w" else deep_net.biases)[l - 1][index])
-    out.vector(prefix, "x", x)
-    out.vector(prefix, "y", y)
-    forward_values(out, deep, deep_net, x, y, loss, prefix)
-    deep_grads = gradient_values(out, deep, deep_net, x, y, loss, prefix)
-    forward_values(out, spec.network, shallow_net, x, y, spec.loss, prefix + "shallow.")
-    shallow_grads = gradient_values(out, spec.network, shallow_net, x, y, spec.loss, prefix + "shallow.")
+        out.values[key(scope, symbol)] = float((deep_net.weights if kind == "w" else deep_net.biases)[l - 1][index])
+    out.vector(scope, "x", x)
+    out.vector(scope, "y", y)
+    forward_values(out, deep, deep_net, x, y, loss, scope)
+    deep_grads = gradient_values(out, deep, deep_net, x, y, loss, scope)
+    forward_values(out, spec.network, shallow_net, x, y, spec.loss, scope.tag("shallow"))
+    shallow_grads = gradient_values(out, spec.network, shallow_net, x, y, spec.loss, scope.tag("shallow"))
     for tag, grads in (("shallow", shallow_grads), ("deep", deep_grads)):
-        norms(out, f"{prefix}{tag}.norm(dL/dW1)", grads.weights[0])
-        norms(out, f"{prefix}{tag}.norm(dL/db1)", grads.biases[0])
+        norms(out, key(scope.tag(tag), Norm(Partial(LOSS, weight(1)))), grads.weights[0])
+        norms(out, key(scope.tag(tag), Norm(Partial(LOSS, bias(1)))), grads.biases[0])
 
 
 def batch_twin(out: Expected, spec: Spec, part: Part) -> None:
     """Each sample's pass and gradients, the batch loss and gradient, and the steps, per batch or per sample."""
     network, loss = variant(spec, part)
     assert part.optimizer is not None and part.learning_rate is not None
-    prefix, size = f"p{part.number}.", len(part.samples)
+    scope, size = Scope.part(part.number), len(part.samples)
     scale = 1.0 / size if part.batch_mean else 1.0
     samples = [(extended(s.x), extended(s.y)) for s in part.samples]
     hyper = hyper_of(part.optimizer, float(part.learning_rate), part.hyper)
-    record_hyper(out, prefix, hyper)
+    record_hyper(out, scope, hyper)
     names = part.wrt or all_names(network)
     state: dict[str, dict[tuple[str, int], Array]] = {}
     net = FloatNet.of(network, rounding_of(spec))
@@ -191,7 +198,7 @@ def batch_twin(out: Expected, spec: Spec, part: Part) -> None:
 
     def one(n: int, at: FloatNet) -> Gradients:
         x, y = samples[n - 1]
-        sample = f"{prefix}s{n}."
+        sample = scope.sample(n)
         out.vector(sample, "x", x)
         out.vector(sample, "y", y)
         forward_values(out, network, at, x, y, loss, sample, marked(n, 0))
@@ -212,8 +219,8 @@ def batch_twin(out: Expected, spec: Spec, part: Part) -> None:
 
     if part.mode == "batch":
         each = [one(n, net) for n in range(1, size + 1)]
-        out.values[prefix + LOSS.key] = float(
-            combined([np.array(out.values[f"{prefix}s{n}." + sample_loss(n).key]) for n in range(1, size + 1)])
+        out.values[key(scope, LOSS)] = float(
+            combined([np.array(out.values[key(scope.sample(n), sample_loss(n))]) for n in range(1, size + 1)])
         )
         whole = network_loss(network, loss)
         layers = range(len(network.layers))
@@ -233,24 +240,24 @@ def batch_twin(out: Expected, spec: Spec, part: Part) -> None:
                 return scale * sum(whole(*moved.forward(x), y) for x, y in coarse_samples)
 
             start = float((net.weights if kind == "w" else net.biases)[l - 1][index])
-            key = prefix + Partial(LOSS, symbol).key
+            gradient = key(scope, Partial(LOSS, symbol))
             where = ("weights" if kind == "w" else "biases", (l - 1, *index))
-            out.values[key] = entry_of(grads, *where)
+            out.values[gradient] = entry_of(grads, *where)
             if unrounded:
-                out.unrounded[key] = scale * sum(entry_of(g, *where) for g in unrounded)
+                out.unrounded[gradient] = scale * sum(entry_of(g, *where) for g in unrounded)
             if not kinked:
-                out.differences[key] = central_difference(batch_loss, start)
-        net = step_values(out, network, net, grads, part.optimizer, hyper, state, 1, names, prefix)
+                out.differences[gradient] = central_difference(batch_loss, start)
+        net = step_values(out, network, net, grads, part.optimizer, hyper, state, 1, names, scope)
         times = 1
     else:
         for n in range(1, size + 1):
-            net = step_values(out, network, net, one(n, net), part.optimizer, hyper, state, n, names, prefix)
+            net = step_values(out, network, net, one(n, net), part.optimizer, hyper, state, n, names, scope)
         times = size
     for n, (x, y) in enumerate(samples, 1):
-        forward_values(out, network, net, x, y, loss, f"{prefix}s{n}.", marked(n, times))
-    out.values[prefix + Updated(LOSS, times).key] = float(
+        forward_values(out, network, net, x, y, loss, scope.sample(n), marked(n, times))
+    out.values[key(scope, Updated(LOSS, times))] = float(
         combined(
-            [np.array(out.values[f"{prefix}s{n}." + Updated(sample_loss(n), times).key]) for n in range(1, size + 1)]
+            [np.array(out.values[key(scope.sample(n), Updated(sample_loss(n), times))]) for n in range(1, size + 1)]
         )
     )
 

@@ -12,20 +12,17 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from derive.catalog.records import Loss, Optimizer
-from derive.maths.network import mean_symbol, unit_symbol
-from derive.maths.updates import param_entry
+from derive.catalog.losses import Loss
+from derive.catalog.optimizers import Optimizer, Rounder
 from derive.spec.model import Network, Part, Spec
-from derive.terms.symbols import LOSS, Partial, Stat, Sym, Symbolic, Updated, bias
+from derive.terms.keys import Scope, key, parse_entry, unit
+from derive.terms.symbols import LOSS, Mean, Partial, Stat, Sym, Symbolic, Tied, Updated, bias
 from derive.verify.floats import (
     Array,
     FloatNet,
     Gradients,
-    Rounder,
     central_difference,
     extended,
-    loss_twin,
-    optimizer_twin,
     rounder,
     unrounded,
 )
@@ -52,9 +49,9 @@ class Expected:
     """Under the student policy, per gradient key the gradient without rounding: the differences
     confirm it (the sheet's rounded value is confirmed by the rounded twin in ``values``)."""
 
-    def vector(self, prefix: str, base: str, values: Array) -> None:
+    def vector(self, scope: Scope, base: str, values: Array) -> None:
         for i, v in enumerate(values, 1):
-            self.values[prefix + Sym(base, None, (i,)).key] = float(v)
+            self.values[key(scope, Sym(base, None, (i,)))] = float(v)
 
 
 def rounding_of(spec: Spec) -> Rounder:
@@ -85,7 +82,7 @@ def network_loss(network: Network, loss: Loss) -> NetLoss:
     Cross-entropy of a sigmoid output is computed from the logit, log(1 + e^z) − y z: from the
     output p itself, 1 − p loses every digit as p → 1, and with them the finite differences.
     """
-    value = loss_twin(loss)[0]
+    value = loss.floats.value
     if logit_form(network, loss):
         return lambda zs, activations, y: float(np.sum(np.logaddexp(0.0, zs[-1]) - y * zs[-1]))
     return lambda zs, activations, y: value(activations[-1], y)
@@ -97,20 +94,20 @@ def logit_form(network: Network, loss: Loss) -> bool:
 
 
 def forward_values(
-    out: Expected, network: Network, net: FloatNet, x: Array, y: Array, loss: Loss, prefix: str, mark: Mark = plain
+    out: Expected, network: Network, net: FloatNet, x: Array, y: Array, loss: Loss, scope: Scope, mark: Mark = plain
 ) -> None:
     """Every z and a of the pass, and the loss (none without targets: a part of an output)."""
     zs, activations = net.forward(x)
     for l, (z, a) in enumerate(zip(zs, activations, strict=True), 1):
         for j, (zj, aj) in enumerate(zip(z, a, strict=True), 1):
-            out.values[prefix + mark(unit_symbol(network, l, "z", j)).key] = float(zj)
-            out.values[prefix + mark(unit_symbol(network, l, "a", j)).key] = float(aj)
+            out.values[key(scope, mark(unit(len(network.layers), l, "z", j)))] = float(zj)
+            out.values[key(scope, mark(unit(len(network.layers), l, "a", j)))] = float(aj)
     if len(y):
         if net.rounds:  # the student policy: the loss of the rounded ŷ, rounded
-            value = float(net.r(np.array(loss_twin(loss)[0](activations[-1], y))))
+            value = float(net.r(np.array(loss.floats.value(activations[-1], y))))
         else:
             value = network_loss(network, loss)(zs, activations, y)
-        out.values[prefix + mark(LOSS).key] = value
+        out.values[key(scope, mark(LOSS))] = value
 
 
 def at_kink(network: Network, zs: Sequence[Array]) -> bool:
@@ -120,7 +117,7 @@ def at_kink(network: Network, zs: Sequence[Array]) -> bool:
 
 def entry_place(key: str) -> tuple[str, int, tuple[int, ...]]:
     """The kind ("w" or "b"), layer and 0-based index of an entry key (``w1[1,2]``; a shared ``b2``: ())."""
-    entry = param_entry(key)  # the key's name only; the values are this engine's own
+    entry = parse_entry(key)  # the key's name only; the values are this engine's own
     assert entry.layer is not None
     return entry.base, entry.layer, tuple(int(i) - 1 for i in entry.index)
 
@@ -132,7 +129,7 @@ def gradient_values(
     x: Array,
     y: Array,
     loss: Loss,
-    prefix: str,
+    scope: Scope,
     of: Sym = LOSS,
     output: int | None = None,
 ) -> Gradients:
@@ -141,10 +138,10 @@ def gradient_values(
     With ``output`` there is no loss: the gradients are those of the output ŷ_output itself.
     """
     if output is None:
-        value, derivative = loss_twin(loss)
+        value, derivative = loss.floats.value, loss.floats.gradient
         whole = network_loss(network, loss)
     else:
-        of = unit_symbol(network, len(network.layers), "a", output)
+        of = unit(len(network.layers), len(network.layers), "a", output)
         value, derivative, whole = output_twin(output)
     logit = output is None and logit_form(network, loss)
     plain = net.plain()  # the true gradients, before the student policy's rounding
@@ -155,12 +152,12 @@ def gradient_values(
     fd, xf, yf = net.coarse(), x.astype(float), y.astype(float)  # what the differences nudge
 
     def record(symbol: Symbolic, where: tuple[str, tuple[int, ...]], nudged: tuple[float, float]) -> None:
-        key = prefix + symbol.key
-        out.values[key] = entry_of(grads, *where)
+        name = key(scope, symbol)
+        out.values[name] = entry_of(grads, *where)
         if grads.unrounded is not None:
-            out.unrounded[key] = entry_of(grads.unrounded, *where)
+            out.unrounded[name] = entry_of(grads.unrounded, *where)
         if not kinked:  # at a ReLU kink the two one-sided slopes differ
-            out.differences[key] = nudged
+            out.differences[name] = nudged
 
     depth = len(network.layers)
 
@@ -169,7 +166,7 @@ def gradient_values(
 
     for j in range(1, len(grads.output) + 1):
         nudged = _nudge(fd, xf, yf, of_output, ("a", depth, j - 1))
-        record(Partial(of, unit_symbol(network, depth, "a", j)), ("output", (j - 1,)), nudged)
+        record(Partial(of, unit(len(network.layers), depth, "a", j)), ("output", (j - 1,)), nudged)
     for l in range(1, depth + 1):
         for j in range(1, len(grads.delta[l - 1]) + 1):
             nudged = _nudge(fd, xf, yf, whole, ("z", l, j - 1))
@@ -177,7 +174,7 @@ def gradient_values(
         if l > 1:
             for k in range(1, len(grads.activation[l - 2]) + 1):
                 record(
-                    Partial(of, unit_symbol(network, l - 1, "a", k)),
+                    Partial(of, unit(len(network.layers), l - 1, "a", k)),
                     ("activation", (l - 2, k - 1)),
                     _nudge(fd, xf, yf, whole, ("a", l - 1, k - 1)),
                 )
@@ -185,7 +182,7 @@ def gradient_values(
     for l, layer in enumerate(network.layers, 1):
         if layer.activation.vector:  # ḡ = Σ_i a_i ∂L/∂a_i of a softmax layer
             upstream = grads.output if l == depth else grads.activation[l - 1]
-            out.values[prefix + mean_symbol(l).key] = float(net.r(np.array(upstream @ outputs[l - 1])))
+            out.values[key(scope, Mean(l))] = float(net.r(np.array(upstream @ outputs[l - 1])))
     # ∂L/∂x = W^{(1)ᵀ} δ^{(1)} (plus what skip connections bring back), nudged by moving the input itself.
     for k in range(len(grads.inputs)):
         nudged = _nudge_input(fd, xf, yf, whole, k)
@@ -267,10 +264,10 @@ def step_values(
     state: dict[str, dict[tuple[str, int], Array]],
     t: int,
     names: Sequence[str],
-    prefix: str,
+    scope: Scope,
 ) -> FloatNet:
     """One optimizer step on the layers' tensors; records every stage of every entry."""
-    update = optimizer_twin(optimizer)
+    update = optimizer.floats
     weights, biases = list(net.weights), list(net.biases)
     for l in range(1, len(network.layers) + 1):
         for kind, tensors, gradient in (("W", weights, grads.weights), ("b", biases, grads.biases)):
@@ -290,7 +287,7 @@ def step_values(
                             Sym("w", l, tuple(i + 1 for i in index)) if kind == "W" else bias(l).entry(index[0] + 1)
                         )
                     target = Updated(symbol, t) if name == "theta" else Stat(name, symbol, t)
-                    out.values[prefix + target.key] = float(v)
+                    out.values[key(scope, target)] = float(v)
     return net.replace(tuple(weights), tuple(biases))
 
 
@@ -309,46 +306,48 @@ def run_steps(
     """``part.steps`` optimizer steps from ``net`` (whose gradients are ``grads``), keyed as the
     exact engine's optimizer run keys them; the network after each step."""
     assert part.optimizer is not None
-    prefix = f"p{part.number}."
+    scope = Scope.part(part.number)
     state: dict[str, dict[tuple[str, int], Array]] = {}
     nets = []
     for t in range(1, part.steps + 1):
         if t > 1:
-            forward_values(out, network, net, x, y, loss, prefix, after(t - 1))
-            grads = gradient_values(out, network, net, x, y, loss, f"{prefix}t{t}.")
+            forward_values(out, network, net, x, y, loss, scope, after(t - 1))
+            grads = gradient_values(out, network, net, x, y, loss, scope.step(t))
         if part.frozen:
-            grads = frozen_out(out, grads, part.frozen, prefix if t == 1 else f"{prefix}t{t}.")
+            grads = frozen_out(out, grads, part.frozen, scope if t == 1 else scope.step(t))
         if part.tied:
-            grads = tied_out(out, grads, part.tied, prefix if t == 1 else f"{prefix}t{t}.", net.r)
+            grads = tied_out(out, grads, part.tied, scope if t == 1 else scope.step(t), net.r)
             whole = network_loss(network, loss)
             kinked = at_kink(network, net.plain().forward(x)[0])
             for number, group in enumerate(part.tied, 1):
-                key = f"{prefix if t == 1 else f'{prefix}t{t}.'}dL/dtied{number}"
+                tied_key = key(scope if t == 1 else scope.step(t), Partial(LOSS, Tied(number)))
                 if not kinked:  # at a ReLU kink the two one-sided slopes differ
-                    out.differences[key] = _nudge_tied(net.coarse(), x.astype(float), y.astype(float), whole, group)
-        net = step_values(out, network, net, grads, part.optimizer, hyper, state, t, names, prefix)
+                    out.differences[tied_key] = _nudge_tied(
+                        net.coarse(), x.astype(float), y.astype(float), whole, group
+                    )
+        net = step_values(out, network, net, grads, part.optimizer, hyper, state, t, names, scope)
         nets.append(net)
     return nets
 
 
-def frozen_out(out: Expected, grads: Gradients, frozen: Sequence[str], prefix: str) -> Gradients:
+def frozen_out(out: Expected, grads: Gradients, frozen: Sequence[str], scope: Scope) -> Gradients:
     """The gradients with the frozen entries' set to 0 (recorded under the exact engine's keys)."""
     weights = [w.copy() for w in grads.weights]
     biases = [b.copy() for b in grads.biases]
-    for key in frozen:
-        kind, layer, index = entry_place(key)
+    for entry in frozen:
+        kind, layer, index = entry_place(entry)
         (weights if kind == "w" else biases)[layer - 1][index] = 0.0  # b2 (shared, index ()): every unit's copy
-        out.values[f"{prefix}frozen.dL/d{key}"] = 0.0
+        out.values[key(scope.tag("frozen"), Partial(LOSS, parse_entry(entry)))] = 0.0
     return replace(grads, weights=tuple(weights), biases=tuple(biases))
 
 
 def tied_out(
-    out: Expected, grads: Gradients, groups: Sequence[Sequence[str]], prefix: str, r: Rounder = unrounded
+    out: Expected, grads: Gradients, groups: Sequence[Sequence[str]], scope: Scope, r: Rounder = unrounded
 ) -> Gradients:
     """The gradients with every entry of a tied group replaced by the group's sum (keyed as the exact engine)."""
     unrounded_grads = grads.unrounded
     if unrounded_grads is not None:
-        unrounded_grads = tied_out(Expected(), unrounded_grads, groups, prefix)
+        unrounded_grads = tied_out(Expected(), unrounded_grads, groups, scope)
     weights = [w.copy() for w in grads.weights]
     biases = [b.copy() for b in grads.biases]
     for number, group in enumerate(groups, 1):
@@ -359,11 +358,11 @@ def tied_out(
         total = float(r(np.array(sum(source[index or (0,)] for source, index in places))))
         for source, index in places:
             source[index] = total
-        key = f"{prefix}dL/dtied{number}"
-        out.values[key] = total
+        tied_key = key(scope, Partial(LOSS, Tied(number)))
+        out.values[tied_key] = total
         if unrounded_grads is not None:
             kind, layer, index = entry_place(group[0])
-            out.unrounded[key] = entry_of(
+            out.unrounded[tied_key] = entry_of(
                 unrounded_grads, "weights" if kind == "w" else "biases", (layer - 1, *(index or (0,)))
             )
     return replace(grads, weights=tuple(weights), biases=tuple(biases), unrounded=unrounded_grads)
@@ -379,17 +378,17 @@ def hyper_of(optimizer: Optimizer, rate: float, given: Sequence[tuple[str, objec
     return values
 
 
-def record_hyper(out: Expected, prefix: str, hyper: Mapping[str, float]) -> None:
+def record_hyper(out: Expected, scope: Scope, hyper: Mapping[str, float]) -> None:
     for name, value in hyper.items():
-        out.values[prefix + Sym(name).key] = value
+        out.values[key(scope, Sym(name))] = value
 
 
 def all_names(network: Network) -> tuple[str, ...]:
     return tuple(network.parameter_names())
 
 
-def start(out: Expected, network: Network, x: Array, y: Array, loss: Loss, prefix: str) -> None:
+def start(out: Expected, network: Network, x: Array, y: Array, loss: Loss, scope: Scope) -> None:
     """The sample and its forward pass, which a part shows when no earlier part did."""
-    out.vector(prefix, "x", x)
-    out.vector(prefix, "y", y)
-    forward_values(out, network, FloatNet.of(network), x, y, loss, prefix)
+    out.vector(scope, "x", x)
+    out.vector(scope, "y", y)
+    forward_values(out, network, FloatNet.of(network), x, y, loss, scope)

@@ -1,18 +1,22 @@
-"""A safe parser for user formulas: a whitelist walk over Python's syntax tree, never eval.
+"""Formulas a spec gives as text: parsed safely for the exact rule, and lambdified for the float rule.
 
-``"z**3/3 + 0.1*z"`` becomes a SymPy expression built node by node from the tree; only numbers,
-the allowed variable names, + − × ÷ and powers (``**`` or ``^``), and the maths functions in
-:data:`FUNCTIONS` are accepted. Numbers are read exactly ("0.1" is 1/10).
+The parser is a whitelist walk over Python's syntax tree, never eval: ``"z**3/3 + 0.1*z"`` becomes
+a SymPy expression built node by node from the tree; only numbers, the allowed variable names,
++ − × ÷ and powers (``**`` or ``^``), and the maths functions in :data:`FUNCTIONS` are
+accepted. Numbers are read exactly ("0.1" is 1/10).
 """
 
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable, Mapping
 
+import mpmath
+import numpy as np
 import sympy as sp
 
-from derive.spec.numbers import NumberError, parse_exact
+from derive.terms.numbers import NumberError, parse_exact
 
 MAX_LENGTH = 200
 MAX_DEPTH = 30
@@ -117,3 +121,40 @@ class _Builder:
         raise FormulaError(
             f"not allowed in a formula: {shown!r} (only numbers, {self.allowed()}, + - * / ** and functions)"
         )
+
+
+def float_rules(formula: str, *names: str) -> tuple[Callable[..., np.ndarray], Callable[..., np.ndarray]]:
+    """A user formula and its derivative in the first variable, as NumPy functions (the float rule).
+
+    The formula is parsed on its own here, and differentiated by SymPy; the finite differences of
+    the gate are what check that derivative independently.
+    """
+    symbols = {name: sp.Symbol(f"v{i}", real=True) for i, name in enumerate(names)}
+    expr = parse_formula(formula, symbols)
+    args = list(symbols.values())
+    slope = sp.diff(expr, args[0])
+    return (
+        _robust(sp.lambdify(args, expr, "numpy"), sp.lambdify(args, expr, "mpmath")),
+        _robust(sp.lambdify(args, slope, "numpy"), sp.lambdify(args, slope, "mpmath")),
+    )
+
+
+def _robust(fast: Callable[..., object], wide: Callable[..., object]) -> Callable[..., np.ndarray]:
+    """A lambdified formula on arrays; an entry that NumPy could not finish (an overflow inside,
+    as e^{-z}/(1 + e^{-z})^2 at z = -10^45) is evaluated again by mpmath, whose exponents do not
+    overflow, and rounded to float64 (infinite only if the value itself is)."""
+
+    def call(*xs: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):  # what overflows is recomputed below
+            out = np.broadcast_to(np.asarray(fast(*xs), dtype=float), np.shape(xs[0])).copy()
+        bad = ~np.isfinite(out)
+        if bad.any():
+            inputs = [np.broadcast_to(np.asarray(x, dtype=float), out.shape) for x in xs]
+            for index in zip(*np.nonzero(bad), strict=True):
+                try:
+                    out[index] = float(wide(*(mpmath.mpf(float(x[index])) for x in inputs)))  # type: ignore[arg-type]
+                except (TypeError, ValueError, ZeroDivisionError):  # complex, or undefined there too
+                    out[index] = math.nan
+        return out
+
+    return call

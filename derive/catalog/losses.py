@@ -1,0 +1,165 @@
+"""Losses as data: each record holds one output's term and its derivative in ŷ (exact, as formula
+trees), the same in NumPy floats for the verification gate, and its words."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+import sympy as sp
+
+from derive.catalog.parsing import float_rules, parse_formula
+from derive.terms.formula import Difference, Log, Negate, Node, Num, Power, Product, Quotient, Rule, Sum
+from derive.tex.names import named, token
+
+Array = np.ndarray
+ONE = Num(sp.Integer(1))
+UNIT = sp.Integer(1)
+
+
+@dataclass(frozen=True)
+class LossFloats:
+    """L(ŷ, y) summed over the outputs and ∂L/∂ŷ, in NumPy floats."""
+
+    value: Callable[[Array, Array], float]
+    gradient: Callable[[Array, Array], Array]
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss summed over the outputs: one term per output and its derivative in ŷ_j."""
+
+    name: str
+    term: Callable[[Node, Node], Node]
+    gradient: Callable[[Node, Node], Node]
+    floats: LossFloats
+    formula: str
+    """LaTeX of L for one output, in ŷ and y (written with derive.names tokens)."""
+    identity: str
+    """LaTeX of ∂L/∂ŷ for one output."""
+    prose: str
+    """The key of its words in the language catalogues."""
+    scale: sp.Rational = UNIT
+    """1/n for the mean over n outputs; 1 for the sum."""
+    params: tuple[tuple[str, str], ...] = ()
+
+
+def _cross_entropy(p: Array, y: Array) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):  # np.where evaluates both branches
+        terms = np.where(y > 0, y * np.log(p), 0.0) + np.where(y < 1, (1 - y) * np.log1p(-p), 0.0)
+    return float(-np.sum(terms))
+
+
+def _cross_entropy_gradient(p: Array, y: Array) -> Array:
+    with np.errstate(divide="ignore", invalid="ignore"):  # p = 0 or 1: the exact engine reports it
+        return (1 - y) / (1 - p) - y / p
+
+
+def _categorical(p: Array, y: Array) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero target's term is 0, whatever p is
+        return float(-np.sum(np.where(y > 0, y * np.log(p), 0.0)))
+
+
+SQUARED_ERROR = Loss(
+    name="squared_error",
+    term=lambda yhat, y: Power(Difference(yhat, y), 2),
+    gradient=lambda yhat, y: Product((Num(sp.Integer(2)), Difference(yhat, y))),
+    floats=LossFloats(lambda yhat, y: float(np.sum((yhat - y) ** 2)), lambda yhat, y: 2.0 * (yhat - y)),
+    formula=named(r"(@yhat - @y)^2"),
+    identity=named(r"\frac{\partial @L}{\partial @yhat} = 2(@yhat - @y)"),
+    prose="squared_error",
+)
+
+BINARY_CROSS_ENTROPY = Loss(
+    name="binary_cross_entropy",
+    term=lambda p, y: Negate(Sum((Product((y, Log(p))), Product((Difference(ONE, y), Log(Difference(ONE, p))))))),
+    gradient=lambda p, y: Difference(Quotient(Difference(ONE, y), Difference(ONE, p)), Quotient(y, p)),
+    floats=LossFloats(_cross_entropy, _cross_entropy_gradient),
+    formula=named(r"-\bigl[@y \log @yhat + (1 - @y) \log(1 - @yhat)\bigr]"),
+    identity=named(r"\frac{\partial @L}{\partial @yhat} = \frac{1 - @y}{1 - @yhat} - \frac{@y}{@yhat}"),
+    prose="binary_cross_entropy",
+)
+
+HALF_SQUARED_ERROR = Loss(
+    name="half_squared_error",
+    term=lambda yhat, y: Product((Num(sp.Rational(1, 2)), Power(Difference(yhat, y), 2))),
+    gradient=lambda yhat, y: Difference(yhat, y),
+    floats=LossFloats(lambda yhat, y: float(0.5 * np.sum((yhat - y) ** 2)), lambda yhat, y: yhat - y),
+    formula=named(r"\tfrac{1}{2}(@yhat - @y)^2"),
+    identity=named(r"\frac{\partial @L}{\partial @yhat} = @yhat - @y"),
+    prose="half_squared_error",
+)
+
+CATEGORICAL_CROSS_ENTROPY = Loss(
+    name="categorical_cross_entropy",
+    term=lambda p, y: Negate(Product((y, Log(p)))),
+    gradient=lambda p, y: Negate(Quotient(y, p)),
+    floats=LossFloats(_categorical, lambda p, y: -y / p),
+    formula=named(r"-\sum_j @y_j \log @yhat_j"),
+    identity=named(r"\frac{\partial @L}{\partial @yhat_j} = -\frac{@y_j}{@yhat_j}"),
+    prose="categorical_cross_entropy",
+)
+"""Cross-entropy of a distribution ŷ (a softmax output) against targets y (one-hot or a class index)."""
+
+# Named so that SymPy's canonical order prints ŷ before y: (ŷ - y)^2, not (-y + ŷ)^2.
+YHAT, Y = sp.Symbol("a", real=True), sp.Symbol("b", real=True)
+
+
+def custom_loss(formula: str) -> Loss:
+    """ℓ(ŷ, y) given as a formula string (parsed safely); ∂ℓ/∂ŷ is derived by SymPy and shown."""
+    rule = parse_formula(formula, {"yhat": YHAT, "y": Y})
+    slope = sp.diff(rule, YHAT)
+    placeholders = {YHAT: "#1", Y: "#2"}
+    names = {YHAT: token("yhat"), Y: token("y")}
+    term, derivative = float_rules(formula, "yhat", "y")
+
+    def rule_at(yhat: sp.Expr, y: sp.Expr) -> sp.Expr:
+        return rule.xreplace({YHAT: yhat, Y: y})
+
+    def slope_at(yhat: sp.Expr, y: sp.Expr) -> sp.Expr:
+        return slope.xreplace({YHAT: yhat, Y: y})
+
+    return Loss(
+        name="custom",
+        term=lambda yhat, y: Rule(sp.latex(rule, symbol_names=placeholders), rule_at, (yhat, y)),
+        gradient=lambda yhat, y: Rule(sp.latex(slope, symbol_names=placeholders), slope_at, (yhat, y)),
+        floats=LossFloats(lambda yhat, y: float(np.sum(term(yhat, y))), derivative),
+        formula=sp.latex(rule, symbol_names=names),
+        identity=named(rf"\frac{{\partial @L}}{{\partial @yhat}} = {sp.latex(slope, symbol_names=names)}"),
+        prose="custom_loss",
+        params=(("formula", formula),),
+    )
+
+
+def averaged(loss: Loss, outputs: int) -> Loss:
+    """The mean of ``loss`` over ``outputs`` outputs: each term and its derivative times 1/n."""
+    if outputs == 1:
+        return loss
+    scale = sp.Rational(1, outputs)
+    term_identity = loss.identity.replace(token("L"), r"\ell", 1)
+    value, gradient, factor = loss.floats.value, loss.floats.gradient, 1.0 / outputs
+    return replace(
+        loss,
+        term=lambda yhat, y: Product((Num(scale), loss.term(yhat, y))),
+        gradient=lambda yhat, y: Product((Num(scale), loss.gradient(yhat, y))),
+        floats=LossFloats(lambda yhat, y: factor * value(yhat, y), lambda yhat, y: factor * gradient(yhat, y)),
+        formula=named(
+            rf"\frac{{1}}{{{outputs}}} \sum_{{j=1}}^{{{outputs}}} \ell(@yhat_j, @y_j),"
+            rf"\ \ell(@yhat, @y) = {loss.formula}"
+        ),
+        identity=named(
+            rf"\frac{{\partial @L}}{{\partial @yhat_j}} = \frac{{1}}{{{outputs}}}"
+            rf" \frac{{\partial \ell}}{{\partial @yhat_j}},\ {term_identity}"
+        ),
+        scale=scale,
+    )
+
+
+LOSSES: Mapping[str, Loss] = {
+    "squared_error": SQUARED_ERROR,
+    "half_squared_error": HALF_SQUARED_ERROR,
+    "binary_cross_entropy": BINARY_CROSS_ENTROPY,
+    "categorical_cross_entropy": CATEGORICAL_CROSS_ENTROPY,
+}
+REDUCTIONS = ("sum", "mean")
