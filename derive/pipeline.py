@@ -10,7 +10,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from derive.errors import SpecError, TexMissing
-from derive.maths.derivation import Deriver
+from derive.kinds import KINDS
+from derive.maths.derivation import Derivation
 from derive.maths.solve import derive, outline, solver
 from derive.maths.steps import Solution
 from derive.pdf.compile import MISSING_TEX, compile_pdf, have_tex
@@ -21,8 +22,8 @@ from derive.render.context import sheet_context
 from derive.render.fragments import fragments, value_macros
 from derive.render.pieces import SolutionPieces
 from derive.render.templates import render_exercise, render_solution
+from derive.spec import reader
 from derive.spec.model import Spec
-from derive.spec.reader import load_spec
 from derive.tex.style import Style
 from derive.verify.gate import Report, verify
 
@@ -60,6 +61,21 @@ class Built:
     warnings: tuple[str, ...] = field(default=())
 
 
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a spec file; raises :class:`SpecError` naming the field on bad input."""
+    return reader.load_spec(path, KINDS)
+
+
+def parse_spec(text: str, *, name: str = "exercise", source: str = "spec") -> Spec:
+    """Validate spec TOML ``text``; ``name`` becomes the output file stem."""
+    return reader.parse_spec(text, KINDS, name=name, source=source)
+
+
+def load_example() -> Spec:
+    """The built-in example: the seed exercise sheet on backpropagation."""
+    return reader.load_example(KINDS)
+
+
 def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
     """Build the exercise sheet, the solution sheet, their .tex sources and the answers JSON.
 
@@ -80,7 +96,7 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
     logo_name = next(iter(logo), "")
     compile_now = options.pdf and have_tex()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        deriver = Deriver(spec)
+        deriver = Derivation(spec)
         # The exercise sheet needs no derivation: its TeX runs while the solution is derived.
         sketch = outline(spec, deriver)
         outline_context = sheet_context(sketch, style, logo=logo_name)

@@ -9,8 +9,10 @@ import sympy as sp
 
 import derive
 from derive.maths.steps import Claim, Recall, Solution
-from derive.spec.reader import example_path, parse_spec
+from derive.pipeline import parse_spec
+from derive.spec.reader import example_path
 from derive.terms.formula import CLOSED_FORM_NODES, TooLarge, identifier, small
+from derive.terms.keys import Scope
 from tests import oracle
 
 
@@ -104,7 +106,7 @@ def test_gradients_with_respect_to_the_input_are_derived_and_verified() -> None:
     )
     assert 'wrt = ["W1", "x"]' in text
     solution = derive.solve(parse_spec(text))
-    part = next(p for p in solution.parts if p.part.wrt == ("W1", "x"))
+    part = next(p for p in solution.parts if getattr(p.part.params, "wrt", ()) == ("W1", "x"))
     keys = [q.key for q in part.quantities()]
     n = part.part.number
     assert f"p{n}.dL/dx[1]" in keys and f"p{n}.dL/dx[2]" in keys
@@ -122,13 +124,13 @@ def test_frozen_entries_keep_their_values_through_every_step() -> None:
     part = spec.parts[-1]
     solution = derive.solve(spec)  # verified: the float twin masks the same entries independently
     given = {q.key: q.exact for g in solution.givens for row in g.entries for q in row}
-    for t in range(1, part.steps + 1):
+    for t in range(1, part.params.steps + 1):
         moved = {
             key: solution[f"p2.{key.split('[')[0]}_new{t if t > 1 else ''}[{key.split('[')[1]}"].exact for key in given
         }
-        for key in part.frozen:
+        for key in part.params.frozen:
             assert moved[key] == given[key]
-        assert sum(moved[key] != given[key] for key in given if key not in part.frozen) >= 5
+        assert sum(moved[key] != given[key] for key in given if key not in part.params.frozen) >= 5
 
 
 SOFTMAX_EXAMPLE = example_path().parent.parent.parent / "examples" / "softmax_cross_entropy.toml"
@@ -175,9 +177,9 @@ def test_a_power_of_a_long_closed_form_stands_by_a_symbol_with_its_decimal() -> 
 
     long = sum((sp.exp(-sp.Rational(k, 3)) / (1 + sp.exp(sp.Integer(k))) for k in range(1, 12)), sp.Integer(0))
     assert not small(long, POWER_NODES)
-    g = Quantity(Sym("g"), long, approximate(long), None, "")
-    squared = Quantity.computed(Sym("s"), Power(Ref(g), 2), "t.")
-    assert isinstance(squared.exact, sp.Symbol) and squared.exact.name == identifier("t.s")
+    g = Quantity(Sym("g"), long, approximate(long), None, Scope())
+    squared = Quantity.computed(Sym("s"), Power(Ref(g), 2), Scope.part(1))
+    assert isinstance(squared.exact, sp.Symbol) and squared.exact.name == identifier("p1.s")
     assert abs(float(squared.approx) - float(long.evalf(30)) ** 2) < 1e-14
 
 
@@ -190,14 +192,16 @@ def test_a_custom_formula_of_a_long_closed_form_stands_by_a_symbol_with_its_deci
 
     long = sum((sp.exp(-sp.Rational(k, 3)) / (1 + sp.exp(sp.Integer(k))) for k in range(1, 12)), sp.Integer(0))
     assert not small(long, POWER_NODES)
-    yhat = Quantity(Sym("yhat"), long, approximate(long), None, "")
+    yhat = Quantity(Sym("yhat"), long, approximate(long), None, Scope())
     loss = custom_loss("(yhat - y)^2 + (yhat - y)^4/4")
-    value = Quantity.computed(Sym("L"), loss.term(Ref(yhat), Num(sp.Integer(1))), "t.")
+    value = Quantity.computed(Sym("L"), loss.term(Ref(yhat), Num(sp.Integer(1))), Scope.part(1))
     assert isinstance(value.exact, sp.Symbol)
     d = float(long.evalf(30)) - 1
     assert abs(float(value.approx) - (d**2 + d**4 / 4)) < 1e-14
-    short = Quantity(Sym("yhat"), sp.Rational(1, 2), approximate(sp.Rational(1, 2)), None, "")
-    assert Quantity.computed(Sym("L"), loss.term(Ref(short), Num(sp.Integer(1))), "t.").exact == sp.Rational(17, 64)
+    short = Quantity(Sym("yhat"), sp.Rational(1, 2), approximate(sp.Rational(1, 2)), None, Scope())
+    assert Quantity.computed(Sym("L"), loss.term(Ref(short), Num(sp.Integer(1))), Scope.part(1)).exact == sp.Rational(
+        17, 64
+    )
 
 
 def test_tied_entries_step_together_with_the_sum_of_their_gradients() -> None:
@@ -205,10 +209,10 @@ def test_tied_entries_step_together_with_the_sum_of_their_gradients() -> None:
     spec = derive.load_spec(path)
     part = spec.parts[-1]
     solution = derive.solve(spec)  # verified: the twin sums independently, differences move a group together
-    for number, group in enumerate(part.tied, 1):
+    for number, group in enumerate(part.params.tied, 1):
         # Step 1's gradients are those of part 1 (the same sample, recalled): θ_g's is their sum.
         assert solution[f"p2.dL/dtied{number}"].exact == sum(solution[f"p1.dL/d{key}"].exact for key in group)
-        for t in range(1, part.steps + 1):
+        for t in range(1, part.params.steps + 1):
             moved = [solution[f"p2.{key.split('[')[0]}_new{t if t > 1 else ''}[{key.split('[')[1]}"] for key in group]
             # Still one shared value: the same 40 digits (a long closed form stands by a symbol per entry).
             assert len({q.approx for q in moved}) == 1 and moved[0].approx != solution[f"{group[0]}"].approx

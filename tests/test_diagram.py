@@ -6,9 +6,9 @@ from typing import Any
 
 import derive
 from derive.maths.steps import Diagram
+from derive.pipeline import parse_spec
 from derive.render.context import sheet_context
 from derive.render.diagram import MAX_UNITS, diagram_context, shown_units
-from derive.spec.reader import parse_spec
 from derive.tex import printer as latex
 from derive.tex.names import STANDARD
 from derive.tex.style import Style

@@ -55,14 +55,14 @@ def test_example_builds_verified_pdfs(path: Path, tmp_path: Path) -> None:
     # The loss after the last step is on the sheet, to the sheet's decimals, and it went down:
     # each example's learning rate is chosen so that the step helps.
     for part in spec.parts:
-        if part.kind == "batch" and part.mode == "batch":
+        if part.kind.name == "batch" and part.params.mode == "batch":
             assert (
                 built.solution[f"p{part.number}." + Updated(LOSS).key].approx
                 < built.solution[f"p{part.number}.L"].approx
             )
-        if part.kind == "update":
+        if part.kind.name == "update":
             before = built.solution[f"p{part.sample_of or part.number}.L"]
-            final = built.solution[f"p{part.number}." + Updated(LOSS, part.steps).key]
+            final = built.solution[f"p{part.number}." + Updated(LOSS, part.params.steps).key]
             assert final.approx < before.approx
             places = spec.sheet.decimals if part.decimals is None else part.decimals
             shown = str(final.exact) if final.exact.is_Integer else latex.decimal(final.approx, places)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import sympy as sp
 
-from derive.maths.experiments import verdict
+from derive.kinds.learning_rates import verdict
 from derive.maths.steps import Finding, Solution, Table
 from tests import oracle
 

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from derive.errors import SpecError
-from derive.pipeline import Options, build_sheet
-from derive.spec.reader import parse_spec
+from derive.pipeline import Options, build_sheet, parse_spec
 
 FIELDS = ("title", "course", "subtitle", "part title")
 PASSWD = Path("/etc/passwd").read_text(encoding="utf-8").splitlines()[0]

@@ -11,9 +11,9 @@ import pytest
 
 import derive
 from derive.errors import SpecError
-from derive.pipeline import Options, build_sheet
+from derive.pipeline import Options, build_sheet, parse_spec
 from derive.render.templates import template_dirs
-from derive.spec.reader import example_path, parse_spec
+from derive.spec.reader import example_path
 from derive.tex import printer as latex
 from derive.tex.style import LANGUAGES
 from tests.test_cli import run, text_of

@@ -9,7 +9,8 @@ import sympy as sp
 
 from derive.catalog.activations import ACTIVATIONS
 from derive.errors import SpecError
-from derive.spec.reader import example_path, parse_spec
+from derive.pipeline import parse_spec
+from derive.spec.reader import example_path
 
 EXAMPLE = example_path().read_text(encoding="utf-8")
 
@@ -38,7 +39,7 @@ def line_of(fragment: str, occurrence: int = 1) -> int:
 def test_example_parses_exactly() -> None:
     spec = parse_spec(EXAMPLE)
     assert spec.network.layers[1].bias == (sp.Rational(1, 2),)
-    assert [p.kind for p in spec.parts] == [
+    assert [p.kind.name for p in spec.parts] == [
         "forward",
         "forward",
         "show_that",
@@ -285,8 +286,8 @@ def test_engine_options_are_read() -> None:
     assert spec.network.layers[0].activation.params == (("slope", sp.Rational(1, 5)),)
     assert spec.loss.name == "half_squared_error" and spec.loss.scale == 1  # one output: mean = sum
     update = spec.parts[4]
-    assert update.optimizer is not None and update.optimizer.name == "nesterov"
-    assert dict(update.hyper) == {"beta": sp.Rational(1, 2)} and update.steps == 3
+    assert update.params.optimizer.name == "nesterov"
+    assert dict(update.params.hyper) == {"beta": sp.Rational(1, 2)} and update.params.steps == 3
 
 
 def test_frozen_entries_are_read_as_entry_keys() -> None:
@@ -296,8 +297,8 @@ def test_frozen_entries_are_read_as_entry_keys() -> None:
         1,
     )
     spec = parse_spec(text)
-    update = next(p for p in spec.parts if p.kind == "update")
-    assert update.frozen == ("b1[1]", "b1[2]", "w2[1,2]")
+    update = next(p for p in spec.parts if p.kind.name == "update")
+    assert update.params.frozen == ("b1[1]", "b1[2]", "w2[1,2]")
 
 
 @pytest.mark.parametrize(
@@ -362,8 +363,8 @@ def test_tied_groups_are_read_as_entry_keys() -> None:
         'optimizer = "sgd"\nlearning_rate = "1/2"\ntied = [["w1[1,1]", "w2[1, 1]"], ["w1[1,2]", "w2[1,2]"]]',
         1,
     )
-    update = next(p for p in parse_spec(text).parts if p.kind == "update")
-    assert update.tied == (("w1[1,1]", "w2[1,1]"), ("w1[1,2]", "w2[1,2]"))
+    update = next(p for p in parse_spec(text).parts if p.kind.name == "update")
+    assert update.params.tied == (("w1[1,1]", "w2[1,1]"), ("w1[1,2]", "w2[1,2]"))
 
 
 @pytest.mark.parametrize(
@@ -413,7 +414,7 @@ def test_a_shared_bias_is_one_parameter() -> None:
     layer = parse_spec(text).network.layers[0]
     assert layer.shared_bias and layer.bias == (sp.Rational(1, 2),) * 2
     update = parse_spec(text + 'frozen = ["b1"]\n').parts[-1]
-    assert update.frozen == ("b1",)
+    assert update.params.frozen == ("b1",)
     with pytest.raises(SpecError) as caught:
         parse_spec(text.replace('bias = { shared = "1/2" }', 'bias = { share = "1/2" }'))
     assert caught.value.field.startswith("network.layers[1].bias") and "share" in caught.value.message
@@ -450,7 +451,7 @@ def test_a_part_of_the_loss_cannot_share_the_sample_of_a_part_without_target() -
     assert caught.value.field == "parts[2].use_sample_of" and "part 1 has no target y" in caught.value.message
     # With a loss, a part of an output may share a full sample (its y is not used).
     mixed = EXAMPLE.replace('kind = "gradients"', 'kind = "gradients"\nof = "yhat"', 1)
-    gradients = next(p for p in parse_spec(mixed).parts if p.kind == "gradients")
+    gradients = next(p for p in parse_spec(mixed).parts if p.kind.name == "gradients")
     assert gradients.output == 1 and gradients.sample_of is not None
 
 

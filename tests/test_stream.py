@@ -10,7 +10,7 @@ import pytest
 
 import derive
 from derive.errors import SpecError
-from derive.maths.derivation import Deriver
+from derive.maths.derivation import Derivation
 from derive.maths.solve import outline, solver
 from derive.pdf.formats import MARK
 from derive.pdf.stream import StreamedPdf
@@ -33,7 +33,7 @@ def leftovers() -> set[str]:
 def test_the_pieces_join_to_the_rendered_solution(path: Path) -> None:
     spec = derive.load_spec(path)
     style = Style.of(spec.sheet, None, None)
-    deriver = Deriver(spec)
+    deriver = Derivation(spec)
     texts: list[str] = []
     rendered = SolutionPieces(outline(spec, deriver), style, "", solver(deriver), texts.append).render()
     assert len(texts) == len(spec.parts) + 2

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import derive
-from derive.spec.model import Spec
+from derive.spec.model import Spec, Training
 from derive.terms.symbols import LOSS, Partial, Sym, Updated, bias
 
 torch = pytest.importorskip("torch")
@@ -66,11 +66,16 @@ def _cases(kind: str) -> list[tuple[Path, int]]:
         for path in sorted(EXAMPLES.glob("*.toml"))
         for part in derive.load_spec(path).parts
         # PyTorch does not round as a student does: the float twin checks the student policy.
-        if part.kind == kind and derive.load_spec(path).sheet.rounding == "exact"
+        if part.kind.name == kind and derive.load_spec(path).sheet.rounding == "exact"
     ]
 
 
 Setup = tuple[Spec, Any, list[Any], Any, dict[str, float], list[Any], list[Any]]
+
+
+def _training(part: Any) -> Training | None:
+    """The optimizer setup of an update part (its parameters) or a batch part (within them)."""
+    return part.params if isinstance(part.params, Training) else getattr(part.params, "training", None)
 
 
 def _setup(path: Path, number: int) -> Setup:
@@ -79,7 +84,8 @@ def _setup(path: Path, number: int) -> Setup:
     part = spec.parts[number - 1]
     acts = [_activation(layer.activation.name, dict(layer.activation.params)) for layer in spec.network.layers]
     loss = _loss(spec.loss.name, float(spec.loss.scale))
-    hyper = {k: float(v) for k, v in {**part.optimizer.hyper, **dict(part.hyper)}.items()} if part.optimizer else {}
+    training = _training(part)
+    hyper = {k: float(v) for k, v in training.hyperparameters.items()} if training else {}
     weights = [
         torch.tensor([[float(w) for w in row] for row in layer.weights], dtype=torch.float64, requires_grad=True)
         for layer in spec.network.layers
@@ -102,15 +108,16 @@ def _close(exact: Any, value: float) -> None:
 @pytest.mark.parametrize(("path", "number"), _cases("update"), ids=lambda c: c.stem if isinstance(c, Path) else str(c))
 def test_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None:
     spec, part, acts, loss, hyper, weights, biases = _setup(path, number)
-    assert part.sample is not None and part.optimizer is not None and part.learning_rate is not None
-    optimizer = _optimizer(part.optimizer.name, [*weights, *biases], float(part.learning_rate), hyper)
+    training = _training(part)
+    assert part.sample is not None and training is not None
+    optimizer = _optimizer(training.optimizer.name, [*weights, *biases], float(training.learning_rate), hyper)
     if None in acts or loss is None or optimizer is None:
         pytest.skip("a custom formula or a convention PyTorch has no built-in for")
     x = torch.tensor([float(v) for v in part.sample.x], dtype=torch.float64)
     y = torch.tensor([float(v) for v in part.sample.y], dtype=torch.float64)
     solution = derive.solve(spec)
     prefix = f"p{number}."
-    for t in range(1, part.steps + 1):
+    for t in range(1, training.steps + 1):
         optimizer.zero_grad()
         value = loss(_forward(spec, x, weights, biases, acts), y)
         value.backward()
@@ -125,10 +132,10 @@ def test_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None
                 for index, g in _entries(b.grad) if b.requires_grad else ():
                     _close(solution[grads + Partial(LOSS, _bias(l, index)).key].approx, g)
         with torch.no_grad():  # frozen entries: their gradients masked to 0, as one freezes single entries in PyTorch
-            for key in part.frozen:
+            for key in training.frozen:
                 tensor, index = _place(key, weights, biases)
                 tensor.grad[index] = 0.0
-            for group in part.tied:  # one shared parameter: every use steps with the sum of the uses' gradients
+            for group in training.tied:  # one shared parameter: every use steps with the sum of the uses' gradients
                 places = [_place(key, weights, biases) for key in group]
                 total = sum(float(tensor.grad[index]) for tensor, index in places)
                 for tensor, index in places:
@@ -144,18 +151,19 @@ def test_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None
 @pytest.mark.parametrize(("path", "number"), _cases("batch"), ids=lambda c: c.stem if isinstance(c, Path) else str(c))
 def test_batch_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None:
     spec, part, acts, loss, hyper, weights, biases = _setup(path, number)
-    assert None not in acts and loss is not None and part.optimizer is not None and part.learning_rate is not None
+    training = _training(part)
+    assert None not in acts and loss is not None and training is not None
     tensors = [*weights, *biases]
     depth = len(spec.network.layers)
-    optimizer = _optimizer(part.optimizer.name, tensors, float(part.learning_rate), hyper)
+    optimizer = _optimizer(training.optimizer.name, tensors, float(training.learning_rate), hyper)
     samples = [
         (
             torch.tensor([float(v) for v in s.x], dtype=torch.float64),
             torch.tensor([float(v) for v in s.y], dtype=torch.float64),
         )
-        for s in part.samples
+        for s in part.params.samples
     ]
-    scale = 1 / len(samples) if part.batch_mean else 1.0
+    scale = 1 / len(samples) if part.params.mean else 1.0
     solution = derive.solve(spec)
     prefix = f"p{number}."
 
@@ -173,7 +181,7 @@ def test_batch_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -
                 symbol = _bias(l, index)
                 _close(solution[key_prefix + (Partial(num, symbol) if t is None else Updated(symbol, t)).key].approx, v)
 
-    if part.mode == "batch":
+    if part.params.mode == "batch":
         optimizer.zero_grad()
         (scale * sum(sample_loss(n) for n in range(1, len(samples) + 1))).backward()
         compare(LOSS, prefix, None)
@@ -206,7 +214,7 @@ def test_gradients_of_an_output_agree_with_pytorch(path: Path, number: int) -> N
     _forward(spec, x, weights, biases, acts)[part.output - 1].backward()
     solution = derive.solve(spec)
     of = Sym("yhat", None, (part.output,))
-    names = part.wrt or spec.network.parameter_names()
+    names = part.params.wrt or spec.network.parameter_names()
     compared = 0
     for l, (w, b) in enumerate(zip(weights, biases, strict=True), 1):
         for (j, k), g in _entries(w.grad) if f"W{l}" in names else ():

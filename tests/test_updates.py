@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import derive
-from derive.maths.derivation import Deriver
+from derive.maths.derivation import Derivation
 from derive.maths.network import backward, forward, given_sample
 from derive.maths.updates import masked
 from derive.terms.keys import Scope, parse_entry
@@ -20,7 +20,7 @@ def test_an_entry_key_names_its_symbol() -> None:
 
 def test_masking_zeroes_exactly_the_frozen_entries_under_their_own_keys() -> None:
     spec = derive.load_example()
-    d = Deriver(spec)
+    d = Derivation(spec)
     sample = spec.parts[0].sample
     assert sample is not None
     x, y = given_sample(sample, Scope.part(1))

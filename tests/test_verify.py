@@ -13,10 +13,11 @@ from derive.catalog import activations, losses, optimizers
 from derive.catalog.activations import Entry
 from derive.errors import VerificationError
 from derive.maths.solve import derive as derive_exactly
-from derive.spec.reader import example_path, parse_spec
+from derive.pipeline import parse_spec
+from derive.spec.reader import example_path
 from derive.terms.formula import Difference, Num, Product, Sum
 from derive.verify.gate import FD_TOL
-from derive.verify.kind_twins import expected
+from derive.verify.twins import expected
 
 EXAMPLE = example_path().read_text(encoding="utf-8")
 

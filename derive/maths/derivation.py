@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import sympy as sp
 
 from derive.catalog.losses import Loss
-from derive.errors import SpecError
 from derive.maths.general import (
     back_through,
     chain_rule,
@@ -36,21 +36,19 @@ from derive.maths.network import (
     step,
 )
 from derive.maths.steps import (
-    Claim,
     Compute,
     Diagram,
     Expanded,
     Finding,
     Given,
     Identity,
-    PartSolution,
     Recall,
     Section,
     Step,
     Values,
 )
-from derive.maths.updates import Display, flat, masked, optimizer_steps, param_symbol, tied
-from derive.spec.model import Network, Part, Sample, Spec, variant
+from derive.maths.updates import Display, flat, masked, optimizer_steps, tied
+from derive.spec.model import Network, Part, Sample, Spec, Training
 from derive.terms.formula import (
     DIGITS,
     MP,
@@ -58,16 +56,18 @@ from derive.terms.formula import (
     Derivative,
     Hadamard,
     Node,
+    Power,
     Product,
     Quantity,
+    Ref,
     Rule,
+    Sqrt,
     Sum,
     Tensor,
-    approximate,
     equal,
 )
-from derive.terms.keys import ROOT, Scope, parse_entry
-from derive.terms.symbols import LOSS, OUTPUT, TARGET, Partial, Sym, Symbolic, bias, weight
+from derive.terms.keys import ROOT, Scope, parameter, parse_entry
+from derive.terms.symbols import LOSS, OUTPUT, TARGET, Norm, Partial, Sym, Symbolic, bias, weight
 from derive.tex import printer as latex
 
 
@@ -82,7 +82,7 @@ class Shown:
 
 
 @dataclass
-class Deriver:
+class Derivation:
     """The state of one derivation: the spec, its given parameters, and what earlier parts showed."""
 
     spec: Spec
@@ -111,76 +111,30 @@ class Deriver:
         biases = shown_biases(network, self.params.biases)
         return Diagram("network", nones, self.params.weights, biases, reads=network.stacking())
 
-    def variant(self, part: Part) -> tuple[Network, Loss]:
+    def variant(self, part: Part[Any]) -> tuple[Network, Loss]:
         """The part's network and loss, made once so that parts sharing them can recall values."""
         if part.number not in self.variants:
-            network, loss = variant(self.spec, part)
+            network, loss = part.network_and_loss(self.spec)
             if network == self.spec.network and loss == self.spec.loss:
                 network, loss = self.spec.network, self.spec.loss
             self.variants[part.number] = (network, loss)
         return self.variants[part.number]
 
-    # --- the core task kinds --------------------------------------------------------------
-
-    def forward_part(self, part: Part) -> PartSolution:
-        network, loss = self.variant(part)
-        sections, _ = self.sample_and_forward(network, loss, part, recall=False)
-        return PartSolution(part, tuple(sections))
-
-    def show_that_part(self, part: Part) -> PartSolution:
-        network, loss = self.variant(part)
-        sections, fwd = self.sample_and_forward(network, loss, part, recall=False)
-        assert part.claim is not None
-        claims: list[Step] = []
-        for j, (q, claimed) in enumerate(zip(fwd.output, part.claim, strict=True), 1):
-            difference = q.exact - claimed
-            if difference.free_symbols:  # a long closed form: the claim is checked to the carried digits
-                holds = abs(q.approx - approximate(claimed)) <= MP.mpf(10) ** -(DIGITS - 5) * max(1, abs(q.approx))
-            else:
-                holds = difference == 0 or (abs(float(q.approx) - float(claimed)) <= 1e-30 and difference.equals(0))
-            if not holds:
-                name = "ŷ" if len(fwd.output) == 1 else f"ŷ_{j}"
-                computed = f"{q.exact} ≈ {float(q.approx):.6g}"
-                raise SpecError(
-                    f"parts[{part.number}].yhat",
-                    f"the claim {name} = {claimed} is false: derive computes {name} = {computed}",
-                )
-            claims.append(Claim(q, claimed))
-        # The claim is shown right after the forward pass, before the loss.
-        return PartSolution(part, (*sections[:2], Section("claim", tuple(claims)), *sections[2:]))
-
-    def gradients_part(self, part: Part) -> PartSolution:
-        network, loss = self.variant(part)
-        sections, fwd = self.sample_and_forward(network, loss, part)
-        sections.extend(self.gradient_sections(network, loss, part, fwd, part.wrt or self.params.names())[0])
-        return PartSolution(part, tuple(sections))
-
-    def update_part(self, part: Part) -> PartSolution:
-        network, loss = self.variant(part)
-        sections, fwd = self.sample_and_forward(network, loss, part, show_forward=False)
-        names = part.wrt or self.params.names()
-        shown, bwd = self.gradient_sections(network, loss, part, fwd, names)
-        sections.extend(shown)
-        sections.extend(self.update_sections(network, loss, part, fwd, bwd, names))
-        return PartSolution(part, tuple(sections))
-
-    def replace_activation_part(self, part: Part) -> PartSolution:
-        assert part.activation is not None
-        network, loss = self.variant(part)
-        sections, fwd = self.sample_and_forward(network, loss, part)
-        names = self.params.names()
-        shown, bwd = self.gradient_sections(network, loss, part, fwd, names)
-        sections = [
-            Section("replaced", (Identity(part.activation.identity, part.activation.prose),)),
-            *sections,
-            *shown,
-            *self.update_sections(network, loss, part, fwd, bwd, names),
-        ]
-        return PartSolution(part, tuple(sections), network_changed=True)
+    def silent_pass(self, network: Network, part: Part[Any], scope: Scope) -> tuple[Forward, Backward]:
+        """Forward and backward pass of the spec's network at the part's sample, reusing what parts showed."""
+        assert part.sample is not None
+        memo = self.shown.get(self.sample_key(network, part))
+        if memo is not None:
+            fwd = memo.forward
+            bwd = memo.backward or backward(network, self.params, fwd, self.spec.loss, scope)
+            return fwd, bwd
+        x, y = given_sample(part.sample, scope)
+        fwd = forward(network, self.params, x, y, self.spec.loss, scope)
+        return fwd, backward(network, self.params, fwd, self.spec.loss, scope)
 
     # --- shared pieces --------------------------------------------------------------------
 
-    def sample_key(self, network: Network, part: Part) -> tuple[int, int]:
+    def sample_key(self, network: Network, part: Part[Any]) -> tuple[int, int]:
         origin = part.sample_of or part.number
         while self.spec.parts[origin - 1].sample_of is not None:
             origin = self.spec.parts[origin - 1].sample_of or origin
@@ -190,7 +144,7 @@ class Deriver:
         self,
         network: Network,
         loss: Loss,
-        part: Part,
+        part: Part[Any],
         show_forward: bool = True,
         recall: bool = True,
         params: Params | None = None,
@@ -259,7 +213,7 @@ class Deriver:
         self,
         network: Network,
         loss: Loss,
-        part: Part,
+        part: Part[Any],
         fwd: Forward,
         names: Sequence[str],
         params: Params | None = None,
@@ -269,7 +223,7 @@ class Deriver:
         # A part differentiating an output neither recalls nor lends gradients of the loss.
         memo = self.shown[self.sample_key(network, part)] if part.output is None else Shown(part.number, fwd)
         if memo.backward is not None and memo.backward_part is not None and memo.backward_part != part.number:
-            items = tuple((Partial(LOSS, param_symbol(n)), memo.backward.tensor(n)) for n in names)
+            items = tuple((Partial(LOSS, parameter(n)), memo.backward.tensor(n)) for n in names)
             return [Section("recall_gradients", (Recall(memo.backward_part, items),))], memo.backward
         params = params or self.params
         bwd = backward(network, params, fwd, loss, scope or Scope.part(part.number))
@@ -374,14 +328,21 @@ class Deriver:
         return tuple(steps)
 
     def update_sections(
-        self, network: Network, loss: Loss, part: Part, fwd: Forward, bwd: Backward, names: Sequence[str]
+        self,
+        network: Network,
+        loss: Loss,
+        part: Part[Any],
+        training: Training,
+        fwd: Forward,
+        bwd: Backward,
+        names: Sequence[str],
     ) -> list[Section]:
-        """``part.steps`` optimizer steps, each from the gradients at the parameters before it."""
-        many = part.steps > 1
+        """``training.steps`` optimizer steps, each from the gradients at the parameters before it."""
+        many = training.steps > 1
         sections, after, _ = self.optimizer_run(
-            network, loss, part, fwd, bwd, names, optimizer_steps, "update", lambda t: str(t) if many else ""
+            network, loss, part, training, fwd, bwd, names, optimizer_steps, "update", lambda t: str(t) if many else ""
         )
-        mark = after_steps(part.steps)
+        mark = after_steps(training.steps)
         after_fwd = forward(network, after[-1], fwd.inputs, fwd.targets, loss, Scope.part(part.number), mark=mark)
         sections.append(
             Section(
@@ -390,7 +351,7 @@ class Deriver:
                     *self.forward_steps(network, after[-1], after_fwd, mark=mark),
                     self.loss_step(after_fwd, loss, mark=mark),
                 ),
-                str(part.steps) if many else "",
+                str(training.steps) if many else "",
             )
         )
         return sections
@@ -399,7 +360,8 @@ class Deriver:
         self,
         network: Network,
         loss: Loss,
-        part: Part,
+        part: Part[Any],
+        training: Training,
         fwd: Forward,
         bwd: Backward,
         names: Sequence[str],
@@ -407,43 +369,44 @@ class Deriver:
         key: str,
         label: Callable[[int], str],
     ) -> tuple[list[Section], list[Params], dict[str, Quantity]]:
-        """``part.steps`` steps of the part's optimizer from the given parameters.
+        """``training.steps`` steps of its optimizer from the given parameters.
 
         ``fwd``/``bwd`` are the pass at the given parameters; from step 2 on, each step's pass is
         recomputed at the parameters before it. Returns the sections (``display`` shows a step,
         in a section ``key`` labelled ``label(t)``), the parameters after each step, and α, β….
         """
-        assert part.optimizer is not None and part.learning_rate is not None
-        scope, optimizer = Scope.part(part.number), part.optimizer
-        hyper = hyper_quantities(optimizer, part.learning_rate, scope, self.spec.sheet.carry, **dict(part.hyper))
+        scope, optimizer = Scope.part(part.number), training.optimizer
+        hyper = hyper_quantities(
+            optimizer, training.learning_rate, scope, self.spec.sheet.carry, **dict(training.hyper)
+        )
         params, state = self.params, State()
         sections: list[Section] = []
         after: list[Params] = []
-        for t in range(1, part.steps + 1):
+        for t in range(1, training.steps + 1):
             if t > 1:
                 fwd = forward(network, params, fwd.inputs, fwd.targets, loss, scope, mark=after_steps(t - 1))
                 bwd = backward(network, params, fwd, loss, scope.step(t))
-                gradients = tuple(Values(Partial(LOSS, param_symbol(n)), bwd.gradients.tensor(n)) for n in names)
+                gradients = tuple(Values(Partial(LOSS, parameter(n)), bwd.gradients.tensor(n)) for n in names)
                 sections.append(
                     Section("optimizer_gradients", (Values(fwd.loss.symbol, ((fwd.loss,),)), *gradients), str(t - 1))
                 )
-            if part.frozen:
+            if training.frozen:
                 # 0. A frozen entry's gradient counts as 0, so every optimizer leaves it where it is.
-                bwd = masked(bwd, part.frozen, scope if t == 1 else scope.step(t))
+                bwd = masked(bwd, training.frozen, scope if t == 1 else scope.step(t))
             sums: list[Step] = []
-            if part.tied:
+            if training.tied:
                 # 0. Tied entries are one parameter: their gradient is the sum over its uses.
-                bwd, sums = tied(bwd, part.tied, scope if t == 1 else scope.step(t))
+                bwd, sums = tied(bwd, training.tied, scope if t == 1 else scope.step(t))
             stepped = step(self.params, params, bwd, optimizer, hyper, state, names, scope)
             shown = display(optimizer, hyper, params, bwd, stepped, names, t == 1)
             intro: tuple[Step, ...] = (Identity(optimizer.formula, optimizer.prose),) if t == 1 else ()
-            if part.frozen and t == 1:
-                entries = ", ".join(latex.symbol(parse_entry(key)) for key in part.frozen)
+            if training.frozen and t == 1:
+                entries = ", ".join(latex.symbol(parse_entry(key)) for key in training.frozen)
                 intro = (*intro, Finding("frozen", (("entries", entries),)))
             if sums and t == 1:
                 groups = r";\quad ".join(
                     rf"\theta_{{{g}}} = " + " = ".join(latex.symbol(parse_entry(key)) for key in group)
-                    for g, group in enumerate(part.tied, 1)
+                    for g, group in enumerate(training.tied, 1)
                 )
                 intro = (*intro, Finding("tied", (("groups", groups),)))
             intro = (*intro, *sums)
@@ -502,3 +465,9 @@ def shown_biases(network: Network, biases: tuple[Vec, ...]) -> tuple[Vec, ...]:
 
 def _shape(matrix: Sequence[Sequence[Quantity]]) -> tuple[int, int]:
     return len(matrix), len(matrix[0])
+
+
+def norm(grads: Sequence[Sequence[Quantity]], of: Symbolic, scope: Scope, sheet: bool = False) -> Quantity:
+    """The Frobenius norm √(Σ g²) of a gradient matrix, as a quantity of its own."""
+    terms = tuple(Power(Ref(g), 2) for row in grads for g in row)
+    return Quantity.computed(Norm(of, sheet), Sqrt(Sum(terms)), scope)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 
@@ -216,7 +217,7 @@ class Section:
 class PartSolution:
     """The worked solution of one part."""
 
-    part: Part
+    part: Part[Any]
     sections: tuple[Section, ...]
     network_changed: bool = False
     names: Names = STANDARD
@@ -238,7 +239,7 @@ class PartSolution:
         return quantities_markdown(self.heading(), self.quantities(), names=self.names)
 
     def heading(self) -> str:
-        return f"Part {self.number}: {self.part.title or self.part.kind.replace('_', ' ')}"
+        return f"Part {self.number}: {self.part.title or self.part.kind.name.replace('_', ' ')}"
 
     def quantities(self) -> Iterator[Quantity]:
         """Every quantity first shown in this part (recalled values are not repeated)."""

@@ -11,8 +11,8 @@ from derive.catalog.optimizers import Optimizer
 from derive.maths.network import Backward, Params, Stepped
 from derive.maths.steps import Cell, Compute, Given, Step, Table
 from derive.terms.formula import Node, Num, Quantity, Ref, Sum, Tensor
-from derive.terms.keys import Scope
-from derive.terms.symbols import LOSS, Partial, Stat, Sym, Symbolic, Tied, Updated, bias, weight
+from derive.terms.keys import Scope, parameter
+from derive.terms.symbols import LOSS, Partial, Stat, Sym, Symbolic, Tied, Updated
 from derive.tex import printer as latex
 
 Display = Callable[[Optimizer, Mapping[str, Quantity], Params, Backward, Stepped, Sequence[str], bool], list[Step]]
@@ -82,7 +82,7 @@ def optimizer_steps(
     first = bwd.gradients.weights[0][0][0].symbol
     of = first.num if isinstance(first, Partial) else LOSS  # L, or L_n for one sample of a batch
     for name in names:
-        symbol = param_symbol(name)
+        symbol = parameter(name)
         env: dict[str, Node] = {
             "theta": Tensor(symbol if t == 1 else Updated(symbol, t - 1), params.tensor(name)),
             "g": Tensor(Partial(of, symbol), bwd.gradients.tensor(name)),
@@ -135,14 +135,6 @@ def optimizer_table(
 def _origin(symbol: Symbolic) -> Symbolic:
     """The given parameter behind a stepped one: w^{(1)}_{1,1} for w''^{(1)}_{1,1}."""
     return symbol.of if isinstance(symbol, Updated) else symbol
-
-
-def param_symbol(name: str) -> Sym:
-    """W^{(l)} or b^{(l)} from a parameter name such as ``W2``; x for the input."""
-    if name == "x":
-        return Sym("x")
-    layer = int(name[1:])
-    return weight(layer) if name[0] == "W" else bias(layer)
 
 
 def flat(matrix: Sequence[Sequence[Quantity]]) -> tuple[Quantity, ...]:

@@ -5,18 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import sympy as sp
-
 from derive.maths.general import input_part, input_symbol, layer_formula, network_formula, unit_formulas
 from derive.maths.network import unit_symbol
 from derive.maths.steps import Expanded, PartSolution, Plot, Solution, Step
-from derive.maths.updates import param_symbol
-from derive.render.step_context import LINE_WIDTH, display_lines, entries, flipped, oriented, step_context
+from derive.render.step_context import LINE_WIDTH, display_lines, entries, step_context
 from derive.spec.model import Network, Part, Spec
 from derive.terms.formula import Sum, Tensor
-from derive.terms.keys import symbol_of
-from derive.terms.symbols import LOSS, OUTPUT, TARGET, Sym, Symbolic
+from derive.terms.symbols import LOSS, OUTPUT, TARGET, Sym
 from derive.tex import printer as latex
+from derive.tex.givens import vector
 from derive.tex.printer import Latex
 from derive.tex.style import DEFAULT, Style
 
@@ -147,11 +144,11 @@ def part_context(solved: PartSolution, style: Style, network: Network) -> dict[s
         "number": part.number,
         "biases": biases(network),
         "skips": network.skips,
-        "kind": part.kind,
+        "kind": part.kind.name,
         "decimals": style.places,
         "exact": style.exact,
         "title": part.title,
-        "question": question_context(part, network, style.exact, style),
+        "question": question_context(part, network, style),
         "neuron": style.neurons is not None,
         "from_to": style.from_to,
         "plots": any(isinstance(s, Plot) for section in solved.sections for s in section.steps),
@@ -173,91 +170,19 @@ def shown(steps: Sequence[Step], style: Style) -> list[Step]:
     return [s for s in steps if not isinstance(s, Expanded)]
 
 
-def question_context(part: Part, network: Network, exact: bool = True, style: Style = DEFAULT) -> dict[str, Any]:
-    """What the exercise sheet needs to ask a part: its givens as LaTeX (decimals unless ``exact``)."""
-
-    def vector(values: Sequence[Any]) -> Latex:
-        # In running text a column vector is written as a transposed row: (1, -1)^T.
-        texts = [latex.given(v, exact) for v in values]
-        if len(texts) == 1:
-            return Latex(texts[0])
-        return Latex(r"(" + ", ".join(texts) + r")^{\top}")
-
-    names = part.wrt or ()
+def question_context(part: Part[Any], network: Network, style: Style = DEFAULT) -> dict[str, Any]:
+    """What the exercise sheet needs to ask a part: what every part may state (its sample, the
+    names of the output, the loss and the target), and its kind's own givens, as LaTeX."""
     sample = part.sample
     return {
-        "x": vector(sample.x) if sample else Latex(""),
-        "y": vector(sample.y) if sample else Latex(""),
+        "x": vector(sample.x, style.exact) if sample else Latex(""),
+        "y": vector(sample.y, style.exact) if sample else Latex(""),
         "sample_of": part.sample_of or 0,
-        "claim": vector(part.claim) if part.claim else Latex(""),
-        "learning_rate": Latex(latex.given(part.learning_rate, exact)) if part.learning_rate is not None else Latex(""),
-        "wrt": [Latex(latex.symbol(s, flipped(s, style))) for n in names for s in wrt_symbols(n, network, style)],
-        "layer": part.layer or 0,
-        "activation": Latex(part.activation.identity) if part.activation else Latex(""),
-        "activation_prose": part.activation.prose if part.activation else "",
-        "probabilities": Latex(", ".join(latex.terminating(p, 12) or latex.inline(p) for p in part.probabilities)),
-        "rates": Latex(", ".join(latex.inline(r) for r in part.learning_rates)),
-        "steps": part.steps,
-        "layers": ", ".join(map(str, part.layers)),
-        "layers_many": len(part.layers) > 1,
-        "dead_x": vector(part.dead_x) if part.dead_x else Latex(""),
-        "target": Latex(latex.inline(part.target)),
-        "after": part.after or 0,
-        # Indexed from input to unit, the sheet's W is the transpose of the spec's rows per unit.
-        "inserted_w": Latex(_matrix_of(oriented(part.inserted.weights, style.from_to))) if part.inserted else Latex(""),
-        "inserted_symbol": Latex(latex.symbol(Sym("W"), style.from_to)),
-        "inserted_b": vector(part.inserted.bias) if part.inserted else Latex(""),
-        **_hyper_context(part),
-        "optimizer": part.optimizer.prose if part.optimizer else "",
-        "optimizer_formula": Latex(part.optimizer.formula) if part.optimizer else Latex(""),
-        "hyper": Latex(_hyper_list(part)),
         "output": Latex(latex.symbol(OUTPUT)),
         "loss": Latex(latex.symbol(LOSS)),
         # A part differentiating an output ŷ_j (no loss) names it; empty for the loss.
         "of": Latex(latex.symbol(unit_symbol(network, len(network.layers), "a", part.output)) if part.output else ""),
         "target_symbol": Latex(latex.symbol(Sym(TARGET.base))),
         "outputs": network.outputs,
-        "samples": [{"x": vector(s.x), "y": vector(s.y)} for s in part.samples],
-        "mode": part.mode,
-        "batch_mean": part.batch_mean,
+        **part.kind.ask(part, network, style),
     }
-
-
-def wrt_symbols(name: str, network: Network, style: Style) -> list[Symbolic]:
-    """A parameter a part asks about: W^{(l)} whole, or in neuron notation each of its entries."""
-    symbol = param_symbol(name)
-    if style.neurons is None or name == "x":
-        return [symbol]
-    layer = network.layers[symbol.layer - 1]  # type: ignore[operator]
-    units, inputs = layer.shape
-    if symbol.base == "W":
-        return [Sym("w", symbol.layer, (j, k)) for j in range(1, units + 1) for k in range(1, inputs + 1)]
-    if layer.shared_bias:
-        return [symbol]
-    return [symbol_of("b", symbol.layer, units, j) for j in range(1, units + 1)]
-
-
-def _matrix_of(rows: Sequence[Sequence[Any]]) -> str:
-    return latex.matrix([[latex.inline(v) for v in row] for row in rows])
-
-
-def _hyper_value(value: sp.Rational) -> str:
-    """A hyperparameter as the exercise states it: 0.9, and 10^{-8} rather than 0.00000001."""
-    digits = len(str(value.q)) - 1
-    if value.p == 1 and value.q == 10**digits and digits >= 4:
-        return rf"10^{{-{digits}}}"
-    return latex.terminating(value, 12) or latex.inline(value)
-
-
-def _hyper_list(part: Part) -> str:
-    """ "β = 0.9, ε = 10^{-8}": every hyperparameter of the part's optimizer, as used."""
-    if part.optimizer is None:
-        return ""
-    values = {**part.optimizer.hyper, **dict(part.hyper)}
-    return r",\ ".join(f"{part.optimizer.hyper_latex[name]} = {_hyper_value(value)}" for name, value in values.items())
-
-
-def _hyper_context(part: Part) -> dict[str, Latex]:
-    """β1, β2, ε of the part's optimizer (its defaults unless the spec sets them)."""
-    values = {**part.optimizer.hyper, **dict(part.hyper)} if part.optimizer else {}
-    return {name: Latex(_hyper_value(values[name]) if name in values else "") for name in ("beta1", "beta2", "epsilon")}

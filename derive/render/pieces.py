@@ -20,8 +20,6 @@ from derive.tex.style import Style
 
 BODY = "%derive-body%"
 """Stands for the body while the document's head and tail are cut apart."""
-PLOT_KINDS = ("cross_entropy", "learning_rates")
-"""Part kinds whose solution has a plot (and so needs pgfplots in the preamble)."""
 
 
 class SolutionPieces:
@@ -33,7 +31,7 @@ class SolutionPieces:
         sketch: Solution,
         style: Style,
         logo: str,
-        solve: Callable[[Part], PartSolution],
+        solve: Callable[[Part[Any]], PartSolution],
         sink: Callable[[str], None] = lambda piece: None,
         compiled: Path | None = None,
     ) -> None:
@@ -75,7 +73,7 @@ class SolutionPieces:
         """The whole solution sheet, handing each piece to the sink on the way."""
         spec = self.sketch.spec
         env = environment((), self.style, self.compiled)
-        plots = any(p.kind in PLOT_KINDS for p in spec.parts)
+        plots = any(p.kind.plots for p in spec.parts)
         logo = bool(self.context["sheet"]["logo"])
         head, tail = wrap("solution", BODY, env, spec, self.style, plots, logo).split(BODY)
         self.buffer = [head]

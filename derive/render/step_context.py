@@ -33,7 +33,7 @@ from derive.terms.formula import Apply, Derivative, Node, Product, Quantity, Ref
 from derive.terms.symbols import Partial, Sym, Symbolic
 from derive.tex import printer as latex
 from derive.tex.printer import Data, Latex
-from derive.tex.style import Style
+from derive.tex.style import Style, flipped, oriented
 
 LINE_WIDTH = 58
 """Printed characters of maths per line before a line of a derivation is broken."""
@@ -62,16 +62,6 @@ def _(step: Given, style: Style) -> dict[str, Any]:
     flip = flipped(step.symbol, style)
     rows = [[latex.shown(q, style.places, style.exact) for q in row] for row in oriented(step.entries, flip)]
     return {"type": "given", "symbol": Latex(latex.symbol(step.symbol, flip)), "value": Latex(latex.matrix(rows))}
-
-
-def flipped(symbol: Symbolic, style: Style) -> bool:
-    """Whether a listed matrix is shown transposed, as the sheet's W (indexed from input to unit)."""
-    return style.from_to and latex.weight_shaped(symbol)
-
-
-def oriented(rows: Sequence[Sequence[Any]], flip: bool) -> Sequence[Sequence[Any]]:
-    """A matrix's rows, or its columns where ``flip`` shows it transposed."""
-    return tuple(zip(*rows, strict=True)) if flip else rows
 
 
 @step_context.register

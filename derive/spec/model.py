@@ -4,16 +4,19 @@ the sheet, as the spec reader (:mod:`derive.spec.reader`) makes them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any, Generic, TypeVar
 
 import sympy as sp
 
-from derive.catalog.activations import SIGMOID, Activation
-from derive.catalog.losses import BINARY_CROSS_ENTROPY, Loss
+from derive.catalog.activations import Activation
+from derive.catalog.losses import Loss
 from derive.catalog.optimizers import Optimizer
+from derive.spec.kind import PartKind
 from derive.terms.rounding import Carry
 from derive.tex.names import STANDARD, Names
 
 ONE = sp.Integer(1)
+P = TypeVar("P")
 Vector = tuple[sp.Rational, ...]
 Matrix = tuple[Vector, ...]
 
@@ -105,46 +108,50 @@ class Sample:
 
 
 @dataclass(frozen=True)
-class Part:
-    """One numbered task of the sheet; which fields matter depends on ``kind``."""
+class Training:
+    """How a part moves the parameters: the optimizer, its learning rate and hyperparameters, how many
+    steps, on which parameters, and which entries stay put or move together."""
 
-    number: int
-    kind: str
-    sample: Sample | None
-    title: str = ""
-    sample_of: int | None = None
-    claim: Vector | None = None
-    wrt: tuple[str, ...] = ()
-    optimizer: Optimizer | None = None
-    learning_rate: sp.Rational | None = None
-    layer: int | None = None
-    activation: Activation | None = None
-    probabilities: tuple[sp.Rational, ...] = ()
-    learning_rates: tuple[sp.Rational, ...] = ()
-    steps: int = 1
-    exact_steps: int = 0
-    layers: tuple[int, ...] = ()
-    dead_x: Vector | None = None
+    optimizer: Optimizer
+    learning_rate: sp.Rational
     hyper: tuple[tuple[str, sp.Rational], ...] = ()
-    target: sp.Rational = ONE
-    after: int | None = None
-    inserted: Layer | None = None
-    decimals: int | None = None
-    """This part's places of decimals, if it sets its own."""
-    exact: bool | None = None
-    """Whether this part shows exact forms, if it says."""
+    """The hyperparameters the spec sets (the optimizer's defaults for the others)."""
+    steps: int = 1
+    wrt: tuple[str, ...] = ()
+    """The parameters it moves (W1, b1, …); empty: every parameter."""
     frozen: tuple[str, ...] = ()
     """Keys of the parameter entries an update leaves as they are (``w1[1,2]``, ``b2[1]``)."""
     tied: tuple[tuple[str, ...], ...] = ()
     """Groups of entry keys an update moves as one shared parameter (weight sharing)."""
-    samples: tuple[Sample, ...] = ()
-    """A batch part's samples, in order."""
-    mode: str = "batch"
-    """A batch part's mode (:data:`BATCH_MODES`)."""
-    batch_mean: bool = True
-    """Whether a batch's loss is the mean of the samples' losses (else their sum)."""
+
+    @property
+    def hyperparameters(self) -> dict[str, sp.Rational]:
+        """Every hyperparameter of the optimizer as used: its defaults unless the spec sets them."""
+        return {**self.optimizer.hyper, **dict(self.hyper)}
+
+
+@dataclass(frozen=True)
+class Part(Generic[P]):
+    """One numbered task of the sheet: its kind (the record of everything about it), the kind's own
+    parameters, and what every kind may have: an input sample, a title, its own display settings."""
+
+    number: int
+    kind: PartKind[P]
+    params: P
+    sample: Sample | None = None
+    sample_of: int | None = None
+    """The earlier part whose sample this one uses, if it says so."""
+    title: str = ""
+    decimals: int | None = None
+    """This part's places of decimals, if it sets its own."""
+    exact: bool | None = None
+    """Whether this part shows exact forms, if it says."""
     output: int | None = None
-    """A gradients part with ``of = "yhat"``: the output ŷ_j it differentiates (no loss; seed 1)."""
+    """A part that differentiates an output ŷ_j (no loss; the seed is 1): its j."""
+
+    def network_and_loss(self, spec: Spec) -> tuple[Network, Loss]:
+        """The network and loss the part works with: the spec's, or the changed ones its kind asks for."""
+        return self.kind.variant(spec, self) if self.kind.variant is not None else (spec.network, spec.loss)
 
 
 @dataclass(frozen=True)
@@ -189,22 +196,6 @@ class Spec:
     sheet: Sheet
     network: Network
     loss: Loss
-    parts: tuple[Part, ...]
+    parts: tuple[Part[Any], ...]
     has_loss: bool = True
     """False when no part needs a loss (every part differentiates an output): the sheets show none."""
-
-
-def variant(spec: Spec, part: Part) -> tuple[Network, Loss]:
-    """The network and loss a part works with: the spec's, or the changed ones its kind asks for."""
-    network, loss = spec.network, spec.loss
-    if part.kind == "replace_activation" and part.layer is not None and part.activation is not None:
-        network = network.with_activation(part.layer, part.activation)
-    elif part.kind == "cross_entropy":
-        # The classification view: the output goes through a sigmoid, the loss is cross-entropy.
-        network, loss = network.with_activation(len(network.layers), SIGMOID), BINARY_CROSS_ENTROPY
-    elif part.kind == "compare_activation" and part.activation is not None:
-        for layer in part.layers:
-            network = network.with_activation(layer, part.activation)
-    elif part.kind == "extra_layer" and part.after is not None and part.inserted is not None:
-        network = network.with_layer(part.after, part.inserted)
-    return network, loss

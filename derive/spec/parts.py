@@ -1,119 +1,86 @@
-"""Reading a spec's parts: the keys of each task kind, its sample, and the checks between parts."""
+"""Reading a spec's parts: what every kind has (its kind, title, sample and display settings), the
+readers the kinds share (a training setup, probabilities, a batch), and the checks between parts.
+Each kind reads its own keys (``PartKind.read`` in :mod:`derive.kinds`)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sympy as sp
 
 from derive.catalog.losses import REDUCTIONS
 from derive.spec.fields import FieldReader, kind_of
-from derive.spec.model import ONE, Layer, Network, Part, Sample, Vector
+from derive.spec.kind import PartKind
+from derive.spec.model import ONE, Network, Part, Sample, Training, Vector
 
-KINDS: Mapping[str, tuple[str, ...]] = {
-    "forward": (),
-    "show_that": ("yhat",),
-    "gradients": ("wrt", "of"),
-    "update": ("optimizer", "learning_rate", "wrt", "steps", "frozen", "tied"),
-    "replace_activation": ("layer", "activation", "optimizer", "learning_rate"),
-    "cross_entropy": ("p",),
-    "learning_rates": ("learning_rates", "steps", "exact_steps", "optimizer"),
-    "compare_activation": ("activation", "layers", "dead_x"),
-    "compare_optimizer": ("optimizer", "learning_rate", "steps", "beta1", "beta2", "epsilon"),
-    "mse_vs_ce": ("p", "target"),
-    "extra_layer": ("after", "weights", "bias", "activation"),
-    "batch": ("samples", "mode", "batch_reduction", "optimizer", "learning_rate", "wrt"),
-}
-"""Each task kind and the keys it takes besides ``kind``, ``title``, ``x``, ``y``, ``use_sample_of``."""
-
-_REQUIRED: Mapping[str, tuple[str, ...]] = {
-    "show_that": ("yhat",),
-    "update": ("learning_rate",),
-    "replace_activation": ("layer", "activation", "learning_rate"),
-    "learning_rates": ("learning_rates",),
-    "compare_activation": ("activation",),
-    "compare_optimizer": ("learning_rate",),
-    "extra_layer": ("weights", "bias"),
-    "batch": ("samples", "learning_rate"),
-}
-_NO_SAMPLE = ("mse_vs_ce", "batch")
-"""Kinds that use no input at all."""
-_OPTIONAL_SAMPLE = ("cross_entropy",)
-"""Kinds whose sample is optional (without one, the part is about the loss alone)."""
+COMMON = ("kind", "title", "x", "y", "use_sample_of", "decimals", "exact")
+"""The keys every part may have besides its kind's own."""
 DEFAULT_PROBABILITIES = ("0.01", "0.1", "0.5", "0.9", "0.99")
 BATCH_MODES = ("batch", "per_sample")
 """A batch part's modes: one step with the batch gradient, or one step per sample in order."""
 MAX_BATCH = 8
-
-
-_PART_COMMON = ("kind", "title", "x", "y", "use_sample_of", "decimals", "exact")
+MAX_STEPS = 5
+"""Most optimizer steps an update part shows in full."""
 
 
 class PartReader(FieldReader):
-    """Reads ``[[parts]]``: every kind's keys, checked against the network and the earlier parts."""
+    """Reads ``[[parts]]``: every part's common keys, then its kind's own, checked against the network
+    and the earlier parts."""
 
-    def part(self, number: int, value: object, network: Network, earlier: list[Part]) -> Part:
+    def part(
+        self, number: int, value: object, network: Network, earlier: list[Part[Any]], kinds: Mapping[str, PartKind[Any]]
+    ) -> Part[Any]:
         path: list[str | int] = ["parts", number]
         if not isinstance(value, dict) or "kind" not in value:
-            raise self.fail([*path, "kind"], f"missing; valid kinds: {', '.join(KINDS)}")
-        kind = self.name([*path, "kind"], value["kind"], KINDS, "part kind")
-        table = self.table(path, value, _PART_COMMON + KINDS[kind])
-        for key in _REQUIRED.get(kind, ()):
+            raise self.fail([*path, "kind"], f"missing; valid kinds: {', '.join(kinds)}")
+        kind = kinds[self.name([*path, "kind"], value["kind"], kinds, "part kind")]
+        table = self.table(path, value, COMMON + kind.keys)
+        for key in kind.required:
             if key not in table:
-                raise self.fail([*path, key], f"missing: a '{kind}' part needs it")
-        fields: dict[str, object] = {"number": number, "kind": kind}
-        if "of" in table:
-            fields["output"] = self.objective([*path, "of"], table["of"], network)
-        if "title" in table:
-            fields["title"] = self.text([*path, "title"], table["title"])
-        if "decimals" in table:
-            fields["decimals"] = self.integer([*path, "decimals"], table["decimals"], 0, 12)
-        if "exact" in table:
-            fields["exact"] = self.boolean([*path, "exact"], table["exact"])
-        if kind in _NO_SAMPLE or (kind in _OPTIONAL_SAMPLE and not {"x", "y", "use_sample_of"} & set(table)):
+                raise self.fail([*path, key], f"missing: a '{kind.name}' part needs it")
+        output = self.objective([*path, "of"], table["of"], network) if "of" in table else None
+        title = self.text([*path, "title"], table["title"]) if "title" in table else ""
+        decimals = self.integer([*path, "decimals"], table["decimals"], 0, 12) if "decimals" in table else None
+        exact = self.boolean([*path, "exact"], table["exact"]) if "exact" in table else None
+        given = {"x", "y", "use_sample_of"} & set(table)
+        sample: Sample | None = None
+        sample_of: int | None = None
+        if kind.sample == "none" or (kind.sample == "optional" and not given):
             for key in ("x", "y", "use_sample_of"):
                 if key in table:
-                    raise self.fail([*path, key], f"a '{kind}' part takes no input sample")
-            fields["sample"], fields["sample_of"] = None, None
+                    raise self.fail([*path, key], f"a '{kind.name}' part takes no input sample")
         else:
-            fields["sample"], fields["sample_of"] = self.sample(
-                path, table, network, earlier, target=fields.get("output") is None
-            )
-        fields.update(self.extended(path, kind, table, network))
-        if "yhat" in table:
-            claim = self.vector([*path, "yhat"], table["yhat"], scalar_ok=True)
-            if len(claim) != network.outputs:
-                raise self.fail(
-                    [*path, "yhat"], f"the network has {network.outputs} outputs; found {len(claim)} values"
-                )
-            fields["claim"] = claim
-        if "wrt" in table:
-            fields["wrt"] = self.wrt([*path, "wrt"], table["wrt"], network, inputs=kind == "gradients")
-        if kind in ("update", "replace_activation", "learning_rates", "compare_optimizer", "batch"):
-            default = "adam" if kind == "compare_optimizer" else "sgd"
-            optimizer, hyper = self.optimizer([*path, "optimizer"], table.get("optimizer", default), default)
-            fields["optimizer"] = optimizer
-            fields["hyper"] = (*tuple(fields.get("hyper", ())), *hyper.items())  # type: ignore[arg-type]
-        if kind == "batch":
-            fields.update(self.batch(path, table, network))
-        if kind == "update":
-            fields["steps"] = self.integer([*path, "steps"], table.get("steps", 1), 1, 5)
-            if "frozen" in table:
-                fields["frozen"] = self.frozen([*path, "frozen"], table["frozen"], network)
-            if "tied" in table:
-                fields["tied"] = self.tied([*path, "tied"], table["tied"], network, fields)
-        if "learning_rate" in table:
-            fields["learning_rate"] = self.positive([*path, "learning_rate"], table["learning_rate"])
-        if "layer" in table:
-            fields["layer"] = self.integer([*path, "layer"], table["layer"], 1, len(network.layers))
-        if "activation" in table and kind != "extra_layer":
-            fields["activation"] = self.activation([*path, "activation"], table["activation"])
-            if fields["activation"].vector:  # type: ignore[attr-defined]
-                raise self.fail(
-                    [*path, "activation"], "softmax maps a whole layer: give it in [network], not as a replacement"
-                )
-        return Part(**fields)  # type: ignore[arg-type]
+            sample, sample_of = self.sample(path, table, network, earlier, target=output is None)
+        if kind.one_output and network.outputs != 1:
+            raise self.fail([*path, "kind"], f"a '{kind.name}' part needs a network with one output")
+        params = kind.read(self, path, table, network, earlier)
+        return Part(number, kind, params, sample, sample_of, title, decimals, exact, output)
+
+    def training(
+        self,
+        path: list[str | int],
+        table: dict[str, object],
+        network: Network,
+        default: str = "sgd",
+        steps: int = 1,
+        hyper: tuple[tuple[str, sp.Rational], ...] = (),
+    ) -> Training:
+        """The optimizer (a name, or a table overriding its hyperparameters), the parameters it moves
+        (``wrt``), its learning rate and ``steps`` steps; the spec's own ``hyper`` come first."""
+        wrt = self.wrt([*path, "wrt"], table["wrt"], network) if "wrt" in table else ()
+        optimizer, chosen = self.optimizer([*path, "optimizer"], table.get("optimizer", default), default)
+        rate = self.positive([*path, "learning_rate"], table["learning_rate"])
+        return Training(optimizer, rate, (*hyper, *chosen.items()), steps, wrt)
+
+    def probabilities(self, path: list[str | int], table: dict[str, object]) -> tuple[sp.Rational, ...]:
+        """``p``: probabilities strictly between 0 and 1 (a spread of them by default)."""
+        values = self.vector([*path, "p"], table.get("p", list(DEFAULT_PROBABILITIES)))
+        for i, p in enumerate(values, 1):
+            if not 0 < p < 1:
+                raise self.fail([*path, f"p[{i}]"], f"a probability strictly between 0 and 1 is needed; found {p}")
+        return values
 
     def objective(self, path: list[str | int], value: object, network: Network) -> int | None:
         """What a gradients part differentiates: the loss ("L", the default) or an output ŷ_j (its j)."""
@@ -134,7 +101,7 @@ class PartReader(FieldReader):
         path: list[str | int],
         table: dict[str, object],
         network: Network,
-        earlier: list[Part],
+        earlier: list[Part[Any]],
         target: bool = True,
     ) -> tuple[Sample, int | None]:
         """x and y (y only when ``target``: a part differentiating an output needs none)."""
@@ -171,7 +138,9 @@ class PartReader(FieldReader):
             raise self.fail([*path, "y"], f"shape mismatch: the network has {network.outputs} outputs; found {len(y)}")
         return Sample(x, y), None
 
-    def batch(self, path: list[str | int], table: dict[str, object], network: Network) -> dict[str, object]:
+    def batch(
+        self, path: list[str | int], table: dict[str, object], network: Network
+    ) -> tuple[tuple[Sample, ...], str, bool]:
         """A batch part's samples (tables of x and y), its mode and how the batch loss combines them."""
         raw = table["samples"]
         if not isinstance(raw, list) or not 2 <= len(raw) <= MAX_BATCH:
@@ -188,7 +157,7 @@ class PartReader(FieldReader):
         mode = self.name([*path, "mode"], table.get("mode", "batch"), dict.fromkeys(BATCH_MODES), "batch mode")
         combine = table.get("batch_reduction", "mean")
         reduction = self.name([*path, "batch_reduction"], combine, dict.fromkeys(REDUCTIONS), "batch reduction")
-        return {"samples": tuple(samples), "mode": mode, "batch_mean": reduction == "mean"}
+        return tuple(samples), mode, reduction == "mean"
 
     def categories(self, path: Sequence[str | int], y: Vector, outputs: int) -> Vector:
         """Targets of categorical cross-entropy: a class index (1 to n) becomes one-hot; a list must
@@ -203,71 +172,6 @@ class PartReader(FieldReader):
                 path, f"targets for cross-entropy are a distribution (≥ 0, summing to 1); found sum {sum(y)}"
             )
         return y
-
-    def extended(
-        self, path: list[str | int], kind: str, table: dict[str, object], network: Network
-    ) -> dict[str, object]:
-        """The keys of the cross-entropy, experiment and comparison kinds."""
-        fields: dict[str, object] = {}
-        depth = len(network.layers)
-        if kind in ("cross_entropy", "mse_vs_ce"):
-            raw = table.get("p", list(DEFAULT_PROBABILITIES))
-            values = self.vector([*path, "p"], raw)
-            for i, p in enumerate(values, 1):
-                if not 0 < p < 1:
-                    raise self.fail([*path, f"p[{i}]"], f"a probability strictly between 0 and 1 is needed; found {p}")
-            fields["probabilities"] = values
-        if kind in ("cross_entropy", "mse_vs_ce", "compare_activation", "extra_layer") and network.outputs != 1:
-            raise self.fail([*path, "kind"], f"a '{kind}' part needs a network with one output")
-        if kind == "mse_vs_ce" and "target" in table:
-            target = self.number([*path, "target"], table["target"])
-            if target not in (0, 1):
-                raise self.fail([*path, "target"], f"a class label 0 or 1 is needed; found {target}")
-            fields["target"] = target
-        if kind == "learning_rates":
-            rates = self.vector([*path, "learning_rates"], table["learning_rates"])
-            for i, rate in enumerate(rates, 1):
-                self.positive([*path, f"learning_rates[{i}]"], str(rate))
-            fields["learning_rates"] = rates
-            fields["steps"] = steps = self.integer([*path, "steps"], table.get("steps", 20), 1, 200)
-            exact = table.get("exact_steps", 2)
-            fields["exact_steps"] = self.integer([*path, "exact_steps"], exact, 0, min(3, steps))
-        if kind == "compare_optimizer":
-            fields["steps"] = self.integer([*path, "steps"], table.get("steps", 2), 1, 3)
-            fields["hyper"] = tuple(
-                (key, self.positive([*path, key], table[key])) for key in ("beta1", "beta2", "epsilon") if key in table
-            )
-        if kind == "compare_activation":
-            raw_layers = table.get("layers", list(range(1, depth)))
-            if not isinstance(raw_layers, list) or not raw_layers:
-                raise self.fail([*path, "layers"], "expected a list of layer numbers")
-            fields["layers"] = tuple(self.integer([*path, "layers"], l, 1, depth) for l in raw_layers)
-            if "dead_x" in table:
-                dead = self.vector([*path, "dead_x"], table["dead_x"])
-                if len(dead) != network.inputs:
-                    raise self.fail([*path, "dead_x"], f"the network takes {network.inputs} inputs; found {len(dead)}")
-                fields["dead_x"] = dead
-        if kind == "extra_layer" and network.skips:
-            raise self.fail([*path, "kind"], "an 'extra_layer' part needs a network without skip connections (reads)")
-        if kind == "extra_layer":
-            after = self.integer([*path, "after"], table.get("after", depth - 1), 0, depth - 1)
-            width = network.inputs if after == 0 else network.layers[after - 1].shape[0]
-            weights = self.matrix([*path, "weights"], table["weights"])
-            if (len(weights), len(weights[0])) != (width, width):
-                raise self.fail(
-                    [*path, "weights"],
-                    f"shape mismatch: inserted after layer {after}, the new layer reads {width} values and must give "
-                    f"{width} so that layer {after + 1} still fits, so W needs {width}x{width}; "
-                    f"found {len(weights)}x{len(weights[0])}",
-                )
-            bias = self.vector([*path, "bias"], table["bias"], scalar_ok=True)
-            if len(bias) != width:
-                raise self.fail([*path, "bias"], f"shape mismatch: b needs {width} entries; found {len(bias)}")
-            activation = self.activation([*path, "activation"], table.get("activation", "sigmoid"))
-            if activation.vector:
-                raise self.fail([*path, "activation"], "an inserted layer cannot be softmax: give it in [network]")
-            fields["after"], fields["inserted"] = after, Layer(weights, bias, activation)
-        return fields
 
     def frozen(self, path: list[str | int], value: object, network: Network) -> tuple[str, ...]:
         """Whole tensors (W1, b2) or single entries (w1[1,2], b2[1]), as the entries' keys."""
@@ -301,7 +205,7 @@ class PartReader(FieldReader):
         return tuple(k for k in keys if k in chosen)
 
     def tied(
-        self, path: list[str | int], value: object, network: Network, fields: Mapping[str, object]
+        self, path: list[str | int], value: object, network: Network, frozen: Sequence[str], wrt: Sequence[str]
     ) -> tuple[tuple[str, ...], ...]:
         """Groups of entries sharing one value, such as [["w1[1,1]", "w2[1,2]"]]: checked to start equal."""
         given: dict[str, sp.Rational] = {}
@@ -316,8 +220,6 @@ class PartReader(FieldReader):
             raise self.fail(path, shape)
         groups: list[tuple[str, ...]] = []
         seen: set[str] = set()
-        frozen = set(fields.get("frozen", ()))  # type: ignore[call-overload]
-        wrt = fields.get("wrt") or ()
         for g, group in enumerate(value, 1):
             where = [*path, g]
             if not isinstance(group, list) or len(group) < 2:
@@ -331,7 +233,7 @@ class PartReader(FieldReader):
                 if key in frozen:
                     raise self.fail(where, f"{key} is both frozen and tied: choose one")
                 tensor = key[0].upper() + key[1 : key.index("[")] if key[0] == "w" else key.split("[")[0]
-                if wrt and tensor not in wrt:  # type: ignore[operator]
+                if wrt and tensor not in wrt:
                     raise self.fail(where, f"{key} is tied but {tensor} is not updated: add {tensor} to wrt")
                 seen.add(key)
             values = {given[k] for k in keys}

@@ -4,34 +4,40 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import sympy as sp
 
 from derive.catalog.losses import LOSSES
 from derive.errors import SpecError
 from derive.spec.fields import kind_of
+from derive.spec.kind import PartKind
 from derive.spec.model import Layer, Network, Part, Sheet, Spec
 from derive.spec.parts import PartReader
-from derive.terms.rounding import POLICIES, STUDENT_KINDS
+from derive.terms.rounding import POLICIES
 from derive.tex.names import NAMED, Names, name_latex
 from derive.tex.neurons import UNIT_LETTERS, Neurons
 from derive.tex.style import DECIMAL_MARKS, LANGUAGES
 
+Kinds = Mapping[str, PartKind[Any]]
+"""The part kinds a spec may use, by name (:data:`derive.kinds.KINDS`)."""
 
-def load_spec(path: str | Path) -> Spec:
-    """Read and validate a spec file; raises :class:`SpecError` naming the field on bad input."""
+
+def load_spec(path: str | Path, kinds: Kinds) -> Spec:
+    """Read and validate a spec file (its parts of the ``kinds`` given); raises :class:`SpecError`
+    naming the field on bad input."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise SpecError("", f"cannot read the spec: {reason}", source=str(path)) from None
-    return parse_spec(text, name=path.stem, source=str(path))
+    return parse_spec(text, kinds, name=path.stem, source=str(path))
 
 
 def example_path() -> Path:
@@ -39,13 +45,13 @@ def example_path() -> Path:
     return Path(str(resources.files("derive") / "examples" / "backprop.toml"))
 
 
-def load_example() -> Spec:
+def load_example(kinds: Kinds) -> Spec:
     """The built-in example: the seed exercise sheet on backpropagation."""
-    return load_spec(example_path())
+    return load_spec(example_path(), kinds)
 
 
-def parse_spec(text: str, *, name: str = "exercise", source: str = "spec") -> Spec:
-    """Validate spec TOML ``text``; ``name`` becomes the output file stem."""
+def parse_spec(text: str, kinds: Kinds, *, name: str = "exercise", source: str = "spec") -> Spec:
+    """Validate spec TOML ``text`` (its parts of the ``kinds`` given); ``name`` becomes the output file stem."""
     try:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as error:
@@ -53,7 +59,7 @@ def parse_spec(text: str, *, name: str = "exercise", source: str = "spec") -> Sp
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
         line = int(match.group(1)) if match else None
         raise SpecError("", f"TOML syntax error: {message}", line=line, source=source) from None
-    return _Reader(text, source).spec(data, name)
+    return _Reader(text, source).spec(data, name, kinds)
 
 
 _ROOT_KEYS = ("sheet", "notation", "network", "loss", "parts")
@@ -106,7 +112,7 @@ ORDERS = {"to_from": None, "from_to": None}
 class _Reader(PartReader):
     """Walks the parsed TOML, validating as it goes; every error names its field and line."""
 
-    def spec(self, data: dict[str, object], name: str) -> Spec:
+    def spec(self, data: dict[str, object], name: str, kinds: Kinds) -> Spec:
         root = self.table([], data, _ROOT_KEYS)
         for key in ("network", "parts"):
             if key not in root:
@@ -130,14 +136,14 @@ class _Reader(PartReader):
         raw_parts = root["parts"]
         if not isinstance(raw_parts, list) or not raw_parts:
             raise self.fail(["parts"], f"expected one or more [[parts]] tables, found {kind_of(raw_parts)}")
-        parts: list[Part] = []
+        parts: list[Part[Any]] = []
         for number, raw in enumerate(raw_parts, 1):
-            parts.append(self.part(number, raw, network, parts))
+            parts.append(self.part(number, raw, network, parts, kinds))
         if sheet.rounding == "student":
-            self.student(parts)
+            self.student(parts, kinds)
         if neuron:
             for part in parts:
-                if part.kind == "extra_layer":
+                if part.kind.name == "extra_layer":
                     raise self.fail(
                         ["parts", part.number, "kind"],
                         'extra_layer is not available with style = "neuron": '
@@ -148,7 +154,7 @@ class _Reader(PartReader):
                 if part.output is None:
                     raise self.fail(
                         ["loss"],
-                        f"missing: part {part.number} ({part.kind}) needs a [loss] section "
+                        f"missing: part {part.number} ({part.kind.name}) needs a [loss] section "
                         '(only gradients parts with of = "yhat" do without)',
                     )
         return Spec(name=name, sheet=sheet, network=network, loss=loss, parts=tuple(parts), has_loss="loss" in root)
@@ -220,15 +226,15 @@ class _Reader(PartReader):
                 raise self.fail(["notation", where], f"{base} and {other} would have the same name")
         return names, style == "neuron"
 
-    def student(self, parts: Sequence[Part]) -> None:
+    def student(self, parts: Sequence[Part[Any]], kinds: Kinds) -> None:
         """The student policy rounds the numeric kinds; the others are statements about exact values."""
         for part in parts:
             path: list[str | int] = ["parts", part.number]
-            if part.kind not in STUDENT_KINDS:
+            if not part.kind.student:
                 raise self.fail(
                     [*path, "kind"],
-                    f'a "{part.kind}" part needs exact values; with rounding = "student" the kinds are '
-                    + ", ".join(STUDENT_KINDS),
+                    f'a "{part.kind.name}" part needs exact values; with rounding = "student" the kinds are '
+                    + ", ".join(name for name, kind in kinds.items() if kind.student),
                 )
             for key in ("decimals", "exact"):
                 if getattr(part, key) is not None:

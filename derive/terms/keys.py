@@ -110,6 +110,13 @@ _STAT = re.compile(r"(m|v|s|mhat|vhat)(\d+)\((.+)\)")
 _RATIONAL = r"(-?\d+(?:/\d+)?)"
 
 
+def parameter(name: str) -> Sym:
+    """W^{(l)} or b^{(l)} from a parameter's name such as ``W2``; x for the input."""
+    if name == "x":
+        return Sym("x")
+    return Sym(name[0], int(name[1:]))
+
+
 HYPER = ("beta1", "beta2")
 """Symbols whose names end in a digit that is not a layer (Adam's decay rates)."""
 

@@ -15,9 +15,6 @@ import sympy as sp
 
 POLICIES = ("exact", "student")
 """``[sheet] rounding``: exact values carried (display rounding only), or every intermediate rounded."""
-STUDENT_KINDS = ("forward", "gradients", "update", "replace_activation", "batch")
-"""The part kinds a student-rounded sheet can have: the numeric ones (a "show that" or a limit is
-a statement about exact values, and the extended questions compare exact runs)."""
 
 
 def rounded_decimal(number: Decimal, digits: int, significant: bool = False) -> Decimal:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from derive.terms.symbols import Symbolic
 from derive.tex.names import STANDARD, Names
 from derive.tex.neurons import Neurons
+from derive.tex.printer import weight_shaped
 
 if TYPE_CHECKING:
     from derive.spec.model import Part, Sheet
@@ -58,7 +61,7 @@ class Style:
             names=sheet.names,
         )
 
-    def for_part(self, part: Part) -> Style:
+    def for_part(self, part: Part[Any]) -> Style:
         """A part's own places and exact switch, where its spec sets them."""
         return replace(
             self,
@@ -81,6 +84,16 @@ def mark_decimals(latex: str, mark: str) -> str:
     if mark == ".":
         return latex
     return _DECIMAL_POINT.sub("{,}", _LIST_COMMA.sub(";", latex))
+
+
+def flipped(symbol: Symbolic, style: Style) -> bool:
+    """Whether a listed matrix is shown transposed, as the sheet's W (indexed from input to unit)."""
+    return style.from_to and weight_shaped(symbol)
+
+
+def oriented(rows: Sequence[Sequence[Any]], flip: bool) -> Sequence[Sequence[Any]]:
+    """A matrix's rows, or its columns where ``flip`` shows it transposed."""
+    return tuple(zip(*rows, strict=True)) if flip else rows
 
 
 DEFAULT = Style()

@@ -15,7 +15,7 @@ import sympy as sp
 from derive.errors import VerificationError
 from derive.maths.steps import Solution
 from derive.terms.formula import small
-from derive.verify.kind_twins import expected
+from derive.verify.twins import expected
 
 REL_TOL = 1e-9
 """Relative tolerance between an exact value and the float64 engine."""

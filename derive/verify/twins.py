@@ -1,5 +1,6 @@
 """The float64 twin's passes: forward, backward with finite differences, and optimizer steps, each
-value keyed exactly as the exact engine keys its quantities (the task kinds: :mod:`derive.verify.kind_twins`).
+value keyed exactly as the exact engine keys its quantities; each part kind's twin (in its module of
+:mod:`derive.kinds`) runs them, and :func:`expected` runs every part of a spec for the gate.
 
 This is the independent side of the verification gate: it shares with the exact engine only the
 spec and the names of quantities, never a formula.
@@ -7,14 +8,17 @@ spec and the names of quantities, never a formula.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from derive.catalog.losses import Loss
 from derive.catalog.optimizers import Optimizer, Rounder
-from derive.spec.model import Network, Part, Spec
+from derive.spec.model import Network, Part, Spec, Training
 from derive.terms.keys import Scope, key, parse_entry, unit
 from derive.terms.symbols import LOSS, Mean, Partial, Stat, Sym, Symbolic, Tied, Updated, bias
 from derive.verify.floats import (
@@ -299,33 +303,32 @@ def run_steps(
     y: Array,
     loss: Loss,
     grads: Gradients,
-    part: Part,
-    hyper: Mapping[str, float],
+    scope: Scope,
+    training: Training,
     names: Sequence[str],
 ) -> list[FloatNet]:
-    """``part.steps`` optimizer steps from ``net`` (whose gradients are ``grads``), keyed as the
+    """``training.steps`` optimizer steps from ``net`` (whose gradients are ``grads``), keyed as the
     exact engine's optimizer run keys them; the network after each step."""
-    assert part.optimizer is not None
-    scope = Scope.part(part.number)
+    hyper = hyper_of(training)
     state: dict[str, dict[tuple[str, int], Array]] = {}
     nets = []
-    for t in range(1, part.steps + 1):
+    for t in range(1, training.steps + 1):
         if t > 1:
             forward_values(out, network, net, x, y, loss, scope, after(t - 1))
             grads = gradient_values(out, network, net, x, y, loss, scope.step(t))
-        if part.frozen:
-            grads = frozen_out(out, grads, part.frozen, scope if t == 1 else scope.step(t))
-        if part.tied:
-            grads = tied_out(out, grads, part.tied, scope if t == 1 else scope.step(t), net.r)
+        if training.frozen:
+            grads = frozen_out(out, grads, training.frozen, scope if t == 1 else scope.step(t))
+        if training.tied:
+            grads = tied_out(out, grads, training.tied, scope if t == 1 else scope.step(t), net.r)
             whole = network_loss(network, loss)
             kinked = at_kink(network, net.plain().forward(x)[0])
-            for number, group in enumerate(part.tied, 1):
+            for number, group in enumerate(training.tied, 1):
                 tied_key = key(scope if t == 1 else scope.step(t), Partial(LOSS, Tied(number)))
                 if not kinked:  # at a ReLU kink the two one-sided slopes differ
                     out.differences[tied_key] = _nudge_tied(
                         net.coarse(), x.astype(float), y.astype(float), whole, group
                     )
-        net = step_values(out, network, net, grads, part.optimizer, hyper, state, t, names, scope)
+        net = step_values(out, network, net, grads, training.optimizer, hyper, state, t, names, scope)
         nets.append(net)
     return nets
 
@@ -368,14 +371,15 @@ def tied_out(
     return replace(grads, weights=tuple(weights), biases=tuple(biases), unrounded=unrounded_grads)
 
 
-def sample_of(part: Part) -> tuple[Array, Array]:
+def sample_of(part: Part[Any]) -> tuple[Array, Array]:
     assert part.sample is not None
     return extended(part.sample.x), extended(part.sample.y)
 
 
-def hyper_of(optimizer: Optimizer, rate: float, given: Sequence[tuple[str, object]] = ()) -> dict[str, float]:
-    values = {"alpha": rate, **{k: float(v) for k, v in optimizer.hyper.items()}, **{k: float(v) for k, v in given}}  # type: ignore[arg-type]
-    return values
+def hyper_of(training: Training, rate: sp.Rational | None = None) -> dict[str, float]:
+    """α (the training's, or ``rate``) and every hyperparameter of its optimizer, as floats."""
+    values = {"alpha": training.learning_rate if rate is None else rate, **training.hyperparameters}
+    return {name: float(value) for name, value in values.items()}
 
 
 def record_hyper(out: Expected, scope: Scope, hyper: Mapping[str, float]) -> None:
@@ -392,3 +396,40 @@ def start(out: Expected, network: Network, x: Array, y: Array, loss: Loss, scope
     out.vector(scope, "x", x)
     out.vector(scope, "y", y)
     forward_values(out, network, FloatNet.of(network), x, y, loss, scope)
+
+
+def sample_run(out: Expected, spec: Spec, part: Part[Any], training: Training | None = None) -> None:
+    """The twin of a part with one sample: its pass, its gradients (of the loss, or of the output it
+    names), and with ``training`` the optimizer steps and the pass after them."""
+    network, loss = part.network_and_loss(spec)
+    scope = Scope.part(part.number)
+    net = FloatNet.of(network, rounding_of(spec))
+    x, y = sample_of(part)
+    out.vector(scope, "x", x)
+    out.vector(scope, "y", y)
+    forward_values(out, network, net, x, y, loss, scope)
+    grads = gradient_values(out, network, net, x, y, loss, scope, output=part.output)
+    if training is not None:
+        record_hyper(out, scope, hyper_of(training))
+        names = training.wrt or all_names(network)
+        net = run_steps(out, network, net, x, y, loss, grads, scope, training, names)[-1]
+        forward_values(out, network, net, x, y, loss, scope, after(training.steps))
+
+
+def norms(out: Expected, name: str, matrix: Array) -> None:
+    """The Frobenius norm of a gradient matrix, under its key."""
+    out.values[name] = float(np.sqrt(np.sum(np.asarray(matrix) ** 2)))
+
+
+def expected(spec: Spec) -> Expected:
+    """Float64 values of everything the solution of ``spec`` can contain."""
+    out = Expected()
+    base = FloatNet.of(spec.network)
+    for kind, symbol, l, index in param_symbols(spec.network):
+        out.values[symbol.key] = float((base.weights if kind == "w" else base.biases)[l - 1][index])
+    # Rounded to few digits a probability can be exactly 0: the twin then divides by 0 in gradients
+    # no part may show (a forward part's), and where a part shows one the exact engine refuses it.
+    with np.errstate(divide="ignore", invalid="ignore") if spec.sheet.carry else contextlib.nullcontext():
+        for part in spec.parts:
+            part.kind.twin(out, spec, part)
+    return out

@@ -1,13 +1,20 @@
-"""Cross-entropy in classification (part 7) and MSE against cross-entropy for a sigmoid output."""
+"""Cross-entropy in classification: its best and worst cases as limits, a table and a plot of
+L(p, y), ∂L/∂z = p − y derived step by step, and (with a sample) applied to the network with a
+sigmoid on its output."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 import sympy as sp
 
 from derive.catalog.activations import SIGMOID
-from derive.catalog.losses import BINARY_CROSS_ENTROPY, SQUARED_ERROR
+from derive.catalog.losses import BINARY_CROSS_ENTROPY, Loss
 from derive.errors import VerificationError
-from derive.maths.derivation import Deriver
+from derive.maths.derivation import Derivation
 from derive.maths.general import column
 from derive.maths.network import backward
 from derive.maths.steps import (
@@ -24,33 +31,40 @@ from derive.maths.steps import (
     Step,
     Table,
 )
-from derive.spec.model import Part
-from derive.terms.formula import Derivative, Difference, Hadamard, Num, Product, Quantity, Ref, Tensor, equal
-from derive.terms.keys import Scope
-from derive.terms.symbols import LOSS, OUTPUT, TARGET, LossAt, LossSlope, Partial, PredictionError, Sym
+from derive.maths.symbolic import P, Y, Z, bce, checked, tex
+from derive.spec.kind import PartKind
+from derive.spec.kind import Table as SpecTable
+from derive.spec.model import Network, Part, Spec
+from derive.spec.parts import PartReader
+from derive.terms.formula import Derivative, Difference, Hadamard, Num, Quantity, Ref, Tensor, equal
+from derive.terms.keys import Scope, key
+from derive.terms.symbols import LOSS, OUTPUT, TARGET, LossAt, Partial, PredictionError, Sym
 from derive.tex import printer as latex
 from derive.tex.names import named, token
+from derive.tex.printer import Latex
+from derive.tex.style import Style
+from derive.verify.floats import FloatNet
+from derive.verify.twins import Expected, forward_values, gradient_values, sample_of
 
-P, Y, Z = sp.symbols("p y z", real=True)
 PLOT_POINTS = 40
 """The plot of L(p) uses p = k/40 for k = 1, …, 39."""
 
 
-def bce(p: sp.Expr, y: sp.Expr) -> sp.Expr:
-    """The catalogue's cross-entropy as a SymPy expression, so the algebra derives the rule in use."""
-    return BINARY_CROSS_ENTROPY.term(Num(p), Num(y)).exact()
+@dataclass(frozen=True)
+class CrossEntropy:
+    probabilities: tuple[sp.Rational, ...]
+    """The predictions its table shows."""
 
 
-def tex(expr: sp.Expr) -> str:
-    """An expression in p, y and z, with y and z in the sheet's names."""
-    return latex.DerivePrinter({"symbol_names": {Y: token("y"), Z: token("z")}})._print(expr)
+def read(
+    reader: PartReader, path: list[str | int], table: SpecTable, network: Network, earlier: list[Part[Any]]
+) -> CrossEntropy:
+    return CrossEntropy(reader.probabilities(path, table))
 
 
-def checked(*chain: sp.Expr) -> None:
-    """Raise unless every expression of the chain equals the first (SymPy, symbolically)."""
-    for later in chain[1:]:
-        if not equal(chain[0], later):
-            raise VerificationError(f"symbolic step does not hold: {chain[0]} = {later}")
+def variant(spec: Spec, part: Part[CrossEntropy]) -> tuple[Network, Loss]:
+    """The classification view: the output goes through a sigmoid, the loss is cross-entropy."""
+    return spec.network.with_activation(len(spec.network.layers), SIGMOID), BINARY_CROSS_ENTROPY
 
 
 def shown_number(p: sp.Expr) -> str:
@@ -62,7 +76,7 @@ def bce_value(p: sp.Expr, y: int, scope: Scope) -> Quantity:
     return Quantity.computed(LossAt(p, y), BINARY_CROSS_ENTROPY.term(Num(p), Num(sp.Integer(y))), scope)
 
 
-def cross_entropy_part(d: Deriver, part: Part) -> PartSolution:
+def derive(d: Derivation, part: Part[CrossEntropy]) -> PartSolution:
     scope = Scope.part(part.number)
     loss = BINARY_CROSS_ENTROPY
     definition = named("@L(p, @y) = ") + loss.formula.replace(token("yhat"), "p")
@@ -70,7 +84,7 @@ def cross_entropy_part(d: Deriver, part: Part) -> PartSolution:
         Section("ce_definition", (Identity(definition, "ce_definition"),)),
         Section("ce_cases", (Limits(tuple(_limits())),)),
     ]
-    rows = tuple((shown_number(p), bce_value(p, 1, scope), bce_value(p, 0, scope)) for p in part.probabilities)
+    rows = tuple((shown_number(p), bce_value(p, 1, scope), bce_value(p, 0, scope)) for p in part.params.probabilities)
     header = ("p", named(r"@L(p, 1) = -\log p"), named(r"@L(p, 0) = -\log(1 - p)"))
     grid = [sp.Rational(k, PLOT_POINTS) for k in range(1, PLOT_POINTS)]
     series = tuple(
@@ -132,7 +146,7 @@ def _gradient_algebra() -> Algebra:
     )
 
 
-def _applied(d: Deriver, part: Part) -> list[Section]:
+def _applied(d: Derivation, part: Part[CrossEntropy]) -> list[Section]:
     """The classification view of the spec's network: a sigmoid on the output, cross-entropy loss."""
     network, loss = d.variant(part)
     sections, fwd = d.sample_and_forward(network, loss, part, recall=False)
@@ -165,43 +179,41 @@ def _applied(d: Deriver, part: Part) -> list[Section]:
     return [Section("ce_applied", ()), *sections]
 
 
-def mse_vs_ce_part(d: Deriver, part: Part) -> PartSolution:
+def twin(out: Expected, spec: Spec, part: Part[CrossEntropy]) -> None:
     scope = Scope.part(part.number)
-    y = part.target
-    sigma = SIGMOID.rule(Z)
-    mse_z = 2 * (sigma - Y) * sigma * (1 - sigma)
-    checked(sp.diff(SQUARED_ERROR.term(Num(sigma), Num(Y)).exact(), Z), mse_z)
-    checked(sp.diff(bce(sigma, Y), Z), sigma - Y)
-    dz = latex.symbol(Partial(LOSS, Sym("z")))
-    algebra = Algebra(
-        "mse_vs_ce",
-        (
-            (rf"{dz}\Big|_{{\text{{MSE}}}}", (named(r"2(p - @y) \cdot p(1 - p)"),)),
-            (rf"{dz}\Big|_{{\text{{CE}}}}", (named("p - @y"),)),
-        ),
-    )
-    rows = []
-    for p in part.probabilities:
-        mse = Quantity.computed(
-            LossSlope("mse", p),
-            Product((Num(sp.Integer(2)), Difference(Num(p), Num(y)), Num(p), Difference(Num(sp.Integer(1)), Num(p)))),
-            scope,
-        )
-        ce = Quantity.computed(LossSlope("ce", p), Difference(Num(p), Num(y)), scope)
-        rows.append((shown_number(p), mse, ce))
-    header = ("p", named(r"\text{MSE: } 2(p - @y)\,p(1 - p)"), named(r"\text{CE: } p - @y"))
-    worst = max(rows, key=lambda row: abs(float(row[2].approx)))
-    facts = (
-        ("y", str(y)),
-        ("p", worst[0]),
-        ("mse", latex.decimal(worst[1].approx, 6)),
-        ("ce", latex.decimal(worst[2].approx, 6)),
-        ("ratio", latex.decimal(abs(worst[2].approx / worst[1].approx), 1)),
-    )
-    return PartSolution(
-        part,
-        (
-            Section("mse_vs_ce_derivation", (algebra,)),
-            Section("mse_vs_ce_table", (Table("mse_vs_ce", header, tuple(rows)), Finding("vanishing", facts))),
-        ),
-    )
+    value = BINARY_CROSS_ENTROPY.floats.value
+    grid = [sp.Rational(k, PLOT_POINTS) for k in range(1, PLOT_POINTS)]
+    for where, points in ((scope, part.params.probabilities), (scope.tag("plot"), grid)):
+        for exact in points:
+            p = float(exact)
+            for y in (1, 0):
+                out.values[key(where, LossAt(exact, y))] = value(np.array([p]), np.array([float(y)]))
+    if part.sample is not None:
+        network, loss = part.network_and_loss(spec)
+        net = FloatNet.of(network)
+        x, y_true = sample_of(part)
+        out.vector(scope, "x", x)
+        out.vector(scope, "y", y_true)
+        forward_values(out, network, net, x, y_true, loss, scope)
+        gradient_values(out, network, net, x, y_true, loss, scope)
+        out.values[key(scope, PredictionError())] = float(net.forward(x)[1][-1][0] - y_true[0])
+
+
+def ask(part: Part[CrossEntropy], network: Network, style: Style) -> Mapping[str, object]:
+    return {"probabilities": Latex(", ".join(shown_number(p) for p in part.params.probabilities))}
+
+
+KIND = PartKind(
+    name="cross_entropy",
+    keys=("p",),
+    required=(),
+    sample="optional",
+    student=False,
+    read=read,
+    derive=derive,
+    twin=twin,
+    ask=ask,
+    variant=variant,
+    plots=True,
+    one_output=True,
+)

@@ -1,0 +1,43 @@
+"""The part kinds: one module each, exporting one :class:`~derive.spec.kind.PartKind` record.
+
+Adding a kind is one module here (its keys, reader, derivation, float twin and question) and its
+words in the language catalogues (``question_<name>`` and the headings of its sections).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from derive.kinds import (
+    batch,
+    compare_activation,
+    compare_optimizer,
+    cross_entropy,
+    extra_layer,
+    forward,
+    gradients,
+    learning_rates,
+    mse_vs_ce,
+    replace_activation,
+    show_that,
+    update,
+)
+from derive.spec.kind import PartKind
+
+MODULES = (
+    forward,
+    show_that,
+    gradients,
+    update,
+    replace_activation,
+    cross_entropy,
+    learning_rates,
+    compare_activation,
+    compare_optimizer,
+    mse_vs_ce,
+    extra_layer,
+    batch,
+)
+KINDS: Mapping[str, PartKind[Any]] = {module.KIND.name: module.KIND for module in MODULES}
+"""Every part kind by name, in the order the documentation lists them."""

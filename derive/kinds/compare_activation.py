@@ -1,0 +1,191 @@
+"""ReLU against the sigmoid: σ' is at most 1/4, the same input through the network with ReLU, the
+gradient magnitudes per layer under both, and (with ``dead_x``) a ReLU unit that stops learning."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+from derive.catalog.activations import RELU, SIGMOID, Activation
+from derive.catalog.losses import Loss
+from derive.errors import VerificationError
+from derive.maths.derivation import Derivation, norm
+from derive.maths.steps import Finding, Identity, PartSolution, Section, Table, Values
+from derive.spec.kind import PartKind
+from derive.spec.kind import Table as SpecTable
+from derive.spec.model import Network, Part, Sample, Spec, Vector
+from derive.spec.parts import PartReader
+from derive.terms.formula import equal
+from derive.terms.keys import Scope, key
+from derive.terms.symbols import LOSS, Norm, Partial, weight
+from derive.tex import printer as latex
+from derive.tex.givens import vector
+from derive.tex.names import named
+from derive.tex.printer import Latex
+from derive.tex.style import Style
+from derive.verify.floats import FloatNet, extended
+from derive.verify.twins import Expected, forward_values, gradient_values, norms, sample_of
+
+Z = sp.Symbol("z", real=True)
+
+
+@dataclass(frozen=True)
+class ActivationSwap:
+    activation: Activation
+    """The activation put in place of the sigmoid (ReLU)."""
+    layers: tuple[int, ...]
+    """The layers whose activation it replaces."""
+    dead_x: Vector | None = None
+    """An input at which a ReLU unit of those layers is dead, to show it."""
+
+
+def read(
+    reader: PartReader, path: list[str | int], table: SpecTable, network: Network, earlier: list[Part[Any]]
+) -> ActivationSwap:
+    depth = len(network.layers)
+    raw_layers = table.get("layers", list(range(1, depth)))
+    if not isinstance(raw_layers, list) or not raw_layers:
+        raise reader.fail([*path, "layers"], "expected a list of layer numbers")
+    layers = tuple(reader.integer([*path, "layers"], l, 1, depth) for l in raw_layers)
+    dead = None
+    if "dead_x" in table:
+        dead = reader.vector([*path, "dead_x"], table["dead_x"])
+        if len(dead) != network.inputs:
+            raise reader.fail([*path, "dead_x"], f"the network takes {network.inputs} inputs; found {len(dead)}")
+    activation = reader.activation([*path, "activation"], table["activation"])
+    if activation.vector:
+        raise reader.fail(
+            [*path, "activation"], "softmax maps a whole layer: give it in [network], not as a replacement"
+        )
+    return ActivationSwap(activation, layers, dead)
+
+
+def variant(spec: Spec, part: Part[ActivationSwap]) -> tuple[Network, Loss]:
+    network = spec.network
+    for layer in part.params.layers:
+        network = network.with_activation(layer, part.params.activation)
+    return network, spec.loss
+
+
+def sigmoid_slope_peak() -> tuple[list[sp.Expr], sp.Expr]:
+    """Where σ' is largest, and its value there: σ'(z) = σ(1 − σ) is a parabola in s = σ(z).
+
+    Setting its derivative 1 − 2s to zero gives s = 1/2, so z = log(s/(1 − s)). Worked in s, a
+    polynomial, instead of solving in e^{z}: the same answer for a tenth of the SymPy time.
+    """
+    sigma, s = SIGMOID.rule(Z), sp.Symbol("s", positive=True)
+    slope = s * (1 - s)
+    if not equal(sp.diff(sigma, Z), slope.subs(s, sigma)):  # the identity the sheet shows, checked
+        raise VerificationError("the sigmoid's derivative is not σ(1 − σ)")
+    stationary = [v for v in sp.solve(sp.diff(slope, s), s) if 0 < v < 1]
+    return [sp.log(v / (1 - v)) for v in stationary], max(slope.subs(s, v) for v in stationary)
+
+
+def derive(d: Derivation, part: Part[ActivationSwap]) -> PartSolution:
+    """The same sample through the network with ReLU in place of the sigmoid, and a dead unit."""
+    relu_network, loss = d.variant(part)
+    swap = part.params
+    assert part.sample is not None
+    peaks, peak = sigmoid_slope_peak()
+    facts = Finding("sigmoid_bound", (("at", ", ".join(latex.inline(z) for z in peaks)), ("max", latex.inline(peak))))
+    sections = [
+        Section(
+            "activation_facts",
+            (
+                Identity(SIGMOID.identity, SIGMOID.prose),
+                Identity(swap.activation.identity, swap.activation.prose),
+                facts,
+            ),
+        ),
+        Section("relu_network", (), label=", ".join(map(str, swap.layers))),
+    ]
+    names = d.params.names()
+    shown, fwd = d.sample_and_forward(relu_network, loss, part, recall=False)
+    grads, bwd = d.gradient_sections(relu_network, loss, part, fwd, names)
+    sections.extend([*shown, *grads])
+    scope = Scope.part(part.number)
+    _, sigmoid_bwd = d.silent_pass(d.spec.network, part, scope.tag("sigmoid"))
+    values = tuple(
+        Values(Partial(LOSS, weight(l)), sigmoid_bwd.gradients.weights[l - 1])
+        for l in range(1, len(relu_network.layers) + 1)
+    )
+    rows = []
+    flip = d.spec.sheet.names.from_to  # the sheet's W is derive's transposed (latex.weight_shaped)
+    for l in range(1, len(relu_network.layers) + 1):
+        rows.append(
+            (
+                latex.symbol(weight(l), flip),
+                norm(sigmoid_bwd.gradients.weights[l - 1], Partial(LOSS, weight(l)), scope.tag("sigmoid"), flip),
+                norm(bwd.gradients.weights[l - 1], Partial(LOSS, weight(l)), scope.tag("relu"), flip),
+            )
+        )
+    top = r"\top" if flip else ""  # written so that the sheet's names leave its W without ⊤
+    header = (
+        "",
+        named(rf"\text{{sigmoid: }} \lVert \partial @L / \partial @W^{{(l){top}}} \rVert"),
+        named(rf"\text{{ReLU: }} \lVert \partial @L / \partial @W^{{(l){top}}} \rVert"),
+    )
+    sections.append(Section("magnitudes", (*values, Table("magnitudes", header, tuple(rows)))))
+    if swap.dead_x is not None:
+        dead_sections, dead_fwd, _ = d.derive_sample(
+            relu_network, loss, Sample(swap.dead_x, part.sample.y), scope.tag("dead")
+        )
+        dead = [
+            latex.symbol(q.symbol)
+            for l in swap.layers
+            for q in dead_fwd.z[l - 1]
+            if relu_network.layers[l - 1].activation.name == RELU.name
+            and (q.exact <= 0 if q.exact.is_number else q.approx <= 0)
+        ]
+        finding = Finding("dead_units", (("units", ", ".join(dead)), ("count", str(len(dead)))))
+        sections.extend([Section("dead_unit", ()), *dead_sections, Section("dead_finding", (finding,))])
+    return PartSolution(part, tuple(sections), network_changed=True)
+
+
+def twin(out: Expected, spec: Spec, part: Part[ActivationSwap]) -> None:
+    relu, loss = part.network_and_loss(spec)
+    scope = Scope.part(part.number)
+    x, y = sample_of(part)
+    out.vector(scope, "x", x)
+    out.vector(scope, "y", y)
+    relu_net, sigmoid_net = FloatNet.of(relu), FloatNet.of(spec.network)
+    forward_values(out, relu, relu_net, x, y, loss, scope)
+    relu_grads = gradient_values(out, relu, relu_net, x, y, loss, scope)
+    forward_values(out, spec.network, sigmoid_net, x, y, spec.loss, scope.tag("sigmoid"))
+    sigmoid_grads = gradient_values(out, spec.network, sigmoid_net, x, y, spec.loss, scope.tag("sigmoid"))
+    for l in range(1, len(relu.layers) + 1):
+        norms(out, key(scope.tag("sigmoid"), Norm(Partial(LOSS, weight(l)))), sigmoid_grads.weights[l - 1])
+        norms(out, key(scope.tag("relu"), Norm(Partial(LOSS, weight(l)))), relu_grads.weights[l - 1])
+    if part.params.dead_x is not None:
+        dead = extended(part.params.dead_x)
+        out.vector(scope.tag("dead"), "x", dead)
+        out.vector(scope.tag("dead"), "y", y)
+        forward_values(out, relu, relu_net, dead, y, loss, scope.tag("dead"))
+        gradient_values(out, relu, relu_net, dead, y, loss, scope.tag("dead"))
+
+
+def ask(part: Part[ActivationSwap], network: Network, style: Style) -> Mapping[str, object]:
+    swap = part.params
+    return {
+        "layers": ", ".join(map(str, swap.layers)),
+        "layers_many": len(swap.layers) > 1,
+        "dead_x": vector(swap.dead_x, style.exact) if swap.dead_x else Latex(""),
+    }
+
+
+KIND = PartKind(
+    name="compare_activation",
+    keys=("activation", "layers", "dead_x"),
+    required=("activation",),
+    sample="required",
+    student=False,
+    read=read,
+    derive=derive,
+    twin=twin,
+    ask=ask,
+    variant=variant,
+    one_output=True,
+)

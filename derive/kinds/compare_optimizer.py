@@ -1,0 +1,152 @@
+"""Another optimizer against SGD: its first steps computed exactly, and its first step next to
+gradient descent's for every parameter."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from derive.maths.derivation import Derivation
+from derive.maths.network import Backward, Params
+from derive.maths.steps import Finding, PartSolution, Section, Table
+from derive.maths.updates import flat, optimizer_table
+from derive.spec.kind import PartKind
+from derive.spec.kind import Table as SpecTable
+from derive.spec.model import Network, Part, Spec, Training
+from derive.spec.parts import PartReader
+from derive.terms.formula import Difference, Negate, Product, Quantity, Ref
+from derive.terms.keys import Scope, key
+from derive.terms.symbols import StepSize
+from derive.tex import printer as latex
+from derive.tex.givens import hyper_value
+from derive.tex.names import named
+from derive.tex.printer import Latex, given
+from derive.tex.style import Style
+from derive.verify.floats import FloatNet
+from derive.verify.twins import (
+    Expected,
+    all_names,
+    gradient_values,
+    hyper_of,
+    param_symbols,
+    record_hyper,
+    run_steps,
+    sample_of,
+    start,
+)
+
+MAX_STEPS = 3
+"""Most steps computed exactly (Adam's closed forms grow fast)."""
+
+
+def read(
+    reader: PartReader, path: list[str | int], table: SpecTable, network: Network, earlier: list[Part[Any]]
+) -> Training:
+    steps = reader.integer([*path, "steps"], table.get("steps", 2), 1, MAX_STEPS)
+    hyper = tuple(
+        (key, reader.positive([*path, key], table[key])) for key in ("beta1", "beta2", "epsilon") if key in table
+    )
+    training = reader.training(path, table, network, default="adam", steps=steps, hyper=hyper)
+    for name, _ in hyper:
+        if name not in training.optimizer.hyper:
+            taken = ", ".join(training.optimizer.hyper) or "none"
+            raise reader.fail([*path, name], f"not a hyperparameter of {training.optimizer.name} (it takes: {taken})")
+    return replace(training, wrt=())
+
+
+def derive(d: Derivation, part: Part[Training]) -> PartSolution:
+    """The first steps of an optimizer (Adam) computed exactly, and its first step next to SGD's."""
+    network, loss = d.variant(part)
+    sections, start = d.sample_and_forward(network, loss, part, show_forward=False)
+    names = d.params.names()
+    shown, first = d.gradient_sections(network, loss, part, start, names)
+    sections.extend(shown)
+    steps, after, hyper = d.optimizer_run(
+        network, loss, part, part.params, start, first, names, optimizer_table, "optimizer_step", str
+    )
+    sections.extend(steps)
+    after_first = after[0]
+    sections.append(_first_step_comparison(d, part, first, after_first, hyper["alpha"]))
+    return PartSolution(part, tuple(sections))
+
+
+def _first_step_comparison(
+    d: Derivation, part: Part[Training], grads: Backward, after: Params, rate: Quantity
+) -> Section:
+    scope, method = Scope.part(part.number), part.params.optimizer.name
+    rows = []
+    adam_sizes, gradient_sizes, zero = [], [], []
+    for name in d.params.names():
+        for o, g, new in zip(
+            flat(d.params.tensor(name)), flat(grads.gradients.tensor(name)), flat(after.tensor(name)), strict=True
+        ):
+            theta = latex.symbol(o.symbol)
+            sgd = Quantity.computed(StepSize("sgd", o.name), Negate(Product((Ref(rate), Ref(g)))), scope)
+            adam = Quantity.computed(StepSize(method, o.name), Difference(Ref(new), Ref(o)), scope)
+            rows.append((theta, g, sgd, adam))
+            if g.exact == 0:
+                zero.append(theta)
+            else:
+                gradient_sizes.append(abs(float(g.approx)))
+                adam_sizes.append(abs(float(adam.approx)))
+    alpha = float(rate.approx)
+    deviation = max((abs(size - alpha) / alpha for size in adam_sizes), default=0.0)
+    facts = (
+        ("alpha", latex.inline(rate.exact)),
+        ("deviation", latex.decimal(deviation, 2)),
+        ("gmin", latex.decimal(min(gradient_sizes, default=0.0), 4)),
+        ("gmax", latex.decimal(max(gradient_sizes, default=0.0), 4)),
+        ("zero", ", ".join(zero)),
+        ("moved", str(len(adam_sizes))),
+    )
+    header = (
+        r"\theta",
+        named(r"g = \partial @L / \partial \theta"),
+        r"\text{SGD: } -\alpha g",
+        r"\text{Adam: } \theta_1 - \theta_0",
+    )
+    return Section(
+        "optimizer_comparison", (Table("optimizer_comparison", header, tuple(rows)), Finding("adam_scale", facts))
+    )
+
+
+def twin(out: Expected, spec: Spec, part: Part[Training]) -> None:
+    network, loss = part.network_and_loss(spec)
+    training = part.params
+    scope = Scope.part(part.number)
+    x, y = sample_of(part)
+    start(out, network, x, y, loss, scope)
+    initial = FloatNet.of(network)
+    hyper = hyper_of(training)
+    record_hyper(out, scope, hyper)
+    first = gradient_values(out, network, initial, x, y, loss, scope)
+    after_first = run_steps(out, network, initial, x, y, loss, first, scope, training, all_names(network))[0]
+    for kind, symbol, l, index in param_symbols(network):
+        g = float((first.weights if kind == "w" else first.biases)[l - 1][index])
+        old = float((initial.weights if kind == "w" else initial.biases)[l - 1][index])
+        new = float((after_first.weights if kind == "w" else after_first.biases)[l - 1][index])
+        out.values[key(scope, StepSize("sgd", symbol))] = -hyper["alpha"] * g
+        out.values[key(scope, StepSize(training.optimizer.name, symbol))] = new - old
+
+
+def ask(part: Part[Training], network: Network, style: Style) -> Mapping[str, object]:
+    values = part.params.hyperparameters
+    return {
+        "steps": part.params.steps,
+        "learning_rate": Latex(given(part.params.learning_rate, style.exact)),
+        **{name: Latex(hyper_value(values[name]) if name in values else "") for name in ("beta1", "beta2", "epsilon")},
+    }
+
+
+KIND = PartKind(
+    name="compare_optimizer",
+    keys=("optimizer", "learning_rate", "steps", "beta1", "beta2", "epsilon"),
+    required=("learning_rate",),
+    sample="required",
+    student=False,
+    read=read,
+    derive=derive,
+    twin=twin,
+    ask=ask,
+)

@@ -1,0 +1,159 @@
+"""An extra hidden layer: the network with one more layer, its forward pass and gradients, and how
+the first layer's gradient changes with the added depth."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from derive.catalog.losses import Loss
+from derive.maths.derivation import Derivation, norm
+from derive.maths.general import column, network_formula
+from derive.maths.network import given_params
+from derive.maths.steps import Finding, Given, PartSolution, Section, Table, Values, Word
+from derive.spec.kind import PartKind
+from derive.spec.kind import Table as SpecTable
+from derive.spec.model import Layer, Network, Part, Spec
+from derive.spec.parts import PartReader
+from derive.terms.keys import Scope, key
+from derive.terms.symbols import LOSS, Norm, Partial, Sym, bias, weight
+from derive.tex import printer as latex
+from derive.tex.givens import matrix, vector
+from derive.tex.printer import Latex
+from derive.tex.style import Style, oriented
+from derive.verify.floats import FloatNet
+from derive.verify.twins import Expected, forward_values, gradient_values, norms, param_symbols, sample_of
+
+
+@dataclass(frozen=True)
+class Insertion:
+    after: int
+    """The layer it is inserted after (0: before layer 1)."""
+    layer: Layer
+
+
+def read(
+    reader: PartReader, path: list[str | int], table: SpecTable, network: Network, earlier: list[Part[Any]]
+) -> Insertion:
+    depth = len(network.layers)
+    if network.skips:
+        raise reader.fail([*path, "kind"], "an 'extra_layer' part needs a network without skip connections (reads)")
+    after = reader.integer([*path, "after"], table.get("after", depth - 1), 0, depth - 1)
+    width = network.inputs if after == 0 else network.layers[after - 1].shape[0]
+    weights = reader.matrix([*path, "weights"], table["weights"])
+    if (len(weights), len(weights[0])) != (width, width):
+        raise reader.fail(
+            [*path, "weights"],
+            f"shape mismatch: inserted after layer {after}, the new layer reads {width} values and must give "
+            f"{width} so that layer {after + 1} still fits, so W needs {width}x{width}; "
+            f"found {len(weights)}x{len(weights[0])}",
+        )
+    bias = reader.vector([*path, "bias"], table["bias"], scalar_ok=True)
+    if len(bias) != width:
+        raise reader.fail([*path, "bias"], f"shape mismatch: b needs {width} entries; found {len(bias)}")
+    activation = reader.activation([*path, "activation"], table.get("activation", "sigmoid"))
+    if activation.vector:
+        raise reader.fail([*path, "activation"], "an inserted layer cannot be softmax: give it in [network]")
+    return Insertion(after, Layer(weights, bias, activation))
+
+
+def variant(spec: Spec, part: Part[Insertion]) -> tuple[Network, Loss]:
+    return spec.network.with_layer(part.params.after, part.params.layer), spec.loss
+
+
+def derive(d: Derivation, part: Part[Insertion]) -> PartSolution:
+    """The network with one more layer: forward pass and gradients again, and how ∂L/∂W^{(1)} changes."""
+    deep, loss = d.variant(part)
+    assert part.sample is not None
+    scope = Scope.part(part.number)
+    params = given_params(deep, scope)
+    new = part.params.after + 1
+    intro = (
+        Given(weight(new), params.weights[new - 1]),
+        Given(bias(new), column(params.biases[new - 1])),
+        Finding(
+            "inserted",
+            (
+                ("layer", str(new)),
+                ("formula", latex.formula(network_formula(deep))),
+                (
+                    "activation",
+                    part.params.layer.activation.prose,
+                ),
+            ),
+        ),
+    )
+    shown, _, deep_bwd = d.derive_sample(deep, loss, part.sample, scope, params)
+    _, shallow_bwd = d.silent_pass(d.spec.network, part, scope.tag("shallow"))
+    # A sheet indexing weights from input to unit means by W its transpose (latex.weight_shaped).
+    flip = d.spec.sheet.names.from_to
+    symbol_w, symbol_b = latex.symbol(Partial(LOSS, weight(1)), flip), latex.symbol(Partial(LOSS, bias(1)))
+    rows = []
+    for tag, grads, label in (("shallow", shallow_bwd, "without_layer"), ("deep", deep_bwd, "with_layer")):
+        rows.append(
+            (
+                Word(label, str(new)),
+                norm(grads.gradients.weights[0], Partial(LOSS, weight(1)), scope.tag(tag), flip),
+                norm(tuple((q,) for q in grads.gradients.biases[0]), Partial(LOSS, bias(1)), scope.tag(tag)),
+            )
+        )
+    shallow_norm, deep_norm = float(rows[0][1].approx), float(rows[1][1].approx)
+    ratio = deep_norm / shallow_norm if shallow_norm else math.inf
+    finding = Finding("depth_effect", (("ratio", latex.decimal(ratio, 3)), ("smaller", "yes" if ratio < 1 else "no")))
+    values = (Values(Partial(LOSS, weight(1)), shallow_bwd.gradients.weights[0]),)
+    header = ("", rf"\lVert {symbol_w} \rVert", rf"\lVert {symbol_b} \rVert")
+    return PartSolution(
+        part,
+        (
+            Section("inserted", intro),
+            *shown,
+            Section("depth_comparison", (*values, Table("depth", header, tuple(rows)), finding)),
+        ),
+        network_changed=True,
+    )
+
+
+def twin(out: Expected, spec: Spec, part: Part[Insertion]) -> None:
+    deep, loss = part.network_and_loss(spec)
+    scope = Scope.part(part.number)
+    x, y = sample_of(part)
+    deep_net, shallow_net = FloatNet.of(deep), FloatNet.of(spec.network)
+    for kind, symbol, l, index in param_symbols(deep):
+        out.values[key(scope, symbol)] = float((deep_net.weights if kind == "w" else deep_net.biases)[l - 1][index])
+    out.vector(scope, "x", x)
+    out.vector(scope, "y", y)
+    forward_values(out, deep, deep_net, x, y, loss, scope)
+    deep_grads = gradient_values(out, deep, deep_net, x, y, loss, scope)
+    forward_values(out, spec.network, shallow_net, x, y, spec.loss, scope.tag("shallow"))
+    shallow_grads = gradient_values(out, spec.network, shallow_net, x, y, spec.loss, scope.tag("shallow"))
+    for tag, grads in (("shallow", shallow_grads), ("deep", deep_grads)):
+        norms(out, key(scope.tag(tag), Norm(Partial(LOSS, weight(1)))), grads.weights[0])
+        norms(out, key(scope.tag(tag), Norm(Partial(LOSS, bias(1)))), grads.biases[0])
+
+
+def ask(part: Part[Insertion], network: Network, style: Style) -> Mapping[str, object]:
+    inserted = part.params.layer
+    return {
+        "after": part.params.after,
+        # Indexed from input to unit, the sheet's W is the transpose of the spec's rows per unit.
+        "inserted_w": matrix(oriented(inserted.weights, style.from_to)),
+        "inserted_symbol": Latex(latex.symbol(Sym("W"), style.from_to)),
+        "inserted_b": vector(inserted.bias, style.exact),
+    }
+
+
+KIND = PartKind(
+    name="extra_layer",
+    keys=("after", "weights", "bias", "activation"),
+    required=("weights", "bias"),
+    sample="required",
+    student=False,
+    read=read,
+    derive=derive,
+    twin=twin,
+    ask=ask,
+    variant=variant,
+    one_output=True,
+)

@@ -1,0 +1,28 @@
+"""A forward pass: every layer's pre-activation and activation, the output and the loss, for one input."""
+
+from __future__ import annotations
+
+from derive.maths.derivation import Derivation
+from derive.maths.steps import PartSolution
+from derive.spec.kind import Nothing, PartKind, ask_nothing, read_nothing
+from derive.spec.model import Part
+from derive.verify.twins import sample_run
+
+
+def derive(d: Derivation, part: Part[Nothing]) -> PartSolution:
+    network, loss = d.variant(part)
+    sections, _ = d.sample_and_forward(network, loss, part, recall=False)
+    return PartSolution(part, tuple(sections))
+
+
+KIND = PartKind(
+    name="forward",
+    keys=(),
+    required=(),
+    sample="required",
+    student=True,
+    read=read_nothing,
+    derive=derive,
+    twin=sample_run,
+    ask=ask_nothing,
+)

@@ -1,0 +1,53 @@
+"""Gradients by backpropagation: the forward pass, then every step of the chain rule down to the
+parameters asked for (or to the input), of the loss or of one output itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from derive.maths.derivation import Derivation
+from derive.maths.steps import PartSolution
+from derive.spec.kind import PartKind, Table
+from derive.spec.model import Network, Part
+from derive.spec.parts import PartReader
+from derive.tex.givens import wrt
+from derive.tex.style import Style
+from derive.verify.twins import sample_run
+
+
+@dataclass(frozen=True)
+class Gradients:
+    wrt: tuple[str, ...] = ()
+    """The parameters (W1, b1, …, or the input x) whose gradients it asks for; empty: every parameter."""
+
+
+def read(
+    reader: PartReader, path: list[str | int], table: Table, network: Network, earlier: list[Part[Any]]
+) -> Gradients:
+    return Gradients(reader.wrt([*path, "wrt"], table["wrt"], network, inputs=True) if "wrt" in table else ())
+
+
+def derive(d: Derivation, part: Part[Gradients]) -> PartSolution:
+    network, loss = d.variant(part)
+    sections, fwd = d.sample_and_forward(network, loss, part)
+    sections.extend(d.gradient_sections(network, loss, part, fwd, part.params.wrt or d.params.names())[0])
+    return PartSolution(part, tuple(sections))
+
+
+def ask(part: Part[Gradients], network: Network, style: Style) -> Mapping[str, object]:
+    return {"wrt": wrt(part.params.wrt, network, style)}
+
+
+KIND = PartKind(
+    name="gradients",
+    keys=("wrt", "of"),
+    required=(),
+    sample="required",
+    student=True,
+    read=read,
+    derive=derive,
+    twin=sample_run,
+    ask=ask,
+)

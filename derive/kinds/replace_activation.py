@@ -1,0 +1,86 @@
+"""A layer's activation replaced (by the constant 0, say): the forward pass, the gradients and one
+optimizer step of the changed network."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from derive.catalog.activations import Activation
+from derive.catalog.losses import Loss
+from derive.kinds.update import training_question
+from derive.maths.derivation import Derivation
+from derive.maths.steps import Identity, PartSolution, Section
+from derive.spec.kind import PartKind, Table
+from derive.spec.model import Network, Part, Spec, Training
+from derive.spec.parts import PartReader
+from derive.tex.printer import Latex
+from derive.tex.style import Style
+from derive.verify.twins import Expected, sample_run
+
+
+@dataclass(frozen=True)
+class Replacement:
+    layer: int
+    activation: Activation
+    training: Training
+
+
+def read(
+    reader: PartReader, path: list[str | int], table: Table, network: Network, earlier: list[Part[Any]]
+) -> Replacement:
+    training = reader.training(path, table, network)
+    layer = reader.integer([*path, "layer"], table["layer"], 1, len(network.layers))
+    activation = reader.activation([*path, "activation"], table["activation"])
+    if activation.vector:
+        raise reader.fail(
+            [*path, "activation"], "softmax maps a whole layer: give it in [network], not as a replacement"
+        )
+    return Replacement(layer, activation, replace(training, wrt=()))
+
+
+def variant(spec: Spec, part: Part[Replacement]) -> tuple[Network, Loss]:
+    return spec.network.with_activation(part.params.layer, part.params.activation), spec.loss
+
+
+def derive(d: Derivation, part: Part[Replacement]) -> PartSolution:
+    activation = part.params.activation
+    network, loss = d.variant(part)
+    sections, fwd = d.sample_and_forward(network, loss, part)
+    names = d.params.names()
+    shown, bwd = d.gradient_sections(network, loss, part, fwd, names)
+    sections = [
+        Section("replaced", (Identity(activation.identity, activation.prose),)),
+        *sections,
+        *shown,
+        *d.update_sections(network, loss, part, part.params.training, fwd, bwd, names),
+    ]
+    return PartSolution(part, tuple(sections), network_changed=True)
+
+
+def twin(out: Expected, spec: Spec, part: Part[Replacement]) -> None:
+    sample_run(out, spec, part, part.params.training)
+
+
+def ask(part: Part[Replacement], network: Network, style: Style) -> Mapping[str, object]:
+    return {
+        **training_question(part.params.training, network, style),
+        "layer": part.params.layer,
+        "activation": Latex(part.params.activation.identity),
+        "activation_prose": part.params.activation.prose,
+    }
+
+
+KIND = PartKind(
+    name="replace_activation",
+    keys=("layer", "activation", "optimizer", "learning_rate"),
+    required=("layer", "activation", "learning_rate"),
+    sample="required",
+    student=True,
+    read=read,
+    derive=derive,
+    twin=twin,
+    ask=ask,
+    variant=variant,
+)

@@ -1,0 +1,72 @@
+"""Optimizer steps: the gradients at the given parameters, one or more steps of the optimizer (any
+of the catalogue's), and the forward pass and loss after them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from derive.maths.derivation import Derivation
+from derive.maths.steps import PartSolution
+from derive.spec.kind import PartKind, Table
+from derive.spec.model import Network, Part, Spec, Training
+from derive.spec.parts import MAX_STEPS, PartReader
+from derive.tex.givens import hyper_list, wrt
+from derive.tex.printer import Latex, given
+from derive.tex.style import Style
+from derive.verify.twins import Expected, sample_run
+
+
+def read(
+    reader: PartReader, path: list[str | int], table: Table, network: Network, earlier: list[Part[Any]]
+) -> Training:
+    training = reader.training(path, table, network)
+    steps = reader.integer([*path, "steps"], table.get("steps", 1), 1, MAX_STEPS)
+    frozen = reader.frozen([*path, "frozen"], table["frozen"], network) if "frozen" in table else ()
+    tied = reader.tied([*path, "tied"], table["tied"], network, frozen, training.wrt) if "tied" in table else ()
+    return replace(training, steps=steps, frozen=frozen, tied=tied)
+
+
+def derive(d: Derivation, part: Part[Training]) -> PartSolution:
+    network, loss = d.variant(part)
+    sections, fwd = d.sample_and_forward(network, loss, part, show_forward=False)
+    names = part.params.wrt or d.params.names()
+    shown, bwd = d.gradient_sections(network, loss, part, fwd, names)
+    sections.extend(shown)
+    sections.extend(d.update_sections(network, loss, part, part.params, fwd, bwd, names))
+    return PartSolution(part, tuple(sections))
+
+
+def twin(out: Expected, spec: Spec, part: Part[Training]) -> None:
+    sample_run(out, spec, part, part.params)
+
+
+def ask(part: Part[Training], network: Network, style: Style) -> Mapping[str, object]:
+    return training_question(part.params, network, style)
+
+
+def training_question(training: Training, network: Network, style: Style) -> dict[str, object]:
+    """What a question says of its training: the optimizer (its words and update rule), the learning
+    rate, every hyperparameter as used, the number of steps and the parameters it moves."""
+    return {
+        "optimizer": training.optimizer.prose,
+        "optimizer_formula": Latex(training.optimizer.formula),
+        "learning_rate": Latex(given(training.learning_rate, style.exact)),
+        "hyper": hyper_list(training),
+        "steps": training.steps,
+        "wrt": wrt(training.wrt, network, style),
+    }
+
+
+KIND = PartKind(
+    name="update",
+    keys=("optimizer", "learning_rate", "wrt", "steps", "frozen", "tied"),
+    required=("learning_rate",),
+    sample="required",
+    student=True,
+    read=read,
+    derive=derive,
+    twin=twin,
+    ask=ask,
+)

@@ -1,0 +1,69 @@
+"""What a part kind is: one record of everything derive needs to know about it, from its keys in the
+spec to its question on the sheet. Each kind is one module of :mod:`derive.kinds` exporting one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+if TYPE_CHECKING:  # the types of the stages a kind takes part in (none of them is imported at run time)
+    from derive.catalog.losses import Loss
+    from derive.maths.derivation import Derivation
+    from derive.maths.steps import PartSolution
+    from derive.spec.model import Network, Part, Spec
+    from derive.spec.parts import PartReader
+    from derive.tex.style import Style
+    from derive.verify.twins import Expected
+
+P = TypeVar("P")
+"""A kind's own parameters: a frozen record its module defines (the learning rate, the probabilities, …)."""
+SampleUse = Literal["required", "optional", "none"]
+Table = dict[str, object]
+
+
+@dataclass(frozen=True)
+class PartKind(Generic[P]):
+    """A part kind: its keys in the spec, how it reads them, derives, is checked and is asked.
+
+    ``read`` gets the reader (for its field readers and one-line errors), the part's path in the
+    spec, its table, the network and the parts before it, and returns the kind's parameters.
+    ``derive`` works the part out exactly, ``twin`` computes again in floats every value it shows
+    (keyed alike, from the spec model, the catalogue and the keys only), ``ask`` gives the question's
+    parameters (maths printed for the sheet) to its message ``question_<name>`` in the language
+    catalogues.
+    """
+
+    name: str
+    keys: tuple[str, ...]
+    """The keys it takes besides the common ones (kind, title, x, y, use_sample_of, decimals, exact)."""
+    required: tuple[str, ...]
+    sample: SampleUse
+    """Whether a part of this kind has an input sample: always, when given, or never."""
+    student: bool
+    """Whether it works under the student rounding policy (a statement about exact values does not)."""
+    read: Callable[[PartReader, list[str | int], Table, Network, list[Part[Any]]], P]
+    derive: Callable[[Derivation, Part[P]], PartSolution]
+    twin: Callable[[Expected, Spec, Part[P]], None]
+    ask: Callable[[Part[P], Network, Style], Mapping[str, object]]
+    variant: Callable[[Spec, Part[P]], tuple[Network, Loss]] | None = None
+    """The network and loss the part works with, where they are not the spec's."""
+    plots: bool = False
+    """Whether its solution has a plot (the sheet then loads pgfplots)."""
+    one_output: bool = False
+    """Whether it needs a network with a single output."""
+
+
+@dataclass(frozen=True)
+class Nothing:
+    """The parameters of a kind that has no keys of its own."""
+
+
+def read_nothing(
+    reader: PartReader, path: list[str | int], table: Table, network: Network, earlier: list[Part[Any]]
+) -> Nothing:
+    return Nothing()
+
+
+def ask_nothing(part: Part[Any], network: Network, style: Style) -> Mapping[str, object]:
+    return {}
