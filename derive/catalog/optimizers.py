@@ -36,11 +36,19 @@ class Optimizer:
     floats: FloatStep
     formula: str
     prose: str
-    """The key of its words in the language catalogues."""
+    """The key of its words in the language catalogues (``optimizer_<prose>``, ``identity_<prose>``,
+    ``steps_note_<prose>``)."""
+    label: str
+    """Its name in a table or heading ("Adam"): a proper name, the same in every language."""
     hyper: Mapping[str, sp.Rational] = field(default_factory=dict)
     state: tuple[str, ...] = ()
     """Stages carried from one step to the next."""
     hyper_latex: Mapping[str, str] = field(default_factory=dict)
+    plain: bool = False
+    """Whether it is plain gradient descent (its rule is short enough to state inline in a question)."""
+    first_step: str = ""
+    """The catalogues' message that explains its first step next to SGD's (``finding_<first_step>``);
+    empty: the step is compared by its ratio to SGD's."""
 
 
 def _decayed(rate: Node, previous: Node, value: Node) -> Node:
@@ -69,6 +77,8 @@ SGD = Optimizer(
     floats=_sgd,
     formula=named(r"\theta' = \theta - \alpha \frac{\partial @L}{\partial \theta}"),
     prose="sgd",
+    label="SGD",
+    plain=True,
 )
 
 
@@ -105,9 +115,11 @@ ADAM = Optimizer(
         r" \theta_t &= \theta_{t-1} - \alpha \frac{\hat{m}_t}{\sqrt{\hat{v}_t} + \varepsilon} \end{aligned}"
     ),
     prose="adam",
+    label="Adam",
     hyper={"beta1": sp.Rational(9, 10), "beta2": sp.Rational(999, 1000), "epsilon": sp.Rational(1, 10**8)},
     state=("m", "v"),
     hyper_latex={"beta1": r"\beta_1", "beta2": r"\beta_2", "epsilon": r"\varepsilon"},
+    first_step="adam_scale",
 )
 
 
@@ -128,6 +140,7 @@ MOMENTUM = Optimizer(
     floats=_momentum,
     formula=r"v_t = \beta\, v_{t-1} + g_t,\qquad \theta_t = \theta_{t-1} - \alpha\, v_t",
     prose="momentum",
+    label="Momentum",
     hyper={"beta": sp.Rational(9, 10)},
     state=("v",),
     hyper_latex={"beta": r"\beta"},
@@ -152,6 +165,7 @@ MOMENTUM_EMA = replace(
     floats=_momentum_ema,
     formula=r"v_t = \beta\, v_{t-1} + (1 - \beta)\, g_t,\qquad \theta_t = \theta_{t-1} - \alpha\, v_t",
     prose="momentum_ema",
+    label="Momentum (EMA)",
 )
 
 
@@ -176,6 +190,7 @@ NESTEROV = replace(
     floats=_nesterov,
     formula=r"v_t = \beta\, v_{t-1} + g_t,\qquad \theta_t = \theta_{t-1} - \alpha\,(g_t + \beta\, v_t)",
     prose="nesterov",
+    label="Nesterov",
 )
 
 
@@ -198,6 +213,7 @@ RMSPROP = Optimizer(
         r"\theta_t = \theta_{t-1} - \alpha \frac{g_t}{\sqrt{s_t} + \varepsilon}"
     ),
     prose="rmsprop",
+    label="RMSProp",
     hyper={"rho": sp.Rational(99, 100), "epsilon": sp.Rational(1, 10**8)},
     state=("s",),
     hyper_latex={"rho": r"\rho", "epsilon": r"\varepsilon"},

@@ -232,7 +232,7 @@ def derive(d: Derivation, part: Part[Batch]) -> PartSolution:
             losses.append(fwd)
             stepped = step(d.params, params, bwd, optimizer, hyper, state, names, scope)
             shown_step = optimizer_steps(optimizer, hyper, params, bwd, stepped, names, n == 1)
-            sections.append(Section("update", (*(intro if n == 1 else ()), *shown_step), str(n)))
+            sections.append(Section("batch_update", (*(intro if n == 1 else ()), *shown_step), str(n)))
             params, state = stepped.params, stepped.state
         times = len(part.params.samples)
     after, _ = after_sections(d, network, loss, part, params, times)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from derive.kinds.update import training_question
 from derive.maths.derivation import Derivation
 from derive.maths.network import Backward, Params
 from derive.maths.steps import Finding, PartSolution, Section, Table
@@ -21,7 +22,7 @@ from derive.terms.symbols import StepSize
 from derive.tex import printer as latex
 from derive.tex.givens import hyper_value
 from derive.tex.names import named
-from derive.tex.printer import Latex, given
+from derive.tex.printer import Latex
 from derive.tex.style import Style
 from derive.verify.floats import FloatNet
 from derive.verify.twins import (
@@ -74,41 +75,52 @@ def derive(d: Derivation, part: Part[Training]) -> PartSolution:
 def _first_step_comparison(
     d: Derivation, part: Part[Training], grads: Backward, after: Params, rate: Quantity
 ) -> Section:
-    scope, method = Scope.part(part.number), part.params.optimizer.name
+    optimizer = part.params.optimizer
+    scope = Scope.part(part.number)
     rows = []
-    adam_sizes, gradient_sizes, zero = [], [], []
+    sizes, gradient_sizes, ratios, zero = [], [], [], []
     for name in d.params.names():
         for o, g, new in zip(
             flat(d.params.tensor(name)), flat(grads.gradients.tensor(name)), flat(after.tensor(name)), strict=True
         ):
             theta = latex.symbol(o.symbol)
             sgd = Quantity.computed(StepSize("sgd", o.name), Negate(Product((Ref(rate), Ref(g)))), scope)
-            adam = Quantity.computed(StepSize(method, o.name), Difference(Ref(new), Ref(o)), scope)
-            rows.append((theta, g, sgd, adam))
+            moved = Quantity.computed(StepSize(optimizer.name, o.name), Difference(Ref(new), Ref(o)), scope)
+            rows.append((theta, g, sgd, moved))
             if g.exact == 0:
                 zero.append(theta)
             else:
                 gradient_sizes.append(abs(float(g.approx)))
-                adam_sizes.append(abs(float(adam.approx)))
-    alpha = float(rate.approx)
-    deviation = max((abs(size - alpha) / alpha for size in adam_sizes), default=0.0)
-    facts = (
-        ("alpha", latex.inline(rate.exact)),
-        ("deviation", latex.decimal(deviation, 2)),
-        ("gmin", latex.decimal(min(gradient_sizes, default=0.0), 4)),
-        ("gmax", latex.decimal(max(gradient_sizes, default=0.0), 4)),
-        ("zero", ", ".join(zero)),
-        ("moved", str(len(adam_sizes))),
-    )
+                sizes.append(abs(float(moved.approx)))
+                ratios.append(float(moved.approx / sgd.approx))
     header = (
         r"\theta",
         named(r"g = \partial @L / \partial \theta"),
         r"\text{SGD: } -\alpha g",
-        r"\text{Adam: } \theta_1 - \theta_0",
+        rf"\text{{{optimizer.label}: }} \theta_1 - \theta_0",
     )
-    return Section(
-        "optimizer_comparison", (Table("optimizer_comparison", header, tuple(rows)), Finding("adam_scale", facts))
+    table = Table("optimizer_comparison", header, tuple(rows))
+    if optimizer.first_step:  # the optimizer's own account of its first step (Adam's: α times the sign)
+        alpha = float(rate.approx)
+        facts = (
+            ("alpha", latex.inline(rate.exact)),
+            ("deviation", latex.decimal(max((abs(size - alpha) / alpha for size in sizes), default=0.0), 2)),
+            ("gmin", latex.decimal(min(gradient_sizes, default=0.0), 4)),
+            ("gmax", latex.decimal(max(gradient_sizes, default=0.0), 4)),
+            ("zero", ", ".join(zero)),
+            ("moved", str(len(sizes))),
+        )
+        return Section("optimizer_comparison", (table, Finding(optimizer.first_step, facts)))
+    # Otherwise its first step against SGD's, parameter by parameter: the range of their ratio.
+    low, high = (latex.decimal(min(ratios), 4), latex.decimal(max(ratios), 4)) if ratios else ("1", "1")
+    ratio = (
+        ("method", optimizer.prose),
+        ("low", low),
+        ("high", high),
+        ("zero", ", ".join(zero)),
+        ("moved", str(len(sizes))),
     )
+    return Section("optimizer_comparison", (table, Finding("step_ratio", ratio)))
 
 
 def twin(out: Expected, spec: Spec, part: Part[Training]) -> None:
@@ -131,11 +143,14 @@ def twin(out: Expected, spec: Spec, part: Part[Training]) -> None:
 
 
 def ask(part: Part[Training], network: Network, style: Style) -> Mapping[str, object]:
-    values = part.params.hyperparameters
+    training = part.params
     return {
-        "steps": part.params.steps,
-        "learning_rate": Latex(given(part.params.learning_rate, style.exact)),
-        **{name: Latex(hyper_value(values[name]) if name in values else "") for name in ("beta1", "beta2", "epsilon")},
+        **training_question(training, network, style),
+        # Each hyperparameter on its own, β_1 = 0.9: the question lists them beside α.
+        "hypers": [
+            Latex(f"{training.optimizer.hyper_latex[name]} = {hyper_value(value)}")
+            for name, value in training.hyperparameters.items()
+        ],
     }
 
 

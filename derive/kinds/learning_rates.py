@@ -187,6 +187,7 @@ def ask(part: Part[RateSweep], network: Network, style: Style) -> Mapping[str, o
         "rates": Latex(", ".join(latex.inline(r) for r in sweep.rates)),
         "steps": sweep.steps,
         "optimizer": sweep.optimizer.prose,
+        "plain": sweep.optimizer.plain,
     }
 
 

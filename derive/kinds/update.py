@@ -51,6 +51,8 @@ def training_question(training: Training, network: Network, style: Style) -> dic
     rate, every hyperparameter as used, the number of steps and the parameters it moves."""
     return {
         "optimizer": training.optimizer.prose,
+        "label": training.optimizer.label,
+        "plain": training.optimizer.plain,
         "optimizer_formula": Latex(training.optimizer.formula),
         "learning_rate": Latex(given(training.learning_rate, style.exact)),
         "hyper": hyper_list(training),

@@ -121,8 +121,28 @@ def _environment(extra: tuple[Path, ...], style: Style, compiled: Path | None) -
         "wjk": Latex(token("w") + "^{(l)}_{j,k}"),
         "wj0": Latex(token("w") + "^{(l)}_{j,0}"),
     }
+    env.globals["say"] = Words(env, style.language)
     env.globals["t"] = env.get_template(f"lang/{style.language}.tex.j2").module
     return env
+
+
+class Words:
+    """``say(group, key, *args)`` in a template: the message ``<group>_<key>`` of the sheet's language
+    catalogue (``lang/<code>.tex.j2``), called with ``args``. Messages are looked up by key, so a
+    heading, a question or a catalogue record's words are one macro each; a key the catalogue lacks
+    stops the build, naming it."""
+
+    def __init__(self, env: jinja2.Environment, language: str) -> None:
+        self.env, self.language = env, language
+
+    def __call__(self, group: str, key: object, *args: object) -> Markup:
+        name = f"{group}_{key}"
+        message = getattr(self.env.globals["t"], name, None)
+        if message is None:
+            raise jinja2.TemplateError(
+                f"the {self.language} words (lang/{self.language}.tex.j2) have no message {name}"
+            )
+        return Markup(message(*args))
 
 
 @dataclass(frozen=True)
@@ -196,7 +216,7 @@ def _render_sheet(
 
 def wrap(kind: str, body: str, env: jinja2.Environment, spec: Spec, style: Style, plots: bool, logo: bool) -> str:
     """A sheet's body in its document, titled in the sheet's language (from the catalogue)."""
-    label = str(env.globals["t"].sheet_label(kind))  # type: ignore[attr-defined]
+    label = str(env.globals["say"]("sheet_label", kind))  # type: ignore[operator]
     sheet = spec.sheet
     return document(
         body,
