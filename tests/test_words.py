@@ -97,7 +97,9 @@ def test_every_optimizer_in_every_kind_that_takes_one_is_named_as_used(kind: str
     assert Style().names.expand(optimizer.formula) in documents.solution  # its own rule, from the same record
 
 
-@pytest.mark.parametrize(("name", "ratio"), [("momentum", "1.0000"), ("nesterov", "1.9000"), ("momentum_ema", "0.1000")])
+@pytest.mark.parametrize(
+    ("name", "ratio"), [("momentum", "1.0000"), ("nesterov", "1.9000"), ("momentum_ema", "0.1000")]
+)
 def test_an_optimizer_without_its_own_account_is_compared_by_its_ratio_to_sgd(name: str, ratio: str) -> None:
     # First steps worked by hand: v_1 = g, so momentum moves −αg (SGD's step), Nesterov −α(g + βg) = 1.9
     # times it, and the averaging form −α(1 − β)g = 0.1 times it (β = 0.9).
