@@ -7,7 +7,7 @@ import math
 import sympy as sp
 
 from derive.maths.steps import Finding, Limits, Solution, Table
-from derive.tex.names import STANDARD
+from derive.tex.printer import Printer
 
 P = sp.Symbol("p", positive=True)
 
@@ -25,14 +25,14 @@ def test_best_and_worst_cases_are_the_symbolic_limits(example: Solution) -> None
         ("worst", "y = 0"): sp.limit(-sp.log(1 - P), P, 1, "-"),
     }
     assert expected[("best", "y = 1")] == 0 and expected[("worst", "y = 1")] == sp.oo
-    shown = {(row.case, STANDARD.expand(row.condition)): row.value for row in limits.rows}
+    shown = {(row.case, Printer().show(row.condition)): Printer().show(row.value) for row in limits.rows}
     assert shown == {key: sp.latex(value) for key, value in expected.items()}
 
 
 def test_loss_table_against_math_log(example: Solution) -> None:
     table = next(t for t in steps_of(example, 7, Table) if t.key == "ce_table")
     for (p_text, y1, y0), p in zip(table.rows, [0.01, 0.1, 0.5, 0.9, 0.99], strict=True):
-        assert p_text == str(p)
+        assert Printer().show(p_text) == str(p)
         assert float(y1.approx) == math.log(1 / p) or abs(float(y1.approx) + math.log(p)) < 1e-15
         assert abs(float(y0.approx) + math.log(1 - p)) < 1e-15
     assert table.rows[0][1].exact == sp.log(100)  # −log(1/100), exact
@@ -55,6 +55,6 @@ def test_mse_gradient_vanishes_where_cross_entropy_does_not(example: Solution) -
         assert mse.exact == 2 * (q - 1) * q * (1 - q)
         assert ce.exact == q - 1
     (finding,) = steps_of(example, 11, Finding)
-    facts = dict(finding.facts)
+    facts = {name: Printer().show(value) for name, value in finding.facts}
     assert facts["p"] == "0.001"
     assert facts["ratio"] == f"{0.999 / (2 * 0.999 * 0.001 * 0.999):.1f}"

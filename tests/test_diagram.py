@@ -9,9 +9,9 @@ from derive.maths.steps import Diagram
 from derive.pipeline import parse_spec
 from derive.render.context import sheet_context
 from derive.render.diagram import MAX_UNITS, diagram_context, shown_units
-from derive.tex import printer as latex
-from derive.tex.names import STANDARD
 from derive.tex.style import Style
+
+PRINTER = Style().printer()
 
 
 def test_narrow_layers_are_drawn_whole_and_wide_ones_elided() -> None:
@@ -31,30 +31,30 @@ def test_the_network_drawing_carries_the_given_weights_and_biases() -> None:
     for l, layer in enumerate(spec.network.layers, 1):
         for j, row in enumerate(layer.weights, 1):
             for k, w in enumerate(row, 1):
-                assert labels[(f"n{l - 1}-{k}", f"n{l}-{j}")] == latex.inline(w)
+                assert labels[(f"n{l - 1}-{k}", f"n{l}-{j}")] == PRINTER.inline(w)
     units = {n["id"]: n for n in context["nodes"]}
     for l, layer in enumerate(spec.network.layers, 1):
         for j, b in enumerate(layer.bias, 1):
-            assert units[f"n{l}-{j}"]["label"] == latex.inline(b)
-    assert units["n0-1"]["input"] and STANDARD.expand(units["n0-1"]["text"]) == "x_{1}"
-    assert STANDARD.expand(units["n2-1"]["text"]) == r"\hat{y}"
+            assert units[f"n{l}-{j}"]["label"] == PRINTER.inline(b)
+    assert units["n0-1"]["input"] and units["n0-1"]["text"] == "x_{1}"
+    assert units["n2-1"]["text"] == r"\hat{y}"
 
 
 def test_the_forward_and_gradient_drawings_carry_the_computed_values() -> None:
     solution = derive.solve(derive.load_example())
     style = Style()
     forward = next(s for sec in solution.part(1).sections for s in sec.steps if isinstance(s, Diagram))
-    nodes = {n["id"]: n["label"] for n in diagram_context(forward, style)["nodes"]}
-    assert nodes["n1-2"] == latex.decimal(solution["p1.a1[2]"].approx, 4)
+    nodes = {n["id"]: n["label"] for n in diagram_context(forward, style.printer())["nodes"]}
+    assert nodes["n1-2"] == PRINTER.decimal(solution["p1.a1[2]"].approx, 4)
     assert nodes["n0-2"] == "1"  # the input x_2 of part 1
     gradients = next(s for sec in solution.part(4).sections for s in sec.steps if isinstance(s, Diagram))
-    labels = _edge_labels(diagram_context(gradients, style))
+    labels = _edge_labels(diagram_context(gradients, style.printer()))
     # Every edge carries its own weight's gradient (w_{j,k} joins input k to unit j).
     for l, (rows, cols) in enumerate(((2, 2), (1, 2)), 1):
         for j in range(1, rows + 1):
             for k in range(1, cols + 1):
                 q = solution[f"p4.dL/dw{l}[{j},{k}]"]
-                assert labels[(f"n{l - 1}-{k}", f"n{l}-{j}")] == latex.shown(q, 4, exact=False)
+                assert labels[(f"n{l - 1}-{k}", f"n{l}-{j}")] == Style(exact=False).printer().shown(q)
     assert any(label not in ("0", "") for label in labels.values())
 
 

@@ -9,7 +9,7 @@ import pytest
 import derive
 from derive.pipeline import Options, build_sheet
 from derive.terms.symbols import LOSS, Updated
-from derive.tex import printer as latex
+from derive.tex.decimals import decimal
 from tests.test_cli import text_of
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.toml"))
@@ -65,7 +65,7 @@ def test_example_builds_verified_pdfs(path: Path, tmp_path: Path) -> None:
             final = built.solution[f"p{part.number}." + Updated(LOSS, part.params.steps).key]
             assert final.approx < before.approx
             places = spec.sheet.decimals if part.decimals is None else part.decimals
-            shown = str(final.exact) if final.exact.is_Integer else latex.decimal(final.approx, places)
+            shown = str(final.exact) if final.exact.is_Integer else decimal(final.approx, places)
             if spec.sheet.language == "de":
                 shown = shown.replace(".", ",")
             assert shown.replace(r"\cdot", "·") in solution

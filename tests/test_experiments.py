@@ -9,11 +9,18 @@ import sympy as sp
 
 from derive.kinds.learning_rates import verdict
 from derive.maths.steps import Finding, Solution, Table
+from derive.tex.printer import Printer
 from tests import oracle
 
 
 def findings(solution: Solution, number: int) -> list[dict[str, str]]:
-    return [dict(s.facts) for sec in solution.part(number).sections for s in sec.steps if isinstance(s, Finding)]
+    printer = Printer()  # the facts as the sheet writes them
+    return [
+        {name: printer.show(value) for name, value in s.facts}
+        for sec in solution.part(number).sections
+        for s in sec.steps
+        if isinstance(s, Finding)
+    ]
 
 
 def table(solution: Solution, number: int, key: str) -> Table:

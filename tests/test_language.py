@@ -13,9 +13,9 @@ import derive
 from derive.errors import SpecError
 from derive.pipeline import Options, build_sheet, parse_spec
 from derive.render.templates import template_dirs
+from derive.spec.model import LANGUAGES
 from derive.spec.reader import example_path
-from derive.tex import printer as latex
-from derive.tex.style import LANGUAGES
+from derive.tex.decimals import decimal
 from tests.test_cli import run, text_of
 
 EXAMPLE = example_path().read_text(encoding="utf-8")
@@ -50,7 +50,7 @@ def test_a_german_sheet_has_german_headings_and_decimal_commas(german: tuple[Pat
         assert heading in exercise, heading
     for english in ("Forward pass", "Part 1", "Solutions", "The network"):
         assert english not in solution, english
-    loss = latex.decimal(built.solution["p1.L"].approx, 4)
+    loss = decimal(built.solution["p1.L"].approx, 4)
     assert "." in loss and loss.replace(".", ",") in solution
     assert loss not in solution
     # The machine-readable answers keep the decimal point.
@@ -78,11 +78,11 @@ def test_a_part_shows_its_own_places_and_decimals_only() -> None:
     # Part 1 shows decimals only: σ(3) as 0.9526, no fraction anywhere in its working.
     working = parts[1].split(r"\deriveheading{Forward pass}")[1]
     assert r"\frac" not in working and r"e^{" not in working
-    assert latex.decimal(solution["p1.a1[2]"].approx, 4) in working
+    assert decimal(solution["p1.a1[2]"].approx, 4) in working
     # Part 2 keeps the sheet's settings; part 3 shows two places.
     assert r"\frac{1}{1 + e^{-2}}" in parts[2]
-    assert latex.decimal(solution["p3.L"].approx, 2) in parts[3]
-    assert latex.decimal(solution["p2.a1[1]"].approx, 4) in parts[2]
+    assert decimal(solution["p3.L"].approx, 2) in parts[3]
+    assert decimal(solution["p2.a1[1]"].approx, 4) in parts[2]
 
 
 def _png(path: Path) -> None:

@@ -1,5 +1,5 @@
-"""Scalar neuron notation: the numbering of units, weights and biases, the rewrite of the printer's
-entries, and whole sheets in it (the same numbers as the matrix notation's)."""
+"""Scalar neuron notation: the numbering of units, weights and biases, the printer naming each entry
+by it, and whole sheets in it (the same numbers as the matrix notation's)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ from derive.catalog.activations import SIGMOID
 from derive.errors import SpecError
 from derive.pipeline import Options, build_sheet
 from derive.spec.model import Layer, Network
+from derive.spec.notation import Notation
+from derive.terms.symbols import LOSS, Partial, Sym, Updated
 from derive.tex.neurons import Neurons
+from derive.tex.printer import Look, Printer
 from tests.test_cli import text_of
 
 ROOT = Path(__file__).parent.parent
@@ -61,31 +64,44 @@ def test_hidden_units_are_numbered_through_all_hidden_layers_and_biases_in_order
     assert Neurons.of(network((1, 2, "units"), (1, 1, "units"))).units(1) == ["h"]
 
 
-def test_the_printers_entries_are_rewritten_and_whole_tensors_kept() -> None:
-    n = Neurons.of(network((2, 2, "shared"), (2, 2, "units")))
+def test_the_printer_names_each_entry_by_its_number_and_keeps_whole_tensors() -> None:
+    net = network((2, 2, "shared"), (2, 2, "units"))
+    printer = Printer({"look": Look(Notation(neuron=True), Neurons.of(net))})
     cases = {
-        r"\drvname{w}^{(2)}_{1,2}": r"\drvname{w}_{6}",
-        r"\drvname{w}'^{(1)}_{2,1}": r"\drvname{w}'_{3}",
-        r"\drvname{w}^{[4](2)}_{2,2}": r"\drvname{w}^{[4]}_{8}",  # the fourth step's value
-        r"\drvname{b}^{(1)}": r"\drvname{b}_{1}",  # shared by layer 1
-        r"\drvname{b}^{(2)}_{2}": r"\drvname{b}_{3}",
-        r"\drvname{z}^{(1)}_{2}": r"\drvname{z}_{h_{2}}",
-        r"\drvname{delta}^{(2)}_{1}": r"\drvname{delta}_{o_{1}}",
-        r"\drvname{yhat}_{2}": r"\drvname{a}_{o_{2}}",  # the output is output unit o_2's activation
-        r"\drvname{y}_{1}": r"\drvname{y}_{o_{1}}",
-        r"\partial \drvname{a}^{(1)}_{1}": r"\partial \drvname{a}_{h_{1}}",
-        r"\drvname{W}^{(1)}": r"\left(\drvname{w}_{1}, \ldots, \drvname{w}_{4}\right)",
-        # A whole vector, a generic entry, a transposed matrix: not a single unit, so unchanged.
-        r"\drvname{z}^{(1)}": r"\drvname{z}^{(1)}",
-        r"\drvname{b}^{(2)}": r"\drvname{b}^{(2)}",
-        r"\drvname{w}^{(2)}_{j,k}": r"\drvname{w}^{(2)}_{j,k}",
-        r"\drvname{W}^{(2)\top}": r"\drvname{W}^{(2)\top}",
-        r"\drvname{yhat}": r"\drvname{yhat}",
+        Sym("w", 2, (1, 2)): "w_{6}",
+        Updated(Sym("w", 1, (2, 1))): "w'_{3}",
+        Updated(Sym("w", 2, (2, 2)), 4): "w^{[4]}_{8}",  # the fourth step's value
+        Sym("b", 1): "b_{1}",  # shared by layer 1
+        Sym("b", 2, (2,)): "b_{3}",
+        Sym("z", 1, (2,)): "z_{h_{2}}",
+        Sym("delta", 2, (1,)): r"\delta_{o_{1}}",
+        Sym("yhat", None, (2,)): "a_{o_{2}}",  # the output is output unit o_2's activation
+        Sym("y", None, (1,)): "y_{o_{1}}",
+        Partial(LOSS, Sym("a", 1, (1,))): r"\frac{\partial L}{\partial a_{h_{1}}}",
+        Sym("W", 1): r"\left(w_{1}, \ldots, w_{4}\right)",
+        Sym("b", 2): r"\left(b_{2}, b_{3}\right)",  # a layer's weights or biases as a whole: listed
+        # A whole vector of values, a generic entry, a transposed matrix: as matrices write them.
+        Sym("z", 1): "z^{(1)}",
+        Sym("w", 2, ("j", "k")): "w^{(2)}_{j,k}",
+        Sym("yhat"): r"\hat{y}",
     }
-    for printed, rewritten in cases.items():
-        assert n.rewrite(printed) == rewritten, printed
+    for symbol, written in cases.items():
+        assert printer.symbol(symbol) == written, symbol
+    assert printer._print_Sym(Sym("W", 2), transpose=True) == r"W^{(2)\top}"
     single = Neurons.of(network((2, 2, "shared"), (1, 2, "shared")))
-    assert single.rewrite(r"\drvname{z}^{(2)}") == r"\drvname{z}_{o}"  # one output unit: its index is hidden
+    alone = Printer({"look": Look(Notation(neuron=True), single)})
+    assert alone.symbol(Sym("z", 2)) == "z_{o}"  # one output unit: its index is hidden
+
+
+def test_biases_as_weights_are_numbered_with_each_units_weights() -> None:
+    # Each unit's bias is its first weight (the weight on the constant input 1); a shared bias is one
+    # weight, numbered before its layer's first unit.
+    n = Neurons.of(network((2, 2, "units"), (1, 2, "shared")), as_weights=True)
+    assert [n.bias(1, 1), n.weight(1, 1, 1), n.weight(1, 1, 2), n.bias(1, 2), n.weight(1, 2, 1)] == [1, 2, 3, 4, 5]
+    assert (n.bias(2, 1), n.weight(2, 1, 1), n.weight(2, 1, 2)) == (7, 8, 9)
+    printer = Printer({"look": Look(Notation(neuron=True, bias_as_weight=True), n)})
+    assert printer.symbol(Sym("b", 1, (2,))) == "w_{4}" and printer.symbol(Sym("b", 2)) == "w_{7}"
+    assert printer.symbol(Sym("W", 1)) == "w_{2}, w_{3}, w_{5}, w_{6}".join([r"\left(", r"\right)"])
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +145,7 @@ def test_a_sheet_in_neuron_notation_reads_unit_by_unit(sheets: tuple[Path, Path]
 @pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.toml")), ids=lambda p: p.stem)
 def test_every_example_reads_in_neuron_notation(path: Path) -> None:
     text = path.read_text()
-    if "bias_as_weight" in text or 'yhat = "o"' in text or "index_order" in text:
+    if 'yhat = "o"' in text or "index_order" in text:
         pytest.skip("a notation neuron style refuses (tested below)")
     if "style = " not in text:
         text = (
@@ -141,7 +157,6 @@ def test_every_example_reads_in_neuron_notation(path: Path) -> None:
     documents = derive.render(derive.solve(spec))
     for document in (documents.solution, documents.exercise):
         body = document[document.index(r"\begin{document}") :]
-        assert r"\drvname" not in body
         assert not LAYER_SUPERSCRIPT.search(body), LAYER_SUPERSCRIPT.search(body)
 
 
@@ -156,11 +171,9 @@ def test_german_sheets_in_neuron_notation_compile(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ('style = "neuron"\nbias_as_weight = true\n', "notation.bias_as_weight: not with style"),
         ('style = "neuron"\nx = "h"\n', "notation.x: 'h' is taken"),
         ('style = "neuron"\nyhat = "o"\n', "notation.yhat: 'o' is taken"),
         ('style = "neurons"\n', "notation.style: unknown notation style 'neurons'"),
-        ('style = "neuron"\n', "parts[12].kind: extra_layer is not available"),  # the seed asks one
     ],
 )
 def test_what_neuron_notation_refuses_is_one_line(change: str, message: str) -> None:
@@ -168,3 +181,20 @@ def test_what_neuron_notation_refuses_is_one_line(change: str, message: str) -> 
     with pytest.raises(SpecError) as error:
         derive.parse_spec(text, name="bad")
     assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_neuron_style_with_biases_as_weights_and_an_inserted_layer(tmp_path: Path) -> None:
+    """Refused while notation was rewritten after printing; now the printer numbers what it writes."""
+    text = (ROOT / "examples" / "bias_as_weight.toml").read_text()
+    text = text.replace("[notation]\n", '[notation]\nstyle = "neuron"\n')
+    spec = derive.parse_spec(text, name="neuron_bias")
+    build_sheet(spec, Options(output_dir=tmp_path))
+    tex = (tmp_path / "neuron_bias-solution.tex").read_text()
+    assert "b_{" not in tex and "w_{1} = " in tex  # the first unit's bias is the first weight
+    pdf = " ".join(text_of(tmp_path / "neuron_bias-solution.pdf").split())
+    assert "before its other weights" in pdf
+    seed = '[notation]\nstyle = "neuron"\n' + Path(derive.spec.reader.example_path()).read_text()
+    documents = derive.render(derive.solve(derive.parse_spec(seed, name="seed")))
+    extra = documents.solution.split(r"\section*{Part 12")[1]
+    # The deeper network's units: two hidden layers of two, h_1 … h_4, before the output o.
+    assert "z_{h_{3}}" in extra and "z_{h_{4}}" in extra and not LAYER_SUPERSCRIPT.search(extra)

@@ -119,17 +119,17 @@ def test_skip_connections_are_written_layer_by_layer_with_stacked_inputs() -> No
 
 
 def test_significant_figures_are_what_both_sheets_say_and_show() -> None:
-    from derive.tex import printer as latex
+    from derive.tex.decimals import Digits, decimal
 
     text = example_path().read_text(encoding="utf-8").replace("decimals = 4", "significant = 3")
     solution = derive.solve(parse_spec(text))
     documents = derive.render(solution)
     assert "decimals rounded to 3 significant figures" in documents.exercise
     assert "rounded to 3 significant figures for display only" in documents.solution
-    three = latex.Digits(3, significant=True)
+    three = Digits(3, significant=True)
     a = solution["p1.yhat[1]"]  # 1 − σ(3), a closed form: shown with its decimal
-    assert rf"\approx {latex.decimal(a.approx, three)}" in documents.solution
-    assert latex.decimal(a.approx, three) != latex.decimal(a.approx, 3)  # figures, not places
+    assert rf"\approx {decimal(a.approx, three)}" in documents.solution
+    assert decimal(a.approx, three) != decimal(a.approx, 3)  # figures, not places
 
 
 def test_one_environment_per_folders_and_style_and_compiled_templates_are_kept(tmp_path: Path) -> None:

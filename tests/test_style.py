@@ -4,21 +4,31 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import sympy as sp
+
 import derive
 from derive.spec.model import Sheet
-from derive.tex.style import Style, mark_decimals
+from derive.terms.display import Join, Pattern, Rounded
+from derive.terms.symbols import Sym
+from derive.tex.style import Style
+
+GERMAN = Style(decimal_mark=",", exact=False)
 
 
 def test_a_decimal_comma_is_braced_and_list_commas_become_semicolons() -> None:
-    assert mark_decimals(r"(0.5, -1.25)^{\top}", ",") == r"(0{,}5; -1{,}25)^{\top}"
-    assert mark_decimals(r"0.5 \cdot 10^{-3}", ",") == r"0{,}5 \cdot 10^{-3}"
+    printer = GERMAN.printer()
+    assert printer.vector((sp.Rational(1, 2), sp.Rational(-5, 4))) == r"(0{,}5; -1{,}25)^{\top}"
+    assert printer.decimal(0.00005, 4) == r"5{,}000 \cdot 10^{-5}"
+    assert printer.show(Join((Rounded(0.5, 1), Sym("x", None, (1,))))) == "0{,}5; x_{1}"
+    assert printer.show(Pattern(r"\max(0, @z)")) == r"\max(0; z)"  # a list in an authored pattern
 
 
 def test_what_is_not_a_decimal_point_or_a_list_comma_stays() -> None:
     # An index w_{1,2}, a thin space "\, " and a full stop after maths are neither.
-    text = r"w^{(1)}_{1,2} \, a. \quad x_{1,1}"
-    assert mark_decimals(text, ",") == text
-    assert mark_decimals("(0.5, 1)", ".") == "(0.5, 1)"
+    printer = GERMAN.printer()
+    assert printer.symbol(Sym("w", 1, (1, 2))) == "w^{(1)}_{1,2}"
+    assert printer.show(Pattern(r"@w \, @a. \quad x_{1,1}")) == r"w \, a. \quad x_{1,1}"
+    assert Style(exact=False).printer().vector((sp.Rational(1, 2), sp.Integer(1))) == "(0.5, 1)^{\\top}"
 
 
 def test_a_language_brings_its_decimal_mark_unless_the_spec_sets_one() -> None:

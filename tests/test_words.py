@@ -13,7 +13,8 @@ from derive.catalog.losses import LOSSES
 from derive.catalog.optimizers import OPTIMIZERS
 from derive.kinds import KINDS
 from derive.render.templates import environment, template_dirs
-from derive.tex.style import LANGUAGES, Style
+from derive.spec.model import LANGUAGES
+from derive.tex.style import Style
 
 LANG = template_dirs()[-1] / "lang"
 
@@ -94,7 +95,7 @@ def test_every_optimizer_in_every_kind_that_takes_one_is_named_as_used(kind: str
     for other in OPTIMIZERS.values():
         if other.label not in optimizer.label and other.label not in ("SGD",):
             assert other.label not in question, (kind, name, other.label)  # no other optimizer's name
-    assert Style().names.expand(optimizer.formula) in documents.solution  # its own rule, from the same record
+    assert Style().printer().pattern(optimizer.formula) in documents.solution  # its own rule, from the same record
 
 
 @pytest.mark.parametrize(

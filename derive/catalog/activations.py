@@ -15,7 +15,6 @@ import sympy as sp
 
 from derive.catalog.parsing import float_rules, parse_formula
 from derive.terms.formula import Apply, Difference, Node, Num, Power, Product, Slope
-from derive.tex.names import named
 
 Array = np.ndarray
 FloatFn = Callable[[Array], Array]
@@ -84,7 +83,7 @@ IDENTITY = Activation(
     floats=Floats(lambda z: z, lambda z: np.ones_like(z)),
     call="#",
     prime="1",
-    identity=named(r"f(@z) = @z,\quad f'(@z) = 1"),
+    identity=(r"f(@z) = @z,\quad f'(@z) = 1"),
     prose="identity",
 )
 
@@ -97,7 +96,7 @@ SIGMOID = Activation(
     floats=Floats(sigmoid_float, lambda z: sigmoid_float(z) * sigmoid_float(-z), lambda a: a * (1.0 - a)),
     call=r"\sigma\left(#\right)",
     prime=r"\sigma'\left(#\right)",
-    identity=named(r"\sigma(@z) = \frac{1}{1 + e^{-@z}},\quad \sigma'(@z) = \sigma(@z)\bigl(1 - \sigma(@z)\bigr)"),
+    identity=(r"\sigma(@z) = \frac{1}{1 + e^{-@z}},\quad \sigma'(@z) = \sigma(@z)\bigl(1 - \sigma(@z)\bigr)"),
     prose="sigmoid",
 )
 
@@ -118,7 +117,7 @@ RELU = Activation(
     floats=Floats(lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(float)),
     call=r"\operatorname{ReLU}\left(#\right)",
     prime=r"\operatorname{ReLU}'\left(#\right)",
-    identity=named(
+    identity=(
         r"\operatorname{ReLU}(@z) = \max(0, @z),\quad \operatorname{ReLU}'(@z) = "
         r"\begin{cases} 1 & @z > 0 \\ 0 & @z \le 0 \end{cases}"
     ),
@@ -145,7 +144,7 @@ TANH = Activation(
     floats=Floats(np.tanh, _sech_squared, lambda a: 1.0 - a * a),
     call=r"\tanh\left(#\right)",
     prime=r"\tanh'\left(#\right)",
-    identity=named(r"\tanh(@z) = \frac{e^{@z} - e^{-@z}}{e^{@z} + e^{-@z}},\quad \tanh'(@z) = 1 - \tanh^2(@z)"),
+    identity=(r"\tanh(@z) = \frac{e^{@z} - e^{-@z}}{e^{@z} + e^{-@z}},\quad \tanh'(@z) = 1 - \tanh^2(@z)"),
     prose="tanh",
 )
 
@@ -161,7 +160,7 @@ SOFTPLUS = Activation(
     floats=Floats(lambda z: np.logaddexp(0.0, z), sigmoid_float),
     call=r"\operatorname{softplus}\left(#\right)",
     prime=r"\operatorname{softplus}'\left(#\right)",
-    identity=named(
+    identity=(
         r"\operatorname{softplus}(@z) = \log\left(1 + e^{@z}\right),\quad \operatorname{softplus}'(@z) = \sigma(@z)"
     ),
     prose="softplus",
@@ -181,12 +180,12 @@ def leaky_relu(slope: sp.Rational = LEAKY_SLOPE) -> Activation:
         floats=Floats(lambda z: np.where(z > 0, z, s * z), lambda z: np.where(z > 0, 1.0, s)),
         call=r"\operatorname{LReLU}\left(#\right)",
         prime=r"\operatorname{LReLU}'\left(#\right)",
-        identity=named(
+        identity=(
             rf"\operatorname{{LReLU}}(@z) = \begin{{cases}} @z & @z > 0 \\ {text}\, @z & @z \le 0 \end{{cases}},\quad "
             rf"\operatorname{{LReLU}}'(@z) = \begin{{cases}} 1 & @z > 0 \\ {text} & @z \le 0 \end{{cases}}"
         ),
         prose="leaky_relu",
-        definition=named(rf"\operatorname{{LReLU}}(@z) = \max({text}\, @z, @z)"),
+        definition=(rf"\operatorname{{LReLU}}(@z) = \max({text}\, @z, @z)"),
         params=(("slope", slope),),
         kink=True,
     )
@@ -194,7 +193,7 @@ def leaky_relu(slope: sp.Rational = LEAKY_SLOPE) -> Activation:
 
 Z = sp.Symbol("z", real=True)
 AT_Z = {Z: "@z"}
-"""Prints z in a custom formula as the mark for the pre-activation's name (see names.named)."""
+"""Prints z in a custom formula as the mark for the pre-activation's name (a Pattern's @z)."""
 
 
 def custom(formula: str = "z") -> Activation:
@@ -209,11 +208,9 @@ def custom(formula: str = "z") -> Activation:
         floats=Floats(value, derivative),
         call=r"f\left(#\right)",
         prime=r"f'\left(#\right)",
-        identity=named(
-            rf"f(@z) = {sp.latex(rule, symbol_names=AT_Z)},\quad f'(@z) = {sp.latex(slope, symbol_names=AT_Z)}"
-        ),
+        identity=(rf"f(@z) = {sp.latex(rule, symbol_names=AT_Z)},\quad f'(@z) = {sp.latex(slope, symbol_names=AT_Z)}"),
         prose="custom",
-        definition=named(rf"f(@z) = {sp.latex(rule, symbol_names=AT_Z)}"),
+        definition=(rf"f(@z) = {sp.latex(rule, symbol_names=AT_Z)}"),
         params=(("formula", formula),),
     )
 
@@ -229,7 +226,7 @@ def constant(c: sp.Rational = ZERO) -> Activation:
         floats=Floats(lambda z: np.full_like(z, value), np.zeros_like),
         call=text,
         prime="0",
-        identity=named(rf"f(@z) = {text},\quad f'(@z) = 0"),
+        identity=(rf"f(@z) = {text},\quad f'(@z) = 0"),
         prose="constant",
         params=(("c", c),),
     )

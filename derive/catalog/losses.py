@@ -11,7 +11,6 @@ import sympy as sp
 
 from derive.catalog.parsing import float_rules, parse_formula
 from derive.terms.formula import Difference, Log, Negate, Node, Num, Power, Product, Quotient, Rule, Sum
-from derive.tex.names import named, token
 
 Array = np.ndarray
 ONE = Num(sp.Integer(1))
@@ -35,7 +34,7 @@ class Loss:
     gradient: Callable[[Node, Node], Node]
     floats: LossFloats
     formula: str
-    """LaTeX of L for one output, in ŷ and y (written with derive.names tokens)."""
+    """LaTeX of L for one output, in ŷ and y: a pattern (@yhat, @y: the sheet's names)."""
     identity: str
     """LaTeX of ∂L/∂ŷ for one output."""
     prose: str
@@ -66,8 +65,8 @@ SQUARED_ERROR = Loss(
     term=lambda yhat, y: Power(Difference(yhat, y), 2),
     gradient=lambda yhat, y: Product((Num(sp.Integer(2)), Difference(yhat, y))),
     floats=LossFloats(lambda yhat, y: float(np.sum((yhat - y) ** 2)), lambda yhat, y: 2.0 * (yhat - y)),
-    formula=named(r"(@yhat - @y)^2"),
-    identity=named(r"\frac{\partial @L}{\partial @yhat} = 2(@yhat - @y)"),
+    formula=(r"(@yhat - @y)^2"),
+    identity=(r"\frac{\partial @L}{\partial @yhat} = 2(@yhat - @y)"),
     prose="squared_error",
 )
 
@@ -76,8 +75,8 @@ BINARY_CROSS_ENTROPY = Loss(
     term=lambda p, y: Negate(Sum((Product((y, Log(p))), Product((Difference(ONE, y), Log(Difference(ONE, p))))))),
     gradient=lambda p, y: Difference(Quotient(Difference(ONE, y), Difference(ONE, p)), Quotient(y, p)),
     floats=LossFloats(_cross_entropy, _cross_entropy_gradient),
-    formula=named(r"-\bigl[@y \log @yhat + (1 - @y) \log(1 - @yhat)\bigr]"),
-    identity=named(r"\frac{\partial @L}{\partial @yhat} = \frac{1 - @y}{1 - @yhat} - \frac{@y}{@yhat}"),
+    formula=(r"-\bigl[@y \log @yhat + (1 - @y) \log(1 - @yhat)\bigr]"),
+    identity=(r"\frac{\partial @L}{\partial @yhat} = \frac{1 - @y}{1 - @yhat} - \frac{@y}{@yhat}"),
     prose="binary_cross_entropy",
 )
 
@@ -86,8 +85,8 @@ HALF_SQUARED_ERROR = Loss(
     term=lambda yhat, y: Product((Num(sp.Rational(1, 2)), Power(Difference(yhat, y), 2))),
     gradient=lambda yhat, y: Difference(yhat, y),
     floats=LossFloats(lambda yhat, y: float(0.5 * np.sum((yhat - y) ** 2)), lambda yhat, y: yhat - y),
-    formula=named(r"\tfrac{1}{2}(@yhat - @y)^2"),
-    identity=named(r"\frac{\partial @L}{\partial @yhat} = @yhat - @y"),
+    formula=(r"\tfrac{1}{2}(@yhat - @y)^2"),
+    identity=(r"\frac{\partial @L}{\partial @yhat} = @yhat - @y"),
     prose="half_squared_error",
 )
 
@@ -96,8 +95,8 @@ CATEGORICAL_CROSS_ENTROPY = Loss(
     term=lambda p, y: Negate(Product((y, Log(p)))),
     gradient=lambda p, y: Negate(Quotient(y, p)),
     floats=LossFloats(_categorical, lambda p, y: -y / p),
-    formula=named(r"-\sum_j @y_j \log @yhat_j"),
-    identity=named(r"\frac{\partial @L}{\partial @yhat_j} = -\frac{@y_j}{@yhat_j}"),
+    formula=(r"-\sum_j @y_j \log @yhat_j"),
+    identity=(r"\frac{\partial @L}{\partial @yhat_j} = -\frac{@y_j}{@yhat_j}"),
     prose="categorical_cross_entropy",
 )
 """Cross-entropy of a distribution ŷ (a softmax output) against targets y (one-hot or a class index)."""
@@ -111,7 +110,7 @@ def custom_loss(formula: str) -> Loss:
     rule = parse_formula(formula, {"yhat": YHAT, "y": Y})
     slope = sp.diff(rule, YHAT)
     placeholders = {YHAT: "#1", Y: "#2"}
-    names = {YHAT: token("yhat"), Y: token("y")}
+    names = {YHAT: "@yhat", Y: "@y"}  # marks the printer names (derive.terms.display.Pattern)
     term, derivative = float_rules(formula, "yhat", "y")
 
     def rule_at(yhat: sp.Expr, y: sp.Expr) -> sp.Expr:
@@ -126,7 +125,7 @@ def custom_loss(formula: str) -> Loss:
         gradient=lambda yhat, y: Rule(sp.latex(slope, symbol_names=placeholders), slope_at, (yhat, y)),
         floats=LossFloats(lambda yhat, y: float(np.sum(term(yhat, y))), derivative),
         formula=sp.latex(rule, symbol_names=names),
-        identity=named(rf"\frac{{\partial @L}}{{\partial @yhat}} = {sp.latex(slope, symbol_names=names)}"),
+        identity=(rf"\frac{{\partial @L}}{{\partial @yhat}} = {sp.latex(slope, symbol_names=names)}"),
         prose="custom_loss",
         params=(("formula", formula),),
     )
@@ -137,18 +136,18 @@ def averaged(loss: Loss, outputs: int) -> Loss:
     if outputs == 1:
         return loss
     scale = sp.Rational(1, outputs)
-    term_identity = loss.identity.replace(token("L"), r"\ell", 1)
+    term_identity = loss.identity.replace("@L", r"\ell", 1)
     value, gradient, factor = loss.floats.value, loss.floats.gradient, 1.0 / outputs
     return replace(
         loss,
         term=lambda yhat, y: Product((Num(scale), loss.term(yhat, y))),
         gradient=lambda yhat, y: Product((Num(scale), loss.gradient(yhat, y))),
         floats=LossFloats(lambda yhat, y: factor * value(yhat, y), lambda yhat, y: factor * gradient(yhat, y)),
-        formula=named(
+        formula=(
             rf"\frac{{1}}{{{outputs}}} \sum_{{j=1}}^{{{outputs}}} \ell(@yhat_j, @y_j),"
             rf"\ \ell(@yhat, @y) = {loss.formula}"
         ),
-        identity=named(
+        identity=(
             rf"\frac{{\partial @L}}{{\partial @yhat_j}} = \frac{{1}}{{{outputs}}}"
             rf" \frac{{\partial \ell}}{{\partial @yhat_j}},\ {term_identity}"
         ),

@@ -10,7 +10,6 @@ import numpy as np
 import sympy as sp
 
 from derive.terms.formula import Difference, Node, Num, Power, Product, Quotient, Sqrt, Sum
-from derive.tex.names import named
 
 Array = np.ndarray
 Rounder = Callable[[Array], Array]
@@ -75,7 +74,7 @@ SGD = Optimizer(
     name="sgd",
     stages=(("theta", lambda e, t: Difference(e["theta"], Product((e["alpha"], e["g"])))),),
     floats=_sgd,
-    formula=named(r"\theta' = \theta - \alpha \frac{\partial @L}{\partial \theta}"),
+    formula=(r"\theta' = \theta - \alpha \frac{\partial @L}{\partial \theta}"),
     prose="sgd",
     label="SGD",
     plain=True,

@@ -39,8 +39,7 @@ from derive.spec.parts import PartReader
 from derive.terms.formula import Node, Num, Product, Quantity, Ref, Sum, Tensor
 from derive.terms.keys import Scope, key, parameter
 from derive.terms.symbols import LOSS, TARGET, Partial, Sym, Symbolic, Updated, sample_loss
-from derive.tex.givens import vector
-from derive.tex.style import Style
+from derive.tex.printer import Latex, Printer
 from derive.verify.floats import Array, FloatNet, Gradients, central_difference, extended
 from derive.verify.twins import (
     Expected,
@@ -319,11 +318,11 @@ def twin(out: Expected, spec: Spec, part: Part[Batch]) -> None:
     )
 
 
-def ask(part: Part[Batch], network: Network, style: Style) -> Mapping[str, object]:
+def ask(part: Part[Batch], network: Network, printer: Printer) -> Mapping[str, object]:
     batch = part.params
     return {
-        **training_question(batch.training, network, style),
-        "samples": [{"x": vector(s.x, style.exact), "y": vector(s.y, style.exact)} for s in batch.samples],
+        **training_question(batch.training, network, printer),
+        "samples": [{"x": Latex(printer.vector(s.x)), "y": Latex(printer.vector(s.y))} for s in batch.samples],
         "mode": batch.mode,
         "batch_mean": batch.mean,
     }

@@ -18,14 +18,11 @@ from derive.spec.kind import PartKind
 from derive.spec.kind import Table as SpecTable
 from derive.spec.model import Network, Part, Sample, Spec, Vector
 from derive.spec.parts import PartReader
+from derive.terms.display import Exact, Join, Oriented, Pattern
 from derive.terms.formula import equal
 from derive.terms.keys import Scope, key
-from derive.terms.symbols import LOSS, Norm, Partial, weight
-from derive.tex import printer as latex
-from derive.tex.givens import vector
-from derive.tex.names import named
-from derive.tex.printer import Latex
-from derive.tex.style import Style
+from derive.terms.symbols import LOSS, Norm, Partial, Sym, weight
+from derive.tex.printer import Latex, Printer
 from derive.verify.floats import FloatNet, extended
 from derive.verify.twins import Expected, forward_values, gradient_values, norms, sample_of
 
@@ -90,7 +87,7 @@ def derive(d: Derivation, part: Part[ActivationSwap]) -> PartSolution:
     swap = part.params
     assert part.sample is not None
     peaks, peak = sigmoid_slope_peak()
-    facts = Finding("sigmoid_bound", (("at", ", ".join(latex.inline(z) for z in peaks)), ("max", latex.inline(peak))))
+    facts = Finding("sigmoid_bound", (("at", Join(tuple(Exact(z) for z in peaks))), ("max", Exact(peak))))
     sections = [
         Section(
             "activation_facts",
@@ -113,20 +110,19 @@ def derive(d: Derivation, part: Part[ActivationSwap]) -> PartSolution:
         for l in range(1, len(relu_network.layers) + 1)
     )
     rows = []
-    flip = d.spec.sheet.names.from_to  # the sheet's W is derive's transposed (latex.weight_shaped)
     for l in range(1, len(relu_network.layers) + 1):
         rows.append(
             (
-                latex.symbol(weight(l), flip),
-                norm(sigmoid_bwd.gradients.weights[l - 1], Partial(LOSS, weight(l)), scope.tag("sigmoid"), flip),
-                norm(bwd.gradients.weights[l - 1], Partial(LOSS, weight(l)), scope.tag("relu"), flip),
+                Oriented(weight(l)),  # the sheet's W^{(l)}
+                norm(sigmoid_bwd.gradients.weights[l - 1], Partial(LOSS, weight(l)), scope.tag("sigmoid")),
+                norm(bwd.gradients.weights[l - 1], Partial(LOSS, weight(l)), scope.tag("relu")),
             )
         )
-    top = r"\top" if flip else ""  # written so that the sheet's names leave its W without ⊤
+    layer_weights = (Oriented(Sym("W", "l")),)  # the sheet's W^{(l)} of any layer
     header = (
         "",
-        named(rf"\text{{sigmoid: }} \lVert \partial @L / \partial @W^{{(l){top}}} \rVert"),
-        named(rf"\text{{ReLU: }} \lVert \partial @L / \partial @W^{{(l){top}}} \rVert"),
+        Pattern(r"\text{sigmoid: } \lVert \partial @L / \partial #1 \rVert", layer_weights),
+        Pattern(r"\text{ReLU: } \lVert \partial @L / \partial #1 \rVert", layer_weights),
     )
     sections.append(Section("magnitudes", (*values, Table("magnitudes", header, tuple(rows)))))
     if swap.dead_x is not None:
@@ -134,13 +130,13 @@ def derive(d: Derivation, part: Part[ActivationSwap]) -> PartSolution:
             relu_network, loss, Sample(swap.dead_x, part.sample.y), scope.tag("dead")
         )
         dead = [
-            latex.symbol(q.symbol)
+            q.symbol
             for l in swap.layers
             for q in dead_fwd.z[l - 1]
             if relu_network.layers[l - 1].activation.name == RELU.name
             and (q.exact <= 0 if q.exact.is_number else q.approx <= 0)
         ]
-        finding = Finding("dead_units", (("units", ", ".join(dead)), ("count", str(len(dead)))))
+        finding = Finding("dead_units", (("units", Join(tuple(dead))), ("count", str(len(dead)))))
         sections.extend([Section("dead_unit", ()), *dead_sections, Section("dead_finding", (finding,))])
     return PartSolution(part, tuple(sections), network_changed=True)
 
@@ -167,12 +163,12 @@ def twin(out: Expected, spec: Spec, part: Part[ActivationSwap]) -> None:
         gradient_values(out, relu, relu_net, dead, y, loss, scope.tag("dead"))
 
 
-def ask(part: Part[ActivationSwap], network: Network, style: Style) -> Mapping[str, object]:
+def ask(part: Part[ActivationSwap], network: Network, printer: Printer) -> Mapping[str, object]:
     swap = part.params
     return {
         "layers": ", ".join(map(str, swap.layers)),
         "layers_many": len(swap.layers) > 1,
-        "dead_x": vector(swap.dead_x, style.exact) if swap.dead_x else Latex(""),
+        "dead_x": Latex(printer.vector(swap.dead_x)) if swap.dead_x else Latex(""),
     }
 
 

@@ -16,14 +16,12 @@ from derive.spec.kind import PartKind
 from derive.spec.kind import Table as SpecTable
 from derive.spec.model import Network, Part, Spec, Training
 from derive.spec.parts import PartReader
+from derive.terms.display import Exact, Join, Pattern, Rounded
 from derive.terms.formula import Difference, Negate, Product, Quantity, Ref
 from derive.terms.keys import Scope, key
 from derive.terms.symbols import StepSize
-from derive.tex import printer as latex
-from derive.tex.givens import hyper_value
-from derive.tex.names import named
-from derive.tex.printer import Latex
-from derive.tex.style import Style
+from derive.tex.givens import hypers
+from derive.tex.printer import Printer
 from derive.verify.floats import FloatNet
 from derive.verify.twins import (
     Expected,
@@ -83,7 +81,7 @@ def _first_step_comparison(
         for o, g, new in zip(
             flat(d.params.tensor(name)), flat(grads.gradients.tensor(name)), flat(after.tensor(name)), strict=True
         ):
-            theta = latex.symbol(o.symbol)
+            theta = o.symbol
             sgd = Quantity.computed(StepSize("sgd", o.name), Negate(Product((Ref(rate), Ref(g)))), scope)
             moved = Quantity.computed(StepSize(optimizer.name, o.name), Difference(Ref(new), Ref(o)), scope)
             rows.append((theta, g, sgd, moved))
@@ -94,30 +92,30 @@ def _first_step_comparison(
                 sizes.append(abs(float(moved.approx)))
                 ratios.append(float(moved.approx / sgd.approx))
     header = (
-        r"\theta",
-        named(r"g = \partial @L / \partial \theta"),
-        r"\text{SGD: } -\alpha g",
-        rf"\text{{{optimizer.label}: }} \theta_1 - \theta_0",
+        Pattern(r"\theta"),
+        Pattern(r"g = \partial @L / \partial \theta"),
+        Pattern(r"\text{SGD: } -\alpha g"),
+        Pattern(rf"\text{{{optimizer.label}: }} \theta_1 - \theta_0"),
     )
     table = Table("optimizer_comparison", header, tuple(rows))
     if optimizer.first_step:  # the optimizer's own account of its first step (Adam's: α times the sign)
         alpha = float(rate.approx)
         facts = (
-            ("alpha", latex.inline(rate.exact)),
-            ("deviation", latex.decimal(max((abs(size - alpha) / alpha for size in sizes), default=0.0), 2)),
-            ("gmin", latex.decimal(min(gradient_sizes, default=0.0), 4)),
-            ("gmax", latex.decimal(max(gradient_sizes, default=0.0), 4)),
-            ("zero", ", ".join(zero)),
+            ("alpha", Exact(rate.exact)),
+            ("deviation", Rounded(max((abs(size - alpha) / alpha for size in sizes), default=0.0), 2)),
+            ("gmin", Rounded(min(gradient_sizes, default=0.0), 4)),
+            ("gmax", Rounded(max(gradient_sizes, default=0.0), 4)),
+            ("zero", Join(tuple(zero))),
             ("moved", str(len(sizes))),
         )
         return Section("optimizer_comparison", (table, Finding(optimizer.first_step, facts)))
     # Otherwise its first step against SGD's, parameter by parameter: the range of their ratio.
-    low, high = (latex.decimal(min(ratios), 4), latex.decimal(max(ratios), 4)) if ratios else ("1", "1")
+    low, high = (Rounded(min(ratios), 4), Rounded(max(ratios), 4)) if ratios else ("1", "1")
     ratio = (
         ("method", optimizer.prose),
         ("low", low),
         ("high", high),
-        ("zero", ", ".join(zero)),
+        ("zero", Join(tuple(zero))),
         ("moved", str(len(sizes))),
     )
     return Section("optimizer_comparison", (table, Finding("step_ratio", ratio)))
@@ -142,15 +140,11 @@ def twin(out: Expected, spec: Spec, part: Part[Training]) -> None:
         out.values[key(scope, StepSize(training.optimizer.name, symbol))] = new - old
 
 
-def ask(part: Part[Training], network: Network, style: Style) -> Mapping[str, object]:
+def ask(part: Part[Training], network: Network, printer: Printer) -> Mapping[str, object]:
     training = part.params
     return {
-        **training_question(training, network, style),
-        # Each hyperparameter on its own, β_1 = 0.9: the question lists them beside α.
-        "hypers": [
-            Latex(f"{training.optimizer.hyper_latex[name]} = {hyper_value(value)}")
-            for name, value in training.hyperparameters.items()
-        ],
+        **training_question(training, network, printer),
+        "hypers": hypers(training, printer),  # each on its own, β_1 = 0.9: the question lists them beside α
     }
 
 

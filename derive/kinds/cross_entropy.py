@@ -31,18 +31,16 @@ from derive.maths.steps import (
     Step,
     Table,
 )
-from derive.maths.symbolic import P, Y, Z, bce, checked, tex
+from derive.maths.symbolic import bce, checked
 from derive.spec.kind import PartKind
 from derive.spec.kind import Table as SpecTable
 from derive.spec.model import Network, Part, Spec
 from derive.spec.parts import PartReader
+from derive.terms.display import AsWritten, Expression, Join, P, Pattern, Y, Z
 from derive.terms.formula import Derivative, Difference, Hadamard, Num, Quantity, Ref, Tensor, equal
 from derive.terms.keys import Scope, key
 from derive.terms.symbols import LOSS, OUTPUT, TARGET, LossAt, Partial, PredictionError, Sym
-from derive.tex import printer as latex
-from derive.tex.names import named, token
-from derive.tex.printer import Latex
-from derive.tex.style import Style
+from derive.tex.printer import Latex, Printer
 from derive.verify.floats import FloatNet
 from derive.verify.twins import Expected, forward_values, gradient_values, sample_of
 
@@ -67,11 +65,6 @@ def variant(spec: Spec, part: Part[CrossEntropy]) -> tuple[Network, Loss]:
     return spec.network.with_activation(len(spec.network.layers), SIGMOID), BINARY_CROSS_ENTROPY
 
 
-def shown_number(p: sp.Expr) -> str:
-    """A probability as a student writes it: 0.01 rather than 1/100."""
-    return latex.terminating(p, 12) or latex.inline(p)
-
-
 def bce_value(p: sp.Expr, y: int, scope: Scope) -> Quantity:
     return Quantity.computed(LossAt(p, y), BINARY_CROSS_ENTROPY.term(Num(p), Num(sp.Integer(y))), scope)
 
@@ -79,19 +72,19 @@ def bce_value(p: sp.Expr, y: int, scope: Scope) -> Quantity:
 def derive(d: Derivation, part: Part[CrossEntropy]) -> PartSolution:
     scope = Scope.part(part.number)
     loss = BINARY_CROSS_ENTROPY
-    definition = named("@L(p, @y) = ") + loss.formula.replace(token("yhat"), "p")
+    definition = "@L(p, @y) = " + loss.formula.replace("@yhat", "p")  # the loss's own pattern, in p
     sections = [
         Section("ce_definition", (Identity(definition, "ce_definition"),)),
         Section("ce_cases", (Limits(tuple(_limits())),)),
     ]
-    rows = tuple((shown_number(p), bce_value(p, 1, scope), bce_value(p, 0, scope)) for p in part.params.probabilities)
-    header = ("p", named(r"@L(p, 1) = -\log p"), named(r"@L(p, 0) = -\log(1 - p)"))
+    rows = tuple((AsWritten(p), bce_value(p, 1, scope), bce_value(p, 0, scope)) for p in part.params.probabilities)
+    header = ("p", Pattern(r"@L(p, 1) = -\log p"), Pattern(r"@L(p, 0) = -\log(1 - p)"))
     grid = [sp.Rational(k, PLOT_POINTS) for k in range(1, PLOT_POINTS)]
     series = tuple(
-        Series(named(rf"@y = {y}"), tuple((p, bce_value(p, y, scope.tag("plot"))) for p in grid)) for y in (1, 0)
+        Series(Pattern(f"@y = {y}"), tuple((p, bce_value(p, y, scope.tag("plot"))) for p in grid)) for y in (1, 0)
     )
     sections.append(
-        Section("ce_table", (Table("ce_table", header, rows), Plot("ce_plot", "p", named(r"@L(p, @y)"), series)))
+        Section("ce_table", (Table("ce_table", header, rows), Plot("ce_plot", "p", Pattern("@L(p, @y)"), series)))
     )
     sections.append(Section("ce_gradient", (_gradient_algebra(),)))
     if part.sample is not None:
@@ -106,11 +99,11 @@ def _limits() -> list[Limit]:
         for case, point in (("best", y), ("worst", 1 - y)):
             side = "-" if point == 1 else "+"
             value = sp.limit(expr, P, point, dir=side)
-            rows.append(Limit(case, named(f"@y = {y}"), tex(expr), "p", str(point), side, tex(value)))
+            rows.append(Limit(case, Pattern(f"@y = {y}"), Expression(expr), "p", str(point), side, Expression(value)))
     return rows
 
 
-SIGMOID_PRODUCT = named(r"\sigma(@z)\bigl(1 - \sigma(@z)\bigr)")
+SIGMOID_PRODUCT = Pattern(r"\sigma(@z)\bigl(1 - \sigma(@z)\bigr)")
 
 
 def _gradient_algebra() -> Algebra:
@@ -124,22 +117,19 @@ def _gradient_algebra() -> Algebra:
     spread = -Y * (1 - P) + (1 - Y) * P
     checked(product, spread, P - Y)
     checked(sp.diff(bce(sigma, Y), Z), sigma - Y)
-    partial = latex.symbol
+    d_loss_p, d_p_z = Partial(LOSS, Sym("p")), Partial(Sym("p"), Sym("z"))
     return Algebra(
         "ce_gradient",
         (
-            (partial(Partial(LOSS, Sym("p"))), (tex(d_p),)),
+            (d_loss_p, (Expression(d_p),)),
+            (d_p_z, (Pattern(r"\sigma'(@z)"), SIGMOID_PRODUCT, "p(1 - p)")),
             (
-                partial(Partial(Sym("p"), Sym("z"))),
-                (named(r"\sigma'(@z)"), SIGMOID_PRODUCT, "p(1 - p)"),
-            ),
-            (
-                partial(Partial(LOSS, Sym("z"))),
+                Partial(LOSS, Sym("z")),
                 (
-                    rf"{partial(Partial(LOSS, Sym('p')))} \, {partial(Partial(Sym('p'), Sym('z')))}",
-                    rf"\left({tex(d_p)}\right) p(1 - p)",
-                    tex(spread),
-                    tex(P - Y),
+                    Pattern(r"#1 \, #2", (d_loss_p, d_p_z)),
+                    Pattern(r"\left(#1\right) p(1 - p)", (Expression(d_p),)),
+                    Expression(spread),
+                    Expression(P - Y),
                 ),
             ),
         ),
@@ -174,7 +164,7 @@ def _applied(d: Derivation, part: Part[CrossEntropy]) -> list[Section]:
         if not equal(q.exact, shortcut.exact) if difference.is_number else abs(q.approx - shortcut.approx) > 1e-30:
             raise VerificationError(f"{q.key}: δ of a sigmoid output under cross-entropy is not p − y")
         steps.append(Compute(shortcut.symbol, None, (shortcut,)))
-        steps.append(Finding("ce_shortcut", (("delta", latex.symbol(q.symbol)),)))
+        steps.append(Finding("ce_shortcut", (("delta", q.symbol),)))
     sections.append(Section("ce_applied_gradient", tuple(steps)))
     return [Section("ce_applied", ()), *sections]
 
@@ -199,8 +189,8 @@ def twin(out: Expected, spec: Spec, part: Part[CrossEntropy]) -> None:
         out.values[key(scope, PredictionError())] = float(net.forward(x)[1][-1][0] - y_true[0])
 
 
-def ask(part: Part[CrossEntropy], network: Network, style: Style) -> Mapping[str, object]:
-    return {"probabilities": Latex(", ".join(shown_number(p) for p in part.params.probabilities))}
+def ask(part: Part[CrossEntropy], network: Network, printer: Printer) -> Mapping[str, object]:
+    return {"probabilities": Latex(printer.show(Join(tuple(AsWritten(p) for p in part.params.probabilities))))}
 
 
 KIND = PartKind(

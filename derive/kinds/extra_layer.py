@@ -10,19 +10,18 @@ from typing import Any
 
 from derive.catalog.losses import Loss
 from derive.maths.derivation import Derivation, norm
-from derive.maths.general import column, network_formula
+from derive.maths.general import column, network_formula, unit_formulas
 from derive.maths.network import given_params
 from derive.maths.steps import Finding, Given, PartSolution, Section, Table, Values, Word
 from derive.spec.kind import PartKind
 from derive.spec.kind import Table as SpecTable
 from derive.spec.model import Layer, Network, Part, Spec
 from derive.spec.parts import PartReader
+from derive.terms.display import Join, Oriented, Pattern, Rounded
 from derive.terms.keys import Scope, key
 from derive.terms.symbols import LOSS, Norm, Partial, Sym, bias, weight
-from derive.tex import printer as latex
-from derive.tex.givens import matrix, vector
-from derive.tex.printer import Latex
-from derive.tex.style import Style, oriented
+from derive.tex.layout import matrix
+from derive.tex.printer import Latex, Printer
 from derive.verify.floats import FloatNet
 from derive.verify.twins import Expected, forward_values, gradient_values, norms, param_symbols, sample_of
 
@@ -77,7 +76,9 @@ def derive(d: Derivation, part: Part[Insertion]) -> PartSolution:
             "inserted",
             (
                 ("layer", str(new)),
-                ("formula", latex.formula(network_formula(deep))),
+                ("formula", network_formula(deep)),
+                # Neuron style: every unit's sum and activation, numbered as in the deeper network.
+                ("units", Join(tuple(Pattern("#1 &= #2 & #3 &= #4", unit) for unit in unit_formulas(deep)), r" \\ ")),
                 (
                     "activation",
                     part.params.layer.activation.prose,
@@ -87,29 +88,34 @@ def derive(d: Derivation, part: Part[Insertion]) -> PartSolution:
     )
     shown, _, deep_bwd = d.derive_sample(deep, loss, part.sample, scope, params)
     _, shallow_bwd = d.silent_pass(d.spec.network, part, scope.tag("shallow"))
-    # A sheet indexing weights from input to unit means by W its transpose (latex.weight_shaped).
-    flip = d.spec.sheet.names.from_to
-    symbol_w, symbol_b = latex.symbol(Partial(LOSS, weight(1)), flip), latex.symbol(Partial(LOSS, bias(1)))
     rows = []
     for tag, grads, label in (("shallow", shallow_bwd, "without_layer"), ("deep", deep_bwd, "with_layer")):
         rows.append(
             (
                 Word(label, str(new)),
-                norm(grads.gradients.weights[0], Partial(LOSS, weight(1)), scope.tag(tag), flip),
+                norm(grads.gradients.weights[0], Partial(LOSS, weight(1)), scope.tag(tag)),
                 norm(tuple((q,) for q in grads.gradients.biases[0]), Partial(LOSS, bias(1)), scope.tag(tag)),
             )
         )
     shallow_norm, deep_norm = float(rows[0][1].approx), float(rows[1][1].approx)
     ratio = deep_norm / shallow_norm if shallow_norm else math.inf
-    finding = Finding("depth_effect", (("ratio", latex.decimal(ratio, 3)), ("smaller", "yes" if ratio < 1 else "no")))
+    finding = Finding("depth_effect", (("ratio", Rounded(ratio, 3)), ("smaller", "yes" if ratio < 1 else "no")))
     values = (Values(Partial(LOSS, weight(1)), shallow_bwd.gradients.weights[0]),)
-    header = ("", rf"\lVert {symbol_w} \rVert", rf"\lVert {symbol_b} \rVert")
+    # The norms of the sheet's own matrices (indexed from input to unit, the transpose of derive's).
+    header = (
+        "",
+        Pattern(r"\lVert #1 \rVert", (Oriented(Partial(LOSS, weight(1))),)),
+        Pattern(r"\lVert #1 \rVert", (Partial(LOSS, bias(1)),)),
+    )
     return PartSolution(
         part,
         (
             Section("inserted", intro),
             *shown,
-            Section("depth_comparison", (*values, Table("depth", header, tuple(rows)), finding)),
+            # Numbered (in neuron style) as the given network: these values are of the network without the layer.
+            Section(
+                "depth_comparison", (*values, Table("depth", header, tuple(rows)), finding), numbering=d.spec.network
+            ),
         ),
         network_changed=True,
     )
@@ -133,14 +139,15 @@ def twin(out: Expected, spec: Spec, part: Part[Insertion]) -> None:
         norms(out, key(scope.tag(tag), Norm(Partial(LOSS, bias(1)))), grads.biases[0])
 
 
-def ask(part: Part[Insertion], network: Network, style: Style) -> Mapping[str, object]:
+def ask(part: Part[Insertion], network: Network, printer: Printer) -> Mapping[str, object]:
     inserted = part.params.layer
+    symbol, rows = printer.listing(Sym("W"), inserted.weights)
     return {
         "after": part.params.after,
         # Indexed from input to unit, the sheet's W is the transpose of the spec's rows per unit.
-        "inserted_w": matrix(oriented(inserted.weights, style.from_to)),
-        "inserted_symbol": Latex(latex.symbol(Sym("W"), style.from_to)),
-        "inserted_b": vector(inserted.bias, style.exact),
+        "inserted_w": Latex(matrix([[printer.inline(v) for v in row] for row in rows])),
+        "inserted_symbol": Latex(symbol),
+        "inserted_b": Latex(printer.vector(inserted.bias)),
     }
 
 

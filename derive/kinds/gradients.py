@@ -13,7 +13,7 @@ from derive.spec.kind import PartKind, Table
 from derive.spec.model import Network, Part
 from derive.spec.parts import PartReader
 from derive.tex.givens import wrt
-from derive.tex.style import Style
+from derive.tex.printer import Printer
 from derive.verify.twins import sample_run
 
 
@@ -36,8 +36,8 @@ def derive(d: Derivation, part: Part[Gradients]) -> PartSolution:
     return PartSolution(part, tuple(sections))
 
 
-def ask(part: Part[Gradients], network: Network, style: Style) -> Mapping[str, object]:
-    return {"wrt": wrt(part.params.wrt, network, style)}
+def ask(part: Part[Gradients], network: Network, printer: Printer) -> Mapping[str, object]:
+    return {"wrt": wrt(part.params.wrt, network, printer)}
 
 
 KIND = PartKind(

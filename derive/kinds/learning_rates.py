@@ -19,12 +19,11 @@ from derive.spec.kind import PartKind
 from derive.spec.kind import Table as SpecTable
 from derive.spec.model import Network, Part, Spec, Training
 from derive.spec.parts import PartReader
+from derive.terms.display import Exact, Join, Pattern, Rounded
 from derive.terms.formula import DIGITS, Quantity
 from derive.terms.keys import Scope, key
 from derive.terms.symbols import LOSS, Updated
-from derive.tex import printer as latex
-from derive.tex.printer import Latex
-from derive.tex.style import Style
+from derive.tex.printer import Latex, Printer
 from derive.verify.floats import Array, FloatNet
 from derive.verify.twins import (
     Expected,
@@ -118,12 +117,12 @@ def derive(d: Derivation, part: Part[RateSweep]) -> PartSolution:
                 params = as_decimals(params)
                 fwd = forward(network, params, start.inputs, start.targets, loss, scope.tag("d"))
         runs.append(losses)
-    header = ("t", *(rf"\alpha = {latex.inline(rate)}" for rate in sweep.rates))
+    header = ("t", *(Pattern(r"\alpha = #1", (Exact(rate),)) for rate in sweep.rates))
     rows: tuple[tuple[Cell, ...], ...] = tuple(
         (str(t), *(run[t] if t < len(run) else r"\text{--}" for run in runs)) for t in range(sweep.steps + 1)
     )
     curves = tuple(
-        Series(rf"\alpha = {latex.inline(rate)}", tuple((sp.Integer(t), q) for t, q in enumerate(run)))
+        Series(Pattern(r"\alpha = #1", (Exact(rate),)), tuple((sp.Integer(t), q) for t, q in enumerate(run)))
         for rate, run in zip(sweep.rates, runs, strict=True)
     )
     positive = all(float(q.approx) > 0 for run in runs for q in run)
@@ -135,10 +134,10 @@ def derive(d: Derivation, part: Part[RateSweep]) -> PartSolution:
             Finding(
                 "lr_verdict",
                 (
-                    ("rate", latex.inline(rate)),
+                    ("rate", Exact(rate)),
                     ("verdict", verdict(values)),
-                    ("first", latex.decimal(run[0].approx, 4)),
-                    ("last", latex.decimal(run[-1].approx, 4)),
+                    ("first", Rounded(run[0].approx, 4)),
+                    ("last", Rounded(run[-1].approx, 4)),
                     ("rises", str(rises)),
                     ("steps", str(len(run) - 1)),
                     ("stopped", "yes" if len(run) - 1 < sweep.steps else ""),
@@ -151,7 +150,7 @@ def derive(d: Derivation, part: Part[RateSweep]) -> PartSolution:
             (
                 Identity(sweep.optimizer.formula, sweep.optimizer.prose),
                 Table("lr_table", header, rows),
-                Plot("lr_plot", "t", r"L_t", curves, log_y=positive),
+                Plot("lr_plot", "t", Pattern("@L_t"), curves, log_y=positive),
                 *findings,
             ),
             label=str(sweep.exact_steps),
@@ -181,10 +180,10 @@ def twin(out: Expected, spec: Spec, part: Part[RateSweep]) -> None:
                 break
 
 
-def ask(part: Part[RateSweep], network: Network, style: Style) -> Mapping[str, object]:
+def ask(part: Part[RateSweep], network: Network, printer: Printer) -> Mapping[str, object]:
     sweep = part.params
     return {
-        "rates": Latex(", ".join(latex.inline(r) for r in sweep.rates)),
+        "rates": Latex(printer.show(Join(tuple(Exact(r) for r in sweep.rates)))),
         "steps": sweep.steps,
         "optimizer": sweep.optimizer.prose,
         "plain": sweep.optimizer.plain,

@@ -11,21 +11,18 @@ import sympy as sp
 
 from derive.catalog.activations import SIGMOID
 from derive.catalog.losses import SQUARED_ERROR
-from derive.kinds.cross_entropy import shown_number
 from derive.maths.derivation import Derivation
 from derive.maths.steps import Algebra, Finding, PartSolution, Section, Table
-from derive.maths.symbolic import Y, Z, bce, checked
+from derive.maths.symbolic import bce, checked
 from derive.spec.kind import PartKind
 from derive.spec.kind import Table as SpecTable
 from derive.spec.model import ONE, Network, Part, Spec
 from derive.spec.parts import PartReader
+from derive.terms.display import AsWritten, Join, Pattern, Rounded, Y, Z
 from derive.terms.formula import Difference, Num, Product, Quantity
 from derive.terms.keys import Scope, key
 from derive.terms.symbols import LOSS, LossSlope, Partial, Sym
-from derive.tex import printer as latex
-from derive.tex.names import named
-from derive.tex.printer import Latex
-from derive.tex.style import Style
+from derive.tex.printer import Latex, Printer
 from derive.verify.twins import Expected
 
 
@@ -55,12 +52,12 @@ def derive(d: Derivation, part: Part[LossComparison]) -> PartSolution:
     mse_z = 2 * (sigma - Y) * sigma * (1 - sigma)
     checked(sp.diff(SQUARED_ERROR.term(Num(sigma), Num(Y)).exact(), Z), mse_z)
     checked(sp.diff(bce(sigma, Y), Z), sigma - Y)
-    dz = latex.symbol(Partial(LOSS, Sym("z")))
+    dz = (Partial(LOSS, Sym("z")),)
     algebra = Algebra(
         "mse_vs_ce",
         (
-            (rf"{dz}\Big|_{{\text{{MSE}}}}", (named(r"2(p - @y) \cdot p(1 - p)"),)),
-            (rf"{dz}\Big|_{{\text{{CE}}}}", (named("p - @y"),)),
+            (Pattern(r"#1\Big|_{\text{MSE}}", dz), (Pattern(r"2(p - @y) \cdot p(1 - p)"),)),
+            (Pattern(r"#1\Big|_{\text{CE}}", dz), (Pattern("p - @y"),)),
         ),
     )
     rows = []
@@ -71,15 +68,15 @@ def derive(d: Derivation, part: Part[LossComparison]) -> PartSolution:
             scope,
         )
         ce = Quantity.computed(LossSlope("ce", p), Difference(Num(p), Num(y)), scope)
-        rows.append((shown_number(p), mse, ce))
-    header = ("p", named(r"\text{MSE: } 2(p - @y)\,p(1 - p)"), named(r"\text{CE: } p - @y"))
+        rows.append((AsWritten(p), mse, ce))
+    header = ("p", Pattern(r"\text{MSE: } 2(p - @y)\,p(1 - p)"), Pattern(r"\text{CE: } p - @y"))
     worst = max(rows, key=lambda row: abs(float(row[2].approx)))
     facts = (
         ("y", str(y)),
         ("p", worst[0]),
-        ("mse", latex.decimal(worst[1].approx, 6)),
-        ("ce", latex.decimal(worst[2].approx, 6)),
-        ("ratio", latex.decimal(abs(worst[2].approx / worst[1].approx), 1)),
+        ("mse", Rounded(worst[1].approx, 6)),
+        ("ce", Rounded(worst[2].approx, 6)),
+        ("ratio", Rounded(abs(worst[2].approx / worst[1].approx), 1)),
     )
     return PartSolution(
         part,
@@ -98,10 +95,10 @@ def twin(out: Expected, spec: Spec, part: Part[LossComparison]) -> None:
         out.values[key(scope, LossSlope("ce", p_exact))] = p - y
 
 
-def ask(part: Part[LossComparison], network: Network, style: Style) -> Mapping[str, object]:
+def ask(part: Part[LossComparison], network: Network, printer: Printer) -> Mapping[str, object]:
     return {
-        "probabilities": Latex(", ".join(shown_number(p) for p in part.params.probabilities)),
-        "target": Latex(latex.inline(part.params.target)),
+        "probabilities": Latex(printer.show(Join(tuple(AsWritten(p) for p in part.params.probabilities)))),
+        "target": Latex(printer.inline(part.params.target)),
     }
 
 

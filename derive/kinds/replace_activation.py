@@ -15,8 +15,7 @@ from derive.maths.steps import Identity, PartSolution, Section
 from derive.spec.kind import PartKind, Table
 from derive.spec.model import Network, Part, Spec, Training
 from derive.spec.parts import PartReader
-from derive.tex.printer import Latex
-from derive.tex.style import Style
+from derive.tex.printer import Latex, Printer
 from derive.verify.twins import Expected, sample_run
 
 
@@ -63,11 +62,11 @@ def twin(out: Expected, spec: Spec, part: Part[Replacement]) -> None:
     sample_run(out, spec, part, part.params.training)
 
 
-def ask(part: Part[Replacement], network: Network, style: Style) -> Mapping[str, object]:
+def ask(part: Part[Replacement], network: Network, printer: Printer) -> Mapping[str, object]:
     return {
-        **training_question(part.params.training, network, style),
+        **training_question(part.params.training, network, printer),
         "layer": part.params.layer,
-        "activation": Latex(part.params.activation.identity),
+        "activation": Latex(printer.pattern(part.params.activation.identity)),
         "activation_prose": part.params.activation.prose,
     }
 

@@ -13,8 +13,7 @@ from derive.spec.kind import PartKind, Table
 from derive.spec.model import Network, Part, Vector
 from derive.spec.parts import PartReader
 from derive.terms.formula import DIGITS, MP, approximate
-from derive.tex.givens import vector
-from derive.tex.style import Style
+from derive.tex.printer import Latex, Printer
 from derive.verify.twins import sample_run
 
 
@@ -55,8 +54,8 @@ def derive(d: Derivation, part: Part[ShowThat]) -> PartSolution:
     return PartSolution(part, (*sections[:2], Section("claim", tuple(claims)), *sections[2:]))
 
 
-def ask(part: Part[ShowThat], network: Network, style: Style) -> Mapping[str, object]:
-    return {"claim": vector(part.params.claim, style.exact)}
+def ask(part: Part[ShowThat], network: Network, printer: Printer) -> Mapping[str, object]:
+    return {"claim": Latex(printer.vector(part.params.claim))}
 
 
 KIND = PartKind(

@@ -13,8 +13,7 @@ from derive.spec.kind import PartKind, Table
 from derive.spec.model import Network, Part, Spec, Training
 from derive.spec.parts import MAX_STEPS, PartReader
 from derive.tex.givens import hyper_list, wrt
-from derive.tex.printer import Latex, given
-from derive.tex.style import Style
+from derive.tex.printer import Latex, Printer
 from derive.verify.twins import Expected, sample_run
 
 
@@ -42,22 +41,22 @@ def twin(out: Expected, spec: Spec, part: Part[Training]) -> None:
     sample_run(out, spec, part, part.params)
 
 
-def ask(part: Part[Training], network: Network, style: Style) -> Mapping[str, object]:
-    return training_question(part.params, network, style)
+def ask(part: Part[Training], network: Network, printer: Printer) -> Mapping[str, object]:
+    return training_question(part.params, network, printer)
 
 
-def training_question(training: Training, network: Network, style: Style) -> dict[str, object]:
+def training_question(training: Training, network: Network, printer: Printer) -> dict[str, object]:
     """What a question says of its training: the optimizer (its words and update rule), the learning
     rate, every hyperparameter as used, the number of steps and the parameters it moves."""
     return {
         "optimizer": training.optimizer.prose,
         "label": training.optimizer.label,
         "plain": training.optimizer.plain,
-        "optimizer_formula": Latex(training.optimizer.formula),
-        "learning_rate": Latex(given(training.learning_rate, style.exact)),
-        "hyper": hyper_list(training),
+        "optimizer_formula": Latex(printer.pattern(training.optimizer.formula)),
+        "learning_rate": Latex(printer.given(training.learning_rate)),
+        "hyper": hyper_list(training, printer),
         "steps": training.steps,
-        "wrt": wrt(training.wrt, network, style),
+        "wrt": wrt(training.wrt, network, printer),
     }
 
 

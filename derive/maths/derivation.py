@@ -49,6 +49,7 @@ from derive.maths.steps import (
 )
 from derive.maths.updates import Display, flat, masked, optimizer_steps, tied
 from derive.spec.model import Network, Part, Sample, Spec, Training
+from derive.terms.display import Join
 from derive.terms.formula import (
     DIGITS,
     MP,
@@ -67,8 +68,7 @@ from derive.terms.formula import (
     equal,
 )
 from derive.terms.keys import ROOT, Scope, parameter, parse_entry
-from derive.terms.symbols import LOSS, OUTPUT, TARGET, Norm, Partial, Sym, Symbolic, bias, weight
-from derive.tex import printer as latex
+from derive.terms.symbols import LOSS, OUTPUT, TARGET, Norm, Partial, Sym, Symbolic, Tied, bias, weight
 
 
 @dataclass
@@ -296,8 +296,8 @@ class Derivation:
                 # Through softmax's Jacobian: first ḡ = Σ_i a_i ∂L/∂a_i, then δ = a ⊙ (∂L/∂a − ḡ).
                 steps.append(Compute(mean.symbol, None, (mean,)))
                 a_l = Tensor(tensor_symbol(network, l, "a"), column(fwd.a[l - 1]))
-                shape = rf"#1 \odot \left(#2 - {latex.symbol(mean.symbol)}\right)"
-                general = Rule(shape, display_only, (a_l, upstream))
+                shape = r"#1 \odot \left(#2 - #3\right)"
+                general = Rule(shape, display_only, (a_l, upstream, Tensor(mean.symbol)))
             steps.append(Compute(delta.symbol, general, bwd.delta[l - 1], number, (len(fwd.z[l - 1]), 1)))
             if mean is not None and l == depth and loss.name == "categorical_cross_entropy" and fwd.targets:
                 steps.extend(softmax_shortcut(fwd, bwd, loss))
@@ -401,12 +401,15 @@ class Derivation:
             shown = display(optimizer, hyper, params, bwd, stepped, names, t == 1)
             intro: tuple[Step, ...] = (Identity(optimizer.formula, optimizer.prose),) if t == 1 else ()
             if training.frozen and t == 1:
-                entries = ", ".join(latex.symbol(parse_entry(key)) for key in training.frozen)
+                entries = Join(tuple(parse_entry(key) for key in training.frozen))
                 intro = (*intro, Finding("frozen", (("entries", entries),)))
             if sums and t == 1:
-                groups = r";\quad ".join(
-                    rf"\theta_{{{g}}} = " + " = ".join(latex.symbol(parse_entry(key)) for key in group)
-                    for g, group in enumerate(training.tied, 1)
+                groups = Join(
+                    tuple(
+                        Join((Tied(g), *(parse_entry(key) for key in group)), " = ")
+                        for g, group in enumerate(training.tied, 1)
+                    ),
+                    r";\quad ",
                 )
                 intro = (*intro, Finding("tied", (("groups", groups),)))
             intro = (*intro, *sums)
@@ -429,7 +432,7 @@ def softmax_shortcut(fwd: Forward, bwd: Backward, loss: Loss) -> tuple[Step, ...
     pairs = zip(bwd.delta[-1], fwd.output, fwd.targets, strict=True)
     if any(abs(d.approx - (p.approx - y.approx)) > tolerance * max(1, abs(d.approx)) for d, p, y in pairs):
         return ()
-    return (Finding("softmax_ce_shortcut", (("delta", latex.symbol(Sym("delta", len(bwd.delta)))),)),)
+    return (Finding("softmax_ce_shortcut", (("delta", Sym("delta", len(bwd.delta))),)),)
 
 
 @functools.cache
@@ -445,7 +448,7 @@ def softmax_identity(n: int) -> bool:
 def loss_findings(fwd: Forward) -> tuple[Step, ...]:
     """An explanation when the loss is infinite (cross-entropy of a certain, wrong prediction)."""
     if fwd.loss.exact.is_infinite:
-        return (Finding("infinite_loss", (("loss", latex.symbol(fwd.loss.symbol)),)),)
+        return (Finding("infinite_loss", (("loss", fwd.loss.symbol),)),)
     return ()
 
 
@@ -467,7 +470,7 @@ def _shape(matrix: Sequence[Sequence[Quantity]]) -> tuple[int, int]:
     return len(matrix), len(matrix[0])
 
 
-def norm(grads: Sequence[Sequence[Quantity]], of: Symbolic, scope: Scope, sheet: bool = False) -> Quantity:
+def norm(grads: Sequence[Sequence[Quantity]], of: Symbolic, scope: Scope) -> Quantity:
     """The Frobenius norm √(Σ g²) of a gradient matrix, as a quantity of its own."""
     terms = tuple(Power(Ref(g), 2) for row in grads for g in row)
-    return Quantity.computed(Norm(of, sheet), Sqrt(Sum(terms)), scope)
+    return Quantity.computed(Norm(of), Sqrt(Sum(terms)), scope)

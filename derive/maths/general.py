@@ -13,13 +13,12 @@ from derive.spec.model import Network
 from derive.terms.formula import Apply, Derivative, Hadamard, Node, Product, Quantity, Rule, Sum, Tensor
 from derive.terms.keys import symbol_of
 from derive.terms.symbols import LOSS, OUTPUT, Block, Partial, Stacked, Sym, Symbolic, bias, weight
-from derive.tex import printer as latex
 
 
-def unit_formulas(network: Network) -> list[tuple[Sym, Node, Sym, str]]:
+def unit_formulas(network: Network) -> list[tuple[Sym, Node, Sym, Node]]:
     """Every unit's z_j = Σ_k w_{j,k} in_k + b_j and a_j = f(z_j), in symbols (neuron notation's
-    network block): (z_j, its sum, a_j, the LaTeX of f(z_j))."""
-    units = []
+    network block): (z_j, its sum, a_j, f(z_j))."""
+    units: list[tuple[Sym, Node, Sym, Node]] = []
     for l, layer in enumerate(network.layers, 1):
         width = layer.shape[0]
         inputs = [
@@ -32,11 +31,13 @@ def unit_formulas(network: Network) -> list[tuple[Sym, Node, Sym, str]]:
             if layer.has_bias:
                 terms.append(Tensor(Sym("b", l) if layer.shared_bias else symbol_of("b", l, width, j)))
             z = symbol_of("z", l, width, j)
-            if layer.activation.vector:
-                powers = [rf"e^{{{latex.symbol(symbol_of('z', l, width, i))}}}" for i in range(1, width + 1)]
-                call = rf"\frac{{e^{{{latex.symbol(z)}}}}}{{{' + '.join(powers)}}}"
+            call: Node
+            if layer.activation.vector:  # e^{z_j} over the sum of every unit's
+                powers = " + ".join(f"e^{{#{i + 1}}}" for i in range(1, width + 1))
+                zs = tuple(Tensor(symbol_of("z", l, width, i)) for i in range(1, width + 1))
+                call = Rule(rf"\frac{{e^{{#1}}}}{{{powers}}}", display_only, (Tensor(z), *zs))
             else:
-                call = layer.activation.call.replace("#", latex.symbol(z))
+                call = Apply(layer.activation, Tensor(z))
             units.append((z, Sum(tuple(terms)) if len(terms) > 1 else terms[0], unit_symbol(network, l, "a", j), call))
     return units
 

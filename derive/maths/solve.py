@@ -22,8 +22,9 @@ def solver(derivation: Derivation) -> Callable[[Part[Any]], PartSolution]:
     """Solve one part at a time, in the spec's order (later parts recall what earlier ones showed)."""
 
     def solve(part: Part[Any]) -> PartSolution:
-        # The part's values display (in a notebook) with the sheet's names for its quantities.
-        return replace(part.kind.derive(derivation, part), names=derivation.spec.sheet.names)
+        # The part's values display (in a notebook) in the sheet's notation.
+        network = derivation.variant(part)[0]
+        return replace(part.kind.derive(derivation, part), notation=derivation.spec.sheet.notation, network=network)
 
     return solve
 

@@ -1,4 +1,6 @@
-"""The typed steps a solution is made of, and the solution itself: plain frozen records."""
+"""The typed steps a solution is made of, and the solution itself: plain frozen records of symbols,
+formula trees, quantities and displays (:mod:`derive.terms.display`), never LaTeX: the printer
+writes them in the sheet's notation."""
 
 from __future__ import annotations
 
@@ -9,11 +11,12 @@ from typing import Any
 
 import sympy as sp
 
-from derive.spec.model import Part, Spec
+from derive.spec.model import Network, Part, Spec
+from derive.spec.notation import STANDARD, Notation
+from derive.terms.display import Shown
 from derive.terms.formula import Node, Quantity
 from derive.terms.keys import parse
 from derive.terms.symbols import LOSS, Symbolic
-from derive.tex.names import STANDARD, Names
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,10 @@ class Given:
 
     symbol: Symbolic
     entries: tuple[tuple[Quantity, ...], ...]
+
+    def one_by_one(self) -> list[Given]:
+        """The given entry by entry (w_1 = …, w_2 = …), as neuron style states it."""
+        return [Given(q.symbol, ((q,),)) for row in self.entries for q in row]
 
 
 @dataclass(frozen=True)
@@ -57,9 +64,10 @@ class Claim:
 
 @dataclass(frozen=True)
 class Identity:
-    """A rule shown to the student (σ' in terms of σ, the loss derivative, the update rule)."""
+    """A rule shown to the student (σ' in terms of σ, the loss derivative, the update rule): a
+    catalogue pattern (@-marks for the network's quantities) and the key of its lead sentence."""
 
-    latex: str
+    pattern: str
     prose: str
 
 
@@ -95,9 +103,9 @@ class Word:
     arg: str = ""
 
 
-Cell = Quantity | str | Word
-"""A table cell: a verified quantity, LaTeX maths, or words."""
-"""A table cell: a quantity (shown exactly where short, and as a decimal) or finished LaTeX."""
+Cell = Quantity | Word | Shown
+"""A table cell: a verified quantity (shown exactly where short, and as a decimal), words, or maths
+(a symbol or a display)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,7 @@ class Table:
     """A table of computed values; ``key`` selects its caption in the templates."""
 
     key: str
-    header: tuple[str, ...]
+    header: tuple[Shown, ...]
     rows: tuple[tuple[Cell, ...], ...]
     decimals_only: bool = False
     """Wide tables show decimals only; the exact values are in the answers."""
@@ -113,9 +121,9 @@ class Table:
 
 @dataclass(frozen=True)
 class Series:
-    """One curve of a plot: its legend (LaTeX) and points (x exact, y a verified quantity)."""
+    """One curve of a plot: its legend and points (x exact, y a verified quantity)."""
 
-    label: str
+    label: Shown
     points: tuple[tuple[sp.Expr, Quantity], ...]
 
 
@@ -124,8 +132,8 @@ class Plot:
     """A pgfplots plot of computed points."""
 
     key: str
-    xlabel: str
-    ylabel: str
+    xlabel: Shown
+    ylabel: Shown
     series: tuple[Series, ...]
     log_y: bool = False
 
@@ -135,7 +143,7 @@ class Algebra:
     """A symbolic derivation: each line's equalities were checked by SymPy when it was built."""
 
     key: str
-    lines: tuple[tuple[str, tuple[str, ...]], ...]
+    lines: tuple[tuple[Shown, tuple[Shown, ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -143,12 +151,12 @@ class Limit:
     """lim_{variable → point±} expression = value, computed by SymPy."""
 
     case: str
-    condition: str
-    expression: str
+    condition: Shown
+    expression: Shown
     variable: str
     point: str
     side: str
-    value: str
+    value: Shown
 
 
 @dataclass(frozen=True)
@@ -158,10 +166,11 @@ class Limits:
 
 @dataclass(frozen=True)
 class Finding:
-    """A statement the sheet makes from computed numbers; ``facts`` are finished LaTeX or text."""
+    """A statement the sheet makes from computed numbers; ``facts`` are maths to show (symbols,
+    displays) or plain words and counts (``str``), by name."""
 
     key: str
-    facts: tuple[tuple[str, str], ...]
+    facts: tuple[tuple[str, Shown], ...]
 
 
 @dataclass(frozen=True)
@@ -211,6 +220,9 @@ class Section:
     steps: tuple[Step, ...]
     label: str = ""
     """Extra text for the heading, e.g. the step number t of an optimizer step."""
+    numbering: Network | None = None
+    """The network whose units and weights number the section's quantities in neuron style, where it
+    is not the part's (the values of the network without an inserted layer)."""
 
 
 @dataclass(frozen=True)
@@ -220,8 +232,10 @@ class PartSolution:
     part: Part[Any]
     sections: tuple[Section, ...]
     network_changed: bool = False
-    names: Names = STANDARD
-    """The sheet's names for the network's quantities, for the notebook display."""
+    notation: Notation = STANDARD
+    """The sheet's notation, for the notebook display."""
+    network: Network | None = None
+    """The network the part works with (its units' numbering in neuron style), for the notebook display."""
 
     @property
     def number(self) -> int:
@@ -231,12 +245,12 @@ class PartSolution:
         """Jupyter: the part's values as aligned maths (symbol = exact ≈ decimal)."""
         from derive.render.notebook import quantities_latex
 
-        return quantities_latex(self.heading(), self.quantities(), names=self.names)
+        return quantities_latex(self.heading(), self.quantities(), self.notation, self.network)
 
     def _repr_markdown_(self) -> str:
         from derive.render.notebook import quantities_markdown
 
-        return quantities_markdown(self.heading(), self.quantities(), names=self.names)
+        return quantities_markdown(self.heading(), self.quantities(), self.notation, self.network)
 
     def heading(self) -> str:
         return f"Part {self.number}: {self.part.title or self.part.kind.name.replace('_', ' ')}"

@@ -10,10 +10,10 @@ import sympy as sp
 from derive.catalog.optimizers import Optimizer
 from derive.maths.network import Backward, Params, Stepped
 from derive.maths.steps import Cell, Compute, Given, Step, Table
+from derive.terms.display import Pattern
 from derive.terms.formula import Node, Num, Quantity, Ref, Sum, Tensor
 from derive.terms.keys import Scope, parameter
-from derive.terms.symbols import LOSS, Partial, Stat, Sym, Symbolic, Tied, Updated
-from derive.tex import printer as latex
+from derive.terms.symbols import LOSS, STATS, Partial, Stat, Sym, Symbolic, Tied, Updated
 
 Display = Callable[[Optimizer, Mapping[str, Quantity], Params, Backward, Stepped, Sequence[str], bool], list[Step]]
 """How a step is shown: every stage in full (:func:`optimizer_steps`) or as a table."""
@@ -120,14 +120,12 @@ def optimizer_table(
     worked = next((e for e in entries if e[1].exact != 0), entries[0])
     steps.extend(Compute(q.symbol, None, (q,)) for q in worked[2])
     header = (
-        r"\theta" if t == 1 else rf"\theta_{{{t - 1}}}",
-        "g",
-        *(f"{latex.STATS.get(stage, stage)}_{{{t}}}" for stage in stages[:-1]),
-        rf"\theta_{{{t}}}",
+        Pattern(r"\theta" if t == 1 else rf"\theta_{{{t - 1}}}"),
+        Pattern("g"),
+        *(Pattern(f"{STATS.get(stage, stage)}_{{{t}}}") for stage in stages[:-1]),
+        Pattern(rf"\theta_{{{t}}}"),
     )
-    rows: tuple[tuple[Cell, ...], ...] = tuple(
-        (latex.symbol(_origin(theta.symbol)), g, *values) for theta, g, values in entries
-    )
+    rows: tuple[tuple[Cell, ...], ...] = tuple((_origin(theta.symbol), g, *values) for theta, g, values in entries)
     steps.append(Table("optimizer_step", header, rows, decimals_only=True))
     return steps
 

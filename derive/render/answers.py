@@ -32,8 +32,9 @@ from derive.terms.formula import (
     identifier,
     small,
 )
-from derive.tex import printer as latex
-from derive.tex.names import STANDARD, Names
+from derive.tex.decimals import decimal, significant
+from derive.tex.printer import Printer, exact_text, is_exact
+from derive.tex.style import Style
 
 EXACT_NODES = 400
 """Largest closed form (in expression nodes) written out; longer values are given by formula."""
@@ -97,17 +98,18 @@ def _rule_text(rule: Callable[[sp.Expr], sp.Expr]) -> str:
     return sp.sstr(rule(sp.Symbol("_a"))).replace("_a", f"({_ARG})")
 
 
-def entry(q: Quantity, part: int | None, places: int, names: Names = STANDARD) -> dict[str, Any]:
-    short = latex.is_exact(q.exact) and small(q.exact, EXACT_NODES)
+def entry(q: Quantity, part: int | None, places: int, printer: Printer | None = None) -> dict[str, Any]:
+    """A quantity's answer; ``printer`` writes its symbol in the sheet's notation (a decimal point always)."""
+    short = is_exact(q.exact) and small(q.exact, EXACT_NODES)
     return {
         "name": q.key,
         "id": identifier(q.key),
         "part": part,
-        "symbol": names.expand(latex.symbol(q.symbol)),
+        "symbol": (printer or Printer()).symbol(q.symbol),
         "exact": number_text(q.exact, order="none") if short else None,
-        "latex": latex.exact_text(q.exact) if short else None,
+        "latex": exact_text(q.exact) if short else None,
         "float": float(q.approx) if math.isfinite(float(q.approx)) else None,  # JSON has no ∞
-        "decimal": latex.decimal(q.approx, places),
+        "decimal": decimal(q.approx, places),
         "formula": formula_text(q.formula) if q.formula is not None else None,
         "uses": list(q.uses),
     }
@@ -115,13 +117,14 @@ def entry(q: Quantity, part: int | None, places: int, names: Names = STANDARD) -
 
 def answers(solution: Solution, places: int) -> dict[str, Any]:
     """The answers document: every quantity once, in the order of the sheet."""
-    names = solution.spec.sheet.names
-    quantities = [entry(q, q.scope.number, places, names) for q in solution.quantities()]
+    # Machine-readable: the sheet's names and notation, but a decimal point, whatever the language.
+    printer = Style(notation=solution.spec.sheet.notation).printer(solution.spec.network)
+    quantities = [entry(q, q.scope.number, places, printer) for q in solution.quantities()]
     return {
         "spec": solution.spec.name,
         "title": solution.spec.sheet.title,
         "decimals": places,
-        "significant": latex.significant(places),  # decimals counts significant figures
+        "significant": significant(places),  # decimals counts significant figures
         # "student": every computed value is rounded to decimals as computed, exact the rounded value
         "rounding": solution.spec.sheet.rounding,
         "note": "exact is a SymPy expression string (null when too long: then formula, over the ids of uses, is exact)",

@@ -6,16 +6,14 @@ coordinates arrive as finished numbers, its labels as finished LaTeX.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from derive.maths.steps import Diagram
 from derive.terms.formula import Quantity
 from derive.terms.keys import symbol_of
 from derive.terms.symbols import Sym
-from derive.tex import printer as latex
-from derive.tex.neurons import Neurons
-from derive.tex.printer import Data, Latex
-from derive.tex.style import Style
+from derive.tex.printer import Data, Latex, Printer, exact_text, is_exact
 
 MAX_UNITS = 6
 """Most units a column shows; a wider layer shows its first three and last two around a ⋮."""
@@ -35,28 +33,28 @@ def shown_units(count: int) -> list[int | None]:
     return [1, 2, 3, None, count - 1, count]
 
 
-def _unit_symbol(column: int, unit: int, widths: tuple[int, ...], neurons: Neurons | None = None) -> str:
+def _unit_symbol(column: int, unit: int, widths: tuple[int, ...], printer: Printer) -> str:
     size = widths[column]
     if column == 0:
-        return latex.symbol(symbol_of("x", None, size, unit))
-    if neurons is not None:
-        return neurons.unit(column, unit)  # h_1, o_2: the units' own names
+        return printer.symbol(symbol_of("x", None, size, unit))
+    if printer.look.neurons is not None:
+        return printer.look.neurons.unit(column, unit)  # h_1, o_2: the units' own names
     if column == len(widths) - 1:
-        return latex.symbol(symbol_of("yhat", None, size, unit))
-    return latex.symbol(symbol_of("a", column, size, unit))
+        return printer.symbol(symbol_of("yhat", None, size, unit))
+    return printer.symbol(symbol_of("a", column, size, unit))
 
 
-def _given(q: Quantity, style: Style) -> str:
+def _given(q: Quantity, printer: Printer) -> str:
     """A given parameter as written in the spec (1/2, -3; 0.15 on a decimals-only sheet); a long one
     as a decimal."""
-    text = latex.exact_text(q.exact, limit=16) if latex.is_exact(q.exact) else None  # - \frac{1}{3}: 13
-    return latex.given(q.exact, style.exact) if text is not None else latex.decimal(q.approx, style.places)
+    text = exact_text(q.exact, limit=16) if is_exact(q.exact) else None  # - \frac{1}{3}: 13
+    return printer.given(q.exact) if text is not None else printer.decimal(q.approx)
 
 
-def _value(q: Quantity, kind: str, style: Style) -> str:
+def _value(q: Quantity, kind: str, printer: Printer) -> str:
     if kind == "network":
-        return _given(q, style)
-    return latex.shown(q, style.places, exact=False)
+        return _given(q, printer)
+    return printer.but(look=replace(printer.look, exact=False)).shown(q)
 
 
 def _row_y(units: list[int | None], unit: int) -> float:
@@ -72,7 +70,7 @@ def _path(source: int, target: int, height: float) -> str:
     return f"to[bend {'left' if height >= 0 else 'right'}={min(20 + 10 * (target - source), 45)}]"
 
 
-def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
+def diagram_context(step: Diagram, printer: Printer) -> dict[str, Any]:
     """Nodes (id, position, symbol, label) and edges (ends, label) of one drawing."""
     widths = tuple(len(column) for column in step.columns)
     shown = [shown_units(width) for width in widths]
@@ -84,6 +82,7 @@ def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
     if step.kind == "gradients" and not labelled:
         # Unlabelled, a gradient drawing is the plain network again: leave it out.
         return {"type": "diagram", "show": False}
+    neuron = printer.look.neurons is not None
     gap = min(GAP_CM if labelled else 2.4, WIDTH_CM / max(len(widths) - 1, 1))
     nodes: list[dict[str, Any]] = []
     for c, units in enumerate(shown):
@@ -103,12 +102,12 @@ def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
                 value = step.columns[c][unit - 1]
                 label = ""
                 if value is not None:
-                    label = latex.shown(value, style.places, exact=False)
+                    label = _value(value, "forward", printer)
                 elif c > 0 and step.units and step.units[c - 1]:  # a layer without a bias shows none
-                    label = _value(step.units[c - 1][unit - 1], step.kind, style)
-                if label and step.kind == "network" and style.neurons is not None and value is None:
-                    label = f"{latex.symbol(symbol_of('b', c, widths[c], unit))} = {label}"  # b_1 = 0.35
-                node.update(text=Latex(_unit_symbol(c, unit, widths, style.neurons)), label=Latex(label), more="")
+                    label = _value(step.units[c - 1][unit - 1], step.kind, printer)
+                if label and step.kind == "network" and neuron and value is None:
+                    label = f"{printer.symbol(symbol_of('b', c, widths[c], unit))} = {label}"  # b_1 = 0.35
+                node.update(text=Latex(_unit_symbol(c, unit, widths, printer)), label=Latex(label), more="")
             nodes.append(node)
     edges: list[dict[str, Any]] = []
     for c in range(1, len(widths)):
@@ -117,11 +116,11 @@ def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
             for j in (u for u in shown[c] if u is not None):
                 for k in (u for u in shown[s] if u is not None):
                     value = step.edges[c - 1][j - 1][offset + k - 1] if labelled else None
-                    label = _value(value, step.kind, style) if value is not None else ""
-                    if label and step.kind == "network" and style.neurons is not None:
+                    label = _value(value, step.kind, printer) if value is not None else ""
+                    if label and step.kind == "network" and neuron:
                         # Neuron notation numbers the weights: the drawing says which is which (the
                         # values are listed beside it; both on a short edge would overlap).
-                        label = latex.symbol(Sym("w", c, (j, offset + k)))
+                        label = printer.symbol(Sym("w", c, (j, offset + k)))
                     # Labels of the edges into different units sit at different distances along them,
                     # so that crossing edges do not put their labels on top of each other.
                     rank = shown[c].index(j) / max(len(shown[c]) - 1, 1)
@@ -139,9 +138,9 @@ def diagram_context(step: Diagram, style: Style) -> dict[str, Any]:
         "type": "diagram",
         "show": True,
         "kind": step.kind,
-        "of": Latex(latex.symbol(step.of)),
+        "of": Latex(printer.symbol(step.of)),
         "labelled": labelled,
-        "neuron": style.neurons is not None,
+        "neuron": neuron,
         "nodes": nodes,
         "edges": edges,
     }

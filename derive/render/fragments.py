@@ -9,7 +9,7 @@ from typing import Any
 from derive.maths.steps import Solution
 from derive.render.context import Context, sheet_context
 from derive.render.templates import environment
-from derive.tex.style import Style, mark_decimals
+from derive.tex.style import Style
 
 FRAGMENT_PACKAGES = ("amsmath", "amssymb", "booktabs", "tikz")
 """All a host document needs for any fragment (and pgfplots for a part with a plot)."""
@@ -58,11 +58,12 @@ def value_macros(document: dict[str, Any], decimal_mark: str = ".") -> str:
         r"{\PackageError{derive}{No derive value `#1'}{Check the key in the answers file.}}"
         r"{\@nameuse{derive@e@#1}}}",
     ]
-    # The answers document has each value's decimal and (when short) exact LaTeX already.
+    # The answers document has each value's decimal (with a point) and, when short, its exact LaTeX.
+    printer = Style(decimal_mark=decimal_mark).printer()
     for entry in document["quantities"]:
         key = entry["name"]
-        decimal = mark_decimals(entry["decimal"], decimal_mark)
-        exact = entry["latex"] and mark_decimals(entry["latex"], decimal_mark)
+        decimal = printer.number(entry["decimal"])
+        exact = entry["latex"]
         lines.append(rf"\@namedef{{derive@d@{key}}}{{\ensuremath{{{decimal}}}}}")
         lines.append(rf"\@namedef{{derive@e@{key}}}{{{exact if exact is not None else decimal}}}")
     lines.append(r"\makeatother")

@@ -4,32 +4,41 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from derive.spec.model import Network
+from derive.spec.notation import STANDARD, Notation
 from derive.terms.formula import Quantity
-from derive.tex import printer as latex
-from derive.tex.names import STANDARD, Names
+from derive.tex.printer import Printer
+from derive.tex.style import Style
 
 PLACES = 4
 
 
-def _line(q: Quantity, places: int, names: Names) -> str:
-    segments = " ".join(f"{rel} {tex}" for rel, tex in latex.result(q, places))
-    return names.expand(f"{latex.symbol(q.symbol)} &{segments}")
+def _printer(notation: Notation, network: Network | None) -> Printer:
+    return Style(places=PLACES, notation=notation).printer(network)
 
 
-def quantities_latex(title: str, quantities: Iterable[Quantity], places: int = PLACES, names: Names = STANDARD) -> str:
+def _segments(q: Quantity, printer: Printer) -> str:
+    return " ".join(f"{rel} {tex}" for rel, tex in printer.result(q))
+
+
+def quantities_latex(
+    title: str, quantities: Iterable[Quantity], notation: Notation = STANDARD, network: Network | None = None
+) -> str:
     """One aligned display: every quantity as symbol = exact ≈ decimal, under a heading row."""
-    rows = [rf"&\text{{{latex_text(title)}}}"] + [_line(q, places, names) for q in quantities]
+    printer = _printer(notation, network)
+    rows = [rf"&\text{{{latex_text(title)}}}"] + [
+        f"{printer.symbol(q.symbol)} &{_segments(q, printer)}" for q in quantities
+    ]
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
 
 def quantities_markdown(
-    title: str, quantities: Iterable[Quantity], places: int = PLACES, names: Names = STANDARD
+    title: str, quantities: Iterable[Quantity], notation: Notation = STANDARD, network: Network | None = None
 ) -> str:
     """A Markdown list with inline maths, for front ends without a LaTeX renderer."""
+    printer = _printer(notation, network)
     lines = [f"**{title}**", ""]
-    for q in quantities:
-        segments = " ".join(f"{rel} {tex}" for rel, tex in latex.result(q, places))
-        lines.append(names.expand(f"- ${latex.symbol(q.symbol)} {segments}$"))
+    lines += [f"- ${printer.symbol(q.symbol)} {_segments(q, printer)}$" for q in quantities]
     return "\n".join(lines) + "\n"
 
 

@@ -65,7 +65,7 @@ class SolutionPieces:
             self._flush()
             solved = self.solve(part)
             self.solved.append(solved)
-            self.contexts.append(part_context(solved, self.style.for_part(part), self.sketch.spec.network))
+            self.contexts.append(part_context(solved, self.style.for_part(part), self.sketch.spec))
             yield self.contexts[-1]
         self._flush()
 

@@ -1,5 +1,5 @@
-"""What each step type gives its template (``steps/<type>.tex.j2``): finished LaTeX, dispatched on
-the step's type; an unknown type stops the build."""
+"""What each step type gives its template (``steps/<type>.tex.j2``): LaTeX written by the sheet's
+printer, dispatched on the step's type; an unknown type stops the build."""
 
 from __future__ import annotations
 
@@ -31,62 +31,63 @@ from derive.maths.steps import (
 from derive.render.diagram import diagram_context
 from derive.terms.formula import Apply, Derivative, Node, Product, Quantity, Ref, Rule, Tensor
 from derive.terms.symbols import Partial, Sym, Symbolic
-from derive.tex import printer as latex
-from derive.tex.printer import Data, Latex
-from derive.tex.style import Style, flipped, oriented
+from derive.tex.decimals import terminating
+from derive.tex.layout import matrix, width
+from derive.tex.printer import Data, Latex, Printer, exact_text, is_exact
 
 LINE_WIDTH = 58
 """Printed characters of maths per line before a line of a derivation is broken."""
 
 
 @singledispatch
-def step_context(step: Step, style: Style) -> dict[str, Any]:
+def step_context(step: Step, printer: Printer) -> dict[str, Any]:
     """The template context of one step; each step type has its own template in ``steps/``."""
     raise TypeError(f"no renderer for step type {type(step).__name__}")
 
 
 @step_context.register
-def _(step: Diagram, style: Style) -> dict[str, Any]:
-    return diagram_context(step, style)
+def _(step: Diagram, printer: Printer) -> dict[str, Any]:
+    return diagram_context(step, printer)
 
 
-def entries(step: Given, style: Style) -> list[Given]:
-    """A given as the sheet states it: whole, or entry by entry in neuron notation (w_1 = …, w_2 = …)."""
-    if style.neurons is None:
-        return [step]
-    return [Given(q.symbol, ((q,),)) for row in step.entries for q in row]
-
-
-@step_context.register
-def _(step: Given, style: Style) -> dict[str, Any]:
-    flip = flipped(step.symbol, style)
-    rows = [[latex.shown(q, style.places, style.exact) for q in row] for row in oriented(step.entries, flip)]
-    return {"type": "given", "symbol": Latex(latex.symbol(step.symbol, flip)), "value": Latex(latex.matrix(rows))}
+def entries(step: Given, printer: Printer) -> list[Given]:
+    """A given as the sheet states it: whole, or entry by entry in neuron style (w_1 = …, w_2 = …)."""
+    return step.one_by_one() if printer.look.notation.neuron else [step]
 
 
 @step_context.register
-def _(step: Compute, style: Style) -> dict[str, Any]:
+def _(step: Given, printer: Printer) -> dict[str, Any]:
+    symbol, rows = printer.listing(step.symbol, step.entries)
+    return {
+        "type": "given",
+        "symbol": Latex(symbol),
+        "value": Latex(matrix([[printer.shown(q) for q in r] for r in rows])),
+    }
+
+
+@step_context.register
+def _(step: Compute, printer: Printer) -> dict[str, Any]:
     general = substituted = None
-    flip = flipped(step.symbol, style)
-    # The matrix-form line heads a vector's entries; neuron notation writes the entries alone.
-    if step.general is not None and len(step.entries) > 1 and style.neurons is None:
+    flip = printer.but(oriented=True).orients(step.symbol)  # a weight-shaped listing, as the sheet's matrix
+    # The matrix-form line heads a vector's entries; neuron style writes the entries alone.
+    if step.general is not None and len(step.entries) > 1 and not printer.look.notation.neuron:
         shown = _transposed(step.general) if flip else None
         # δ aᵀ becomes a δᵀ, whose matrices keep their own meaning; an elementwise formula (an update
-        # rule) is a weight-shaped listing: all of it flipped.
+        # rule) is a weight-shaped listing: all of it in the sheet's orientation.
         inner = flip and shown is None
         shown = shown or step.general
-        general = Latex(latex.formula(shown, inner))
-        text, approximated = latex.substituted(shown, style.places, style.exact, inner)
+        general = Latex(printer.formula(shown, inner))
+        text, approximated = printer.substituted(shown, inner)
         # f and f' of a whole vector are shown entry by entry below, not as f(matrix).
-        if not _applies(step.general) and not approximated and latex.width(text, style.names) <= LINE_WIDTH:
+        if not _applies(step.general) and not approximated and width(text) <= LINE_WIDTH:
             substituted = Latex(text)
     return {
         "type": "compute",
         "number": step.number or 0,
-        "symbol": Latex(latex.symbol(step.symbol, flip)),
+        "symbol": Latex(printer.symbol(step.symbol, flip)),
         "general": general,
         "substituted": substituted,
-        "rows": [row for q in _in_order(step, flip) for row in line_context(q, style)],
+        "rows": [row for q in _in_order(step, flip) for row in line_context(q, printer)],
     }
 
 
@@ -123,23 +124,23 @@ def _is_copy(node: Node) -> bool:
     return isinstance(node, Ref) or (isinstance(node, Apply) and node.function.call == "#" and _is_copy(node.arg))
 
 
-def line_context(q: Quantity, style: Style) -> list[dict[str, Any]]:
+def line_context(q: Quantity, printer: Printer) -> list[dict[str, Any]]:
     """One scalar as display rows: symbol = formula = numbers substituted = exact result ≈ decimal.
 
     When a substituted value had to be a decimal, the chain reads ≈ from there on and the exact
     result is restated on a row of its own, so no "=" ever joins a rounded and an exact value.
     """
-    symbol_text = latex.symbol(q.symbol)
-    result = latex.result(q, style.places, style.exact)
+    symbol_text = printer.symbol(q.symbol)
+    result = printer.result(q)
     chain: list[tuple[str, str]] = []
     restated: list[tuple[str, str]] = []
     if q.formula is not None and _is_copy(q.formula):
         # ŷ = z^{(2)}, ∂L/∂b = δ: nothing to substitute, the value follows directly.
-        chain.append(("=", latex.formula(q.formula)))
+        chain.append(("=", printer.formula(q.formula)))
         chain.extend(result)
     elif q.formula is not None:
-        chain.append(("=", latex.formula(q.formula)))
-        text, approximated = latex.substituted(q.formula, style.places, style.exact)
+        chain.append(("=", printer.formula(q.formula)))
+        text, approximated = printer.substituted(q.formula)
         if approximated:
             chain.append((r"\approx", text))
             if len(result) == 1 and result[0][0] == "=":
@@ -152,9 +153,9 @@ def line_context(q: Quantity, style: Style) -> list[dict[str, Any]]:
             chain.extend(result)
     else:
         chain.extend(result)
-    rows = _wrap(symbol_text, _dedupe(symbol_text, chain), style)
+    rows = _wrap(symbol_text, _dedupe(symbol_text, chain))
     if restated:
-        rows.extend(_wrap(symbol_text, restated, style))
+        rows.extend(_wrap(symbol_text, restated))
     return rows
 
 
@@ -168,12 +169,12 @@ def _dedupe(first: str, chain: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return shown
 
 
-def _wrap(left: str, chain: list[tuple[str, str]], style: Style) -> list[dict[str, Any]]:
+def _wrap(left: str, chain: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """Break a chain of relations into rows that fit the line width."""
     rows: list[dict[str, Any]] = [{"left": Latex(left), "segments": []}]
-    used = latex.width(left, style.names)
+    used = width(left)
     for relation, text in chain:
-        size = latex.width(text, style.names) + 2
+        size = width(text) + 2
         if rows[-1]["segments"] and used + size > LINE_WIDTH:
             rows.append({"left": Latex(""), "segments": []})
             used = 4
@@ -183,28 +184,30 @@ def _wrap(left: str, chain: list[tuple[str, str]], style: Style) -> list[dict[st
 
 
 @step_context.register
-def _(step: Recall, style: Style) -> dict[str, Any]:
-    items = _items(step.items, style)
-    return {"type": "recall", "part": step.part, "entries": items, "lines": display_lines(items, style)}
+def _(step: Recall, printer: Printer) -> dict[str, Any]:
+    items = _items(step.items, printer)
+    return {"type": "recall", "part": step.part, "entries": items, "lines": display_lines(items)}
 
 
-def _items(values: Items, style: Style) -> list[dict[str, Any]]:
+Items = tuple[tuple[Any, tuple[tuple[Quantity, ...], ...]], ...]
+
+
+def _items(values: Items, printer: Printer) -> list[dict[str, Any]]:
     """Each symbol = its value (a matrix, a vector as a column), without the derivation."""
-    printer = latex.DerivePrinter({"decimals": style.places, "exact": style.exact})
     items = []
-    for symbol, rows in _itemized(values, style):
-        flip = flipped(symbol, style)
-        texts = [[printer.value(q) for q in row] for row in oriented(rows, flip)]
-        items.append({"symbol": Latex(latex.symbol(symbol, flip)), "value": Latex(latex.matrix(texts))})
+    for symbol, rows in _itemized(values, printer):
+        text, shown = printer.listing(symbol, rows)
+        value = matrix([[printer.value(q) for q in row] for row in shown])
+        items.append({"symbol": Latex(text), "value": Latex(value)})
     return items
 
 
-def display_lines(items: Sequence[dict[str, Any]], style: Style) -> list[list[dict[str, Any]]]:
+def display_lines(items: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """As many values per display line as fit; a long list breaks into several lines."""
     lines: list[list[dict[str, Any]]] = [[]]
     used = 0
     for item in items:
-        size = latex.width(item["symbol"], style.names) + latex.width(item["value"], style.names) + 4
+        size = width(item["symbol"]) + width(item["value"]) + 4
         if lines[-1] and used + size > LINE_WIDTH:
             lines.append([])
             used = 0
@@ -213,111 +216,110 @@ def display_lines(items: Sequence[dict[str, Any]], style: Style) -> list[list[di
     return lines
 
 
-Items = tuple[tuple[Any, tuple[tuple[Quantity, ...], ...]], ...]
-
-
-def _itemized(items: Items, style: Style) -> Items:
-    """Recalled values whole, or entry by entry in neuron notation (which writes no vectors)."""
-    if style.neurons is None:
+def _itemized(items: Items, printer: Printer) -> Items:
+    """Recalled values whole, or entry by entry in neuron style (which writes no vectors)."""
+    if not printer.look.notation.neuron:
         return items
     return tuple((q.symbol, ((q,),)) for _, rows in items for row in rows for q in row)
 
 
 @step_context.register
-def _(step: Claim, style: Style) -> dict[str, Any]:
+def _(step: Claim, printer: Printer) -> dict[str, Any]:
     return {
         "type": "claim",
-        "symbol": Latex(latex.symbol(step.quantity.symbol)),
-        "claimed": Latex(latex.inline(step.claimed)),
-        "computed": Latex(latex.inline(step.quantity.exact)),
+        "symbol": Latex(printer.symbol(step.quantity.symbol)),
+        "claimed": Latex(printer.inline(step.claimed)),
+        "computed": Latex(printer.inline(step.quantity.exact)),
     }
 
 
 @step_context.register
-def _(step: Identity, style: Style) -> dict[str, Any]:
-    return {"type": "identity", "latex": Latex(step.latex), "prose": step.prose}
+def _(step: Identity, printer: Printer) -> dict[str, Any]:
+    return {"type": "identity", "latex": Latex(printer.pattern(step.pattern)), "prose": step.prose}
 
 
 @step_context.register
-def _(step: Expanded, style: Style) -> dict[str, Any]:
-    flip = flipped(step.target, style)
+def _(step: Expanded, printer: Printer) -> dict[str, Any]:
+    flip = printer.but(oriented=True).orients(step.target)
     return {
         "type": "expanded",
-        "target": Latex(latex.symbol(step.target, flip)),
-        "formula": Latex(latex.formula((_transposed(step.formula) if flip else None) or step.formula)),
+        "target": Latex(printer.symbol(step.target, flip)),
+        "formula": Latex(printer.formula((_transposed(step.formula) if flip else None) or step.formula)),
     }
 
 
 @step_context.register
-def _(step: Values, style: Style) -> dict[str, Any]:
-    items = _items(((step.symbol, step.entries),), style)
-    return {"type": "values", "lines": display_lines(items, style)}
+def _(step: Values, printer: Printer) -> dict[str, Any]:
+    items = _items(((step.symbol, step.entries),), printer)
+    return {"type": "values", "lines": display_lines(items)}
 
 
 CELL_LIMIT = 36
 """Longest exact value (LaTeX characters) shown in a table cell; beside it always its decimal."""
 
 
-def cell(value: Cell, style: Style, decimals_only: bool = False) -> dict[str, Any]:
-    """A table cell: words, LaTeX as given, or a quantity's short exact form and its decimal."""
+def cell(value: Cell, printer: Printer, decimals_only: bool = False) -> dict[str, Any]:
+    """A table cell: words, maths as shown, or a quantity's short exact form and its decimal."""
     blank = {"exact": Latex(""), "decimal": Latex(""), "word": "", "arg": ""}
     if isinstance(value, Word):
         return {**blank, "word": value.key, "arg": value.arg}
-    if isinstance(value, str):
-        return {**blank, "exact": Latex(value)}
-    places = style.places
-    if decimals_only or not style.exact:
-        shown = str(value.exact) if value.exact.is_Integer else latex.decimal(value.approx, places)
+    if not isinstance(value, Quantity):
+        return {**blank, "exact": Latex(printer.show(value))}
+    if decimals_only or not printer.look.exact:
+        shown = str(value.exact) if value.exact.is_Integer else printer.decimal(value.approx)
         return {**blank, "exact": Latex(shown)}
-    exact = latex.exact_text(value.exact, limit=CELL_LIMIT) if latex.is_exact(value.exact) else None
-    decimal = latex.decimal(value.approx, places)
+    exact = exact_text(value.exact, limit=CELL_LIMIT) if is_exact(value.exact) else None
+    decimal = printer.decimal(value.approx)
     if exact is not None and (value.exact.is_Integer or exact == decimal):
         return {**blank, "exact": Latex(exact)}
-    relation = "=" if latex.terminating(value.exact, places) is not None else r"\approx"
+    relation = "=" if terminating(value.exact, printer.look.places) is not None else r"\approx"
     return {**blank, "exact": Latex(exact or ""), "decimal": Latex(f"{relation} {decimal}" if exact else decimal)}
 
 
 @step_context.register
-def _(step: Table, style: Style) -> dict[str, Any]:
+def _(step: Table, printer: Printer) -> dict[str, Any]:
     return {
         "type": "table",
         "key": step.key,
-        "header": [Latex(h) for h in step.header],
-        "rows": [[cell(c, style, step.decimals_only) for c in row] for row in step.rows],
+        "header": [Latex(printer.show(h)) for h in step.header],
+        "rows": [[cell(c, printer, step.decimals_only) for c in row] for row in step.rows],
     }
 
 
 @step_context.register
-def _(step: Plot, style: Style) -> dict[str, Any]:
+def _(step: Plot, printer: Printer) -> dict[str, Any]:
     series = []
     for curve in step.series:
         points = " ".join(f"({float(x):.6g},{float(y.approx):.8g})" for x, y in curve.points)
-        series.append({"label": Latex(curve.label), "points": Data(points)})
+        series.append({"label": Latex(printer.show(curve.label)), "points": Data(points)})
     return {
         "type": "plot",
         "key": step.key,
-        "xlabel": Latex(step.xlabel),
-        "ylabel": Latex(step.ylabel),
+        "xlabel": Latex(printer.show(step.xlabel)),
+        "ylabel": Latex(printer.show(step.ylabel)),
         "series": series,
         "log_y": step.log_y,
     }
 
 
 @step_context.register
-def _(step: Algebra, style: Style) -> dict[str, Any]:
-    lines = [{"left": Latex(left), "right": [Latex(r) for r in rights]} for left, rights in step.lines]
+def _(step: Algebra, printer: Printer) -> dict[str, Any]:
+    lines = [
+        {"left": Latex(printer.show(left)), "right": [Latex(printer.show(r)) for r in rights]}
+        for left, rights in step.lines
+    ]
     return {"type": "algebra", "key": step.key, "lines": lines}
 
 
 @step_context.register
-def _(step: Limits, style: Style) -> dict[str, Any]:
+def _(step: Limits, printer: Printer) -> dict[str, Any]:
     rows = [
         {
             "case": row.case,
-            "condition": Latex(row.condition),
-            "expression": Latex(row.expression),
+            "condition": Latex(printer.show(row.condition)),
+            "expression": Latex(printer.show(row.expression)),
             "limit": Latex(rf"\lim_{{{row.variable} \to {row.point}^{{{row.side}}}}}"),
-            "value": Latex(row.value),
+            "value": Latex(printer.show(row.value)),
         }
         for row in step.rows
     ]
@@ -325,22 +327,22 @@ def _(step: Limits, style: Style) -> dict[str, Any]:
 
 
 @step_context.register
-def _(step: Finding, style: Style) -> dict[str, Any]:
-    facts = {name: Latex(value) for name, value in step.facts}
-    return {"type": "finding", "key": step.key, "facts": facts, "neuron": style.neurons is not None}
+def _(step: Finding, printer: Printer) -> dict[str, Any]:
+    facts = {name: Latex(printer.show(value)) for name, value in step.facts}
+    return {"type": "finding", "key": step.key, "facts": facts, "neuron": printer.look.notation.neuron}
 
 
 @step_context.register
-def _(step: ChainRule, style: Style) -> dict[str, Any]:
+def _(step: ChainRule, printer: Printer) -> dict[str, Any]:
     target, factors, example = step.target, step.factors, ""
-    if style.neurons is not None:
-        # Neuron notation numbers the entries, so the rule is shown for the layer's first one.
+    if printer.look.notation.neuron:
+        # Neuron style numbers the entries, so the rule is shown for the layer's first one.
         target, factors = _first(target), tuple(_first(f) for f in factors)
-        example = latex.symbol(target.den if isinstance(target, Partial) else target)
+        example = printer.symbol(target.den if isinstance(target, Partial) else target)
     return {
         "type": "chain",
-        "target": Latex(latex.symbol(target)),
-        "product": Latex(r" \, ".join(latex.symbol(f) for f in factors)),
+        "target": Latex(printer.symbol(target)),
+        "product": Latex(r" \, ".join(printer.symbol(f) for f in factors)),
         "example": Latex(example),
     }
 

@@ -24,29 +24,27 @@ from derive.maths.steps import (
 from derive.pdf import formats as texformat
 from derive.render.context import Context, sheet_context
 from derive.spec.model import Spec
+from derive.spec.notation import NAMED
 from derive.spec.text import escape
-from derive.tex.names import NAMED, token
-from derive.tex.printer import Data, Latex
-from derive.tex.style import DEFAULT, Style, mark_decimals
+from derive.terms.symbols import Sym
+from derive.tex.printer import Latex
+from derive.tex.style import DEFAULT, Style
 
 PACKAGES = ("amsmath", "amssymb", "booktabs")
 PLOT_PREAMBLE = r"\usepackage{pgfplots}\pgfplotsset{compat=1.18}"
 """Loaded only by sheets with a plot: pgfplots is a quarter of a second of every compile."""
 
 
-def _finalize(value: object, style: Style = DEFAULT) -> Markup:
+def _finalize(value: object) -> Markup:
     # Autoescape is on so that macro output comes back as Markup (already LaTeX); this finalize
-    # replaces Jinja's HTML escaping by LaTeX escaping for every plain string, and gives every
-    # piece of maths the sheet's names for its quantities and its decimal mark (the printer
-    # always writes name tokens and a point).
+    # replaces Jinja's HTML escaping by LaTeX escaping for every plain string. Maths arrives as
+    # LaTeX the sheet's printer wrote (names, notation and decimal mark decided there).
     if isinstance(value, Markup):
         return value
     if isinstance(value, jinja2.Undefined):
         return Markup(str(value))  # StrictUndefined raises here, naming the missing variable
-    if isinstance(value, Data):
-        return Markup(value)
     if isinstance(value, Latex):
-        return Markup(mark_decimals(style.names.expand(value), style.decimal_mark))
+        return Markup(value)
     if isinstance(value, bool) or value is None:
         raise TypeError(f"a template printed {value!r}; templates print text, numbers or LaTeX only")
     if isinstance(value, int):
@@ -105,25 +103,34 @@ def _environment(extra: tuple[Path, ...], style: Style, compiled: Path | None) -
         comment_start_string="<#",
         comment_end_string="#>",
         undefined=jinja2.StrictUndefined,
-        finalize=lambda value: _finalize(value, style),
+        finalize=_finalize,
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    # The prose's symbols: << sym.z >> is the sheet's name for z (a token, named by the finalize).
-    env.globals["sym"] = {
-        **{base: Latex(token(base)) for base in NAMED},
-        # Written as one piece, so that a sheet indexing weights from input to unit transposes W and
-        # swaps w's indices here too (derive.names); a token alone is followed by the template's text.
-        "Wl": Latex(token("W") + "^{(l)}"),
-        "WT": Latex(token("W") + r"^{\top}"),
-        "wjk": Latex(token("w") + "^{(l)}_{j,k}"),
-        "wj0": Latex(token("w") + "^{(l)}_{j,0}"),
-    }
+    env.globals["sym"] = names(style)
     env.globals["say"] = Words(env, style.language)
     env.globals["t"] = env.get_template(f"lang/{style.language}.tex.j2").module
     return env
+
+
+def names(style: Style) -> dict[str, Latex]:
+    """The prose's symbols, printed in the sheet's notation: << sym.z >> is its name for z, and
+    sym.Wl, sym.WT, sym.wjk, sym.wj0 are W^{(l)}, W^⊤, w^{(l)}_{j,k} and w^{(l)}_{j,0} in derive's own
+    convention (to unit j from input k), written as the sheet writes them."""
+    printer = style.printer()
+    generic = {
+        "Wl": Sym("W", "l"),
+        "wjk": Sym("w", "l", ("j", "k")),
+        "wj0": Sym("w", "l", ("j", 0)),
+    }
+    return {
+        # A bias written as a weight is w_{·,0} here too (sym.b^{(l)} in prose).
+        **{base: Latex(printer.symbol(Sym(base))) for base in NAMED},
+        **{key: Latex(printer.symbol(symbol)) for key, symbol in generic.items()},
+        "WT": Latex(printer._print_Sym(Sym("W"), transpose=True)),
+    }
 
 
 class Words:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # the types of the stages a kind takes part in (none of them 
     from derive.maths.steps import PartSolution
     from derive.spec.model import Network, Part, Spec
     from derive.spec.parts import PartReader
-    from derive.tex.style import Style
+    from derive.tex.printer import Printer
     from derive.verify.twins import Expected
 
 P = TypeVar("P")
@@ -45,7 +45,7 @@ class PartKind(Generic[P]):
     read: Callable[[PartReader, list[str | int], Table, Network, list[Part[Any]]], P]
     derive: Callable[[Derivation, Part[P]], PartSolution]
     twin: Callable[[Expected, Spec, Part[P]], None]
-    ask: Callable[[Part[P], Network, Style], Mapping[str, object]]
+    ask: Callable[[Part[P], Network, Printer], Mapping[str, object]]
     variant: Callable[[Spec, Part[P]], tuple[Network, Loss]] | None = None
     """The network and loss the part works with, where they are not the spec's."""
     plots: bool = False
@@ -65,5 +65,5 @@ def read_nothing(
     return Nothing()
 
 
-def ask_nothing(part: Part[Any], network: Network, style: Style) -> Mapping[str, object]:
+def ask_nothing(part: Part[Any], network: Network, printer: Printer) -> Mapping[str, object]:
     return {}

@@ -12,9 +12,12 @@ from derive.catalog.activations import Activation
 from derive.catalog.losses import Loss
 from derive.catalog.optimizers import Optimizer
 from derive.spec.kind import PartKind
+from derive.spec.notation import STANDARD, Notation
 from derive.terms.rounding import Carry
-from derive.tex.names import STANDARD, Names
 
+LANGUAGES = {"en": ".", "de": ","}
+"""The sheet languages (each has a catalogue ``templates/lang/<code>.tex.j2``) and their decimal marks."""
+DECIMAL_MARKS = (".", ",")
 ONE = sp.Integer(1)
 P = TypeVar("P")
 Vector = tuple[sp.Rational, ...]
@@ -179,8 +182,8 @@ class Sheet:
     """"." or ","; empty means the language's own (a comma for German)."""
     logo: str = ""
     """Absolute path of an image for the title block, or empty."""
-    names: Names = STANDARD
-    """The names of the network's quantities: the defaults, or the spec's ``[notation]``."""
+    notation: Notation = STANDARD
+    """How the sheet writes the network's quantities: the defaults, or the spec's ``[notation]``."""
 
     @property
     def carry(self) -> Carry | None:

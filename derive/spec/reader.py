@@ -17,12 +17,10 @@ from derive.catalog.losses import LOSSES
 from derive.errors import SpecError
 from derive.spec.fields import kind_of
 from derive.spec.kind import PartKind
-from derive.spec.model import Layer, Network, Part, Sheet, Spec
+from derive.spec.model import DECIMAL_MARKS, LANGUAGES, Layer, Network, Part, Sheet, Spec
+from derive.spec.notation import NAMED, UNIT_LETTERS, Notation, name_latex
 from derive.spec.parts import PartReader
 from derive.terms.rounding import POLICIES
-from derive.tex.names import NAMED, Names, name_latex
-from derive.tex.neurons import UNIT_LETTERS, Neurons
-from derive.tex.style import DECIMAL_MARKS, LANGUAGES
 
 Kinds = Mapping[str, PartKind[Any]]
 """The part kinds a spec may use, by name (:data:`derive.kinds.KINDS`)."""
@@ -118,13 +116,9 @@ class _Reader(PartReader):
             if key not in root:
                 raise self.fail([key], f"missing: the spec needs a [{key}] section")
         sheet = self.sheet(root.get("sheet", {}))
-        neuron = False
         if "notation" in root:
-            names, neuron = self.notation(root["notation"])
-            sheet = replace(sheet, names=names)
+            sheet = replace(sheet, notation=self.notation(root["notation"]))
         network = self.network(root["network"])
-        if neuron:
-            sheet = replace(sheet, names=replace(sheet.names, neurons=Neurons.of(network)))
         # Without [loss] only parts that differentiate an output (of = "yhat") can be asked;
         # the stand-in below is never shown or used.
         loss = self.loss(root["loss"], network.outputs) if "loss" in root else LOSSES["squared_error"]
@@ -141,14 +135,6 @@ class _Reader(PartReader):
             parts.append(self.part(number, raw, network, parts, kinds))
         if sheet.rounding == "student":
             self.student(parts, kinds)
-        if neuron:
-            for part in parts:
-                if part.kind.name == "extra_layer":
-                    raise self.fail(
-                        ["parts", part.number, "kind"],
-                        'extra_layer is not available with style = "neuron": '
-                        "the inserted layer would renumber the weights",
-                    )
         if "loss" not in root:
             for part in parts:
                 if part.output is None:
@@ -191,20 +177,17 @@ class _Reader(PartReader):
             fields["logo"] = self.logo(["sheet", "logo"], table["logo"])
         return Sheet(**fields)  # type: ignore[arg-type]
 
-    def notation(self, value: object) -> tuple[Names, bool]:
+    def notation(self, value: object) -> Notation:
         """``[notation]``: the sheet's own names for the network's quantities (z = "net", a = "out"),
-        ``bias_as_weight``: each bias written as the weight w_{j,0} on a constant input 1, and
-        ``style``: "matrix" (W^{(l)}, z^{(l)}_j) or "neuron" (w_1, w_2, …; z_{h_1}); True for "neuron"."""
+        ``bias_as_weight``: each bias written as the weight w_{j,0} on a constant input 1,
+        ``style``: "matrix" (W^{(l)}, z^{(l)}_j) or "neuron" (w_1, w_2, …; z_{h_1}), and
+        ``index_order``: "to_from" (w_{j,k} from input k to unit j) or "from_to"."""
         table = self.table(["notation"], value, (*NAMED, "bias_as_weight", "style", "index_order"))
         as_weight = self.boolean(["notation", "bias_as_weight"], table.pop("bias_as_weight", False))
         style = self.name(["notation", "style"], table.pop("style", "matrix"), STYLES, "notation style")
         order = self.name(["notation", "index_order"], table.pop("index_order", "to_from"), ORDERS, "index order")
         if style == "neuron" and order == "from_to":
             raise self.fail(["notation", "index_order"], 'not with style = "neuron": there the weights are numbered')
-        if style == "neuron" and as_weight:
-            raise self.fail(
-                ["notation", "bias_as_weight"], 'not with style = "neuron": there the biases are numbered b_1, b_2, …'
-            )
         renamed = []
         for base, name in table.items():
             path = ["notation", base]
@@ -217,14 +200,14 @@ class _Reader(PartReader):
             if style == "neuron" and letters in UNIT_LETTERS:
                 raise self.fail(path, f'{name!r} is taken: with style = "neuron" it names the hidden or output units')
             renamed.append((base, name_latex(name)))
-        names = Names(tuple(renamed), as_weight, from_to=order == "from_to")
+        notation = Notation(tuple(renamed), style == "neuron", order == "from_to", as_weight)
         written: dict[str, str] = {}
         for base in NAMED:
-            other = written.setdefault(names.latex(base), base)
+            other = written.setdefault(notation.names[base], base)
             if other != base:
                 where = base if base in table else other
                 raise self.fail(["notation", where], f"{base} and {other} would have the same name")
-        return names, style == "neuron"
+        return notation
 
     def student(self, parts: Sequence[Part[Any]], kinds: Kinds) -> None:
         """The student policy rounds the numeric kinds; the others are statements about exact values."""

@@ -17,7 +17,7 @@ class Sym:
     """
 
     base: str
-    layer: int | None = None
+    layer: int | str | None = None
     index: tuple[int | str, ...] = ()
     hide_index: bool = field(default=False, compare=False)
 
@@ -131,11 +131,9 @@ class LossAt:
 
 @dataclass(frozen=True)
 class Norm:
-    """The Frobenius norm ‖∂L/∂W^{(l)}‖ of a gradient."""
+    """The Frobenius norm ‖∂L/∂W^{(l)}‖ of a gradient (the same for the sheet's own matrix, its transpose)."""
 
     of: Symbolic
-    sheet: bool = field(default=False, compare=False)
-    """Printed as the sheet's own matrix (indexed from input to unit, its transpose)."""
 
     @property
     def key(self) -> str:
@@ -190,6 +188,19 @@ Symbolic = (
     | PredictionError
     | LossSlope
 )
+
+
+def weight_shaped(s: Symbolic) -> bool:
+    """Whether ``s`` has a weight matrix's shape: W^{(l)}, W'^{(l)}, ∂L/∂W^{(l)}, its optimizer state."""
+    if isinstance(s, Updated | Stat):
+        s = s.of
+    if isinstance(s, Partial):
+        s = s.den
+    return isinstance(s, Sym) and s.base == "W"
+
+
+STATS = {"mhat": r"\hat{m}", "vhat": r"\hat{v}"}
+"""LaTeX of optimizer state names that are not a plain letter."""
 
 LOSS = Sym("L")
 OUTPUT = Sym("yhat")

@@ -1,62 +1,50 @@
-"""How a question states its givens in running text: vectors as transposed rows, hyperparameters as
-an exercise writes them, the parameters it asks about."""
+"""How a question states its givens in running text: hyperparameters as an exercise writes them and
+the parameters it asks about, in the sheet's notation."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import sympy as sp
 
 from derive.spec.model import Network, Training
 from derive.terms.keys import parameter, symbol_of
 from derive.terms.symbols import Sym, Symbolic
-from derive.tex import printer as latex
-from derive.tex.printer import Latex
-from derive.tex.style import Style, flipped
+from derive.tex.decimals import hyperparameter
+from derive.tex.printer import Latex, Printer
 
 
-def vector(values: Sequence[Any], exact: bool) -> Latex:
-    """A vector in running text, as a transposed row: (1, -1)^T (decimals unless ``exact``)."""
-    texts = [latex.given(v, exact) for v in values]
-    if len(texts) == 1:
-        return Latex(texts[0])
-    return Latex(r"(" + ", ".join(texts) + r")^{\top}")
-
-
-def matrix(rows: Sequence[Sequence[Any]]) -> Latex:
-    return Latex(latex.matrix([[latex.inline(v) for v in row] for row in rows]))
-
-
-def hyper_value(value: sp.Rational) -> str:
+def hyper_value(value: sp.Rational, printer: Printer) -> str:
     """A hyperparameter as the exercise states it: 0.9, and 10^{-8} rather than 0.00000001."""
-    digits = len(str(value.q)) - 1
-    if value.p == 1 and value.q == 10**digits and digits >= 4:
-        return rf"10^{{-{digits}}}"
-    return latex.terminating(value, 12) or latex.inline(value)
+    return hyperparameter(value) or printer.as_written(value)
 
 
-def hyper_list(training: Training) -> Latex:
+def hypers(training: Training, printer: Printer) -> list[Latex]:
+    """Every hyperparameter of the optimizer as used, each on its own: β_1 = 0.9."""
+    optimizer = training.optimizer
+    return [
+        Latex(f"{optimizer.hyper_latex[name]} = {hyper_value(value, printer)}")
+        for name, value in training.hyperparameters.items()
+    ]
+
+
+def hyper_list(training: Training, printer: Printer) -> Latex:
     """ "β = 0.9, ε = 10^{-8}": every hyperparameter of the optimizer, as used."""
-    return Latex(
-        r",\ ".join(
-            f"{training.optimizer.hyper_latex[name]} = {hyper_value(value)}"
-            for name, value in training.hyperparameters.items()
-        )
-    )
+    return Latex(r",\ ".join(hypers(training, printer)))
 
 
-def wrt(names: Sequence[str], network: Network, style: Style) -> list[Latex]:
-    """The parameters a part asks about, as the sheet names them."""
-    return [Latex(latex.symbol(s, flipped(s, style))) for n in names for s in wrt_symbols(n, network, style)]
+def wrt(names: Sequence[str], network: Network, printer: Printer) -> list[Latex]:
+    """The parameters a part asks about, as the sheet names them (its own matrices)."""
+    neuron = printer.look.notation.neuron
+    return [Latex(printer.symbol(s, oriented=True)) for n in names for s in wrt_symbols(n, network, neuron)]
 
 
-def wrt_symbols(name: str, network: Network, style: Style) -> list[Symbolic]:
-    """A parameter a part asks about: W^{(l)} whole, or in neuron notation each of its entries."""
+def wrt_symbols(name: str, network: Network, neuron: bool) -> list[Symbolic]:
+    """A parameter a part asks about: W^{(l)} whole, or in neuron style each of its entries."""
     symbol = parameter(name)
-    if style.neurons is None or name == "x":
+    if not neuron or name == "x":
         return [symbol]
-    assert symbol.layer is not None
+    assert isinstance(symbol.layer, int)
     layer = network.layers[symbol.layer - 1]
     units, inputs = layer.shape
     if symbol.base == "W":

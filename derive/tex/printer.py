@@ -1,4 +1,6 @@
-"""Notation: one SymPy LatexPrinter subclass prints symbols, formulas, substitutions and numbers.
+"""The one printer: a SymPy LatexPrinter subclass that writes symbols, formula trees, values and the
+displays of a step in a sheet's notation (names, neuron numbering, index order, biases as weights)
+and with its decimal mark, each decided from the structure of what it prints.
 
 Formulas are printed three ways from the same tree: in symbols, with the numbers substituted
 (negative numbers in brackets, the formula's own order kept), and as exact results. SymPy's own
@@ -8,14 +10,16 @@ printing is used only for evaluated exact values.
 from __future__ import annotations
 
 import functools
-import math
 import re
-from decimal import Decimal
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
+from derive.spec.notation import NAMED, STANDARD, Notation
+from derive.terms.display import AsWritten, Exact, Expression, Join, Oriented, Pattern, Rounded, Y, Z
 from derive.terms.formula import (
     Apply,
     Chain,
@@ -38,8 +42,8 @@ from derive.terms.formula import (
     Tensor,
     small,
 )
-from derive.terms.rounding import rounded_decimal
 from derive.terms.symbols import (
+    STATS,
     Block,
     LossAt,
     LossSlope,
@@ -54,8 +58,10 @@ from derive.terms.symbols import (
     Symbolic,
     Tied,
     Updated,
+    weight_shaped,
 )
-from derive.tex.names import NAMED, STANDARD, Names, named, token
+from derive.tex.decimals import decimal, decimals_only, terminating
+from derive.tex.neurons import Neurons
 
 
 class Latex(str):
@@ -66,7 +72,7 @@ class Data(Latex):
     """LaTeX that is data for a package (plot coordinates): printed as is, decimal points kept."""
 
 
-BASES = {  # LaTeX of symbol bases that are not a plain letter (the network's own: derive.names)
+BASES = {  # LaTeX of symbol bases that are not one of the network's quantities (spec.notation.NAMED)
     "alpha": r"\alpha",
     "beta1": r"\beta_1",
     "beta2": r"\beta_2",
@@ -75,8 +81,8 @@ BASES = {  # LaTeX of symbol bases that are not a plain letter (the network's ow
     "epsilon": r"\varepsilon",
     "p": "p",
 }
-STATS = {"mhat": r"\hat{m}", "vhat": r"\hat{v}"}
-"""LaTeX of optimizer state names that are not a plain letter."""
+NEURON_BASES = ("W", "w", "b", "z", "a", "delta", "yhat", "y")
+"""The quantities neuron style writes unit by unit."""
 
 EXACT_LIMIT = 160
 """Longest exact closed form (LaTeX characters) shown on the sheet; longer ones show decimals."""
@@ -85,92 +91,250 @@ SUBSTITUTE_LIMIT = 48
 
 _ATOM, _PRODUCT, _HADAMARD, _SUM, _NEGATIVE = 4, 3, 2, 1, 0
 """Binding strength: a child binding less tightly than its context gets brackets."""
+_MARK = re.compile(r"@(yhat|delta|[xyzawWbL])(?![A-Za-z])")
+"""A mark for a quantity's name in an authored pattern: @z, @yhat (never followed by a letter)."""
+_LIST = re.compile(r"(?<!\\), ")
+"""A list's ", " in an authored pattern (not the thin space "\\, ")."""
 
 
-class DerivePrinter(LatexPrinter):
-    """LaTeX for derive's symbols, formula trees and exact values.
+@dataclass(frozen=True)
+class Look:
+    """What a printer writes with: the notation, the numbering of neuron style's units, the decimal
+    mark, and how values show (places, exact forms)."""
 
-    Settings (besides LatexPrinter's): ``substitute`` prints references as their values,
-    ``decimals`` is the number of places of decimals, ``exact`` False substitutes decimals only.
+    notation: Notation = STANDARD
+    neurons: Neurons | None = None
+    mark: str = "."
+    places: int = 4
+    exact: bool = True
+
+    @property
+    def separator(self) -> str:
+        """What separates list items: ", ", or "; " beside a decimal comma (German texts)."""
+        return "; " if self.mark == "," else ", "
+
+
+class Printer(LatexPrinter):
+    """LaTeX for derive's symbols, formula trees, values and displays, in one sheet's look.
+
+    Settings (besides LatexPrinter's): ``look`` (:class:`Look`), ``substitute`` prints references as
+    their values, ``oriented`` writes weight-shaped tensors as the sheet's own matrices.
     """
 
     printmethod = "_latex"  # SymPy atoms such as oo print themselves through it
     _default_settings: ClassVar[dict[str, Any]] = {
         **LatexPrinter._default_settings,
         "order": "none",  # see _print_Add
+        "look": Look(),
         "substitute": False,
-        "decimals": 4,
-        "exact": True,
-        "flip": False,  # print every W as its transpose (see weight_shaped)
+        "oriented": False,
     }
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         super().__init__(settings)
+        self.look: Look = self._settings["look"]
         self.approximated = False
         """Set when a substitution fell back to a decimal, so the line must read ≈."""
 
     def emptyPrinter(self, expr: object) -> str:
-        raise TypeError(f"DerivePrinter cannot print {type(expr).__name__}: {expr!r}")
+        raise TypeError(f"the printer cannot print {type(expr).__name__}: {expr!r}")
 
-    # --- symbols ----------------------------------------------------------------------------
+    def but(self, **settings: Any) -> Printer:
+        """A printer of the same look with other settings (``substitute``, ``oriented``)."""
+        return Printer({"look": self.look, "substitute": self._settings["substitute"], **settings})
 
-    def _print_Sym(self, s: Sym, prime: int = 0, transpose: bool = False) -> str:
-        # The network's quantities are written as tokens that each output names (derive.names).
-        base = token(s.base) if s.base in NAMED else BASES.get(s.base, s.base)
-        if self._settings["flip"] and s.base == "W":
-            transpose = not transpose
+    # --- names ------------------------------------------------------------------------------
+
+    def name(self, base: str) -> str:
+        """The sheet's LaTeX for the quantity ``base`` (x, yhat, z, …), or a standard symbol's."""
+        if base in NAMED:
+            return self.look.notation.names[base]
+        return BASES.get(base, base)
+
+    def _print_Sym(self, s: Sym, prime: int = 0, transpose: bool = False, sheet_order: bool = True) -> str:
+        notation = self.look.notation
+        # Written as the sheet's own matrix, a weight matrix is the transpose of derive's.
+        oriented = self._settings["oriented"] and notation.from_to and s.base == "W"
         sup = [] if s.layer is None else [f"({s.layer})"]
-        if transpose:
+        if transpose != oriented:
             sup.append(r"\top")
         if prime > 3:
             sup.insert(0, f"[{prime}]")  # w^{[4](1)}: one superscript (two would be a TeX error)
-        elif prime:
-            # w'^{(1)}_{2,1}: TeX merges the prime into the superscript, the index stays under w.
-            base += "'" * prime
-        text = base + (f"^{{{''.join(sup)}}}" if sup else "")
-        if s.index and not s.hide_index:
-            text += "_{" + ",".join(str(i) for i in s.index) + "}"
-        return text
+        primes = "'" * prime if prime <= 3 else ""  # w'^{(1)}_{2,1}: TeX merges the prime into the superscript
+        index = s.index if s.index and not s.hide_index else ()
+        if notation.neuron:
+            unit = self._neuron(s, primes, sup, index)
+            if unit is not None:
+                return unit
+        base = s.base
+        if notation.from_to and sheet_order:
+            if base == "W" and sup and not index:  # indexed from input to unit: W^{(l)} is derive's W^{(l)⊤}
+                sup = [part for part in sup if part != r"\top"] if r"\top" in sup else [*sup, r"\top"]
+            if base == "w" and len(index) == 2:
+                index = (index[1], index[0])
+        if notation.bias_as_weight and base == "b":
+            # b^{(l)}_j is the weight w^{(l)}_{j,0} on a constant input 1; the vector b^{(l)} its column w_{·,0}.
+            unit_index = str(index[0]) if index else r"\cdot"
+            pair = (0, unit_index) if notation.from_to else (unit_index, 0)
+            return self._write("w", primes, sup, ",".join(map(str, pair)))
+        return self._write(base, primes, sup, ",".join(map(str, index)) if index else None)
 
-    def _print_Updated(self, u: Updated, transpose: bool = False) -> str:
-        return self._print_Sym(u.of, prime=u.times, transpose=transpose)
+    def _write(self, base: str, primes: str, sup: Sequence[str], sub: str | None) -> str:
+        text = self.name(base) + primes + (f"^{{{''.join(sup)}}}" if sup else "")
+        return text + (f"_{{{sub}}}" if sub is not None else "")
+
+    def _neuron(self, s: Sym, primes: str, sup: list[str], index: tuple[int | str, ...]) -> str | None:
+        """An entry in neuron style (w_6, z_{h_2}, a_{o_1}), or None for what it writes as matrices do
+        (a whole vector, a generic entry w_{j,k})."""
+        neurons = self.look.neurons
+        base = s.base
+        if base not in NEURON_BASES:
+            return None
+        if not isinstance(s.layer, int):
+            if base == "W" and s.layer == "l" and sup == ["(l)"] and not index:
+                return self.name("w") + primes  # ‖∂L/∂W^{(l)}‖ of any layer: ‖∂L/∂w‖
+            if base not in ("yhat", "y"):
+                return None
+        if neurons is None:
+            return None
+        numbers = tuple(i for i in index if isinstance(i, int)) if index else None
+        if numbers is not None and len(numbers) != len(index):
+            numbers = None
+        if base in ("yhat", "y"):
+            # The output ŷ_j is the activation of output unit o_j; its target is y_{o_j}.
+            if numbers is None or len(numbers) != 1 or neurons.widths[-1] == 1:
+                return None
+            return self._write("a" if base == "yhat" else "y", primes, sup, neurons.unit(neurons.depth, numbers[0]))
+        assert isinstance(s.layer, int)
+        layer = s.layer
+        if not 1 <= layer <= neurons.depth:
+            return None
+        rest = [part for part in sup if part != f"({layer})"]
+        single = neurons.widths[layer - 1] == 1
+        if base == "W":
+            # A layer's weights as a whole (a row of a table of norms): the numbered weights listed.
+            if index or rest:
+                return None
+            names = [self._write("w", primes, [], str(n)) for n in neurons.weights(layer)]
+            if len(names) == 1:
+                return names[0]
+            contiguous = neurons.weights(layer) == list(
+                range(neurons.weights(layer)[0], neurons.weights(layer)[-1] + 1)
+            )
+            shown = names if len(names) <= 3 or not contiguous else [names[0], r"\ldots", names[-1]]
+            return rf"\left({self.look.separator.join(shown)}\right)"
+        if base == "w":
+            return (
+                None
+                if numbers is None or len(numbers) != 2
+                else self._write("w", primes, rest, str(neurons.weight(layer, *numbers)))
+            )
+        if numbers is None and (single or (base == "b" and neurons.biases[layer - 1] == "shared")):
+            numbers = (1,)
+        if base == "b" and numbers is None and not index and not rest:
+            # A layer's biases as a whole (∂L/∂b^{(1)} in a table of norms): the numbered biases listed.
+            biases = [neurons.bias(layer, j) for j in range(1, neurons.widths[layer - 1] + 1)]
+            letter = "w" if neurons.as_weights else "b"
+            listed = [self._write(letter, primes, [], str(n)) for n in biases if n is not None]
+            return rf"\left({self.look.separator.join(listed)}\right)" if listed else None
+        if numbers is None or len(numbers) != 1:
+            return None
+        if base == "b":
+            number = neurons.bias(layer, numbers[0])
+            return (
+                None if number is None else self._write("w" if neurons.as_weights else "b", primes, rest, str(number))
+            )
+        return self._write(base, primes, rest, neurons.unit(layer, numbers[0]))
+
+    def _print_Updated(self, u: Updated, transpose: bool = False, sheet_order: bool = True) -> str:
+        return self._print_Sym(u.of, prime=u.times, transpose=transpose, sheet_order=sheet_order)
 
     def _print_Stat(self, s: Stat) -> str:
         name = STATS.get(s.name, s.name)
         return rf"{name}_{{{s.t}}}\left[{self._print(s.of)}\right]"
 
+    def _print_Partial(self, p: Partial) -> str:
+        return rf"\frac{{\partial {self._print(p.num)}}}{{\partial {self._print(p.den)}}}"
+
     def _print_Mean(self, s: Mean) -> str:
         return rf"\bar{{g}}^{{({s.layer})}}"
 
     def _print_Stacked(self, s: Stacked) -> str:
-        stacked = r" \\ ".join(symbol(n) for n in s.parts)
+        stacked = r" \\ ".join(self.but(oriented=False)._print(n) for n in s.parts)
         return rf"\begin{{bmatrix}} {stacked} \end{{bmatrix}}"
 
     def _print_Block(self, s: Block) -> str:
-        return f"{symbol(s.matrix)}_{{{symbol(s.source)}}}"
+        # The columns of W^{(l)} that multiply one source; indexed from input to unit, its rows.
+        plain_matrix = self.but(oriented=False)
+        if isinstance(s.matrix, Sym):
+            matrix = plain_matrix._print_Sym(s.matrix, sheet_order=False)
+        elif isinstance(s.matrix, Updated):
+            matrix = plain_matrix._print_Updated(s.matrix, sheet_order=False)
+        else:
+            matrix = plain_matrix._print(s.matrix)
+        return f"{matrix}_{{{plain_matrix._print(s.source)}}}"
 
     def _print_Tied(self, s: Tied) -> str:
         return rf"\theta_{{{s.group}}}"
 
     def _print_LossAt(self, s: LossAt) -> str:
-        shown = terminating(s.p, 12) or inline(s.p)  # 0.01 rather than 1/100, as a student writes it
-        return named(rf"@L\left({shown}, {s.y}\right)")
+        return self.pattern(r"@L\left(#1, #2\right)", (AsWritten(s.p), str(s.y)))
 
     def _print_Norm(self, s: Norm) -> str:
-        return rf"\left\lVert {symbol(s.of, s.sheet)} \right\rVert"
+        return rf"\left\lVert {self.but(oriented=True)._print(s.of)} \right\rVert"  # a norm of the sheet's matrix
 
     def _print_StepSize(self, s: StepSize) -> str:
         return r"-\alpha g" if s.method == "sgd" else r"\Delta\theta"
 
     def _print_PredictionError(self, s: PredictionError) -> str:
-        return named("@yhat - @y")
+        return self.pattern("@yhat - @y")
 
     def _print_LossSlope(self, s: LossSlope) -> str:
         dz = self._print(Partial(Sym("L"), Sym("z")))
         return rf"{dz}\big|_{{\text{{{s.loss.upper()}}}}}"
 
-    def _print_Partial(self, p: Partial) -> str:
-        return rf"\frac{{\partial {self._print(p.num)}}}{{\partial {self._print(p.den)}}}"
+    # --- displays ---------------------------------------------------------------------------
+
+    def pattern(self, text: str, args: Sequence[Any] = ()) -> str:
+        """An authored pattern with the sheet's names for its @-marks, ``args`` for #1, #2, … and its
+        list separator (see :class:`~derive.terms.display.Pattern`)."""
+
+        text = _MARK.sub(lambda match: self.name(match.group(1)), text)
+        if self.look.mark == ",":
+            text = _LIST.sub("; ", text)
+        for i in range(len(args), 0, -1):  # #12 before #1
+            text = text.replace(f"#{i}", self.show(args[i - 1]))
+        return text
+
+    def _print_Pattern(self, p: Pattern) -> str:
+        return self.pattern(p.text, p.args)
+
+    def _print_Exact(self, e: Exact) -> str:
+        return self.inline(e.value)
+
+    def _print_AsWritten(self, e: AsWritten) -> str:
+        return self.as_written(e.value)
+
+    def _print_Rounded(self, r: Rounded) -> str:
+        return self.decimal(r.value, r.places)
+
+    def _print_Join(self, j: Join) -> str:
+        separator = self.look.separator if j.separator == ", " else j.separator
+        return separator.join(self.show(item) for item in j.items)
+
+    def _print_Expression(self, e: Expression) -> str:
+        return Printer({"look": self.look, "symbol_names": {Y: self.name("y"), Z: self.name("z")}})._print(e.expr)
+
+    def _print_Oriented(self, o: Oriented) -> str:
+        return self.but(oriented=True)._print(o.of)
+
+    def show(self, shown: Any) -> str:
+        """Anything a step shows: a symbol, a formula node, a display record, or plain text as is."""
+        if isinstance(shown, str):
+            return shown
+        if isinstance(shown, Quantity):
+            return self.decimal(shown.approx)
+        return str(self._print(shown))
 
     # --- formula nodes ----------------------------------------------------------------------
 
@@ -203,8 +367,9 @@ class DerivePrinter(LatexPrinter):
 
     def _print_Power(self, node: Power) -> str:
         base = self._child(node.base, _ATOM)
-        if (r"\frac" in base or "^" in base) and not base.startswith(r"\left("):
-            # (∂L/∂w)^2, not ∂L/∂w^2; (a^{(1)}_1)^2, not a double superscript.
+        layered = not self._settings["substitute"] and _layered(node.base)
+        if (r"\frac" in base or "^" in base or layered) and not base.startswith(r"\left("):
+            # (∂L/∂w)^2, not ∂L/∂w^2; (a^{(1)}_1)^2, not a double superscript; (a_{h_1})^2 likewise.
             base = rf"\left({base}\right)"
         return f"{base}^{{{node.exponent}}}"
 
@@ -247,15 +412,22 @@ class DerivePrinter(LatexPrinter):
             if isinstance(symbol, Updated):
                 return self._print_Updated(symbol, transpose=node.transpose)
             text = self._print(symbol)
-            return rf"\left({text}\right)^{{\top}}" if node.transpose else text
+            # Indexed from input to unit, a block of W's columns transposed is a block of its rows.
+            transposed = node.transpose != (isinstance(symbol, Block) and self.look.notation.from_to)
+            return rf"\left({text}\right)^{{\top}}" if transposed else text
         rows = node.entries
-        # A flipped weight-shaped tensor is shown as the transpose, so its entries are, too.
-        if node.transpose != (self._settings["flip"] and weight_shaped(node.symbol)):
+        # Written as the sheet's own matrix, a weight-shaped tensor's entries are transposed too.
+        if node.transpose != self.orients(node.symbol):
             rows = tuple(zip(*rows, strict=True))
         if len(rows) == 1 and len(rows[0]) == 1:
             return self.value(rows[0][0])
         body = r" \\ ".join(" & ".join(self.value(q) for q in row) for row in rows)
         return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"
+
+    def orients(self, symbol: Symbolic) -> bool:
+        """Whether this printer writes ``symbol``'s entries transposed: a weight-shaped quantity as the
+        sheet's own matrix, where weights are indexed from input to unit."""
+        return self._settings["oriented"] and self.look.notation.from_to and weight_shaped(symbol)
 
     def _child(self, node: Node, context: int) -> str:
         text = self._print(node)
@@ -288,16 +460,17 @@ class DerivePrinter(LatexPrinter):
 
     def value(self, q: Quantity) -> str:
         """A quantity's value as substituted into a formula: exact when short, else a decimal."""
-        if not self._settings["exact"]:
-            text = _decimals_only(q, self._settings["decimals"])
-            if text is None:
-                self.approximated = True
-                return decimal(q.approx, self._settings["decimals"])
-            return text
-        text = exact_text(q.exact, self, SUBSTITUTE_LIMIT) if is_exact(q.exact) else None
+        look = self.look
+        text = (
+            self.number(decimals_only(q, look.places))
+            if not look.exact
+            else exact_text(q.exact, self, SUBSTITUTE_LIMIT)
+            if is_exact(q.exact)
+            else None
+        )
         if text is None:
             self.approximated = True
-            return decimal(q.approx, self._settings["decimals"])
+            return self.decimal(q.approx)
         return text
 
     def value_precedence(self, q: Quantity) -> int:
@@ -306,6 +479,83 @@ class DerivePrinter(LatexPrinter):
             return _NEGATIVE
         # A compound value (1 - 1/(1+e^{-3})) is bracketed wherever it is substituted.
         return _NEGATIVE if q.exact.is_Add and exact_text(q.exact, self, SUBSTITUTE_LIMIT) is not None else _ATOM
+
+    def number(self, text: str | None) -> str | None:
+        """A decimal this module wrote with a point, with the sheet's decimal mark: 0{,}5 (braced, so
+        TeX adds no space after the comma)."""
+        return text if text is None or self.look.mark == "." else text.replace(".", "{,}")
+
+    def decimal(self, value: Any, places: int | None = None) -> str:
+        """A decimal rounded half up to ``places`` (default: the look's), with the sheet's mark."""
+        return str(self.number(decimal(value, self.look.places if places is None else places)))
+
+    def inline(self, value: sp.Expr) -> str:
+        """An exact value for running text: short fractions folded (1/2), as a student writes inline."""
+        return exact_text(value, self.but(fold_short_frac=True)) or str(value)
+
+    def as_written(self, value: sp.Expr) -> str:
+        """A given number as an exercise writes it: 0.01 rather than 1/100 where its decimal is finite."""
+        return self.number(terminating(value, 12)) or self.inline(value)
+
+    def given(self, value: sp.Expr) -> str:
+        """A given number in running text: as a fraction (1/20) on an exact sheet, as the decimal it
+        is (0.05) on a decimals-only one, and as a fraction there too when it has no finite decimal."""
+        return (None if self.look.exact else self.number(terminating(value, 12))) or self.inline(value)
+
+    def shown(self, q: Quantity) -> str:
+        """A given value: its exact form (or its decimal when long), or on a decimals-only sheet a decimal."""
+        text = exact_text(q.exact) if self.look.exact else self.number(decimals_only(q, self.look.places))
+        return text or self.decimal(q.approx)
+
+    def result(self, q: Quantity) -> list[tuple[str, str]]:
+        """The result segments of a quantity: [("=", exact), ("=" or "≈", decimal)].
+
+        On a decimals-only sheet only the decimal: [("=", decimal)] when it is exact, else
+        [("≈", decimal)]; a value the student policy rounded reads ≈ too.
+        """
+        value, places = q.exact, self.look.places
+        if not self.look.exact:
+            text = self.number(decimals_only(q, places))
+            if q.rounded:  # the student policy rounded it: ≈ the value carried from here on
+                return [(r"\approx", text or self.decimal(q.approx))]
+            return [("=", text)] if text is not None else [(r"\approx", self.decimal(q.approx))]
+        if not is_exact(value):
+            return [(r"\approx", self.decimal(q.approx))]
+        if value.is_Integer:
+            return [("=", str(value))]
+        text = exact_text(value)
+        exact_decimal = self.number(terminating(value, places))
+        if text is None:
+            return [(r"\approx", self.decimal(q.approx))]
+        if exact_decimal is not None:
+            return [("=", text), ("=", exact_decimal)]
+        return [("=", text), (r"\approx", self.decimal(q.approx))]
+
+    def substituted(self, node: Node, oriented: bool = False) -> tuple[str, bool]:
+        """A formula with every reference replaced by its value; True when a decimal was used."""
+        printer = self.but(substitute=True, oriented=oriented)
+        text = printer._print(node)
+        return text, printer.approximated
+
+    def formula(self, node: Node, oriented: bool = False) -> str:
+        """A formula (or a symbol) in symbols; ``oriented``: weight-shaped tensors as the sheet's matrices."""
+        return str(self.but(substitute=False, oriented=oriented)._print(node))
+
+    def symbol(self, s: Symbolic, oriented: bool = False) -> str:
+        return self.formula(s, oriented)  # type: ignore[arg-type]
+
+    def listing(self, symbol: Symbolic, rows: Sequence[Sequence[Any]]) -> tuple[str, Sequence[Sequence[Any]]]:
+        """A listed matrix of values as the sheet writes it: its symbol, and its rows (the transpose's
+        where the sheet indexes weights from input to unit)."""
+        flip = self.but(oriented=True).orients(symbol)
+        return self.symbol(symbol, oriented=flip), (tuple(zip(*rows, strict=True)) if flip else rows)
+
+    def vector(self, values: Sequence[Any]) -> str:
+        """A vector in running text, as a transposed row: (1, -1)^T (decimals unless exact)."""
+        texts = [self.given(v) for v in values]
+        if len(texts) == 1:
+            return texts[0]
+        return r"(" + self.look.separator.join(texts) + r")^{\top}"
 
     # --- SymPy values in teaching order -----------------------------------------------------
 
@@ -335,7 +585,15 @@ class DerivePrinter(LatexPrinter):
         return self._do_exponent(rf"e^{{{text}}}", exp)
 
 
-def exact_text(value: sp.Expr, printer: DerivePrinter | None = None, limit: int = EXACT_LIMIT) -> str | None:
+def _layered(node: Node) -> bool:
+    """Whether a formula node names a quantity of a layer (z^{(1)}_j, a_{h_1}): squared, it is bracketed."""
+    symbol = node.q.symbol if isinstance(node, Ref) else node.symbol if isinstance(node, Tensor) else None
+    if isinstance(symbol, Updated):
+        symbol = symbol.of
+    return isinstance(symbol, Sym) and symbol.layer is not None
+
+
+def exact_text(value: sp.Expr, printer: Printer | None = None, limit: int = EXACT_LIMIT) -> str | None:
     """The LaTeX of an exact value, or None when it is longer than ``limit`` characters.
 
     The size is bounded before printing (a node count), so a huge closed form is never printed.
@@ -344,220 +602,15 @@ def exact_text(value: sp.Expr, printer: DerivePrinter | None = None, limit: int 
         return _exact_text(value, limit)  # the sheet, the answers and the drawings print the same values
     if not small(value, limit) or not is_exact(value):
         return None
-    text = (printer or DerivePrinter())._print(value)
+    text = printer._print(value)
     return text if len(text) <= limit else None
 
 
 @functools.lru_cache(maxsize=8192)
 def _exact_text(value: sp.Expr, limit: int) -> str | None:
-    return exact_text(value, DerivePrinter(), limit)
-
-
-def inline(value: sp.Expr) -> str:
-    """An exact value for running text: short fractions folded (1/2), as a student writes inline."""
-    return exact_text(value, DerivePrinter({"fold_short_frac": True})) or str(value)
-
-
-class Digits(int):
-    """How many digits a decimal shows: places after the point, or with ``significant`` significant
-    figures. An ``int`` (the places) wherever a count of places is expected."""
-
-    significant: bool
-
-    def __new__(cls, count: int, significant: bool = False) -> Digits:
-        digits = super().__new__(cls, count)
-        digits.significant = significant
-        return digits
-
-    def __repr__(self) -> str:
-        return f"Digits({int(self)}, significant={self.significant})"
-
-    def __str__(self) -> str:  # the count, as templates print it
-        return str(int(self))
-
-
-def significant(places: int) -> bool:
-    """Whether a count of digits means significant figures (a significant :class:`Digits`)."""
-    return getattr(places, "significant", False)
-
-
-def decimal(value: sp.Float | float, places: int = 4) -> str:
-    """A decimal rounded half up to ``places`` (or to that many significant figures when ``places``
-    is a significant :class:`Digits`); tiny and huge values in scientific notation."""
-    if not math.isfinite(float(value)):
-        return r"\infty" if float(value) > 0 else r"-\infty"
-    number = Decimal(str(sp.Float(value, 40)))
-    if significant(places):
-        return _significant(number, int(places))
-    if number != 0 and not Decimal(10) ** -places <= abs(number) < Decimal(10) ** 6:
-        mantissa, exponent = f"{number:.{max(places - 1, 1)}e}".split("e")
-        return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
-    rounded = rounded_decimal(number, places)
-    if rounded == 0:
-        rounded = abs(rounded)
-    return f"{rounded:f}"
-
-
-def _significant(number: Decimal, figures: int) -> str:
-    """``number`` rounded half up to ``figures`` significant figures: 0.01235, 1.235, 123500."""
-    if number == 0:
-        return "0"
-    rounded = rounded_decimal(number, figures, significant=True)
-    if not Decimal("1e-4") <= abs(rounded) < Decimal(10) ** 6:
-        mantissa, exponent = f"{rounded:.{max(figures - 1, 0)}e}".split("e")
-        return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
-    return f"{rounded:f}"
-
-
-def terminating(value: sp.Expr, places: int) -> str | None:
-    """The exact decimal of a rational with at most ``places`` digits after the point, else None.
-
-    Worked in integers: a fraction terminates when its denominator is 2^i 5^j, after max(i, j)
-    digits; Decimal's 28-digit context would round a long numerator instead.
-    """
-    if not value.is_Rational:
-        return None
-    p, q = int(value.p), int(value.q)
-    twos = fives = 0
-    while q % 2 == 0:
-        q, twos = q // 2, twos + 1
-    while q % 5 == 0:
-        q, fives = q // 5, fives + 1
-    digits = max(twos, fives)
-    if q != 1 or digits > places:
-        return None
-    scaled = abs(p) * 10**digits // int(value.q)
-    whole, fraction = divmod(scaled, 10**digits)
-    text = f"{whole}.{fraction:0{digits}d}".rstrip("0").rstrip(".") if digits else str(whole)
-    return f"-{text}" if p < 0 else text
-
-
-def weight_shaped(s: Symbolic) -> bool:
-    """Whether ``s`` has a weight matrix's shape: W^{(l)}, W'^{(l)}, ∂L/∂W^{(l)}.
-
-    A sheet that indexes weights from input to unit (``index_order = "from_to"``) means by W^{(l)}
-    the transpose of the matrix derive computes with; its listings of such values print them with
-    ``flip`` (label and entries transposed), and every other W gets a ⊤ added or removed when the
-    sheet is named (:meth:`derive.tex.names.Names.expand`), so both read in the sheet's convention.
-    """
-    if isinstance(s, Updated | Stat):
-        s = s.of
-    if isinstance(s, Partial):
-        s = s.den
-    return isinstance(s, Sym) and s.base == "W"
-
-
-def symbol(s: Symbolic, flip: bool = False) -> str:
-    """The LaTeX of a symbol (``flip``: every W as its transpose)."""
-    return DerivePrinter({"flip": flip})._print(s)
-
-
-def formula(node: Node, flip: bool = False) -> str:
-    """A formula in symbols."""
-    return DerivePrinter({"flip": flip})._print(node)
-
-
-def substituted(node: Node, places: int, exact: bool = True, flip: bool = False) -> tuple[str, bool]:
-    """A formula with every reference replaced by its value; True when a decimal was used."""
-    printer = DerivePrinter({"substitute": True, "decimals": places, "exact": exact, "flip": flip})
-    text = printer._print(node)
-    return text, printer.approximated
+    return exact_text(value, Printer(), limit)
 
 
 def is_exact(value: sp.Expr) -> bool:
     """Whether ``value`` is a closed form: not a decimal-only value, not a symbol for a long one."""
     return not value.has(sp.Float) and not value.free_symbols
-
-
-def _plain(value: sp.Expr, places: int) -> str | None:
-    """An integer, or a decimal that is exact within ``places``: what a decimals-only sheet may write with =."""
-    if value.is_Integer:
-        return str(value)
-    if significant(places):
-        # 0.001235 has 4 significant figures in 6 places: it is exact to 4 figures.
-        text = terminating(value, 60)
-        figures = None if text is None else text.lstrip("-").replace(".", "").lstrip("0")
-        return text if figures is not None and len(figures) <= places else None
-    return terminating(value, places)
-
-
-def shown(q: Quantity, places: int, exact: bool = True) -> str:
-    """A given value: its exact form (or its decimal when long), or with ``exact`` False a decimal only."""
-    text = exact_text(q.exact) if exact else _decimals_only(q, places)
-    return text or decimal(q.approx, places)
-
-
-def carried(q: Quantity, places: int) -> str | None:
-    """Under the student policy: a computed value with every place it carries (0.0300, not 0.03),
-    a given with all of its own (0.123456 stays so); None for any other value."""
-    if q.carry is None:
-        return None
-    return decimal(q.approx, places) if q.formula is not None else terminating(q.exact, 12)
-
-
-def _decimals_only(q: Quantity, places: int) -> str | None:
-    """What a decimals-only sheet writes for ``q`` with =: the student policy's carried text, or the
-    value itself where it is exact within ``places``; None where it must be rounded for display."""
-    return carried(q, places) or _plain(q.exact, places)
-
-
-def given(value: sp.Expr, exact: bool = True) -> str:
-    """A given number in running text: as a fraction (1/20) on an exact sheet, as the decimal it
-    is (0.05) on a decimals-only one, and as a fraction there too when it has no finite decimal."""
-    return (None if exact else terminating(value, 12)) or inline(value)
-
-
-def result(q: Quantity, places: int, exact: bool = True) -> list[tuple[str, str]]:
-    """The result segments of a quantity: [("=", exact), ("=" or "≈", decimal)].
-
-    With ``exact`` False only the decimal: [("=", decimal)] when it is exact, else [("≈", decimal)];
-    a value the student policy rounded reads ≈ too.
-    """
-    value = q.exact
-    if not exact:
-        text = _decimals_only(q, places)
-        if q.rounded:  # the student policy rounded it: ≈ the value carried from here on
-            return [(r"\approx", text or decimal(q.approx, places))]
-        return [("=", text)] if text is not None else [(r"\approx", decimal(q.approx, places))]
-    if not is_exact(value):
-        return [(r"\approx", decimal(q.approx, places))]
-    if value.is_Integer:
-        return [("=", str(value))]
-    text = exact_text(value)
-    exact_decimal = terminating(value, places)
-    if text is None:
-        return [(r"\approx", decimal(q.approx, places))]
-    if exact_decimal is not None:
-        return [("=", text), ("=", exact_decimal)]
-    return [("=", text), (r"\approx", decimal(q.approx, places))]
-
-
-def matrix(rows: list[list[str]]) -> str:
-    if len(rows) == 1 and len(rows[0]) == 1:
-        return rows[0][0]
-    body = r" \\ ".join(" & ".join(row) for row in rows)
-    return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"
-
-
-_COMMAND = re.compile(r"\\(left|right|bigl|bigr|cdot|odot|partial|quad|,|;)")
-_FRAC = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
-
-
-_MATRIX = re.compile(r"\\begin\{pmatrix\}(.*?)\\end\{pmatrix\}")
-
-
-def width(latex: str, names: Names = STANDARD) -> int:
-    """Rough printed width of a LaTeX math string, in characters, to decide line breaks (its
-    quantities' names as ``names`` writes them)."""
-    latex = names.expand(latex)
-    # A matrix is as wide as its widest row, plus its brackets.
-    text = _MATRIX.sub(lambda m: "x" * (2 + max(width(row) for row in m.group(1).split(r"\\"))), latex)
-    while True:
-        folded = _FRAC.sub(lambda m: "x" * max(len(m.group(1)), len(m.group(2))), text)
-        if folded == text:
-            break
-        text = folded
-    text = _COMMAND.sub("x", text)
-    text = re.sub(r"\\[a-zA-Z]+", "x", text)
-    text = re.sub(r"[{}^_ ]", "", text)
-    return len(text)

@@ -122,7 +122,7 @@ def at_kink(network: Network, zs: Sequence[Array]) -> bool:
 def entry_place(key: str) -> tuple[str, int, tuple[int, ...]]:
     """The kind ("w" or "b"), layer and 0-based index of an entry key (``w1[1,2]``; a shared ``b2``: ())."""
     entry = parse_entry(key)  # the key's name only; the values are this engine's own
-    assert entry.layer is not None
+    assert isinstance(entry.layer, int)
     return entry.base, entry.layer, tuple(int(i) - 1 for i in entry.index)
 
 
