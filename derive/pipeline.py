@@ -5,20 +5,18 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from derive.errors import SpecError, TexMissing
+from derive.errors import SpecError
 from derive.kinds import KINDS
 from derive.maths.derivation import Derivation
-from derive.maths.solve import derive, outline, solver
+from derive.maths.solve import outline, solver
 from derive.maths.steps import Solution
-from derive.pdf.compile import MISSING_TEX, compile_pdf, have_tex
 from derive.pdf.formats import default_cache
-from derive.pdf.stream import StreamedPdf
+from derive.pdf.typeset import Typesetter
 from derive.render.answers import answers, answers_csv, answers_json
-from derive.render.context import sheet_context
+from derive.render.context import Context, sheet_context
 from derive.render.fragments import fragments, value_macros
 from derive.render.pieces import SolutionPieces
 from derive.render.templates import render_exercise, render_solution
@@ -77,86 +75,78 @@ def load_example() -> Spec:
 
 
 def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
-    """Build the exercise sheet, the solution sheet, their .tex sources and the answers JSON.
-
-    TeX runs beside the Python work: both sheets compile while the solution is verified and the
-    answers are written. Nothing reaches the output folder unless the verification passed and
-    every file is ready.
-    """
-    spec = spec if isinstance(spec, Spec) else load_spec(spec)  # TOML → validated model
-    check_size(spec)
-    decimals = options.decimals
-    if spec.sheet.carry is not None and decimals is not None:
-        # The student policy carries what the sheet shows: the places asked for are the ones rounded to.
-        spec = replace(spec, sheet=replace(spec.sheet, decimals=decimals))
-        decimals = None
-    style = Style.of(spec.sheet, decimals, options.language)
-    stem, places = spec.name, style.places
+    """Build the exercise sheet, the solution sheet, their .tex sources, the answers, the value macros
+    and the fragments. TeX runs beside the Python work (the PDF stage overlaps them); nothing reaches
+    the output folder unless the verification passed and every file is ready."""
+    spec = sized(spec if isinstance(spec, Spec) else load_spec(spec), options)  # TOML → validated model
+    style = Style.of(spec.sheet, options.decimals, options.language)  # places, language, notation
     logo = logo_file(spec)
-    logo_name = next(iter(logo), "")
-    compile_now = options.pdf and have_tex()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        deriver = Derivation(spec)
-        # The exercise sheet needs no derivation: its TeX runs while the solution is derived.
-        sketch = outline(spec, deriver)
-        outline_context = sheet_context(sketch, style, logo=logo_name)
-        exercise = render_exercise(sketch, style, options.templates, outline_context, options.compiled)
-        pdfs = [pool.submit(compile_pdf, exercise, options.timeout, logo, options.formats)] if compile_now else []
-        stream: StreamedPdf | None = None
-        try:
-            if options.templates:
-                # A user's solution template may walk the parts more than once: derive, then render.
-                solution = derive(spec)  # exact derivation: parts → typed steps
-                context = sheet_context(solution, style, logo=logo_name)  # template context → Jinja2 LaTeX
-                solution_tex = render_solution(solution, style, options.templates, context, options.compiled)
-                if compile_now:
-                    pdfs.append(pool.submit(compile_pdf, solution_tex, options.timeout, logo, options.formats))
-            else:
-                # Derive part by part (exact derivation: parts → typed steps → Jinja2 LaTeX) while TeX
-                # typesets each finished part of the solution sheet.
-                def typeset(piece: str) -> None:
-                    nonlocal stream
-                    if stream is not None:
-                        stream.part(piece)
-                    elif compile_now:  # the head: TeX starts on it while part 1 is derived
-                        stream = StreamedPdf(piece, len(spec.parts) + 1, options.timeout, logo, options.formats)
-
-                pieces = SolutionPieces(sketch, style, logo_name, solver(deriver), typeset, options.compiled)
-                solution_tex = pieces.render()
-                solution, context = pieces.solution, pieces.context
-                if stream is not None:
-                    pdfs.append(pool.submit(finished, stream, solution_tex, options, logo))
-            report = verify(solution)  # the gate, while TeX runs: float64 engine and finite differences
-            document = answers(solution, places)
-            texts = {
-                **logo,
-                f"{stem}-exercise.tex": exercise.encode(),
-                f"{stem}-solution.tex": solution_tex.encode(),
-                f"{stem}-answers.json": answers_json(solution, places, document).encode(),
-                f"{stem}-answers.csv": answers_csv(solution, places, document).encode(),
-                f"{stem}-values.tex": value_macros(document, style.decimal_mark).encode(),
-                **{
-                    f"{stem}-fragments/{name}": text.encode()
-                    for name, text in fragments(solution, style, options.templates, context, options.compiled).items()
-                },
-            }
-            if pdfs:  # → PDF
-                texts[f"{stem}-exercise.pdf"], texts[f"{stem}-solution.pdf"] = (pdf.result() for pdf in pdfs)
-        except BaseException:
-            for pdf in pdfs:
-                pdf.cancel()
-            if stream is not None:
-                stream.abandon()
-            raise
-    files = write_all(options.output_dir, texts)  # every file renamed into place only when all are ready
-    if options.pdf and not compile_now:
-        raise TexMissing(MISSING_TEX)
+    derivation = Derivation(spec)  # the exact derivation, part by part as the sheets need them
+    with Typesetter(options.pdf, options.timeout, logo, options.formats) as tex:  # TeX beside the Python
+        sketch = outline(spec, derivation)  # givens and questions: all the exercise sheet needs
+        exercise = exercise_sheet(sketch, style, options, logo)
+        tex.compile("exercise", exercise)  # TeX starts on it while the solution is derived
+        solution, solution_tex, context = solution_sheet(derivation, sketch, style, options, logo, tex)
+        report = verify(solution)  # the gate, while TeX runs: float64 engine and finite differences
+        texts = outputs(solution, style, options, context, {"exercise": exercise, "solution": solution_tex})
+        pdfs = tex.pdfs(spec.name)  # → PDF
+    files = write_all(options.output_dir, {**logo, **texts, **pdfs})  # all renamed into place, or none
+    tex.missing()  # PDFs asked for but no TeX: the rest is written, the exit status says so
     return Built(files, report, solution)
 
 
-def finished(stream: StreamedPdf, source: str, options: Options, files: dict[str, bytes]) -> bytes:
-    """The streamed run's PDF, or (when it stopped: an error, a rerun) the whole source compiled."""
-    return stream.finish() or compile_pdf(source, options.timeout, files, options.formats)
+def sized(spec: Spec, options: Options) -> Spec:
+    """The spec as this build makes it: refused before any work when its network is too large for a
+    readable sheet; under the student policy, carrying the places the options ask for."""
+    check_size(spec)
+    if spec.sheet.carry is not None and options.decimals is not None:
+        # The student policy carries what the sheet shows: the places asked for are the ones rounded to.
+        return replace(spec, sheet=replace(spec.sheet, decimals=options.decimals))
+    return spec
+
+
+def exercise_sheet(sketch: Solution, style: Style, options: Options, logo: dict[str, bytes]) -> str:
+    """The exercise sheet's source, made from the outline (nothing is derived for it)."""
+    context = sheet_context(sketch, style, logo=next(iter(logo), ""))
+    return render_exercise(sketch, style, options.templates, context, options.compiled)
+
+
+def solution_sheet(
+    derivation: Derivation, sketch: Solution, style: Style, options: Options, logo: dict[str, bytes], tex: Typesetter
+) -> tuple[Solution, str, Context]:
+    """The solution sheet, its source and its template context: derived part by part while TeX
+    typesets each finished part, or (with a user's templates, which may walk the parts more than
+    once) derived whole, then rendered and compiled."""
+    logo_name = next(iter(logo), "")
+    if options.templates:
+        parts = tuple(map(solver(derivation), sketch.spec.parts))
+        solution = Solution(sketch.spec, sketch.givens, parts, sketch.diagram)
+        context = sheet_context(solution, style, logo=logo_name)
+        text = render_solution(solution, style, options.templates, context, options.compiled)
+        tex.compile("solution", text)
+        return solution, text, context
+    sink = tex.stream("solution", len(sketch.parts) + 2)  # the head, each part, the tail
+    pieces = SolutionPieces(sketch, style, logo_name, solver(derivation), sink, options.compiled)
+    text = pieces.render()
+    tex.finish("solution", text)
+    return pieces.solution, text, pieces.context
+
+
+def outputs(
+    solution: Solution, style: Style, options: Options, context: Context, sheets: dict[str, str]
+) -> dict[str, bytes]:
+    """Every file of a build but the PDFs: both sheets' sources, the answers (JSON, CSV), the value
+    macros and the fragments, made from the same verified solution."""
+    stem, places = solution.spec.name, style.places
+    document = answers(solution, places)
+    fragment_texts = fragments(solution, style, options.templates, context, options.compiled)
+    return {
+        **{f"{stem}-{name}.tex": text.encode() for name, text in sheets.items()},
+        f"{stem}-answers.json": answers_json(solution, places, document).encode(),
+        f"{stem}-answers.csv": answers_csv(solution, places, document).encode(),
+        f"{stem}-values.tex": value_macros(document, style.decimal_mark).encode(),
+        **{f"{stem}-fragments/{name}": text.encode() for name, text in fragment_texts.items()},
+    }
 
 
 def logo_file(spec: Spec) -> dict[str, bytes]:

@@ -38,14 +38,14 @@ def test_an_interrupt_leaves_no_partial_files_and_no_temporary_folders(
 ) -> None:
     import tempfile
 
-    from derive import pipeline
+    from derive.pdf import typeset
 
     before = {p.name for p in Path(tempfile.gettempdir()).glob("derive-tex-*")}
 
     def interrupted(source: str, timeout: float, files: object = None, formats: object = None) -> bytes:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "compile_pdf", interrupted)
+    monkeypatch.setattr(typeset, "compile_pdf", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build_sheet(derive.load_example(), Options(output_dir=tmp_path / "o"))
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())

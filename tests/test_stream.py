@@ -12,9 +12,9 @@ import derive
 from derive.errors import SpecError
 from derive.maths.derivation import Derivation
 from derive.maths.solve import outline, solver
-from derive.pdf.formats import MARK
 from derive.pdf.stream import StreamedPdf
 from derive.pipeline import Options, build_sheet
+from derive.render.document import MARK
 from derive.render.pieces import SolutionPieces
 from derive.render.templates import render_solution
 from derive.spec.reader import example_path

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from derive.spec.text import MAX_LENGTH, escape, problem
+from derive.spec.text import MAX_LENGTH, problem
+from derive.tex.escape import escape
 
 
 @pytest.mark.parametrize("text", ["Backprop", "Übungsblatt 3: Straße", "σ-Netze – Teil 2 …", "x" * MAX_LENGTH, ""])

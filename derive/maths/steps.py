@@ -17,6 +17,7 @@ from derive.terms.display import Shown
 from derive.terms.formula import Node, Quantity
 from derive.terms.keys import parse
 from derive.terms.symbols import LOSS, Symbolic
+from derive.tex.notebook import quantities_latex, quantities_markdown
 
 
 @dataclass(frozen=True)
@@ -243,13 +244,9 @@ class PartSolution:
 
     def _repr_latex_(self) -> str:
         """Jupyter: the part's values as aligned maths (symbol = exact ≈ decimal)."""
-        from derive.render.notebook import quantities_latex
-
         return quantities_latex(self.heading(), self.quantities(), self.notation, self.network)
 
     def _repr_markdown_(self) -> str:
-        from derive.render.notebook import quantities_markdown
-
         return quantities_markdown(self.heading(), self.quantities(), self.notation, self.network)
 
     def heading(self) -> str:

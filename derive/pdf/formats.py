@@ -17,8 +17,8 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-MARK = "% derive: the preamble above is shared by derive's sheets (cached as a TeX format)"
-"""The line after which a sheet's own preamble lines (its PDF title) begin."""
+from derive.render.document import MARK
+
 KEEP = 8
 """Formats kept in the cache (about 7 MB each); the least recently used go first."""
 

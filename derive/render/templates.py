@@ -15,24 +15,19 @@ from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
-from pylatex import Document, NoEscape, Package
 
 from derive.maths.steps import (
     Plot,
     Solution,
 )
-from derive.pdf import formats as texformat
 from derive.render.context import Context, sheet_context
+from derive.render.document import document
 from derive.spec.model import Spec
 from derive.spec.notation import NAMED
-from derive.spec.text import escape
 from derive.terms.symbols import Sym
+from derive.tex.escape import escape
 from derive.tex.printer import Latex
 from derive.tex.style import DEFAULT, Style
-
-PACKAGES = ("amsmath", "amssymb", "booktabs")
-PLOT_PREAMBLE = r"\usepackage{pgfplots}\pgfplotsset{compat=1.18}"
-"""Loaded only by sheets with a plot: pgfplots is a quarter of a second of every compile."""
 
 
 def _finalize(value: object) -> Markup:
@@ -233,50 +228,3 @@ def wrap(kind: str, body: str, env: jinja2.Environment, spec: Spec, style: Style
         diagram=True,
         logo=logo,
     )
-
-
-def document(
-    body: str,
-    plots: bool = False,
-    metadata: tuple[str, str] = ("", ""),
-    style: Style = DEFAULT,
-    diagram: bool = False,
-    logo: bool = False,
-) -> str:
-    """Wrap a rendered body in the preamble, built with pylatex.
-
-    ``\\deriveheading`` sets the headings inside a part: a subsection here; a lecturer's document
-    that inputs a fragment may define it otherwise.
-    """
-    doc = Document(
-        documentclass="article",
-        document_options=["a4paper", "11pt"],
-        lmodern=True,
-        textcomp=False,
-        page_numbers=False,
-        geometry_options={"margin": "2.2cm"},
-    )
-    for name in PACKAGES:
-        doc.packages.append(Package(name))
-    doc.preamble.append(NoEscape(r"\setlength{\parindent}{0pt}\setlength{\parskip}{4pt plus 2pt}"))
-    doc.preamble.append(NoEscape(r"\allowdisplaybreaks"))
-    if logo:
-        doc.packages.append(Package("graphicx"))
-    if plots:
-        doc.preamble.append(NoEscape(PLOT_PREAMBLE))
-        if style.decimal_mark == ",":
-            doc.preamble.append(NoEscape(r"\pgfplotsset{/pgf/number format/use comma}"))
-    elif diagram:
-        doc.packages.append(Package("tikz"))
-    doc.preamble.append(NoEscape(r"\newcommand{\deriveheading}[1]{\subsection*{#1}}"))
-    # hyperref last, as it asks: bookmarks per part, and the title and author in the PDF's metadata.
-    title, author = metadata
-    doc.preamble.append(NoEscape(r"\usepackage[hidelinks,bookmarksnumbered=false]{hyperref}"))
-    # bookmark writes the outline in the same run: with hyperref alone the bookmarks need a
-    # second pdflatex pass ("Rerun to get outlines right"), which doubled the solution's TeX time.
-    doc.preamble.append(NoEscape(r"\usepackage{bookmark}"))
-    doc.preamble.append(NoEscape(texformat.MARK))  # what follows differs between sheets
-    doc.preamble.append(NoEscape(rf"\hypersetup{{pdftitle={{{title}}},pdfauthor={{{author}}},pdfcreator={{derive}}}}"))
-    doc.append(NoEscape(r"\pagestyle{plain}"))
-    doc.append(NoEscape(body))
-    return str(doc.dumps()) + "\n"

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from derive.spec.model import Network
 from derive.spec.notation import STANDARD, Notation
 from derive.terms.formula import Quantity
+from derive.tex.escape import escape
 from derive.tex.printer import Printer
 from derive.tex.style import Style
 
@@ -44,6 +45,4 @@ def quantities_markdown(
 
 def latex_text(text: str) -> str:
     """Plain text safe inside ``\\text{}``."""
-    from derive.spec.text import escape
-
     return escape(text)

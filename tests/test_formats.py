@@ -11,12 +11,13 @@ import pytest
 from derive.errors import TexError
 from derive.pdf import formats as texformat
 from derive.pdf.compile import compile_pdf
+from derive.render.document import MARK
 
 PREAMBLE = "\\documentclass{article}\n\\usepackage{amsmath}\n"
 
 
 def doc(body: str, preamble: str = PREAMBLE) -> str:
-    return preamble + texformat.MARK + "\n\\begin{document}\n" + body + "\n\\end{document}\n"
+    return preamble + MARK + "\n\\begin{document}\n" + body + "\n\\end{document}\n"
 
 
 def text_of(pdf: bytes, folder: Path) -> str:
@@ -57,7 +58,7 @@ def test_a_preamble_that_cannot_be_dumped_compiles_the_usual_way(tmp_path: Path)
     cache = tmp_path / "formats"
     broken = "\\documentclass{article}\n\\usepackage{nosuchpackage-derive}\n"
     with pytest.raises(TexError, match="nosuchpackage-derive"):  # the error is the whole source's
-        compile_pdf(broken + texformat.MARK + "\n\\begin{document}x\\end{document}\n", formats=cache)
+        compile_pdf(broken + MARK + "\n\\begin{document}x\\end{document}\n", formats=cache)
     assert list(cache.glob("*.failed")) and not list(cache.glob("derive-*.fmt"))
 
 

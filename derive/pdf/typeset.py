@@ -1,0 +1,78 @@
+"""The PDFs of one build, typeset beside the Python work: a document compiled as soon as it is
+written, or streamed piece by piece while the rest of it is still being derived. Whatever fails or
+is interrupted cancels TeX and leaves nothing behind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+
+from derive.errors import TexMissing
+from derive.pdf.compile import MISSING_TEX, compile_pdf, have_tex
+from derive.pdf.stream import StreamedPdf
+
+
+class Typesetter:
+    """TeX for a build: :meth:`compile` a finished document, :meth:`stream` one in pieces and
+    :meth:`finish` it, then :meth:`pdfs`; used as a context manager, so that an error on the way
+    cancels every TeX run. With ``wanted`` False (or no TeX on the machine) nothing is typeset."""
+
+    def __init__(self, wanted: bool, timeout: float, files: dict[str, bytes], formats: Path | None) -> None:
+        self.wanted, self.enabled = wanted, wanted and have_tex()
+        self.timeout, self.files, self.formats = timeout, files, formats
+        self.pool = ThreadPoolExecutor(max_workers=2)
+        self.jobs: dict[str, Future[bytes]] = {}
+        self.streams: dict[str, StreamedPdf] = {}
+
+    def __enter__(self) -> Typesetter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if error is not None:
+            for job in self.jobs.values():
+                job.cancel()
+            for stream in self.streams.values():
+                stream.abandon()
+        self.pool.shutdown(wait=True)
+
+    def compile(self, name: str, source: str) -> None:
+        """Typeset a finished document."""
+        if self.enabled:
+            self.jobs[name] = self.pool.submit(compile_pdf, source, self.timeout, self.files, self.formats)
+
+    def stream(self, name: str, pieces: int) -> Callable[[str], None]:
+        """Where a document of ``pieces`` pieces goes piece by piece: TeX starts on the first (its head)
+        at once and typesets each later one as it arrives."""
+
+        def piece(text: str) -> None:
+            if not self.enabled:
+                return
+            if name in self.streams:
+                self.streams[name].part(text)
+            else:
+                self.streams[name] = StreamedPdf(text, pieces - 1, self.timeout, self.files, self.formats)
+
+        return piece
+
+    def finish(self, name: str, source: str) -> None:
+        """A streamed document is complete: its PDF is the streamed run's, or (where the stream stopped:
+        a TeX error, a second pass asked for) the whole ``source`` compiled, so that errors are always
+        reported from the whole document."""
+        stream = self.streams.get(name)
+        if stream is not None:
+            self.jobs[name] = self.pool.submit(
+                lambda: stream.finish() or compile_pdf(source, self.timeout, self.files, self.formats)
+            )
+
+    def pdfs(self, stem: str) -> dict[str, bytes]:
+        """Every document's PDF, once TeX is done, as ``<stem>-<name>.pdf``."""
+        return {f"{stem}-{name}.pdf": job.result() for name, job in self.jobs.items()}
+
+    def missing(self) -> None:
+        """Raise :class:`TexMissing` where PDFs were wanted but no TeX is installed."""
+        if self.wanted and not self.enabled:
+            raise TexMissing(MISSING_TEX)
