@@ -106,7 +106,8 @@ def unit(depth: int, layer: int, kind: str, j: int, size: int = 0) -> Sym:
 _SCOPE = re.compile(r"(p\d+|t\d+|s\d+|run\d+|" + "|".join(TAGS) + r")\.")
 _ENTRY = re.compile(r"([A-Za-z]+?)(\d*)(?:\[([\w,]+)\])?")
 _UPDATED = re.compile(r"(\w+?)(\d*)_new(\d*)(?:\[([\w,]+)\])?")
-_STAT = re.compile(r"(m|v|s|mhat|vhat)(\d+)\((.+)\)")
+_STAT = re.compile(r"([A-Za-z]+)(\d+)\((.+)\)")
+"""An optimizer's state: its name (any optimizer's: m, v, mhat, s, …), the step and the entry."""
 _RATIONAL = r"(-?\d+(?:/\d+)?)"
 
 
