@@ -170,6 +170,8 @@ def test_textbook_values_of_the_new_activations() -> None:
         ("nesterov", {}, [sp.Rational(413, 250), None]),
         # ρ = 3/4: s1 = (1/4)(16/25) = 4/25, √s1 = 2/5, θ1 = 3/2 + (1/10)(4/5)/(2/5) = 17/10 (ε = 0 here).
         ("rmsprop", {"rho": sp.Rational(3, 4), "epsilon": sp.Integer(0)}, [sp.Rational(17, 10), None]),
+        # r1 = 16/25, √r1 = 4/5, θ1 = 3/2 + (1/10)(4/5)/(4/5) = 8/5 (ε = 0 here): α times the sign, as Adam.
+        ("adagrad", {"epsilon": sp.Integer(0)}, [sp.Rational(8, 5), None]),
     ],
 )
 def test_optimizers_match_hand_worked_steps(

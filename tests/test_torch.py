@@ -56,6 +56,8 @@ def _optimizer(name: str, params: list[Any], rate: float, hyper: dict[str, float
         return torch.optim.RMSprop(params, lr=rate, alpha=hyper["rho"], eps=hyper["epsilon"])
     if name == "adam":
         return torch.optim.Adam(params, lr=rate, betas=(hyper["beta1"], hyper["beta2"]), eps=hyper["epsilon"])
+    if name == "adagrad":  # no learning-rate decay, r_0 = 0: the catalogue's
+        return torch.optim.Adagrad(params, lr=rate, eps=hyper["epsilon"])
     return None  # momentum_ema: PyTorch's dampening skips the first step, so it is not this convention
 
 

@@ -218,6 +218,34 @@ RMSPROP = Optimizer(
     hyper_latex={"rho": r"\rho", "epsilon": r"\varepsilon"},
 )
 
+
+def _adagrad(
+    theta: Array, g: Array, state: Mapping[str, Array], t: int, h: Mapping[str, float], r: Rounder
+) -> dict[str, Array]:
+    total = r(_previous(state, "r", g) + g * g)
+    return {"r": total, "theta": r(theta - h["alpha"] * g / (np.sqrt(total) + h["epsilon"]))}
+
+
+ADAGRAD = Optimizer(
+    name="adagrad",
+    # Every entry's own learning rate shrinks with the sum r of its squared gradients so far (PyTorch's
+    # Adagrad with no learning-rate decay and r_0 = 0; ε outside the square root).
+    stages=(
+        ("r", lambda e, t: Sum((e["r_prev"], Power(e["g"], 2)))),
+        ("theta", lambda e, t: _root_scaled(e, e["g"], e["r"])),
+    ),
+    floats=_adagrad,
+    formula=(
+        r"r_t = r_{t-1} + g_t^2,\qquad "
+        r"\theta_t = \theta_{t-1} - \alpha \frac{g_t}{\sqrt{r_t} + \varepsilon}"
+    ),
+    prose="adagrad",
+    label="AdaGrad",
+    hyper={"epsilon": sp.Rational(1, 10**10)},
+    state=("r",),
+    hyper_latex={"epsilon": r"\varepsilon"},
+)
+
 OPTIMIZERS: Mapping[str, Optimizer] = {
     "sgd": SGD,
     "momentum": MOMENTUM,
@@ -225,4 +253,5 @@ OPTIMIZERS: Mapping[str, Optimizer] = {
     "nesterov": NESTEROV,
     "rmsprop": RMSPROP,
     "adam": ADAM,
+    "adagrad": ADAGRAD,
 }
