@@ -36,6 +36,7 @@ def test_there_is_an_example_per_feature() -> None:
         "bias_as_weight",
         "notation_neuron",
         "index_order_from_to",
+        "activation_values",
     } <= names
 
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from derive.kinds import (
+    activation_values,
     batch,
     compare_activation,
     compare_optimizer,
@@ -38,6 +39,7 @@ MODULES = (
     mse_vs_ce,
     extra_layer,
     batch,
+    activation_values,
 )
 KINDS: Mapping[str, PartKind[Any]] = {module.KIND.name: module.KIND for module in MODULES}
 """Every part kind by name, in the order the documentation lists them."""

@@ -39,7 +39,7 @@ class PartReader(FieldReader):
         table = self.table(path, value, COMMON + kind.keys)
         for key in kind.required:
             if key not in table:
-                raise self.fail([*path, key], f"missing: a '{kind.name}' part needs it")
+                raise self.fail([*path, key], f"missing: a part of kind '{kind.name}' needs it")
         output = self.objective([*path, "of"], table["of"], network) if "of" in table else None
         title = self.text([*path, "title"], table["title"]) if "title" in table else ""
         decimals = self.integer([*path, "decimals"], table["decimals"], 0, 12) if "decimals" in table else None
