@@ -130,7 +130,10 @@ def test_sheets_with_weights_from_input_to_unit_compile(name: str, tmp_path: Pat
 @pytest.mark.parametrize(
     ("notation", "message"),
     [
-        ('style = "neuron"\nindex_order = "from_to"\n', 'notation.index_order: not with style = "neuron"'),
+        (
+            'style = "neuron"\nindex_order = "from_to"\n',
+            'notation.index_order: not with style = "neuron": each weight has one number there',
+        ),
         ('index_order = "ij"\n', "notation.index_order: unknown index order 'ij'; valid: to_from, from_to"),
     ],
 )

@@ -187,7 +187,10 @@ class _Reader(PartReader):
         style = self.name(["notation", "style"], table.pop("style", "matrix"), STYLES, "notation style")
         order = self.name(["notation", "index_order"], table.pop("index_order", "to_from"), ORDERS, "index order")
         if style == "neuron" and order == "from_to":
-            raise self.fail(["notation", "index_order"], 'not with style = "neuron": there the weights are numbered')
+            raise self.fail(
+                ["notation", "index_order"],
+                'not with style = "neuron": each weight has one number there (w_1, w_2, …), no index pair to order',
+            )
         renamed = []
         for base, name in table.items():
             path = ["notation", base]
