@@ -16,7 +16,8 @@ from derive.spec.notation import Notation
 from derive.terms.formula import Product, Tensor
 from derive.terms.symbols import LOSS, Block, Partial, Stat, Sym, Updated, weight_shaped
 from derive.tex.layout import matrix
-from derive.tex.printer import Look, Printer, exact_text
+from derive.tex.naming import Look
+from derive.tex.printer import Printer, exact_text
 from tests.test_cli import text_of
 
 ROOT = Path(__file__).parent.parent

@@ -17,8 +17,9 @@ from derive.pipeline import Options, build_sheet
 from derive.spec.model import Layer, Network
 from derive.spec.notation import Notation
 from derive.terms.symbols import LOSS, Partial, Sym, Updated
+from derive.tex.naming import Look
 from derive.tex.neurons import Neurons
-from derive.tex.printer import Look, Printer
+from derive.tex.printer import Printer
 from tests.test_cli import text_of
 
 ROOT = Path(__file__).parent.parent

@@ -14,7 +14,8 @@ from derive.pipeline import Options, build_sheet
 from derive.spec.notation import NAMED, Notation, name_latex
 from derive.terms.display import Pattern
 from derive.terms.symbols import LOSS, OUTPUT, Partial, Sym, Updated
-from derive.tex.printer import Look, Printer
+from derive.tex.naming import Look
+from derive.tex.printer import Printer
 from tests.test_cli import text_of
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "notation_custom_names.toml"

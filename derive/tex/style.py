@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 from derive.spec.model import LANGUAGES
 from derive.spec.notation import STANDARD, Notation
 from derive.tex.decimals import Digits
+from derive.tex.naming import Look
 from derive.tex.neurons import Neurons
-from derive.tex.printer import Look, Printer
+from derive.tex.printer import Printer
 
 if TYPE_CHECKING:
     from derive.spec.model import Network, Part, Sheet
