@@ -11,32 +11,19 @@ import pytest
 import derive
 from derive.errors import SpecError
 from tests.test_cli import text_of
+from tests.test_degenerate import layer, part
+from tests.test_spec import refusal
 
-SPEC = """
-[sheet]
-title = "Activation values"
-decimals = 4{rounding}
+SHEET = '[sheet]\ntitle = "Activation values"\ndecimals = 4\n'
+NETWORK = f'[network]\ninputs = 1\n{layer("sigmoid")}[loss]\nname = "squared_error"\n'
 
-[network]
-inputs = 1
 
-[[network.layers]]
-weights = [[1]]
-bias = [0]
-activation = "sigmoid"
-
-[loss]
-name = "squared_error"
-
-[[parts]]
-kind = "activation_values"
-activation = "{activation}"
-z = {points}
-"""
+def spec_text(activation: str, points: str, rounding: str = "") -> str:
+    return SHEET + rounding + NETWORK + part("activation_values", activation=f'"{activation}"', z=points)
 
 
 def solve(activation: str = "sigmoid", points: str = '[0, 2, "-1/2"]', rounding: str = "") -> dict[str, object]:
-    spec = derive.parse_spec(SPEC.format(activation=activation, points=points, rounding=rounding))
+    spec = derive.parse_spec(spec_text(activation, points, rounding))
     return {q.key: q for q in derive.solve(spec).quantities()}
 
 
@@ -73,17 +60,21 @@ def test_relu_at_its_kink_is_worked_without_a_finite_difference() -> None:
 
 
 def test_student_rounding_takes_the_slope_from_the_rounded_value() -> None:
-    """σ(2) = 0.880797… is carried as 0.8808, and σ' = 0.8808 · (1 − 0.8808) = 0.10499… → 0.1050."""
-    quantities = solve(points="[2]", rounding='\nrounding = "student"')
-    a = Decimal(str(1 / (1 + mpmath.exp(-2)))).quantize(Decimal("0.0001"), rounding="ROUND_HALF_UP")
+    """σ(1.1) = 0.750260… is carried as 0.7503, and σ' = 0.7503 · (1 − 0.7503) = 0.18735… → 0.1873,
+    where the unrounded σ'(1.1) = 0.187370… would give 0.1874."""
+    quantities = solve(points='"1.1"', rounding='rounding = "student"\n')
+    sigma = Decimal(str(1 / (1 + mpmath.exp(-mpmath.mpf("1.1")))))
+    a = sigma.quantize(Decimal("0.0001"), rounding="ROUND_HALF_UP")
     by_hand = (a * (1 - a)).quantize(Decimal("0.0001"), rounding="ROUND_HALF_UP")
+    unrounded = (sigma * (1 - sigma)).quantize(Decimal("0.0001"), rounding="ROUND_HALF_UP")
+    assert by_hand != unrounded  # the point tells the two ways apart
     assert value(quantities, "p1.a[1]") == float(a)
     assert value(quantities, "p1.da[1]/dz[1]") == float(by_hand)
 
 
 def test_the_solution_sheet_shows_formula_substitution_and_result(tmp_path: Path) -> None:
     built = derive.build_sheet(
-        derive.parse_spec(SPEC.format(activation="tanh", points="[1]", rounding="")),
+        derive.parse_spec(spec_text("tanh", "[1]")),
         derive.Options(output_dir=tmp_path),
     )
     text = " ".join(text_of(next(f for f in built.files if f.name.endswith("solution.pdf"))).split())
@@ -103,12 +94,10 @@ def test_the_solution_sheet_shows_formula_substitution_and_result(tmp_path: Path
     ],
 )
 def test_bad_input_is_one_line_naming_the_field(activation: str, points: str, message: str) -> None:
-    with pytest.raises(SpecError) as caught:
-        solve(activation, points)
-    assert message in str(caught.value) and "\n" not in str(caught.value)
+    assert message in refusal(spec_text(activation, points))
 
 
 def test_missing_points_name_the_kind() -> None:
-    text = SPEC.format(activation="tanh", points="[1]", rounding="").replace("z = [1]\n", "")
+    text = spec_text("tanh", "[1]").replace("z = [1]\n", "")
     with pytest.raises(SpecError, match=r"parts\[1\]\.z: missing: a part of kind 'activation_values' needs it"):
         derive.parse_spec(text)

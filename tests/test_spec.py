@@ -31,6 +31,14 @@ def error_in(text: str, old: str, new: str) -> SpecError:
     return caught.value
 
 
+def refusal(text: str) -> str:
+    """The message ``text`` is refused with, checked to be one line."""
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, name="bad")
+    assert "\n" not in str(caught.value), str(caught.value)
+    return str(caught.value)
+
+
 def line_of(fragment: str, occurrence: int = 1) -> int:
     lines = [n for n, line in enumerate(EXAMPLE.splitlines(), 1) if fragment in line]
     return lines[occurrence - 1]

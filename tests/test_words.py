@@ -15,6 +15,7 @@ from derive.kinds import KINDS
 from derive.render.templates import environment, template_dirs
 from derive.spec.model import LANGUAGES
 from derive.tex.style import Style
+from tests.test_degenerate import SEED_LAYERS
 
 LANG = template_dirs()[-1] / "lang"
 
@@ -58,17 +59,10 @@ def test_a_missing_message_stops_the_build_naming_it() -> None:
         env.globals["say"]("question", "nothing")  # type: ignore[operator]
 
 
-BASE = """
+BASE = f"""
 [network]
 inputs = 2
-[[network.layers]]
-weights = [[1, -1], [2, 1]]
-bias = [0, 0]
-activation = "sigmoid"
-[[network.layers]]
-weights = [[1, -1]]
-bias = "1/2"
-activation = "identity"
+{SEED_LAYERS}
 [loss]
 name = "squared_error"
 """
