@@ -11,11 +11,11 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from derive.errors import DegenerateError, DeriveError, SpecError, TexError, TexMissing, VerificationError
+from derive.exercise.model import Spec
 from derive.maths.solve import derive as _derive
 from derive.maths.steps import PartSolution, Solution
 from derive.pipeline import Built, Options, build_sheet, load_example, load_spec, parse_spec
 from derive.render.templates import Documents, render
-from derive.spec.model import Spec
 from derive.terms.formula import Quantity
 from derive.tex.style import Style
 from derive.verify.gate import Report, verify

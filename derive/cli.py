@@ -10,10 +10,10 @@ from pathlib import Path
 
 from derive import __version__
 from derive.errors import DeriveError
+from derive.exercise.model import LANGUAGES
+from derive.exercise.reader import example_path
 from derive.pdf.formats import default_cache
 from derive.pipeline import Options, build_sheet
-from derive.spec.model import LANGUAGES
-from derive.spec.reader import example_path
 
 DESCRIPTION = """\
 Turn a small neural-network exercise (a TOML spec) into an exercise sheet and a worked,

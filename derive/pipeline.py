@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from derive.errors import SpecError
+from derive.exercise import reader
+from derive.exercise.model import Spec
 from derive.kinds import KINDS
 from derive.maths.derivation import Derivation
 from derive.maths.solve import outline, solver
@@ -20,8 +22,6 @@ from derive.render.context import Context, sheet_context
 from derive.render.fragments import fragments, value_macros
 from derive.render.pieces import SolutionPieces
 from derive.render.templates import render_exercise, render_solution
-from derive.spec import reader
-from derive.spec.model import Spec
 from derive.tex.style import Style
 from derive.verify.gate import Report, verify
 

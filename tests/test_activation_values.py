@@ -101,3 +101,8 @@ def test_missing_points_name_the_kind() -> None:
     text = spec_text("tanh", "[1]").replace("z = [1]\n", "")
     with pytest.raises(SpecError, match=r"parts\[1\]\.z: missing: a part of kind 'activation_values' needs it"):
         derive.parse_spec(text)
+
+
+def test_a_sample_is_refused_naming_the_kind() -> None:
+    message = refusal(spec_text("tanh", "[1]") + "x = [1]\ny = 0\n")
+    assert "parts[1].x: a part of kind 'activation_values' takes no input sample" in message

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from derive.spec.reader import example_path
+from derive.exercise.reader import example_path
 from tests import oracle
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import sympy as sp
 
 import derive
+from derive.exercise.reader import example_path
 from derive.maths.steps import Claim, Recall, Solution
 from derive.pipeline import parse_spec
-from derive.spec.reader import example_path
 from derive.terms.formula import CLOSED_FORM_NODES, TooLarge, identifier, small
 from derive.terms.keys import Scope
 from tests import oracle

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import derive
+from derive.exercise.notation import Notation
 from derive.pipeline import Options, build_sheet
-from derive.spec.notation import Notation
 from derive.terms.formula import Product, Tensor
 from derive.terms.symbols import LOSS, Block, Partial, Stat, Sym, Updated, weight_shaped
 from derive.tex.layout import matrix

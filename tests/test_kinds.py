@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import derive
+from derive.exercise.kind import PartKind
+from derive.exercise.parts import COMMON
 from derive.kinds import KINDS, MODULES
-from derive.spec.kind import PartKind
-from derive.spec.parts import COMMON
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = [ROOT / "derive/examples/backprop.toml", *sorted((ROOT / "examples").glob("*.toml"))]

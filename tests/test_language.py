@@ -11,10 +11,10 @@ import pytest
 
 import derive
 from derive.errors import SpecError
+from derive.exercise.model import LANGUAGES
+from derive.exercise.reader import example_path
 from derive.pipeline import Options, build_sheet, parse_spec
 from derive.render.templates import template_dirs
-from derive.spec.model import LANGUAGES
-from derive.spec.reader import example_path
 from derive.tex.decimals import decimal
 from tests.test_cli import run, text_of
 

@@ -13,7 +13,7 @@ ORDER = (
     "errors",  # what a user can act on
     "terms",  # the vocabulary: symbols, keys, formula trees, displays, rounding
     "catalog",  # activations, losses, optimizers: exact rule, float rule, words
-    "spec",  # stage 1: TOML → validated model
+    "exercise",  # stage 1: the spec (TOML or Python) → the validated exercise model
     "tex",  # the printer: names, notation, numbers (used from here on)
     "maths",  # stage 2: the exact derivation
     "verify",  # stage 3: the float engine and the gate
@@ -85,4 +85,4 @@ def test_every_module_is_in_a_layer() -> None:
 def test_the_float_engine_does_not_import_the_exact_engine(name: str) -> None:
     imported = {layer for _, layer in _imports(PACKAGE / name)}
     assert not imported & set(INDEPENDENT_OF), imported & set(INDEPENDENT_OF)
-    assert imported <= {"errors", "terms", "catalog", "spec", "verify"}
+    assert imported <= {"errors", "terms", "catalog", "exercise", "verify"}

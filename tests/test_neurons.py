@@ -12,9 +12,9 @@ import sympy as sp
 
 import derive
 from derive.catalog.activations import SIGMOID
+from derive.exercise.model import Layer, Network
+from derive.exercise.notation import Notation
 from derive.pipeline import Options, build_sheet
-from derive.spec.model import Layer, Network
-from derive.spec.notation import Notation
 from derive.terms.symbols import LOSS, Partial, Sym, Updated
 from derive.tex.naming import Look
 from derive.tex.neurons import Neurons
@@ -178,7 +178,7 @@ def test_german_sheets_in_neuron_notation_compile(tmp_path: Path) -> None:
     ],
 )
 def test_what_neuron_notation_refuses_is_one_line(change: str, message: str) -> None:
-    assert message in refusal(f"[notation]\n{change}" + Path(derive.spec.reader.example_path()).read_text())
+    assert message in refusal(f"[notation]\n{change}" + Path(derive.exercise.reader.example_path()).read_text())
 
 
 def test_neuron_style_with_biases_as_weights_and_an_inserted_layer(tmp_path: Path) -> None:
@@ -191,7 +191,7 @@ def test_neuron_style_with_biases_as_weights_and_an_inserted_layer(tmp_path: Pat
     assert "b_{" not in tex and "w_{1} = " in tex  # the first unit's bias is the first weight
     pdf = " ".join(text_of(tmp_path / "neuron_bias-solution.pdf").split())
     assert "before its other weights" in pdf
-    seed = '[notation]\nstyle = "neuron"\n' + Path(derive.spec.reader.example_path()).read_text()
+    seed = '[notation]\nstyle = "neuron"\n' + Path(derive.exercise.reader.example_path()).read_text()
     documents = derive.render(derive.solve(derive.parse_spec(seed, name="seed")))
     extra = documents.solution.split(r"\section*{Part 12")[1]
     # The deeper network's units: two hidden layers of two, h_1 … h_4, before the output o.

@@ -10,8 +10,8 @@ import pytest
 
 import derive
 from derive.errors import SpecError
+from derive.exercise.notation import NAMED, Notation, name_latex
 from derive.pipeline import Options, build_sheet
-from derive.spec.notation import NAMED, Notation, name_latex
 from derive.terms.display import Pattern
 from derive.terms.symbols import LOSS, OUTPUT, Partial, Sym, Updated
 from derive.tex.naming import Look
@@ -45,7 +45,7 @@ def test_names_are_written_as_a_teacher_writes_them() -> None:
 
 def test_the_standard_names_written_out_change_nothing() -> None:
     spec = derive.load_example()
-    text = Path(derive.spec.reader.example_path()).read_text()
+    text = Path(derive.exercise.reader.example_path()).read_text()
     standard = "[notation]\n" + "".join(f'{base} = "{name}"\n' for base, name in {"z": "z", "a": "a", "W": "W"}.items())
     again = derive.parse_spec(standard + text, name=spec.name)
     assert derive.render(derive.solve(again), 4) == derive.render(derive.solve(spec), 4)
@@ -89,7 +89,7 @@ def test_a_notebook_shows_the_sheets_names() -> None:
     ],
 )
 def test_a_bad_name_is_one_line(notation: str, message: str) -> None:
-    assert message in refusal(f"[notation]\n{notation}\n" + Path(derive.spec.reader.example_path()).read_text())
+    assert message in refusal(f"[notation]\n{notation}\n" + Path(derive.exercise.reader.example_path()).read_text())
 
 
 def test_every_renameable_quantity_has_a_standard_name() -> None:
@@ -121,6 +121,6 @@ def test_a_sheet_with_biases_as_weights(tmp_path: Path) -> None:
 
 
 def test_bias_as_weight_is_a_yes_or_no() -> None:
-    text = "[notation]\nbias_as_weight = 1\n" + Path(derive.spec.reader.example_path()).read_text()
+    text = "[notation]\nbias_as_weight = 1\n" + Path(derive.exercise.reader.example_path()).read_text()
     with pytest.raises(SpecError, match=r"notation\.bias_as_weight: expected true or false"):
         derive.parse_spec(text, name="names")

@@ -17,7 +17,7 @@ def test_verification_failure_writes_nothing(tmp_path: Path, monkeypatch: pytest
     broken = replace(optimizers.SGD, stages=(("theta", lambda e, t: Difference(e["theta"], e["g"])),))
     monkeypatch.setitem(optimizers.OPTIMIZERS, "sgd", broken)  # type: ignore[index]
     with pytest.raises(derive.VerificationError):
-        build_sheet(derive.spec.reader.example_path(), Options(output_dir=tmp_path / "o", pdf=False))
+        build_sheet(derive.exercise.reader.example_path(), Options(output_dir=tmp_path / "o", pdf=False))
     assert not (tmp_path / "o").exists()
 
 

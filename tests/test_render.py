@@ -9,11 +9,11 @@ import jinja2
 import pytest
 
 import derive
+from derive.exercise.reader import example_path
 from derive.maths.steps import Solution
 from derive.pipeline import parse_spec
 from derive.render.step_context import step_context
 from derive.render.templates import _finalize, environment
-from derive.spec.reader import example_path
 from derive.tex.printer import Latex
 
 EXAMPLES = Path(__file__).parent.parent / "examples"

@@ -209,7 +209,7 @@ def test_a_cli_decimals_option_changes_what_is_carried(tmp_path: Path) -> None:
     [
         (
             ('kind = "forward"', 'kind = "show_that"\nyhat = "1/2"'),
-            'parts[1].kind: a "show_that" part needs exact values; with rounding = "student" the kinds are',
+            'parts[1].kind: a part of kind "show_that" needs exact values; with rounding = "student" the kinds are',
         ),
         (("use_sample_of = 1\n\n", "use_sample_of = 1\ndecimals = 2\n\n"), "parts[2].decimals: with rounding"),
         (('rounding = "student"', 'rounding = "student"\nexact = true'), "sheet.exact: rounding"),

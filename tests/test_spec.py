@@ -9,8 +9,8 @@ import sympy as sp
 
 from derive.catalog.activations import ACTIVATIONS
 from derive.errors import SpecError
+from derive.exercise.reader import example_path
 from derive.pipeline import parse_spec
-from derive.spec.reader import example_path
 
 EXAMPLE = example_path().read_text(encoding="utf-8")
 

@@ -10,6 +10,7 @@ import pytest
 
 import derive
 from derive.errors import SpecError
+from derive.exercise.reader import example_path
 from derive.maths.derivation import Derivation
 from derive.maths.solve import outline, solver
 from derive.pdf.stream import StreamedPdf
@@ -17,7 +18,6 @@ from derive.pipeline import Options, build_sheet
 from derive.render.document import MARK
 from derive.render.pieces import SolutionPieces
 from derive.render.templates import render_solution
-from derive.spec.reader import example_path
 from derive.tex.style import Style
 from tests.conftest import tex_running_in
 

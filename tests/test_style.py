@@ -7,7 +7,7 @@ from dataclasses import replace
 import sympy as sp
 
 import derive
-from derive.spec.model import Sheet
+from derive.exercise.model import Sheet
 from derive.terms.display import Join, Pattern, Rounded
 from derive.terms.symbols import Sym
 from derive.tex.style import Style

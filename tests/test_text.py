@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from derive.spec.text import MAX_LENGTH, problem
+from derive.exercise.text import MAX_LENGTH, problem
 from derive.tex.escape import escape
 
 

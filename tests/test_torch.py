@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import derive
-from derive.spec.model import Spec, Training
+from derive.exercise.model import Spec, Training
 from derive.terms.symbols import LOSS, Partial, Sym, Updated, bias
 
 torch = pytest.importorskip("torch")

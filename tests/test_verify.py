@@ -12,9 +12,9 @@ import derive
 from derive.catalog import activations, losses, optimizers
 from derive.catalog.activations import Entry
 from derive.errors import VerificationError
+from derive.exercise.reader import example_path
 from derive.maths.solve import derive as derive_exactly
 from derive.pipeline import parse_spec
-from derive.spec.reader import example_path
 from derive.terms.formula import Difference, Num, Product, Sum
 from derive.verify.gate import FD_TOL
 from derive.verify.twins import expected

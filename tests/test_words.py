@@ -11,9 +11,9 @@ import derive
 from derive.catalog.activations import ACTIVATIONS
 from derive.catalog.losses import LOSSES
 from derive.catalog.optimizers import OPTIMIZERS
+from derive.exercise.model import LANGUAGES
 from derive.kinds import KINDS
 from derive.render.templates import environment, template_dirs
-from derive.spec.model import LANGUAGES
 from derive.tex.style import Style
 from tests.test_degenerate import SEED_LAYERS
 

@@ -1,4 +1,4 @@
-"""The part kinds: one module each, exporting one :class:`~derive.spec.kind.PartKind` record.
+"""The part kinds: one module each, exporting one :class:`~derive.exercise.kind.PartKind` record.
 
 Adding a kind is one module here (its keys, reader, derivation, float twin and question) and its
 words in the language catalogues (``question_<name>`` and the headings of its sections).
@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from derive.exercise.kind import PartKind
 from derive.kinds import (
     activation_values,
     batch,
@@ -24,7 +25,6 @@ from derive.kinds import (
     show_that,
     update,
 )
-from derive.spec.kind import PartKind
 
 MODULES = (
     forward,

@@ -11,12 +11,12 @@ import numpy as np
 import sympy as sp
 
 from derive.catalog.activations import Activation
+from derive.exercise.kind import PartKind
+from derive.exercise.kind import Table as SpecTable
+from derive.exercise.model import Network, Part, Spec
+from derive.exercise.parts import PartReader
 from derive.maths.derivation import Derivation
 from derive.maths.steps import Compute, Identity, PartSolution, Section
-from derive.spec.kind import PartKind
-from derive.spec.kind import Table as SpecTable
-from derive.spec.model import Network, Part, Spec
-from derive.spec.parts import PartReader
 from derive.terms.display import AsWritten, Join
 from derive.terms.formula import Apply, Quantity, Ref
 from derive.terms.keys import Scope, key, symbol_of

@@ -16,6 +16,10 @@ import numpy as np
 import sympy as sp
 
 from derive.catalog.losses import Loss
+from derive.exercise.kind import PartKind
+from derive.exercise.kind import Table as SpecTable
+from derive.exercise.model import Network, Part, Sample, Spec, Training
+from derive.exercise.parts import PartReader
 from derive.kinds.update import training_question
 from derive.maths.derivation import Derivation, gradient_findings, loss_findings
 from derive.maths.general import column
@@ -32,10 +36,6 @@ from derive.maths.network import (
 )
 from derive.maths.steps import Compute, Given, Identity, PartSolution, Section, Step
 from derive.maths.updates import flat, optimizer_steps
-from derive.spec.kind import PartKind
-from derive.spec.kind import Table as SpecTable
-from derive.spec.model import Network, Part, Sample, Spec, Training
-from derive.spec.parts import PartReader
 from derive.terms.formula import Node, Num, Product, Quantity, Ref, Sum, Tensor
 from derive.terms.keys import Scope, key, parameter
 from derive.terms.symbols import LOSS, TARGET, Partial, Sym, Symbolic, Updated, sample_loss

@@ -12,12 +12,12 @@ import sympy as sp
 from derive.catalog.activations import RELU, SIGMOID, Activation
 from derive.catalog.losses import Loss
 from derive.errors import VerificationError
+from derive.exercise.kind import PartKind
+from derive.exercise.kind import Table as SpecTable
+from derive.exercise.model import Network, Part, Sample, Spec, Vector
+from derive.exercise.parts import PartReader
 from derive.maths.derivation import Derivation, norm
 from derive.maths.steps import Finding, Identity, PartSolution, Section, Table, Values
-from derive.spec.kind import PartKind
-from derive.spec.kind import Table as SpecTable
-from derive.spec.model import Network, Part, Sample, Spec, Vector
-from derive.spec.parts import PartReader
 from derive.terms.display import Exact, Join, Oriented, Pattern
 from derive.terms.formula import equal
 from derive.terms.keys import Scope, key

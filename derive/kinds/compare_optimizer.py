@@ -7,15 +7,15 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from derive.exercise.kind import PartKind
+from derive.exercise.kind import Table as SpecTable
+from derive.exercise.model import Network, Part, Spec, Training
+from derive.exercise.parts import PartReader
 from derive.kinds.update import training_question
 from derive.maths.derivation import Derivation
 from derive.maths.network import Backward, Params
 from derive.maths.steps import Finding, PartSolution, Section, Table
 from derive.maths.updates import flat, optimizer_table
-from derive.spec.kind import PartKind
-from derive.spec.kind import Table as SpecTable
-from derive.spec.model import Network, Part, Spec, Training
-from derive.spec.parts import PartReader
 from derive.terms.display import Exact, Join, Pattern, Rounded
 from derive.terms.formula import Difference, Negate, Product, Quantity, Ref
 from derive.terms.keys import Scope, key

@@ -14,6 +14,10 @@ import sympy as sp
 from derive.catalog.activations import SIGMOID
 from derive.catalog.losses import BINARY_CROSS_ENTROPY, Loss
 from derive.errors import VerificationError
+from derive.exercise.kind import PartKind
+from derive.exercise.kind import Table as SpecTable
+from derive.exercise.model import Network, Part, Spec
+from derive.exercise.parts import PartReader
 from derive.maths.derivation import Derivation
 from derive.maths.general import column
 from derive.maths.network import backward
@@ -32,10 +36,6 @@ from derive.maths.steps import (
     Table,
 )
 from derive.maths.symbolic import bce, checked
-from derive.spec.kind import PartKind
-from derive.spec.kind import Table as SpecTable
-from derive.spec.model import Network, Part, Spec
-from derive.spec.parts import PartReader
 from derive.terms.display import AsWritten, Expression, Join, P, Pattern, Y, Z
 from derive.terms.formula import Derivative, Difference, Hadamard, Num, Quantity, Ref, Tensor, equal
 from derive.terms.keys import Scope, key

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from derive.catalog.losses import Loss
+from derive.exercise.kind import PartKind
+from derive.exercise.kind import Table as SpecTable
+from derive.exercise.model import Layer, Network, Part, Spec
+from derive.exercise.parts import PartReader
 from derive.maths.derivation import Derivation, norm
 from derive.maths.general import column, network_formula, unit_formulas
 from derive.maths.network import given_params
 from derive.maths.steps import Finding, Given, PartSolution, Section, Table, Values, Word
-from derive.spec.kind import PartKind
-from derive.spec.kind import Table as SpecTable
-from derive.spec.model import Layer, Network, Part, Spec
-from derive.spec.parts import PartReader
 from derive.terms.display import Join, Oriented, Pattern, Rounded
 from derive.terms.keys import Scope, key
 from derive.terms.symbols import LOSS, Norm, Partial, Sym, bias, weight

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from derive.exercise.kind import Nothing, PartKind, ask_nothing, read_nothing
+from derive.exercise.model import Part
 from derive.maths.derivation import Derivation
 from derive.maths.steps import PartSolution
-from derive.spec.kind import Nothing, PartKind, ask_nothing, read_nothing
-from derive.spec.model import Part
 from derive.verify.twins import sample_run
 
 

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from derive.exercise.kind import PartKind, Table
+from derive.exercise.model import Network, Part
+from derive.exercise.parts import PartReader
 from derive.maths.derivation import Derivation
 from derive.maths.steps import PartSolution
-from derive.spec.kind import PartKind, Table
-from derive.spec.model import Network, Part
-from derive.spec.parts import PartReader
 from derive.tex.givens import wrt
 from derive.tex.printer import Printer
 from derive.verify.twins import sample_run

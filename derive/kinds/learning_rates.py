@@ -12,13 +12,13 @@ from typing import Any
 import sympy as sp
 
 from derive.catalog.optimizers import Optimizer
+from derive.exercise.kind import PartKind
+from derive.exercise.kind import Table as SpecTable
+from derive.exercise.model import Network, Part, Spec, Training
+from derive.exercise.parts import PartReader
 from derive.maths.derivation import Derivation
 from derive.maths.network import Params, State, after_steps, backward, forward, hyper_quantities, step
 from derive.maths.steps import Cell, Finding, Identity, PartSolution, Plot, Section, Series, Table
-from derive.spec.kind import PartKind
-from derive.spec.kind import Table as SpecTable
-from derive.spec.model import Network, Part, Spec, Training
-from derive.spec.parts import PartReader
 from derive.terms.display import Exact, Join, Pattern, Rounded
 from derive.terms.formula import DIGITS, Quantity
 from derive.terms.keys import Scope, key

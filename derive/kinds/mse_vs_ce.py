@@ -11,13 +11,13 @@ import sympy as sp
 
 from derive.catalog.activations import SIGMOID
 from derive.catalog.losses import SQUARED_ERROR
+from derive.exercise.kind import PartKind
+from derive.exercise.kind import Table as SpecTable
+from derive.exercise.model import ONE, Network, Part, Spec
+from derive.exercise.parts import PartReader
 from derive.maths.derivation import Derivation
 from derive.maths.steps import Algebra, Finding, PartSolution, Section, Table
 from derive.maths.symbolic import bce, checked
-from derive.spec.kind import PartKind
-from derive.spec.kind import Table as SpecTable
-from derive.spec.model import ONE, Network, Part, Spec
-from derive.spec.parts import PartReader
 from derive.terms.display import AsWritten, Join, Pattern, Rounded, Y, Z
 from derive.terms.formula import Difference, Num, Product, Quantity
 from derive.terms.keys import Scope, key

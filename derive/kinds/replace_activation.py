@@ -9,12 +9,12 @@ from typing import Any
 
 from derive.catalog.activations import Activation
 from derive.catalog.losses import Loss
+from derive.exercise.kind import PartKind, Table
+from derive.exercise.model import Network, Part, Spec, Training
+from derive.exercise.parts import PartReader
 from derive.kinds.update import training_question
 from derive.maths.derivation import Derivation
 from derive.maths.steps import Identity, PartSolution, Section
-from derive.spec.kind import PartKind, Table
-from derive.spec.model import Network, Part, Spec, Training
-from derive.spec.parts import PartReader
 from derive.tex.printer import Latex, Printer
 from derive.verify.twins import Expected, sample_run
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from derive.errors import SpecError
+from derive.exercise.kind import PartKind, Table
+from derive.exercise.model import Network, Part, Vector
+from derive.exercise.parts import PartReader
 from derive.maths.derivation import Derivation
 from derive.maths.steps import Claim, PartSolution, Section, Step
-from derive.spec.kind import PartKind, Table
-from derive.spec.model import Network, Part, Vector
-from derive.spec.parts import PartReader
 from derive.terms.formula import DIGITS, MP, approximate
 from derive.tex.printer import Latex, Printer
 from derive.verify.twins import sample_run

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from derive.exercise.kind import PartKind, Table
+from derive.exercise.model import Network, Part, Spec, Training
+from derive.exercise.parts import MAX_STEPS, PartReader
 from derive.maths.derivation import Derivation
 from derive.maths.steps import PartSolution
-from derive.spec.kind import PartKind, Table
-from derive.spec.model import Network, Part, Spec, Training
-from derive.spec.parts import MAX_STEPS, PartReader
 from derive.tex.givens import hyper_list, wrt
 from derive.tex.printer import Latex, Printer
 from derive.verify.twins import Expected, sample_run

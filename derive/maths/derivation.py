@@ -10,6 +10,7 @@ from typing import Any
 import sympy as sp
 
 from derive.catalog.losses import Loss
+from derive.exercise.model import Network, Part, Sample, Spec, Training
 from derive.maths.general import (
     back_through,
     chain_rule,
@@ -48,7 +49,6 @@ from derive.maths.steps import (
     Values,
 )
 from derive.maths.updates import Display, flat, masked, optimizer_steps, tied
-from derive.spec.model import Network, Part, Sample, Spec, Training
 from derive.terms.display import Join
 from derive.terms.formula import (
     DIGITS,

@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 
 import sympy as sp
 
+from derive.exercise.model import Network
 from derive.maths.network import Backward, Forward, Params, plain, unit_symbol
 from derive.maths.steps import ChainRule
-from derive.spec.model import Network
 from derive.terms.formula import Apply, Derivative, Hadamard, Node, Product, Quantity, Rule, Sum, Tensor
 from derive.terms.keys import symbol_of
 from derive.terms.symbols import LOSS, OUTPUT, Block, Partial, Stacked, Sym, Symbolic, bias, weight

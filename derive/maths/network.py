@@ -14,7 +14,7 @@ import sympy as sp
 from derive.catalog.activations import EXP, Activation
 from derive.catalog.losses import Loss
 from derive.catalog.optimizers import Optimizer
-from derive.spec.model import Network, Sample
+from derive.exercise.model import Network, Sample
 from derive.terms.formula import Apply, Difference, Node, Num, Product, Quantity, Quotient, Ref, Sum
 from derive.terms.keys import ROOT, Scope, symbol_of, unit
 from derive.terms.rounding import Carry

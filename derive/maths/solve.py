@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from derive.exercise.model import Part, Spec
 from derive.maths.derivation import Derivation
 from derive.maths.steps import PartSolution, Solution
-from derive.spec.model import Part, Spec
 
 
 def outline(spec: Spec, derivation: Derivation | None = None) -> Solution:

@@ -11,8 +11,8 @@ from typing import Any
 
 import sympy as sp
 
-from derive.spec.model import Network, Part, Spec
-from derive.spec.notation import STANDARD, Notation
+from derive.exercise.model import Network, Part, Spec
+from derive.exercise.notation import STANDARD, Notation
 from derive.terms.display import Shown
 from derive.terms.formula import Node, Quantity
 from derive.terms.keys import parse

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeGuard
 
+from derive.exercise.model import Network, Part, Spec
 from derive.maths.general import input_part, input_symbol, layer_formula, network_formula, unit_formulas
 from derive.maths.network import unit_symbol
 from derive.maths.steps import Expanded, Given, PartSolution, Plot, Solution, Step
 from derive.render.step_context import LINE_WIDTH, display_lines, entries, step_context
-from derive.spec.model import Network, Part, Spec
 from derive.terms.display import Join
 from derive.terms.formula import Sum, Tensor
 from derive.terms.symbols import LOSS, OUTPUT, TARGET, Sym

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from derive.exercise.model import Part
 from derive.maths.steps import PartSolution, Solution
 from derive.render.context import Context, part_context, sheet_context
 from derive.render.templates import environment, wrap
-from derive.spec.model import Part
 from derive.tex.style import Style
 
 BODY = "%derive-body%"

@@ -16,14 +16,14 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from derive.exercise.model import Spec
+from derive.exercise.notation import NAMED
 from derive.maths.steps import (
     Plot,
     Solution,
 )
 from derive.render.context import Context, sheet_context
 from derive.render.document import document
-from derive.spec.model import Spec
-from derive.spec.notation import NAMED
 from derive.terms.symbols import Sym
 from derive.tex.escape import escape
 from derive.tex.printer import Latex

@@ -12,7 +12,7 @@ import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import mpmath
 import sympy as sp
@@ -22,9 +22,6 @@ from derive.terms.keys import ROOT, Scope, key
 from derive.terms.rounding import Carry
 from derive.terms.symbols import Sym, Symbolic
 
-if TYPE_CHECKING:
-    from derive.catalog.activations import Activation
-
 DIGITS = 40
 """Working precision of the decimals carried beside every exact value."""
 
@@ -32,6 +29,23 @@ MP = mpmath.MPContext()
 MP.dps = DIGITS + 5  # guard digits: the carried decimals are exact to DIGITS
 Approx = Any
 """An mpmath number of the private context MP (5× faster than SymPy Floats for the same digits)."""
+
+
+class Function(Protocol):
+    """What a formula tree needs of an activation (:class:`derive.catalog.activations.Activation` is
+    one): its rule and, for the printer, how f(#) and f'(#) are written."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def rule(self) -> Callable[[sp.Expr], sp.Expr]: ...
+
+    @property
+    def call(self) -> str: ...
+
+    @property
+    def prime(self) -> str: ...
 
 
 def approximate(value: sp.Expr) -> Approx:
@@ -321,7 +335,7 @@ class Power(Node):
 class Apply(Node):
     """An activation applied to its argument: σ(z)."""
 
-    function: Activation
+    function: Function
     arg: Node
 
     def exact(self) -> sp.Expr:
@@ -493,7 +507,7 @@ class Hadamard(Node):
 class Derivative(Node):
     """f'(arg), as in σ'(z^{(1)}) of a matrix-form formula."""
 
-    function: Activation
+    function: Function
     arg: Node
 
     def children(self) -> tuple[Node, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pylatex.utils import escape_latex
 
-from derive.spec.text import GREEK
+from derive.exercise.text import GREEK
 
 LITERAL = {"`": r"\textasciigrave{}", "'": r"\textquotesingle{}", "<": "{<}", ">": "{>}", ",": "{,}"}
 """Characters T1 fonts would curl or join (`` → “, << → «, ,, → „), kept as typed."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import sympy as sp
 
-from derive.spec.model import Network, Training
+from derive.exercise.model import Network, Training
 from derive.terms.keys import parameter, symbol_of
 from derive.terms.symbols import Sym, Symbolic
 from derive.tex.decimals import hyperparameter

@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Self
 
 from sympy.printing.latex import LatexPrinter
 
-from derive.spec.notation import NAMED, STANDARD, Notation
+from derive.exercise.notation import NAMED, STANDARD, Notation
 from derive.terms.symbols import (
     STATS,
     Block,
@@ -26,7 +26,7 @@ from derive.terms.symbols import (
 )
 from derive.tex.neurons import Neurons
 
-BASES = {  # LaTeX of symbol bases that are not one of the network's quantities (spec.notation.NAMED)
+BASES = {  # LaTeX of symbol bases that are not one of the network's quantities (exercise.notation.NAMED)
     "alpha": r"\alpha",
     "beta1": r"\beta_1",
     "beta2": r"\beta_2",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from derive.spec.model import Network
+    from derive.exercise.model import Network
 
 
 @dataclass(frozen=True)

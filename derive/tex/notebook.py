@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from derive.spec.model import Network
-from derive.spec.notation import STANDARD, Notation
+from derive.exercise.model import Network
+from derive.exercise.notation import STANDARD, Notation
 from derive.terms.formula import Quantity
 from derive.tex.escape import escape
 from derive.tex.printer import Printer

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from derive.spec.model import LANGUAGES
-from derive.spec.notation import STANDARD, Notation
+from derive.exercise.model import LANGUAGES
+from derive.exercise.notation import STANDARD, Notation
 from derive.tex.decimals import Digits
 from derive.tex.naming import Look
 from derive.tex.neurons import Neurons
 from derive.tex.printer import Printer
 
 if TYPE_CHECKING:
-    from derive.spec.model import Network, Part, Sheet
+    from derive.exercise.model import Network, Part, Sheet
 
 
 @dataclass(frozen=True)

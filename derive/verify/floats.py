@@ -20,7 +20,7 @@ import sympy as sp
 
 from derive.catalog.activations import Floats, sigmoid_float
 from derive.catalog.optimizers import Rounder
-from derive.spec.model import Network
+from derive.exercise.model import Network
 
 Array = np.ndarray
 

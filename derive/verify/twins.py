@@ -18,7 +18,7 @@ import sympy as sp
 
 from derive.catalog.losses import Loss
 from derive.catalog.optimizers import Optimizer, Rounder
-from derive.spec.model import Network, Part, Spec, Training
+from derive.exercise.model import Network, Part, Spec, Training
 from derive.terms.keys import Scope, key, parse_entry, unit
 from derive.terms.symbols import LOSS, Mean, Partial, Stat, Sym, Symbolic, Tied, Updated, bias
 from derive.verify.floats import (

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 if TYPE_CHECKING:  # the types of the stages a kind takes part in (none of them is imported at run time)
     from derive.catalog.losses import Loss
+    from derive.exercise.model import Network, Part, Spec
+    from derive.exercise.parts import PartReader
     from derive.maths.derivation import Derivation
     from derive.maths.steps import PartSolution
-    from derive.spec.model import Network, Part, Spec
-    from derive.spec.parts import PartReader
     from derive.tex.printer import Printer
     from derive.verify.twins import Expected
 

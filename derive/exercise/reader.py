@@ -15,11 +15,11 @@ import sympy as sp
 
 from derive.catalog.losses import LOSSES
 from derive.errors import SpecError
-from derive.spec.fields import kind_of
-from derive.spec.kind import PartKind
-from derive.spec.model import DECIMAL_MARKS, LANGUAGES, Layer, Network, Part, Sheet, Spec
-from derive.spec.notation import NAMED, UNIT_LETTERS, Notation, name_latex
-from derive.spec.parts import PartReader
+from derive.exercise.fields import kind_of
+from derive.exercise.kind import PartKind
+from derive.exercise.model import DECIMAL_MARKS, LANGUAGES, Layer, Network, Part, Sheet, Spec
+from derive.exercise.notation import NAMED, UNIT_LETTERS, Notation, name_latex
+from derive.exercise.parts import PartReader
 from derive.terms.rounding import POLICIES
 
 Kinds = Mapping[str, PartKind[Any]]
@@ -219,7 +219,7 @@ class _Reader(PartReader):
             if not part.kind.student:
                 raise self.fail(
                     [*path, "kind"],
-                    f'a "{part.kind.name}" part needs exact values; with rounding = "student" the kinds are '
+                    f'a part of kind "{part.kind.name}" needs exact values; with rounding = "student" the kinds are '
                     + ", ".join(name for name, kind in kinds.items() if kind.student),
                 )
             for key in ("decimals", "exact"):

@@ -1,5 +1,5 @@
 """The validated exercise: frozen records of the network, its layers, the samples, the parts and
-the sheet, as the spec reader (:mod:`derive.spec.reader`) makes them."""
+the sheet, as the spec reader (:mod:`derive.exercise.reader`) makes them."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import sympy as sp
 from derive.catalog.activations import Activation
 from derive.catalog.losses import Loss
 from derive.catalog.optimizers import Optimizer
-from derive.spec.kind import PartKind
-from derive.spec.notation import STANDARD, Notation
+from derive.exercise.kind import PartKind
+from derive.exercise.notation import STANDARD, Notation
 from derive.terms.rounding import Carry
 
 LANGUAGES = {"en": ".", "de": ","}

@@ -11,9 +11,9 @@ from typing import Any
 import sympy as sp
 
 from derive.catalog.losses import REDUCTIONS
-from derive.spec.fields import FieldReader, kind_of
-from derive.spec.kind import PartKind
-from derive.spec.model import ONE, Network, Part, Sample, Training, Vector
+from derive.exercise.fields import FieldReader, kind_of
+from derive.exercise.kind import PartKind
+from derive.exercise.model import ONE, Network, Part, Sample, Training, Vector
 
 COMMON = ("kind", "title", "x", "y", "use_sample_of", "decimals", "exact")
 """The keys every part may have besides its kind's own."""
@@ -50,11 +50,11 @@ class PartReader(FieldReader):
         if kind.sample == "none" or (kind.sample == "optional" and not given):
             for key in ("x", "y", "use_sample_of"):
                 if key in table:
-                    raise self.fail([*path, key], f"a '{kind.name}' part takes no input sample")
+                    raise self.fail([*path, key], f"a part of kind '{kind.name}' takes no input sample")
         else:
             sample, sample_of = self.sample(path, table, network, earlier, target=output is None)
         if kind.one_output and network.outputs != 1:
-            raise self.fail([*path, "kind"], f"a '{kind.name}' part needs a network with one output")
+            raise self.fail([*path, "kind"], f"a part of kind '{kind.name}' needs a network with one output")
         params = kind.read(self, path, table, network, earlier)
         return Part(number, kind, params, sample, sample_of, title, decimals, exact, output)
 

@@ -14,8 +14,8 @@ from derive.catalog.losses import LOSSES, REDUCTIONS, Loss, averaged, custom_los
 from derive.catalog.optimizers import OPTIMIZERS, Optimizer
 from derive.catalog.parsing import FormulaError
 from derive.errors import SpecError
-from derive.spec.model import Matrix, Vector
-from derive.spec.text import problem
+from derive.exercise.model import Matrix, Vector
+from derive.exercise.text import problem
 from derive.terms.numbers import NumberError, parse_exact
 
 LARGEST = sp.Integer(10) ** 300

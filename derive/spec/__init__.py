@@ -1,1 +1,0 @@
-"""Stage 1: a spec (TOML or Python) read and validated into a frozen model."""
