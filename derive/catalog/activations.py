@@ -33,6 +33,15 @@ class Floats:
     slope: FloatFn | None
     slope_of_output: FloatFn | None = None
 
+    def slope_as_worked(self, z: Array, a: Array, carried: bool) -> Array:
+        """f' as the sheet works it out: under the student policy (``carried``) from the rounded
+        value a where a student writes it so (σ' = a(1 − a)), else from z."""
+        if carried and self.slope_of_output is not None:
+            return self.slope_of_output(a)
+        if self.slope is None:
+            raise ValueError("softmax has no elementwise slope: its δ goes through the Jacobian")
+        return self.slope(z)
+
 
 @dataclass(frozen=True)
 class Activation:

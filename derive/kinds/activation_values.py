@@ -17,10 +17,10 @@ from derive.exercise.model import Network, Part, Spec
 from derive.exercise.parts import PartReader
 from derive.maths.derivation import Derivation
 from derive.maths.steps import Compute, Identity, PartSolution, Section
-from derive.terms.display import AsWritten, Join
 from derive.terms.formula import Apply, Quantity, Ref
 from derive.terms.keys import Scope, key, symbol_of
 from derive.terms.symbols import Partial, Sym
+from derive.tex.givens import numbers
 from derive.tex.printer import Latex, Printer
 from derive.verify.floats import central_difference, unrounded
 from derive.verify.twins import Expected, rounding_of
@@ -72,25 +72,21 @@ def derive(d: Derivation, part: Part[Points]) -> PartSolution:
 
 
 def twin(out: Expected, spec: Spec, part: Part[Points]) -> None:
-    floats, count = part.params.activation.floats, len(part.params.points)
-    assert floats.slope is not None
+    act, count = part.params.activation, len(part.params.points)
     scope, r = Scope.part(part.number), rounding_of(spec)
+    carried = r is not unrounded
     for i, point in enumerate(part.params.points, 1):
         z_symbol, a_symbol = _symbols(count, i)
+        slope_key = key(scope, Partial(a_symbol, z_symbol))
         z = np.array([float(point)])
-        a = r(floats.value(z))
-        # The student policy takes f' from the rounded value, as the sheet does (σ' = a(1 − a)).
-        carried = r is not unrounded
-        slope = r(floats.slope_of_output(a)) if carried and floats.slope_of_output else r(floats.slope(z))
+        a = r(act.floats.value(z))
         out.values[key(scope, z_symbol)] = float(point)
         out.values[key(scope, a_symbol)] = float(a[0])
-        out.values[key(scope, Partial(a_symbol, z_symbol))] = float(slope[0])
-        if not (part.params.activation.kink and point == 0):  # at a kink the one-sided slopes differ
-            out.differences[key(scope, Partial(a_symbol, z_symbol))] = central_difference(
-                _nudged(floats.value, float(point)), float(point)
-            )
+        out.values[slope_key] = float(r(act.floats.slope_as_worked(z, a, carried))[0])
+        if not (act.kink and point == 0):  # at a kink the one-sided slopes differ
+            out.differences[slope_key] = central_difference(_nudged(act.floats.value, float(point)), float(point))
             if carried:
-                out.unrounded[key(scope, Partial(a_symbol, z_symbol))] = float(floats.slope(z)[0])
+                out.unrounded[slope_key] = float(act.floats.slope_as_worked(z, a, False)[0])
 
 
 def _nudged(rule: Callable[[np.ndarray], np.ndarray], point: float) -> Callable[[float], float]:
@@ -103,7 +99,7 @@ def ask(part: Part[Points], network: Network, printer: Printer) -> Mapping[str, 
     return {
         "activation": Latex(printer.pattern(act.identity)),
         "activation_prose": act.prose,
-        "points": Latex(printer.show(Join(tuple(AsWritten(p) for p in part.params.points)))),
+        "points": numbers(part.params.points, printer),
         "many": len(part.params.points) > 1,
     }
 

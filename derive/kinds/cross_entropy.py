@@ -36,11 +36,12 @@ from derive.maths.steps import (
     Table,
 )
 from derive.maths.symbolic import bce, checked
-from derive.terms.display import AsWritten, Expression, Join, P, Pattern, Y, Z
+from derive.terms.display import AsWritten, Expression, P, Pattern, Y, Z
 from derive.terms.formula import Derivative, Difference, Hadamard, Num, Quantity, Ref, Tensor, equal
 from derive.terms.keys import Scope, key
 from derive.terms.symbols import LOSS, OUTPUT, TARGET, LossAt, Partial, PredictionError, Sym
-from derive.tex.printer import Latex, Printer
+from derive.tex.givens import numbers
+from derive.tex.printer import Printer
 from derive.verify.floats import FloatNet
 from derive.verify.twins import Expected, forward_values, gradient_values, sample_of
 
@@ -190,7 +191,7 @@ def twin(out: Expected, spec: Spec, part: Part[CrossEntropy]) -> None:
 
 
 def ask(part: Part[CrossEntropy], network: Network, printer: Printer) -> Mapping[str, object]:
-    return {"probabilities": Latex(printer.show(Join(tuple(AsWritten(p) for p in part.params.probabilities))))}
+    return {"probabilities": numbers(part.params.probabilities, printer)}
 
 
 KIND = PartKind(

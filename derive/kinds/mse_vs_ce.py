@@ -18,10 +18,11 @@ from derive.exercise.parts import PartReader
 from derive.maths.derivation import Derivation
 from derive.maths.steps import Algebra, Finding, PartSolution, Section, Table
 from derive.maths.symbolic import bce, checked
-from derive.terms.display import AsWritten, Join, Pattern, Rounded, Y, Z
+from derive.terms.display import AsWritten, Pattern, Rounded, Y, Z
 from derive.terms.formula import Difference, Num, Product, Quantity
 from derive.terms.keys import Scope, key
 from derive.terms.symbols import LOSS, LossSlope, Partial, Sym
+from derive.tex.givens import numbers
 from derive.tex.printer import Latex, Printer
 from derive.verify.twins import Expected
 
@@ -97,7 +98,7 @@ def twin(out: Expected, spec: Spec, part: Part[LossComparison]) -> None:
 
 def ask(part: Part[LossComparison], network: Network, printer: Printer) -> Mapping[str, object]:
     return {
-        "probabilities": Latex(printer.show(Join(tuple(AsWritten(p) for p in part.params.probabilities)))),
+        "probabilities": numbers(part.params.probabilities, printer),
         "target": Latex(printer.inline(part.params.target)),
     }
 

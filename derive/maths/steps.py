@@ -15,7 +15,6 @@ from derive.exercise.model import Network, Part, Spec
 from derive.exercise.notation import STANDARD, Notation
 from derive.terms.display import Shown
 from derive.terms.formula import Node, Quantity
-from derive.terms.keys import parse
 from derive.terms.symbols import LOSS, Symbolic
 from derive.tex.notebook import quantities_latex, quantities_markdown
 
@@ -318,10 +317,6 @@ class Solution:
                 pending.append((item, True))
                 pending.extend((used, False) for used in reversed(list(item.formula.refs())))
         return listed
-
-    def part_of(self, key: str) -> int | None:
-        """The number of the part a key's scope lies in (None for the given parameters)."""
-        return parse(key).scope.number
 
     def _repr_latex_(self) -> str:
         """Jupyter: every part's values, one aligned display per part."""

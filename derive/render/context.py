@@ -8,7 +8,7 @@ from typing import Any, TypeGuard
 from derive.exercise.model import Network, Part, Spec
 from derive.maths.general import input_part, input_symbol, layer_formula, network_formula, unit_formulas
 from derive.maths.network import unit_symbol
-from derive.maths.steps import Expanded, Given, PartSolution, Plot, Solution, Step
+from derive.maths.steps import Expanded, Given, PartSolution, Plot, Section, Solution, Step
 from derive.render.step_context import LINE_WIDTH, display_lines, entries, step_context
 from derive.terms.display import Join
 from derive.terms.formula import Sum, Tensor
@@ -152,7 +152,8 @@ def biases(network: Network) -> str:
 def part_context(solved: PartSolution, style: Style, spec: Spec) -> dict[str, Any]:
     """A part, printed in its own style, its units numbered as in the network it works with."""
     part, network = solved.part, spec.network
-    printer = style.printer(solved.network or network)
+    working = solved.network or network
+    printer = style.printer(working)
     return {
         "number": part.number,
         "biases": biases(network),
@@ -161,21 +162,22 @@ def part_context(solved: PartSolution, style: Style, spec: Spec) -> dict[str, An
         "decimals": style.places,
         "exact": style.exact,
         "title": part.title,
-        "question": question_context(part, network, style.printer(network)),
+        # The question speaks of the given network, the working of the one the part works with.
+        "question": question_context(part, network, printer if working is network else style.printer(network)),
         "neuron": style.neuron,
         "from_to": style.from_to,
         "plots": any(isinstance(s, Plot) for section in solved.sections for s in section.steps),
-        "sections": [
-            {
-                "key": section.key,
-                "label": section.label,
-                "steps": [
-                    step_context(s, style.printer(section.numbering) if section.numbering else printer)
-                    for s in shown(section.steps, style)
-                ],
-            }
-            for section in solved.sections
-        ],
+        "sections": [section_context(section, style, printer) for section in solved.sections],
+    }
+
+
+def section_context(section: Section, style: Style, printer: Printer) -> dict[str, Any]:
+    """A section's steps, printed with its own numbering of the units where it has one."""
+    numbered = style.printer(section.numbering) if section.numbering else printer
+    return {
+        "key": section.key,
+        "label": section.label,
+        "steps": [step_context(s, numbered) for s in shown(section.steps, style)],
     }
 
 

@@ -82,7 +82,7 @@ class Key:
     symbol: Symbolic
 
     def __str__(self) -> str:
-        return str(self.scope) + self.symbol.key
+        return key(self.scope, self.symbol)
 
 
 def key(scope: Scope, symbol: Symbolic) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import sympy as sp
 
 from derive.exercise.model import Network, Training
+from derive.terms.display import AsWritten, Join
 from derive.terms.keys import parameter, symbol_of
 from derive.terms.symbols import Sym, Symbolic
 from derive.tex.decimals import hyperparameter
@@ -17,6 +18,11 @@ from derive.tex.printer import Latex, Printer
 def hyper_value(value: sp.Rational, printer: Printer) -> str:
     """A hyperparameter as the exercise states it: 0.9, and 10^{-8} rather than 0.00000001."""
     return hyperparameter(value) or printer.as_written(value)
+
+
+def numbers(values: Sequence[sp.Expr], printer: Printer) -> Latex:
+    """Given numbers listed as the exercise writes them: 0, 2, -0.5 ("; " beside a decimal comma)."""
+    return Latex(printer.show(Join(tuple(AsWritten(v) for v in values))))
 
 
 def hypers(training: Training, printer: Printer) -> list[Latex]:

@@ -107,9 +107,7 @@ class Printer(NamingPrinter):
         text = _MARK.sub(lambda match: self.name(match.group(1)), text)
         if self.look.mark == ",":
             text = _LIST.sub("; ", text)
-        for i in range(len(args), 0, -1):  # #12 before #1
-            text = text.replace(f"#{i}", self.show(args[i - 1]))
-        return text
+        return _filled(text, [self.show(arg) for arg in args])
 
     def _print_Pattern(self, p: Pattern) -> str:
         return self.pattern(p.text, p.args)
@@ -194,11 +192,7 @@ class Printer(NamingPrinter):
         return node.prime.replace("#", self._print(node.arg))
 
     def _print_Rule(self, node: Rule) -> str:
-        text = node.latex
-        # Highest placeholder first, so that #1 does not eat the start of #12.
-        for i in range(len(node.args), 0, -1):
-            text = text.replace(f"#{i}", self._child(node.args[i - 1], _ATOM))
-        return text
+        return _filled(node.latex, [self._child(arg, _ATOM) for arg in node.args])
 
     def _print_Apply(self, node: Apply) -> str:
         return node.function.call.replace("#", self._print(node.arg))
@@ -388,6 +382,13 @@ class Printer(NamingPrinter):
         power = expr.args[0]
         text = f"{power.p}/{power.q}" if power.is_Rational and not power.is_Integer else self._print(power)
         return self._do_exponent(rf"e^{{{text}}}", exp)
+
+
+def _filled(text: str, args: Sequence[str]) -> str:
+    """``text`` with ``args`` for its placeholders #1, #2, …"""
+    for i in range(len(args), 0, -1):  # highest first, so that #1 does not eat the start of #12
+        text = text.replace(f"#{i}", args[i - 1])
+    return text
 
 
 def _layered(node: Node) -> bool:

@@ -165,10 +165,7 @@ class FloatNet:
                 delta = r(a * (upstream - r(np.array(upstream @ a))))
             else:
                 # The student policy takes f' from the rounded a where a student writes it so (σ' = a(1 − a)).
-                if self.rounds and act.slope_of_output is not None:
-                    slope = act.slope_of_output(activations[l - 1])
-                else:
-                    slope = act.slope(zs[l - 1])
+                slope = act.slope_as_worked(zs[l - 1], activations[l - 1], self.rounds)
                 if from_logit and l == len(zs):
                     slope = sigmoid_float(zs[-1]) * sigmoid_float(-zs[-1])  # σ' without 1 − σ
                 delta = r(upstream * slope)
