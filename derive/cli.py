@@ -133,10 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(path)
     report = built.report
     print(
-        f"verified {report.values} values against float64 and {report.differences} gradients by finite differences"
-        f" in {time.perf_counter() - started:.2f} s",
+        f"verified {report.values} values against float64 and {report.differences} gradients by finite differences;"
+        f" {built.redone}; in {time.perf_counter() - started:.2f} s",
         file=sys.stderr,
     )
+    if built.redone.failed:
+        print(f"derive: warning: these lines do not redo: {', '.join(built.redone.failed)}", file=sys.stderr)
     return 0
 
 

@@ -21,6 +21,7 @@ from derive.render.answers import answers, answers_csv, answers_json
 from derive.render.context import Context, sheet_context
 from derive.render.fragments import fragments, value_macros
 from derive.render.pieces import SolutionPieces
+from derive.render.reproduce import Redone
 from derive.render.templates import render_exercise, render_solution
 from derive.tex.style import Style
 from derive.verify.gate import Report, verify
@@ -57,6 +58,8 @@ class Built:
     solution: Solution
     """The verified derivation the files were made from (look quantities up by answer key)."""
     warnings: tuple[str, ...] = field(default=())
+    redone: Redone = field(default=Redone())
+    """The solution sheet's substituted lines, and which of them redo from the numbers they show."""
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -92,7 +95,7 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
         pdfs = tex.pdfs(spec.name)  # → PDF
     files = write_all(options.output_dir, {**logo, **texts, **pdfs})  # all renamed into place, or none
     tex.missing()  # PDFs asked for but no TeX: the rest is written, the exit status says so
-    return Built(files, report, solution)
+    return Built(files, report, solution, redone=Redone.of(context["parts"]))
 
 
 def sized(spec: Spec, options: Options) -> Spec:

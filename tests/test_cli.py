@@ -167,3 +167,11 @@ def test_every_part_shows_its_key_number(built: Path) -> None:
     }
     for number, needle in expected.items():
         assert needle in " ".join(parts[number].split()), (number, needle)
+
+
+def test_the_summary_line_counts_the_worked_lines_that_redo(tmp_path: Path) -> None:
+    result = run("example", "-o", str(tmp_path), "--no-pdf")
+    assert result.returncode == 0, result.stderr
+    counted = re.search(r"; (\d+) of (\d+) worked lines redo from the numbers they show; in ", result.stderr)
+    assert counted is not None and counted[1] == counted[2] and int(counted[1]) > 100, result.stderr
+    assert "do not redo" not in result.stderr

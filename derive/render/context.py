@@ -154,6 +154,7 @@ def part_context(solved: PartSolution, style: Style, spec: Spec) -> dict[str, An
     part, network = solved.part, spec.network
     working = solved.network or network
     printer = style.printer(working)
+    sections = [section_context(section, style, printer) for section in solved.sections]
     return {
         "number": part.number,
         "biases": biases(network),
@@ -167,7 +168,9 @@ def part_context(solved: PartSolution, style: Style, spec: Spec) -> dict[str, An
         "neuron": style.neuron,
         "from_to": style.from_to,
         "plots": any(isinstance(s, Plot) for section in solved.sections for s in section.steps),
-        "sections": [section_context(section, style, printer) for section in solved.sections],
+        "sections": sections,
+        # Each substituted line's answer key and whether its shown numbers give its shown result.
+        "redone": [line for section in sections for step in section["steps"] for line in step.get("redone", ())],
     }
 
 

@@ -29,6 +29,7 @@ from derive.maths.steps import (
     Word,
 )
 from derive.render.diagram import diagram_context
+from derive.render.reproduce import worked
 from derive.terms.formula import Apply, Derivative, Node, Product, Quantity, Ref, Rule, Tensor
 from derive.terms.symbols import Partial, Sym, Symbolic
 from derive.tex.decimals import terminating
@@ -81,13 +82,17 @@ def _(step: Compute, printer: Printer) -> dict[str, Any]:
         # f and f' of a whole vector are shown entry by entry below, not as f(matrix).
         if not _applies(step.general) and not approximated and width(text) <= LINE_WIDTH:
             substituted = Latex(text)
+    order = _in_order(step, flip)
+    lines = [line_context(q, printer) for q in order]
     return {
         "type": "compute",
         "number": step.number or 0,
         "symbol": Latex(printer.symbol(step.symbol, flip)),
         "general": general,
         "substituted": substituted,
-        "rows": [row for q in _in_order(step, flip) for row in line_context(q, printer)],
+        "rows": [row for rows, _ in lines for row in rows],
+        # Per substituted line, whether its shown numbers give its shown result (counted by the build).
+        "redone": [(q.key, redone) for q, (_, redone) in zip(order, lines, strict=True) if redone is not None],
     }
 
 
@@ -124,8 +129,9 @@ def _is_copy(node: Node) -> bool:
     return isinstance(node, Ref) or (isinstance(node, Apply) and node.function.call == "#" and _is_copy(node.arg))
 
 
-def line_context(q: Quantity, printer: Printer) -> list[dict[str, Any]]:
-    """One scalar as display rows: symbol = formula = numbers substituted = exact result ≈ decimal.
+def line_context(q: Quantity, printer: Printer) -> tuple[list[dict[str, Any]], bool | None]:
+    """One scalar as display rows: symbol = formula = numbers substituted = exact result ≈ decimal,
+    and whether the substituted line redoes (None: the value has no line to redo).
 
     When a substituted value had to be a decimal, the chain reads ≈ from there on and the exact
     result is restated on a row of its own, so no "=" ever joins a rounded and an exact value.
@@ -134,13 +140,15 @@ def line_context(q: Quantity, printer: Printer) -> list[dict[str, Any]]:
     result = printer.result(q)
     chain: list[tuple[str, str]] = []
     restated: list[tuple[str, str]] = []
+    redone = None
     if q.formula is not None and _is_copy(q.formula):
         # ŷ = z^{(2)}, ∂L/∂b = δ: nothing to substitute, the value follows directly.
         chain.append(("=", printer.formula(q.formula)))
         chain.extend(result)
     elif q.formula is not None:
         chain.append(("=", printer.formula(q.formula)))
-        text, approximated = printer.substituted(q.formula)
+        line = worked(q, printer)
+        text, approximated, redone = line.substitution.text, line.substitution.approximated, line.redoes
         if approximated:
             chain.append((r"\approx", text))
             if len(result) == 1 and result[0][0] == "=":
@@ -156,7 +164,7 @@ def line_context(q: Quantity, printer: Printer) -> list[dict[str, Any]]:
     rows = _wrap(symbol_text, _dedupe(symbol_text, chain))
     if restated:
         rows.extend(_wrap(symbol_text, restated))
-    return rows
+    return rows, redone
 
 
 def _dedupe(first: str, chain: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -197,8 +205,10 @@ def _items(values: Items, printer: Printer) -> list[dict[str, Any]]:
     items = []
     for symbol, rows in _itemized(values, printer):
         text, shown = printer.listing(symbol, rows)
-        value = matrix([[printer.value(q) for q in row] for row in shown])
-        items.append({"symbol": Latex(text), "value": Latex(value)})
+        writer = printer.but()  # its own record of whether a decimal stood in for an exact value
+        value = matrix([[writer.value(q) for q in row] for row in shown])
+        relation = r"\approx" if writer.approximated else "="
+        items.append({"symbol": Latex(text), "relation": Latex(relation), "value": Latex(value)})
     return items
 
 

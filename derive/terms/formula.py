@@ -8,9 +8,10 @@ numbers substituted, and as its result.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -523,3 +524,19 @@ class Chain(Node):
 
 def ref(q: Quantity) -> Ref:
     return Ref(q)
+
+
+def with_values(node: Node, values: Mapping[Quantity, sp.Expr]) -> Node:
+    """``node`` with each quantity of ``values`` standing for the given value instead of its own: the
+    formula a student evaluates with the numbers a line shows."""
+    if isinstance(node, Ref):
+        value = values.get(node.q)
+        return node if value is None else Ref(Quantity.given(node.q.symbol, value, node.q.scope))
+    changed: dict[str, Node | tuple[Node, ...]] = {}
+    for item in dataclasses.fields(node):  # type: ignore[arg-type]
+        field = getattr(node, item.name)
+        if isinstance(field, Node):
+            changed[item.name] = with_values(field, values)
+        elif isinstance(field, tuple) and field and all(isinstance(f, Node) for f in field):
+            changed[item.name] = tuple(with_values(f, values) for f in field)
+    return dataclasses.replace(node, **changed) if changed else node  # type: ignore[type-var]

@@ -35,32 +35,48 @@ def significant(places: int) -> bool:
     return getattr(places, "significant", False)
 
 
-def decimal(value: sp.Float | float, places: int = 4) -> str:
+def decimal(value: sp.Float | float, places: int = 4, guard: int = 0) -> str:
     """A decimal rounded half up to ``places`` (or to that many significant figures when ``places``
-    is a significant :class:`Digits`); tiny and huge values in scientific notation."""
+    is a significant :class:`Digits`), with ``guard`` digits more; tiny and huge values in scientific
+    notation. A value below 0.01 shows at least 3 significant figures (0.000338, not 0.0003)."""
     if not math.isfinite(float(value)):
         return r"\infty" if float(value) > 0 else r"-\infty"
+    number, mantissa_places = _rounded(value, places, guard)
+    if mantissa_places is not None:
+        mantissa, exponent = f"{number:.{mantissa_places}e}".split("e")  # already rounded: exact
+        return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
+    return f"{number:f}"
+
+
+def shown(value: sp.Float | float, places: int = 4, guard: int = 0) -> Decimal | None:
+    """The number :func:`decimal` writes for ``value`` (None for ±∞): what a student reads off the sheet."""
+    return _rounded(value, places, guard)[0] if math.isfinite(float(value)) else None
+
+
+FIGURES = 3
+"""Fewest significant figures a decimal of a small value shows (fewer where the places allow fewer)."""
+
+
+def _rounded(value: sp.Float | float, places: int, guard: int) -> tuple[Decimal, int | None]:
+    """``value`` rounded as :func:`decimal` writes it, and the places of its mantissa when it is
+    written as a power of ten (else None)."""
     number = Decimal(str(sp.Float(value, 40)))
-    if significant(places):
-        return _significant(number, int(places))
-    if number != 0 and not Decimal(10) ** -places <= abs(number) < Decimal(10) ** 6:
-        mantissa, exponent = f"{number:.{max(places - 1, 1)}e}".split("e")
-        return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
-    rounded = rounded_decimal(number, places)
-    if rounded == 0:
-        rounded = abs(rounded)
-    return f"{rounded:f}"
-
-
-def _significant(number: Decimal, figures: int) -> str:
-    """``number`` rounded half up to ``figures`` significant figures: 0.01235, 1.235, 123500."""
     if number == 0:
-        return "0"
-    rounded = rounded_decimal(number, figures, significant=True)
-    if not Decimal("1e-4") <= abs(rounded) < Decimal(10) ** 6:
-        mantissa, exponent = f"{rounded:.{max(figures - 1, 0)}e}".split("e")
-        return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
-    return f"{rounded:f}"
+        return (Decimal(0) if significant(places) else rounded_decimal(abs(number), places + guard)), None
+    if significant(places):
+        rounded = rounded_decimal(number, int(places) + guard, significant=True)
+        scientific = not Decimal("1e-4") <= abs(rounded) < Decimal(10) ** 6
+        return rounded, max(int(places) + guard - 1, 0) if scientific else None
+    if not Decimal(10) ** -places <= abs(number) < Decimal(10) ** 6:
+        figures = max(places - 1, 1) + guard
+        return rounded_decimal(number, figures + 1, significant=True), figures
+    rounded = rounded_decimal(number, places + guard)
+    if abs(rounded - number) > abs(number) * Decimal("1e-15"):
+        # Places enough for the figures (0.000338 needs 6: figures - adjusted - 1), unless the value
+        # is exact within the places (-0.0010 stays so; beyond 15 figures a binary float's noise).
+        figures = min(FIGURES, places - 1)
+        rounded = rounded_decimal(number, max(places, figures - number.adjusted() - 1) + guard)
+    return (abs(rounded) if rounded == 0 else rounded), None
 
 
 def terminating(value: sp.Expr, places: int) -> str | None:
@@ -111,7 +127,13 @@ def carried(q: Quantity, places: int) -> str | None:
     a given with all of its own (0.123456 stays so); None for any other value (with a point)."""
     if q.carry is None:
         return None
-    return decimal(q.approx, places) if q.formula is not None else terminating(q.exact, 12)
+    if q.formula is None:
+        return terminating(q.exact, 12)
+    value = q.exact
+    if significant(places) or not value.is_Rational or abs(value) >= 10**6:
+        return decimal(q.approx, places)
+    # Exactly the carried places (0.000300 would claim digits the policy did not carry).
+    return f"{rounded_decimal(Decimal(int(value.p)) / Decimal(int(value.q)), places):f}"
 
 
 def decimals_only(q: Quantity, places: int) -> str | None:

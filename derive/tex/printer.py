@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import sympy as sp
@@ -48,12 +49,22 @@ from derive.terms.symbols import (
     Updated,
     weight_shaped,
 )
-from derive.tex.decimals import decimal, decimals_only, terminating
+from derive.tex.decimals import decimal, decimals_only, shown, terminating
 from derive.tex.naming import NamingPrinter
 
 
 class Latex(str):
     """A string that already is LaTeX (made by the printer); every other string gets escaped."""
+
+
+@dataclass(frozen=True)
+class Substitution:
+    """A formula printed with its numbers: the LaTeX, whether a decimal stood in for an exact value
+    (the line reads ≈), and the number each quantity was written as."""
+
+    text: str
+    approximated: bool
+    values: dict[Quantity, sp.Expr]
 
 
 class Data(Latex):
@@ -84,13 +95,16 @@ class Printer(NamingPrinter):
         **NamingPrinter._default_settings,
         "order": "none",  # see _print_Add
         "substitute": False,
+        "guard": 0,  # digits beyond the look's that a decimal substituted into a formula gets
     }
-    kept = ("substitute",)  # a substituted formula stays substituted inside a re-oriented part
+    kept = ("substitute", "guard")  # a substituted formula stays substituted inside a re-oriented part
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         super().__init__(settings)
         self.approximated = False
         """Set when a substitution fell back to a decimal, so the line must read ≈."""
+        self.substitutes: dict[Quantity, sp.Expr] = {}
+        """The number each substituted quantity was written as: its exact value, or the decimal shown."""
 
     # --- displays ---------------------------------------------------------------------------
 
@@ -258,7 +272,8 @@ class Printer(NamingPrinter):
     # --- values -----------------------------------------------------------------------------
 
     def value(self, q: Quantity) -> str:
-        """A quantity's value as substituted into a formula: exact when short, else a decimal."""
+        """A quantity's value as substituted into a formula: exact when short, else a decimal (with the
+        printer's guard digits beyond the look's places)."""
         look = self.look
         text = (
             self.number(decimals_only(q, look.places))
@@ -267,10 +282,13 @@ class Printer(NamingPrinter):
             if is_exact(q.exact)
             else None
         )
-        if text is None:
-            self.approximated = True
-            return self.decimal(q.approx)
-        return text
+        if text is not None:
+            self.substitutes[q] = q.exact
+            return text
+        self.approximated = True
+        guard = self._settings["guard"]
+        self.substitutes[q] = sp.Rational(str(shown(q.approx, look.places, guard)))
+        return self.decimal(q.approx, guard=guard)
 
     def value_precedence(self, q: Quantity) -> int:
         text = self.value(q)
@@ -284,9 +302,10 @@ class Printer(NamingPrinter):
         TeX adds no space after the comma)."""
         return text if text is None or self.look.mark == "." else text.replace(".", "{,}")
 
-    def decimal(self, value: Any, places: int | None = None) -> str:
-        """A decimal rounded half up to ``places`` (default: the look's), with the sheet's mark."""
-        return str(self.number(decimal(value, self.look.places if places is None else places)))
+    def decimal(self, value: Any, places: int | None = None, guard: int = 0) -> str:
+        """A decimal rounded half up to ``places`` (default: the look's) and ``guard`` digits more, with
+        the sheet's mark."""
+        return str(self.number(decimal(value, self.look.places if places is None else places, guard)))
 
     def inline(self, value: sp.Expr) -> str:
         """An exact value for running text: short fractions folded (1/2), as a student writes inline."""
@@ -332,9 +351,14 @@ class Printer(NamingPrinter):
 
     def substituted(self, node: Node, oriented: bool = False) -> tuple[str, bool]:
         """A formula with every reference replaced by its value; True when a decimal was used."""
+        substitution = self.substitution(node, oriented)
+        return substitution.text, substitution.approximated
+
+    def substitution(self, node: Node, oriented: bool = False) -> Substitution:
+        """A formula with every reference replaced by its value, and the numbers it was written with."""
         printer = self.but(substitute=True, oriented=oriented)
         text = printer._print(node)
-        return text, printer.approximated
+        return Substitution(text, printer.approximated, printer.substitutes)
 
     def formula(self, node: Node, oriented: bool = False) -> str:
         """A formula (or a symbol) in symbols; ``oriented``: weight-shaped tensors as the sheet's matrices."""
