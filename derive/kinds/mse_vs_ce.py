@@ -18,7 +18,7 @@ from derive.exercise.model import ONE, Network, Part, Spec
 from derive.exercise.parts import PartReader
 from derive.kinds.cross_entropy import SIGMOID_PRODUCT
 from derive.maths.derivation import Derivation
-from derive.maths.steps import Algebra, Compute, Finding, PartSolution, Section, Table
+from derive.maths.steps import Algebra, Compute, Finding, PartSolution, Section, Step, Table
 from derive.maths.symbolic import bce, checked
 from derive.terms.display import AsWritten, Expression, P, Pattern, Rounded, Y, Z
 from derive.terms.formula import Difference, Num, Product, Quantity, Ref
@@ -127,7 +127,7 @@ def derive(d: Derivation, part: Part[LossComparison]) -> PartSolution:
         ("ce", Rounded(ce.approx, 6)),
         ("ratio", Rounded(abs(ce.approx / mse.approx), 1)),
     )
-    worked = (
+    worked: tuple[Step, ...] = (
         Finding("mse_vs_ce_at", (("p", AsWritten(p_worst)), ("y", str(y)))),
         Compute(slope.symbol, None, (slope,)),
         Finding("mse_vs_ce_loss", (("loss", "mse"),)),
@@ -153,13 +153,13 @@ def twin(out: Expected, spec: Spec, part: Part[LossComparison]) -> None:
         out.values[key(scope, LossSlope("ce", p_exact))] = p - y
     # The worked prediction: the most wrong one, its factors from the catalogue's float rules.
     worst = max(part.params.probabilities, key=lambda p: abs(float(p) - y))
-    p, target = np.array([float(worst)]), np.array([y])
+    prediction, target = np.array([float(worst)]), np.array([y])
     out.values[key(scope, Sym("p"))] = float(worst)
     out.values[key(scope, TARGET)] = y
     out.values[key(scope, Partial(Sym("p"), Sym("z")))] = float(worst) * (1 - float(worst))
     d_p = Partial(LOSS, Sym("p"))
-    out.values[key(scope.tag("mse"), d_p)] = float(SQUARED_ERROR.floats.gradient(p, target)[0])
-    out.values[key(scope.tag("ce"), d_p)] = float(BINARY_CROSS_ENTROPY.floats.gradient(p, target)[0])
+    out.values[key(scope.tag("mse"), d_p)] = float(SQUARED_ERROR.floats.gradient(prediction, target)[0])
+    out.values[key(scope.tag("ce"), d_p)] = float(BINARY_CROSS_ENTROPY.floats.gradient(prediction, target)[0])
 
 
 def ask(part: Part[LossComparison], network: Network, printer: Printer) -> Mapping[str, object]:
