@@ -160,7 +160,7 @@ def _magnitude_finding(rows: list[tuple[Oriented, Quantity, Quantity]]) -> Findi
         facts += [
             ("sigmoid_drop", Rounded(sigmoid_drop, 3)),
             ("relu_drop", Rounded(relu_drop, 3)),
-            ("fades_less", "relu" if relu_drop > sigmoid_drop else "sigmoid"),
+            ("fades_less", "swapped" if relu_drop > sigmoid_drop else "given"),
         ]
     return Finding("magnitudes", tuple(facts))
 

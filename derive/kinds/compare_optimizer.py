@@ -134,7 +134,7 @@ def _loss_comparison(part: Part[Training], start: Forward, other: list[Quantity]
     rows += [(str(t), s, o) for t, (s, o) in enumerate(zip(sgd, other, strict=True), 1)]
     before, sgd_end, other_end = float(start.loss.approx), float(sgd[-1].approx), float(other[-1].approx)
     tie = abs(sgd_end - other_end) <= TIE * max(abs(sgd_end), abs(other_end))
-    winner = "tie" if tie else "sgd" if sgd_end < other_end else "other"
+    winner = "tie" if tie else "gd" if sgd_end < other_end else "other"
     facts = (
         ("label", optimizer.label),
         ("steps", str(part.params.steps)),
