@@ -17,9 +17,9 @@ from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Network, Part, Sample, Spec, Vector
 from derive.exercise.parts import PartReader
 from derive.maths.derivation import Derivation, norm
-from derive.maths.steps import Finding, Identity, PartSolution, Section, Table, Values
-from derive.terms.display import Exact, Join, Oriented, Pattern
-from derive.terms.formula import equal
+from derive.maths.steps import Finding, Identity, PartSolution, Section, Table
+from derive.terms.display import Exact, Join, Oriented, Pattern, Rounded
+from derive.terms.formula import Quantity, equal
 from derive.terms.keys import Scope, key
 from derive.terms.symbols import LOSS, Norm, Partial, Sym, weight
 from derive.tex.printer import Latex, Printer
@@ -104,11 +104,13 @@ def derive(d: Derivation, part: Part[ActivationSwap]) -> PartSolution:
     grads, bwd = d.gradient_sections(relu_network, loss, part, fwd, names)
     sections.extend([*shown, *grads])
     scope = Scope.part(part.number)
-    _, sigmoid_bwd = d.silent_pass(d.spec.network, part, scope.tag("sigmoid"))
-    values = tuple(
-        Values(Partial(LOSS, weight(l)), sigmoid_bwd.gradients.weights[l - 1])
-        for l in range(1, len(relu_network.layers) + 1)
+    # The sigmoid network at the same input, worked here (or recalled from the part that did).
+    sigmoid = d.spec.network
+    before, sigmoid_fwd = d.sample_and_forward(sigmoid, d.spec.loss, part, scope=scope.tag("sigmoid"))
+    sigmoid_grads, sigmoid_bwd = d.gradient_sections(
+        sigmoid, d.spec.loss, part, sigmoid_fwd, names, scope=scope.tag("sigmoid")
     )
+    sections.extend([Section("sigmoid_network", ()), *before, *sigmoid_grads])
     rows = []
     for l in range(1, len(relu_network.layers) + 1):
         rows.append(
@@ -124,7 +126,7 @@ def derive(d: Derivation, part: Part[ActivationSwap]) -> PartSolution:
         Pattern(r"\text{sigmoid: } \lVert \partial @L / \partial #1 \rVert", layer_weights),
         Pattern(r"\text{ReLU: } \lVert \partial @L / \partial #1 \rVert", layer_weights),
     )
-    sections.append(Section("magnitudes", (*values, Table("magnitudes", header, tuple(rows)))))
+    sections.append(Section("magnitudes", (Table("magnitudes", header, tuple(rows)), _magnitude_finding(rows))))
     if swap.dead_x is not None:
         dead_sections, dead_fwd, _ = d.derive_sample(
             relu_network, loss, Sample(swap.dead_x, part.sample.y), scope.tag("dead")
@@ -141,6 +143,28 @@ def derive(d: Derivation, part: Part[ActivationSwap]) -> PartSolution:
     return PartSolution(part, tuple(sections), network_changed=True)
 
 
+def _magnitude_finding(rows: list[tuple[Oriented, Quantity, Quantity]]) -> Finding:
+    """What the norms say: how each network's weight gradient changes from the last layer back to
+    the first, and in how many layers ReLU's is the larger."""
+    sigmoid = [float(row[1].approx) for row in rows]
+    relu = [float(row[2].approx) for row in rows]
+    larger = sum(r > s for s, r in zip(sigmoid, relu, strict=True))
+    facts: list[tuple[str, Any]] = [
+        ("larger", "all" if larger == len(rows) else "none" if larger == 0 else "some"),
+        ("count", str(larger)),
+        ("layers", str(len(rows))),
+    ]
+    if len(rows) > 1 and sigmoid[-1] and relu[-1]:
+        # Back from the last layer to the first: the factor the signal's size changes by in each network.
+        sigmoid_drop, relu_drop = sigmoid[0] / sigmoid[-1], relu[0] / relu[-1]
+        facts += [
+            ("sigmoid_drop", Rounded(sigmoid_drop, 3)),
+            ("relu_drop", Rounded(relu_drop, 3)),
+            ("fades_less", "swapped" if relu_drop > sigmoid_drop else "given"),
+        ]
+    return Finding("magnitudes", tuple(facts))
+
+
 def twin(out: Expected, spec: Spec, part: Part[ActivationSwap]) -> None:
     relu, loss = part.network_and_loss(spec)
     scope = Scope.part(part.number)
@@ -150,6 +174,8 @@ def twin(out: Expected, spec: Spec, part: Part[ActivationSwap]) -> None:
     relu_net, sigmoid_net = FloatNet.of(relu), FloatNet.of(spec.network)
     forward_values(out, relu, relu_net, x, y, loss, scope)
     relu_grads = gradient_values(out, relu, relu_net, x, y, loss, scope)
+    out.vector(scope.tag("sigmoid"), "x", x)
+    out.vector(scope.tag("sigmoid"), "y", y)
     forward_values(out, spec.network, sigmoid_net, x, y, spec.loss, scope.tag("sigmoid"))
     sigmoid_grads = gradient_values(out, spec.network, sigmoid_net, x, y, spec.loss, scope.tag("sigmoid"))
     for l in range(1, len(relu.layers) + 1):

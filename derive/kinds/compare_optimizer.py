@@ -1,5 +1,5 @@
-"""Another optimizer against SGD: its first steps computed exactly, and its first step next to
-gradient descent's for every parameter."""
+"""Another optimizer against SGD: its first steps computed exactly, its first step next to gradient
+descent's for every parameter, and the loss after each method's steps with which lowered it more."""
 
 from __future__ import annotations
 
@@ -7,14 +7,26 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from derive.catalog.losses import Loss
+from derive.catalog.optimizers import SGD
 from derive.exercise.kind import PartKind
 from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import PartReader
 from derive.kinds.update import training_question
 from derive.maths.derivation import Derivation
-from derive.maths.network import Backward, Params
-from derive.maths.steps import Finding, PartSolution, Section, Table
+from derive.maths.network import (
+    Backward,
+    Forward,
+    Params,
+    State,
+    after_steps,
+    backward,
+    forward,
+    hyper_quantities,
+    step,
+)
+from derive.maths.steps import Cell, Finding, PartSolution, Section, Table
 from derive.maths.updates import flat, optimizer_table
 from derive.terms.display import Exact, Join, Pattern, Rounded
 from derive.terms.formula import Difference, Negate, Product, Quantity, Ref
@@ -25,7 +37,9 @@ from derive.tex.printer import Printer
 from derive.verify.floats import FloatNet
 from derive.verify.twins import (
     Expected,
+    after,
     all_names,
+    forward_values,
     gradient_values,
     hyper_of,
     param_symbols,
@@ -37,6 +51,18 @@ from derive.verify.twins import (
 
 MAX_STEPS = 3
 """Most steps computed exactly (Adam's closed forms grow fast)."""
+TIE = 1e-12
+"""Relative difference of the two final losses below which neither method did better."""
+
+
+def sgd_scope(part: Part[Training]) -> Scope:
+    """Where gradient descent's own run lives in the part: its steps, state and losses."""
+    return Scope.part(part.number).run(1)
+
+
+def sgd_training(training: Training) -> Training:
+    """Gradient descent with the compared optimizer's learning rate and number of steps."""
+    return Training(SGD, training.learning_rate, (), training.steps)
 
 
 def read(
@@ -65,9 +91,63 @@ def derive(d: Derivation, part: Part[Training]) -> PartSolution:
         network, loss, part, part.params, start, first, names, optimizer_table, "optimizer_step", str
     )
     sections.extend(steps)
-    after_first = after[0]
-    sections.append(_first_step_comparison(d, part, first, after_first, hyper["alpha"]))
+    sections.append(_first_step_comparison(d, part, first, after[0], hyper["alpha"]))
+    scope = Scope.part(part.number)
+    # The loss at the parameters after each step: a new forward pass per method and step.
+    losses = [
+        forward(network, p, start.inputs, start.targets, loss, scope, after_steps(t)).loss
+        for t, p in enumerate(after, 1)
+    ]
+    sections.append(_loss_comparison(part, start, losses, _sgd_losses(d, network, loss, part, start, first, names)))
     return PartSolution(part, tuple(sections))
+
+
+def _sgd_losses(
+    d: Derivation,
+    network: Network,
+    loss: Loss,
+    part: Part[Training],
+    start: Forward,
+    first: Backward,
+    names: tuple[str, ...],
+) -> list[Quantity]:
+    """Gradient descent from the same parameters with the same α, step by step: the loss after each step."""
+    scope = sgd_scope(part)
+    training = sgd_training(part.params)
+    hyper = hyper_quantities(SGD, training.learning_rate, scope, d.spec.sheet.carry)
+    params, state, grads, losses = d.params, State(), first, []
+    for t in range(1, training.steps + 1):
+        stepped = step(d.params, params, grads, SGD, hyper, state, names, scope)
+        params, state = stepped.params, stepped.state
+        fwd = forward(network, params, start.inputs, start.targets, loss, scope, after_steps(t))
+        losses.append(fwd.loss)
+        if t < training.steps:
+            grads = backward(network, params, fwd, loss, scope.step(t + 1))
+    return losses
+
+
+def _loss_comparison(part: Part[Training], start: Forward, other: list[Quantity], sgd: list[Quantity]) -> Section:
+    """The loss before and after every step under both methods, and which ended lower."""
+    optimizer = part.params.optimizer
+    header = ("t", Pattern(r"\text{SGD: } @L_t"), Pattern(rf"\text{{{optimizer.label}: }} @L_t"))
+    rows: list[tuple[Cell, ...]] = [("0", start.loss, start.loss)]
+    rows += [(str(t), s, o) for t, (s, o) in enumerate(zip(sgd, other, strict=True), 1)]
+    before, sgd_end, other_end = float(start.loss.approx), float(sgd[-1].approx), float(other[-1].approx)
+    tie = abs(sgd_end - other_end) <= TIE * max(abs(sgd_end), abs(other_end))
+    winner = "tie" if tie else "gd" if sgd_end < other_end else "other"
+    facts = (
+        ("label", optimizer.label),
+        ("steps", str(part.params.steps)),
+        ("before", Rounded(start.loss.approx, 4)),
+        ("sgd", Rounded(sgd[-1].approx, 4)),
+        ("other", Rounded(other[-1].approx, 4)),
+        ("sgd_rose", "yes" if sgd_end > before else ""),
+        ("other_rose", "yes" if other_end > before else ""),
+        ("winner", winner),
+    )
+    return Section(
+        "optimizer_losses", (Table("optimizer_losses", header, tuple(rows)), Finding("optimizer_verdict", facts))
+    )
 
 
 def _first_step_comparison(
@@ -131,7 +211,16 @@ def twin(out: Expected, spec: Spec, part: Part[Training]) -> None:
     hyper = hyper_of(training)
     record_hyper(out, scope, hyper)
     first = gradient_values(out, network, initial, x, y, loss, scope)
-    after_first = run_steps(out, network, initial, x, y, loss, first, scope, training, all_names(network))[0]
+    names = all_names(network)
+    nets = run_steps(out, network, initial, x, y, loss, first, scope, training, names)
+    after_first = nets[0]
+    # The loss after every step of both methods (gradient descent as its own run from the same start).
+    sgd = sgd_training(training)
+    record_hyper(out, sgd_scope(part), hyper_of(sgd))
+    sgd_nets = run_steps(out, network, initial, x, y, loss, first, sgd_scope(part), sgd, names)
+    for where, run in ((scope, nets), (sgd_scope(part), sgd_nets)):
+        for t, net in enumerate(run, 1):
+            forward_values(out, network, net, x, y, loss, where, after(t))
     for kind, symbol, l, index in param_symbols(network):
         g = float((first.weights if kind == "w" else first.biases)[l - 1][index])
         old = float((initial.weights if kind == "w" else initial.biases)[l - 1][index])

@@ -37,7 +37,7 @@ from derive.maths.steps import (
 )
 from derive.maths.symbolic import bce, checked
 from derive.terms.display import AsWritten, Expression, P, Pattern, Y, Z
-from derive.terms.formula import Derivative, Difference, Hadamard, Num, Quantity, Ref, Tensor, equal
+from derive.terms.formula import Derivative, Difference, Hadamard, Num, Quantity, Ref, Tensor, equal, small
 from derive.terms.keys import Scope, key
 from derive.terms.symbols import LOSS, OUTPUT, TARGET, LossAt, Partial, PredictionError, Sym
 from derive.tex.givens import numbers
@@ -165,9 +165,38 @@ def _applied(d: Derivation, part: Part[CrossEntropy]) -> list[Section]:
         if not equal(q.exact, shortcut.exact) if difference.is_number else abs(q.approx - shortcut.approx) > 1e-30:
             raise VerificationError(f"{q.key}: δ of a sigmoid output under cross-entropy is not p − y")
         steps.append(Compute(shortcut.symbol, None, (shortcut,)))
+        simplified = _simplified(q, shortcut)
+        if simplified is not None:
+            steps.extend((Finding("ce_simplified", ()), simplified))
         steps.append(Finding("ce_shortcut", (("delta", q.symbol),)))
     sections.append(Section("ce_applied_gradient", tuple(steps)))
     return [Section("ce_applied", ()), *sections]
+
+
+SIMPLIFY_NODES = 60
+"""Largest closed form the sheet simplifies by SymPy (larger ones: the general derivation stands)."""
+
+
+def _simplified(delta: Quantity, shortcut: Quantity) -> Algebra | None:
+    """δ and ŷ − y at the sample, each brought by SymPy to the same simplest form: equal exactly.
+
+    δ goes through one common denominator first (where that differs from both ends), so the
+    cancellation a student does by hand is a line of its own.
+    """
+    exact = (delta.exact, shortcut.exact)
+    if any(value.free_symbols or not value.is_number or not small(value, SIMPLIFY_NODES) for value in exact):
+        return None  # a value that stands by a symbol, or too large a form to simplify here
+    common = sp.simplify(shortcut.exact)
+    checked(common, *exact)
+    lines = []
+    for q, via in ((delta, sp.together(delta.exact)), (shortcut, None)):
+        chain = [q.exact]
+        for form in (via, common):
+            if form is not None and not any(form == shown for shown in chain):
+                checked(q.exact, form)
+                chain.append(form)
+        lines.append((q.symbol, tuple(Expression(form) for form in chain)))
+    return Algebra("ce_simplified", tuple(lines))
 
 
 def twin(out: Expected, spec: Spec, part: Part[CrossEntropy]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from derive.catalog.losses import Loss
@@ -16,7 +16,7 @@ from derive.exercise.parts import PartReader
 from derive.maths.derivation import Derivation, norm
 from derive.maths.general import column, network_formula, unit_formulas
 from derive.maths.network import given_params
-from derive.maths.steps import Finding, Given, PartSolution, Section, Table, Values, Word
+from derive.maths.steps import Finding, Given, PartSolution, Section, Table, Word
 from derive.terms.display import Join, Oriented, Pattern, Rounded
 from derive.terms.keys import Scope, key
 from derive.terms.symbols import LOSS, Norm, Partial, Sym, bias, weight
@@ -87,35 +87,40 @@ def derive(d: Derivation, part: Part[Insertion]) -> PartSolution:
         ),
     )
     shown, _, deep_bwd = d.derive_sample(deep, loss, part.sample, scope, params)
-    _, shallow_bwd = d.silent_pass(d.spec.network, part, scope.tag("shallow"))
+    # The network without the layer at the same input, worked here (or recalled from the part that did).
+    shallow = d.spec.network
+    before, fwd = d.sample_and_forward(shallow, d.spec.loss, part, scope=scope.tag("shallow"))
+    grads, shallow_bwd = d.gradient_sections(
+        shallow, d.spec.loss, part, fwd, d.params.names(), scope=scope.tag("shallow")
+    )
     rows = []
-    for tag, grads, label in (("shallow", shallow_bwd, "without_layer"), ("deep", deep_bwd, "with_layer")):
+    for tag, bwd, label in (("shallow", shallow_bwd, "without_layer"), ("deep", deep_bwd, "with_layer")):
         rows.append(
             (
                 Word(label, str(new)),
-                norm(grads.gradients.weights[0], Partial(LOSS, weight(1)), scope.tag(tag)),
-                norm(tuple((q,) for q in grads.gradients.biases[0]), Partial(LOSS, bias(1)), scope.tag(tag)),
+                norm(bwd.gradients.weights[0], Partial(LOSS, weight(1)), scope.tag(tag)),
+                norm(tuple((q,) for q in bwd.gradients.biases[0]), Partial(LOSS, bias(1)), scope.tag(tag)),
             )
         )
     shallow_norm, deep_norm = float(rows[0][1].approx), float(rows[1][1].approx)
     ratio = deep_norm / shallow_norm if shallow_norm else math.inf
     finding = Finding("depth_effect", (("ratio", Rounded(ratio, 3)), ("smaller", "yes" if ratio < 1 else "no")))
-    values = (Values(Partial(LOSS, weight(1)), shallow_bwd.gradients.weights[0]),)
     # The norms of the sheet's own matrices (indexed from input to unit, the transpose of derive's).
     header = (
         "",
         Pattern(r"\lVert #1 \rVert", (Oriented(Partial(LOSS, weight(1))),)),
         Pattern(r"\lVert #1 \rVert", (Partial(LOSS, bias(1)),)),
     )
+    # Numbered (in neuron style) as the given network: these values are of the network without the layer.
+    without = [replace(section, numbering=shallow) for section in (*before, *grads)]
     return PartSolution(
         part,
         (
             Section("inserted", intro),
             *shown,
-            # Numbered (in neuron style) as the given network: these values are of the network without the layer.
-            Section(
-                "depth_comparison", (*values, Table("depth", header, tuple(rows)), finding), numbering=d.spec.network
-            ),
+            Section("without_layer", (), label=str(new), numbering=shallow),
+            *without,
+            Section("depth_comparison", (Table("depth", header, tuple(rows)), finding), numbering=shallow),
         ),
         network_changed=True,
     )
@@ -132,6 +137,8 @@ def twin(out: Expected, spec: Spec, part: Part[Insertion]) -> None:
     out.vector(scope, "y", y)
     forward_values(out, deep, deep_net, x, y, loss, scope)
     deep_grads = gradient_values(out, deep, deep_net, x, y, loss, scope)
+    out.vector(scope.tag("shallow"), "x", x)
+    out.vector(scope.tag("shallow"), "y", y)
     forward_values(out, spec.network, shallow_net, x, y, spec.loss, scope.tag("shallow"))
     shallow_grads = gradient_values(out, spec.network, shallow_net, x, y, spec.loss, scope.tag("shallow"))
     for tag, grads in (("shallow", shallow_grads), ("deep", deep_grads)):

@@ -29,9 +29,10 @@ from derive.terms.symbols import (
     Updated,
 )
 
-TAGS = ("plot", "sigmoid", "relu", "shallow", "deep", "dead", "frozen", "d")
+TAGS = ("plot", "sigmoid", "relu", "shallow", "deep", "dead", "frozen", "d", "mse", "ce")
 """Names of the scopes inside a part that are not a step, a sample or a run: the plot's points, the
-two networks a comparison runs, the input of a dead unit, frozen gradients, a run's decimal tail."""
+two networks a comparison runs, the input of a dead unit, frozen gradients, a run's decimal tail,
+the two losses a comparison works through."""
 
 
 @dataclass(frozen=True)
