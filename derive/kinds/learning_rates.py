@@ -19,10 +19,12 @@ from derive.exercise.parts import PartReader
 from derive.maths.derivation import Derivation
 from derive.maths.network import Params, State, after_steps, backward, forward, hyper_quantities, step
 from derive.maths.steps import Cell, Finding, Identity, PartSolution, Plot, Section, Series, Table
+from derive.maths.updates import initial_state
 from derive.terms.display import Exact, Join, Pattern, Rounded
 from derive.terms.formula import DIGITS, Quantity
 from derive.terms.keys import Scope, key
 from derive.terms.symbols import LOSS, Updated
+from derive.tex.givens import hyper_list
 from derive.tex.printer import Latex, Printer
 from derive.verify.floats import Array, FloatNet
 from derive.verify.twins import (
@@ -182,11 +184,14 @@ def twin(out: Expected, spec: Spec, part: Part[RateSweep]) -> None:
 
 def ask(part: Part[RateSweep], network: Network, printer: Printer) -> Mapping[str, object]:
     sweep = part.params
+    run = sweep.training(sweep.rates[0])  # every run alike but for α: its hyperparameters and state
     return {
         "rates": Latex(printer.show(Join(tuple(Exact(r) for r in sweep.rates)))),
         "steps": sweep.steps,
         "optimizer": sweep.optimizer.prose,
         "plain": sweep.optimizer.plain,
+        "hyper": hyper_list(run, printer),
+        "state": Latex(printer.show(initial_state(sweep.optimizer))) if sweep.optimizer.state else Latex(""),
     }
 
 

@@ -12,6 +12,7 @@ from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import MAX_STEPS, PartReader
 from derive.maths.derivation import Derivation
 from derive.maths.steps import PartSolution
+from derive.maths.updates import frozen_entries, initial_state, tied_groups
 from derive.tex.givens import hyper_list, wrt
 from derive.tex.printer import Latex, Printer
 from derive.verify.twins import Expected, sample_run
@@ -47,7 +48,8 @@ def ask(part: Part[Training], network: Network, printer: Printer) -> Mapping[str
 
 def training_question(training: Training, network: Network, printer: Printer) -> dict[str, object]:
     """What a question says of its training: the optimizer (its words and update rule), the learning
-    rate, every hyperparameter as used, the number of steps and the parameters it moves."""
+    rate, every hyperparameter as used, the state it starts from, the number of steps, the parameters
+    it moves, and the entries it leaves frozen or moves tied (each named as the sheet names it)."""
     return {
         "optimizer": training.optimizer.prose,
         "label": training.optimizer.label,
@@ -57,6 +59,11 @@ def training_question(training: Training, network: Network, printer: Printer) ->
         "hyper": hyper_list(training, printer),
         "steps": training.steps,
         "wrt": wrt(training.wrt, network, printer),
+        # m_0 = v_0 = 0: what the first step's m_{t-1}, v_{t-1} are (empty for plain gradient descent).
+        "state": Latex(printer.show(initial_state(training.optimizer))) if training.optimizer.state else Latex(""),
+        "frozen": Latex(printer.show(frozen_entries(training.frozen))) if training.frozen else Latex(""),
+        "frozen_many": len(training.frozen) > 1,
+        "tied": Latex(printer.show(tied_groups(training.tied))) if training.tied else Latex(""),
     }
 
 

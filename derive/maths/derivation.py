@@ -48,8 +48,7 @@ from derive.maths.steps import (
     Step,
     Values,
 )
-from derive.maths.updates import Display, flat, masked, optimizer_steps, tied
-from derive.terms.display import Join
+from derive.maths.updates import Display, flat, frozen_entries, masked, optimizer_steps, tied, tied_groups
 from derive.terms.formula import (
     DIGITS,
     MP,
@@ -67,8 +66,8 @@ from derive.terms.formula import (
     Tensor,
     equal,
 )
-from derive.terms.keys import ROOT, Scope, parameter, parse_entry
-from derive.terms.symbols import LOSS, OUTPUT, TARGET, Norm, Partial, Sym, Symbolic, Tied, bias, weight
+from derive.terms.keys import ROOT, Scope, parameter
+from derive.terms.symbols import LOSS, OUTPUT, TARGET, Norm, Partial, Sym, Symbolic, bias, weight
 
 
 @dataclass
@@ -401,17 +400,9 @@ class Derivation:
             shown = display(optimizer, hyper, params, bwd, stepped, names, t == 1)
             intro: tuple[Step, ...] = (Identity(optimizer.formula, optimizer.prose),) if t == 1 else ()
             if training.frozen and t == 1:
-                entries = Join(tuple(parse_entry(key) for key in training.frozen))
-                intro = (*intro, Finding("frozen", (("entries", entries),)))
+                intro = (*intro, Finding("frozen", (("entries", frozen_entries(training.frozen)),)))
             if sums and t == 1:
-                groups = Join(
-                    tuple(
-                        Join((Tied(g), *(parse_entry(key) for key in group)), " = ")
-                        for g, group in enumerate(training.tied, 1)
-                    ),
-                    r";\quad ",
-                )
-                intro = (*intro, Finding("tied", (("groups", groups),)))
+                intro = (*intro, Finding("tied", (("groups", tied_groups(training.tied)),)))
             intro = (*intro, *sums)
             sections.append(Section(key, (*intro, *shown), label(t)))
             params, state = stepped.params, stepped.state

@@ -10,13 +10,31 @@ import sympy as sp
 from derive.catalog.optimizers import Optimizer
 from derive.maths.network import Backward, Params, Stepped
 from derive.maths.steps import Cell, Compute, Given, Step, Table
-from derive.terms.display import Pattern
+from derive.terms.display import Join, Pattern
 from derive.terms.formula import Node, Num, Quantity, Ref, Sum, Tensor
-from derive.terms.keys import Scope, parameter
+from derive.terms.keys import Scope, parameter, parse_entry
 from derive.terms.symbols import LOSS, STATS, Partial, Stat, Sym, Symbolic, Tied, Updated
 
 Display = Callable[[Optimizer, Mapping[str, Quantity], Params, Backward, Stepped, Sequence[str], bool], list[Step]]
 """How a step is shown: every stage in full (:func:`optimizer_steps`) or as a table."""
+
+
+def frozen_entries(frozen: Sequence[str]) -> Join:
+    """The frozen entries named one after another, as the question and the step state them."""
+    return Join(tuple(parse_entry(key) for key in frozen))
+
+
+def tied_groups(groups: Sequence[Sequence[str]]) -> Join:
+    """Each group of tied entries as θ_g = w… = w…, the groups side by side."""
+    return Join(
+        tuple(Join((Tied(g), *(parse_entry(key) for key in group)), " = ") for g, group in enumerate(groups, 1)),
+        r";\quad ",
+    )
+
+
+def initial_state(optimizer: Optimizer) -> Join:
+    """m_0 = v_0 = 0: the state an optimizer starts from (empty for plain gradient descent)."""
+    return Join((*(Sym(name, None, (0,)) for name in optimizer.state), Num(sp.Integer(0))), " = ")
 
 
 def masked(bwd: Backward, frozen: Sequence[str], scope: Scope) -> Backward:

@@ -161,6 +161,7 @@ def part_context(solved: PartSolution, style: Style, spec: Spec) -> dict[str, An
         "skips": network.skips,
         "kind": part.kind.name,
         "decimals": style.places,
+        "significant": significant(style.places),
         "exact": style.exact,
         "title": part.title,
         # The question speaks of the given network, the working of the one the part works with.
