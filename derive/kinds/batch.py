@@ -115,7 +115,7 @@ def sample_pass(
         [
             Section("batch_sample", (Given(Sym("x"), column(x)), Given(Sym(TARGET.base), column(y))), label),
             Section("forward", d.forward_steps(network, params, fwd, mark)),
-            Section("loss", (d.loss_step(fwd, loss, mark), *loss_findings(fwd))),
+            Section("loss", (d.loss_step(fwd, loss, mark), *loss_findings(fwd, loss))),
             Section(
                 "backward",
                 (*d.backward_steps(network, loss, params, fwd, bwd, names, mark), *gradient_findings(bwd, names)),
