@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import mpmath
+import numpy as np
 import pytest
 
 import derive
 from derive.errors import SpecError
+from derive.maths.steps import Plot, Table
+from derive.terms.formula import Quantity
 
 NETWORK = """
 [network]
@@ -110,8 +113,12 @@ def test_a_batch_sheet_names_each_samples_loss(tmp_path: object) -> None:
         (lambda t: t.replace("x = [0, 1]", "x = [0, 1, 2]"), "parts[1].samples[2].x", "shape mismatch"),
         (lambda t: t.replace("x = [0, 1]", "z = [0, 1]"), "parts[1].samples[2]", "z"),
         (lambda t: t.replace("samples = [", "samples = [3, "), "parts[1].samples[1]", "a table"),
-        (lambda t: t.replace('learning_rate = "1/2"', ""), "parts[1].learning_rate", "missing"),
-        (lambda t: t + "steps = 2\n", "parts[1].steps", "steps"),
+        (lambda t: t.replace('learning_rate = "1/2"', 'optimizer = "adam"'), "parts[1].optimizer", "gradients only"),
+        (lambda t: t.replace('learning_rate = "1/2"', "steps = 2"), "parts[1].steps", "gradients only"),
+        (lambda t: t.replace('"batch"\nbatch_', '"per_sample"\nbatch_') + "steps = 2\n", "parts[1].steps", '"batch"'),
+        (lambda t: t + "steps = 6\n", "parts[1].steps", "1 to 5"),
+        (lambda t: t + 'wrt = ["x"]\n', "parts[1].wrt", "not the input x"),
+        (lambda t: t + 'wrt = ["y"]\n', "parts[1].wrt", "unknown parameter"),
     ],
 )
 def test_bad_batches_are_one_line_naming_the_field(change: object, field: str, message: str) -> None:
@@ -119,3 +126,121 @@ def test_bad_batches_are_one_line_naming_the_field(change: object, field: str, m
         derive.parse_spec(change(batch()))  # type: ignore[operator]
     text = str(caught.value)
     assert field in text and message in text and "\n" not in text
+
+
+def test_without_a_learning_rate_the_part_asks_for_the_gradients_only() -> None:
+    solution = derive.solve(derive.parse_spec(batch().replace('learning_rate = "1/2"\n', "")))
+    keys = {q.key for q in solution.quantities()}
+    assert "p1.dL/dw1[1,1]" in keys and not any("_new" in k for k in keys)
+    each = [s["p1.dL/dw2[1,2]"].approx for s in single_gradients()]
+    assert close(solution["p1.dL/dw2[1,2]"].approx, sum(each) / len(each))
+    questions = derive.render(solution).exercise
+    assert "Give the batch loss and its gradient" in questions and "learning rate" not in questions
+    refused = batch(mode="per_sample").replace('learning_rate = "1/2"\n', "")
+    with pytest.raises(SpecError, match=r"parts\[1\]\.mode.*learning_rate"):
+        derive.parse_spec(refused)
+
+
+# --- an independent NumPy run of the same batch: the network above, written out by hand -------------
+
+W1, B1 = np.array([[1.0, -1.0], [0.5, 2.0]]), np.array([0.0, -0.5])
+W2, B2 = np.array([[1.0, -2.0]]), np.array([0.5])
+XS = [np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([2.0, -1.0])]
+YS = [1.0, 0.0, 0.5]
+
+
+def numpy_sample(params: dict[str, np.ndarray], x: np.ndarray, y: float) -> tuple[float, dict[str, np.ndarray]]:
+    """Sample loss (ŷ − y)² and its gradients (with ∂L/∂x) for the sigmoid-identity network."""
+    a1 = 1 / (1 + np.exp(-(params["W1"] @ x + params["b1"])))
+    yhat = float((params["W2"] @ a1 + params["b2"])[0])
+    delta2 = np.array([2 * (yhat - y)])
+    delta1 = (params["W2"].T @ delta2) * a1 * (1 - a1)
+    grads = {"W1": np.outer(delta1, x), "b1": delta1, "W2": np.outer(delta2, a1), "b2": delta2}
+    return (yhat - y) ** 2, {**grads, "x": params["W1"].T @ delta1}
+
+
+def numpy_epochs(steps: int, alpha: float, beta: float) -> list[dict[str, object]]:
+    """Full-batch momentum (PyTorch's v = βv + g, θ = θ − αv): per step the batch loss and gradient
+    before it, the velocity and the parameters after it; then the batch loss after the last."""
+    params = {"W1": W1, "b1": B1, "W2": W2, "b2": B2}
+    velocity = {name: np.zeros_like(value) for name, value in params.items()}
+    run: list[dict[str, object]] = []
+    for _ in range(steps + 1):
+        passes = [numpy_sample(params, x, y) for x, y in zip(XS, YS, strict=True)]
+        losses = [loss for loss, _ in passes]
+        gradient = {name: sum(g[name] for _, g in passes) / len(XS) for name in params}
+        run.append({"losses": losses, "L": sum(losses) / len(XS), "gradient": gradient})
+        velocity = {name: beta * velocity[name] + gradient[name] for name in params}
+        params = {name: params[name] - alpha * velocity[name] for name in params}
+        run[-1].update(velocity=velocity, after=params)
+    return run
+
+
+def entry(name: str, index: tuple[int, ...]) -> str:
+    """The answer key's entry of a tensor name and 0-based index: W1, (0, 1) → w1[1,2]; b2, (0,) → b2[1]."""
+    return f"{name.lower()}[{','.join(str(i + 1) for i in index)}]"
+
+
+def primes(t: int) -> str:
+    return "_new" if t == 1 else f"_new{t}"
+
+
+def test_several_batch_steps_follow_an_independent_numpy_run() -> None:
+    extra = 'steps = 3\noptimizer = { name = "momentum", beta = "1/2" }\n'
+    solution = derive.solve(derive.parse_spec(batch(extra=extra)))  # every value through the gate
+    run = numpy_epochs(3, 0.5, 0.5)
+    for t, state in enumerate(run[:3], 1):
+        where = "p1." if t == 1 else f"p1.t{t}."
+        before = solution["p1.L" if t == 1 else f"p1.L{primes(t - 1)}"]  # the batch loss before step t
+        assert float(before.approx) == pytest.approx(state["L"], rel=1e-12)
+        for n, loss in enumerate(state["losses"], 1):  # type: ignore[arg-type]
+            assert float(solution[f"{where}s{n}.L[{n}]"].approx) == pytest.approx(loss, rel=1e-12)
+        for name in ("W1", "b1", "W2", "b2"):
+            for index, g in np.ndenumerate(state["gradient"][name]):  # type: ignore[index]
+                assert float(solution[f"{where}dL/d{entry(name, index)}"].approx) == pytest.approx(g, rel=1e-12)
+            for index, v in np.ndenumerate(state["velocity"][name]):  # type: ignore[index]
+                # The velocity carries over: step t's v is β times step t − 1's plus the new gradient.
+                assert float(solution[f"p1.v{t}({entry(name, index)})"].approx) == pytest.approx(v, rel=1e-12)
+            for index, theta in np.ndenumerate(state["after"][name]):  # type: ignore[index]
+                key = f"p1.{name.lower()}{primes(t)}[{','.join(str(i + 1) for i in index)}]"
+                assert float(solution[key].approx) == pytest.approx(theta, rel=1e-12)
+    assert float(solution["p1.L_new3"].approx) == pytest.approx(run[3]["L"], rel=1e-12)
+
+
+def test_the_losses_per_step_are_a_table_and_a_plot() -> None:
+    solution = derive.solve(derive.parse_spec(batch(extra="steps = 3\n")))
+    run = numpy_epochs(3, 0.5, 0.0)
+    table = [s for sec in solution.part(1).sections for s in sec.steps if isinstance(s, Table)][-1]
+    assert table.key == "batch_losses" and len(table.rows) == 4
+    for row, state in zip(table.rows, run, strict=True):
+        values = [float(c.approx) for c in row if isinstance(c, Quantity)]
+        assert values == pytest.approx([*state["losses"], state["L"]], rel=1e-12)  # type: ignore[list-item]
+    (plot,) = [s for sec in solution.part(1).sections for s in sec.steps if isinstance(s, Plot)]
+    batch_losses = [float(row[-1].approx) for row in table.rows]  # type: ignore[union-attr]
+    assert [float(q.approx) for _, q in plot.series[-1].points] == batch_losses
+    text = derive.render(solution).solution
+    assert r"\begin{axis}" in text and r"\deriveheading{Step 3}" in text and "The losses step by step" in text
+    questions = derive.render(solution).exercise
+    assert "take 3 steps of gradient descent" in questions and "tabulate and plot" in questions
+
+
+def test_the_gradient_with_respect_to_the_input_is_each_samples_own() -> None:
+    solution = derive.solve(derive.parse_spec(batch().replace('learning_rate = "1/2"\n', 'wrt = ["x"]\n')))
+    params = {"W1": W1, "b1": B1, "W2": W2, "b2": B2}
+    for n, (x, y) in enumerate(zip(XS, YS, strict=True), 1):
+        inputs = numpy_sample(params, x, y)[1]["x"]
+        for k, g in enumerate(inputs, 1):
+            assert float(solution[f"p1.s{n}.dL[{n}]/dx[{k}]"].approx) == pytest.approx(g, rel=1e-12)
+    keys = {q.key for q in solution.quantities()}
+    assert not any("/dw" in k or "/db" in k for k in keys)
+    stepped = derive.solve(derive.parse_spec(batch(extra='wrt = ["W2", "x"]\n')))
+    keys = {q.key for q in stepped.quantities()}
+    assert "p1.w2_new[1,2]" in keys and "p1.s3.dL[3]/dx[2]" in keys and "p1.w1_new[1,1]" not in keys
+
+
+@pytest.mark.parametrize("mode", ["batch", "per_sample"])
+def test_cross_entropy_with_real_valued_targets_in_a_batch(mode: str) -> None:
+    text = batch(mode=mode).replace('activation = "identity"', 'activation = "sigmoid"')
+    text = text.replace('"squared_error"', '"binary_cross_entropy"').replace('y = "1/2"', 'y = "3/2"')
+    solution = derive.solve(derive.parse_spec(text))  # the gate passes with y = 3/2 outside [0, 1]
+    assert "no lower bound" in derive.render(solution).solution

@@ -3,7 +3,7 @@ trees), the same in NumPy floats for the verification gate, and its words."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -42,11 +42,23 @@ class Loss:
     scale: sp.Rational = UNIT
     """1/n for the mean over n outputs; 1 for the sum."""
     params: tuple[tuple[str, str], ...] = ()
+    bounded: tuple[sp.Rational, sp.Rational] | None = None
+    """The targets [lo, hi] for which the loss has a lower bound; outside them the spec is accepted
+    and the sheet notes that it has none. None: bounded for every target."""
+
+    def unbounded_for(self, targets: Sequence[sp.Expr]) -> bool:
+        """Whether some target lies outside the range where the loss is bounded below."""
+        if self.bounded is None:
+            return False
+        low, high = self.bounded
+        return any(not low <= y <= high for y in targets)
 
 
 def _cross_entropy(p: Array, y: Array) -> float:
+    # Both terms in full for every target, as the exact rule has them (a real-valued target, or one
+    # outside [0, 1], keeps both); 0·log 0 = 0 only where the factor y or 1 − y is exactly 0.
     with np.errstate(divide="ignore", invalid="ignore"):  # np.where evaluates both branches
-        terms = np.where(y > 0, y * np.log(p), 0.0) + np.where(y < 1, (1 - y) * np.log1p(-p), 0.0)
+        terms = np.where(y != 0, y * np.log(p), 0.0) + np.where(y != 1, (1 - y) * np.log1p(-p), 0.0)
     return float(-np.sum(terms))
 
 
@@ -57,7 +69,7 @@ def _cross_entropy_gradient(p: Array, y: Array) -> Array:
 
 def _categorical(p: Array, y: Array) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):  # a zero target's term is 0, whatever p is
-        return float(-np.sum(np.where(y > 0, y * np.log(p), 0.0)))
+        return float(-np.sum(np.where(y != 0, y * np.log(p), 0.0)))
 
 
 SQUARED_ERROR = Loss(
@@ -78,6 +90,8 @@ BINARY_CROSS_ENTROPY = Loss(
     formula=(r"-\bigl[@y \log @yhat + (1 - @y) \log(1 - @yhat)\bigr]"),
     identity=(r"\frac{\partial @L}{\partial @yhat} = \frac{1 - @y}{1 - @yhat} - \frac{@y}{@yhat}"),
     prose="binary_cross_entropy",
+    # y > 1: (y − 1) log(1 − p) → −∞ as p → 1; y < 0: −y log p → −∞ as p → 0.
+    bounded=(sp.Integer(0), sp.Integer(1)),
 )
 
 HALF_SQUARED_ERROR = Loss(

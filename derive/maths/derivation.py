@@ -182,7 +182,7 @@ class Derivation:
             Section("forward", (*self.forward_steps(network, params, fwd), drawn)),
         ]
         if fwd.targets:
-            sections.append(Section("loss", (self.loss_step(fwd, loss), *loss_findings(fwd))))
+            sections.append(Section("loss", (self.loss_step(fwd, loss), *loss_findings(fwd, loss))))
         return sections, fwd
 
     def derive_sample(
@@ -436,11 +436,15 @@ def softmax_identity(n: int) -> bool:
     return all(equal(a[j] * (g[j] - mean), a[j] - y[j]) for j in range(n))
 
 
-def loss_findings(fwd: Forward) -> tuple[Step, ...]:
-    """An explanation when the loss is infinite (cross-entropy of a certain, wrong prediction)."""
+def loss_findings(fwd: Forward, loss: Loss) -> tuple[Step, ...]:
+    """An explanation when the loss is infinite (cross-entropy of a certain, wrong prediction), and a
+    note when a target lies where the loss has no lower bound (cross-entropy with y outside [0, 1])."""
+    found: list[Step] = []
     if fwd.loss.exact.is_infinite:
-        return (Finding("infinite_loss", (("loss", fwd.loss.symbol),)),)
-    return ()
+        found.append(Finding("infinite_loss", (("loss", fwd.loss.symbol),)))
+    if loss.unbounded_for([q.exact for q in fwd.targets]):
+        found.append(Finding("unbounded_loss", (("loss", fwd.loss.symbol),)))
+    return tuple(found)
 
 
 def gradient_findings(bwd: Backward, names: Sequence[str]) -> tuple[Step, ...]:
