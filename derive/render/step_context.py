@@ -32,11 +32,13 @@ from derive.render.diagram import diagram_context
 from derive.terms.formula import Apply, Derivative, Node, Product, Quantity, Ref, Rule, Tensor
 from derive.terms.symbols import Partial, Sym, Symbolic
 from derive.tex.decimals import terminating
-from derive.tex.layout import matrix, width
+from derive.tex.layout import matrix, terms, width
 from derive.tex.printer import Data, Latex, Printer, exact_text, is_exact
 
 LINE_WIDTH = 58
 """Printed characters of maths per line before a line of a derivation is broken."""
+CONTINUED = 4
+"""Printed width a continued row starts with (its indent)."""
 
 
 @singledispatch
@@ -170,16 +172,27 @@ def _dedupe(first: str, chain: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def _wrap(left: str, chain: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    """Break a chain of relations into rows that fit the line width."""
+    """Break a chain of relations into rows that fit the line width; a sum too long for a row of its
+    own breaks between its terms, each later row going on with the next term's sign."""
     rows: list[dict[str, Any]] = [{"left": Latex(left), "segments": []}]
     used = width(left)
     for relation, text in chain:
         size = width(text) + 2
         if rows[-1]["segments"] and used + size > LINE_WIDTH:
             rows.append({"left": Latex(""), "segments": []})
-            used = 4
-        rows[-1]["segments"].append((Latex(relation), Latex(text)))
-        used += size
+            used = CONTINUED
+        pieces = terms(text) if used + size > LINE_WIDTH else [text]
+        shown = pieces[0]
+        for piece in pieces[1:]:
+            if used + width(shown) + width(piece) + 3 > LINE_WIDTH:
+                rows[-1]["segments"].append((Latex(relation), Latex(shown)))
+                rows.append({"left": Latex(""), "segments": []})
+                # The empty group makes the sign binary, as it is in the sum.
+                relation, shown, used = r"\quad", "{} " + piece, CONTINUED
+            else:
+                shown += " " + piece
+        rows[-1]["segments"].append((Latex(relation), Latex(shown)))
+        used += width(shown) + 2
     return rows
 
 
