@@ -86,11 +86,24 @@ def _(step: Compute, printer: Printer) -> dict[str, Any]:
     return {
         "type": "compute",
         "number": step.number or 0,
+        "layer": _layer(step),
         "symbol": Latex(printer.symbol(step.symbol, flip)),
         "general": general,
         "substituted": substituted,
         "rows": [row for q in _in_order(step, flip) for row in line_context(q, printer)],
     }
+
+
+def _layer(step: Compute) -> int | None:
+    """The layer a numbered backpropagation step works on, named in its label (steps 3 and 4 come
+    once per layer): δ^{(l)}, ∂L/∂W^{(l)}, ∂L/∂b^{(l)}; step 5 goes back through layer l's weights
+    to ∂L/∂a^{(l-1)} (to ∂L/∂x through layer 1). Step 1, the loss's derivative, has none."""
+    symbol = step.symbol.den if isinstance(step.symbol, Partial) else step.symbol
+    if step.number in (None, 1) or not isinstance(symbol, Sym):
+        return None
+    if step.number == 5:
+        return symbol.layer + 1 if isinstance(symbol.layer, int) else 1
+    return symbol.layer if isinstance(symbol.layer, int) else None
 
 
 def _in_order(step: Compute, flip: bool) -> tuple[Quantity, ...]:
