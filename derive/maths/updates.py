@@ -9,7 +9,7 @@ import sympy as sp
 
 from derive.catalog.optimizers import Optimizer
 from derive.maths.network import Backward, Params, Stepped
-from derive.maths.steps import Cell, Compute, Given, Step, Table
+from derive.maths.steps import Cell, Compute, Finding, Given, Step, Table
 from derive.terms.display import Join, Pattern
 from derive.terms.formula import Node, Num, Quantity, Ref, Sum, Tensor
 from derive.terms.keys import Scope, parameter, parse_entry
@@ -80,6 +80,11 @@ def _entries(params: Params) -> list[Quantity]:
     return [q for w in params.weights for row in w for q in row] + [q for b in params.biases for q in b]
 
 
+FULL_VALUES = 12
+"""Most values an optimizer step shows stage by stage, tensor by tensor; a larger step (Adam on
+nine parameters computes 45) shows every stage worked for one entry, then a table of all entries."""
+
+
 def hyper_givens(hyper: Mapping[str, Quantity]) -> list[Step]:
     """α and the optimizer's hyperparameters, each shown as a given."""
     return [Given(Sym(name), ((q,),)) for name, q in hyper.items()]
@@ -94,7 +99,10 @@ def optimizer_steps(
     names: Sequence[str],
     show_hyper: bool = True,
 ) -> list[Step]:
-    """The givens (α, β…) and, per parameter tensor, one Compute per optimizer stage."""
+    """The givens (α, β…) and, per parameter tensor, one Compute per optimizer stage; beyond
+    :data:`FULL_VALUES` values, one entry worked in full and a table (:func:`optimizer_table`)."""
+    if len(optimizer.stages) * sum(len(flat(params.tensor(name))) for name in names) > FULL_VALUES:
+        return optimizer_table(optimizer, hyper, params, bwd, stepped, names, show_hyper, explained=show_hyper)
     t = stepped.state.t
     steps = hyper_givens(hyper) if show_hyper else []
     first = bwd.gradients.weights[0][0][0].symbol
@@ -124,8 +132,10 @@ def optimizer_table(
     stepped: Stepped,
     names: Sequence[str],
     show_hyper: bool = True,
+    explained: bool = False,
 ) -> list[Step]:
-    """A compact optimizer step: every stage worked out for one parameter, then a table for all."""
+    """A compact optimizer step: every stage worked out for one parameter, then a table for all;
+    ``explained``: a sentence names the entry worked out (where no heading says how it is chosen)."""
     t = stepped.state.t
     steps = hyper_givens(hyper) if show_hyper else []
     stages = [stage for stage, _ in optimizer.stages]
@@ -136,6 +146,8 @@ def optimizer_table(
         for j, (theta, g) in enumerate(zip(row, grow, strict=True))
     ]
     worked = next((e for e in entries if e[1].exact != 0), entries[0])
+    if explained:
+        steps.append(Finding("worked_entry", (("entry", _origin(worked[0].symbol)),)))
     steps.extend(Compute(q.symbol, None, (q,)) for q in worked[2])
     header = (
         Pattern(r"\theta" if t == 1 else rf"\theta_{{{t - 1}}}"),

@@ -13,6 +13,7 @@ from derive.maths.steps import Diagram
 from derive.terms.formula import Quantity
 from derive.terms.keys import symbol_of
 from derive.terms.symbols import Sym
+from derive.tex.decimals import Digits
 from derive.tex.printer import Data, Latex, Printer, exact_text, is_exact
 
 MAX_UNITS = 6
@@ -24,6 +25,12 @@ WIDTH_CM = 14.0
 GAP_CM = 3.6
 """Distance between columns when the edges carry labels; 2.4 cm when they do not."""
 ROW_CM = 1.45
+LABEL_FIGURES = 4
+"""Most significant figures a computed value in a drawing shows (fewer where the sheet shows fewer)."""
+LABEL_CM = (0.9, 0.32)
+"""About how wide and high an edge's label is, to keep labels apart and off the crossings of edges."""
+POSITIONS = tuple(round(0.15 + 0.05 * i, 2) for i in range(15))
+"""Where along an edge its label may sit (0 at the source, 1 at the target)."""
 
 
 def shown_units(count: int) -> list[int | None]:
@@ -54,7 +61,43 @@ def _given(q: Quantity, printer: Printer) -> str:
 def _value(q: Quantity, kind: str, printer: Printer) -> str:
     if kind == "network":
         return _given(q, printer)
-    return printer.but(look=replace(printer.look, exact=False)).shown(q)
+    # A computed value as a short decimal: a label of nine places cannot be read between arrows.
+    figures = Digits(max(min(int(printer.look.places), LABEL_FIGURES), 1), significant=True)
+    return printer.but(look=replace(printer.look, exact=False, places=figures)).shown(q)
+
+
+Point = tuple[float, float]
+
+
+def _at(source: Point, target: Point, pos: float) -> Point:
+    return source[0] + (target[0] - source[0]) * pos, source[1] + (target[1] - source[1]) * pos
+
+
+def _crossings(source: Point, target: Point, others: list[tuple[Point, Point]]) -> list[float]:
+    """Where along a straight edge the other straight edges between the same columns cross it."""
+    found = []
+    for s, t in others:
+        slope = (target[1] - source[1]) - (t[1] - s[1])
+        if s != source and t != target and abs(slope) > 1e-9:
+            pos = (s[1] - source[1]) / slope
+            if 0 < pos < 1:
+                found.append(pos)
+    return found
+
+
+def _placed(source: Point, target: Point, others: list[tuple[Point, Point]], taken: list[Point]) -> float:
+    """The position along an edge for its label farthest from where other edges cross it and from
+    the labels already placed (distances measured in label sizes), near the middle on ties."""
+    length = max(abs(target[0] - source[0]), 1e-9)
+    crossings = _crossings(source, target, others)
+
+    def clearance(pos: float) -> tuple[float, float]:
+        x, y = _at(source, target, pos)
+        along = min((abs(pos - c) * length / LABEL_CM[0] * 2 for c in crossings), default=9.0)
+        apart = min((max(abs(x - u) / LABEL_CM[0], abs(y - v) / LABEL_CM[1]) for u, v in taken), default=9.0)
+        return min(along, apart, 2.0), -abs(pos - 0.4)
+
+    return max(POSITIONS, key=clearance)
 
 
 def _row_y(units: list[int | None], unit: int) -> float:
@@ -110,6 +153,15 @@ def diagram_context(step: Diagram, printer: Printer) -> dict[str, Any]:
                 node.update(text=Latex(_unit_symbol(c, unit, widths, printer)), label=Latex(label), more="")
             nodes.append(node)
     edges: list[dict[str, Any]] = []
+    at = {n["id"]: (float(n["x"]), float(n["y"])) for n in nodes}
+
+    def straight(s: int, c: int) -> list[tuple[Point, Point]]:
+        """The straight edges from column s to column c (their ends)."""
+        return [
+            (at[f"n{s}-{k}"], at[f"n{c}-{j}"]) for j in shown[c] if j is not None for k in shown[s] if k is not None
+        ]
+
+    taken: list[Point] = []
     for c in range(1, len(widths)):
         offset = 0  # where the source's columns start in the layer's W (its sources are stacked)
         for s in reads[c - 1]:
@@ -121,16 +173,19 @@ def diagram_context(step: Diagram, printer: Printer) -> dict[str, Any]:
                         # Neuron notation numbers the weights: the drawing says which is which (the
                         # values are listed beside it; both on a short edge would overlap).
                         label = printer.symbol(Sym("w", c, (j, offset + k)))
-                    # Labels of the edges into different units sit at different distances along them,
-                    # so that crossing edges do not put their labels on top of each other.
-                    rank = shown[c].index(j) / max(len(shown[c]) - 1, 1)
+                    pos = 0.2 + 0.3 * shown[c].index(j) / max(len(shown[c]) - 1, 1)  # a skip's arc
+                    source, target = at[f"n{s}-{k}"], at[f"n{c}-{j}"]
+                    if label and c - s == 1:
+                        # A label sits where no other edge crosses its own and apart from the others'.
+                        pos = _placed(source, target, straight(s, c), taken)
+                        taken.append(_at(source, target, pos))
                     edges.append(
                         {
                             "source": Data(f"n{s}-{k}"),
                             "target": Data(f"n{c}-{j}"),
                             "path": Data(_path(s, c, _row_y(shown[s], k) + _row_y(shown[c], j))),
                             "label": Latex(label),
-                            "pos": Data(f"{0.2 + 0.3 * rank:.2f}"),
+                            "pos": Data(f"{pos:.2f}"),
                         }
                     )
             offset += widths[s]

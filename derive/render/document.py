@@ -12,6 +12,8 @@ PLOT_PREAMBLE = r"\usepackage{pgfplots}\pgfplotsset{compat=1.18}"
 """Loaded only by sheets with a plot: pgfplots is a quarter of a second of every compile."""
 MARK = "% derive: the preamble above is shared by derive's sheets (cached as a TeX format)"
 """The line after which a sheet's own preamble lines (its PDF title) begin."""
+BREAKABLE_COMMA = r'{\catcode`\,=\active\gdef,{\mathchar"613B\penalty500\relax}}\mathcode`\,="8000\relax'
+"""The comma of inline maths as a place a line may break (at the cost of a break after a relation)."""
 
 
 def document(
@@ -39,6 +41,10 @@ def document(
         doc.packages.append(Package(name))
     doc.preamble.append(NoEscape(r"\setlength{\parindent}{0pt}\setlength{\parskip}{4pt plus 2pt}"))
     doc.preamble.append(NoEscape(r"\allowdisplaybreaks"))
+    # A comma in running maths may end a line (a question's list of parameters or points ran into
+    # the margin): as icomma does, the comma is a math-active character only when typeset, so
+    # macros that read their arguments up to a comma see it as before. Braced ({,}) it is not.
+    doc.preamble.append(NoEscape(BREAKABLE_COMMA))
     if logo:
         doc.packages.append(Package("graphicx"))
     if plots:

@@ -33,11 +33,13 @@ from derive.render.reproduce import worked
 from derive.terms.formula import Apply, Derivative, Node, Product, Quantity, Ref, Rule, Tensor
 from derive.terms.symbols import Partial, Sym, Symbolic
 from derive.tex.decimals import terminating
-from derive.tex.layout import matrix, width
+from derive.tex.layout import matrix, terms, width
 from derive.tex.printer import Data, Latex, Printer, exact_text, is_exact
 
 LINE_WIDTH = 58
 """Printed characters of maths per line before a line of a derivation is broken."""
+CONTINUED = 4
+"""Printed width a continued row starts with (its indent)."""
 
 
 @singledispatch
@@ -87,6 +89,7 @@ def _(step: Compute, printer: Printer) -> dict[str, Any]:
     return {
         "type": "compute",
         "number": step.number or 0,
+        "layer": _layer(step),
         "symbol": Latex(printer.symbol(step.symbol, flip)),
         "general": general,
         "substituted": substituted,
@@ -94,6 +97,18 @@ def _(step: Compute, printer: Printer) -> dict[str, Any]:
         # Per substituted line, whether its shown numbers give its shown result (counted by the build).
         "redone": [(q.key, redone) for q, (_, redone) in zip(order, lines, strict=True) if redone is not None],
     }
+
+
+def _layer(step: Compute) -> int | None:
+    """The layer a numbered backpropagation step works on, named in its label (steps 3 and 4 come
+    once per layer): δ^{(l)}, ∂L/∂W^{(l)}, ∂L/∂b^{(l)}; step 5 goes back through layer l's weights
+    to ∂L/∂a^{(l-1)} (to ∂L/∂x through layer 1). Step 1, the loss's derivative, has none."""
+    symbol = step.symbol.den if isinstance(step.symbol, Partial) else step.symbol
+    if step.number in (None, 1) or not isinstance(symbol, Sym):
+        return None
+    if step.number == 5:
+        return symbol.layer + 1 if isinstance(symbol.layer, int) else 1
+    return symbol.layer if isinstance(symbol.layer, int) else None
 
 
 def _in_order(step: Compute, flip: bool) -> tuple[Quantity, ...]:
@@ -178,16 +193,27 @@ def _dedupe(first: str, chain: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def _wrap(left: str, chain: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    """Break a chain of relations into rows that fit the line width."""
+    """Break a chain of relations into rows that fit the line width; a sum too long for a row of its
+    own breaks between its terms, each later row going on with the next term's sign."""
     rows: list[dict[str, Any]] = [{"left": Latex(left), "segments": []}]
     used = width(left)
     for relation, text in chain:
         size = width(text) + 2
         if rows[-1]["segments"] and used + size > LINE_WIDTH:
             rows.append({"left": Latex(""), "segments": []})
-            used = 4
-        rows[-1]["segments"].append((Latex(relation), Latex(text)))
-        used += size
+            used = CONTINUED
+        pieces = terms(text) if used + size > LINE_WIDTH else [text]
+        shown = pieces[0]
+        for piece in pieces[1:]:
+            if used + width(shown) + width(piece) + 3 > LINE_WIDTH:
+                rows[-1]["segments"].append((Latex(relation), Latex(shown)))
+                rows.append({"left": Latex(""), "segments": []})
+                # The empty group makes the sign binary, as it is in the sum.
+                relation, shown, used = r"\quad", "{} " + piece, CONTINUED
+            else:
+                shown += " " + piece
+        rows[-1]["segments"].append((Latex(relation), Latex(shown)))
+        used += width(shown) + 2
     return rows
 
 

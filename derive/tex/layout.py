@@ -32,3 +32,35 @@ def width(latex: str) -> int:
     text = re.sub(r"\\[a-zA-Z]+", "x", text)
     text = re.sub(r"[{}^_ ]", "", text)
     return len(text)
+
+
+_OPEN = (r"\left", r"\begin")
+_CLOSE = (r"\right", r"\end")
+
+
+def terms(latex: str) -> list[str]:
+    """The top-level terms of a printed sum (the first, then each later one with its sign "+ …" or
+    "- …"): where a line too long for the page may break. Whatever is bracketed, braced or inside
+    an environment stays whole; it splits, it never changes what is printed."""
+    pieces: list[str] = []
+    depth = start = i = 0
+    while i < len(latex):
+        if latex[i] == "\\":
+            name = next((m for m in (*_OPEN, *_CLOSE) if latex.startswith(m, i)), None)
+            if name is not None and not latex[i + len(name) : i + len(name) + 1].isalpha():
+                depth += 1 if name in _OPEN else -1
+                i += len(name)
+                continue
+            i += 2  # an escaped character (\{, \\) or the first letter of a command
+            continue
+        if latex[i] == "{":
+            depth += 1
+        elif latex[i] == "}":
+            depth -= 1
+        elif depth == 0 and latex.startswith((" + ", " - "), i) and latex[start:i].strip():
+            pieces.append(latex[start:i])
+            start = i + 1
+            i += 2
+        i += 1
+    pieces.append(latex[start:])
+    return pieces
