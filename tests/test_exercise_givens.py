@@ -108,6 +108,8 @@ def forms(scope: str, name: str, group: list[Quantity]) -> Callable[[Printer], l
         return lambda p: [rf"\alpha = {p.given(values[0])}"]
     if name in HYPER_NAMES:  # β_1 = 0.9, ε = 10^{-8}
         return lambda p: [f"{HYPER_NAMES[name]} = {hyper_value(values[0], p)}"]
+    if name == "p":  # the probability a loss comparison works its numbers at, one of the question's
+        return lambda p: [p.as_written(v) for v in values]
     if name == "z":  # the points an activation is evaluated at
         return lambda p: [p.as_written(v) for v in values]
     if name in ("w", "b"):

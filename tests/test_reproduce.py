@@ -59,7 +59,12 @@ def worked_lines(solution: Solution) -> list[tuple[str, list[str]]]:
                     continue
                 for q in step.entries:
                     rows, redone = line_context(q, printer)
-                    texts = [str(text) for row in rows for _, text in row["segments"]]
+                    texts: list[str] = []
+                    for relation, text in (segment for row in rows for segment in row["segments"]):
+                        if relation == r"\quad":  # a long sum going on in the next row
+                            texts[-1] += " " + str(text).removeprefix("{} ")
+                        else:
+                            texts.append(str(text))
                     if redone is not None and len(texts) > 2:
                         lines.append((texts[1], texts[2:]))
     return lines
