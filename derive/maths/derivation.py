@@ -67,7 +67,7 @@ from derive.terms.formula import (
     equal,
 )
 from derive.terms.keys import ROOT, Scope, parameter
-from derive.terms.symbols import LOSS, OUTPUT, TARGET, Norm, Partial, Sym, Symbolic, bias, weight
+from derive.terms.symbols import LOSS, OUTPUT, TARGET, Norm, Partial, Sym, Symbolic, Updated, bias, weight
 
 
 @dataclass
@@ -386,9 +386,9 @@ class Derivation:
                 fwd = forward(network, params, fwd.inputs, fwd.targets, loss, scope, mark=after_steps(t - 1))
                 bwd = backward(network, params, fwd, loss, scope.step(t))
                 gradients = tuple(Values(Partial(LOSS, parameter(n)), bwd.gradients.tensor(n)) for n in names)
-                sections.append(
-                    Section("optimizer_gradients", (Values(fwd.loss.symbol, ((fwd.loss,),)), *gradients), str(t - 1))
-                )
+                # Every intermediate value of the passes, so that each gradient can be checked by hand.
+                values = (*pass_values(fwd, bwd), Values(fwd.loss.symbol, ((fwd.loss,),)), *gradients)
+                sections.append(Section("optimizer_gradients", values, str(t - 1)))
             if training.frozen:
                 # 0. A frozen entry's gradient counts as 0, so every optimizer leaves it where it is.
                 bwd = masked(bwd, training.frozen, scope if t == 1 else scope.step(t))
@@ -469,3 +469,18 @@ def norm(grads: Sequence[Sequence[Quantity]], of: Symbolic, scope: Scope) -> Qua
     """The Frobenius norm √(Σ g²) of a gradient matrix, as a quantity of its own."""
     terms = tuple(Power(Ref(g), 2) for row in grads for g in row)
     return Quantity.computed(Norm(of), Sqrt(Sum(terms)), scope)
+
+
+def pass_values(fwd: Forward, bwd: Backward) -> list[Values]:
+    """A forward and backward pass as listed values: each layer's z and a (the last a is ŷ), then each
+    layer's δ from the output back."""
+    vectors = [v for pair in zip(fwd.z, fwd.a, strict=True) for v in pair]
+    vectors += [v for v in reversed(bwd.delta) if v]
+    return [Values(_vector(v[0].symbol), tuple((q,) for q in v)) for v in vectors]
+
+
+def _vector(symbol: Symbolic) -> Symbolic:
+    """The vector an entry's symbol belongs to: z'^{(1)} for z'^{(1)}_2."""
+    if isinstance(symbol, Updated):
+        return replace(symbol, of=replace(symbol.of, index=()))
+    return replace(symbol, index=()) if isinstance(symbol, Sym) else symbol

@@ -178,11 +178,36 @@ def part_context(solved: PartSolution, style: Style, spec: Spec) -> dict[str, An
 def section_context(section: Section, style: Style, printer: Printer) -> dict[str, Any]:
     """A section's steps, printed with its own numbering of the units where it has one."""
     numbered = style.printer(section.numbering) if section.numbering else printer
+    steps = [step_context(s, numbered) for s in shown(section.steps, style)]
     return {
         "key": section.key,
         "label": section.label,
-        "steps": [step_context(s, numbered) for s in shown(section.steps, style)],
+        # The givens section is one display line already (part.tex.j2).
+        "steps": steps if section.key == "givens" else grouped(steps),
     }
+
+
+def grouped(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Consecutive givens (α, β_1, β_2, ε), and consecutive listed values, share display lines, as a
+    sheet lists them, instead of a display each."""
+    runs: list[list[dict[str, Any]]] = []
+    for step in steps:
+        if step["type"] in ("given", "values") and runs and runs[-1][-1]["type"] == step["type"]:
+            runs[-1].append(step)
+        else:
+            runs.append([step])
+    out = []
+    for run in runs:
+        if len(run) == 1:
+            out.append(run[0])
+            continue
+        items = [
+            {"symbol": s["symbol"], "relation": Latex("="), "value": s["value"]} if s["type"] == "given" else item
+            for s in run
+            for item in ([s] if s["type"] == "given" else [i for line in s["lines"] for i in line])
+        ]
+        out.append({"type": "values", "lines": display_lines(items)})
+    return out
 
 
 def shown(steps: Sequence[Step], style: Style) -> list[Step]:

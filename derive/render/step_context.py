@@ -232,8 +232,11 @@ def _items(values: Items, printer: Printer) -> list[dict[str, Any]]:
     for symbol, rows in _itemized(values, printer):
         text, shown = printer.listing(symbol, rows)
         writer = printer.but()  # its own record of whether a decimal stood in for an exact value
-        value = matrix([[writer.value(q) for q in row] for row in shown])
-        relation = r"\approx" if writer.approximated else "="
+        # A closed form such as 1/(1 + e^{-12500000/25000001}) is listed as its decimal: a listing is
+        # read for the numbers (its derivation, with the exact form, is elsewhere).
+        closed = any(not q.exact.is_Rational for row in shown for q in row)
+        value = matrix([[writer.decimal(q.approx) if closed else writer.value(q) for q in row] for row in shown])
+        relation = r"\approx" if writer.approximated or closed else "="
         items.append({"symbol": Latex(text), "relation": Latex(relation), "value": Latex(value)})
     return items
 
