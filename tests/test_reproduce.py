@@ -157,3 +157,14 @@ def test_a_small_value_shows_three_significant_figures_unless_it_is_exact() -> N
             text = decimal(value, 4, guard)
             assert number(text) == shown(value, 4, guard)
             assert math.isclose(float(number(text)), value, rel_tol=10 ** -(2 + guard))
+
+
+def test_the_solution_sheet_says_its_lines_redo_only_when_they_all_do(tmp_path: Path) -> None:
+    built = derive.build_sheet(derive.load_example(), derive.Options(output_dir=tmp_path, pdf=False))
+    tex = (tmp_path / "backprop-solution.tex").read_text()
+    assert f"Each of its {built.redone.lines} worked lines gives its result again" in tex
+    from derive.render.templates import environment
+    from derive.tex.style import Style
+
+    words = environment((), Style.of(built.solution.spec.sheet)).get_template("lang/en.tex.j2").module
+    assert "worked lines" not in str(words.verification(888, 10, 9))  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from derive.exercise.model import Network, Part, Spec
 from derive.maths.general import input_part, input_symbol, layer_formula, network_formula, unit_formulas
 from derive.maths.network import unit_symbol
 from derive.maths.steps import Expanded, Given, PartSolution, Plot, Section, Solution, Step
+from derive.render.reproduce import Redone
 from derive.render.step_context import LINE_WIDTH, display_lines, entries, step_context
 from derive.terms.display import Join
 from derive.terms.formula import Sum, Tensor
@@ -29,6 +30,8 @@ def sheet_context(solution: Solution, style: Style, logo: str = "") -> dict[str,
     """
     spec = solution.spec
     printer = style.printer(spec.network)
+    parts = [part_context(p, style.for_part(p.part), spec) for p in solution.parts]
+    redone = Redone.of(parts)
     return {
         "sheet": {
             "title": spec.sheet.title,
@@ -54,8 +57,12 @@ def sheet_context(solution: Solution, style: Style, logo: str = "") -> dict[str,
         "significant": significant(style.places),
         "exact": style.exact,
         "student": spec.sheet.rounding == "student",
-        "parts": [part_context(p, style.for_part(p.part), spec) for p in solution.parts],
-        "verification": {"checked": sum(1 for _ in solution.quantities())},
+        "parts": parts,
+        "verification": {
+            "checked": sum(1 for _ in solution.quantities()),
+            "lines": redone.lines,
+            "redone": redone.redone,
+        },
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from derive.exercise.model import Part
 from derive.maths.steps import PartSolution, Solution
 from derive.render.context import Context, part_context, sheet_context
+from derive.render.reproduce import Redone
 from derive.render.templates import environment, wrap
 from derive.tex.style import Style
 
@@ -83,7 +84,12 @@ class SolutionPieces:
         if len(self.written) != self.count:  # the template walked the parts otherwise than once, in order
             raise RuntimeError(f"solution.tex.j2 gave {len(self.written)} pieces for {len(self.solved)} parts")
         self.context["parts"] = self.contexts
-        self.context["verification"] = {"checked": self.context["verification"].checked}
+        redone = Redone.of(self.contexts)
+        self.context["verification"] = {
+            "checked": self.context["verification"].checked,
+            "lines": redone.lines,
+            "redone": redone.redone,
+        }
         return "".join(self.written)
 
 
@@ -96,3 +102,11 @@ class _Checked:
     @property
     def checked(self) -> int:
         return sum(1 for _ in self.pieces.solution.quantities())
+
+    @property
+    def lines(self) -> int:
+        return Redone.of(self.pieces.contexts).lines
+
+    @property
+    def redone(self) -> int:
+        return Redone.of(self.pieces.contexts).redone

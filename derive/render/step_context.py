@@ -338,6 +338,8 @@ def _(step: Plot, printer: Printer) -> dict[str, Any]:
         "ylabel": Latex(printer.show(step.ylabel)),
         "series": series,
         "log_y": step.log_y,
+        # Points at whole steps 0, 1, 2, …: ticks at the steps only (no 0.5 between two steps).
+        "steps": all(x.is_Integer for curve in step.series for x, _ in curve.points),
     }
 
 
