@@ -41,6 +41,9 @@ class Loss:
     """The key of its words in the language catalogues."""
     scale: sp.Rational = UNIT
     """1/n for the mean over n outputs; 1 for the sum."""
+    sum_formula: str = ""
+    """LaTeX of L summed over #n outputs j (@yhat_j, @y_j), for a network of several outputs; empty
+    where ``formula`` is already a sum over the outputs (categorical cross-entropy)."""
     params: tuple[tuple[str, str], ...] = ()
 
 
@@ -68,6 +71,7 @@ SQUARED_ERROR = Loss(
     formula=(r"(@yhat - @y)^2"),
     identity=(r"\frac{\partial @L}{\partial @yhat} = 2(@yhat - @y)"),
     prose="squared_error",
+    sum_formula=r"\sum_{j=1}^{#n} (@yhat_j - @y_j)^2",
 )
 
 BINARY_CROSS_ENTROPY = Loss(
@@ -78,6 +82,7 @@ BINARY_CROSS_ENTROPY = Loss(
     formula=(r"-\bigl[@y \log @yhat + (1 - @y) \log(1 - @yhat)\bigr]"),
     identity=(r"\frac{\partial @L}{\partial @yhat} = \frac{1 - @y}{1 - @yhat} - \frac{@y}{@yhat}"),
     prose="binary_cross_entropy",
+    sum_formula=r"-\sum_{j=1}^{#n} \bigl[@y_j \log @yhat_j + (1 - @y_j) \log(1 - @yhat_j)\bigr]",
 )
 
 HALF_SQUARED_ERROR = Loss(
@@ -88,6 +93,7 @@ HALF_SQUARED_ERROR = Loss(
     formula=(r"\tfrac{1}{2}(@yhat - @y)^2"),
     identity=(r"\frac{\partial @L}{\partial @yhat} = @yhat - @y"),
     prose="half_squared_error",
+    sum_formula=r"\tfrac{1}{2} \sum_{j=1}^{#n} (@yhat_j - @y_j)^2",
 )
 
 CATEGORICAL_CROSS_ENTROPY = Loss(
@@ -128,7 +134,16 @@ def custom_loss(formula: str) -> Loss:
         identity=(rf"\frac{{\partial @L}}{{\partial @yhat}} = {sp.latex(slope, symbol_names=names)}"),
         prose="custom_loss",
         params=(("formula", formula),),
+        sum_formula=rf"\sum_{{j=1}}^{{#n}} {sp.latex(rule, symbol_names={YHAT: '@yhat_j', Y: '@y_j'})}",
     )
+
+
+def summed(loss: Loss, outputs: int) -> Loss:
+    """``loss`` summed over ``outputs`` outputs, as the sheet writes it: with its sum (Σ_j ½(ŷ_j − y_j)²),
+    not as one output's term."""
+    if outputs == 1 or not loss.sum_formula:
+        return loss
+    return replace(loss, formula=loss.sum_formula.replace("#n", str(outputs)))
 
 
 def averaged(loss: Loss, outputs: int) -> Loss:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 import sympy as sp
 
 from derive.catalog.activations import ACTIVATIONS, Activation
-from derive.catalog.losses import LOSSES, REDUCTIONS, Loss, averaged, custom_loss
+from derive.catalog.losses import LOSSES, REDUCTIONS, Loss, averaged, custom_loss, summed
 from derive.catalog.optimizers import OPTIMIZERS, Optimizer
 from derive.catalog.parsing import FormulaError
 from derive.errors import SpecError
@@ -176,7 +176,7 @@ class FieldReader:
         reduction = self.name(
             ["loss", "reduction"], table.get("reduction", "sum"), dict.fromkeys(REDUCTIONS), "reduction"
         )
-        return averaged(loss, outputs) if reduction == "mean" else loss
+        return averaged(loss, outputs) if reduction == "mean" else summed(loss, outputs)
 
     def optimizer(self, path: list[str | int], value: object, default: str) -> tuple[Optimizer, dict[str, sp.Rational]]:
         """An optimizer by name, or a table with its name and any hyperparameters to override."""

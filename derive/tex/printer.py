@@ -150,7 +150,14 @@ class Printer(NamingPrinter):
         return self._print(node.value)
 
     def _print_Sum(self, node: Sum) -> str:
-        return " + ".join(self._child(t, _SUM) for t in node.terms)
+        # A negated term is written with its sign, a - b, as a student writes it (not a + -b).
+        text = self._child(node.terms[0], _SUM)
+        for term in node.terms[1:]:
+            if isinstance(term, Negate):
+                text += f" - {self._child(term.arg, _PRODUCT)}"
+            else:
+                text += f" + {self._child(term, _SUM)}"
+        return text
 
     def _print_Difference(self, node: Difference) -> str:
         return f"{self._child(node.left, _SUM)} - {self._child(node.right, _PRODUCT)}"
