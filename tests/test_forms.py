@@ -98,3 +98,56 @@ def test_a_loss_sums_over_several_outputs_and_names_the_target_once(tmp_path: Pa
 def test_a_loss_of_one_output_has_no_sum(tmp_path: Path) -> None:
     exercise = sheets(FOLDER / "loss_half_squared_error.toml", tmp_path)["exercise"]
     assert r"L(\hat{y}, y) = \tfrac{1}{2}(\hat{y} - y)^2" in exercise
+
+
+TYPED = """
+[network]
+inputs = 2
+
+[[network.layers]]
+weights = [[0.01, -0.2], ["3/4", 1]]
+bias = [0, "-2/5"]
+activation = "sigmoid"
+
+[[network.layers]]
+weights = [[1, -1]]
+bias = [0.25]
+activation = "identity"
+
+[loss]
+name = "squared_error"
+
+[[parts]]
+kind = "update"
+x = [0.5, "-3/4"]
+y = 0.6
+optimizer = { name = "adam", beta1 = "9/10" }
+learning_rate = 0.01
+"""
+"""Givens typed as decimals (0.01, -0.2 and 0.25 in the network, 0.5 and 0.6 in the sample, the rate
+0.01), as fractions ("3/4", "-2/5", "-3/4", β_1 = "9/10"), and Adam's defaults β_2 and ε left out."""
+
+
+def test_givens_print_as_typed_on_both_sheets(tmp_path: Path) -> None:
+    spec = derive.parse_spec(TYPED, name="typed")
+    for kind, text in sheets(spec, tmp_path).items():
+        matrix = r"W^{(1)} = \begin{pmatrix} 0.01 & -0.2 \\ \frac{3}{4} & 1 \end{pmatrix}"
+        assert matrix in text, kind
+        assert r"b^{(1)} = \begin{pmatrix} 0 \\ - \frac{2}{5} \end{pmatrix}" in text, kind
+        assert r"b^{(2)} = 0.25" in text, kind
+        # the sample and the rate, in the question (the solution repeats it)
+        assert r"x = (0.5, - 3 / 4)^{\top}" in text and r"y = 0.6" in text, kind
+        assert r"\alpha = 0.01" in text, kind
+        # Adam's hyperparameters, one form on both sheets: as typed, the catalogue's as decimals
+        assert r"\beta_2 = 0.999" in text and r"\varepsilon = 10^{-8}" in text, kind
+    solution = (tmp_path / "typed-solution.tex").read_text(encoding="utf-8")
+    assert r"\frac{1}{100000000}" not in solution and r"\frac{999}{1000}" not in solution
+    assert r"\beta_1 = \frac{9}{10}" in solution  # typed as a fraction: the same form, displayed
+    assert r"0.01 \cdot 0.5 + \left(-0.2\right) \cdot \left(- \frac{3}{4}\right)" in solution  # substituted as typed
+
+
+def test_one_form_per_hyperparameter_in_the_adam_example(tmp_path: Path) -> None:
+    texts = sheets(FOLDER / "optimizer_adam.toml", tmp_path)
+    for text in texts.values():
+        assert r"\varepsilon = 10^{-8}" in text and r"\beta_1 = 0.9" in text
+        assert r"\frac{1}{100000000}" not in text and r"\frac{9}{10}" not in text
