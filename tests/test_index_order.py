@@ -17,6 +17,7 @@ from derive.terms.symbols import LOSS, Block, Partial, Stat, Sym, Updated, weigh
 from derive.tex.layout import matrix
 from derive.tex.naming import Look
 from derive.tex.printer import Printer, exact_text
+from derive.tex.style import Style
 from tests.test_cli import text_of
 from tests.test_spec import refusal
 
@@ -83,7 +84,9 @@ def test_the_sheet_reads_in_its_convention(built: tuple[Path, Path]) -> None:
     assert r"g(x) = W^{(2)\top} \, \sigma\left(W^{(1)\top} \, x + b^{(1)}\right) + b^{(2)}" in body
     # The given W^{(1)} is the spec's weights transposed: a row per input.
     spec = derive.load_spec(EXAMPLE)
-    rows = [[exact_text(v) or "" for v in column] for column in zip(*spec.network.layers[0].weights, strict=True)]
+    printer = Style.of(spec.sheet).printer()  # a weight typed as a decimal (0.5) is written as typed
+    columns = zip(*spec.network.layers[0].weights, strict=True)
+    rows = [[printer.written(v) or exact_text(v) or "" for v in column] for column in columns]
     assert f"W^{{(1)}} = {matrix(rows)}" in body
     # z_j sums w_{k,j} x_k: the first index is the input.
     assert _line(body, "z^{(1)}_{1} & = ").startswith(

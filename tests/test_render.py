@@ -99,12 +99,12 @@ def test_the_network_givens_break_into_lines_that_fit() -> None:
     """Three layers of givens do not fit one display line: the last ones start a new one (none is lost)."""
     examples = Path(__file__).parent.parent / "examples"
     deep = derive.render(derive.solve(derive.load_spec(examples / "deep_network.toml")), 4).solution
-    block = deep[deep.index("The parameters are") : deep.index("and the loss for a target")]
+    block = deep[deep.index("The parameters are") : deep.index("and the loss of the output")]
     lines = [line for line in block.split(r"\[")[1:]]
     assert len(lines) == 2 and "W^{(3)}" in lines[1] and "b^{(3)} = 0" in lines[1]
     assert all(name in block for name in ("W^{(1)}", "b^{(1)}", "W^{(2)}", "b^{(2)}"))
     seed = derive.render(derive.solve(derive.load_spec(example_path())), 4).solution
-    assert seed[seed.index("The parameters are") : seed.index("and the loss for a target")].count(r"\[") == 1
+    assert seed[seed.index("The parameters are") : seed.index("and the loss of the output")].count(r"\[") == 1
 
 
 def test_skip_connections_are_written_layer_by_layer_with_stacked_inputs() -> None:

@@ -41,6 +41,9 @@ class Loss:
     """The key of its words in the language catalogues."""
     scale: sp.Rational = UNIT
     """1/n for the mean over n outputs; 1 for the sum."""
+    sum_formula: str = ""
+    """LaTeX of L summed over #n outputs j (@yhat_j, @y_j), for a network of several outputs; empty
+    where ``formula`` is already a sum over the outputs (categorical cross-entropy)."""
     params: tuple[tuple[str, str], ...] = ()
     bounded: tuple[sp.Rational, sp.Rational] | None = None
     """The targets [lo, hi] for which the loss has a lower bound; outside them the spec is accepted
@@ -80,6 +83,7 @@ SQUARED_ERROR = Loss(
     formula=(r"(@yhat - @y)^2"),
     identity=(r"\frac{\partial @L}{\partial @yhat} = 2(@yhat - @y)"),
     prose="squared_error",
+    sum_formula=r"\sum_{j=1}^{#n} (@yhat_j - @y_j)^2",
 )
 
 BINARY_CROSS_ENTROPY = Loss(
@@ -92,6 +96,7 @@ BINARY_CROSS_ENTROPY = Loss(
     prose="binary_cross_entropy",
     # y > 1: (y − 1) log(1 − p) → −∞ as p → 1; y < 0: −y log p → −∞ as p → 0.
     bounded=(sp.Integer(0), sp.Integer(1)),
+    sum_formula=r"-\sum_{j=1}^{#n} \bigl[@y_j \log @yhat_j + (1 - @y_j) \log(1 - @yhat_j)\bigr]",
 )
 
 HALF_SQUARED_ERROR = Loss(
@@ -102,6 +107,7 @@ HALF_SQUARED_ERROR = Loss(
     formula=(r"\tfrac{1}{2}(@yhat - @y)^2"),
     identity=(r"\frac{\partial @L}{\partial @yhat} = @yhat - @y"),
     prose="half_squared_error",
+    sum_formula=r"\tfrac{1}{2} \sum_{j=1}^{#n} (@yhat_j - @y_j)^2",
 )
 
 CATEGORICAL_CROSS_ENTROPY = Loss(
@@ -142,7 +148,16 @@ def custom_loss(formula: str) -> Loss:
         identity=(rf"\frac{{\partial @L}}{{\partial @yhat}} = {sp.latex(slope, symbol_names=names)}"),
         prose="custom_loss",
         params=(("formula", formula),),
+        sum_formula=rf"\sum_{{j=1}}^{{#n}} {sp.latex(rule, symbol_names={YHAT: '@yhat_j', Y: '@y_j'})}",
     )
+
+
+def summed(loss: Loss, outputs: int) -> Loss:
+    """``loss`` summed over ``outputs`` outputs, as the sheet writes it: with its sum (Σ_j ½(ŷ_j − y_j)²),
+    not as one output's term."""
+    if outputs == 1 or not loss.sum_formula:
+        return loss
+    return replace(loss, formula=loss.sum_formula.replace("#n", str(outputs)))
 
 
 def averaged(loss: Loss, outputs: int) -> Loss:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 import sympy as sp
 
 from derive.catalog.activations import ACTIVATIONS, Activation
-from derive.catalog.losses import LOSSES, REDUCTIONS, Loss, averaged, custom_loss
+from derive.catalog.losses import LOSSES, REDUCTIONS, Loss, averaged, custom_loss, summed
 from derive.catalog.optimizers import OPTIMIZERS, Optimizer
 from derive.catalog.parsing import FormulaError
 from derive.errors import SpecError
@@ -30,6 +31,10 @@ class FieldReader:
         self.source = source
         self.categorical = False
         """Whether the loss is categorical cross-entropy (its targets may be a class index)."""
+        self.typed_decimals: set[sp.Rational] = set()
+        """The numbers typed as decimals (0.01, not "1/100"): the sheets write them as typed."""
+        self.typed_fractions: set[sp.Rational] = set()
+        """The numbers typed as fractions ("1/2"): where one is typed both ways, it stays a fraction."""
 
     def fail(self, path: Sequence[str | int], message: str) -> SpecError:
         return SpecError(field_path(path), message, line=self.locate(path), source=self.source)
@@ -83,6 +88,10 @@ class FieldReader:
             raise self.fail(path, str(error)) from None
         if abs(number) > LARGEST:
             raise self.fail(path, "a number beyond ±10^300 cannot be checked against float64; use a smaller one")
+        if isinstance(value, str) and "/" in value:
+            self.typed_fractions.add(number)
+        elif isinstance(value, Decimal) or (isinstance(value, str) and any(c in value for c in ".eE")):
+            self.typed_decimals.add(number)
         return number
 
     def vector(self, path: Sequence[str | int], value: object, *, scalar_ok: bool = False) -> Vector:
@@ -176,17 +185,21 @@ class FieldReader:
         reduction = self.name(
             ["loss", "reduction"], table.get("reduction", "sum"), dict.fromkeys(REDUCTIONS), "reduction"
         )
-        return averaged(loss, outputs) if reduction == "mean" else loss
+        return averaged(loss, outputs) if reduction == "mean" else summed(loss, outputs)
 
     def optimizer(self, path: list[str | int], value: object, default: str) -> tuple[Optimizer, dict[str, sp.Rational]]:
         """An optimizer by name, or a table with its name and any hyperparameters to override."""
         if not isinstance(value, dict):
-            return OPTIMIZERS[self.name(path, value, OPTIMIZERS, "optimizer")], {}
+            optimizer = OPTIMIZERS[self.name(path, value, OPTIMIZERS, "optimizer")]
+            self.typed_decimals.update(optimizer.hyper.values())  # see below
+            return optimizer, {}
         given = dict(value)
         name = self.name([*path, "name"], given.pop("name", default), OPTIMIZERS, "optimizer")
         optimizer = OPTIMIZERS[name]
         self.table(path, given, tuple(optimizer.hyper))
         hyper = {key: self.positive([*path, key], v) for key, v in given.items()}
+        # The catalogue's defaults are decimals as an exercise states them (β_1 = 0.9, ε = 10^{-8}).
+        self.typed_decimals.update(value for key, value in optimizer.hyper.items() if key not in hyper)
         for key in ("beta", "beta1", "beta2", "rho"):
             if key in hyper and not hyper[key] < 1:
                 raise self.fail([*path, key], f"a decay rate below 1 is needed; found {hyper[key]}")

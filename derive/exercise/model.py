@@ -184,6 +184,9 @@ class Sheet:
     """Absolute path of an image for the title block, or empty."""
     notation: Notation = STANDARD
     """How the sheet writes the network's quantities: the defaults, or the spec's ``[notation]``."""
+    typed_decimals: frozenset[sp.Rational] = frozenset()
+    """The given numbers typed as decimals (0.01, "-0.2"; an optimizer's defaults): both sheets write
+    them so, where a fraction typed "1/2" stays a fraction."""
 
     @property
     def carry(self) -> Carry | None:

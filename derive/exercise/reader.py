@@ -143,6 +143,7 @@ class _Reader(PartReader):
                         f"missing: part {part.number} ({part.kind.name}) needs a [loss] section "
                         '(only gradients parts with of = "yhat" do without)',
                     )
+        sheet = replace(sheet, typed_decimals=frozenset(self.typed_decimals - self.typed_fractions))
         return Spec(name=name, sheet=sheet, network=network, loss=loss, parts=tuple(parts), has_loss="loss" in root)
 
     def sheet(self, value: object) -> Sheet:

@@ -21,6 +21,7 @@ import sympy as sp
 from derive.errors import DegenerateError
 from derive.terms.keys import ROOT, Scope, key
 from derive.terms.rounding import Carry
+from derive.terms.simplest import simplest
 from derive.terms.symbols import Sym, Symbolic
 
 DIGITS = 40
@@ -201,7 +202,8 @@ class Quantity:
             # The closed form would only grow from here (and SymPy's automatic simplification with
             # it): the value stands for itself by a symbol, and stays exact through its formula.
             exact = sp.Symbol(identifier(key(scope, symbol)))
-        return cls(symbol, exact, approx, formula, scope)
+        # The shortest equal form a TA would write (-1, not -e^{a}/e^{a}): cheap, small values only.
+        return cls(symbol, simplest(exact), approx, formula, scope)
 
 
 def carry_of(formula: Node) -> Carry | None:

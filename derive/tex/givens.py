@@ -11,13 +11,13 @@ from derive.exercise.model import Network, Training
 from derive.terms.display import AsWritten, Join
 from derive.terms.keys import parameter, symbol_of
 from derive.terms.symbols import Sym, Symbolic
-from derive.tex.decimals import hyperparameter
 from derive.tex.printer import Latex, Printer
 
 
 def hyper_value(value: sp.Rational, printer: Printer) -> str:
-    """A hyperparameter as the exercise states it: 0.9, and 10^{-8} rather than 0.00000001."""
-    return hyperparameter(value) or printer.as_written(value)
+    """A hyperparameter as the exercise states it, in the one form of both sheets: as typed (0.9, a
+    fraction typed "9/10"; a catalogue default as a decimal), and 10^{-8} rather than 0.00000001."""
+    return printer.given(value)
 
 
 def numbers(values: Sequence[sp.Expr], printer: Printer) -> Latex:

@@ -49,6 +49,8 @@ class Look:
     mark: str = "."
     places: int = 4
     exact: bool = True
+    typed_decimals: frozenset[Any] = frozenset()
+    """Given numbers the spec typed as decimals: written so (0.01), not as fractions (1/100)."""
 
     @property
     def separator(self) -> str:

@@ -49,7 +49,7 @@ from derive.terms.symbols import (
     Updated,
     weight_shaped,
 )
-from derive.tex.decimals import decimal, decimals_only, shown, terminating
+from derive.tex.decimals import decimal, decimals_only, hyperparameter, shown, terminating
 from derive.tex.naming import NamingPrinter
 
 
@@ -73,6 +73,8 @@ class Data(Latex):
 
 EXACT_LIMIT = 160
 """Longest exact closed form (LaTeX characters) shown on the sheet; longer ones show decimals."""
+TYPED_DIGITS = 300
+"""Places of a decimal typed in a spec (finite by construction: it is written as typed)."""
 SUBSTITUTE_LIMIT = 48
 """Longest exact value substituted into a formula; longer ones are substituted as decimals."""
 
@@ -164,7 +166,14 @@ class Printer(NamingPrinter):
         return self._print(node.value)
 
     def _print_Sum(self, node: Sum) -> str:
-        return " + ".join(self._child(t, _SUM) for t in node.terms)
+        # A negated term is written with its sign, a - b, as a student writes it (not a + -b).
+        text = self._child(node.terms[0], _SUM)
+        for term in node.terms[1:]:
+            if isinstance(term, Negate):
+                text += f" - {self._child(term.arg, _PRODUCT)}"
+            else:
+                text += f" + {self._child(term, _SUM)}"
+        return text
 
     def _print_Difference(self, node: Difference) -> str:
         return f"{self._child(node.left, _SUM)} - {self._child(node.right, _PRODUCT)}"
@@ -274,6 +283,9 @@ class Printer(NamingPrinter):
     def value(self, q: Quantity) -> str:
         """A quantity's value as substituted into a formula: exact when short, else a decimal (with the
         printer's guard digits beyond the look's places)."""
+        if q.formula is None and (typed := self.written(q.exact)) is not None:
+            self.substitutes[q] = q.exact
+            return typed  # a given typed as a decimal is substituted as typed: its exact value
         look = self.look
         text = (
             self.number(decimals_only(q, look.places))
@@ -311,6 +323,13 @@ class Printer(NamingPrinter):
         """An exact value for running text: short fractions folded (1/2), as a student writes inline."""
         return exact_text(value, self.but(fold_short_frac=True)) or str(value)
 
+    def written(self, value: sp.Expr) -> str | None:
+        """A given number the spec typed as a decimal, as typed: 0.01 (not 1/100), -0.2, and a small
+        power of ten as 10^{-8}; None for any other number (a fraction typed "1/2" stays one)."""
+        if not isinstance(value, sp.Rational) or value not in self.look.typed_decimals:
+            return None
+        return hyperparameter(value) or self.number(terminating(value, TYPED_DIGITS))
+
     def as_written(self, value: sp.Expr) -> str:
         """A given number as an exercise writes it: 0.01 rather than 1/100 where its decimal is finite."""
         return self.number(terminating(value, 12)) or self.inline(value)
@@ -318,10 +337,15 @@ class Printer(NamingPrinter):
     def given(self, value: sp.Expr) -> str:
         """A given number in running text: as a fraction (1/20) on an exact sheet, as the decimal it
         is (0.05) on a decimals-only one, and as a fraction there too when it has no finite decimal."""
+        if (typed := self.written(value)) is not None:
+            return typed
         return (None if self.look.exact else self.number(terminating(value, 12))) or self.inline(value)
 
     def shown(self, q: Quantity) -> str:
-        """A given value: its exact form (or its decimal when long), or on a decimals-only sheet a decimal."""
+        """A given value: as typed where the spec typed a decimal, else its exact form (or its decimal
+        when long), or on a decimals-only sheet a decimal."""
+        if q.formula is None and (typed := self.written(q.exact)) is not None:
+            return typed
         text = exact_text(q.exact) if self.look.exact else self.number(decimals_only(q, self.look.places))
         return text or self.decimal(q.approx)
 

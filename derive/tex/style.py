@@ -28,6 +28,8 @@ class Style:
     decimal_mark: str = "."
     notation: Notation = STANDARD
     """How the network's quantities are written (a spec's ``[notation]``)."""
+    typed_decimals: frozenset[Any] = frozenset()
+    """Given numbers the spec typed as decimals (see :attr:`~derive.exercise.model.Sheet.typed_decimals`)."""
 
     @property
     def neuron(self) -> bool:
@@ -42,7 +44,8 @@ class Style:
     def printer(self, network: Network | None = None) -> Printer:
         """The printer of this style, numbering ``network``'s units where the notation is neuron style."""
         neurons = Neurons.of(network, self.notation.bias_as_weight) if self.notation.neuron and network else None
-        return Printer({"look": Look(self.notation, neurons, self.decimal_mark, self.places, self.exact)})
+        look = Look(self.notation, neurons, self.decimal_mark, self.places, self.exact, self.typed_decimals)
+        return Printer({"look": look})
 
     @classmethod
     def of(cls, sheet: Sheet, places: int | None = None, language: str | None = None) -> Style:
@@ -58,6 +61,7 @@ class Style:
             language=lang,
             decimal_mark=sheet.decimal_mark or LANGUAGES[lang],
             notation=sheet.notation,
+            typed_decimals=sheet.typed_decimals,
         )
 
     def for_part(self, part: Part[Any]) -> Style:
