@@ -137,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" {built.redone}; in {time.perf_counter() - started:.2f} s",
         file=sys.stderr,
     )
+    for warning in built.warnings:
+        print(f"derive: warning: {warning}", file=sys.stderr)
     if built.redone.failed:
         print(f"derive: warning: these lines do not redo: {', '.join(built.redone.failed)}", file=sys.stderr)
     return 0

@@ -15,6 +15,7 @@ from derive.kinds import KINDS
 from derive.maths.derivation import Derivation
 from derive.maths.solve import outline, solver
 from derive.maths.steps import Solution
+from derive.pdf.compile import Pdf
 from derive.pdf.formats import default_cache
 from derive.pdf.typeset import Typesetter
 from derive.render.answers import answers, answers_csv, answers_json
@@ -58,6 +59,7 @@ class Built:
     solution: Solution
     """The verified derivation the files were made from (look quantities up by answer key)."""
     warnings: tuple[str, ...] = field(default=())
+    """What a reader of the PDFs would notice that did not stop the build: lines run into the margin."""
     redone: Redone = field(default=Redone())
     """The solution sheet's substituted lines, and which of them redo from the numbers they show."""
 
@@ -95,7 +97,18 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
         pdfs = tex.pdfs(spec.name)  # → PDF
     files = write_all(options.output_dir, {**logo, **texts, **pdfs})  # all renamed into place, or none
     tex.missing()  # PDFs asked for but no TeX: the rest is written, the exit status says so
-    return Built(files, report, solution, redone=Redone.of(context["parts"]))
+    return Built(files, report, solution, margin_warnings(pdfs), Redone.of(context["parts"]))
+
+
+def margin_warnings(pdfs: dict[str, Pdf]) -> tuple[str, ...]:
+    """A warning for each PDF with lines set wider than the page (a user's template, a huge value)."""
+    return tuple(
+        f"{name}: {len(wide)} lines run into the margin (up to {max(wide):.0f} pt)"
+        if len(wide) > 1
+        else f"{name}: 1 line runs into the margin (by {wide[0]:.0f} pt)"
+        for name, pdf in pdfs.items()
+        if (wide := pdf.margin())
+    )
 
 
 def sized(spec: Spec, options: Options) -> Spec:

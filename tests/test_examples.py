@@ -45,6 +45,8 @@ def test_example_builds_verified_pdfs(path: Path, tmp_path: Path) -> None:
     spec = derive.load_spec(path)
     built = build_sheet(spec, Options(output_dir=tmp_path))
     assert built.report.values > 20
+    assert built.warnings == ()  # no line of either sheet runs into the margin (Overfull \hbox > 1 pt)
+    assert built.redone.lines > 0 and built.redone.failed == ()
     if path.stem != "activation_relu":  # at ReLU's kink one-sided slopes differ: no differences there
         assert built.report.differences > 0
     solution = text_of(tmp_path / f"{path.stem}-solution.pdf")

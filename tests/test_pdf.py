@@ -8,12 +8,24 @@ import pytest
 
 from derive.errors import TexError
 from derive.pdf.compile import compile_pdf, log_excerpt
+from derive.pipeline import margin_warnings
 
 DOC = "\\documentclass{article}\n\\begin{document}\n%s\n\\end{document}\n"
 
 
 def test_a_document_compiles_to_pdf() -> None:
     assert compile_pdf(DOC % "Hello").startswith(b"%PDF")
+
+
+def test_a_pdf_knows_the_lines_that_run_into_the_margin() -> None:
+    pdf = compile_pdf(DOC % "\\noindent\\hbox to 1.5\\textwidth{wide}\\par\\noindent\\hbox to 1.001\\textwidth{x}")
+    wide = pdf.margin()
+    assert len(wide) == 1 and 0.49 * 345 < wide[0] < 0.51 * 345  # half of article's 345 pt text width
+    assert len(pdf.overfull) == 2  # the 0.3 pt one is in the log, but no reader would see it
+    assert margin_warnings({"s-solution.pdf": pdf}) == (
+        f"s-solution.pdf: 1 line runs into the margin (by {wide[0]:.0f} pt)",
+    )
+    assert margin_warnings({"s-solution.pdf": compile_pdf(DOC % "Hello")}) == ()
 
 
 def test_a_latex_error_shows_the_offending_line() -> None:

@@ -36,6 +36,22 @@ def tex_environment(work: Path) -> dict[str, str]:
     }
 
 
+class Pdf(bytes):
+    """A PDF's bytes, and the lines its LaTeX run set too wide for the page (Overfull \\hbox, in pt)."""
+
+    overfull: tuple[float, ...]
+
+    @classmethod
+    def of(cls, data: bytes, log: str) -> Pdf:
+        pdf = cls(data)
+        pdf.overfull = tuple(float(pt) for pt in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log))
+        return pdf
+
+    def margin(self, tolerance: float = 1.0) -> tuple[float, ...]:
+        """The overfull lines wider than ``tolerance`` pt: what a reader sees run into the margin."""
+        return tuple(pt for pt in self.overfull if pt > tolerance)
+
+
 def rerun_asked(log: str) -> bool:
     """Whether a run's log asks for another pass (cross-references, outlines)."""
     return re.search(r"Rerun to get|Label\(s\) may have changed", log) is not None
@@ -51,8 +67,8 @@ class TexTimeout(TexError):
 
 def compile_pdf(
     source: str, timeout: float = 60.0, files: dict[str, bytes] | None = None, formats: Path | None = None
-) -> bytes:
-    """Compile a LaTeX document and return the PDF's bytes; raise TexError with the log's lines.
+) -> Pdf:
+    """Compile a LaTeX document and return the PDF; raise TexError with the log's lines.
 
     ``files`` are put beside the source (a logo the document includes), by name. ``formats`` is
     the folder of cached preamble formats (:mod:`derive.pdf.formats`); None compiles the whole
@@ -96,7 +112,7 @@ def with_format(
     return pieces[1], ["-fmt=derive"], fmt
 
 
-def _passes(work: Path, extra: list[str], env: dict[str, str], timeout: float) -> bytes:
+def _passes(work: Path, extra: list[str], env: dict[str, str], timeout: float) -> Pdf:
     """Run pdflatex on ``work/sheet.tex``: once, or again while the log asks for a rerun."""
     command = ["pdflatex", *extra, *ENGINE_OPTIONS, "sheet.tex"]
     for _ in range(MAX_PASSES):
@@ -111,7 +127,7 @@ def _passes(work: Path, extra: list[str], env: dict[str, str], timeout: float) -
             raise TexError("LaTeX failed:\n" + log_excerpt(log or run.stdout.decode("utf-8", "replace")))
         if not rerun_asked(log):
             break
-    return (work / "sheet.pdf").read_bytes()
+    return Pdf.of((work / "sheet.pdf").read_bytes(), log)
 
 
 def _read(path: Path) -> str:

@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from derive.pdf.compile import ENGINE_OPTIONS, rerun_asked, tex_environment, with_format
+from derive.pdf.compile import ENGINE_OPTIONS, Pdf, rerun_asked, tex_environment, with_format
 
 LIFETIME = 10
 """A streamed TeX run lives at most this many times the per-run timeout (it waits for the derivation)."""
@@ -112,7 +112,7 @@ class StreamedPdf:
         except OSError:  # TeX stopped reading (an error in this part)
             return False
 
-    def finish(self) -> bytes | None:
+    def finish(self) -> Pdf | None:
         """The PDF, or None when this run cannot be trusted (the caller compiles the whole source)."""
         self.writer.join(self.timeout)
         process = self.process
@@ -121,7 +121,7 @@ class StreamedPdf:
                 return None
             process.wait(self.timeout)
             log = (self.work / "sheet.log").read_text(encoding="utf-8", errors="replace")
-            pdf = (self.work / "sheet.pdf").read_bytes()
+            pdf = Pdf.of((self.work / "sheet.pdf").read_bytes(), log)
             return None if process.returncode != 0 or rerun_asked(log) else pdf
         except (subprocess.TimeoutExpired, OSError):
             return None

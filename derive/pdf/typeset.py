@@ -10,7 +10,7 @@ from pathlib import Path
 from types import TracebackType
 
 from derive.errors import TexMissing
-from derive.pdf.compile import MISSING_TEX, compile_pdf, have_tex
+from derive.pdf.compile import MISSING_TEX, Pdf, compile_pdf, have_tex
 from derive.pdf.stream import StreamedPdf
 
 
@@ -23,7 +23,7 @@ class Typesetter:
         self.wanted, self.enabled = wanted, wanted and have_tex()
         self.timeout, self.files, self.formats = timeout, files, formats
         self.pool = ThreadPoolExecutor(max_workers=2)
-        self.jobs: dict[str, Future[bytes]] = {}
+        self.jobs: dict[str, Future[Pdf]] = {}
         self.streams: dict[str, StreamedPdf] = {}
 
     def __enter__(self) -> Typesetter:
@@ -68,7 +68,7 @@ class Typesetter:
                 lambda: stream.finish() or compile_pdf(source, self.timeout, self.files, self.formats)
             )
 
-    def pdfs(self, stem: str) -> dict[str, bytes]:
+    def pdfs(self, stem: str) -> dict[str, Pdf]:
         """Every document's PDF, once TeX is done, as ``<stem>-<name>.pdf``."""
         return {f"{stem}-{name}.pdf": job.result() for name, job in self.jobs.items()}
 
