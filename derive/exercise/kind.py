@@ -48,8 +48,9 @@ class PartKind(Generic[P]):
     ask: Callable[[Part[P], Network, Printer], Mapping[str, object]]
     variant: Callable[[Spec, Part[P]], tuple[Network, Loss]] | None = None
     """The network and loss the part works with, where they are not the spec's."""
-    plots: bool = False
-    """Whether its solution has a plot (the sheet then loads pgfplots)."""
+    plots: Callable[[P], bool] = lambda params: False
+    """Whether a part with these parameters has a plot in its solution (the sheet then loads pgfplots,
+    decided before the part is derived, so that TeX can start on the sheet's head)."""
     one_output: bool = False
     """Whether it needs a network with a single output."""
 

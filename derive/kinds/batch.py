@@ -449,5 +449,5 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=ask,
-    plots=True,
+    plots=lambda params: params.steps > 1,  # the losses step by step
 )

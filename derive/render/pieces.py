@@ -74,7 +74,7 @@ class SolutionPieces:
         """The whole solution sheet, handing each piece to the sink on the way."""
         spec = self.sketch.spec
         env = environment((), self.style, self.compiled)
-        plots = any(p.kind.plots for p in spec.parts)
+        plots = any(p.kind.plots(p.params) for p in spec.parts)
         logo = bool(self.context["sheet"]["logo"])
         head, tail = wrap("solution", BODY, env, spec, self.style, plots, logo).split(BODY)
         self.buffer = [head]
