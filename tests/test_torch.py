@@ -154,10 +154,9 @@ def test_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None
 def test_batch_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -> None:
     spec, part, acts, loss, hyper, weights, biases = _setup(path, number)
     training = _training(part)
-    assert None not in acts and loss is not None and training is not None
+    assert None not in acts and loss is not None
     tensors = [*weights, *biases]
     depth = len(spec.network.layers)
-    optimizer = _optimizer(training.optimizer.name, tensors, float(training.learning_rate), hyper)
     samples = [
         (
             torch.tensor([float(v) for v in s.x], dtype=torch.float64),
@@ -183,13 +182,30 @@ def test_batch_gradients_and_steps_agree_with_pytorch(path: Path, number: int) -
                 symbol = _bias(l, index)
                 _close(solution[key_prefix + (Partial(num, symbol) if t is None else Updated(symbol, t)).key].approx, v)
 
-    if part.params.mode == "batch":
-        optimizer.zero_grad()
+    if training is None:  # the gradients only: the asked parameters' batch gradient, each sample's ∂L_n/∂x
         (scale * sum(sample_loss(n) for n in range(1, len(samples) + 1))).backward()
-        compare(LOSS, prefix, None)
-        optimizer.step()
-        compare(LOSS, prefix, 1)
-        times = 1
+        asked = [name for name in part.params.wrt if name != "x"]
+        for l in range(1, depth + 1):
+            w, b = tensors[l - 1], tensors[depth + l - 1]
+            for (j, k), v in _entries(w.grad) if f"W{l}" in asked else ():
+                _close(solution[prefix + Partial(LOSS, Sym("w", l, (j, k))).key].approx, v)
+            for index, v in _entries(b.grad) if f"b{l}" in asked else ():
+                _close(solution[prefix + Partial(LOSS, _bias(l, index)).key].approx, v)
+        for n, (x, y) in enumerate(samples, 1) if "x" in part.params.wrt else ():
+            x.requires_grad_(True)
+            loss(_forward(spec, x, tensors[:depth], tensors[depth:], acts), y).backward()
+            for (k,), v in _entries(x.grad):
+                _close(solution[f"{prefix}s{n}." + Partial(Sym("L", None, (n,)), Sym("x", None, (k,))).key].approx, v)
+        return
+    optimizer = _optimizer(training.optimizer.name, tensors, float(training.learning_rate), hyper)
+    if part.params.mode == "batch":
+        for t in range(1, training.steps + 1):  # each step (epoch) from the parameters the one before left
+            optimizer.zero_grad()
+            (scale * sum(sample_loss(n) for n in range(1, len(samples) + 1))).backward()
+            compare(LOSS, prefix if t == 1 else f"{prefix}t{t}.", None)
+            optimizer.step()
+            compare(LOSS, prefix, t)
+        times = training.steps
     else:
         for n in range(1, len(samples) + 1):
             optimizer.zero_grad()
