@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import derive
+from derive.maths.steps import Solution
 from derive.pipeline import Options, build_sheet
 from tests.test_cli import text_of
 
@@ -134,3 +135,20 @@ def test_notebook_display_of_a_part_is_valid_latex(tmp_path: Path) -> None:
     assert derive.tex.printer.decimal(solution["p5.L_new"].approx, 4) in text
     markdown = solution.part(5)._repr_markdown_()
     assert markdown.startswith("**Part 5") and markdown.count("\n- $") == sum(1 for _ in solution.part(5).quantities())
+
+
+def test_reprs_are_short_and_say_what_they_are(example: Solution) -> None:
+    # A notebook cell that shows a solution (or one of its values) must not print the formula trees.
+    count = sum(1 for _ in example.quantities())
+    assert repr(example) == f"Solution(backprop: {len(example.parts)} parts, {count} values)"
+    assert all(repr(part).startswith(f"PartSolution(part {part.number}: ") for part in example.parts)
+    loss = example["p1.L"]
+    assert repr(loss) == f"Quantity(p1.L = {loss.exact} ≈ {float(loss.approx):.8g})"
+    assert max(len(repr(q)) for q in example.quantities()) < 200
+
+
+def test_a_part_out_of_range_is_an_index_error(example: Solution) -> None:
+    assert example.part(1) is example.parts[0] and example.part(len(example.parts)) is example.parts[-1]
+    for number in (0, -1, len(example.parts) + 1):
+        with pytest.raises(IndexError, match=f"part {number}: the solution has parts 1 to {len(example.parts)}"):
+            example.part(number)

@@ -241,6 +241,9 @@ class PartSolution:
     def number(self) -> int:
         return self.part.number
 
+    def __repr__(self) -> str:
+        return f"PartSolution(part {self.number}: {self.part.kind.name}, {sum(1 for _ in self.quantities())} values)"
+
     def _repr_latex_(self) -> str:
         """Jupyter: the part's values as aligned maths (symbol = exact ≈ decimal)."""
         return quantities_latex(self.heading(), self.quantities(), self.notation, self.network)
@@ -333,4 +336,10 @@ class Solution:
         return key in self._listed
 
     def part(self, number: int) -> PartSolution:
+        """Part ``number``, counted from 1 as the sheet does."""
+        if not 1 <= number <= len(self.parts):
+            raise IndexError(f"part {number}: the solution has parts 1 to {len(self.parts)}")
         return self.parts[number - 1]
+
+    def __repr__(self) -> str:
+        return f"Solution({self.spec.name}: {len(self.parts)} parts, {len(self._listed)} values)"

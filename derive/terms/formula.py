@@ -75,6 +75,9 @@ def equal(a: sp.Expr, b: sp.Expr) -> bool:
     return sp.cancel(sp.together(difference)) == 0 or sp.simplify(difference) == 0
 
 
+REPR_NODES, REPR_CHARS = 60, 80
+"""Largest exact value a Quantity's repr shows (nodes, then characters); the formula it never shows."""
+
 CLOSED_FORM_NODES = 150
 """A value whose closed form would have more nodes than this stands for itself by a symbol."""
 
@@ -133,6 +136,12 @@ class Quantity:
     """The student policy, when every value computed from this one is rounded (see :class:`Carry`)."""
     rounded: bool = False
     """Whether the value is its formula's, rounded by the policy (the sheet writes ≈)."""
+
+    def __repr__(self) -> str:
+        """Short, for a notebook or a debugger: the key, the exact value (cut when long), the decimal."""
+        exact = str(self.exact) if small(self.exact, REPR_NODES) else "…"
+        exact = exact if len(exact) <= REPR_CHARS else exact[: REPR_CHARS - 1] + "…"
+        return f"Quantity({self.key} = {exact} ≈ {MP.nstr(self.approx, 8)})"
 
     @functools.cached_property
     def key(self) -> str:
