@@ -92,19 +92,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "example" and args.toml:
         sys.stdout.write(example_path().read_text(encoding="utf-8"))
         return 0
-    if args.decimals is not None and not 0 <= args.decimals <= 12:
-        print("derive: error: --decimals: expected a whole number from 0 to 12", file=sys.stderr)
-        return 2
     spec = example_path() if args.command == "example" else args.spec
-    options = Options(
-        output_dir=args.output,
-        decimals=args.decimals,
-        language=args.language,
-        pdf=not args.no_pdf,
-        timeout=args.timeout,
-        templates=tuple(args.templates),
-        formats=None if args.no_format_cache else default_cache(),
-    )
+    try:
+        options = Options(
+            output_dir=args.output,
+            decimals=args.decimals,
+            language=args.language,
+            pdf=not args.no_pdf,
+            timeout=args.timeout,
+            templates=tuple(args.templates),
+            formats=None if args.no_format_cache else default_cache(),
+        )
+    except ValueError as error:  # the option's name leads the message, as on the command line
+        print(f"derive: error: --{error}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     try:
         built = build_sheet(spec, options)

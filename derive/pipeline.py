@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
@@ -49,6 +50,28 @@ class Options:
     """Folder of compiled templates (Jinja's bytecode cache: a cold build skips compiling them);
     None: compile in every process."""
 
+    def __post_init__(self) -> None:
+        # Checked and converted here, before any work: a str path is a path (not a folder per letter),
+        # and a bad number is one ValueError naming the option, not a failure after the derivation.
+        paths = {"output_dir": self.output_dir, "formats": self.formats, "compiled": self.compiled}
+        for name, value in paths.items():
+            if value is not None and not isinstance(value, str | os.PathLike):
+                raise TypeError(f"{name}: expected a folder (str or Path), not {type(value).__name__}")
+            object.__setattr__(self, name, None if value is None else Path(value))
+        templates = self.templates
+        folders = (templates,) if isinstance(templates, str | os.PathLike) else tuple(templates)
+        object.__setattr__(self, "templates", tuple(Path(folder) for folder in folders))
+        if not (isinstance(self.timeout, int | float) and math.isfinite(self.timeout)):
+            raise ValueError(f"timeout: expected seconds from 1 to {MAX_TIMEOUT:g}, found {self.timeout!r}")
+        if not 1 <= self.timeout <= MAX_TIMEOUT:
+            raise ValueError(f"timeout: expected seconds from 1 to {MAX_TIMEOUT:g}, found {self.timeout:g}")
+        if self.decimals is not None and not (isinstance(self.decimals, int) and 0 <= self.decimals <= 12):
+            raise ValueError(f"decimals: expected a whole number from 0 to 12, found {self.decimals!r}")
+
+
+MAX_TIMEOUT = 3600.0
+"""Longest a single LaTeX run may be allowed (an hour; a sheet takes seconds)."""
+
 
 @dataclass(frozen=True)
 class Built:
@@ -71,6 +94,8 @@ def load_spec(path: str | Path) -> Spec:
 
 def parse_spec(text: str, *, name: str = "exercise", source: str = "spec") -> Spec:
     """Validate spec TOML ``text``; ``name`` becomes the output file stem."""
+    if not isinstance(text, str):
+        raise TypeError(f"parse_spec: text must be the spec's TOML as a str, not {type(text).__name__}")
     return reader.parse_spec(text, KINDS, name=name, source=source)
 
 

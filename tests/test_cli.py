@@ -175,3 +175,19 @@ def test_the_summary_line_counts_the_worked_lines_that_redo(tmp_path: Path) -> N
     counted = re.search(r"; (\d+) of (\d+) worked lines redo from the numbers they show; in ", result.stderr)
     assert counted is not None and counted[1] == counted[2] and int(counted[1]) > 100, result.stderr
     assert "do not redo" not in result.stderr
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "-1", "0", "1e12"])
+def test_a_timeout_that_is_not_a_sane_number_of_seconds_is_one_line(timeout: str, tmp_path: Path) -> None:
+    result = run("example", "-o", str(tmp_path), "--timeout", timeout)
+    assert result.returncode == 2 and not any(tmp_path.iterdir())
+    assert result.stderr.startswith("derive: error: --timeout: expected seconds from 1 to 3600, found ")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_a_spec_saved_with_a_byte_order_mark_builds(tmp_path: Path) -> None:
+    spec = tmp_path / "bom.toml"
+    spec.write_bytes(b"\xef\xbb\xbf" + example_path().read_bytes())
+    result = run("sheet", str(spec), "-o", str(tmp_path / "out"), "--no-pdf")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "bom-solution.tex").exists()

@@ -82,3 +82,25 @@ def test_two_processes_writing_into_the_same_folder(tmp_path: Path) -> None:
     assert fragments == ["network.tex", "part1-exercise.tex", "part1-solution.tex"]  # no temporary files left
     json.loads((tmp_path / "o" / "small-answers.json").read_text(encoding="utf-8"))
     assert (tmp_path / "o" / "small-solution.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_options_take_str_paths_and_refuse_what_is_not_a_folder_or_a_time() -> None:
+    options = Options(output_dir="out", templates="my-templates", formats="cache", compiled=None)  # type: ignore[arg-type]
+    assert options.output_dir == Path("out") and options.templates == (Path("my-templates"),)
+    assert options.formats == Path("cache") and options.compiled is None
+    assert Options(templates=["a", Path("b")]).templates == (Path("a"), Path("b"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="output_dir: expected a folder \\(str or Path\\), not int"):
+        Options(output_dir=3)  # type: ignore[arg-type]
+    for timeout in (float("nan"), float("inf"), -1.0, 0.0, 1e12):
+        with pytest.raises(ValueError, match="timeout: expected seconds from 1 to 3600"):
+            Options(timeout=timeout)
+    with pytest.raises(ValueError, match="decimals: expected a whole number from 0 to 12, found 13"):
+        Options(decimals=13)
+
+
+@pytest.mark.parametrize("text", [None, b"[network]", {"network": {}}])
+def test_parse_spec_names_its_argument_when_it_is_not_text(text: object) -> None:
+    with pytest.raises(
+        TypeError, match=f"parse_spec: text must be the spec's TOML as a str, not {type(text).__name__}"
+    ):
+        derive.parse_spec(text)  # type: ignore[arg-type]

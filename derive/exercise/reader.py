@@ -31,7 +31,7 @@ def load_spec(path: str | Path, kinds: Kinds) -> Spec:
     naming the field on bad input."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows editors) is no statement
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise SpecError("", f"cannot read the spec: {reason}", source=str(path)) from None
@@ -51,7 +51,7 @@ def load_example(kinds: Kinds) -> Spec:
 def parse_spec(text: str, kinds: Kinds, *, name: str = "exercise", source: str = "spec") -> Spec:
     """Validate spec TOML ``text`` (its parts of the ``kinds`` given); ``name`` becomes the output file stem."""
     try:
-        data = tomllib.loads(text, parse_float=Decimal)
+        data = tomllib.loads(text.removeprefix("\ufeff"), parse_float=Decimal)
     except tomllib.TOMLDecodeError as error:
         match = re.search(r"\(at line (\d+), column \d+\)", str(error))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
