@@ -191,3 +191,18 @@ def test_a_spec_saved_with_a_byte_order_mark_builds(tmp_path: Path) -> None:
     result = run("sheet", str(spec), "-o", str(tmp_path / "out"), "--no-pdf")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "bom-solution.tex").exists()
+
+
+def test_a_spec_that_is_not_a_regular_file_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)  # reading it would wait for a writer for ever
+    huge = tmp_path / "huge.toml"
+    huge.write_bytes(b"#" * 1_000_001)
+    for spec, message in (
+        (fifo, "cannot read the spec: it is not a regular file"),
+        (Path("/dev/zero"), "cannot read the spec: it is not a regular file"),
+        (huge, "the spec has 1000001 bytes, more than a spec has (at most 1000000)"),
+    ):
+        result = run("sheet", str(spec), "-o", str(tmp_path / "out"), "--no-pdf")
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert result.stderr.count("\n") == 1 and not (tmp_path / "out").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -26,11 +27,22 @@ Kinds = Mapping[str, PartKind[Any]]
 """The part kinds a spec may use, by name (:data:`derive.kinds.KINDS`)."""
 
 
+MAX_SPEC_BYTES = 1_000_000
+"""Largest spec file read (the longest example has 2 KB)."""
+
+
 def load_spec(path: str | Path, kinds: Kinds) -> Spec:
     """Read and validate a spec file (its parts of the ``kinds`` given); raises :class:`SpecError`
     naming the field on bad input."""
     path = Path(path)
     try:
+        # A FIFO would block and /dev/zero never end: only a regular file of bounded size is read.
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise SpecError("", "cannot read the spec: it is not a regular file", source=str(path))
+        if info.st_size > MAX_SPEC_BYTES:
+            size = f"the spec has {info.st_size} bytes, more than a spec has (at most {MAX_SPEC_BYTES})"
+            raise SpecError("", size, source=str(path))
         text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows editors) is no statement
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
