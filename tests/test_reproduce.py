@@ -16,6 +16,7 @@ import derive
 from derive.maths.steps import Compute, Solution
 from derive.render.reproduce import Redone, redoes, worked
 from derive.render.step_context import line_context
+from derive.render.templates import environment
 from derive.terms.formula import Quantity, Ref, Sum, approximate
 from derive.terms.symbols import Sym
 from derive.tex.decimals import decimal, shown
@@ -163,8 +164,5 @@ def test_the_solution_sheet_says_its_lines_redo_only_when_they_all_do(tmp_path: 
     built = derive.build_sheet(derive.load_example(), derive.Options(output_dir=tmp_path, pdf=False))
     tex = (tmp_path / "backprop-solution.tex").read_text()
     assert f"Each of its {built.redone.lines} worked lines gives its result again" in tex
-    from derive.render.templates import environment
-    from derive.tex.style import Style
-
     words = environment((), Style.of(built.solution.spec.sheet)).get_template("lang/en.tex.j2").module
     assert "worked lines" not in str(words.verification(888, 10, 9))  # type: ignore[attr-defined]

@@ -208,13 +208,15 @@ def grouped(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if len(run) == 1:
             out.append(run[0])
             continue
-        items = [
-            {"symbol": s["symbol"], "relation": Latex("="), "value": s["value"]} if s["type"] == "given" else item
-            for s in run
-            for item in ([s] if s["type"] == "given" else [i for line in s["lines"] for i in line])
-        ]
-        out.append({"type": "values", "lines": display_lines(items)})
+        out.append({"type": "values", "lines": display_lines([item for s in run for item in _listed(s)])})
     return out
+
+
+def _listed(step: dict[str, Any]) -> list[dict[str, Any]]:
+    """A given's or listed values' items (symbol, relation, value), as a values step lists them."""
+    if step["type"] == "given":
+        return [{"symbol": step["symbol"], "relation": Latex("="), "value": step["value"]}]
+    return [item for line in step["lines"] for item in line]
 
 
 def shown(steps: Sequence[Step], style: Style) -> list[Step]:

@@ -84,12 +84,8 @@ class SolutionPieces:
         if len(self.written) != self.count:  # the template walked the parts otherwise than once, in order
             raise RuntimeError(f"solution.tex.j2 gave {len(self.written)} pieces for {len(self.solved)} parts")
         self.context["parts"] = self.contexts
-        redone = Redone.of(self.contexts)
-        self.context["verification"] = {
-            "checked": self.context["verification"].checked,
-            "lines": redone.lines,
-            "redone": redone.redone,
-        }
+        counted = self.context["verification"]
+        self.context["verification"] = {"checked": counted.checked, "lines": counted.lines, "redone": counted.redone}
         return "".join(self.written)
 
 
@@ -105,8 +101,11 @@ class _Checked:
 
     @property
     def lines(self) -> int:
-        return Redone.of(self.pieces.contexts).lines
+        return self._redone().lines
 
     @property
     def redone(self) -> int:
-        return Redone.of(self.pieces.contexts).redone
+        return self._redone().redone
+
+    def _redone(self) -> Redone:
+        return Redone.of(self.pieces.contexts)

@@ -32,13 +32,16 @@ class Worked:
 def worked(q: Quantity, printer: Printer) -> Worked:
     """``q``'s formula with its numbers, decimals carrying the fewest guard digits that make it redo."""
     assert q.formula is not None
+    first = None
     for guard in range(GUARD_DIGITS + 1):
         substitution = printer.but(guard=guard).substitution(q.formula)
+        first = first or substitution
         if redoes(q, substitution, printer.look.places):
             return Worked(substitution, True)
         if not substitution.approximated:
             break  # exact numbers throughout: more digits change nothing
-    return Worked(printer.substitution(q.formula), False)
+    assert first is not None
+    return Worked(first, False)  # as the sheet's places write it; the build names the line
 
 
 def redoes(q: Quantity, substitution: Substitution, places: int) -> bool:

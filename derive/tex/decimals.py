@@ -130,10 +130,11 @@ def carried(q: Quantity, places: int) -> str | None:
     if q.formula is None:
         return terminating(q.exact, 12)
     value = q.exact
-    if significant(places) or not value.is_Rational or abs(value) >= 10**6:
+    exact = None if significant(places) or abs(value) >= 10**6 else terminating(value, places)
+    if exact is None:
         return decimal(q.approx, places)
     # Exactly the carried places (0.000300 would claim digits the policy did not carry).
-    return f"{rounded_decimal(Decimal(int(value.p)) / Decimal(int(value.q)), places):f}"
+    return f"{Decimal(exact):.{places}f}"
 
 
 def decimals_only(q: Quantity, places: int) -> str | None:
