@@ -28,7 +28,6 @@ from derive.terms.formula import Quantity
 from derive.terms.keys import parse_entry
 from derive.terms.symbols import RATE, Partial, Sym
 from derive.tex.decimals import significant
-from derive.tex.givens import hyper_value
 from derive.tex.printer import Printer
 from derive.tex.style import Style
 from tests.test_derivation import COMBINED
@@ -107,7 +106,7 @@ def forms(scope: str, name: str, group: list[Quantity]) -> Callable[[Printer], l
     if name == RATE.base:  # α = 1/10
         return lambda p: [rf"\alpha = {p.given(values[0])}"]
     if name in HYPER_NAMES:  # β_1 = 0.9, ε = 10^{-8}
-        return lambda p: [f"{HYPER_NAMES[name]} = {hyper_value(values[0], p)}"]
+        return lambda p: [f"{HYPER_NAMES[name]} = {p.given(values[0])}"]
     if name == "p":  # the probability a loss comparison works its numbers at, one of the question's
         return lambda p: [p.as_written(v) for v in values]
     if name == "z":  # the points an activation is evaluated at

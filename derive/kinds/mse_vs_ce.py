@@ -105,20 +105,18 @@ def _worked(p: sp.Rational, y: sp.Rational, scope: Scope) -> tuple[Quantity, Qua
 def derive(d: Derivation, part: Part[LossComparison]) -> PartSolution:
     scope = Scope.part(part.number)
     y = part.params.target
+    # The most wrong prediction (the largest |p − y|, the CE gradient) is worked through with its
+    # numbers; its table row is those products, the other rows are computed directly.
+    p_worst = max(part.params.probabilities, key=lambda p: abs(p - y))
+    slope, mse_p, mse, ce_p, ce = _worked(p_worst, y, scope)
     rows = []
     for p in part.params.probabilities:
-        mse = Quantity.computed(
-            LossSlope("mse", p),
-            Product((Num(sp.Integer(2)), Difference(Num(p), Num(y)), Num(p), Difference(Num(sp.Integer(1)), Num(p)))),
-            scope,
-        )
-        ce = Quantity.computed(LossSlope("ce", p), Difference(Num(p), Num(y)), scope)
-        rows.append((AsWritten(p), mse, ce))
-    # The most wrong prediction is worked through with its numbers; its table row is those products.
-    at = max(range(len(rows)), key=lambda i: abs(float(rows[i][2].approx)))
-    p_worst = part.params.probabilities[at]
-    slope, mse_p, mse, ce_p, ce = _worked(p_worst, y, scope)
-    rows[at] = (rows[at][0], mse, ce)
+        if p == p_worst:
+            rows.append((AsWritten(p), mse, ce))
+            continue
+        factors = (Num(sp.Integer(2)), Difference(Num(p), Num(y)), Num(p), Difference(Num(sp.Integer(1)), Num(p)))
+        row_mse = Quantity.computed(LossSlope("mse", p), Product(factors), scope)
+        rows.append((AsWritten(p), row_mse, Quantity.computed(LossSlope("ce", p), Difference(Num(p), Num(y)), scope)))
     header = ("p", Pattern(r"\text{MSE: } 2(p - @y)\,p(1 - p)"), Pattern(r"\text{CE: } p - @y"))
     facts = (
         ("y", str(y)),

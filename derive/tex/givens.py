@@ -14,12 +14,6 @@ from derive.terms.symbols import Sym, Symbolic
 from derive.tex.printer import Latex, Printer
 
 
-def hyper_value(value: sp.Rational, printer: Printer) -> str:
-    """A hyperparameter as the exercise states it, in the one form of both sheets: as typed (0.9, a
-    fraction typed "9/10"; a catalogue default as a decimal), and 10^{-8} rather than 0.00000001."""
-    return printer.given(value)
-
-
 def numbers(values: Sequence[sp.Expr], printer: Printer) -> Latex:
     """Given numbers listed as the exercise writes them: 0, 2, -0.5 ("; " beside a decimal comma)."""
     return Latex(printer.show(Join(tuple(AsWritten(v) for v in values))))
@@ -29,7 +23,7 @@ def hypers(training: Training, printer: Printer) -> list[Latex]:
     """Every hyperparameter of the optimizer as used, each on its own: β_1 = 0.9."""
     optimizer = training.optimizer
     return [
-        Latex(f"{optimizer.hyper_latex[name]} = {hyper_value(value, printer)}")
+        Latex(f"{optimizer.hyper_latex[name]} = {printer.given(value)}")
         for name, value in training.hyperparameters.items()
     ]
 

@@ -283,7 +283,7 @@ class Printer(NamingPrinter):
     def value(self, q: Quantity) -> str:
         """A quantity's value as substituted into a formula: exact when short, else a decimal (with the
         printer's guard digits beyond the look's places)."""
-        if q.formula is None and (typed := self.written(q.exact)) is not None:
+        if (typed := self.typed(q)) is not None:
             self.substitutes[q] = q.exact
             return typed  # a given typed as a decimal is substituted as typed: its exact value
         look = self.look
@@ -323,6 +323,10 @@ class Printer(NamingPrinter):
         """An exact value for running text: short fractions folded (1/2), as a student writes inline."""
         return exact_text(value, self.but(fold_short_frac=True)) or str(value)
 
+    def typed(self, q: Quantity) -> str | None:
+        """A given quantity the spec typed as a decimal, as typed (None for any other)."""
+        return self.written(q.exact) if q.formula is None else None
+
     def written(self, value: sp.Expr) -> str | None:
         """A given number the spec typed as a decimal, as typed: 0.01 (not 1/100), -0.2, and a small
         power of ten as 10^{-8}; None for any other number (a fraction typed "1/2" stays one)."""
@@ -344,7 +348,7 @@ class Printer(NamingPrinter):
     def shown(self, q: Quantity) -> str:
         """A given value: as typed where the spec typed a decimal, else its exact form (or its decimal
         when long), or on a decimals-only sheet a decimal."""
-        if q.formula is None and (typed := self.written(q.exact)) is not None:
+        if (typed := self.typed(q)) is not None:
             return typed
         text = exact_text(q.exact) if self.look.exact else self.number(decimals_only(q, self.look.places))
         return text or self.decimal(q.approx)
