@@ -104,6 +104,27 @@ class TooLarge(Exception):
 POWER_NODES = 60
 """Largest closed form raised to a power or put under a root (larger ones stand by a symbol)."""
 
+NESTED_FUNCTIONS = 5
+"""Deepest nesting of functions (e^{…e^{…}}) in a closed form an activation is applied to.
+
+SymPy's automatic evaluation of 1/(1 + e^{-z}) decides signs numerically, and its cost doubles
+with each exponential nested in z: a chain of 10 sigmoid layers took 48 s, 15 did not end. A
+deeper value stands for itself by a symbol, so the cost of a chain grows linearly in its depth.
+"""
+
+
+def nesting(value: sp.Expr) -> int:
+    """How many functions (exp, log, …) are nested inside each other in ``value`` at most."""
+    memo: dict[sp.Basic, int] = {}
+
+    def depth(node: sp.Basic) -> int:
+        if node not in memo:
+            inner = max((depth(arg) for arg in node.args), default=0)
+            memo[node] = inner + isinstance(node, sp.Function)
+        return memo[node]
+
+    return depth(value)
+
 
 class Node:
     """A formula node. Subclasses evaluate exactly and approximately and list their references."""
@@ -354,6 +375,8 @@ class Apply(Node):
         value = self.arg.exact()
         if self.function.name == "custom" and not small(value, POWER_NODES):
             raise TooLarge  # a user's f may square or root its argument: as for Power
+        if nesting(value) >= NESTED_FUNCTIONS:
+            raise TooLarge
         return self.function.rule(value)
 
     def approx(self) -> Approx:
