@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from derive import __version__
-from derive.errors import DeriveError
+from derive.budget import MAX_MEMORY, MIN_MEMORY, memory_bound, out_of_memory
+from derive.errors import BudgetError, DeriveError
 from derive.exercise.model import LANGUAGES
 from derive.exercise.reader import example_path
 from derive.pdf.formats import default_cache
@@ -26,7 +27,7 @@ commands:
                                     backpropagation); --toml prints its spec to start your own
 
 exit status: 0 done, 2 bad spec, 3 verification failed, 4 LaTeX failed, 5 no TeX installed
-(the .tex and answers files are still written).
+(the .tex and answers files are still written), 6 over --max-seconds or --max-memory.
 """
 
 
@@ -60,6 +61,20 @@ def parser() -> argparse.ArgumentParser:
         )
         sub.add_argument(
             "--timeout", type=float, default=60.0, metavar="S", help="seconds one LaTeX run may take (default: 60)"
+        )
+        sub.add_argument(
+            "--max-seconds",
+            type=float,
+            default=120.0,
+            metavar="S",
+            help="seconds the derivation, verification and rendering may take (default: 120)",
+        )
+        sub.add_argument(
+            "--max-memory",
+            type=int,
+            default=2048,
+            metavar="MiB",
+            help="memory the build may use, TeX included (default: 2048)",
         )
         sub.add_argument(
             "--templates",
@@ -100,15 +115,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             language=args.language,
             pdf=not args.no_pdf,
             timeout=args.timeout,
+            max_seconds=args.max_seconds,
             templates=tuple(args.templates),
             formats=None if args.no_format_cache else default_cache(),
         )
+        if not MIN_MEMORY <= args.max_memory <= MAX_MEMORY:
+            raise ValueError(f"max_memory: expected MiB from {MIN_MEMORY} to {MAX_MEMORY}, found {args.max_memory}")
     except ValueError as error:  # the option's name leads the message, as on the command line
-        print(f"derive: error: --{error}", file=sys.stderr)
+        name, _, problem = str(error).partition(":")
+        print(f"derive: error: --{name.replace('_', '-')}:{problem}", file=sys.stderr)
         return 2
     started = time.perf_counter()
     try:
-        built = build_sheet(spec, options)
+        with memory_bound(args.max_memory):
+            try:
+                built = build_sheet(spec, options)
+            except MemoryError:  # past the bound outside the stages of the build (which name themselves)
+                raise BudgetError(out_of_memory("the build")) from None
     except DeriveError as error:
         print(f"derive: error: {error}", file=sys.stderr)
         return error.exit_status

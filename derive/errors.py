@@ -50,3 +50,9 @@ class TexMissing(DeriveError):
     """No pdflatex on this machine: the .tex and answers were still written."""
 
     exit_status = 5
+
+
+class BudgetError(DeriveError):
+    """The build ran past its time (--max-seconds) or memory (--max-memory); names the stage, writes nothing."""
+
+    exit_status = 6

@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from derive.budget import Budget, check_seconds
 from derive.errors import SpecError
 from derive.exercise import reader
 from derive.exercise.model import Spec
@@ -40,6 +41,9 @@ class Options:
     """Compile the PDFs (the .tex and answers are written either way)."""
     timeout: float = 60.0
     """Seconds one pdflatex run may take."""
+    max_seconds: float = 120.0
+    """Seconds the derivation, the verification and the rendering may take together (waiting for TeX
+    is bounded by ``timeout``); past them the build stops with a :class:`BudgetError` naming the part."""
     templates: tuple[Path, ...] = ()
     """User template folders, searched before the built-in ones."""
     language: str | None = None
@@ -67,6 +71,7 @@ class Options:
             raise ValueError(f"timeout: expected seconds from 1 to {MAX_TIMEOUT:g}, found {self.timeout:g}")
         if self.decimals is not None and not (isinstance(self.decimals, int) and 0 <= self.decimals <= 12):
             raise ValueError(f"decimals: expected a whole number from 0 to 12, found {self.decimals!r}")
+        object.__setattr__(self, "max_seconds", check_seconds("max_seconds", self.max_seconds))
 
 
 MAX_TIMEOUT = 3600.0
@@ -107,19 +112,29 @@ def load_example() -> Spec:
 def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
     """Build the exercise sheet, the solution sheet, their .tex sources, the answers, the value macros
     and the fragments. TeX runs beside the Python work (the PDF stage overlaps them); nothing reaches
-    the output folder unless the verification passed and every file is ready."""
-    spec = sized(spec if isinstance(spec, Spec) else load_spec(spec), options)  # TOML → validated model
-    style = Style.of(spec.sheet, options.decimals, options.language)  # places, language, notation
-    logo = logo_file(spec)
-    derivation = Derivation(spec)  # the exact derivation, part by part as the sheets need them
+    the output folder unless the verification passed and every file is ready.
+
+    The Python work runs within ``options.max_seconds`` (:class:`derive.budget.Budget`): its sections
+    end before TeX's are cleaned up, so a stop cleans up TeX unhurried."""
+    budget = Budget(options.max_seconds)
+    with budget:
+        spec = sized(spec if isinstance(spec, Spec) else load_spec(spec), options)  # TOML → validated model
+        style = Style.of(spec.sheet, options.decimals, options.language)  # places, language, notation
+        logo = logo_file(spec)
     with Typesetter(options.pdf, options.timeout, logo, options.formats) as tex:  # TeX beside the Python
-        sketch = outline(spec, derivation)  # givens and questions: all the exercise sheet needs
-        exercise = exercise_sheet(sketch, style, options, logo)
-        tex.compile("exercise", exercise)  # TeX starts on it while the solution is derived
-        solution, solution_tex, context = solution_sheet(derivation, sketch, style, options, logo, tex)
-        report = verify(solution)  # the gate, while TeX runs: float64 engine and finite differences
-        texts = outputs(solution, style, options, context, {"exercise": exercise, "solution": solution_tex})
-        pdfs = tex.pdfs(spec.name)  # → PDF
+        with budget:
+            budget.enter("the exercise sheet")
+            derivation = Derivation(spec)  # the exact derivation, part by part as the sheets need them
+            sketch = outline(spec, derivation)  # givens and questions: all the exercise sheet needs
+            exercise = exercise_sheet(sketch, style, options, logo)
+            with budget.shield():  # a TeX run is started whole (its folder made and owned), or not at all
+                tex.compile("exercise", exercise)  # TeX starts on it while the solution is derived
+            solution, solution_tex, context = solution_sheet(derivation, sketch, style, options, logo, tex, budget)
+            budget.enter("the verification")
+            report = verify(solution)  # the gate, while TeX runs: float64 engine and finite differences
+            budget.enter("the answers and fragments")
+            texts = outputs(solution, style, options, context, {"exercise": exercise, "solution": solution_tex})
+        pdfs = tex.pdfs(spec.name)  # → PDF (each LaTeX run bounded by options.timeout)
     files = write_all(options.output_dir, {**logo, **texts, **pdfs})  # all renamed into place, or none
     tex.missing()  # PDFs asked for but no TeX: the rest is written, the exit status says so
     return Built(files, report, solution, margin_warnings(pdfs), Redone.of(context["parts"]))
@@ -153,23 +168,33 @@ def exercise_sheet(sketch: Solution, style: Style, options: Options, logo: dict[
 
 
 def solution_sheet(
-    derivation: Derivation, sketch: Solution, style: Style, options: Options, logo: dict[str, bytes], tex: Typesetter
+    derivation: Derivation,
+    sketch: Solution,
+    style: Style,
+    options: Options,
+    logo: dict[str, bytes],
+    tex: Typesetter,
+    budget: Budget,
 ) -> tuple[Solution, str, Context]:
     """The solution sheet, its source and its template context: derived part by part while TeX
     typesets each finished part, or (with a user's templates, which may walk the parts more than
-    once) derived whole, then rendered and compiled."""
+    once) derived whole, then rendered and compiled. Each part is a stage of the ``budget``."""
     logo_name = next(iter(logo), "")
+    solve = budget.parts(solver(derivation))
     if options.templates:
-        parts = tuple(map(solver(derivation), sketch.spec.parts))
+        parts = tuple(map(solve, sketch.spec.parts))
         solution = Solution(sketch.spec, sketch.givens, parts, sketch.diagram)
+        budget.enter("the solution sheet")
         context = sheet_context(solution, style, logo=logo_name)
         text = render_solution(solution, style, options.templates, context, options.compiled)
-        tex.compile("solution", text)
+        with budget.shield():
+            tex.compile("solution", text)
         return solution, text, context
-    sink = tex.stream("solution", len(sketch.parts) + 2)  # the head, each part, the tail
-    pieces = SolutionPieces(sketch, style, logo_name, solver(derivation), sink, options.compiled)
+    sink = budget.shielded(tex.stream("solution", len(sketch.parts) + 2))  # the head, each part, the tail
+    pieces = SolutionPieces(sketch, style, logo_name, solve, sink, options.compiled)
     text = pieces.render()
-    tex.finish("solution", text)
+    with budget.shield():
+        tex.finish("solution", text)
     return pieces.solution, text, pieces.context
 
 
