@@ -10,7 +10,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from derive.errors import DegenerateError, DeriveError, SpecError, TexError, TexMissing, VerificationError
+from derive.errors import BudgetError, DegenerateError, DeriveError, SpecError, TexError, TexMissing, VerificationError
 from derive.exercise.model import Spec
 from derive.maths.solve import derive as _derive
 from derive.maths.steps import PartSolution, Solution
@@ -29,6 +29,7 @@ def solve(spec: Spec) -> Solution:
 
 
 __all__ = [
+    "BudgetError",
     "Built",
     "DegenerateError",
     "DeriveError",
