@@ -100,8 +100,15 @@ class Budget:
     # --- a timed section --------------------------------------------------------------------
 
     def __enter__(self) -> Budget:
-        self.check()
-        self.armed = self._arm()
+        if self.clock() >= self.deadline:
+            raise self._stopped()
+        self.shields += 1  # the timer may fire before the section has begun: it is heard just below
+        try:
+            self.armed = self._arm()
+        finally:
+            self.shields -= 1
+        if self.pending:
+            self.__exit__(Expired, Expired(), None)  # disarms, and raises the one-line error
         return self
 
     def __exit__(
@@ -112,12 +119,15 @@ class Budget:
             self._disarm()
         self.armed, self.pending, self.shields = False, False, self.shields - 1
         if isinstance(error, Expired):
-            raise BudgetError(
-                f"{self.stage} took longer than --max-seconds {self.seconds:g}; nothing was written "
-                "(allow more with --max-seconds, or ask for less)"
-            ) from None
+            raise self._stopped() from None
         if isinstance(error, MemoryError):
             raise BudgetError(out_of_memory(self.stage)) from None
+
+    def _stopped(self) -> BudgetError:
+        return BudgetError(
+            f"{self.stage} took longer than --max-seconds {self.seconds:g}; nothing was written "
+            "(allow more with --max-seconds, or ask for less)"
+        )
 
     def _arm(self) -> bool:
         """Start the timer for the time left, if this thread may and nobody else uses it."""
@@ -163,16 +173,17 @@ def memory_limit() -> int | None:
 
 @contextlib.contextmanager
 def memory_bound(mib: int) -> Iterator[None]:
-    """Limit the process's writable memory (heap, stacks: RLIMIT_DATA) to ``mib`` MiB, or the hard limit
-    if that is lower, for the block: an allocation past it raises MemoryError instead of swapping the
-    machine to a halt. Reserved address space is not counted (numpy's thread pools reserve much more
-    than they use), and TeX, a child process, gets the same bound, far above the little it needs."""
+    """Limit the process's writable memory (heap, stacks: RLIMIT_DATA) to ``mib`` MiB, or the limit already
+    set if that is lower (an administrator's ``ulimit -d`` stands), for the block: an allocation past it
+    raises MemoryError instead of swapping the machine to a halt. Reserved address space is not counted
+    (numpy's thread pools reserve much more than they use), and TeX, a child process, gets the same
+    bound, far above the little it needs."""
     if resource is None:
         yield
         return
     soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    wanted = mib << 20
-    resource.setrlimit(resource.RLIMIT_DATA, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
+    wanted = min([mib << 20, *(limit for limit in (soft, hard) if limit != resource.RLIM_INFINITY)])
+    resource.setrlimit(resource.RLIMIT_DATA, (wanted, hard))
     try:
         yield
     finally:

@@ -18,8 +18,8 @@ import pytest
 import derive
 from derive import pipeline
 from derive.budget import Budget, Expired
+from derive.cli import main
 from derive.errors import BudgetError
-from derive.exercise.reader import example_path
 from derive.kinds import KINDS
 from derive.pipeline import Options, build_sheet
 from tests.conftest import tex_running_in
@@ -112,10 +112,12 @@ def test_tex_builds_under_the_smallest_memory_bound(tmp_path: Path) -> None:
         ("--max-memory", "-1", "--max-memory: expected MiB from 256 to 1048576, found -1"),
     ],
 )
-def test_a_bad_budget_on_the_command_line_is_one_line(option: str, value: str, message: str) -> None:
-    command = [sys.executable, "-m", "derive", "example", "--no-pdf", f"{option}={value}"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert (result.returncode, result.stderr) == (2, f"derive: error: {message}\n")
+def test_a_bad_budget_on_the_command_line_is_one_line(
+    option: str, value: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["example", "--no-pdf", "-o", str(tmp_path / "o"), f"{option}={value}"]) == 2
+    assert capsys.readouterr().err == f"derive: error: {message}\n"
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("seconds", [float("nan"), float("inf"), -1.0, 0.0, 0.5, 3601, 1e12, True, "60", None])
@@ -226,7 +228,31 @@ def test_the_deadline_is_checked_as_each_stage_begins() -> None:
     assert budget.stage == "the exercise sheet"
 
 
-def test_the_example_is_well_within_the_default_budget(tmp_path: Path) -> None:
-    built = build_sheet(example_path(), Options(output_dir=tmp_path, pdf=False))
-    assert built.report.values > 100
+def test_a_build_within_its_budget_leaves_no_timer(tmp_path: Path) -> None:
+    built = build_sheet(derive.parse_spec(SMALL, name="small"), Options(output_dir=tmp_path, pdf=False, max_seconds=60))
+    assert built.report.values > 0
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_a_section_begun_after_the_deadline_stops_in_one_line() -> None:
+    now = [0.0]
+    budget = Budget(5, clock=lambda: now[0])
+    budget.enter("the verification")
+    now[0] = 6.0
+    with pytest.raises(BudgetError, match=r"^the verification took longer than --max-seconds 5;"), budget:
+        pytest.fail("the section ran")
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_the_memory_bound_keeps_a_lower_limit_and_restores_the_old_one() -> None:
+    import resource
+
+    from derive.budget import memory_bound, memory_limit
+
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    with memory_bound(1 << 20), memory_bound(4096):
+        assert memory_limit() == 4096
+        with memory_bound(8192):  # a lower limit already set stands
+            assert memory_limit() == 4096
+        assert memory_limit() == 4096
+    assert resource.getrlimit(resource.RLIMIT_DATA) == before
