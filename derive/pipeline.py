@@ -41,9 +41,6 @@ class Options:
     """Compile the PDFs (the .tex and answers are written either way)."""
     timeout: float = 60.0
     """Seconds one pdflatex run may take."""
-    max_seconds: float = 120.0
-    """Seconds the derivation, the verification and the rendering may take together (waiting for TeX
-    is bounded by ``timeout``); past them the build stops with a :class:`BudgetError` naming the part."""
     templates: tuple[Path, ...] = ()
     """User template folders, searched before the built-in ones."""
     language: str | None = None
@@ -53,6 +50,9 @@ class Options:
     compiled: Path | None = field(default_factory=lambda: default_cache().parent / "templates")
     """Folder of compiled templates (Jinja's bytecode cache: a cold build skips compiling them);
     None: compile in every process."""
+    max_seconds: float = 120.0
+    """Seconds the derivation, the verification and the rendering may take together (waiting for TeX
+    is bounded by ``timeout``); past them the build stops with a :class:`BudgetError` naming the part."""
 
     def __post_init__(self) -> None:
         # Checked and converted here, before any work: a str path is a path (not a folder per letter),
