@@ -69,6 +69,14 @@ def parser() -> argparse.ArgumentParser:
             metavar="DIR",
             help="a folder of templates searched before the built-in ones (repeatable)",
         )
+        sub.add_argument(
+            "--logo-from",
+            type=Path,
+            action="append",
+            default=[],
+            metavar="DIR",
+            help="a folder the spec's logo may come from besides the spec's own folder (repeatable)",
+        )
 
     sheet = commands.add_parser(
         "sheet", help="build the sheets of a spec file", description="Build the sheets of SPEC."
@@ -101,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pdf=not args.no_pdf,
             timeout=args.timeout,
             templates=tuple(args.templates),
+            logo_from=tuple(args.logo_from),
             formats=None if args.no_format_cache else default_cache(),
         )
     except ValueError as error:  # the option's name leads the message, as on the command line
