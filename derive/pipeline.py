@@ -145,9 +145,19 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
         report = verify(solution)  # the gate, while TeX runs: float64 engine and finite differences
         texts = outputs(solution, style, options, context, {"exercise": exercise, "solution": solution_tex})
         pdfs = tex.pdfs(spec.name)  # → PDF
-    files = write_all(options.output_dir, {**logo, **texts, **pdfs})  # all renamed into place, or none
+    files = write_all(options.output_dir, confined({**logo, **texts, **pdfs}))  # all renamed into place, or none
     tex.missing()  # PDFs asked for but no TeX: the rest is written, the exit status says so
     return Built(files, report, solution, margin_warnings(pdfs), Redone.of(context["parts"]))
+
+
+def confined(contents: dict[str, bytes]) -> dict[str, bytes]:
+    """``contents``, whose every name stays in the output folder: the spec's name was checked when it
+    was read, and is checked again here, where the files are written."""
+    for name in contents:
+        path = Path(name)
+        if path.is_absolute() or ".." in path.parts or not name:
+            raise SpecError("name", f"{name!r} would be written outside the output folder")
+    return contents
 
 
 def margin_warnings(pdfs: dict[str, Pdf]) -> tuple[str, ...]:
@@ -246,19 +256,24 @@ def logo_file(spec: Spec, allowed: Sequence[Path] = ()) -> dict[str, bytes]:
         # Opened without blocking (a FIFO would wait for a writer for ever) and never through a link
         # swapped in since resolving; what was opened is checked, not the name.
         handle = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(handle, "rb") as stream:
-            info = os.fstat(stream.fileno())
+        try:
+            info = os.fstat(handle)
             if not stat.S_ISREG(info.st_mode):
                 raise SpecError("sheet.logo", f"{source} is not a regular file")
             if info.st_size > MAX_LOGO_BYTES:
-                raise SpecError(
-                    "sheet.logo", f"{source} has {info.st_size} bytes, more than a logo may (at most {MAX_LOGO_BYTES})"
-                )
-            data = stream.read(MAX_LOGO_BYTES + 1)  # a file growing meanwhile is still bounded
+                size = f"{info.st_size} bytes, more than a logo may have (at most {MAX_LOGO_BYTES})"
+                raise SpecError("sheet.logo", f"{source} has {size}")
+            data = b""
+            while len(data) <= MAX_LOGO_BYTES and (chunk := os.read(handle, MAX_LOGO_BYTES + 1 - len(data))):
+                data += chunk  # at most one byte past the limit: a file growing meanwhile is still bounded
+        finally:
+            os.close(handle)
     except OSError as error:
         raise SpecError("sheet.logo", f"cannot read {source}: {error.strerror or error}") from None
     if len(data) > MAX_LOGO_BYTES:
-        raise SpecError("sheet.logo", f"{source} has more than {MAX_LOGO_BYTES} bytes, more than a logo may")
+        raise SpecError(
+            "sheet.logo", f"{source} grew past {MAX_LOGO_BYTES} bytes while read, more than a logo may have"
+        )
     if not data.startswith(LOGO_MAGIC[suffix]):
         raise SpecError("sheet.logo", f"{source} is not a {suffix[1:].upper()} image (its first bytes say otherwise)")
     safe = re.sub(r"[^A-Za-z0-9-]", "-", spec.name)

@@ -119,7 +119,8 @@ def _whole(path: Path, value: object, low: int, high: int, optional: bool = Fals
     if optional and value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _fail(path, f"expected a whole number from {low} to {high}, found {kind_of(value)}")
+        found = value if isinstance(value, int) and not isinstance(value, bool) else kind_of(value)
+        raise _fail(path, f"expected a whole number from {low} to {high}, found {found}")
 
 
 def _flag(path: Path, value: object, optional: bool = False) -> None:

@@ -38,6 +38,8 @@ def load_spec(path: str | Path, kinds: Kinds) -> Spec:
     naming the field on bad input."""
     expect(path, (str, os.PathLike), "load_spec: path", "a file path (str or Path)")
     path = Path(path)
+    if (trouble := name_problem(path.stem)) is not None:  # checked before reading: the stem names the outputs
+        raise SpecError("", f"{trouble}; rename the spec file", source=str(path))
     try:
         # A FIFO would block and /dev/zero never end: only a regular file of bounded size is read.
         info = path.stat()
