@@ -124,6 +124,12 @@ def test_a_missing_logo_is_one_line(tmp_path: Path) -> None:
     spec = spec_file(tmp_path / "spec", "nowhere.png")
     missing = tmp_path / "spec" / "nowhere.png"
     assert refusal(spec, tmp_path / "out") == f"spec: sheet.logo: cannot read {missing}: No such file or directory"
+    # Outside the folder, whether the file exists is not told.
+    outside = spec_file(tmp_path / "spec", "../nowhere.png")
+    assert refusal(outside, tmp_path / "out") == (
+        f"spec: sheet.logo: {tmp_path / 'spec' / '..' / 'nowhere.png'} is not in the spec's folder; "
+        "allow its folder with --logo-from DIR (Options.logo_from)"
+    )
 
 
 def test_a_logo_of_the_wrong_type_is_refused_when_read() -> None:
