@@ -84,6 +84,14 @@ def parser() -> argparse.ArgumentParser:
             metavar="DIR",
             help="a folder of templates searched before the built-in ones (repeatable)",
         )
+        sub.add_argument(
+            "--logo-from",
+            type=Path,
+            action="append",
+            default=[],
+            metavar="DIR",
+            help="a folder the spec's logo may come from besides the spec's own folder (repeatable)",
+        )
 
     sheet = commands.add_parser(
         "sheet", help="build the sheets of a spec file", description="Build the sheets of SPEC."
@@ -117,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             timeout=args.timeout,
             max_seconds=args.max_seconds,
             templates=tuple(args.templates),
+            logo_from=tuple(args.logo_from),
             formats=None if args.no_format_cache else default_cache(),
         )
         if not MIN_MEMORY <= args.max_memory <= MAX_MEMORY:

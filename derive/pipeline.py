@@ -5,14 +5,17 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from derive.budget import Budget, check_seconds
 from derive.errors import SpecError
 from derive.exercise import reader
-from derive.exercise.model import Spec
+from derive.exercise.check import check, expect
+from derive.exercise.model import LANGUAGES, Spec
 from derive.kinds import KINDS
 from derive.maths.derivation import Derivation
 from derive.maths.solve import outline, solver
@@ -53,6 +56,9 @@ class Options:
     max_seconds: float = 120.0
     """Seconds the derivation, the verification and the rendering may take together (waiting for TeX
     is bounded by ``timeout``); past them the build stops with a :class:`BudgetError` naming the part."""
+    logo_from: tuple[Path, ...] = ()
+    """Folders a logo may also come from, besides the spec file's own folder (and below): a spec
+    given as text (:func:`parse_spec`) has no folder, so its logo needs one of these."""
 
     def __post_init__(self) -> None:
         # Checked and converted here, before any work: a str path is a path (not a folder per letter),
@@ -62,20 +68,35 @@ class Options:
             if value is not None and not isinstance(value, str | os.PathLike):
                 raise TypeError(f"{name}: expected a folder (str or Path), not {type(value).__name__}")
             object.__setattr__(self, name, None if value is None else Path(value))
-        templates = self.templates
-        folders = (templates,) if isinstance(templates, str | os.PathLike) else tuple(templates)
-        object.__setattr__(self, "templates", tuple(Path(folder) for folder in folders))
+        for name in ("templates", "logo_from"):
+            object.__setattr__(self, name, folders(name, getattr(self, name)))
+        if not isinstance(self.pdf, bool):
+            raise TypeError(f"pdf: expected True or False, not {type(self.pdf).__name__}")
+        if self.language is not None and self.language not in LANGUAGES:
+            raise ValueError(f"language: expected one of {', '.join(LANGUAGES)}, found {self.language!r}")
+        if isinstance(self.timeout, bool):
+            raise TypeError("timeout: expected seconds, not bool")
         if not (isinstance(self.timeout, int | float) and math.isfinite(self.timeout)):
             raise ValueError(f"timeout: expected seconds from 1 to {MAX_TIMEOUT:g}, found {self.timeout!r}")
         if not 1 <= self.timeout <= MAX_TIMEOUT:
             raise ValueError(f"timeout: expected seconds from 1 to {MAX_TIMEOUT:g}, found {self.timeout:g}")
-        if self.decimals is not None and not (isinstance(self.decimals, int) and 0 <= self.decimals <= 12):
+        if self.decimals is not None and not (
+            isinstance(self.decimals, int) and not isinstance(self.decimals, bool) and 0 <= self.decimals <= 12
+        ):
             raise ValueError(f"decimals: expected a whole number from 0 to 12, found {self.decimals!r}")
         object.__setattr__(self, "max_seconds", check_seconds("max_seconds", self.max_seconds))
 
 
 MAX_TIMEOUT = 3600.0
 """Longest a single LaTeX run may be allowed (an hour; a sheet takes seconds)."""
+
+
+def folders(name: str, value: object) -> tuple[Path, ...]:
+    """One folder (str or Path) or a sequence of them, as paths: a str is one folder, never one per letter."""
+    items = (value,) if isinstance(value, str | os.PathLike) else value
+    if not isinstance(items, Sequence) or not all(isinstance(item, str | os.PathLike) for item in items):
+        raise TypeError(f"{name}: expected a folder (str or Path) or a sequence of them, not {type(value).__name__}")
+    return tuple(Path(item) for item in items)
 
 
 @dataclass(frozen=True)
@@ -98,9 +119,10 @@ def load_spec(path: str | Path) -> Spec:
 
 
 def parse_spec(text: str, *, name: str = "exercise", source: str = "spec") -> Spec:
-    """Validate spec TOML ``text``; ``name`` becomes the output file stem."""
-    if not isinstance(text, str):
-        raise TypeError(f"parse_spec: text must be the spec's TOML as a str, not {type(text).__name__}")
+    """Validate spec TOML ``text``; ``name`` becomes the output file stem (letters, digits, spaces and
+    ``- _ . , + ( )``, never a path). A spec given as text has no folder: its logo needs
+    :attr:`Options.logo_from`."""
+    expect(text, str, "parse_spec: text", "the spec's TOML as a str")
     return reader.parse_spec(text, KINDS, name=name, source=source)
 
 
@@ -116,11 +138,12 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
 
     The Python work runs within ``options.max_seconds`` (:class:`derive.budget.Budget`): its sections
     end before TeX's are cleaned up, so a stop cleans up TeX unhurried."""
+    expect(options, Options, "build_sheet: options", "a derive.Options")
     budget = Budget(options.max_seconds)
     with budget:
-        spec = sized(spec if isinstance(spec, Spec) else load_spec(spec), options)  # TOML → validated model
+        spec = sized(accepted(spec), options)  # TOML (or a model built in Python) → validated model
         style = Style.of(spec.sheet, options.decimals, options.language)  # places, language, notation
-        logo = logo_file(spec)
+        logo = logo_file(spec, options.logo_from)
     with Typesetter(options.pdf, options.timeout, logo, options.formats) as tex:  # TeX beside the Python
         with budget:
             budget.enter("the exercise sheet")
@@ -135,9 +158,25 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
             budget.enter("the answers and fragments")
             texts = outputs(solution, style, options, context, {"exercise": exercise, "solution": solution_tex})
         pdfs = tex.pdfs(spec.name)  # → PDF (each LaTeX run bounded by options.timeout)
-    files = write_all(options.output_dir, {**logo, **texts, **pdfs})  # all renamed into place, or none
+    files = write_all(options.output_dir, confined({**logo, **texts, **pdfs}))  # all renamed into place, or none
     tex.missing()  # PDFs asked for but no TeX: the rest is written, the exit status says so
     return Built(files, report, solution, margin_warnings(pdfs), Redone.of(context["parts"]))
+
+
+def accepted(spec: object) -> Spec:
+    """A spec file read and validated, or a model built in Python validated as the reader would."""
+    expect(spec, (Spec, str, os.PathLike), "build_sheet: spec", "a derive.Spec or a spec file's path")
+    return check(spec, "build_sheet: spec") if isinstance(spec, Spec) else load_spec(spec)  # type: ignore[arg-type]
+
+
+def confined(contents: dict[str, bytes]) -> dict[str, bytes]:
+    """``contents``, whose every name stays in the output folder: the spec's name was checked when it
+    was read, and is checked again here, where the files are written."""
+    for name in contents:
+        path = Path(name)
+        if path.is_absolute() or ".." in path.parts or not name:
+            raise SpecError("name", f"{name!r} would be written outside the output folder")
+    return contents
 
 
 def margin_warnings(pdfs: dict[str, Pdf]) -> tuple[str, ...]:
@@ -215,20 +254,59 @@ def outputs(
     }
 
 
-def logo_file(spec: Spec) -> dict[str, bytes]:
+MAX_LOGO_BYTES = 2_000_000
+"""Largest logo read (2 MB: a crest for a title block has tens of KB)."""
+LOGO_MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff", ".pdf": b"%PDF-"}
+"""How each image type TeX includes begins: a file named .png must be a PNG."""
+
+
+def logo_file(spec: Spec, allowed: Sequence[Path] = ()) -> dict[str, bytes]:
     """The spec's logo under the name the sheets include it by (none: empty).
 
-    The name is made of letters, digits and hyphens only, so TeX reads it as given.
+    A spec is untrusted, its logo the one file it names: read only from the spec's folder or below,
+    or from a folder in ``allowed`` (symlinks resolved first), only a regular file of at most
+    :data:`MAX_LOGO_BYTES` that is the image its suffix says. The name is made of letters, digits
+    and hyphens only, so TeX reads it as given.
     """
     if not spec.sheet.logo:
         return {}
     source = Path(spec.sheet.logo)
+    suffix = source.suffix.lower()
+    if suffix not in LOGO_MAGIC:
+        raise SpecError("sheet.logo", f"a logo must be one of {', '.join(LOGO_MAGIC)}; found {source.name!r}")
+    roots = [Path(spec.sheet.folder)] if spec.sheet.folder else []
     try:
-        data = source.read_bytes()
+        file = source.resolve()  # not strict: whether a file outside the allowed folders exists is not told
+        if not any(file.is_relative_to(root.resolve()) for root in (*roots, *allowed)):
+            where = "the spec's folder" if roots else "a folder allowed for logos (a spec given as text has none)"
+            raise SpecError(
+                "sheet.logo", f"{source} is not in {where}; allow its folder with --logo-from DIR (Options.logo_from)"
+            )
+        # Opened without blocking (a FIFO would wait for a writer for ever) and never through a link
+        # swapped in since resolving; what was opened is checked, not the name.
+        handle = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
+        try:
+            info = os.fstat(handle)
+            if not stat.S_ISREG(info.st_mode):
+                raise SpecError("sheet.logo", f"{source} is not a regular file")
+            if info.st_size > MAX_LOGO_BYTES:
+                size = f"{info.st_size} bytes, more than a logo may have (at most {MAX_LOGO_BYTES})"
+                raise SpecError("sheet.logo", f"{source} has {size}")
+            data = b""
+            while len(data) <= MAX_LOGO_BYTES and (chunk := os.read(handle, MAX_LOGO_BYTES + 1 - len(data))):
+                data += chunk  # at most one byte past the limit: a file growing meanwhile is still bounded
+        finally:
+            os.close(handle)
     except OSError as error:
-        raise SpecError("sheet.logo", f"cannot read {source}: {error.strerror}") from None
+        raise SpecError("sheet.logo", f"cannot read {source}: {error.strerror or error}") from None
+    if len(data) > MAX_LOGO_BYTES:
+        raise SpecError(
+            "sheet.logo", f"{source} grew past {MAX_LOGO_BYTES} bytes while read, more than a logo may have"
+        )
+    if not data.startswith(LOGO_MAGIC[suffix]):
+        raise SpecError("sheet.logo", f"{source} is not a {suffix[1:].upper()} image (its first bytes say otherwise)")
     safe = re.sub(r"[^A-Za-z0-9-]", "-", spec.name)
-    return {f"{safe}-logo{source.suffix.lower()}": data}
+    return {f"{safe}-logo{suffix}": data}
 
 
 MAX_SHEET_PARAMETERS = 200

@@ -181,7 +181,10 @@ class Sheet:
     decimal_mark: str = ""
     """"." or ","; empty means the language's own (a comma for German)."""
     logo: str = ""
-    """Absolute path of an image for the title block, or empty."""
+    """Absolute path of an image for the title block, or empty (read by :func:`derive.pipeline.logo_file`)."""
+    folder: str = ""
+    """The spec file's folder, the logo's only source unless a build allows another; empty for a
+    spec given as text (its logo needs a folder the build allows)."""
     notation: Notation = STANDARD
     """How the sheet writes the network's quantities: the defaults, or the spec's ``[notation]``."""
     typed_decimals: frozenset[sp.Rational] = frozenset()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 import tomllib
@@ -16,6 +17,7 @@ import sympy as sp
 
 from derive.catalog.losses import LOSSES
 from derive.errors import SpecError
+from derive.exercise.check import check, expect, name_problem
 from derive.exercise.fields import kind_of
 from derive.exercise.kind import PartKind
 from derive.exercise.model import DECIMAL_MARKS, LANGUAGES, Layer, Network, Part, Sheet, Spec
@@ -34,7 +36,10 @@ MAX_SPEC_BYTES = 1_000_000
 def load_spec(path: str | Path, kinds: Kinds) -> Spec:
     """Read and validate a spec file (its parts of the ``kinds`` given); raises :class:`SpecError`
     naming the field on bad input."""
+    expect(path, (str, os.PathLike), "load_spec: path", "a file path (str or Path)")
     path = Path(path)
+    if (trouble := name_problem(path.stem)) is not None:  # checked before reading: the stem names the outputs
+        raise SpecError("", f"{trouble}; rename the spec file", source=str(path))
     try:
         # A FIFO would block and /dev/zero never end: only a regular file of bounded size is read.
         info = path.stat()
@@ -44,10 +49,11 @@ def load_spec(path: str | Path, kinds: Kinds) -> Spec:
             size = f"the spec has {info.st_size} bytes, more than a spec has (at most {MAX_SPEC_BYTES})"
             raise SpecError("", size, source=str(path))
         text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows editors) is no statement
+        folder = path.resolve().parent  # where the spec lives: its logo comes from there
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise SpecError("", f"cannot read the spec: {reason}", source=str(path)) from None
-    return parse_spec(text, kinds, name=path.stem, source=str(path))
+    return parse_spec(text, kinds, name=path.stem, source=str(path), folder=folder)
 
 
 def example_path() -> Path:
@@ -60,8 +66,16 @@ def load_example(kinds: Kinds) -> Spec:
     return load_spec(example_path(), kinds)
 
 
-def parse_spec(text: str, kinds: Kinds, *, name: str = "exercise", source: str = "spec") -> Spec:
-    """Validate spec TOML ``text`` (its parts of the ``kinds`` given); ``name`` becomes the output file stem."""
+def parse_spec(
+    text: str, kinds: Kinds, *, name: str = "exercise", source: str = "spec", folder: Path | None = None
+) -> Spec:
+    """Validate spec TOML ``text`` (its parts of the ``kinds`` given); ``name`` becomes the output file stem,
+    ``folder`` is the spec file's folder (none for a spec given as text: see :attr:`Sheet.folder`)."""
+    for argument, value in (("text", text), ("name", name), ("source", source)):
+        expect(value, str, f"parse_spec: {argument}", "a str")
+    if (trouble := name_problem(name)) is not None:
+        # The name is the stem of every output file: a path in it would write outside the output folder.
+        raise SpecError("name", trouble, source=source)
     try:
         data = tomllib.loads(text.removeprefix("\ufeff"), parse_float=Decimal)
     except tomllib.TOMLDecodeError as error:
@@ -69,7 +83,7 @@ def parse_spec(text: str, kinds: Kinds, *, name: str = "exercise", source: str =
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
         line = int(match.group(1)) if match else None
         raise SpecError("", f"TOML syntax error: {message}", line=line, source=source) from None
-    return _Reader(text, source).spec(data, name, kinds)
+    return _Reader(text, source, folder).spec(data, name, kinds)
 
 
 _ROOT_KEYS = ("sheet", "notation", "network", "loss", "parts")
@@ -122,6 +136,10 @@ ORDERS = {"to_from": None, "from_to": None}
 class _Reader(PartReader):
     """Walks the parsed TOML, validating as it goes; every error names its field and line."""
 
+    def __init__(self, text: str, source: str, folder: Path | None) -> None:
+        super().__init__(text, source)
+        self.folder = folder
+
     def spec(self, data: dict[str, object], name: str, kinds: Kinds) -> Spec:
         root = self.table([], data, _ROOT_KEYS)
         for key in ("network", "parts"):
@@ -156,7 +174,8 @@ class _Reader(PartReader):
                         '(only gradients parts with of = "yhat" do without)',
                     )
         sheet = replace(sheet, typed_decimals=frozenset(self.typed_decimals - self.typed_fractions))
-        return Spec(name=name, sheet=sheet, network=network, loss=loss, parts=tuple(parts), has_loss="loss" in root)
+        spec = Spec(name=name, sheet=sheet, network=network, loss=loss, parts=tuple(parts), has_loss="loss" in root)
+        return check(spec)  # what the model promises, as for a model built in Python (a safety net here)
 
     def sheet(self, value: object) -> Sheet:
         table = self.table(["sheet"], value, _SHEET_KEYS)
@@ -188,7 +207,7 @@ class _Reader(PartReader):
             fields["decimal_mark"] = mark
         if "logo" in table:
             fields["logo"] = self.logo(["sheet", "logo"], table["logo"])
-        return Sheet(**fields)  # type: ignore[arg-type]
+        return Sheet(**fields, folder=str(self.folder or ""))  # type: ignore[arg-type]
 
     def notation(self, value: object) -> Notation:
         """``[notation]``: the sheet's own names for the network's quantities (z = "net", a = "out"),
@@ -240,15 +259,12 @@ class _Reader(PartReader):
                     raise self.fail([*path, key], 'with rounding = "student" every part carries the sheet\'s decimals')
 
     def logo(self, path: Sequence[str | int], value: object) -> str:
-        """An image file, relative to the spec's folder (or the working folder for a spec in text)."""
+        """An image file's absolute path, relative to the spec's folder (or the working folder for a spec
+        in text). The file is read, and checked, only when a sheet is built (:func:`derive.pipeline.logo_file`)."""
         name = self.text(path, value)
-        base = Path(self.source).parent if Path(self.source).is_file() else Path.cwd()
-        file = (base / name).resolve()
-        if file.suffix.lower() not in LOGO_TYPES:
+        if not name or Path(name).suffix.lower() not in LOGO_TYPES:
             raise self.fail(path, f"a logo must be one of {', '.join(LOGO_TYPES)}; found {name!r}")
-        if not file.is_file():
-            raise self.fail(path, f"no such file: {file}")
-        return str(file)
+        return str((self.folder or Path.cwd()) / name)  # symlinks resolved when read, where the folder is checked
 
     def network(self, value: object) -> Network:
         table = self.table(["network"], value, _NETWORK_KEYS)
