@@ -7,6 +7,7 @@ import math
 import numpy as np
 import sympy as sp
 
+import derive
 from derive.kinds.learning_rates import verdict
 from derive.maths.steps import Finding, Solution, Table
 from derive.tex.printer import Printer
@@ -119,3 +120,14 @@ def test_extra_layer_forward_and_gradient_norms(example: Solution) -> None:
     shallow = np.linalg.norm(np.outer(shallow_delta, x))
     assert math.isclose(float(example["p12.shallow.norm(dL/dW1)"].approx), shallow, rel_tol=1e-12)
     assert dict(findings(example, 12)[-1])["ratio"] == f"{deep / shallow:.3f}"
+
+
+def test_extra_layer_over_a_first_layer_without_bias_compares_only_the_weights() -> None:
+    # Found by the library-boundary work: the comparison table asked for ∂L/∂b^{(1)}, which a layer
+    # with bias = "none" does not have, and the gate refused it (no float64 value to check against).
+    from derive.exercise.reader import example_path
+
+    text = example_path().read_text().replace("bias = [0, 0]", 'bias = "none"', 1)
+    solution = derive.solve(derive.parse_spec(text))  # the gate passes
+    keys = {q.key for q in solution.part(12).quantities()}
+    assert "p12.deep.norm(dL/dW1)" in keys and not any("db1" in k for k in keys)

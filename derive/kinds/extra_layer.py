@@ -16,7 +16,7 @@ from derive.exercise.parts import PartReader
 from derive.maths.derivation import Derivation, norm
 from derive.maths.general import column, network_formula, unit_formulas
 from derive.maths.network import given_params
-from derive.maths.steps import Finding, Given, PartSolution, Section, Table, Word
+from derive.maths.steps import Cell, Finding, Given, PartSolution, Section, Table, Word
 from derive.terms.display import Join, Oriented, Pattern, Rounded
 from derive.terms.keys import Scope, key
 from derive.terms.symbols import LOSS, Norm, Partial, Sym, bias, weight
@@ -93,23 +93,23 @@ def derive(d: Derivation, part: Part[Insertion]) -> PartSolution:
     grads, shallow_bwd = d.gradient_sections(
         shallow, d.spec.loss, part, fwd, d.params.names(), scope=scope.tag("shallow")
     )
-    rows = []
+    # ∂L/∂b^{(1)} is compared only where both networks' first layer has a bias ("none" has no gradient).
+    biased = deep.layers[0].has_bias and shallow.layers[0].has_bias
+    rows, w_norms = [], []
     for tag, bwd, label in (("shallow", shallow_bwd, "without_layer"), ("deep", deep_bwd, "with_layer")):
-        rows.append(
-            (
-                Word(label, str(new)),
-                norm(bwd.gradients.weights[0], Partial(LOSS, weight(1)), scope.tag(tag)),
-                norm(tuple((q,) for q in bwd.gradients.biases[0]), Partial(LOSS, bias(1)), scope.tag(tag)),
-            )
-        )
-    shallow_norm, deep_norm = float(rows[0][1].approx), float(rows[1][1].approx)
+        w_norms.append(norm(bwd.gradients.weights[0], Partial(LOSS, weight(1)), scope.tag(tag)))
+        row: tuple[Cell, ...] = (Word(label, str(new)), w_norms[-1])
+        if biased:
+            row += (norm(tuple((q,) for q in bwd.gradients.biases[0]), Partial(LOSS, bias(1)), scope.tag(tag)),)
+        rows.append(row)
+    shallow_norm, deep_norm = float(w_norms[0].approx), float(w_norms[1].approx)
     ratio = deep_norm / shallow_norm if shallow_norm else math.inf
     finding = Finding("depth_effect", (("ratio", Rounded(ratio, 3)), ("smaller", "yes" if ratio < 1 else "no")))
     # The norms of the sheet's own matrices (indexed from input to unit, the transpose of derive's).
     header = (
         "",
         Pattern(r"\lVert #1 \rVert", (Oriented(Partial(LOSS, weight(1))),)),
-        Pattern(r"\lVert #1 \rVert", (Partial(LOSS, bias(1)),)),
+        *((Pattern(r"\lVert #1 \rVert", (Partial(LOSS, bias(1)),)),) if biased else ()),
     )
     # Numbered (in neuron style) as the given network: these values are of the network without the layer.
     without = [replace(section, numbering=shallow) for section in (*before, *grads)]
