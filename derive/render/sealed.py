@@ -75,9 +75,13 @@ def untrusted(folders: list[Path]) -> tuple[set[Path], str | None]:
     skipped = {folder for folder, reason in reasons.items() if reason is not None}
     if not skipped:
         return set(), None
-    said = sorted({reason for reason in reasons.values() if reason is not None})
-    what = "caches not used" if len(skipped) > 1 else f"cache {next(iter(skipped))} not used"
-    return skipped, f"{what}, since other users could change them: {'; '.join(said)}"
+    said = "; ".join(sorted({reason for reason in reasons.values() if reason is not None}))
+    what = (
+        "caches not used, other users could change them"
+        if len(skipped) > 1
+        else "cache not used, other users could change it"
+    )
+    return skipped, f"{what}: {said}"
 
 
 def ready(folder: Path) -> bool:
