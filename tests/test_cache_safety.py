@@ -281,3 +281,11 @@ def test_a_key_that_is_a_link_is_not_used(tmp_path: Path, key: Path) -> None:
     key.symlink_to(tmp_path / "copied-key")
     assert sealed.read(tmp_path / "entries" / "a.cache") is None
     assert sealed.key_exposed() == f"the cache key {key} is not a regular file"
+
+
+def test_no_cache_on_the_command_line_uses_no_cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from derive.cli import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert main(["sheet", str(SPEC), "--no-pdf", "--no-cache", "-o", str(tmp_path / "out")]) == 0
+    assert not (tmp_path / "cache").exists() and (tmp_path / "out" / "input_gradients-solution.tex").exists()
