@@ -136,6 +136,20 @@ def test_only_the_most_recently_used_formats_are_kept(tmp_path: Path) -> None:
     assert len(kept) == texformat.KEEP and "derive-old00.fmt" not in kept
 
 
+def test_what_a_killed_build_left_in_the_cache_is_removed_once_stale(tmp_path: Path) -> None:
+    cache = tmp_path / "formats"
+    cache.mkdir(mode=0o700)
+    (cache / ".build-killed").mkdir()
+    (cache / ".build-killed" / "preamble.tex").write_text("x")
+    (cache / ".derive-0123.fmt.half").write_bytes(b"half")
+    (cache / ".build-running").mkdir()
+    old = 1_000_000
+    for left in (cache / ".build-killed", cache / ".derive-0123.fmt.half"):
+        os.utime(left, (old, old))
+    compile_pdf(doc("x"), formats=cache)
+    assert sorted(p.name for p in cache.glob(".*")) == [".build-running"]
+
+
 def test_the_cache_follows_xdg_cache_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert texformat.default_cache() == tmp_path / "derive" / "formats"

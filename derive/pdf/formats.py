@@ -11,6 +11,7 @@ compiles the usual way.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -27,6 +28,8 @@ from derive.render.document import MARK
 
 KEEP = 8
 """Formats kept in the cache (about 7 MB each); the least recently used go first."""
+STALE = 2 * 3600
+"""Seconds after which a file a format build was making (its folder, its entry half written) is left over."""
 FAILED_FOR = 24 * 3600
 """Seconds a preamble whose format failed is compiled the usual way before its format is tried again."""
 
@@ -100,7 +103,8 @@ def format_for(preamble: str, cache: Path, env: dict[str, str], timeout: float) 
             if not sealed.write(target, data):
                 return None
             failed.unlink(missing_ok=True)
-            _prune(cache)
+            with contextlib.suppress(OSError):  # a concurrent build pruning too: the format is made
+                _prune(cache)
             return Format(target, data, fresh=True)
     except (OSError, subprocess.SubprocessError):  # a timeout too: a busy machine marks nothing failed
         return None
@@ -137,10 +141,18 @@ def _build(preamble: str, cache: Path, env: dict[str, str], timeout: float) -> b
 
 
 def _prune(cache: Path) -> None:
-    """Keep the :data:`KEEP` most recently used formats."""
+    """Keep the :data:`KEEP` most recently used formats; remove what a build killed midway left
+    (``.build-*`` folders, ``.derive-*`` files half written) once it is :data:`STALE`."""
     formats = sorted(cache.glob("derive-*.fmt"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in formats[KEEP:]:
         old.unlink(missing_ok=True)
+    for left in cache.glob(".*"):
+        with contextlib.suppress(OSError):
+            if time.time() - left.lstat().st_mtime > STALE:
+                if left.is_dir() and not left.is_symlink():
+                    shutil.rmtree(left)
+                else:
+                    left.unlink()
 
 
 def forget(fmt: Format) -> None:
