@@ -54,12 +54,14 @@ def parser() -> argparse.ArgumentParser:
         )
         sub.add_argument("--no-pdf", action="store_true", help="write only the .tex and answers files")
         sub.add_argument(
-            "--no-cache",
             "--no-format-cache",
-            dest="no_cache",
             action="store_true",
-            help="load the LaTeX packages and compile the templates every time instead of from the caches "
-            f"(in {default_cache().parent})",
+            help=f"load the LaTeX packages every time instead of from a cached format (in {default_cache()})",
+        )
+        sub.add_argument(
+            "--no-cache",
+            action="store_true",
+            help=f"use no cache: no cached formats, no compiled templates (in {default_cache().parent})",
         )
         sub.add_argument(
             "--timeout", type=float, default=60.0, metavar="S", help="seconds one LaTeX run may take (default: 60)"
@@ -104,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pdf=not args.no_pdf,
             timeout=args.timeout,
             templates=tuple(args.templates),
-            formats=None if args.no_cache else default_cache(),
+            formats=None if args.no_cache or args.no_format_cache else default_cache(),
             compiled=None if args.no_cache else default_cache().parent / "templates",
         )
     except ValueError as error:  # the option's name leads the message, as on the command line
