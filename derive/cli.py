@@ -60,6 +60,11 @@ def parser() -> argparse.ArgumentParser:
             help=f"load the LaTeX packages every time instead of from a cached format (in {default_cache()})",
         )
         sub.add_argument(
+            "--no-cache",
+            action="store_true",
+            help=f"use no cache: no cached formats, no compiled templates (in {default_cache().parent})",
+        )
+        sub.add_argument(
             "--timeout", type=float, default=60.0, metavar="S", help="seconds one LaTeX run may take (default: 60)"
         )
         sub.add_argument(
@@ -126,7 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_seconds=args.max_seconds,
             templates=tuple(args.templates),
             logo_from=tuple(args.logo_from),
-            formats=None if args.no_format_cache else default_cache(),
+            formats=None if args.no_cache or args.no_format_cache else default_cache(),
+            compiled=None if args.no_cache else default_cache().parent / "templates",
         )
         if not MIN_MEMORY <= args.max_memory <= MAX_MEMORY:
             raise ValueError(f"max_memory: expected MiB from {MIN_MEMORY} to {MAX_MEMORY}, found {args.max_memory}")

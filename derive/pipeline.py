@@ -23,6 +23,7 @@ from derive.maths.steps import Solution
 from derive.pdf.compile import Pdf
 from derive.pdf.formats import default_cache
 from derive.pdf.typeset import Typesetter
+from derive.render import sealed
 from derive.render.answers import answers, answers_csv, answers_json
 from derive.render.context import Context, sheet_context
 from derive.render.fragments import fragments, value_macros
@@ -108,7 +109,8 @@ class Built:
     solution: Solution
     """The verified derivation the files were made from (look quantities up by answer key)."""
     warnings: tuple[str, ...] = field(default=())
-    """What a reader of the PDFs would notice that did not stop the build: lines run into the margin."""
+    """What a reader of the PDFs would notice that did not stop the build: lines run into the margin;
+    and a cache folder not used because other users could change it."""
     redone: Redone = field(default=Redone())
     """The solution sheet's substituted lines, and which of them redo from the numbers they show."""
 
@@ -142,6 +144,7 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
     budget = Budget(options.max_seconds)
     with budget:
         spec = sized(accepted(spec), options)  # TOML (or a model built in Python) → validated model
+        options, unshared = own_caches(options)  # no cache that other users can write
         style = Style.of(spec.sheet, options.decimals, options.language)  # places, language, notation
         logo = logo_file(spec, options.logo_from)
     with Typesetter(options.pdf, options.timeout, logo, options.formats) as tex:  # TeX beside the Python
@@ -160,7 +163,7 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
         pdfs = tex.pdfs(spec.name)  # → PDF (each LaTeX run bounded by options.timeout)
     files = write_all(options.output_dir, confined({**logo, **texts, **pdfs}))  # all renamed into place, or none
     tex.missing()  # PDFs asked for but no TeX: the rest is written, the exit status says so
-    return Built(files, report, solution, margin_warnings(pdfs), Redone.of(context["parts"]))
+    return Built(files, report, solution, unshared + margin_warnings(pdfs), Redone.of(context["parts"]))
 
 
 def accepted(spec: object) -> Spec:
@@ -188,6 +191,18 @@ def margin_warnings(pdfs: dict[str, Pdf]) -> tuple[str, ...]:
         for name, pdf in pdfs.items()
         if (wide := pdf.margin())
     )
+
+
+def own_caches(options: Options) -> tuple[Options, tuple[str, ...]]:
+    """The options without the cache folders other users could change (what is loaded from a cache
+    could change a sheet, or run code), and one warning naming them; the build goes on without."""
+    folders = [folder for folder in (options.formats if options.pdf else None, options.compiled) if folder is not None]
+    skipped, warning = sealed.untrusted(folders)
+    if warning is None:
+        return options, ()
+    formats = None if options.formats in skipped else options.formats
+    compiled = None if options.compiled in skipped else options.compiled
+    return replace(options, formats=formats, compiled=compiled), (warning,)
 
 
 def sized(spec: Spec, options: Options) -> Spec:

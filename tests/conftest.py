@@ -28,9 +28,11 @@ def example_answers(example: Solution) -> dict[str, Any]:
 
 @pytest.fixture(scope="session", autouse=True)
 def format_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Cached TeX formats go to a folder of this test session, not the user's cache."""
+    """Cached TeX formats go to a folder of this test session, not the user's cache; so does the key
+    that seals cache entries."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
         yield
 
 

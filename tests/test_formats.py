@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from derive.errors import TexError
 from derive.pdf import formats as texformat
-from derive.pdf.compile import compile_pdf
+from derive.pdf.compile import compile_pdf, with_format
+from derive.render import sealed
 from derive.render.document import MARK
 
 PREAMBLE = "\\documentclass{article}\n\\usepackage{amsmath}\n"
@@ -43,15 +45,60 @@ def test_a_different_preamble_gets_its_own_format(tmp_path: Path) -> None:
     assert len(list(cache.glob("derive-*.fmt"))) == 2
 
 
-def test_a_corrupt_format_falls_back_to_the_whole_source_and_is_dropped(tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", ["truncated", "replaced"])
+def test_a_damaged_format_is_rebuilt_and_used(tmp_path: Path, damage: str) -> None:
     cache = tmp_path / "formats"
     compile_pdf(doc("one"), formats=cache)
     (fmt,) = cache.glob("derive-*.fmt")
-    fmt.write_bytes(b"not a format")
+    good = fmt.read_bytes()
+    fmt.write_bytes(good[: len(good) // 2] if damage == "truncated" else b"not a format")
     assert "still fine" in text_of(compile_pdf(doc("still fine"), formats=cache), tmp_path)
-    assert not fmt.exists() and fmt.with_suffix(".failed").exists()
-    assert compile_pdf(doc("and again"), formats=cache).startswith(b"%PDF")  # no rebuild attempt
-    assert not list(cache.glob("derive-*.fmt"))
+    assert fmt.stat().st_size == len(good) and not list(cache.glob("*.failed"))  # built afresh, kept
+    body, extra, used = with_format(doc("x"), tmp_path, os.environ.copy(), 60, cache)
+    assert used is not None and extra == ["-fmt=derive"] and body == "\n\\begin{document}\nx\n\\end{document}\n"
+
+
+def test_a_format_tex_refuses_is_built_again_next_time_not_disabled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "formats"
+    compile_pdf(doc("one"), formats=cache)
+    (fmt,) = cache.glob("derive-*.fmt")
+    assert sealed.write(fmt, b"sealed by this user, but no format TeX reads")  # e.g. a TeX updated in place
+    builds = counted(monkeypatch)
+    assert "still fine" in text_of(compile_pdf(doc("still fine"), formats=cache), tmp_path)
+    assert not fmt.exists() and not list(cache.glob("*.failed")) and builds == []  # dropped, not disabled
+    assert "and again" in text_of(compile_pdf(doc("and again"), formats=cache), tmp_path)
+    assert len(builds) == 1 and sealed.read(fmt) is not None  # rebuilt and kept
+
+
+def test_a_format_tex_refuses_right_after_it_was_built_is_not_built_on_every_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache, dump = tmp_path / "formats", texformat._build
+    monkeypatch.setattr(texformat, "_build", lambda *args: b"dumped, but TeX cannot load it")
+    assert "one" in text_of(compile_pdf(doc("one"), formats=cache), tmp_path)
+    (marker,) = cache.glob("*.failed")
+    monkeypatch.setattr(texformat, "_build", dump)
+    builds = counted(monkeypatch)
+    assert compile_pdf(doc("two"), formats=cache).startswith(b"%PDF") and builds == []
+    old = marker.stat().st_mtime - texformat.FAILED_FOR - 1  # a day later it is tried again
+    os.utime(marker, (old, old))
+    assert compile_pdf(doc("three"), formats=cache).startswith(b"%PDF") and len(builds) == 1
+    assert not marker.exists() and len(list(cache.glob("derive-*.fmt"))) == 1
+
+
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The preambles dumped from now on (texformat._build still dumps them)."""
+    builds: list[str] = []
+    build = texformat._build
+
+    def spy(preamble: str, *args: Any) -> bytes | None:
+        builds.append(preamble)
+        return build(preamble, *args)
+
+    monkeypatch.setattr(texformat, "_build", spy)
+    return builds
 
 
 def test_a_preamble_that_cannot_be_dumped_compiles_the_usual_way(tmp_path: Path) -> None:
@@ -87,6 +134,20 @@ def test_only_the_most_recently_used_formats_are_kept(tmp_path: Path) -> None:
     compile_pdf(doc("new"), formats=cache)
     kept = sorted(p.name for p in cache.glob("derive-*.fmt"))
     assert len(kept) == texformat.KEEP and "derive-old00.fmt" not in kept
+
+
+def test_what_a_killed_build_left_in_the_cache_is_removed_once_stale(tmp_path: Path) -> None:
+    cache = tmp_path / "formats"
+    cache.mkdir(mode=0o700)
+    (cache / ".build-killed").mkdir()
+    (cache / ".build-killed" / "preamble.tex").write_text("x")
+    (cache / ".derive-0123.fmt.half").write_bytes(b"half")
+    (cache / ".build-running").mkdir()
+    old = 1_000_000
+    for left in (cache / ".build-killed", cache / ".derive-0123.fmt.half"):
+        os.utime(left, (old, old))
+    compile_pdf(doc("x"), formats=cache)
+    assert sorted(p.name for p in cache.glob(".*")) == [".build-running"]
 
 
 def test_the_cache_follows_xdg_cache_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

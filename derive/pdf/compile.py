@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from derive.errors import TexError, TexMissing
-from derive.pdf.formats import forget, format_for, split
+from derive.pdf.formats import Format, forget, format_for, split
 
 INSTALL_HINT = (
     "install TeX Live: sudo apt-get install latexmk texlive-latex-base texlive-latex-recommended "
@@ -101,14 +101,14 @@ def compile_pdf(
 
 def with_format(
     source: str, work: Path, env: dict[str, str], timeout: float, formats: Path | None
-) -> tuple[str, list[str], Path | None]:
+) -> tuple[str, list[str], Format | None]:
     """What pdflatex compiles in ``work``: the text after the shared preamble, the option that loads
-    its cached format (linked into ``work``) and the format; without one, the whole source."""
+    its cached format (copied into ``work``) and the format; without one, the whole source."""
     pieces = split(source) if formats is not None else None
     fmt = format_for(pieces[0], formats, env, timeout) if pieces and formats is not None else None
     if pieces is None or fmt is None:
         return source, [], None
-    (work / "derive.fmt").symlink_to(fmt)
+    fmt.place(work)
     return pieces[1], ["-fmt=derive"], fmt
 
 

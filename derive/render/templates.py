@@ -8,7 +8,6 @@ output.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from derive.maths.steps import (
     Plot,
     Solution,
 )
+from derive.render import sealed
 from derive.render.context import Context, sheet_context
 from derive.render.document import document
 from derive.terms.symbols import Sym
@@ -63,33 +63,38 @@ def environment(extra: Sequence[Path] = (), style: Style = DEFAULT, compiled: Pa
     environment per template folders and style, so that a build compiles each template once (the
     exercise, the solution and the fragments share them; compiling was 0.15 s per environment);
     ``compiled``: a folder keeping the compiled templates for the next process (Jinja's bytecode
-    cache, keyed by each template's source, so an edited template is compiled afresh).
+    cache, keyed by each template's source, so an edited template is compiled afresh; sealed, so
+    that only this user's derive's entries are loaded).
     """
     return _environment(tuple(extra), style, compiled)
 
 
-class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
-    """Jinja's bytecode cache, where a folder that cannot be written or a damaged entry only means
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept for the next process, sealed (:mod:`derive.render.sealed`): Jinja's
+    bytecode is Python code (pickle and marshal), so an entry is loaded only if this user's derive
+    wrote it; a planted, damaged or foreign entry, or a folder that cannot be used, only means
     compiling again."""
 
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = sealed.read(self.folder / f"template-{bucket.key}.cache")
+        if data is None:
+            return
         try:
-            super().load_bytecode(bucket)
-        except Exception:  # a damaged entry: compile the template instead
+            bucket.bytecode_from_string(data)  # sealed by this user's derive; another Python's is reset
+        except Exception:  # a format Jinja no longer reads: compile the template instead
             bucket.reset()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            os.makedirs(self.directory, exist_ok=True)
-            super().dump_bytecode(bucket)
-        except OSError:  # an unwritable cache: the next run compiles again
-            pass
+        sealed.write(self.folder / f"template-{bucket.key}.cache", bucket.bytecode_to_string())
 
 
 @functools.lru_cache(maxsize=16)
 def _environment(extra: tuple[Path, ...], style: Style, compiled: Path | None) -> jinja2.Environment:
     env = jinja2.Environment(
-        bytecode_cache=_CompiledTemplates(str(compiled)) if compiled is not None else None,
+        bytecode_cache=_CompiledTemplates(compiled) if compiled is not None else None,
         loader=jinja2.FileSystemLoader([str(p) for p in template_dirs(extra)]),
         block_start_string="<%",
         block_end_string="%>",
