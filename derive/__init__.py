@@ -8,21 +8,53 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from derive.errors import DegenerateError, DeriveError, SpecError, TexError, TexMissing, VerificationError
-from derive.exercise.model import Spec
-from derive.maths.solve import derive as _derive
-from derive.maths.steps import PartSolution, Solution
-from derive.pipeline import Built, Options, build_sheet, load_example, load_spec, parse_spec
-from derive.render.templates import Documents, render
-from derive.terms.formula import Quantity
-from derive.tex.style import Style
-from derive.verify.gate import Report, verify
+if TYPE_CHECKING:
+    from derive.errors import DegenerateError, DeriveError, SpecError, TexError, TexMissing, VerificationError
+    from derive.exercise.model import Spec
+    from derive.maths.steps import PartSolution, Solution
+    from derive.pipeline import Built, Options, build_sheet, load_example, load_spec, parse_spec
+    from derive.render.templates import Documents, render
+    from derive.terms.formula import Quantity
+    from derive.tex.style import Style
+    from derive.verify.gate import Report, verify
+
+_HOMES = {
+    **dict.fromkeys(
+        ("DegenerateError", "DeriveError", "SpecError", "TexError", "TexMissing", "VerificationError"), "errors"
+    ),
+    "Spec": "exercise.model",
+    **dict.fromkeys(("PartSolution", "Solution"), "maths.steps"),
+    **dict.fromkeys(("Built", "Options", "build_sheet", "load_example", "load_spec", "parse_spec"), "pipeline"),
+    **dict.fromkeys(("Documents", "render"), "render.templates"),
+    "Quantity": "terms.formula",
+    "Style": "tex.style",
+    **dict.fromkeys(("Report", "verify"), "verify.gate"),
+}
+"""Where each public name lives. They are imported on first use, so ``import derive`` is light: the
+command line sets up its signal handling before SymPy loads (a Ctrl-C then ends it in one line)."""
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    try:
+        module = importlib.import_module(f"derive.{home or name}")
+    except ModuleNotFoundError:
+        raise AttributeError(f"module 'derive' has no attribute {name!r}") from None
+    value = module if home is None else getattr(module, name)
+    globals()[name] = value
+    return value
 
 
 def solve(spec: Spec) -> Solution:
     """Derive every part of ``spec`` exactly and pass it through the verification gate."""
+    from derive.maths.solve import derive as _derive
+    from derive.verify.gate import verify
+
     solution = _derive(spec)
     verify(solution)
     return solution
