@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -37,6 +39,19 @@ _HOMES = {
 }
 """Where each public name lives. They are imported on first use, so ``import derive`` is light: the
 command line sets up its signal handling before SymPy loads (a Ctrl-C then ends it in one line)."""
+
+
+class _Package(types.ModuleType):
+    """``derive`` itself: its functions ``render`` and ``verify`` keep their names when the stages of
+    the same names load (the import system would put the subpackages there)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("render", "verify") and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:
