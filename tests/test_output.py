@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -257,7 +258,7 @@ def test_a_manifest_that_is_a_link_is_not_read(tmp_path: Path) -> None:
 
 # --- signals --------------------------------------------------------------------------------------
 
-SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+SIGNALS: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
 def processes_of(tmp: Path, command_has: bytes = b"") -> list[int]:
@@ -411,3 +412,56 @@ def test_signals_at_random_moments_leave_the_old_set_or_the_new_one(
         return
     assert sent and (status, err) == (SIGNALS[number], f"derive: stopped by {name}; nothing was written\n")
     assert snapshot(out) == before
+
+
+@pytest.fixture
+def handling(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """derive's signal handling installed in this process (as the command line does), then removed."""
+    from derive.pdf import processes
+
+    saved = {number: signal.getsignal(number) for number in SIGNALS}
+    monkeypatch.setattr(processes, "_SIGNALS", processes._Signals())
+    processes.install()
+    yield
+    for number, handler in saved.items():
+        signal.signal(number, handler)
+
+
+def test_a_signal_while_the_files_are_renamed_waits_until_the_new_set_is_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, handling: None
+) -> None:
+    from derive.pdf.processes import Interrupted
+
+    write_all(tmp_path, {"s-a.txt": b"old a", "s-b.txt": b"old b", "s-c.txt": b"old c", "s-d.txt": b"old"}, "s")
+    real = os.replace
+    calls: list[str] = []
+
+    def replace(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+        calls.append(str(target))
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # arrives between two renames
+        real(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(Interrupted) as raised:
+        write_all(tmp_path, {"s-a.txt": b"new a", "s-b.txt": b"new b", "s-c.txt": b"new c"}, "s")
+    assert raised.value.number == signal.SIGTERM and raised.value.status == 143 and raised.value.written
+    assert str(raised.value) == "stopped by SIGTERM"
+    assert snapshot(tmp_path) == {
+        manifest_name("s"): (tmp_path / manifest_name("s")).read_bytes(),
+        "s-a.txt": b"new a",
+        "s-b.txt": b"new b",
+        "s-c.txt": b"new c",  # and s-d.txt, stale, removed before the signal was raised
+    }
+
+
+def test_held_signals_are_raised_once_the_block_ends_and_only_the_first(handling: None) -> None:
+    from derive.pdf import processes
+
+    with pytest.raises(processes.Interrupted) as raised, processes.held():
+        os.kill(os.getpid(), signal.SIGHUP)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.01)  # let the handler run: it only notes the signal
+    assert raised.value.number == signal.SIGHUP and raised.value.status == 129
+    os.kill(os.getpid(), signal.SIGINT)  # the run is unwinding: a second signal changes nothing
+    time.sleep(0.01)
