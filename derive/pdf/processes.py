@@ -83,10 +83,14 @@ def install() -> None:
     _SIGNALS.installed = True
 
 
-def settle() -> int | None:
-    """The run is over: later signals change nothing; the signal that arrived while held, if any."""
+def settle() -> None:
+    """The run is over: later signals change nothing. They are ignored from here, not left to the
+    interpreter, which restores the default action while it shuts down (a SIGTERM then would kill
+    a run that is done, with no exit status of its own)."""
     _SIGNALS.raised = True
-    return _SIGNALS.pending
+    if _SIGNALS.installed:
+        for number in SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
 
 
 @contextlib.contextmanager
