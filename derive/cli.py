@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+# Only light modules here: run() installs the signal handling before SymPy and the rest load (in
+# main), so that a Ctrl-C or a SIGTERM during the imports ends the run in one line too.
 from derive import __version__
 from derive.budget import MAX_MEMORY, MIN_MEMORY, memory_bound, out_of_memory
 from derive.errors import BudgetError, DeriveError
-from derive.exercise.model import LANGUAGES
-from derive.exercise.reader import example_path
-from derive.pdf.formats import default_cache
-from derive.pipeline import Options, build_sheet
+from derive.pdf import processes
 
 DESCRIPTION = """\
 Turn a small neural-network exercise (a TOML spec) into an exercise sheet and a worked,
@@ -27,11 +28,16 @@ commands:
                                     backpropagation); --toml prints its spec to start your own
 
 exit status: 0 done, 2 bad spec, 3 verification failed, 4 LaTeX failed, 5 no TeX installed
-(the .tex and answers files are still written), 6 over --max-seconds or --max-memory.
+(the .tex and answers files are still written), 6 over --max-seconds or --max-memory;
+130, 143, 129 stopped by SIGINT (Ctrl-C),
+SIGTERM, SIGHUP (nothing is left running, and the output folder is as before or complete).
 """
 
 
 def parser() -> argparse.ArgumentParser:
+    from derive.exercise.model import LANGUAGES
+    from derive.pdf.formats import default_cache
+
     main = argparse.ArgumentParser(
         prog="derive", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -112,7 +118,29 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status. Errors are one line, never a traceback."""
+    """Run the command line; returns the exit status. Errors are one line, never a traceback; a signal
+    (Ctrl-C, SIGTERM, SIGHUP: :func:`run` turns each into an interrupt) ends it with 128 + its number."""
+    written: list[bool] = []  # whether the output files were replaced before the signal came
+    try:
+        return _main(argv, written)
+    except KeyboardInterrupt as stop:
+        number = getattr(stop, "number", signal.SIGINT)
+        done = written or getattr(stop, "written", False)
+        name = signal.Signals(number).name
+        _say(f"derive: stopped by {name}; " + ("the files were written" if done else "nothing was written"))
+        return 128 + number
+
+
+def _say(line: str) -> None:
+    with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+        print(line, file=sys.stderr)
+
+
+def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
+    from derive.exercise.reader import example_path
+    from derive.pdf.formats import default_cache
+    from derive.pipeline import Options, build_sheet
+
     args = parser().parse_args(argv)
     if args.command is None:
         parser().print_help()
@@ -153,15 +181,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         print(f"derive: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("derive: interrupted; nothing was written", file=sys.stderr)
-        return 130
     except Exception as error:
         print(
             f"derive: internal error: {type(error).__name__}: {error} (please report this with your spec)",
             file=sys.stderr,
         )
         return 70
+    written.append(True)
     fragments: set[Path] = set()
     for path in built.files:
         if path.parent != built.files[0].parent:  # the fragments: one line for their folder
@@ -184,5 +210,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point (and ``python -m derive``): SIGINT, SIGTERM and SIGHUP end the run
+    cleanly, at any moment, with 130, 143 or 129."""
+    processes.install()
+    try:
+        status = main()
+        processes.settle()  # from here on a signal changes nothing: the run is over
+    except processes.Interrupted as stop:  # came after main returned, before settle
+        processes.settle()
+        status = stop.status
+    sys.exit(status)

@@ -37,6 +37,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_example_writes_every_file(built: Path) -> None:
     names = sorted(p.name for p in built.iterdir())
     assert names == [
+        ".derive-backprop.json",  # the manifest of the set
         "backprop-answers.csv",
         "backprop-answers.json",
         "backprop-exercise.pdf",
@@ -75,6 +76,7 @@ def test_own_spec_names_follow_the_file(tmp_path: Path) -> None:
     result = run("sheet", str(spec), "-o", str(tmp_path / "o"), "--no-pdf")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        ".derive-week5.json",  # the manifest of the set
         "week5-answers.csv",
         "week5-answers.json",
         "week5-exercise.tex",
@@ -105,6 +107,7 @@ def test_missing_tex_writes_sources_and_says_how_to_install(tmp_path: Path) -> N
     assert result.returncode == 5
     assert "apt-get install" in result.stderr and "Traceback" not in result.stderr
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        ".derive-backprop.json",  # the manifest of the set
         "backprop-answers.csv",
         "backprop-answers.json",
         "backprop-exercise.tex",

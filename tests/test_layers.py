@@ -22,6 +22,7 @@ ORDER = (
     "pdf",  # stage 5: LaTeX → PDF
     "budget",  # the time and memory a build may take, stage by stage
     "pipeline",  # the table of contents
+    "library",  # the public functions, each checking its arguments at the boundary
     "cli",
     "__init__",
     "__main__",

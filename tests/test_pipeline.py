@@ -69,6 +69,7 @@ def test_two_processes_writing_into_the_same_folder(tmp_path: Path) -> None:
     assert all(run.wait(timeout=300) == 0 for run in runs)
     names = sorted(p.name for p in (tmp_path / "o").iterdir())
     assert names == [
+        ".derive-small.json",  # the manifest of the set
         "small-answers.csv",
         "small-answers.json",
         "small-exercise.pdf",

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from derive.errors import TexError, TexMissing
+from derive.pdf import processes
 from derive.pdf.formats import Format, forget, format_for, split
 
 INSTALL_HINT = (
@@ -117,9 +118,7 @@ def _passes(work: Path, extra: list[str], env: dict[str, str], timeout: float) -
     command = ["pdflatex", *extra, *ENGINE_OPTIONS, "sheet.tex"]
     for _ in range(MAX_PASSES):
         try:
-            run = subprocess.run(
-                command, cwd=work, env=env, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL
-            )
+            run = processes.run(command, cwd=work, env=env, timeout=timeout)  # killed with its build
         except subprocess.TimeoutExpired:
             raise TexTimeout(f"pdflatex did not finish within {timeout:g} s") from None
         log = _read(work / "sheet.log")

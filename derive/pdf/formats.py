@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from derive.pdf import processes
 from derive.render import sealed
 from derive.render.document import MARK
 
@@ -124,13 +125,11 @@ def _build(preamble: str, cache: Path, env: dict[str, str], timeout: float) -> b
     try:
         (folder / "preamble.tex").write_text(preamble + "\n\\dump\n", encoding="utf-8")
         command = ["pdflatex", "-ini", "-jobname=derive", "-interaction=batchmode", "-halt-on-error"]
-        run = subprocess.run(
+        run = processes.run(  # its own process group, killed with its build (then no .failed mark)
             [*command, "-no-shell-escape", "&pdflatex", "preamble.tex"],
             cwd=folder,
             env={**env, "TEXMFOUTPUT": str(folder)},
-            capture_output=True,
             timeout=timeout,
-            stdin=subprocess.DEVNULL,
         )
         made = folder / "derive.fmt"
         if run.returncode != 0 or not made.exists():

@@ -13,6 +13,7 @@ reported from the whole document.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import os
 import queue
@@ -24,6 +25,8 @@ import threading
 import time
 from pathlib import Path
 
+from derive.errors import TexError
+from derive.pdf import processes
 from derive.pdf.compile import ENGINE_OPTIONS, Pdf, rerun_asked, tex_environment, with_format
 
 LIFETIME = 10
@@ -41,6 +44,7 @@ class StreamedPdf:
 
     def __init__(self, head: str, parts: int, timeout: float, files: dict[str, bytes], formats: Path | None) -> None:
         self.timeout = timeout
+        self.runs = processes.runs()  # the build's: stopping it kills this TeX too
         self.work = Path(tempfile.mkdtemp(prefix="derive-tex-"))
         self.pending: queue.Queue[str | None] = queue.Queue()
         self.stopped = threading.Event()
@@ -51,7 +55,8 @@ class StreamedPdf:
         for k in range(1, parts + 1):
             os.mkfifo(self.work / f"part{k}.tex")
         inputs = "".join(f"\\csname @@input\\endcsname part{k}.tex\n" for k in range(1, parts + 1))
-        self.writer = threading.Thread(target=self._run, args=(head + inputs, parts, formats), daemon=True)
+        context = contextvars.copy_context()  # the writer builds the format: as part of this build
+        self.writer = threading.Thread(target=context.run, args=(self._run, head + inputs, parts, formats), daemon=True)
         self.writer.start()
 
     def part(self, text: str) -> None:
@@ -68,14 +73,11 @@ class StreamedPdf:
             # A TeX waiting at a pipe whose writer died (derive killed by a signal, no cleanup)
             # would wait forever: `timeout` bounds its life; its own process group is killed whole.
             limit = str(int(LIFETIME * self.timeout))
-            self.process = subprocess.Popen(
+            self.process = self.runs.start(
                 ["timeout", "-k", "5", limit, "pdflatex", *extra, *ENGINE_OPTIONS, "sheet.tex"],
                 cwd=self.work,
                 env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
+                capture=False,
             )
         return True
 
@@ -87,7 +89,7 @@ class StreamedPdf:
                 text = self.pending.get()
                 if text is None or not self._deliver(self.work / f"part{k}.tex", text):
                     break
-        except OSError:
+        except (OSError, TexError):  # TeX could not start (the build is stopping): finish() compiles
             pass
         finally:
             self.stopped.set()
@@ -136,6 +138,8 @@ class StreamedPdf:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+            if self.process is not None:
+                self.runs.done(self.process)
         self.pending.put(None)
         self.writer.join()
 

@@ -4,12 +4,15 @@ is interrupted cancels TeX and leaves nothing behind."""
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from derive.errors import TexMissing
+from derive.pdf import processes
 from derive.pdf.compile import MISSING_TEX, Pdf, compile_pdf, have_tex
 from derive.pdf.stream import StreamedPdf
 
@@ -25,24 +28,35 @@ class Typesetter:
         self.pool = ThreadPoolExecutor(max_workers=2)
         self.jobs: dict[str, Future[Pdf]] = {}
         self.streams: dict[str, StreamedPdf] = {}
+        self.runs = processes.Runs()
+        self.token: contextvars.Token[processes.Runs | None] | None = None
 
     def __enter__(self) -> Typesetter:
+        self.token = processes.CURRENT.set(self.runs)  # every TeX started from here on is this build's
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        if error is not None:
-            for job in self.jobs.values():
-                job.cancel()
-            for stream in self.streams.values():
-                stream.abandon()
-        self.pool.shutdown(wait=True)
+        with processes.held():  # a signal now waits until TeX is dead and its folders are gone
+            if error is not None:
+                self.runs.stop()  # kill every TeX of the build at once: the threads below end quickly
+                for job in self.jobs.values():
+                    job.cancel()
+                for stream in self.streams.values():
+                    stream.abandon()
+            self.pool.shutdown(wait=True)
+            if self.token is not None:
+                processes.CURRENT.reset(self.token)
+
+    def _submit(self, job: Callable[..., Pdf], *args: Any) -> Future[Pdf]:
+        # The job runs in the pool with this build's context: its TeX is among self.runs.
+        return self.pool.submit(contextvars.copy_context().run, job, *args)
 
     def compile(self, name: str, source: str) -> None:
         """Typeset a finished document."""
         if self.enabled:
-            self.jobs[name] = self.pool.submit(compile_pdf, source, self.timeout, self.files, self.formats)
+            self.jobs[name] = self._submit(compile_pdf, source, self.timeout, self.files, self.formats)
 
     def stream(self, name: str, pieces: int) -> Callable[[str], None]:
         """Where a document of ``pieces`` pieces goes piece by piece: TeX starts on the first (its head)
@@ -54,7 +68,8 @@ class Typesetter:
             if name in self.streams:
                 self.streams[name].part(text)
             else:
-                self.streams[name] = StreamedPdf(text, pieces - 1, self.timeout, self.files, self.formats)
+                with processes.held():  # its temporary folder is made and recorded, or not made
+                    self.streams[name] = StreamedPdf(text, pieces - 1, self.timeout, self.files, self.formats)
 
         return piece
 
@@ -64,7 +79,7 @@ class Typesetter:
         reported from the whole document."""
         stream = self.streams.get(name)
         if stream is not None:
-            self.jobs[name] = self.pool.submit(
+            self.jobs[name] = self._submit(
                 lambda: stream.finish() or compile_pdf(source, self.timeout, self.files, self.formats)
             )
 
