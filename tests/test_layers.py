@@ -20,6 +20,7 @@ ORDER = (
     "kinds",  # one module per part kind, each a piece of every stage above
     "render",  # stage 4: template context, Jinja2 LaTeX, answers, fragments
     "pdf",  # stage 5: LaTeX → PDF
+    "output",  # the files of a build, replaced all or nothing
     "budget",  # the time and memory a build may take, stage by stage
     "pipeline",  # the table of contents
     "library",  # the public functions, each checking its arguments at the boundary

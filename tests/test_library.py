@@ -15,7 +15,7 @@ import sympy as sp
 
 import derive
 from derive.exercise.model import Spec
-from derive.pipeline import confined
+from derive.output import confined
 from derive.tex.decimals import decimal
 
 EXAMPLE = derive.load_example()

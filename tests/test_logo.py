@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from derive.errors import SpecError
-from derive.pipeline import MAX_LOGO_BYTES, Options, build_sheet, parse_spec
+from derive.exercise.logo import MAX_LOGO_BYTES
+from derive.pipeline import Options, build_sheet, parse_spec
 from tests.test_cli import run
 from tests.test_language import _png
 

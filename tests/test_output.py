@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 import derive
-from derive.pipeline import Options, build_sheet, manifest_name, write_all
+from derive.output import manifest_name, write_all
+from derive.pipeline import Options, build_sheet
 
 EXAMPLES = int(os.environ.get("DERIVE_FUZZ_EXAMPLES", "500"))
 """The long fuzz profile (≥ 5000) runs the signals-at-random-moments family many more times."""

@@ -9,7 +9,8 @@ import pytest
 
 import derive
 from derive.catalog import optimizers
-from derive.pipeline import Options, build_sheet, write_all
+from derive.output import write_all
+from derive.pipeline import Options, build_sheet
 from derive.terms.formula import Difference
 
 

@@ -181,7 +181,7 @@ class Sheet:
     decimal_mark: str = ""
     """"." or ","; empty means the language's own (a comma for German)."""
     logo: str = ""
-    """Absolute path of an image for the title block, or empty (read by :func:`derive.pipeline.logo_file`)."""
+    """Absolute path of an image for the title block, or empty (read by :func:`derive.exercise.logo.logo_file`)."""
     folder: str = ""
     """The spec file's folder, the logo's only source unless a build allows another; empty for a
     spec given as text (its logo needs a folder the build allows)."""

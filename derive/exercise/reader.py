@@ -260,7 +260,7 @@ class _Reader(PartReader):
 
     def logo(self, path: Sequence[str | int], value: object) -> str:
         """An image file's absolute path, relative to the spec's folder (or the working folder for a spec
-        in text). The file is read, and checked, only when a sheet is built (:func:`derive.pipeline.logo_file`)."""
+        in text). The file is read, and checked, only when a sheet is built (:func:`derive.exercise.logo.logo_file`)."""
         name = self.text(path, value)
         if not name or Path(name).suffix.lower() not in LOGO_TYPES:
             raise self.fail(path, f"a logo must be one of {', '.join(LOGO_TYPES)}; found {name!r}")
