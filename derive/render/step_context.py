@@ -33,7 +33,7 @@ from derive.render.reproduce import worked
 from derive.terms.formula import Apply, Derivative, Node, Product, Quantity, Ref, Rule, Tensor
 from derive.terms.symbols import Partial, Sym, Symbolic
 from derive.tex.decimals import terminating
-from derive.tex.layout import matrix, terms, width
+from derive.tex.layout import matrix, terms, whole, width
 from derive.tex.printer import Data, Latex, Printer, exact_text, is_exact
 
 LINE_WIDTH = 58
@@ -54,8 +54,15 @@ def _(step: Diagram, printer: Printer) -> dict[str, Any]:
 
 
 def entries(step: Given, printer: Printer) -> list[Given]:
-    """A given as the sheet states it: whole, or entry by entry in neuron style (w_1 = …, w_2 = …)."""
-    return step.one_by_one() if printer.look.notation.neuron else [step]
+    """A given as the sheet states it: whole, or entry by entry in neuron style (w_1 = …, w_2 = …) and
+    where it is too large to be written as one matrix (w_{1,1} = …, …, w_{1,60} = …)."""
+    return step.one_by_one() if listed(step.symbol, step.entries, printer) else [step]
+
+
+def listed(symbol: Symbolic, rows: Sequence[Sequence[Any]], printer: Printer) -> bool:
+    """Whether values of ``symbol`` are listed entry by entry: in neuron style (which writes no
+    vectors), and where the matrix the sheet would write is too wide or too long for the page."""
+    return printer.look.notation.neuron or not whole(printer.listing(symbol, rows)[1])
 
 
 @step_context.register
@@ -256,10 +263,14 @@ def display_lines(items: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]
 
 
 def _itemized(items: Items, printer: Printer) -> Items:
-    """Recalled values whole, or entry by entry in neuron style (which writes no vectors)."""
-    if not printer.look.notation.neuron:
-        return items
-    return tuple((q.symbol, ((q,),)) for _, rows in items for row in rows for q in row)
+    """Recalled values whole, or entry by entry where the sheet lists them so (:func:`listed`)."""
+    return tuple(
+        item
+        for symbol, rows in items
+        for item in (
+            [(q.symbol, ((q,),)) for row in rows for q in row] if listed(symbol, rows, printer) else [(symbol, rows)]
+        )
+    )
 
 
 @step_context.register
@@ -375,7 +386,7 @@ def _(step: Finding, printer: Printer) -> dict[str, Any]:
 
 @step_context.register
 def _(step: ChainRule, printer: Printer) -> dict[str, Any]:
-    target, factors, example = step.target, step.factors, ""
+    target, factors, example = step.target, _bounded(step.factors), ""
     if printer.look.notation.neuron:
         # Neuron style numbers the entries, so the rule is shown for the layer's first one.
         target, factors = _first(target), tuple(_first(f) for f in factors)
@@ -385,7 +396,34 @@ def _(step: ChainRule, printer: Printer) -> dict[str, Any]:
         "target": Latex(printer.symbol(target)),
         "product": Latex(r" \, ".join(printer.symbol(f) for f in factors)),
         "example": Latex(example),
+        "lines": [Latex(r" \, ".join(line)) for line in _rows([printer.symbol(f) for f in factors])],
     }
+
+
+MAX_CHAIN = 7
+"""Most factors a chain rule is written with (a network of three layers writes its first layer's in
+full); a deeper one's leading factors stand as the one they multiply to (∂L/∂z^{(l+2)})."""
+
+
+def _bounded(factors: tuple[Symbolic, ...]) -> tuple[Symbolic, ...]:
+    """A chain of at most MAX_CHAIN factors: ∂L/∂ŷ ∂ŷ/∂z^{(100)} … ∂z^{(3)}/∂a^{(2)} … is ∂L/∂z^{(3)}
+    ∂z^{(3)}/∂a^{(2)} …: the product of a chain's leading factors is the partial of its first
+    numerator by their last denominator, and a 100-layer network's chain rules stay a line each."""
+    head, tail = factors[: -(MAX_CHAIN - 2)], factors[-(MAX_CHAIN - 2) :]
+    first, last = head[0] if head else None, tail[0]
+    if len(factors) <= MAX_CHAIN or not isinstance(first, Partial) or not isinstance(last, Partial):
+        return factors
+    return (Partial(first.num, last.num), *tail)
+
+
+def _rows(factors: list[str]) -> list[list[str]]:
+    """A product's factors in as many display lines as keep each within the line width."""
+    lines: list[list[str]] = [[]]
+    for factor in factors:
+        if lines[-1] and width(" ".join([*lines[-1], factor])) > LINE_WIDTH:
+            lines.append([])
+        lines[-1].append(factor)
+    return lines
 
 
 def _first(symbol: Symbolic) -> Symbolic:

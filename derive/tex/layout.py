@@ -5,6 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+MAX_COLUMNS = 8
+"""Most columns a matrix is written with: a wider one is listed entry by entry (w_{1,1} = …, …), as
+a lecturer would, instead of a row that runs off the page (or into amsmath's 10-column limit)."""
+MAX_ROWS = 12
+"""Most rows a matrix is written with: a longer one (a vector of 60 entries) is listed entry by entry."""
+
+
+def whole(rows: Sequence[Sequence[object]]) -> bool:
+    """Whether a matrix of these rows is written whole: it fits the page as one matrix."""
+    return len(rows) <= MAX_ROWS and all(len(row) <= MAX_COLUMNS for row in rows)
+
 
 def matrix(rows: Sequence[Sequence[str]]) -> str:
     if len(rows) == 1 and len(rows[0]) == 1:
@@ -21,8 +32,9 @@ _MATRIX = re.compile(r"\\begin\{pmatrix\}(.*?)\\end\{pmatrix\}")
 def width(latex: str) -> int:
     """Rough printed width of a LaTeX math string, in characters, to decide line breaks (it measures,
     it never changes what is printed)."""
-    # A matrix is as wide as its widest row, plus its brackets.
-    text = _MATRIX.sub(lambda m: "x" * (2 + max(width(row) for row in m.group(1).split(r"\\"))), latex)
+    # A matrix is as wide as its widest row, plus its brackets; one with more columns than a matrix is
+    # written with (or more rows) counts as too wide for any line, so no line is built around it.
+    text = _MATRIX.sub(lambda m: "x" * _matrix_width(m.group(1)), latex)
     while True:
         folded = _FRAC.sub(lambda m: "x" * max(len(m.group(1)), len(m.group(2))), text)
         if folded == text:
@@ -32,6 +44,13 @@ def width(latex: str) -> int:
     text = re.sub(r"\\[a-zA-Z]+", "x", text)
     text = re.sub(r"[{}^_ ]", "", text)
     return len(text)
+
+
+def _matrix_width(body: str) -> int:
+    rows = body.split(r"\\")
+    if not whole([row.split("&") for row in rows]):
+        return 10 * MAX_COLUMNS * MAX_ROWS
+    return 2 + max(width(row) for row in rows)
 
 
 _OPEN = (r"\left", r"\begin")
