@@ -103,6 +103,7 @@ def network_context(spec: Spec, printer: Printer) -> dict[str, Any]:
     ]
     return {
         "definitions": definitions(network, printer) if layered else [],
+        "runs": runs(layers),
         "formula": Latex(printer.formula(inner)),
         "layers": layers,
         "inputs": network.inputs,
@@ -119,6 +120,31 @@ def network_context(spec: Spec, printer: Printer) -> dict[str, Any]:
             else []
         ),
     }
+
+
+def runs(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The layers as the network block describes them: consecutive layers alike (units, inputs,
+    activation, each its own bias, no skip connection), three or more, in one sentence, "Layers 2 to
+    99 each have …"
+    (``last`` the run's last layer; its first is ``layer``)."""
+
+    def alike(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        keys = ("units", "inputs", "activation", "definition", "bias", "shared_bias", "reads")
+        return all(a[k] == b[k] for k in keys) and a["bias"] and not a["shared_bias"] and not a["reads"]
+
+    out: list[dict[str, Any]] = []
+    for layer in layers:
+        if out and alike(out[-1]["layer"], layer):
+            out[-1]["last"] = layer["number"]
+        else:
+            out.append({"layer": layer, "last": layer["number"]})
+    # Two alike layers are still described one by one; from three on, a run reads better.
+    short = [layers[l - 1] for run in out if run["last"] - run["layer"]["number"] == 1 for l in (run["last"],)]
+    return sorted(
+        [run if run["last"] - run["layer"]["number"] != 1 else {**run, "last": run["layer"]["number"]} for run in out]
+        + [{"layer": layer, "last": layer["number"]} for layer in short],
+        key=lambda run: run["layer"]["number"],
+    )
 
 
 MAX_NESTED = 4
