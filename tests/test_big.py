@@ -205,11 +205,18 @@ SHAPES = {
     "25 layers": deep(25),
     "50 layers": deep(50),
     "a batch of 8 through 20 layers": shape([1] * 21, ["sigmoid"] * 19 + ["identity"], parts="batch"),
+    "12 softmax classes": shape([2, 12], ["softmax"], loss="categorical_cross_entropy"),
 }
+MARGIN = pytest.mark.xfail(
+    strict=True,
+    reason="a line runs into the margin: the batch mean 1/8 (∂L_1/∂θ + … + ∂L_8/∂θ) and softmax's "
+    "e^{z_j} / (e^{z_1} + … + e^{z_12}) are one bracket or fraction each, which no line break can split",
+)
+KNOWN = {"a batch of 8 through 20 layers", "12 softmax classes"}
 
 
 @pytest.mark.skipif(not LONG, reason="the long fuzz profile: DERIVE_FUZZ_EXAMPLES >= 5000")
-@pytest.mark.parametrize("name", SHAPES)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=MARGIN) if n in KNOWN else n for n in SHAPES])
 def test_limit_shapes_build(name: str, tmp_path: Path) -> None:
     text = SHAPES[name]
     spec = derive.parse_spec(text)

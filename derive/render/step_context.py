@@ -62,7 +62,17 @@ def entries(step: Given, printer: Printer) -> list[Given]:
 def listed(symbol: Symbolic, rows: Sequence[Sequence[Any]], printer: Printer) -> bool:
     """Whether values of ``symbol`` are listed entry by entry: in neuron style (which writes no
     vectors), and where the matrix the sheet would write is too wide or too long for the page."""
-    return printer.look.notation.neuron or not whole(printer.listing(symbol, rows)[1])
+    if printer.look.notation.neuron:
+        return True
+    text, shown = printer.listing(symbol, rows)
+    if not whole(shown):
+        return True
+    # A matrix of long numbers (-3.290·10^{-19}, six to a row) may be too wide with fewer columns.
+    measure = printer.but()  # its own record of approximations: this printing is only measured
+    return (
+        len(shown) * len(shown[0]) > 1
+        and width(text) + width(matrix([[measure.shown(q) for q in row] for row in shown])) > LINE_WIDTH
+    )
 
 
 @step_context.register
