@@ -228,3 +228,36 @@ def test_limit_shapes_build(name: str, tmp_path: Path) -> None:
     weights = [float(v) for layer in spec.network.layers for row in layer.weights for v in row]
     missing = [w for w in weights if f"{w:.3f}" not in exercise]
     assert not missing
+
+
+def kinds(depth: int) -> str:
+    """A deep chain with the parts that rework the network: an activation replaced, a layer
+    inserted near the top, and ReLU against the sigmoid (every ReLU unit dead at x = -1: positive
+    weights, no bias, so the last layer has no gradient to compare with)."""
+    return (
+        deep(depth)
+        + '\n[[parts]]\nkind = "replace_activation"\nuse_sample_of = 1\nlayer = 2\nactivation = "tanh"\n'
+        + 'learning_rate = "1/10"\n'
+        + f'\n[[parts]]\nkind = "extra_layer"\nuse_sample_of = 1\nafter = {depth - 1}\nweights = [[2]]\nbias = [0]\n'
+        + '\n[[parts]]\nkind = "compare_activation"\nuse_sample_of = 1\nactivation = "relu"\n'
+    )
+
+
+def test_the_parts_that_rework_a_deep_network_render(tmp_path: Path) -> None:
+    depth = 12
+    built = derive.build_sheet(derive.parse_spec(kinds(depth)), derive.Options(output_dir=tmp_path, pdf=False))
+    assert not built.warnings
+    solution = next(tmp_path.glob("*-solution.tex")).read_text()
+    # The deeper network nested from its new layer up, at most four layers of it, on a^{(l-1)} below.
+    new, total = depth, depth + 1
+    bottom = total - 4 + 1
+    assert rf"\hat{{y}} = W^{{({total})}} \, " in solution
+    assert rf"W^{{({bottom})}} \, a^{{({bottom - 1})}} + b^{{({bottom})}}" in solution
+    assert rf"W^{{({bottom - 1})}} \, " not in solution.split("the network now computes")[1].split(r"\]")[0]
+    assert new >= bottom
+
+
+@pytest.mark.skipif(not LONG, reason="the long fuzz profile: DERIVE_FUZZ_EXAMPLES >= 5000")
+def test_the_parts_that_rework_a_99_layer_network_build(tmp_path: Path) -> None:
+    run, out = build(kinds(99), tmp_path)
+    assert_built(run, out)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeGuard
 
 from derive.exercise.model import Network, Part, Spec
-from derive.maths.general import input_part, input_symbol, layer_formula, network_formula, unit_formulas
+from derive.maths.general import MAX_NESTED, input_part, input_symbol, layer_formula, network_formula, unit_formulas
 from derive.maths.network import unit_symbol
 from derive.maths.steps import Expanded, Given, PartSolution, Plot, Section, Solution, Step
 from derive.render.reproduce import Redone
@@ -75,7 +75,7 @@ def broken(givens: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 def network_context(spec: Spec, printer: Printer) -> dict[str, Any]:
     network = spec.network
     neurons = printer.look.neurons
-    # A deep network is written layer by layer (its nested g(x) would run off the page).
+    # A network deeper than MAX_NESTED layers is written layer by layer (its nested g(x) would run off the page).
     layered = network.skips or len(network.layers) > MAX_NESTED
     depth = len(network.layers)
     inner = layer_formula(network, depth, Tensor(input_symbol(network, depth))) if layered else network_formula(network)
@@ -145,11 +145,6 @@ def runs(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
         + [{"layer": layer, "last": layer["number"]} for layer in short],
         key=lambda run: run["layer"]["number"],
     )
-
-
-MAX_NESTED = 4
-"""Most layers g(x) is written nested in (W^{(4)} σ(W^{(3)} σ(…))); a deeper network, and one with skip
-connections, is written layer by layer."""
 
 
 def definitions(network: Network, printer: Printer) -> list[dict[str, Any]]:
