@@ -261,3 +261,17 @@ def test_the_parts_that_rework_a_deep_network_render(tmp_path: Path) -> None:
 def test_the_parts_that_rework_a_99_layer_network_build(tmp_path: Path) -> None:
     run, out = build(kinds(99), tmp_path)
     assert_built(run, out)
+
+
+@pytest.mark.skipif(not LONG, reason="the long fuzz profile: DERIVE_FUZZ_EXAMPLES >= 5000")
+def test_no_recursion_grows_with_depth(tmp_path: Path) -> None:
+    """99 layers and the parts that rework them, derived and rendered with a quarter of Python's
+    default recursion limit: nothing recurses once per layer (formula trees, printer, templates)."""
+    spec = derive.parse_spec(kinds(99))
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(250)
+    try:
+        built = derive.build_sheet(spec, derive.Options(output_dir=tmp_path, pdf=False))
+    finally:
+        sys.setrecursionlimit(limit)
+    assert not built.warnings
