@@ -33,7 +33,7 @@ from derive.render.reproduce import worked
 from derive.terms.formula import Apply, Derivative, Node, Product, Quantity, Ref, Rule, Tensor
 from derive.terms.symbols import Partial, Sym, Symbolic
 from derive.tex.decimals import terminating
-from derive.tex.layout import matrix, terms, whole, width
+from derive.tex.layout import bracketed, matrix, terms, whole, width
 from derive.tex.printer import Data, Latex, Printer, exact_text, is_exact
 
 LINE_WIDTH = 58
@@ -220,15 +220,24 @@ def _wrap(left: str, chain: list[tuple[str, str]]) -> list[dict[str, Any]]:
             rows.append({"left": Latex(""), "segments": []})
             used = CONTINUED
         pieces = terms(text) if used + size > LINE_WIDTH else [text]
+        # A sum inside one bracket (a batch's mean, 1/8 (L_1 + … + L_8)) goes on over lines too: each
+        # line's part of the bracket closes with an invisible \right. and opens with \left.
+        split = bracketed(text) if len(pieces) == 1 and used + size > LINE_WIDTH else None
+        inner = terms(split[1]) if split else []
+        opened = split is not None and len(inner) > 1
+        if split is not None and opened:
+            pieces = [split[0] + r"\left(" + inner[0], *inner[1:]]
         shown = pieces[0]
         for piece in pieces[1:]:
             if used + width(shown) + width(piece) + 3 > LINE_WIDTH:
-                rows[-1]["segments"].append((Latex(relation), Latex(shown)))
+                rows[-1]["segments"].append((Latex(relation), Latex(shown + (r" \right." if opened else ""))))
                 rows.append({"left": Latex(""), "segments": []})
                 # The empty group makes the sign binary, as it is in the sum.
-                relation, shown, used = r"\quad", "{} " + piece, CONTINUED
+                relation, shown, used = r"\quad", (r"\left. " if opened else "") + "{} " + piece, CONTINUED
             else:
                 shown += " " + piece
+        if opened:
+            shown += r" \right)"
         rows[-1]["segments"].append((Latex(relation), Latex(shown)))
         used += width(shown) + 2
     return rows

@@ -83,3 +83,31 @@ def terms(latex: str) -> list[str]:
         i += 1
     pieces.append(latex[start:])
     return pieces
+
+
+def bracketed(latex: str) -> tuple[str, str] | None:
+    r"""A product ending in one bracket, ``prefix \left( inner \right)``, split into its prefix and
+    what the bracket holds (a long sum inside may then go on over several lines); None otherwise."""
+    if not latex.endswith(r"\right)"):
+        return None
+    depth = 0
+    i = 0
+    opened = None
+    while i < len(latex):
+        if latex.startswith(r"\left", i) and not latex[i + 5 : i + 6].isalpha():
+            if depth == 0 and latex.startswith(r"\left(", i):
+                opened = i
+            depth += 1
+            i += 5
+            continue
+        if latex.startswith(r"\right", i) and not latex[i + 6 : i + 7].isalpha():
+            depth -= 1
+            if depth == 0 and i == len(latex) - len(r"\right)"):
+                assert opened is not None
+                prefix = latex[:opened]
+                # A product: no sum before the bracket (its terms would break the line there).
+                return (prefix, latex[opened + len(r"\left(") : i]) if len(terms(prefix + "x")) == 1 else None
+            i += 6
+            continue
+        i += 2 if latex[i] == "\\" else 1
+    return None
