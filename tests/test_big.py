@@ -21,7 +21,7 @@ from derive.maths.steps import ChainRule
 from derive.pipeline import MAX_SHEET_PARAMETERS
 from derive.render.context import MAX_NESTED, network_context, sheet_context
 from derive.render.diagram import MAX_DRAWN_LAYERS, shown_columns
-from derive.render.step_context import MAX_CHAIN, step_context
+from derive.render.step_context import CONTINUED, LINE_WIDTH, MAX_CHAIN, step_context
 from derive.tex.layout import MAX_COLUMNS, MAX_ROWS, bracketed, whole, width
 from derive.tex.style import Style
 
@@ -121,6 +121,20 @@ def test_a_long_sum_in_one_bracket_may_break_inside_it() -> None:
     assert bracketed("x") is None
 
 
+def test_a_softmax_of_twelve_classes_breaks_inside_its_denominator() -> None:
+    spec = derive.parse_spec(shape([2, 12], ["softmax"], loss="categorical_cross_entropy"))
+    context = sheet_context(derive.solve(spec), Style.of(spec.sheet))
+    steps = [s for section in context["parts"][0]["sections"] for s in section["steps"] if s["type"] == "compute"]
+    rows = [row for step in steps for row in step["rows"]]
+    first = next(i for i, row in enumerate(rows) if str(row["left"]) == r"\hat{y}_{1}")
+    # ŷ_1 = e^{z_1} / (e^{z_1} + … + e^{z_6} and on the next line + e^{z_7} + … + e^{z_12}).
+    opening = str(rows[first]["segments"][0][1])
+    going_on = str(rows[first + 1]["segments"][0][1])
+    assert opening.startswith(r"e^{z^{(1)}_{1}} \big/ \left(e^{z^{(1)}_{1}} + ") and opening.endswith(r"\right.")
+    assert going_on.startswith(r"\left. {} + ") and going_on.endswith(r"e^{z^{(1)}_{12}} \right)")
+    assert all(width(str(text)) <= LINE_WIDTH + CONTINUED for row in rows for _, text in row["segments"])
+
+
 def test_a_matrix_too_wide_or_too_long_is_not_written_whole() -> None:
     assert whole([["1"] * MAX_COLUMNS] * MAX_ROWS)
     assert not whole([["1"] * (MAX_COLUMNS + 1)])
@@ -217,16 +231,10 @@ SHAPES = {
     "a batch of 8 through 12 inputs": shape([12, 1], ["sigmoid"], parts="batch"),
     "12 softmax classes": shape([2, 12], ["softmax"], loss="categorical_cross_entropy"),
 }
-MARGIN = pytest.mark.xfail(
-    strict=True,
-    reason="a line runs into the margin: softmax's e^{z_j} / (e^{z_1} + … + e^{z_12}) is one fraction, "
-    "which no line break can split",
-)
-KNOWN = {"12 softmax classes"}
 
 
 @pytest.mark.skipif(not LONG, reason="the long fuzz profile: DERIVE_FUZZ_EXAMPLES >= 5000")
-@pytest.mark.parametrize("name", [pytest.param(n, marks=MARGIN) if n in KNOWN else n for n in SHAPES])
+@pytest.mark.parametrize("name", SHAPES)
 def test_limit_shapes_build(name: str, tmp_path: Path) -> None:
     text = SHAPES[name]
     spec = derive.parse_spec(text)

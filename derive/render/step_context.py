@@ -30,7 +30,7 @@ from derive.maths.steps import (
 )
 from derive.render.diagram import diagram_context
 from derive.render.reproduce import worked
-from derive.terms.formula import Apply, Derivative, Node, Product, Quantity, Ref, Rule, Tensor
+from derive.terms.formula import Apply, Derivative, Node, Product, Quantity, Quotient, Ref, Rule, Sum, Tensor
 from derive.terms.symbols import Partial, Sym, Symbolic
 from derive.tex.decimals import terminating
 from derive.tex.layout import bracketed, matrix, terms, whole, width
@@ -168,6 +168,8 @@ def line_context(q: Quantity, printer: Printer) -> tuple[list[dict[str, Any]], b
     When a substituted value had to be a decimal, the chain reads ≈ from there on and the exact
     result is restated on a row of its own, so no "=" ever joins a rounded and an exact value.
     """
+    if q.formula is not None and _over_sum(q.formula) and width(printer.formula(q.formula)) > LINE_WIDTH:
+        printer = printer.but(slashed=True)  # a fraction over a long sum, written so that it may break
     symbol_text = printer.symbol(q.symbol)
     result = printer.result(q)
     chain: list[tuple[str, str]] = []
@@ -197,6 +199,11 @@ def line_context(q: Quantity, printer: Printer) -> tuple[list[dict[str, Any]], b
     if restated:
         rows.extend(_wrap(symbol_text, restated))
     return rows, redone
+
+
+def _over_sum(node: Node) -> bool:
+    """Whether a formula has a fraction over a sum (softmax's e^{z_j} / Σ_k e^{z_k})."""
+    return (isinstance(node, Quotient) and isinstance(node.den, Sum)) or any(_over_sum(c) for c in node.children())
 
 
 def _dedupe(first: str, chain: list[tuple[str, str]]) -> list[tuple[str, str]]:
