@@ -162,6 +162,9 @@ def _magnitude_finding(rows: list[tuple[Oriented, Quantity, Quantity]]) -> Findi
             ("relu_drop", Rounded(relu_drop, 3)),
             ("fades_less", "swapped" if relu_drop > sigmoid_drop else "given"),
         ]
+    else:
+        # A last layer without gradient (a dead ReLU below it) gives no factor: the message says less.
+        facts += [("sigmoid_drop", ""), ("relu_drop", ""), ("fades_less", "")]
     return Finding("magnitudes", tuple(facts))
 
 

@@ -14,7 +14,7 @@ from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Layer, Network, Part, Spec
 from derive.exercise.parts import PartReader
 from derive.maths.derivation import Derivation, norm
-from derive.maths.general import column, network_formula, unit_formulas
+from derive.maths.general import MAX_NESTED, column, network_formula, unit_formulas
 from derive.maths.network import given_params
 from derive.maths.steps import Cell, Finding, Given, PartSolution, Section, Table, Word
 from derive.terms.display import Join, Oriented, Pattern, Rounded
@@ -76,7 +76,8 @@ def derive(d: Derivation, part: Part[Insertion]) -> PartSolution:
             "inserted",
             (
                 ("layer", str(new)),
-                ("formula", network_formula(deep)),
+                # A deep network nested from the new layer up, at most MAX_NESTED layers of it.
+                ("formula", network_formula(deep, max(1, min(new, len(deep.layers) - MAX_NESTED + 1)))),
                 # Neuron style: every unit's sum and activation, numbered as in the deeper network.
                 ("units", Join(tuple(Pattern("#1 &= #2 & #3 &= #4", unit) for unit in unit_formulas(deep)), r" \\ ")),
                 (

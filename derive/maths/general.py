@@ -52,13 +52,19 @@ def display_only(*args: object) -> sp.Expr:
     raise TypeError("a matrix-form formula is printed, never evaluated")
 
 
-def network_formula(network: Network) -> Node:
+MAX_NESTED = 4
+"""Most layers g(x) is written nested in (W^{(4)} σ(W^{(3)} σ(…))): a deeper network's would run off
+the page (and nest a bracket per layer)."""
+
+
+def network_formula(network: Network, below: int = 1) -> Node:
     """g(x) as nested layers: W^{(2)} σ(W^{(1)} x + b^{(1)}) + b^{(2)}; with skip connections, the
-    output layer of its stacked sources (the layers below are given by :func:`layer_formula`)."""
+    output layer of its stacked sources (the layers below are given by :func:`layer_formula`).
+    ``below``: the layers from that one up, on what it reads (a^{(l-1)} in place of the layers below)."""
     if network.skips:
         return layer_formula(network, len(network.layers), Tensor(input_symbol(network, len(network.layers))))
-    inner: Node = Tensor(Sym("x"))
-    for l in range(1, len(network.layers) + 1):
+    inner: Node = Tensor(input_symbol(network, below))
+    for l in range(below, len(network.layers) + 1):
         inner = layer_formula(network, l, inner)
     return inner
 

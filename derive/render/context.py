@@ -6,13 +6,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeGuard
 
 from derive.exercise.model import Network, Part, Spec
-from derive.maths.general import input_part, input_symbol, layer_formula, network_formula, unit_formulas
+from derive.maths.general import MAX_NESTED, input_part, input_symbol, layer_formula, network_formula, unit_formulas
 from derive.maths.network import unit_symbol
 from derive.maths.steps import Expanded, Given, PartSolution, Plot, Section, Solution, Step
 from derive.render.reproduce import Redone
 from derive.render.step_context import LINE_WIDTH, display_lines, entries, step_context
 from derive.terms.display import Join
-from derive.terms.formula import Sum, Tensor
+from derive.terms.formula import Apply, Node, Product, Sum, Tensor
 from derive.terms.symbols import LOSS, OUTPUT, TARGET, Sym
 from derive.tex.decimals import significant
 from derive.tex.layout import width
@@ -75,7 +75,10 @@ def broken(givens: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 def network_context(spec: Spec, printer: Printer) -> dict[str, Any]:
     network = spec.network
     neurons = printer.look.neurons
-    inner = network_formula(network)
+    # A network deeper than MAX_NESTED layers is written layer by layer (its nested g(x) would run off the page).
+    layered = network.skips or len(network.layers) > MAX_NESTED
+    depth = len(network.layers)
+    inner = layer_formula(network, depth, Tensor(input_symbol(network, depth))) if layered else network_formula(network)
     layers = [
         {
             "number": l,
@@ -98,16 +101,9 @@ def network_context(spec: Spec, printer: Printer) -> dict[str, Any]:
         }
         for l, layer in enumerate(network.layers, 1)
     ]
-    # With skip connections g(x) is written layer by layer: a^{(l)} = f(W^{(l)} [sources] + b^{(l)}).
-    definitions = [
-        {
-            "symbol": Latex(printer.symbol(Sym("a", l))),
-            "formula": Latex(printer.formula(layer_formula(network, l, Tensor(input_symbol(network, l))))),
-        }
-        for l in range(1, len(network.layers) if network.skips else 1)
-    ]
     return {
-        "definitions": definitions,
+        "definitions": definitions(network, printer) if layered else [],
+        "runs": runs(layers),
         "formula": Latex(printer.formula(inner)),
         "layers": layers,
         "inputs": network.inputs,
@@ -124,6 +120,65 @@ def network_context(spec: Spec, printer: Printer) -> dict[str, Any]:
             else []
         ),
     }
+
+
+def runs(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The layers as the network block describes them: consecutive layers alike (units, inputs,
+    activation, each its own bias, no skip connection), three or more, in one sentence, "Layers 2 to
+    99 each have …"
+    (``last`` the run's last layer; its first is ``layer``)."""
+
+    def alike(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        keys = ("units", "inputs", "activation", "definition", "bias", "shared_bias", "reads")
+        return all(a[k] == b[k] for k in keys) and a["bias"] and not a["shared_bias"] and not a["reads"]
+
+    out: list[dict[str, Any]] = []
+    for layer in layers:
+        if out and alike(out[-1]["layer"], layer):
+            out[-1]["last"] = layer["number"]
+        else:
+            out.append({"layer": layer, "last": layer["number"]})
+    # Two alike layers are still described one by one; from three on, a run reads better.
+    short = [layers[l - 1] for run in out if run["last"] - run["layer"]["number"] == 1 for l in (run["last"],)]
+    return sorted(
+        [run if run["last"] - run["layer"]["number"] != 1 else {**run, "last": run["layer"]["number"]} for run in out]
+        + [{"layer": layer, "last": layer["number"]} for layer in short],
+        key=lambda run: run["layer"]["number"],
+    )
+
+
+def definitions(network: Network, printer: Printer) -> list[dict[str, Any]]:
+    """The hidden layers one by one, a^{(l)} = f(W^{(l)} [sources] + b^{(l)}); without skip connections
+    a run of layers alike (activation, bias) is one line for every l of the run: a hundred sigmoid
+    layers are a^{(1)} = σ(W^{(1)} x + b^{(1)}) and a^{(l)} = σ(W^{(l)} a^{(l-1)} + b^{(l)}), l = 2, …, 99."""
+    runs: list[list[int]] = []
+    for l in range(1, len(network.layers)):
+        layer = network.layers[l - 1]
+        previous = network.layers[l - 2] if l > 2 else None  # layer 1 reads x: a line of its own
+        alike = previous is not None and (previous.activation, previous.has_bias) == (layer.activation, layer.has_bias)
+        if alike and not network.skips:
+            runs[-1].append(l)
+        else:
+            runs.append([l])
+    rows = []
+    for run in runs:
+        first, last = run[0], run[-1]
+        if first == last:
+            symbol, formula = Sym("a", first), layer_formula(network, first, Tensor(input_symbol(network, first)))
+            span = ""
+        else:
+            # The run's layers as one generic layer l: the same formula with the layer a letter.
+            layer = network.layers[first - 1]
+            linear: Node = Product((Tensor(Sym("W", "l")), Tensor(Sym("a", "l-1"))))
+            symbol, formula = (
+                Sym("a", "l"),
+                Apply(layer.activation, Sum((linear, Tensor(Sym("b", "l")))) if layer.has_bias else linear),
+            )
+            span = rf"l = {first}, \dots, {last}" if last > first + 1 else rf"l = {first}, {last}"
+        rows.append(
+            {"symbol": Latex(printer.symbol(symbol)), "formula": Latex(printer.formula(formula)), "range": Latex(span)}
+        )
+    return rows
 
 
 def unit_rows(network: Network, printer: Printer) -> list[dict[str, Any]]:
@@ -161,7 +216,8 @@ def part_context(solved: PartSolution, style: Style, spec: Spec) -> dict[str, An
     part, network = solved.part, spec.network
     working = solved.network or network
     printer = style.printer(working)
-    sections = [section_context(section, style, printer) for section in solved.sections]
+    deep = len(working.layers) > MAX_NESTED
+    sections = [section_context(section, style, printer, deep) for section in solved.sections]
     return {
         "number": part.number,
         "biases": biases(network),
@@ -182,15 +238,17 @@ def part_context(solved: PartSolution, style: Style, spec: Spec) -> dict[str, An
     }
 
 
-def section_context(section: Section, style: Style, printer: Printer) -> dict[str, Any]:
-    """A section's steps, printed with its own numbering of the units where it has one."""
+def section_context(section: Section, style: Style, printer: Printer, deep: bool = False) -> dict[str, Any]:
+    """A section's steps, printed with its own numbering of the units where it has one; ``deep``: the
+    network has more layers than g(x) is written nested in."""
     numbered = style.printer(section.numbering) if section.numbering else printer
-    steps = [step_context(s, numbered) for s in shown(section.steps, style)]
+    steps = [step_context(s, numbered) for s in shown(section.steps, style, numbered, deep)]
     return {
         "key": section.key,
         "label": section.label,
-        # The givens section is one display line already (part.tex.j2).
+        # The givens section is one display line already (part.tex.j2), or as many as its givens need.
         "steps": steps if section.key == "givens" else grouped(steps),
+        "lines": display_lines(steps) if section.key == "givens" else [],
     }
 
 
@@ -219,11 +277,15 @@ def _listed(step: dict[str, Any]) -> list[dict[str, Any]]:
     return [item for line in step["lines"] for item in line]
 
 
-def shown(steps: Sequence[Step], style: Style) -> list[Step]:
+def shown(steps: Sequence[Step], style: Style, printer: Printer, deep: bool = False) -> list[Step]:
     """The steps a part shows: neuron style writes no matrices, so no matrix form of the chain rule,
-    and a given matrix entry by entry."""
+    and a given matrix entry by entry; a given too large to be written as one matrix is listed entry
+    by entry in any style. A deep network's chain rule is not written out in matrix form either: it
+    nests a bracket per layer (the steps before it give the same, layer by layer)."""
+    if deep:
+        steps = [s for s in steps if not isinstance(s, Expanded)]
     if not style.neuron:
-        return list(steps)
+        return [entry for s in steps for entry in (entries(s, printer) if isinstance(s, Given) else [s])]
     return [entry for s in steps if not isinstance(s, Expanded) for entry in (s.one_by_one() if _parameter(s) else [s])]
 
 

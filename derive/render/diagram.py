@@ -33,6 +33,18 @@ POSITIONS = tuple(round(0.15 + 0.05 * i, 2) for i in range(15))
 """Where along an edge its label may sit (0 at the source, 1 at the target)."""
 
 
+MAX_DRAWN_LAYERS = 6
+"""Most layers a drawing shows; a deeper network shows its first three and last two around a ⋯."""
+
+
+def shown_columns(count: int) -> list[int | None]:
+    """The columns (0 the input, l layer l) a drawing of ``count`` columns draws, None where the ⋯
+    stands: a hundred layers drawn side by side would be a hundred overlapping circles."""
+    if count <= MAX_DRAWN_LAYERS + 1:
+        return list(range(count))
+    return [0, 1, 2, 3, None, count - 2, count - 1]
+
+
 def shown_units(count: int) -> list[int | None]:
     """The 1-based unit numbers a column draws, None where the ⋮ stands."""
     if count <= MAX_UNITS:
@@ -118,7 +130,12 @@ def diagram_context(step: Diagram, printer: Printer) -> dict[str, Any]:
     widths = tuple(len(column) for column in step.columns)
     shown = [shown_units(width) for width in widths]
     reads = step.reads or tuple((c - 1,) for c in range(1, len(widths)))
-    links = [(c, s) for c in range(1, len(widths)) for s in reads[c - 1]]
+    if step.reads and len(widths) > MAX_DRAWN_LAYERS + 1:
+        # Skip connections arc over the layers between: a deep network with them is not drawn.
+        return {"type": "diagram", "show": False}
+    columns = shown_columns(len(widths))
+    drawn = [c for c in columns if c is not None]
+    links = [(c, s) for c in drawn[1:] for s in reads[c - 1] if s in drawn]
     labelled = bool(step.edges) and all(
         len(shown[s]) * len(shown[c]) <= MAX_LABELLED_EDGES and None not in shown[s] + shown[c] for c, s in links
     )
@@ -126,17 +143,35 @@ def diagram_context(step: Diagram, printer: Printer) -> dict[str, Any]:
         # Unlabelled, a gradient drawing is the plain network again: leave it out.
         return {"type": "diagram", "show": False}
     neuron = printer.look.neurons is not None
-    gap = min(GAP_CM if labelled else 2.4, WIDTH_CM / max(len(widths) - 1, 1))
+    gap = min(GAP_CM if labelled else 2.4, WIDTH_CM / max(len(columns) - 1, 1))
     nodes: list[dict[str, Any]] = []
-    for c, units in enumerate(shown):
+    for place, c in enumerate(columns):
+        if c is None:
+            # The layers left out: one ⋯ between the columns beside it, saying how many.
+            nodes.append(
+                {
+                    "id": Data("layers"),
+                    "x": Data(f"{place * gap:.2f}"),
+                    "y": Data("0.00"),
+                    "dots": True,
+                    "across": True,
+                    "input": False,
+                    "text": Latex(""),
+                    "label": Latex(""),
+                    "more": str(len(widths) - len(drawn)),
+                }
+            )
+            continue
+        units = shown[c]
         top = (len(units) - 1) / 2
         for row, unit in enumerate(units):
             y = (top - row) * ROW_CM
             node: dict[str, Any] = {
                 "id": Data(f"n{c}-{unit or 0}"),
-                "x": Data(f"{c * gap:.2f}"),
+                "x": Data(f"{place * gap:.2f}"),
                 "y": Data(f"{y:.2f}"),
                 "dots": unit is None,
+                "across": False,
                 "input": c == 0,
             }
             if unit is None:
@@ -162,9 +197,13 @@ def diagram_context(step: Diagram, printer: Printer) -> dict[str, Any]:
         ]
 
     taken: list[Point] = []
-    for c in range(1, len(widths)):
+    for c in drawn[1:]:
         offset = 0  # where the source's columns start in the layer's W (its sources are stacked)
         for s in reads[c - 1]:
+            if s not in drawn:
+                # Into the first layer after the ⋯: its edges come from the ⋯ (drawn below).
+                offset += widths[s]
+                continue
             for j in (u for u in shown[c] if u is not None):
                 for k in (u for u in shown[s] if u is not None):
                     value = step.edges[c - 1][j - 1][offset + k - 1] if labelled else None
@@ -189,6 +228,17 @@ def diagram_context(step: Diagram, printer: Printer) -> dict[str, Any]:
                         }
                     )
             offset += widths[s]
+    if None in columns:
+        # The ⋯ between the layers left out, joined to the columns beside it.
+        before, after = columns[columns.index(None) - 1], columns[columns.index(None) + 1]
+        assert before is not None and after is not None
+        ends = [(f"n{before}-{k}", "layers") for k in shown[before] if k is not None]
+        ends += [("layers", f"n{after}-{j}") for j in shown[after] if j is not None]
+        for start, end in ends:
+            path = Data("--")
+            edges.append(
+                {"source": Data(start), "target": Data(end), "path": path, "label": Latex(""), "pos": Data("0.50")}
+            )
     return {
         "type": "diagram",
         "show": True,

@@ -12,6 +12,8 @@ PLOT_PREAMBLE = r"\usepackage{pgfplots}\pgfplotsset{compat=1.18}"
 """Loaded only by sheets with a plot: pgfplots is a quarter of a second of every compile."""
 MARK = "% derive: the preamble above is shared by derive's sheets (cached as a TeX format)"
 """The line after which a sheet's own preamble lines (its PDF title) begin."""
+MATRIX_COLUMNS = r"\setcounter{MaxMatrixCols}{200}"
+"""amsmath's matrices take 10 columns; a sheet's (200 parameters) may take up to 200."""
 BREAKABLE_COMMA = r'{\catcode`\,=\active\gdef,{\mathchar"613B\penalty500\relax}}\mathcode`\,="8000\relax'
 """The comma of inline maths as a place a line may break (at the cost of a break after a relation)."""
 
@@ -41,6 +43,12 @@ def document(
         doc.packages.append(Package(name))
     doc.preamble.append(NoEscape(r"\setlength{\parindent}{0pt}\setlength{\parskip}{4pt plus 2pt}"))
     doc.preamble.append(NoEscape(r"\allowdisplaybreaks"))
+    # derive lists a matrix wider than 8 columns entry by entry; a user template may still print one
+    # whole, so amsmath's 10-column limit ("Extra alignment tab") is lifted past any sheet's width.
+    doc.preamble.append(NoEscape(MATRIX_COLUMNS))
+    # A paragraph TeX cannot set within its tolerance (a question's 199-entry vector, broken only at
+    # its commas) gets some extra stretch instead of a line running into the margin.
+    doc.preamble.append(NoEscape(r"\setlength{\emergencystretch}{2em}"))
     # A comma in running maths may end a line (a question's list of parameters or points ran into
     # the margin): as icomma does, the comma is a math-active character only when typeset, so
     # macros that read their arguments up to a comma see it as before. Braced ({,}) it is not.

@@ -30,10 +30,10 @@ from derive.maths.steps import (
 )
 from derive.render.diagram import diagram_context
 from derive.render.reproduce import worked
-from derive.terms.formula import Apply, Derivative, Node, Product, Quantity, Ref, Rule, Tensor
+from derive.terms.formula import Apply, Derivative, Node, Product, Quantity, Quotient, Ref, Rule, Sum, Tensor
 from derive.terms.symbols import Partial, Sym, Symbolic
 from derive.tex.decimals import terminating
-from derive.tex.layout import matrix, terms, width
+from derive.tex.layout import bracketed, matrix, terms, whole, width
 from derive.tex.printer import Data, Latex, Printer, exact_text, is_exact
 
 LINE_WIDTH = 58
@@ -54,8 +54,25 @@ def _(step: Diagram, printer: Printer) -> dict[str, Any]:
 
 
 def entries(step: Given, printer: Printer) -> list[Given]:
-    """A given as the sheet states it: whole, or entry by entry in neuron style (w_1 = …, w_2 = …)."""
-    return step.one_by_one() if printer.look.notation.neuron else [step]
+    """A given as the sheet states it: whole, or entry by entry in neuron style (w_1 = …, w_2 = …) and
+    where it is too large to be written as one matrix (w_{1,1} = …, …, w_{1,60} = …)."""
+    return step.one_by_one() if listed(step.symbol, step.entries, printer) else [step]
+
+
+def listed(symbol: Symbolic, rows: Sequence[Sequence[Any]], printer: Printer) -> bool:
+    """Whether values of ``symbol`` are listed entry by entry: in neuron style (which writes no
+    vectors), and where the matrix the sheet would write is too wide or too long for the page."""
+    if printer.look.notation.neuron:
+        return True
+    text, shown = printer.listing(symbol, rows)
+    if not whole(shown):
+        return True
+    # A matrix of long numbers (-3.290·10^{-19}, six to a row) may be too wide with fewer columns.
+    measure = printer.but()  # its own record of approximations: this printing is only measured
+    return (
+        len(shown) * len(shown[0]) > 1
+        and width(text) + width(matrix([[measure.shown(q) for q in row] for row in shown])) > LINE_WIDTH
+    )
 
 
 @step_context.register
@@ -151,6 +168,8 @@ def line_context(q: Quantity, printer: Printer) -> tuple[list[dict[str, Any]], b
     When a substituted value had to be a decimal, the chain reads ≈ from there on and the exact
     result is restated on a row of its own, so no "=" ever joins a rounded and an exact value.
     """
+    if q.formula is not None and _over_sum(q.formula) and width(printer.formula(q.formula)) > LINE_WIDTH:
+        printer = printer.but(slashed=True)  # a fraction over a long sum, written so that it may break
     symbol_text = printer.symbol(q.symbol)
     result = printer.result(q)
     chain: list[tuple[str, str]] = []
@@ -182,6 +201,11 @@ def line_context(q: Quantity, printer: Printer) -> tuple[list[dict[str, Any]], b
     return rows, redone
 
 
+def _over_sum(node: Node) -> bool:
+    """Whether a formula has a fraction over a sum (softmax's e^{z_j} / Σ_k e^{z_k})."""
+    return (isinstance(node, Quotient) and isinstance(node.den, Sum)) or any(_over_sum(c) for c in node.children())
+
+
 def _dedupe(first: str, chain: list[tuple[str, str]]) -> list[tuple[str, str]]:
     shown: list[tuple[str, str]] = []
     previous = first
@@ -203,15 +227,24 @@ def _wrap(left: str, chain: list[tuple[str, str]]) -> list[dict[str, Any]]:
             rows.append({"left": Latex(""), "segments": []})
             used = CONTINUED
         pieces = terms(text) if used + size > LINE_WIDTH else [text]
+        # A sum inside one bracket (a batch's mean, 1/8 (L_1 + … + L_8)) goes on over lines too: each
+        # line's part of the bracket closes with an invisible \right. and opens with \left.
+        split = bracketed(text) if len(pieces) == 1 and used + size > LINE_WIDTH else None
+        inner = terms(split[1]) if split else []
+        opened = split is not None and len(inner) > 1
+        if split is not None and opened:
+            pieces = [split[0] + r"\left(" + inner[0], *inner[1:]]
         shown = pieces[0]
         for piece in pieces[1:]:
             if used + width(shown) + width(piece) + 3 > LINE_WIDTH:
-                rows[-1]["segments"].append((Latex(relation), Latex(shown)))
+                rows[-1]["segments"].append((Latex(relation), Latex(shown + (r" \right." if opened else ""))))
                 rows.append({"left": Latex(""), "segments": []})
                 # The empty group makes the sign binary, as it is in the sum.
-                relation, shown, used = r"\quad", "{} " + piece, CONTINUED
+                relation, shown, used = r"\quad", (r"\left. " if opened else "") + "{} " + piece, CONTINUED
             else:
                 shown += " " + piece
+        if opened:
+            shown += r" \right)"
         rows[-1]["segments"].append((Latex(relation), Latex(shown)))
         used += width(shown) + 2
     return rows
@@ -256,10 +289,14 @@ def display_lines(items: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]
 
 
 def _itemized(items: Items, printer: Printer) -> Items:
-    """Recalled values whole, or entry by entry in neuron style (which writes no vectors)."""
-    if not printer.look.notation.neuron:
-        return items
-    return tuple((q.symbol, ((q,),)) for _, rows in items for row in rows for q in row)
+    """Recalled values whole, or entry by entry where the sheet lists them so (:func:`listed`)."""
+    return tuple(
+        item
+        for symbol, rows in items
+        for item in (
+            [(q.symbol, ((q,),)) for row in rows for q in row] if listed(symbol, rows, printer) else [(symbol, rows)]
+        )
+    )
 
 
 @step_context.register
@@ -375,7 +412,7 @@ def _(step: Finding, printer: Printer) -> dict[str, Any]:
 
 @step_context.register
 def _(step: ChainRule, printer: Printer) -> dict[str, Any]:
-    target, factors, example = step.target, step.factors, ""
+    target, factors, example = step.target, _bounded(step.factors), ""
     if printer.look.notation.neuron:
         # Neuron style numbers the entries, so the rule is shown for the layer's first one.
         target, factors = _first(target), tuple(_first(f) for f in factors)
@@ -385,7 +422,34 @@ def _(step: ChainRule, printer: Printer) -> dict[str, Any]:
         "target": Latex(printer.symbol(target)),
         "product": Latex(r" \, ".join(printer.symbol(f) for f in factors)),
         "example": Latex(example),
+        "lines": [Latex(r" \, ".join(line)) for line in _rows([printer.symbol(f) for f in factors])],
     }
+
+
+MAX_CHAIN = 7
+"""Most factors a chain rule is written with (a network of three layers writes its first layer's in
+full); a deeper one's leading factors stand as the one they multiply to (∂L/∂z^{(l+2)})."""
+
+
+def _bounded(factors: tuple[Symbolic, ...]) -> tuple[Symbolic, ...]:
+    """A chain of at most MAX_CHAIN factors: ∂L/∂ŷ ∂ŷ/∂z^{(100)} … ∂z^{(3)}/∂a^{(2)} … is ∂L/∂z^{(3)}
+    ∂z^{(3)}/∂a^{(2)} …: the product of a chain's leading factors is the partial of its first
+    numerator by their last denominator, and a 100-layer network's chain rules stay a line each."""
+    head, tail = factors[: -(MAX_CHAIN - 2)], factors[-(MAX_CHAIN - 2) :]
+    first, last = head[0] if head else None, tail[0]
+    if len(factors) <= MAX_CHAIN or not isinstance(first, Partial) or not isinstance(last, Partial):
+        return factors
+    return (Partial(first.num, last.num), *tail)
+
+
+def _rows(factors: list[str]) -> list[list[str]]:
+    """A product's factors in as many display lines as keep each within the line width."""
+    lines: list[list[str]] = [[]]
+    for factor in factors:
+        if lines[-1] and width(" ".join([*lines[-1], factor])) > LINE_WIDTH:
+            lines.append([])
+        lines[-1].append(factor)
+    return lines
 
 
 def _first(symbol: Symbolic) -> Symbolic:

@@ -5,6 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+MAX_COLUMNS = 8
+"""Most columns a matrix is written with: a wider one is listed entry by entry (w_{1,1} = …, …), as
+a lecturer would, instead of a row that runs off the page (or into amsmath's 10-column limit)."""
+MAX_ROWS = 12
+"""Most rows a matrix is written with: a longer one (a vector of 60 entries) is listed entry by entry."""
+
+
+def whole(rows: Sequence[Sequence[object]]) -> bool:
+    """Whether a matrix of these rows is written whole: it fits the page as one matrix."""
+    return len(rows) <= MAX_ROWS and all(len(row) <= MAX_COLUMNS for row in rows)
+
 
 def matrix(rows: Sequence[Sequence[str]]) -> str:
     if len(rows) == 1 and len(rows[0]) == 1:
@@ -21,8 +32,9 @@ _MATRIX = re.compile(r"\\begin\{pmatrix\}(.*?)\\end\{pmatrix\}")
 def width(latex: str) -> int:
     """Rough printed width of a LaTeX math string, in characters, to decide line breaks (it measures,
     it never changes what is printed)."""
-    # A matrix is as wide as its widest row, plus its brackets.
-    text = _MATRIX.sub(lambda m: "x" * (2 + max(width(row) for row in m.group(1).split(r"\\"))), latex)
+    # A matrix is as wide as its widest row, plus its brackets; one with more columns than a matrix is
+    # written with (or more rows) counts as too wide for any line, so no line is built around it.
+    text = _MATRIX.sub(lambda m: "x" * _matrix_width(m.group(1)), latex)
     while True:
         folded = _FRAC.sub(lambda m: "x" * max(len(m.group(1)), len(m.group(2))), text)
         if folded == text:
@@ -32,6 +44,13 @@ def width(latex: str) -> int:
     text = re.sub(r"\\[a-zA-Z]+", "x", text)
     text = re.sub(r"[{}^_ ]", "", text)
     return len(text)
+
+
+def _matrix_width(body: str) -> int:
+    rows = body.split(r"\\")
+    if not whole([row.split("&") for row in rows]):
+        return 10 * MAX_COLUMNS * MAX_ROWS
+    return 2 + max(width(row) for row in rows)
 
 
 _OPEN = (r"\left", r"\begin")
@@ -64,3 +83,31 @@ def terms(latex: str) -> list[str]:
         i += 1
     pieces.append(latex[start:])
     return pieces
+
+
+def bracketed(latex: str) -> tuple[str, str] | None:
+    r"""A product ending in one bracket, ``prefix \left( inner \right)``, split into its prefix and
+    what the bracket holds (a long sum inside may then go on over several lines); None otherwise."""
+    if not latex.endswith(r"\right)"):
+        return None
+    depth = 0
+    i = 0
+    opened = None
+    while i < len(latex):
+        if latex.startswith(r"\left", i) and not latex[i + 5 : i + 6].isalpha():
+            if depth == 0 and latex.startswith(r"\left(", i):
+                opened = i
+            depth += 1
+            i += 5
+            continue
+        if latex.startswith(r"\right", i) and not latex[i + 6 : i + 7].isalpha():
+            depth -= 1
+            if depth == 0 and i == len(latex) - len(r"\right)"):
+                assert opened is not None
+                prefix = latex[:opened]
+                # A product: no sum before the bracket (its terms would break the line there).
+                return (prefix, latex[opened + len(r"\left(") : i]) if len(terms(prefix + "x")) == 1 else None
+            i += 6
+            continue
+        i += 2 if latex[i] == "\\" else 1
+    return None

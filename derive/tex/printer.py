@@ -98,8 +98,11 @@ class Printer(NamingPrinter):
         "order": "none",  # see _print_Add
         "substitute": False,
         "guard": 0,  # digits beyond the look's that a decimal substituted into a formula gets
+        # A fraction over a sum written a / (b + c + …): a line too wide for the page may then break
+        # inside the bracket (softmax's e^{z_j} over twelve terms), where a \frac cannot break.
+        "slashed": False,
     }
-    kept = ("substitute", "guard")  # a substituted formula stays substituted inside a re-oriented part
+    kept = ("substitute", "guard", "slashed")  # a substituted formula stays substituted inside a re-oriented part
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         super().__init__(settings)
@@ -200,6 +203,8 @@ class Printer(NamingPrinter):
         return f"{base}^{{{node.exponent}}}"
 
     def _print_Quotient(self, node: Quotient) -> str:
+        if self._settings["slashed"] and isinstance(node.den, Sum):
+            return rf"{self._child(node.num, _PRODUCT)} \big/ \left({self._print(node.den)}\right)"
         return rf"\frac{{{self._print(node.num)}}}{{{self._print(node.den)}}}"
 
     def _print_Negate(self, node: Negate) -> str:
