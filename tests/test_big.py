@@ -154,6 +154,18 @@ def test_a_wide_layer_is_listed_entry_by_entry() -> None:
     assert all(columns <= MAX_COLUMNS for columns in pmatrix_columns(str(context)))
 
 
+def test_a_small_matrix_of_closed_forms_recalled_as_decimals_stays_one_matrix() -> None:
+    # The merge found it: a recalled 2×2 gradient of tanh closed forms was measured by its long exact
+    # entries, though a listing prints their decimals, and came out entry by entry.
+    from derive.exercise.reader import example_path
+
+    spec = derive.load_spec(example_path().parent.parent.parent / "examples" / "activation_tanh.toml")
+    solution = derive.render(derive.solve(spec), 4).solution
+    recalled = solution[solution.index(r"\section*{Part 3}") :]
+    assert re.search(r"\\frac\{\\partial L\}\{\\partial W\^\{\(1\)\}\} \\approx \\begin\{pmatrix\}", recalled)
+    assert r"\partial w^{(1)}_{1,1}} \approx -0.0420" not in recalled
+
+
 def test_a_deep_network_is_written_layer_by_layer_with_one_line_for_its_alike_layers() -> None:
     depth = 100
     spec = derive.parse_spec(deep(depth))

@@ -3,7 +3,7 @@ printer, dispatched on the step's type; an unknown type stops the build."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import singledispatch
 from typing import Any
@@ -59,9 +59,15 @@ def entries(step: Given, printer: Printer) -> list[Given]:
     return step.one_by_one() if listed(step.symbol, step.entries, printer) else [step]
 
 
-def listed(symbol: Symbolic, rows: Sequence[Sequence[Any]], printer: Printer) -> bool:
+def listed(
+    symbol: Symbolic,
+    rows: Sequence[Sequence[Any]],
+    printer: Printer,
+    cells: Callable[[Sequence[Sequence[Any]], Printer], list[list[str]]] | None = None,
+) -> bool:
     """Whether values of ``symbol`` are listed entry by entry: in neuron style (which writes no
-    vectors), and where the matrix the sheet would write is too wide or too long for the page."""
+    vectors), and where the matrix the sheet would write (its entries printed by ``cells``, as a
+    given's by default) is too wide or too long for the page."""
     if printer.look.notation.neuron:
         return True
     text, shown = printer.listing(symbol, rows)
@@ -69,10 +75,8 @@ def listed(symbol: Symbolic, rows: Sequence[Sequence[Any]], printer: Printer) ->
         return True
     # A matrix of long numbers (-3.290·10^{-19}, six to a row) may be too wide with fewer columns.
     measure = printer.but()  # its own record of approximations: this printing is only measured
-    return (
-        len(shown) * len(shown[0]) > 1
-        and width(text) + width(matrix([[measure.shown(q) for q in row] for row in shown])) > LINE_WIDTH
-    )
+    printed = cells(shown, measure) if cells else [[measure.shown(q) for q in row] for row in shown]
+    return len(shown) * len(shown[0]) > 1 and width(text) + width(matrix(printed)) > LINE_WIDTH
 
 
 @step_context.register
@@ -265,13 +269,19 @@ def _items(values: Items, printer: Printer) -> list[dict[str, Any]]:
     for symbol, rows in _itemized(values, printer):
         text, shown = printer.listing(symbol, rows)
         writer = printer.but()  # its own record of whether a decimal stood in for an exact value
-        # A closed form such as 1/(1 + e^{-12500000/25000001}) is listed as its decimal: a listing is
-        # read for the numbers (its derivation, with the exact form, is elsewhere).
+        value = matrix(_recalled(shown, writer))
         closed = any(not q.exact.is_Rational for row in shown for q in row)
-        value = matrix([[writer.decimal(q.approx) if closed else writer.value(q) for q in row] for row in shown])
         relation = r"\approx" if writer.approximated or closed else "="
         items.append({"symbol": Latex(text), "relation": Latex(relation), "value": Latex(value)})
     return items
+
+
+def _recalled(rows: Sequence[Sequence[Quantity]], writer: Printer) -> list[list[str]]:
+    """Recalled values as a listing prints them. A closed form such as 1/(1 + e^{-12500000/25000001})
+    is listed as its decimal: a listing is read for the numbers (its derivation, with the exact form,
+    is elsewhere)."""
+    closed = any(not q.exact.is_Rational for row in rows for q in row)
+    return [[writer.decimal(q.approx) if closed else writer.value(q) for q in row] for row in rows]
 
 
 def display_lines(items: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -294,7 +304,9 @@ def _itemized(items: Items, printer: Printer) -> Items:
         item
         for symbol, rows in items
         for item in (
-            [(q.symbol, ((q,),)) for row in rows for q in row] if listed(symbol, rows, printer) else [(symbol, rows)]
+            [(q.symbol, ((q,),)) for row in rows for q in row]
+            if listed(symbol, rows, printer, _recalled)
+            else [(symbol, rows)]
         )
     )
 
