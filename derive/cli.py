@@ -17,6 +17,9 @@ from derive.budget import MAX_MEMORY, MIN_MEMORY, memory_bound, out_of_memory
 from derive.errors import BudgetError, DeriveError
 from derive.pdf import processes
 
+DISTRIBUTION = "derive-nn"
+"""The name derive has on PyPI (``pip install derive-nn``): "derive" there is another project."""
+
 DESCRIPTION = """\
 Turn a small neural-network exercise (a TOML spec) into an exercise sheet and a worked,
 exactly computed and independently verified solution sheet, as LaTeX and PDF.
@@ -24,8 +27,9 @@ exactly computed and independently verified solution sheet, as LaTeX and PDF.
 commands:
   derive sheet SPEC.toml [-o DIR]   build SPEC-exercise.pdf, SPEC-solution.pdf, their .tex
                                     sources and SPEC-answers.json in DIR (default: output)
-  derive example [-o DIR]           the same for the built-in example (the seed sheet on
-                                    backpropagation); --toml prints its spec to start your own
+  derive example [NAME] [-o DIR]    the same for an example shipped with derive: the built-in
+                                    one on backpropagation, or NAME; --toml prints its spec to
+                                    start your own, --list names every example
 
 exit status: 0 done, 2 bad spec, 3 verification failed, 4 LaTeX failed, 5 no TeX installed
 (the .tex and answers files are still written), 6 over --max-seconds or --max-memory;
@@ -41,7 +45,7 @@ def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(
         prog="derive", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    main.add_argument("--version", action="version", version=f"derive {__version__}")
+    main.add_argument("--version", action="version", version=f"derive {__version__} ({DISTRIBUTION})")
     commands = main.add_subparsers(dest="command", metavar="COMMAND")
 
     def common(sub: argparse.ArgumentParser) -> None:
@@ -110,8 +114,14 @@ def parser() -> argparse.ArgumentParser:
     sheet.add_argument("spec", type=Path, metavar="SPEC", help="the exercise spec (TOML)")
     common(sheet)
     example = commands.add_parser(
-        "example", help="build the built-in example", description="Build the built-in example."
+        "example",
+        help="build an example shipped with derive (the built-in one unless NAME)",
+        description="Build an example shipped with derive: the built-in one on backpropagation, or NAME.",
     )
+    example.add_argument(
+        "name", nargs="?", metavar="NAME", help="the example to build (default: backprop); --list names them all"
+    )
+    example.add_argument("--list", action="store_true", help="list the examples, each with what it shows, and stop")
     example.add_argument("--toml", action="store_true", help="print the example's spec instead of building it")
     common(example)
     return main
@@ -136,8 +146,29 @@ def _say(line: str) -> None:
         print(line, file=sys.stderr)
 
 
+def _example(args: argparse.Namespace) -> int | None:
+    """``derive example``: lists the examples or prints one's spec (the exit status), or sets ``args.spec``
+    to the example to build (None)."""
+    from derive.exercise import examples
+
+    if args.list:
+        found = examples.examples()
+        width = max(map(len, found)) + 2
+        for name, path in found.items():
+            print(f"{name:{width}}{examples.summary(path)}")
+        return 0
+    try:
+        args.spec = examples.find(args.name or examples.DEFAULT)
+    except LookupError as error:
+        print(f"derive: error: {error}", file=sys.stderr)
+        return 2
+    if args.toml:
+        sys.stdout.write(args.spec.read_text(encoding="utf-8"))
+        return 0
+    return None
+
+
 def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
-    from derive.exercise.reader import example_path
     from derive.pdf.formats import default_cache
     from derive.pipeline import Options, build_sheet
 
@@ -145,10 +176,9 @@ def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
     if args.command is None:
         parser().print_help()
         return 0
-    if args.command == "example" and args.toml:
-        sys.stdout.write(example_path().read_text(encoding="utf-8"))
-        return 0
-    spec = example_path() if args.command == "example" else args.spec
+    if args.command == "example" and (done := _example(args)) is not None:
+        return done
+    spec = args.spec
     try:
         options = Options(
             output_dir=args.output,

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import platformdirs
+
 from derive.pdf import processes
 from derive.render import sealed
 from derive.render.document import MARK
@@ -36,9 +38,10 @@ FAILED_FOR = 24 * 3600
 
 
 def default_cache() -> Path:
-    """``$XDG_CACHE_HOME/derive/formats``, or ``~/.cache/derive/formats``."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "derive" / "formats"
+    """The user's cache folder for derive, then ``formats``: on Linux ``$XDG_CACHE_HOME/derive/formats``
+    (``~/.cache/derive/formats``), on macOS ``~/Library/Caches/derive/formats``, on Windows
+    ``%LOCALAPPDATA%\\derive\\Cache\\formats``, as platformdirs decides."""
+    return Path(platformdirs.user_cache_dir("derive", appauthor=False)) / "formats"
 
 
 def split(source: str) -> tuple[str, str] | None:

@@ -19,6 +19,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+import platformdirs
+
 KEY_BYTES = 32
 SEAL_BYTES = 32
 """An HMAC-SHA256."""
@@ -27,9 +29,11 @@ MAX_ENTRY = 256 * 1024 * 1024
 
 
 def key_file() -> Path:
-    """``$XDG_STATE_HOME/derive/cache-key``, or ``~/.local/state/derive/cache-key``."""
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "derive" / "cache-key"
+    """The user's state folder for derive, then ``cache-key``: on Linux ``$XDG_STATE_HOME/derive/cache-key``
+    (``~/.local/state/derive/cache-key``), on macOS ``~/Library/Application Support/derive/cache-key``, on
+    Windows ``%LOCALAPPDATA%\\derive\\cache-key`` (beside, not inside, the ``Cache`` folder), as platformdirs
+    decides."""
+    return Path(platformdirs.user_state_dir("derive", appauthor=False)) / "cache-key"
 
 
 def exposed(folder: Path) -> str | None:
