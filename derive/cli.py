@@ -170,8 +170,10 @@ def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
         sys.stdout.write(example_path().read_text(encoding="utf-8"))
         return 0
     try:
-        given = [args.spec] if args.command == "watch" else args.spec
-        specs = [example_path()] if args.command == "example" else spec_files(given)
+        if args.command == "example":
+            specs = [example_path()]
+        else:
+            specs = spec_files([args.spec] if args.command == "watch" else args.spec)
     except ValueError as error:
         print(f"derive: error: {error}", file=sys.stderr)
         return 2
