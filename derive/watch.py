@@ -46,8 +46,7 @@ def watch(spec: Path, options: Options, build: Callable[[bool], int], say: Calla
     tell(f"derive: watching {watched}; a save rebuilds, Ctrl-C stops")
     while True:
         seen = watched.wait(seen)
-        templates_changed = watched.templates_changed
-        if templates_changed:
+        if watched.templates_changed:
             # A folder's templates are reloaded when edited, but the language catalogue is bound when
             # the environment is made: an edited catalogue needs a new environment.
             templates._environment.cache_clear()
