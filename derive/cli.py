@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # Only light modules here: run() installs the signal handling before SymPy and the rest load (in
 # main), so that a Ctrl-C or a SIGTERM during the imports ends the run in one line too.
@@ -16,6 +17,9 @@ from derive import __version__
 from derive.budget import MAX_MEMORY, MIN_MEMORY, memory_bound, out_of_memory
 from derive.errors import BudgetError, DeriveError
 from derive.pdf import processes
+
+if TYPE_CHECKING:
+    from derive.pipeline import Built, Options
 
 DISTRIBUTION = "derive-nn"
 """The name derive has on PyPI (``pip install derive-nn``): "derive" there is another project."""
@@ -30,11 +34,16 @@ commands:
   derive example [NAME] [-o DIR]    the same for an example shipped with derive: the built-in
                                     one on backpropagation, or NAME; --toml prints its spec to
                                     start your own, --list names every example
+  derive sheet A.toml B.toml        several specs, or every *.toml in a FOLDER, each under its
+  derive sheet FOLDER               own name
+  derive watch SPEC.toml [-o DIR]   build, then rebuild on every save and say which values changed
 
 exit status: 0 done, 2 bad spec, 3 verification failed, 4 LaTeX failed, 5 no TeX installed
 (the .tex and answers files are still written), 6 over --max-seconds or --max-memory;
 130, 143, 129 stopped by SIGINT (Ctrl-C),
 SIGTERM, SIGHUP (nothing is left running, and the output folder is as before or complete).
+Several specs: 0 when every one built, else the status of the first that failed (the others are
+still built). derive watch runs until stopped: 130 after Ctrl-C.
 """
 
 
@@ -109,10 +118,22 @@ def parser() -> argparse.ArgumentParser:
         )
 
     sheet = commands.add_parser(
-        "sheet", help="build the sheets of a spec file", description="Build the sheets of SPEC."
+        "sheet",
+        help="build the sheets of spec files",
+        description="Build the sheets of each SPEC (a folder: every *.toml in it, sorted), each under its own name.",
     )
-    sheet.add_argument("spec", type=Path, metavar="SPEC", help="the exercise spec (TOML)")
+    sheet.add_argument(
+        "spec", type=Path, nargs="+", metavar="SPEC", help="an exercise spec (TOML), or a folder of them"
+    )
     common(sheet)
+    watch = commands.add_parser(
+        "watch",
+        help="rebuild a spec's sheets on every save",
+        description="Build the sheets of SPEC, then rebuild them whenever SPEC, its logo or a file in a"
+        " --templates folder is saved, saying which values changed. Ctrl-C stops.",
+    )
+    watch.add_argument("spec", type=Path, metavar="SPEC", help="the exercise spec (TOML)")
+    common(watch)
     example = commands.add_parser(
         "example",
         help="build an example shipped with derive (the built-in one unless NAME)",
@@ -170,7 +191,7 @@ def _example(args: argparse.Namespace) -> int | None:
 
 def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
     from derive.pdf.formats import default_cache
-    from derive.pipeline import Options, build_sheet
+    from derive.pipeline import Options
 
     args = parser().parse_args(argv)
     if args.command is None:
@@ -178,7 +199,14 @@ def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
         return 0
     if args.command == "example" and (done := _example(args)) is not None:
         return done
-    spec = args.spec
+    try:
+        if args.command == "example":
+            specs = [args.spec]
+        else:
+            specs = spec_files([args.spec] if args.command == "watch" else args.spec)
+    except ValueError as error:
+        print(f"derive: error: {error}", file=sys.stderr)
+        return 2
     try:
         options = Options(
             output_dir=args.output,
@@ -198,26 +226,88 @@ def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
         name, _, problem = str(error).partition(":")
         print(f"derive: error: --{name.replace('_', '-')}:{problem}", file=sys.stderr)
         return 2
+    if args.command == "watch":
+        from derive.watch import watch
+
+        return watch(specs[0], options, lambda again: _build(specs[0], options, args.max_memory, written, again))
+    if len(specs) == 1:
+        return _build(specs[0], options, args.max_memory, written)
+    return _build_all(specs, options, args.max_memory, written)
+
+
+def spec_files(given: Sequence[Path]) -> list[Path]:
+    """The spec files named on the command line, a folder standing for every *.toml in it (sorted);
+    a ValueError, before any work, when two would write the same files (the same stem)."""
+    specs: list[Path] = []
+    for path in given:
+        if path.is_dir():
+            # Hidden names are an editor's (Emacs's lock link .#a.toml), not specs.
+            found = sorted(p for p in path.glob("*.toml") if not p.name.startswith(".") and not p.is_dir())
+            if not found:
+                raise ValueError(f"{path}: no *.toml spec files in this folder")
+            specs += found
+        else:
+            specs.append(path)
+    stems: dict[str, Path] = {}
+    for spec in specs:
+        if spec.stem in stems and stems[spec.stem].resolve() == spec.resolve():
+            raise ValueError(f"{spec} is named twice (nothing was built)")
+        if spec.stem in stems:
+            raise ValueError(
+                f"{stems[spec.stem]} and {spec} would both write the files {spec.stem}-*; rename one"
+                " (nothing was built)"
+            )
+        stems[spec.stem] = spec
+    return specs
+
+
+def _build_all(specs: Sequence[Path], options: Options, max_memory: int, written: list[bool]) -> int:
+    """Build each spec in turn (each all or nothing), then one line saying which built and which did
+    not; the status of the first that failed, else 0."""
+    failed: list[tuple[Path, int]] = []
+    for spec in specs:
+        status = _build(spec, options, max_memory, written, name=f"{spec}: ")
+        if status:
+            failed.append((spec, status))
+    built = [str(spec) for spec in specs if spec not in dict(failed)]
+    line = f"derive: built {len(built)} of {len(specs)} specs" + (f" ({', '.join(built)})" if built else "")
+    if failed:
+        line += "; failed: " + ", ".join(f"{spec} (exit {status})" for spec, status in failed)
+    print(line, file=sys.stderr)
+    return failed[0][1] if failed else 0
+
+
+def _build(
+    spec: Path, options: Options, max_memory: int, written: list[bool], again: bool = False, name: str = ""
+) -> int:
+    """Build one spec, print what was written (``again``: a rebuild, only warnings and errors) or the
+    one-line error; the exit status. ``name`` leads the summary line (several specs)."""
+    from derive.pipeline import build_sheet
+
     started = time.perf_counter()
     try:
-        with memory_bound(args.max_memory):
+        with memory_bound(max_memory):
             try:
                 built = build_sheet(spec, options)
             except MemoryError:  # past the bound outside the stages of the build (which name themselves)
                 raise BudgetError(out_of_memory("the build")) from None
     except DeriveError as error:
-        print(f"derive: error: {error}", file=sys.stderr)
+        where = name if name and not str(error).startswith(str(spec)) else ""  # which of several specs
+        print(f"derive: error: {where}{error}", file=sys.stderr)
         return error.exit_status
     except OSError as error:
-        print(f"derive: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
+        print(f"derive: error: {name}{error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
     except Exception as error:
         print(
-            f"derive: internal error: {type(error).__name__}: {error} (please report this with your spec)",
+            f"derive: internal error: {name}{type(error).__name__}: {error} (please report this with your spec)",
             file=sys.stderr,
         )
         return 70
     written.append(True)
+    if again:
+        _warn(built)
+        return 0
     fragments: set[Path] = set()
     for path in built.files:
         if path.parent != built.files[0].parent:  # the fragments: one line for their folder
@@ -228,15 +318,20 @@ def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
         print(path)
     report = built.report
     print(
-        f"verified {report.values} values against float64 and {report.differences} gradients by finite differences;"
-        f" {built.redone}; in {time.perf_counter() - started:.2f} s",
+        f"{name}verified {report.values} values against float64 and {report.differences} gradients"
+        f" by finite differences; {built.redone}; in {time.perf_counter() - started:.2f} s",
         file=sys.stderr,
     )
+    _warn(built)
+    sys.stdout.flush()  # a watching run's first files are seen before its first rebuild
+    return 0
+
+
+def _warn(built: Built) -> None:
     for warning in built.warnings:
         print(f"derive: warning: {warning}", file=sys.stderr)
     if built.redone.failed:
         print(f"derive: warning: these lines do not redo: {', '.join(built.redone.failed)}", file=sys.stderr)
-    return 0
 
 
 def run() -> None:

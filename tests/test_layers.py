@@ -24,6 +24,7 @@ ORDER = (
     "budget",  # the time and memory a build may take, stage by stage
     "pipeline",  # the table of contents
     "library",  # the public functions, each checking its arguments at the boundary
+    "watch",  # the lecturer's loop: rebuild on every save
     "cli",
     "__init__",
     "__main__",

@@ -1,0 +1,193 @@
+"""A lecturer's loop: rebuild a spec's sheets on every save, in one warm process, and say which values changed."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from derive.errors import DeriveError, TexMissing
+from derive.pipeline import Options, load_spec
+from derive.render import templates
+
+POLL = 0.25
+"""Seconds between two looks at the watched files."""
+# Polled, not watched through the OS (watchfiles, inotify): a look at a few files costs microseconds,
+# and a poll sees every kind of save alike on every platform and file system (an editor's write in
+# place or temp file renamed over the spec, network and container mounts where no events arrive).
+
+EXAMPLES = 2
+"""Changed values named per part (old → new); the rest are counted."""
+PARTS = 4
+"""Parts named in a summary; the rest are counted."""
+
+Look = dict[str, tuple[int, int, int, int] | None]
+"""What a look saw: each watched file's (device, inode, size, modification time), None if missing."""
+
+Answers = dict[str, tuple[int | None, str]]
+"""An answers file read back: each quantity's answer key → (its part, None for the network; its decimal)."""
+
+
+def watch(spec: Path, options: Options, build: Callable[[bool], int], say: Callable[[str], None] | None = None) -> int:
+    """Build ``spec`` (``build(False)``: prints what was written, returns the exit status), then, until a
+    signal stops the process, rebuild (``build(True)``) whenever the spec, its logo or a file in a
+    template folder has been saved, and say in a line which answers changed. A save that breaks the
+    spec leaves the last good output in place (builds write all or nothing); watching goes on."""
+    tell = say or _stderr
+    watched = Watched(spec, options)
+    seen = watched.look()
+    status = build(False)
+    answers = read_answers(options.output_dir, spec) if status in (0, TexMissing.exit_status) else None
+    seen = watched.follow_logo(seen)
+    tell(f"derive: watching {watched}; a save rebuilds, Ctrl-C stops")
+    while True:
+        seen = watched.wait(seen)
+        if watched.templates_changed:
+            # A folder's templates are reloaded when edited, but the language catalogue is bound when
+            # the environment is made: an edited catalogue needs a new environment.
+            templates._environment.cache_clear()
+        started = time.perf_counter()
+        status = build(True)
+        seconds = time.perf_counter() - started
+        seen = watched.follow_logo(seen)
+        if status not in (0, TexMissing.exit_status):
+            tell(f"derive: the last good output stays in {options.output_dir}; watching for the next save")
+            continue
+        what = "PDFs" if options.pdf and status == 0 else ".tex and answers"
+        new = read_answers(options.output_dir, spec)
+        if answers is None or new is None:
+            tell(f"derive: {what} built in {seconds:.1f} s")
+        else:
+            tell(f"derive: {changes(answers, new)}; {what} rebuilt in {seconds:.1f} s")
+        answers = new
+
+
+class Watched:
+    """The files a build of a spec reads that a lecturer edits: the spec, its logo (as the last spec
+    that could be read names it) and every file in the template folders."""
+
+    def __init__(self, spec: Path, options: Options) -> None:
+        self.spec = spec
+        self.folders = options.templates
+        self.output = options.output_dir.resolve()
+        self.logo: Path | None = None
+        self.templates_changed = False
+
+    def __str__(self) -> str:
+        extra = [*(["its logo"] if self.logo else []), *map(str, self.folders)]
+        return f"{self.spec}" + (f" ({', '.join(extra)})" if extra else "")
+
+    def follow_logo(self, seen: Look) -> Look:
+        """Watch the logo the spec names now (a spec that cannot be read keeps the last one); ``seen``
+        with a newly named logo as it is now, so that naming it is not taken for a save."""
+        with contextlib.suppress(DeriveError, OSError):
+            logo = load_spec(self.spec).sheet.logo
+            self.logo = Path(logo) if logo else None
+        if self.logo is None or str(self.logo) in seen:
+            return seen
+        return {**seen, str(self.logo): _stat(self.logo)}
+
+    def look(self) -> Look:
+        """The watched files as they are now."""
+        found: Look = {str(self.spec): _stat(self.spec)}
+        if self.logo is not None:
+            found[str(self.logo)] = _stat(self.logo)
+        for folder in self.folders:
+            for path in _files(folder, self.output):
+                found[f"templates\0{path}"] = _stat(path)
+        return found
+
+    def wait(self, seen: Look) -> Look:
+        """Wait until the watched files differ from ``seen`` and then stay the same for one more look
+        (an editor writes twice, or writes a temp file and renames it: one rebuild); what they are then."""
+        now = seen
+        while now == seen:
+            time.sleep(POLL)
+            now = self.look()
+        while True:
+            time.sleep(POLL)
+            later = self.look()
+            if later == now != seen:
+                break
+            now = later
+        self.templates_changed = _folder_part(seen) != _folder_part(now)
+        return now
+
+
+def _stat(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def _files(folder: Path, output: Path) -> Iterable[Path]:
+    """Every file below ``folder``, in a stable order (none if it is missing), but in the ``output``
+    folder (each build writes there: watching it would rebuild for ever)."""
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(name for name in dirs if (Path(root) / name).resolve() != output)
+        for name in sorted(names):
+            yield Path(root) / name
+
+
+def _folder_part(look: Look) -> Look:
+    return {name: state for name, state in look.items() if name.startswith("templates\0")}
+
+
+def read_answers(folder: Path, spec: Path) -> Answers | None:
+    """The answers file a build of ``spec`` wrote in ``folder``: answer key → (part, decimal); None
+    if it cannot be read."""
+    try:
+        document = json.loads((folder / f"{spec.stem}-answers.json").read_text(encoding="utf-8"))
+        return {q["name"]: (q["part"], q["decimal"]) for q in document["quantities"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def changes(old: Answers, new: Answers) -> str:
+    """Which answers differ between two builds, part by part: the first few with their decimals old →
+    new, the rest counted; "no value changed" when none did."""
+    groups: dict[int | None, dict[str, list[str]]] = {}
+    for name, (part, decimal) in new.items():
+        if name not in old:
+            groups.setdefault(part, {}).setdefault("new", []).append(name)
+        elif old[name][1] != decimal:
+            groups.setdefault(part, {}).setdefault("changed", []).append(f"{name}: {old[name][1]} → {decimal}")
+    for name, (part, _) in old.items():
+        if name not in new:
+            groups.setdefault(part, {}).setdefault("gone", []).append(name)
+    if not groups:
+        return "no value changed"
+    order = sorted(groups, key=lambda part: -1 if part is None else part)
+    said = [_group(part, groups[part]) for part in order[:PARTS]]
+    if len(order) > PARTS:
+        rest = sum(len(names) for part in order[PARTS:] for names in groups[part].values())
+        said.append(f"and {_count(rest)} in {len(order) - PARTS} more parts")
+    return "; ".join(said)
+
+
+def _group(part: int | None, kinds: dict[str, list[str]]) -> str:
+    where = "the network" if part is None else f"part {part}"
+    said = []
+    if changed := kinds.get("changed"):
+        shown = ", ".join(changed[:EXAMPLES]) + (", …" if len(changed) > EXAMPLES else "")
+        said.append(f"{_count(len(changed))} changed ({shown})")
+    if added := kinds.get("new"):
+        said.append(f"{_count(len(added))} new")
+    if gone := kinds.get("gone"):
+        said.append(f"{_count(len(gone))} gone")
+    return f"{where}: {', '.join(said)}"
+
+
+def _count(n: int) -> str:
+    return f"{n} value" if n == 1 else f"{n} values"
+
+
+def _stderr(line: str) -> None:
+    with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+        print(line, file=sys.stderr, flush=True)
