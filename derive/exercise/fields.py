@@ -19,8 +19,9 @@ from derive.exercise.model import Matrix, Vector
 from derive.exercise.text import problem
 from derive.terms.numbers import NumberError, parse_exact
 
-LARGEST = sp.Integer(10) ** 300
-"""Numbers beyond float64's range could not be verified independently."""
+MAX_WIDTH = 10_000
+"""Most inputs of a network, units of a layer and entries of a list of numbers; a sheet shows 200
+parameters, the library (derive.solve) derives wider networks."""
 
 
 class FieldReader:
@@ -40,11 +41,23 @@ class FieldReader:
         return SpecError(field_path(path), message, line=self.locate(path), source=self.source)
 
     def locate(self, path: Sequence[str | int]) -> int | None:
-        """Best-effort TOML line of ``path``: the table header, then the key below it."""
-        tables = [str(p) for p in path if isinstance(p, str)]
+        """Best-effort TOML line of ``path``: the table header, then the key below it.
+
+        The header is the names before the first number (``[[parts]]`` number 3 of
+        ``parts[3].tied[1]``), the key the first name after it: an error inside an inline table
+        or a list (``activation = { formula = ... }``, ``x = [...]``) is on its key's line. A
+        path without a number is a ``[table]`` and a key in it.
+        """
+        names = [str(p).partition("[")[0] for p in path if isinstance(p, str)]  # "x[2]" is on x's line
         counts = [p for p in path if isinstance(p, int)]
-        key = tables[-1] if path and isinstance(path[-1], str) else None
-        header_name = ".".join(tables[:-1] if key else tables)
+        if counts:
+            first = path.index(counts[0])
+            header_names = names[: sum(1 for p in path[:first] if isinstance(p, str))]
+            after = names[len(header_names) :]
+            key = after[0] if after else None
+        else:
+            header_names, key = names[:-1], (names[-1] if names else None)
+        header_name = ".".join(header_names)
         start = 0
         if header_name:
             wanted = counts[0] if counts else 1
@@ -84,10 +97,8 @@ class FieldReader:
     def number(self, path: Sequence[str | int], value: object) -> sp.Rational:
         try:
             number = parse_exact(value)
-        except NumberError as error:
+        except NumberError as error:  # its size too: numbers.MAGNITUDE keeps them well inside float64
             raise self.fail(path, str(error)) from None
-        if abs(number) > LARGEST:
-            raise self.fail(path, "a number beyond ±10^300 cannot be checked against float64; use a smaller one")
         if isinstance(value, str) and "/" in value:
             self.typed_fractions.add(number)
         elif isinstance(value, Decimal) or (isinstance(value, str) and any(c in value for c in ".eE")):
@@ -99,16 +110,23 @@ class FieldReader:
             return (self.number(path, value),)
         if not isinstance(value, list) or not value:
             raise self.fail(path, f"expected a non-empty list of numbers, found {kind_of(value)}")
+        self.most(path, value, MAX_WIDTH, "numbers")
         return tuple(self.number([*path[:-1], f"{path[-1]}[{i}]"], v) for i, v in enumerate(value, 1))
 
     def matrix(self, path: Sequence[str | int], value: object) -> Matrix:
         if not isinstance(value, list) or not value or not all(isinstance(row, list) for row in value):
             raise self.fail(path, f"expected a matrix (a list of rows), found {kind_of(value)}")
+        self.most(path, value, MAX_WIDTH, "rows")
         rows = tuple(self.vector([*path[:-1], f"{path[-1]}[{i}]"], row) for i, row in enumerate(value, 1))
         if len({len(row) for row in rows}) != 1:
             lengths = ", ".join(str(len(row)) for row in rows)
             raise self.fail(path, f"rows must have equal length, found row lengths {lengths}")
         return rows
+
+    def most(self, path: Sequence[str | int], value: list[object], limit: int, what: str) -> None:
+        """Refuse a list longer than ``limit`` before reading any of its items."""
+        if len(value) > limit:
+            raise self.fail(path, f"at most {limit} {what}; found {len(value)}")
 
     def integer(self, path: Sequence[str | int], value: object, low: int, high: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
