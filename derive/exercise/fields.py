@@ -145,7 +145,7 @@ class FieldReader:
 
     def name(self, path: Sequence[str | int], value: object, catalogue: Mapping[str, object], what: str) -> str:
         if not isinstance(value, str) or value not in catalogue:
-            found = repr(value) if isinstance(value, str) else kind_of(value)
+            found = shown(value) if isinstance(value, str) else kind_of(value)
             raise self.fail(path, f"unknown {what} {found}; valid: {', '.join(catalogue)}")
         return value
 
@@ -168,8 +168,9 @@ class FieldReader:
                 raise self.fail(
                     [*path, "slope"], f"a leaky ReLU's slope must lie strictly between 0 and 1; found {params['slope']}"
                 )
+            where = {"field": field_path([*path, "formula"])} if entry.formulas else {}  # named where it fails
             try:
-                return entry.build(**{**entry.params, **params})
+                return entry.build(**{**entry.params, **params}, **where)
             except FormulaError as error:
                 raise self.fail([*path, "formula"], str(error)) from None
         name = self.name(path, value, ACTIVATIONS, "activation")
@@ -252,5 +253,12 @@ def kind_of(value: object) -> str:
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, str):
-        return f"the string {value!r}"
-    return f"{type(value).__name__} {value}"
+        return f"the string {shown(value)}"
+    return f"{type(value).__name__} {shown(value)}"
+
+
+def shown(value: object) -> str:
+    """``value`` as a message quotes it (a string in quotes), a long one cut short: a megabyte of
+    text is no one-line message."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else f"{text[:50]}… ({len(text)} characters)"

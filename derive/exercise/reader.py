@@ -16,7 +16,7 @@ import sympy as sp
 
 from derive.catalog.losses import LOSSES
 from derive.errors import SpecError
-from derive.exercise.fields import MAX_WIDTH, kind_of
+from derive.exercise.fields import MAX_WIDTH, kind_of, shown
 from derive.exercise.kind import PartKind
 from derive.exercise.model import DECIMAL_MARKS, LANGUAGES, Layer, Network, Part, Sheet, Spec
 from derive.exercise.notation import NAMED, UNIT_LETTERS, Notation, name_latex
@@ -217,7 +217,7 @@ class _Reader(PartReader):
         if "decimal_mark" in table:
             mark = table["decimal_mark"]
             if mark not in DECIMAL_MARKS:
-                raise self.fail(["sheet", "decimal_mark"], f'expected "." or ","; found {mark!r}')
+                raise self.fail(["sheet", "decimal_mark"], f'expected "." or ","; found {shown(mark)}')
             fields["decimal_mark"] = mark
         if "logo" in table:
             fields["logo"] = self.logo(["sheet", "logo"], table["logo"])
@@ -241,7 +241,7 @@ class _Reader(PartReader):
         for base, name in table.items():
             path = ["notation", base]
             if not isinstance(name, str) or not _NAME.fullmatch(name):
-                found = repr(name) if isinstance(name, str) else kind_of(name)
+                found = shown(name) if isinstance(name, str) else kind_of(name)
                 raise self.fail(path, f'expected a name of letters, as h, net, theta or "hat o"; found {found}')
             letters = name.rpartition(" ")[2]
             if letters in _TAKEN:
@@ -327,7 +327,7 @@ class _Reader(PartReader):
             ):
                 found = layer_table["bias"]
                 raise self.fail(
-                    [*path, "bias"], f'expected numbers, or "none" for a layer without a bias; found {found!r}'
+                    [*path, "bias"], f'expected numbers, or "none" for a layer without a bias; found {shown(found)}'
                 )
             shared = isinstance(layer_table["bias"], dict)
             if shared:  # one number b^{(l)} for every unit
@@ -369,9 +369,9 @@ class _Reader(PartReader):
         for item in value:
             source = 0 if item == "x" else item
             if isinstance(source, bool) or not isinstance(source, int) or not 0 <= source < number:
-                raise self.fail(path, f'{shape}: each is "x" or a layer from 1 to {number - 1}; found {item!r}')
+                raise self.fail(path, f'{shape}: each is "x" or a layer from 1 to {number - 1}; found {shown(item)}')
             if source in sources:
-                raise self.fail(path, f"{item!r} is read twice")
+                raise self.fail(path, f"{shown(item)} is read twice")
             sources.append(source)
         width = sum(inputs if k == 0 else below[k - 1].shape[0] for k in sources)
         return (() if sources == [number - 1] else tuple(sources)), width
