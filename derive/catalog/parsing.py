@@ -29,6 +29,10 @@ MAX_LENGTH = 200
 """Longest formula (characters)."""
 MAX_DEPTH = 30
 """Deepest nesting of operations and calls in a formula."""
+MAX_NESTED = 4
+"""Most functions, and powers with a variable in the exponent, nested inside each other (in the
+formula as SymPy writes it: sigmoid(z) is 1/(1 + e^{-z}), one level). SymPy's sign decisions, in
+printing and simplifying, triple in cost with each level: 4 levels of sigmoid take 0.7 s, 6 take 14 s."""
 MAX_POWER = 100
 """Largest exponent a formula writes as a number (z^4, (yhat - y)^2); 9^9^9 would have 370 million digits."""
 MAX_WORKED_DIGITS = 60
@@ -94,7 +98,26 @@ def parse_formula(text: str, variables: Mapping[str, sp.Symbol]) -> sp.Expr:
     expr = _Builder(text.strip().replace("^", "**"), variables).build(tree.body, 0)
     for power in expr.atoms(sp.Pow):  # SymPy joins powers ((z^10)^10 is z^100): the bound holds after
         _exponent(power.exp)
+    if (levels := _levels(expr)) > MAX_NESTED:
+        raise FormulaError(
+            f"functions (or powers with a variable exponent) nested {levels} deep; at most {MAX_NESTED}: "
+            "deriving and printing them would take minutes"
+        )
     return expr
+
+
+def _levels(expr: sp.Basic) -> int:
+    """How deep functions and powers with a variable exponent (z^z, 2^z) are nested in ``expr``."""
+    memo: dict[sp.Basic, int] = {}
+
+    def depth(node: sp.Basic) -> int:
+        if node not in memo:
+            inner = max((depth(a) for a in node.args), default=0)
+            level = isinstance(node, sp.Function) or (node.is_Pow and bool(node.exp.free_symbols))
+            memo[node] = inner + int(level)
+        return memo[node]
+
+    return depth(expr)
 
 
 def _exponent(exponent: sp.Expr) -> None:
