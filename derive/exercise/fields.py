@@ -89,9 +89,11 @@ class FieldReader:
             raise self.fail(path, f"expected a table, found {kind_of(value)}")
         for key in value:
             if key not in allowed:
-                hint = difflib.get_close_matches(key, allowed, n=1)
+                long = len(key) > 60  # a megabyte of key is neither a field name nor worth comparing
+                hint = [] if long else difflib.get_close_matches(key, allowed, n=1)
                 did_you_mean = f" (did you mean '{hint[0]}'?)" if hint else ""
-                raise self.fail([*path, key], f"unknown key{did_you_mean}; allowed here: {', '.join(allowed)}")
+                named = f"{key[:40]}…" if long else key
+                raise self.fail([*path, named], f"unknown key{did_you_mean}; allowed here: {', '.join(allowed)}")
         return value
 
     def number(self, path: Sequence[str | int], value: object) -> sp.Rational:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 from fractions import Fraction
@@ -39,7 +40,7 @@ def parse_exact(value: object) -> sp.Rational:
         raise NumberError(f"expected a number, found a boolean ({str(value).lower()})")
     if isinstance(value, int):
         if abs(value) > LARGEST:  # comparing costs nothing; printing a 5000-digit number would
-            raise NumberError(f"a whole number of about {int(value.bit_length() * 0.30103) + 1} digits is {_range()}")
+            raise NumberError(f"a whole number of about {int(math.log10(abs(value))) + 1} digits is {_range()}")
         return sp.Integer(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
