@@ -3,20 +3,32 @@ its TOML line), never a hang or an internal error."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import derive
-from derive.catalog.parsing import MAX_ARGUMENT, MAX_NESTED, MAX_POWER, FormulaError, evaluate, parse_formula
+from derive.catalog.parsing import (
+    FUNCTIONS,
+    MAX_ARGUMENT,
+    MAX_NESTED,
+    MAX_POWER,
+    FormulaError,
+    evaluate,
+    parse_formula,
+)
 from derive.errors import DegenerateError, SpecError
 from derive.exercise.fields import MAX_WIDTH
 from derive.exercise.parts import MAX_NAMES, MAX_RATES
 from derive.exercise.reader import MAX_LAYERS, MAX_PARTS
 from derive.pipeline import MAX_SHEET_PARAMETERS, check_size, parse_spec
+from derive.terms.formula import Num, Undefined
 from derive.terms.numbers import MAGNITUDE, MAX_DENOMINATOR, MAX_DIGITS, NumberError, parse_exact
 
 RANGE = f"out of range: numbers are 0 or from 10^-{MAGNITUDE} to 10^{MAGNITUDE} in size"
@@ -305,3 +317,46 @@ def test_the_cli_refuses_hostile_input_in_one_line(activation: str, x: str, extr
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("derive: error: "), result.stderr
     assert not (tmp_path / "out").exists()
+
+
+# Generated formulas: each is parsed or refused in one line, and at a point has a value or one line.
+
+FORMULA_EXAMPLES = max(30, int(os.environ.get("DERIVE_FUZZ_EXAMPLES", "500")) // 10)
+
+
+@st.composite
+def formulas(draw: st.DrawFn, depth: int = 0) -> str:
+    if depth >= 5 or draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from(["z", "z", "2", "1/2", "0.1", "e", "pi", "0", "-1", "9"]))
+    kind = draw(st.sampled_from(["call", "binary", "power", "negate"]))
+    if kind == "call":
+        name = draw(st.sampled_from(sorted(FUNCTIONS)))
+        return f"{name}({draw(formulas(depth + 1))})"
+    if kind == "negate":
+        return f"-({draw(formulas(depth + 1))})"
+    left = draw(formulas(depth + 1))
+    if kind == "power":
+        return f"({left})^{draw(st.sampled_from(['2', '3', '1/2', '-1', '101', 'z', '(' + left + ')']))}"
+    return f"({left}) {draw(st.sampled_from(['+', '-', '*', '/']))} ({draw(formulas(depth + 1))})"
+
+
+@settings(max_examples=FORMULA_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(formula=formulas(), point=st.sampled_from(["0", "1/3", "-2", "20", "-1e30", "1e-30"]))
+def test_a_generated_formula_is_read_and_evaluated_or_refused_in_one_line(formula: str, point: str) -> None:
+    import sympy as sp
+
+    from derive.catalog.activations import custom
+
+    try:
+        activation = custom(formula, "f")
+    except FormulaError as error:
+        assert "\n" not in str(error)
+        return
+    z = sp.Float(parse_exact(point), 50)
+    for rule in (activation.rule, lambda v: activation.derivative(Num(v), Num(v)).rule(v)):  # type: ignore[attr-defined]
+        try:
+            value = rule(z)
+        except Undefined as error:
+            assert "\n" not in str(error) and str(error).startswith("the formula ")
+        else:
+            assert value.is_Number and abs(value) <= 10**300  # a Float, or 0

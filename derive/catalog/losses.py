@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import sympy as sp
 
-from derive.catalog.parsing import at_point, float_rules, parse_formula
+from derive.catalog.parsing import at_point, differentiate, float_rules, parse_formula
 from derive.terms.formula import Difference, Log, Negate, Node, Num, Power, Product, Quotient, Rule, Sum
 
 Array = np.ndarray
@@ -130,7 +130,7 @@ def custom_loss(formula: str, field: str = "loss.formula") -> Loss:
     point where ℓ or ∂ℓ/∂ŷ has no real value, or one too large, they raise Undefined naming ``field``."""
     variables = {"yhat": YHAT, "y": Y}
     rule = parse_formula(formula, variables)
-    slope = sp.diff(rule, YHAT)
+    slope = differentiate(rule, YHAT)
     placeholders = {YHAT: "#1", Y: "#2"}
     names = {YHAT: "@yhat", Y: "@y"}  # marks the printer names (derive.terms.display.Pattern)
     term, derivative = float_rules(formula, "yhat", "y")

@@ -106,6 +106,14 @@ def parse_formula(text: str, variables: Mapping[str, sp.Symbol]) -> sp.Expr:
     return expr
 
 
+def differentiate(expr: sp.Expr, symbol: sp.Symbol) -> sp.Expr:
+    """d expr / d symbol, refused when it is undefined wherever it is written (0^z: log 0)."""
+    slope = sp.diff(expr, symbol)
+    if slope.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I):
+        raise FormulaError(f"its derivative {_short(slope)} is undefined")
+    return slope
+
+
 def _levels(expr: sp.Basic) -> int:
     """How deep functions and powers with a variable exponent (z^z, 2^z) are nested in ``expr``."""
     memo: dict[sp.Basic, int] = {}
@@ -146,7 +154,7 @@ class _Builder:
             return value
         shown = ast.get_source_segment(self.text, node) or str(value)
         if value.is_Rational:
-            if max(len(str(abs(value.p))), len(str(value.q))) > MAX_WORKED_DIGITS:
+            if max(abs(value.p), value.q) >= 10**MAX_WORKED_DIGITS:  # type: ignore[attr-defined]
                 raise FormulaError(f"{shown!r} works out to a number of more than {MAX_WORKED_DIGITS} digits")
             return value
         if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
@@ -182,6 +190,12 @@ class _Builder:
                 raise FormulaError("division by zero in the formula")
             if isinstance(node.op, ast.Pow):
                 _exponent(right)  # before the power is computed: 9^(9^9) would not end
+                if left.is_Rational and right.is_Rational and left != 0:
+                    # Its size before it is computed: (10^59)^99 would have 5841 digits.
+                    size = abs(right) * max(abs(left.p), left.q).bit_length()  # type: ignore[attr-defined]
+                    if size > MAX_WORKED_DIGITS * math.log2(10) + 4:
+                        shown = ast.get_source_segment(self.text, node) or "a power"
+                        raise FormulaError(f"{shown!r} works out to a number of more than {MAX_WORKED_DIGITS} digits")
             return _BINARY[type(node.op)](left, right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
             inner = self.build(node.operand, depth + 1)
@@ -209,7 +223,7 @@ def float_rules(formula: str, *names: str) -> tuple[Callable[..., np.ndarray], C
     symbols = {name: sp.Symbol(f"v{i}", real=True) for i, name in enumerate(names)}
     expr = parse_formula(formula, symbols)
     args = list(symbols.values())
-    slope = sp.diff(expr, args[0])
+    slope = differentiate(expr, args[0])
     return (
         _robust(sp.lambdify(args, expr, "numpy"), _wide(expr, args)),
         _robust(sp.lambdify(args, slope, "numpy"), _wide(slope, args)),
@@ -365,9 +379,12 @@ def evaluate(
         y = walk(exponent)
         shown = f"({ctx.nstr(base, 6)})^({ctx.nstr(y, 6)})"
         if base < 0:
-            if ctx.isint(y):
-                return base ** int(y)  # type: ignore[no-any-return]
-            raise Undefined(f"{shown} has no real value")
+            if not ctx.isint(y):
+                raise Undefined(f"{shown} has no real value")
+            # (−b)^n = ±b^n; an n beyond 2^prec is even (its last bits are zeros), and never made an int.
+            odd = abs(y) < 2**prec and int(y) % 2 == 1
+            magnitude = power(-base, sp.Float._new(y._mpf_, prec))  # type: ignore[attr-defined]
+            return -magnitude if odd else magnitude
         if base == 0:
             if y > 0:
                 return ctx.zero
@@ -377,7 +394,10 @@ def evaluate(
             raise Undefined(f"{shown} is too large to evaluate")
         return ctx.exp(scale)  # type: ignore[no-any-return]
 
-    value = walk(expr)
+    try:
+        value = walk(expr)
+    except OverflowError:  # an exponent beyond what mpmath represents
+        raise Undefined("a power is too large to evaluate") from None
     if largest is not None and abs(value) > largest:
         raise Undefined(f"its value, about {ctx.nstr(value, 3)}, is beyond ±10^300, where float64 cannot check it")
     return value
