@@ -360,3 +360,17 @@ def test_a_generated_formula_is_read_and_evaluated_or_refused_in_one_line(formul
             assert "\n" not in str(error) and str(error).startswith("the formula ")
         else:
             assert value.is_Number and abs(value) <= 10**300  # a Float, or 0
+
+
+def test_an_exact_value_sympy_would_work_out_as_a_huge_power_stands_by_a_symbol() -> None:
+    # SymPy writes e^{k log 2} as 2^k and computes it: with k = 10^30 that never ends. The rule
+    # raises TooLarge, so the value stands for itself by a symbol (its decimal is still computed).
+    import sympy as sp
+
+    from derive.catalog.activations import custom
+    from derive.terms.formula import TooLarge
+
+    rule = custom("sigmoid(z*log(2))", "f").rule
+    with pytest.raises(TooLarge):
+        rule(sp.Integer(-(10**MAGNITUDE)))
+    assert rule(sp.Integer(3)) == sp.Rational(8, 9)  # a small one stays exact

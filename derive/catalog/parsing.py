@@ -22,7 +22,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from derive.terms.formula import Undefined
+from derive.terms.formula import TooLarge, Undefined
 from derive.terms.numbers import NumberError, parse_exact
 
 MAX_LENGTH = 200
@@ -40,6 +40,9 @@ MAX_WORKED_DIGITS = 60
 MAX_ARGUMENT = 10**100
 """Largest argument (in size) of a function evaluated at a point: e^x of a larger x has an exponent
 of more than 100 digits, and e^{e^{e^{20}}} would never finish."""
+EXACT_ARGUMENT = 10**4
+"""Largest argument of e^x (or x of b^x, in e^{x log b}) kept as an exact closed form: SymPy writes
+e^{k log 2} as 2^k and computes it; a larger one stands for its value by a symbol (TooLarge)."""
 LARGEST_VALUE = 10**300
 """Largest value (in size) of a formula at a point: float64 checks every value, and ends at 1.8e308."""
 
@@ -256,6 +259,11 @@ def at_point(expr: sp.Expr, variables: Mapping[str, sp.Symbol], text: str, field
             except Undefined as error:
                 raise Undefined(f"{where} at {point(values)}: {error}") from None
             return sp.Float._new(result._mpf_, prec)  # type: ignore[attr-defined,no-any-return]
+        try:  # SymPy would work e^{k log 2} out as 2^k: with k = 10^30 it never ends
+            numbers = {s: evaluate(v, {}, largest=None) for s, v in zip(symbols, values, strict=True)}
+            evaluate(expr, numbers, largest=None, argument=EXACT_ARGUMENT)
+        except Undefined:
+            pass  # decided on the decimals (which come first), or a value standing by a symbol
         exact = expr.xreplace(dict(zip(symbols, values, strict=True)))
         if exact.has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo):
             raise Undefined(f"{where} at {point(values)}: {_short(exact)} is not a real number")
@@ -317,12 +325,17 @@ their argument is bounded by :data:`MAX_ARGUMENT` (e^x and sin x of a huge x cos
 
 
 def evaluate(
-    expr: sp.Expr, values: Mapping[sp.Symbol, object], prec: int = 53, largest: int | None = LARGEST_VALUE
+    expr: sp.Expr,
+    values: Mapping[sp.Symbol, object],
+    prec: int = 53,
+    largest: int | None = LARGEST_VALUE,
+    argument: int | None = None,
 ) -> mpmath.mpf:
     """``expr`` at ``values`` (numbers for its symbols) in ``prec``-bit binary floating point, or
     :class:`Undefined` saying which piece has no real value (log of −99, sqrt of −1, 1/0), or is
     too large to evaluate (a function's argument beyond :data:`MAX_ARGUMENT`, a value beyond
-    ``largest``)."""
+    ``largest``). With ``argument``, an exponential or power whose argument passes it raises
+    :class:`~derive.terms.formula.TooLarge` instead (the exact closed form would cost too much)."""
     ctx = _CONTEXTS.at(prec)
     memo: dict[sp.Basic, mpmath.mpf] = {}
 
@@ -359,6 +372,8 @@ def evaluate(
         elif type(node) in _MPMATH:
             name, bounded = _MPMATH[type(node)]
             x = walk(node.args[0])
+            if argument is not None and bounded and abs(x) > argument:
+                raise TooLarge
             if bounded and abs(x) > MAX_ARGUMENT:
                 raise Undefined(f"{name}({ctx.nstr(x, 3)}) is too large to evaluate (an argument beyond ±10^100)")
             if name == "log" and x <= 0:
@@ -390,6 +405,8 @@ def evaluate(
                 return ctx.zero
             raise Undefined(f"{shown} is undefined")
         scale = y * ctx.log(base)
+        if argument is not None and abs(scale) > argument:
+            raise TooLarge
         if abs(scale) > MAX_ARGUMENT:
             raise Undefined(f"{shown} is too large to evaluate")
         return ctx.exp(scale)  # type: ignore[no-any-return]
