@@ -263,11 +263,17 @@ MAX_SHEET_PARAMETERS = 200
 
 
 def check_size(spec: Spec) -> None:
-    """Refuse, before any work, a network too large for a readable sheet."""
-    count = sum(rows * cols + rows for rows, cols in (layer.shape for layer in spec.network.layers))
-    if count > MAX_SHEET_PARAMETERS:
+    """Refuse, before any work, a network too large for a readable sheet, naming the layer where its
+    parameters pass the limit (a bias of "none" is no parameter; a shared bias is one)."""
+    counts = [
+        rows * cols + (rows if layer.has_bias and not layer.shared_bias else int(layer.has_bias))
+        for layer in spec.network.layers
+        for rows, cols in (layer.shape,)
+    ]
+    if sum(counts) > MAX_SHEET_PARAMETERS:
+        passed = next(n for n in range(1, len(counts) + 1) if sum(counts[:n]) > MAX_SHEET_PARAMETERS)
         raise SpecError(
-            "network",
-            f"{count} parameters are more than a readable sheet shows (at most {MAX_SHEET_PARAMETERS}); "
+            f"network.layers[{passed}]",
+            f"{sum(counts)} parameters are more than a readable sheet shows (at most {MAX_SHEET_PARAMETERS}); "
             "derive.solve() in Python derives and verifies networks of any size",
         )

@@ -112,7 +112,8 @@ def test_sheets_too_large_to_read_are_refused_but_the_library_derives_them(tmp_p
         + layer("identity", str([[1] * width]))
     )
     big = spec(layers, part("forward", x=[1, 1], y=1))
-    with pytest.raises(SpecError, match=r"^spec: network: 301 parameters are more than a readable sheet shows"):
+    too_many = r"^spec: network.layers\[2\]: 301 parameters are more than a readable sheet shows"
+    with pytest.raises(SpecError, match=too_many):
         build_sheet(big, Options(output_dir=tmp_path / "o"))
     assert not (tmp_path / "o").exists()
     assert derive.solve(big)["p1.L"].exact.is_positive

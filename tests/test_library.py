@@ -186,8 +186,12 @@ def test_the_files_written_are_checked_again() -> None:
         ),
         (layer(1, weights=(("1/0", -1), (2, 1))), "network.layers[1].weights[1][1]: zero denominator in '1/0'"),
         (
-            layer(1, bias=(sp.Integer(10) ** 301, 0)),
-            "network.layers[1].bias[1]: a number beyond ±10^300 cannot be checked against float64; use a smaller one",
+            layer(1, bias=(sp.Integer(10) ** 31, 0)),
+            f"network.layers[1].bias[1]: {10**31} is out of range: numbers are 0 or from 10^-30 to 10^30 in size",
+        ),
+        (
+            layer(1, bias=(Fraction(1, 10**13), 0)),
+            "network.layers[1].bias[1]: the denominator of 1/10000000000000 is beyond 10^12",
         ),
         (
             layer(1, activation="sigmoid"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from derive.catalog.parsing import float_rules, parse_formula
+from derive.catalog.parsing import at_point, differentiate, float_rules, parse_formula
 from derive.terms.formula import Apply, Difference, Node, Num, Power, Product, Slope
 
 Array = np.ndarray
@@ -205,15 +205,18 @@ AT_Z = {Z: "@z"}
 """Prints z in a custom formula as the mark for the pre-activation's name (a Pattern's @z)."""
 
 
-def custom(formula: str = "z") -> Activation:
-    """f(z) given as a formula string (parsed safely); f' is derived by SymPy and shown."""
+def custom(formula: str = "z", field: str = "") -> Activation:
+    """f(z) given as a formula string (parsed safely); f' is derived by SymPy and shown. At a point
+    where f or f' has no real value, or one too large, they raise Undefined naming ``field``."""
     rule = parse_formula(formula, {"z": Z})
-    slope = sp.diff(rule, Z)
+    slope = differentiate(rule, Z)
     value, derivative = float_rules(formula, "z")
+    at_z = at_point(rule, {"z": Z}, formula, field)
+    slope_at = at_point(slope, {"z": Z}, f"d/dz {formula}", field)
     return Activation(
         name="custom",
-        rule=lambda z: rule.xreplace({Z: z}),
-        derivative=lambda z, a: Slope(r"f'\left(#\right)", lambda v: slope.xreplace({Z: v}), z),
+        rule=at_z,
+        derivative=lambda z, a: Slope(r"f'\left(#\right)", slope_at, z),
         floats=Floats(value, derivative),
         call=r"f\left(#\right)",
         prime=r"f'\left(#\right)",

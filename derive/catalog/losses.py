@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import sympy as sp
 
-from derive.catalog.parsing import float_rules, parse_formula
+from derive.catalog.parsing import at_point, differentiate, float_rules, parse_formula
 from derive.terms.formula import Difference, Log, Negate, Node, Num, Power, Product, Quotient, Rule, Sum
 
 Array = np.ndarray
@@ -125,19 +125,18 @@ CATEGORICAL_CROSS_ENTROPY = Loss(
 YHAT, Y = sp.Symbol("a", real=True), sp.Symbol("b", real=True)
 
 
-def custom_loss(formula: str) -> Loss:
-    """ℓ(ŷ, y) given as a formula string (parsed safely); ∂ℓ/∂ŷ is derived by SymPy and shown."""
-    rule = parse_formula(formula, {"yhat": YHAT, "y": Y})
-    slope = sp.diff(rule, YHAT)
+def custom_loss(formula: str, field: str = "loss.formula") -> Loss:
+    """ℓ(ŷ, y) given as a formula string (parsed safely); ∂ℓ/∂ŷ is derived by SymPy and shown. At a
+    point where ℓ or ∂ℓ/∂ŷ has no real value, or one too large, they raise Undefined naming ``field``."""
+    variables = {"yhat": YHAT, "y": Y}
+    rule = parse_formula(formula, variables)
+    slope = differentiate(rule, YHAT)
     placeholders = {YHAT: "#1", Y: "#2"}
     names = {YHAT: "@yhat", Y: "@y"}  # marks the printer names (derive.terms.display.Pattern)
     term, derivative = float_rules(formula, "yhat", "y")
 
-    def rule_at(yhat: sp.Expr, y: sp.Expr) -> sp.Expr:
-        return rule.xreplace({YHAT: yhat, Y: y})
-
-    def slope_at(yhat: sp.Expr, y: sp.Expr) -> sp.Expr:
-        return slope.xreplace({YHAT: yhat, Y: y})
+    rule_at = at_point(rule, variables, formula, field)
+    slope_at = at_point(slope, variables, f"d/dyhat {formula}", field)
 
     return Loss(
         name="custom",

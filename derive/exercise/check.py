@@ -16,12 +16,12 @@ import sympy as sp
 from derive.catalog.activations import Activation
 from derive.catalog.losses import Loss
 from derive.errors import SpecError
-from derive.exercise.fields import LARGEST, field_path, kind_of
+from derive.exercise.fields import field_path, kind_of
 from derive.exercise.kind import PartKind
 from derive.exercise.model import DECIMAL_MARKS, LANGUAGES, Layer, Network, Part, Sample, Sheet, Spec, Vector
 from derive.exercise.notation import Notation
 from derive.exercise.text import problem
-from derive.terms.numbers import NumberError, parse_exact
+from derive.terms.numbers import NumberError, parse_exact, within_limits
 from derive.terms.rounding import POLICIES
 
 Path = Sequence[str | int]
@@ -94,9 +94,10 @@ def _exact(path: Path, value: object) -> sp.Rational:
             'expected an exact number (an int, a Fraction, a sympy.Rational or a string such as "1/2"); '
             f"found {kind_of(value)}",
         )
-    if abs(number) > LARGEST:
-        raise _fail(path, "a number beyond ±10^300 cannot be checked against float64; use a smaller one")
-    return number
+    try:
+        return within_limits(number)
+    except NumberError as error:
+        raise _fail(path, str(error)) from None
 
 
 def _vector(path: Path, value: object, length: int, what: str) -> Vector:

@@ -19,8 +19,9 @@ from derive.exercise.model import Matrix, Vector
 from derive.exercise.text import problem
 from derive.terms.numbers import NumberError, parse_exact
 
-LARGEST = sp.Integer(10) ** 300
-"""Numbers beyond float64's range could not be verified independently."""
+MAX_WIDTH = 10_000
+"""Most inputs of a network, units of a layer and entries of a list of numbers; a sheet shows 200
+parameters, the library (derive.solve) derives wider networks."""
 
 
 class FieldReader:
@@ -40,11 +41,23 @@ class FieldReader:
         return SpecError(field_path(path), message, line=self.locate(path), source=self.source)
 
     def locate(self, path: Sequence[str | int]) -> int | None:
-        """Best-effort TOML line of ``path``: the table header, then the key below it."""
-        tables = [str(p) for p in path if isinstance(p, str)]
+        """Best-effort TOML line of ``path``: the table header, then the key below it.
+
+        The header is the names before the first number (``[[parts]]`` number 3 of
+        ``parts[3].tied[1]``), the key the first name after it: an error inside an inline table
+        or a list (``activation = { formula = ... }``, ``x = [...]``) is on its key's line. A
+        path without a number is a ``[table]`` and a key in it.
+        """
+        names = [str(p).partition("[")[0] for p in path if isinstance(p, str)]  # "x[2]" is on x's line
         counts = [p for p in path if isinstance(p, int)]
-        key = tables[-1] if path and isinstance(path[-1], str) else None
-        header_name = ".".join(tables[:-1] if key else tables)
+        if counts:
+            first = path.index(counts[0])
+            header_names = names[: sum(1 for p in path[:first] if isinstance(p, str))]
+            after = names[len(header_names) :]
+            key = after[0] if after else None
+        else:
+            header_names, key = names[:-1], (names[-1] if names else None)
+        header_name = ".".join(header_names)
         start = 0
         if header_name:
             wanted = counts[0] if counts else 1
@@ -76,18 +89,18 @@ class FieldReader:
             raise self.fail(path, f"expected a table, found {kind_of(value)}")
         for key in value:
             if key not in allowed:
-                hint = difflib.get_close_matches(key, allowed, n=1)
+                long = len(key) > 60  # a megabyte of key is neither a field name nor worth comparing
+                hint = [] if long else difflib.get_close_matches(key, allowed, n=1)
                 did_you_mean = f" (did you mean '{hint[0]}'?)" if hint else ""
-                raise self.fail([*path, key], f"unknown key{did_you_mean}; allowed here: {', '.join(allowed)}")
+                named = f"{key[:40]}…" if long else key
+                raise self.fail([*path, named], f"unknown key{did_you_mean}; allowed here: {', '.join(allowed)}")
         return value
 
     def number(self, path: Sequence[str | int], value: object) -> sp.Rational:
         try:
             number = parse_exact(value)
-        except NumberError as error:
+        except NumberError as error:  # its size too: numbers.MAGNITUDE keeps them well inside float64
             raise self.fail(path, str(error)) from None
-        if abs(number) > LARGEST:
-            raise self.fail(path, "a number beyond ±10^300 cannot be checked against float64; use a smaller one")
         if isinstance(value, str) and "/" in value:
             self.typed_fractions.add(number)
         elif isinstance(value, Decimal) or (isinstance(value, str) and any(c in value for c in ".eE")):
@@ -99,16 +112,23 @@ class FieldReader:
             return (self.number(path, value),)
         if not isinstance(value, list) or not value:
             raise self.fail(path, f"expected a non-empty list of numbers, found {kind_of(value)}")
+        self.most(path, value, MAX_WIDTH, "numbers")
         return tuple(self.number([*path[:-1], f"{path[-1]}[{i}]"], v) for i, v in enumerate(value, 1))
 
     def matrix(self, path: Sequence[str | int], value: object) -> Matrix:
         if not isinstance(value, list) or not value or not all(isinstance(row, list) for row in value):
             raise self.fail(path, f"expected a matrix (a list of rows), found {kind_of(value)}")
+        self.most(path, value, MAX_WIDTH, "rows")
         rows = tuple(self.vector([*path[:-1], f"{path[-1]}[{i}]"], row) for i, row in enumerate(value, 1))
         if len({len(row) for row in rows}) != 1:
             lengths = ", ".join(str(len(row)) for row in rows)
             raise self.fail(path, f"rows must have equal length, found row lengths {lengths}")
         return rows
+
+    def most(self, path: Sequence[str | int], value: list[object], limit: int, what: str) -> None:
+        """Refuse a list longer than ``limit`` before reading any of its items."""
+        if len(value) > limit:
+            raise self.fail(path, f"at most {limit} {what}; found {len(value)}")
 
     def integer(self, path: Sequence[str | int], value: object, low: int, high: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -127,7 +147,7 @@ class FieldReader:
 
     def name(self, path: Sequence[str | int], value: object, catalogue: Mapping[str, object], what: str) -> str:
         if not isinstance(value, str) or value not in catalogue:
-            found = repr(value) if isinstance(value, str) else kind_of(value)
+            found = shown(value) if isinstance(value, str) else kind_of(value)
             raise self.fail(path, f"unknown {what} {found}; valid: {', '.join(catalogue)}")
         return value
 
@@ -150,8 +170,9 @@ class FieldReader:
                 raise self.fail(
                     [*path, "slope"], f"a leaky ReLU's slope must lie strictly between 0 and 1; found {params['slope']}"
                 )
+            where = {"field": field_path([*path, "formula"])} if entry.formulas else {}  # named where it fails
             try:
-                return entry.build(**{**entry.params, **params})
+                return entry.build(**{**entry.params, **params}, **where)
             except FormulaError as error:
                 raise self.fail([*path, "formula"], str(error)) from None
         name = self.name(path, value, ACTIVATIONS, "activation")
@@ -234,5 +255,12 @@ def kind_of(value: object) -> str:
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, str):
-        return f"the string {value!r}"
-    return f"{type(value).__name__} {value}"
+        return f"the string {shown(value)}"
+    return f"{type(value).__name__} {shown(value)}"
+
+
+def shown(value: object) -> str:
+    """``value`` as a message quotes it (a string in quotes), a long one cut short: a megabyte of
+    text is no one-line message."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else f"{text[:50]}… ({len(text)} characters)"

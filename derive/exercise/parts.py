@@ -11,7 +11,7 @@ from typing import Any
 import sympy as sp
 
 from derive.catalog.losses import REDUCTIONS
-from derive.exercise.fields import FieldReader, kind_of
+from derive.exercise.fields import FieldReader, kind_of, shown
 from derive.exercise.kind import PartKind
 from derive.exercise.model import ONE, Network, Part, Sample, Training, Vector
 
@@ -23,6 +23,20 @@ BATCH_MODES = ("batch", "per_sample")
 MAX_BATCH = 8
 MAX_STEPS = 5
 """Most optimizer steps an update part shows in full."""
+MAX_RATES = 6
+"""Most learning rates a learning_rates part compares (each is a run of up to 200 steps)."""
+MAX_NAMES = 200
+"""Most entries in a part's list of parameters (wrt, frozen, tied, layers): a sheet has 200."""
+LIST_LIMITS = {
+    "learning_rates": (MAX_RATES, "learning rates"),
+    "p": (12, "probabilities"),
+    "samples": (MAX_BATCH, "samples"),
+    "wrt": (MAX_NAMES, "names"),
+    "frozen": (MAX_NAMES, "entries"),
+    "tied": (MAX_NAMES, "groups"),
+    "layers": (MAX_NAMES, "layer numbers"),
+}
+"""The longest list each part key takes, checked before the part's kind reads a single item."""
 
 
 class PartReader(FieldReader):
@@ -55,6 +69,9 @@ class PartReader(FieldReader):
             sample, sample_of = self.sample(path, table, network, earlier, target=output is None)
         if kind.one_output and network.outputs != 1:
             raise self.fail([*path, "kind"], f"a part of kind '{kind.name}' needs a network with one output")
+        for key, (limit, what) in LIST_LIMITS.items():
+            if isinstance(table.get(key), list):
+                self.most([*path, key], table[key], limit, what)  # type: ignore[arg-type]
         params = kind.read(self, path, table, network, earlier)
         return Part(number, kind, params, sample, sample_of, title, decimals, exact, output)
 
@@ -188,7 +205,7 @@ class PartReader(FieldReader):
         chosen: set[str] = set()
         for item in value:
             name = item.replace(" ", "") if isinstance(item, str) else item
-            tensor = re.fullmatch(r"([Wb])(\d+)", name) if isinstance(name, str) else None
+            tensor = re.fullmatch(r"([Wb])(\d{1,4})", name) if isinstance(name, str) else None
             if tensor is not None and 1 <= int(tensor.group(2)) <= len(network.layers):
                 if tensor.group(1) == "b" and not network.layers[int(tensor.group(2)) - 1].has_bias:
                     raise self.fail(
@@ -200,7 +217,7 @@ class PartReader(FieldReader):
                 chosen.add(str(name))
             else:
                 raise self.fail(
-                    path, f"unknown parameter or entry {item!r}: give W1 or b1 ..., or an entry such as {keys[0]}"
+                    path, f"unknown parameter or entry {shown(item)}: give W1 or b1 ..., or an entry such as {keys[0]}"
                 )
         return tuple(k for k in keys if k in chosen)
 
@@ -224,10 +241,14 @@ class PartReader(FieldReader):
             where = [*path, g]
             if not isinstance(group, list) or len(group) < 2:
                 raise self.fail(where, "a group ties at least two entries: " + shape)
-            keys = [item.replace(" ", "") if isinstance(item, str) else item for item in group]
+            self.most(where, group, MAX_NAMES, "entries in a group")
+            for item in group:
+                if not isinstance(item, str):
+                    raise self.fail(where, f"expected entries such as {next(iter(given))}; found {kind_of(item)}")
+            keys = [item.replace(" ", "") for item in group]
             for key in keys:
                 if key not in given:
-                    raise self.fail(where, f"unknown entry {key!r}: give entries such as {next(iter(given))}")
+                    raise self.fail(where, f"unknown entry {shown(key)}: give entries such as {next(iter(given))}")
                 if key in seen:
                     raise self.fail(where, f"{key} is tied twice: an entry belongs to one group")
                 if key in frozen:
@@ -240,7 +261,7 @@ class PartReader(FieldReader):
             if len(values) > 1:
                 found = ", ".join(f"{k} = {given[k]}" for k in keys)
                 raise self.fail(where, f"tied entries share one value and must start equal; found {found}")
-            groups.append(tuple(keys))  # type: ignore[arg-type]
+            groups.append(tuple(keys))
         return tuple(groups)
 
     def wrt(self, path: list[str | int], value: object, network: Network, inputs: bool = False) -> tuple[str, ...]:
@@ -252,5 +273,5 @@ class PartReader(FieldReader):
             raise self.fail(path, f"expected a list of parameter names from {', '.join(names)}")
         for item in value:
             if item not in names:
-                raise self.fail(path, f"unknown parameter {item!r}; valid: {', '.join(names)}")
+                raise self.fail(path, f"unknown parameter {shown(item)}; valid: {', '.join(names)}")
         return tuple(n for n in names if n in value)

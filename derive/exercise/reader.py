@@ -18,11 +18,12 @@ import sympy as sp
 from derive.catalog.losses import LOSSES
 from derive.errors import SpecError
 from derive.exercise.check import check, expect, name_problem
-from derive.exercise.fields import kind_of
+from derive.exercise.fields import MAX_WIDTH, kind_of, shown
 from derive.exercise.kind import PartKind
 from derive.exercise.model import DECIMAL_MARKS, LANGUAGES, Layer, Network, Part, Sheet, Spec
 from derive.exercise.notation import NAMED, UNIT_LETTERS, Notation, name_latex
 from derive.exercise.parts import PartReader
+from derive.terms.numbers import MAX_DIGITS
 from derive.terms.rounding import POLICIES
 
 Kinds = Mapping[str, PartKind[Any]]
@@ -31,6 +32,13 @@ Kinds = Mapping[str, PartKind[Any]]
 
 MAX_SPEC_BYTES = 1_000_000
 """Largest spec file read (the longest example has 2 KB)."""
+MAX_LAYERS = 200
+"""Most layers a network has: 200 layers of one unit without a bias are a sheet's 200 parameters."""
+MAX_PARTS = 30
+"""Most parts a sheet has (the built-in example, a long sheet, has 12)."""
+MAX_NESTING = 50
+"""Where a TOML spec nested deeper than tomllib's recursion allows is reported: the first line at
+which arrays and inline tables are open this many levels deep (a spec needs 3)."""
 
 
 def load_spec(path: str | Path, kinds: Kinds) -> Spec:
@@ -83,7 +91,30 @@ def parse_spec(
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
         line = int(match.group(1)) if match else None
         raise SpecError("", f"TOML syntax error: {message}", line=line, source=source) from None
+    except RecursionError:  # tomllib reads nested arrays and tables by recursion
+        where = _deep_line(text)
+        raise SpecError(
+            "", "arrays or inline tables nested too deeply (a spec needs 3 levels)", line=where, source=source
+        ) from None
+    except ValueError as error:  # tomllib builds every integer: int() refuses one of more than 4300 digits
+        long = re.search(r"\d[\d_]{4000,}", text)
+        line = text.count("\n", 0, long.start()) + 1 if long else None
+        digits = f"a whole number of thousands of digits; numbers have at most {MAX_DIGITS} digits"
+        message = digits if long else str(error)
+        raise SpecError("", message.splitlines()[0], line=line, source=source) from None
     return _Reader(text, source, folder).spec(data, name, kinds)
+
+
+def _deep_line(text: str) -> int | None:
+    """The first line where brackets and braces are open more than :data:`MAX_NESTING` deep (a
+    bracket inside a string counts too: this only places the message)."""
+    depth = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        for char in line:
+            depth += (char in "[{") - (char in "]}")
+            if depth > MAX_NESTING:
+                return number
+    return None
 
 
 _ROOT_KEYS = ("sheet", "notation", "network", "loss", "parts")
@@ -160,6 +191,8 @@ class _Reader(PartReader):
         raw_parts = root["parts"]
         if not isinstance(raw_parts, list) or not raw_parts:
             raise self.fail(["parts"], f"expected one or more [[parts]] tables, found {kind_of(raw_parts)}")
+        if len(raw_parts) > MAX_PARTS:
+            raise self.fail(["parts", MAX_PARTS + 1], f"at most {MAX_PARTS} parts; found {len(raw_parts)}")
         parts: list[Part[Any]] = []
         for number, raw in enumerate(raw_parts, 1):
             parts.append(self.part(number, raw, network, parts, kinds))
@@ -203,7 +236,7 @@ class _Reader(PartReader):
         if "decimal_mark" in table:
             mark = table["decimal_mark"]
             if mark not in DECIMAL_MARKS:
-                raise self.fail(["sheet", "decimal_mark"], f'expected "." or ","; found {mark!r}')
+                raise self.fail(["sheet", "decimal_mark"], f'expected "." or ","; found {shown(mark)}')
             fields["decimal_mark"] = mark
         if "logo" in table:
             fields["logo"] = self.logo(["sheet", "logo"], table["logo"])
@@ -227,7 +260,7 @@ class _Reader(PartReader):
         for base, name in table.items():
             path = ["notation", base]
             if not isinstance(name, str) or not _NAME.fullmatch(name):
-                found = repr(name) if isinstance(name, str) else kind_of(name)
+                found = shown(name) if isinstance(name, str) else kind_of(name)
                 raise self.fail(path, f'expected a name of letters, as h, net, theta or "hat o"; found {found}')
             letters = name.rpartition(" ")[2]
             if letters in _TAKEN:
@@ -271,10 +304,14 @@ class _Reader(PartReader):
         raw_layers = table.get("layers")
         if not isinstance(raw_layers, list) or not raw_layers:
             raise self.fail(["network", "layers"], "expected one or more [[network.layers]] tables")
+        if len(raw_layers) > MAX_LAYERS:
+            raise self.fail(
+                ["network", "layers", MAX_LAYERS + 1], f"at most {MAX_LAYERS} layers; found {len(raw_layers)}"
+            )
         layers: list[Layer] = []
         width: int | None = None
         if "inputs" in table:
-            width = self.integer(["network", "inputs"], table["inputs"], 1, 10_000)
+            width = self.integer(["network", "inputs"], table["inputs"], 1, MAX_WIDTH)
         inputs = width
         for number, raw in enumerate(raw_layers, 1):
             path: list[str | int] = ["network", "layers", number]
@@ -306,7 +343,7 @@ class _Reader(PartReader):
             ):
                 found = layer_table["bias"]
                 raise self.fail(
-                    [*path, "bias"], f'expected numbers, or "none" for a layer without a bias; found {found!r}'
+                    [*path, "bias"], f'expected numbers, or "none" for a layer without a bias; found {shown(found)}'
                 )
             shared = isinstance(layer_table["bias"], dict)
             if shared:  # one number b^{(l)} for every unit
@@ -348,9 +385,9 @@ class _Reader(PartReader):
         for item in value:
             source = 0 if item == "x" else item
             if isinstance(source, bool) or not isinstance(source, int) or not 0 <= source < number:
-                raise self.fail(path, f'{shape}: each is "x" or a layer from 1 to {number - 1}; found {item!r}')
+                raise self.fail(path, f'{shape}: each is "x" or a layer from 1 to {number - 1}; found {shown(item)}')
             if source in sources:
-                raise self.fail(path, f"{item!r} is read twice")
+                raise self.fail(path, f"{shown(item)} is read twice")
             sources.append(source)
         width = sum(inputs if k == 0 else below[k - 1].shape[0] for k in sources)
         return (() if sources == [number - 1] else tuple(sources)), width
