@@ -3,6 +3,7 @@ a spec built in Python from plain values; LaTeX users: pgfplots' compat level an
 
 from __future__ import annotations
 
+import doctest
 import re
 import subprocess
 import tomllib
@@ -231,3 +232,9 @@ def test_deriveexact_of_a_value_without_a_short_exact_form_says_so(built: Path, 
     log = _log(built, "exact", host)
     assert f"Package derive Warning: \\deriveexact{{{long['name']}}} has no exact form short enough" in log
     assert f"\\deriveexact{{{short['name']}}}" not in log
+
+
+def test_the_notebook_docs_run_as_written() -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs" / "notebooks.md"
+    result = doctest.testfile(str(docs), module_relative=False, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -337,4 +337,5 @@ class Solution:
         return self.parts[number - 1]
 
     def __repr__(self) -> str:
-        return f"Solution({self.spec.name}: {len(self.parts)} parts, {len(self._listed)} values)"
+        parts = f"{len(self.parts)} part{'s' if len(self.parts) != 1 else ''}"
+        return f"Solution({self.spec.name}: {parts}, {len(self._listed)} values)"
