@@ -26,7 +26,7 @@ if TYPE_CHECKING:
         VerificationError,
     )
     from derive.exercise.model import Spec
-    from derive.library import check, render, solve, verify
+    from derive.library import check, render, solve, spec_from_dict, verify
     from derive.maths.steps import PartSolution, Solution
     from derive.pipeline import Built, Options, build_sheet, load_example, load_spec, parse_spec
     from derive.render.templates import Documents
@@ -43,7 +43,7 @@ _HOMES = {
     **dict.fromkeys(("PartSolution", "Solution"), "maths.steps"),
     **dict.fromkeys(("Built", "Options", "build_sheet", "load_example", "load_spec", "parse_spec"), "pipeline"),
     "Documents": "render.templates",
-    **dict.fromkeys(("check", "render", "solve", "verify"), "library"),
+    **dict.fromkeys(("check", "render", "solve", "spec_from_dict", "verify"), "library"),
     "Quantity": "terms.formula",
     "Style": "tex.style",
     "Report": "verify.gate",
@@ -101,5 +101,6 @@ __all__ = [
     "parse_spec",
     "render",
     "solve",
+    "spec_from_dict",
     "verify",
 ]

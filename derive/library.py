@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
+from derive.errors import SpecError
+from derive.exercise import reader
 from derive.exercise.check import check as _check
 from derive.exercise.check import expect
+from derive.exercise.fields import field_path
 from derive.exercise.model import LANGUAGES, Spec
+from derive.kinds import KINDS
 from derive.maths.solve import derive as _derive
 from derive.maths.steps import Solution
 from derive.pipeline import folders
@@ -15,6 +21,42 @@ from derive.render.templates import Documents
 from derive.render.templates import render as _render
 from derive.verify.gate import Report
 from derive.verify.gate import verify as _verify
+
+
+def spec_from_dict(data: Mapping[str, object], name: str = "exercise") -> Spec:
+    """A spec built in Python from plain values: ``data`` has the structure of the spec's TOML (the
+    dict ``tomllib`` reads from a spec file) and is validated by the same reader, so a mistake is one
+    SpecError naming the field. A float is read as typed (0.1 is exactly 1/10, as in TOML), a
+    ``fractions.Fraction`` as "p/q"; tuples are lists. ``name`` is the output file stem."""
+    expect(data, Mapping, "spec_from_dict: data", "a dict of the spec's tables, as tomllib reads a spec file")
+    expect(name, str, "spec_from_dict: name", "a str")
+    plain = _plain(data, [], 0)
+    assert isinstance(plain, dict)  # a Mapping stays a dict
+    return reader.read_data(plain, KINDS, name=name)
+
+
+NESTING = 8
+"""Deepest nesting of tables and lists a spec has room for (a part's activation table is 4 deep)."""
+
+
+def _plain(value: object, path: list[str | int], depth: int) -> object:
+    """``value`` as tomllib gives the same TOML: dicts, lists, ints, Decimals, strings, booleans."""
+    if depth > NESTING:
+        raise SpecError(field_path(path), f"nested deeper than a spec is (at most {NESTING} tables and lists)")
+    if isinstance(value, Mapping):
+        for key in value:
+            if not isinstance(key, str):
+                raise SpecError(field_path(path), f"keys are strings, found {type(key).__name__} {key!r}")
+        return {key: _plain(item, [*path, key], depth + 1) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        last = path[-1] if path else ""
+        # Entries are named as the reader names them: weights[2] (the TOML's arrays of tables: parts[2]).
+        return [_plain(item, [*path[:-1], f"{last}[{i}]"], depth + 1) for i, item in enumerate(value, 1)]
+    if isinstance(value, float):
+        return Decimal(repr(value))  # as typed: repr is the shortest decimal that reads back as the float
+    if isinstance(value, Fraction):
+        return f"{value.numerator}/{value.denominator}"
+    return value
 
 
 def check(spec: Spec) -> Spec:

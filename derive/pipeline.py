@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from derive import notebook  # noqa: F401  (registers the Jupyter display of solutions, parts and quantities)
 from derive.budget import Budget, check_seconds
 from derive.errors import SpecError
 from derive.exercise import reader

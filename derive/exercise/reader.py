@@ -117,6 +117,14 @@ def _deep_line(text: str) -> int | None:
     return None
 
 
+def read_data(data: dict[str, object], kinds: Kinds, *, name: str = "exercise", source: str = "spec") -> Spec:
+    """Validate a spec given as the tables its TOML would be read into (what ``tomllib`` returns);
+    every error names the field, as for a spec file (without a line: there is no text)."""
+    if (trouble := name_problem(name)) is not None:
+        raise SpecError("name", trouble, source=source)
+    return _Reader("", source, None).spec(data, name, kinds)
+
+
 _ROOT_KEYS = ("sheet", "notation", "network", "loss", "parts")
 _SHEET_KEYS = (
     "title",

@@ -22,9 +22,9 @@ def solver(derivation: Derivation) -> Callable[[Part[Any]], PartSolution]:
     """Solve one part at a time, in the spec's order (later parts recall what earlier ones showed)."""
 
     def solve(part: Part[Any]) -> PartSolution:
-        # The part's values display (in a notebook) in the sheet's notation.
+        # The part displays (in a notebook) as its sheet shows it: the spec's style, its network's numbering.
         network = derivation.variant(part)[0]
-        return replace(part.kind.derive(derivation, part), notation=derivation.spec.sheet.notation, network=network)
+        return replace(part.kind.derive(derivation, part), spec=derivation.spec, network=network)
 
     return solve
 

@@ -12,11 +12,9 @@ from typing import Any
 import sympy as sp
 
 from derive.exercise.model import Network, Part, Spec
-from derive.exercise.notation import STANDARD, Notation
 from derive.terms.display import Shown
-from derive.terms.formula import Node, Quantity
+from derive.terms.formula import Node, Quantity, notebook
 from derive.terms.symbols import LOSS, Symbolic
-from derive.tex.notebook import quantities_latex, quantities_markdown
 
 
 @dataclass(frozen=True)
@@ -232,8 +230,8 @@ class PartSolution:
     part: Part[Any]
     sections: tuple[Section, ...]
     network_changed: bool = False
-    notation: Notation = STANDARD
-    """The sheet's notation, for the notebook display."""
+    spec: Spec | None = None
+    """The spec the part belongs to (its sheet's notation and decimals), for the notebook display."""
     network: Network | None = None
     """The network the part works with (its units' numbering in neuron style), for the notebook display."""
 
@@ -244,15 +242,12 @@ class PartSolution:
     def __repr__(self) -> str:
         return f"PartSolution(part {self.number}: {self.part.kind.name}, {sum(1 for _ in self.quantities())} values)"
 
-    def _repr_latex_(self) -> str:
-        """Jupyter: the part's values as aligned maths (symbol = exact ≈ decimal)."""
-        return quantities_latex(self.heading(), self.quantities(), self.notation, self.network)
+    def _repr_markdown_(self) -> str | None:
+        """Jupyter: the part's worked steps as maths under its headings, the sheet's lines."""
+        return notebook(self, "markdown")
 
-    def _repr_markdown_(self) -> str:
-        return quantities_markdown(self.heading(), self.quantities(), self.notation, self.network)
-
-    def heading(self) -> str:
-        return f"Part {self.number}: {self.part.title or self.part.kind.name.replace('_', ' ')}"
+    def _repr_latex_(self) -> str | None:
+        return notebook(self, "latex")
 
     def quantities(self) -> Iterator[Quantity]:
         """Every quantity first shown in this part (recalled values are not repeated)."""
@@ -321,12 +316,12 @@ class Solution:
                 pending.extend((used, False) for used in reversed(list(item.formula.refs())))
         return listed
 
-    def _repr_latex_(self) -> str:
-        """Jupyter: every part's values, one aligned display per part."""
-        return "\n".join(part._repr_latex_() for part in self.parts)
+    def _repr_markdown_(self) -> str | None:
+        """Jupyter: an overview of the parts (``solution.part(n)`` shows one part's worked steps)."""
+        return notebook(self, "markdown")
 
-    def _repr_markdown_(self) -> str:
-        return "\n".join(part._repr_markdown_() for part in self.parts)
+    def _repr_latex_(self) -> str | None:
+        return notebook(self, "latex")
 
     def __getitem__(self, key: str) -> Quantity:
         """A quantity by its answer key, e.g. ``solution["p1.L"]``."""
@@ -342,4 +337,5 @@ class Solution:
         return self.parts[number - 1]
 
     def __repr__(self) -> str:
-        return f"Solution({self.spec.name}: {len(self.parts)} parts, {len(self._listed)} values)"
+        parts = f"{len(self.parts)} part{'s' if len(self.parts) != 1 else ''}"
+        return f"Solution({self.spec.name}: {parts}, {len(self._listed)} values)"

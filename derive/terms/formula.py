@@ -126,6 +126,17 @@ def nesting(value: sp.Expr) -> int:
     return depth(value)
 
 
+NOTEBOOK: list[Callable[[object, str], str | None]] = []
+"""The notebook display (:mod:`derive.notebook`), registered when it loads: it prints with the
+templates' context, layers above the records it shows, so they reach it through this list."""
+
+
+def notebook(value: object, form: str) -> str | None:
+    """``value`` as Jupyter shows it, ``form`` "markdown" or "latex"; None where no display is loaded
+    (IPython then shows the repr)."""
+    return NOTEBOOK[-1](value, form) if NOTEBOOK else None
+
+
 class Node:
     """A formula node. Subclasses evaluate exactly and approximately and list their references."""
 
@@ -163,6 +174,13 @@ class Quantity:
         exact = str(self.exact) if small(self.exact, REPR_NODES) else "…"
         exact = exact if len(exact) <= REPR_CHARS else exact[: REPR_CHARS - 1] + "…"
         return f"Quantity({self.key} = {exact} ≈ {MP.nstr(self.approx, 8)})"
+
+    def _repr_markdown_(self) -> str | None:
+        """Jupyter: symbol = formula = numbers substituted = value, as the sheet's line has it."""
+        return notebook(self, "markdown")
+
+    def _repr_latex_(self) -> str | None:
+        return notebook(self, "latex")
 
     @functools.cached_property
     def key(self) -> str:
