@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 
 import sympy as sp
@@ -16,12 +16,19 @@ from derive.catalog.optimizers import OPTIMIZERS, Optimizer
 from derive.catalog.parsing import FormulaError
 from derive.errors import SpecError
 from derive.exercise.model import Matrix, Vector
+from derive.exercise.shapes import Shape, choice
 from derive.exercise.text import problem
 from derive.terms.numbers import NumberError, parse_exact
 
 MAX_WIDTH = 10_000
 """Most inputs of a network, units of a layer and entries of a list of numbers; a sheet shows 200
 parameters, the library (derive.solve) derives wider networks."""
+LOSS_KEYS: Mapping[str, Shape] = {
+    "name": choice((*LOSSES, "custom"), 'the loss; "custom" takes a formula in yhat and y'),
+    "reduction": choice(REDUCTIONS, 'how the outputs\' losses combine: "sum" (default) or "mean"'),
+    "formula": Shape("text", 'a custom loss\'s formula of one output, in yhat and y, such as "(yhat - y)^2"'),
+}
+"""[loss]: every key, with what it takes."""
 
 
 class FieldReader:
@@ -84,7 +91,7 @@ class FieldReader:
                 return number + 1
         return start + 1 if header_name else None
 
-    def table(self, path: Sequence[str | int], value: object, allowed: Sequence[str]) -> dict[str, object]:
+    def table(self, path: Sequence[str | int], value: object, allowed: Collection[str]) -> dict[str, object]:
         if not isinstance(value, dict):
             raise self.fail(path, f"expected a table, found {kind_of(value)}")
         for key in value:
@@ -187,7 +194,7 @@ class FieldReader:
         return value
 
     def loss(self, value: object, outputs: int) -> Loss:
-        table = self.table(["loss"], value, ("name", "reduction", "formula"))
+        table = self.table(["loss"], value, LOSS_KEYS)
         if "name" not in table:
             raise self.fail(["loss", "name"], f"missing; valid: {', '.join([*LOSSES, 'custom'])}")
         names = {**LOSSES, "custom": None}

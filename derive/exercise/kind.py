@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
+from derive.exercise.shapes import Shape
+
 if TYPE_CHECKING:  # the types of the stages a kind takes part in (none of them is imported at run time)
     from derive.catalog.losses import Loss
     from derive.exercise.model import Network, Part, Spec
@@ -35,8 +37,9 @@ class PartKind(Generic[P]):
     """
 
     name: str
-    keys: tuple[str, ...]
-    """The keys it takes besides the common ones (kind, title, x, y, use_sample_of, decimals, exact)."""
+    keys: Mapping[str, Shape]
+    """The keys it takes besides the common ones (kind, title, x, y, use_sample_of, decimals, exact),
+    each with what it takes (:mod:`derive.schema` writes them for editors)."""
     required: tuple[str, ...]
     sample: SampleUse
     """Whether a part of this kind has an input sample: always, when given, or never."""

@@ -14,9 +14,20 @@ from derive.catalog.losses import REDUCTIONS
 from derive.exercise.fields import FieldReader, kind_of, shown
 from derive.exercise.kind import PartKind
 from derive.exercise.model import ONE, Network, Part, Sample, Training, Vector
+from derive.exercise.shapes import Shape, whole
 
-COMMON = ("kind", "title", "x", "y", "use_sample_of", "decimals", "exact")
-"""The keys every part may have besides its kind's own."""
+MAX_PARTS = 30
+"""Most parts a sheet has (the built-in example, a long sheet, has 12)."""
+COMMON: Mapping[str, Shape] = {
+    "kind": Shape("text", "what the part asks: one of the part kinds"),  # the schema lists them
+    "title": Shape("text", "the part's own heading"),
+    "x": Shape("numbers", "the input vector"),
+    "y": Shape("numbers_or_number", "the target (a class index for categorical cross-entropy)"),
+    "use_sample_of": whole(1, MAX_PARTS - 1, "take x and y from an earlier part, by its number"),
+    "decimals": whole(0, 12, "this part's places after the point"),
+    "exact": Shape("flag", "show exact forms in this part"),
+}
+"""The keys every part may have besides its kind's own (:attr:`PartKind.keys`)."""
 DEFAULT_PROBABILITIES = ("0.01", "0.1", "0.5", "0.9", "0.99")
 BATCH_MODES = ("batch", "per_sample")
 """A batch part's modes: one step with the batch gradient, or one step per sample in order."""
@@ -50,7 +61,7 @@ class PartReader(FieldReader):
         if not isinstance(value, dict) or "kind" not in value:
             raise self.fail([*path, "kind"], f"missing; valid kinds: {', '.join(kinds)}")
         kind = kinds[self.name([*path, "kind"], value["kind"], kinds, "part kind")]
-        table = self.table(path, value, COMMON + kind.keys)
+        table = self.table(path, value, (*COMMON, *kind.keys))
         for key in kind.required:
             if key not in table:
                 raise self.fail([*path, key], f"missing: a part of kind '{kind.name}' needs it")

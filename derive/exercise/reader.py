@@ -22,7 +22,8 @@ from derive.exercise.fields import MAX_WIDTH, kind_of, shown
 from derive.exercise.kind import PartKind
 from derive.exercise.model import DECIMAL_MARKS, LANGUAGES, Layer, Network, Part, Sheet, Spec
 from derive.exercise.notation import NAMED, UNIT_LETTERS, Notation, name_latex
-from derive.exercise.parts import PartReader
+from derive.exercise.parts import MAX_PARTS, PartReader
+from derive.exercise.shapes import Shape, choice, whole
 from derive.terms.numbers import MAX_DIGITS
 from derive.terms.rounding import POLICIES
 
@@ -34,8 +35,6 @@ MAX_SPEC_BYTES = 1_000_000
 """Largest spec file read (the longest example has 2 KB)."""
 MAX_LAYERS = 200
 """Most layers a network has: 200 layers of one unit without a bias are a sheet's 200 parameters."""
-MAX_PARTS = 30
-"""Most parts a sheet has (the built-in example, a long sheet, has 12)."""
 MAX_NESTING = 50
 """Where a TOML spec nested deeper than tomllib's recursion allows is reported: the first line at
 which arrays and inline tables are open this many levels deep (a spec needs 3)."""
@@ -125,28 +124,51 @@ def read_data(data: dict[str, object], kinds: Kinds, *, name: str = "exercise", 
     return _Reader("", source, None).spec(data, name, kinds)
 
 
-_ROOT_KEYS = ("sheet", "notation", "network", "loss", "parts")
-_SHEET_KEYS = (
-    "title",
-    "course",
-    "subtitle",
-    "author",
-    "date",
-    "number",
-    "decimals",
-    "significant",
-    "exact",
-    "rounding",
-    "language",
-    "decimal_mark",
-    "logo",
-)
-_SHEET_TEXT = ("title", "course", "subtitle", "author", "date", "number")
-_NETWORK_KEYS = ("inputs", "layers")
-_LAYER_KEYS = ("weights", "bias", "activation")
-_LAYER_OPTIONAL = ("reads",)
+ROOT_KEYS = ("sheet", "notation", "network", "loss", "parts")
+"""The spec's tables: [sheet], [notation], [network] (its [[network.layers]]), [loss], [[parts]]."""
 LOGO_TYPES = (".pdf", ".png", ".jpg", ".jpeg")
+SHEET_KEYS: Mapping[str, Shape] = {
+    "title": Shape("text", "the sheet's title"),
+    "course": Shape("text", "the course, above the title"),
+    "subtitle": Shape("text", "a line below the title"),
+    "author": Shape("text", "who set the sheet"),
+    "date": Shape("text", "the date, as written"),
+    "number": Shape("text", "the sheet's number, as written"),
+    "decimals": whole(0, 12, "places after the point (default 4)"),
+    "significant": whole(1, 12, "significant figures instead of places"),
+    "exact": Shape("flag", "show exact forms beside the decimals (default true)"),
+    "rounding": choice(POLICIES, '"exact" (default), or "student": every value rounded as computed'),
+    "language": choice(tuple(LANGUAGES), 'the sheet\'s language: "en" or "de"'),
+    "decimal_mark": choice(DECIMAL_MARKS, "the decimal mark (default: the language's)"),
+    "logo": Shape("logo", f"an image ({', '.join(LOGO_TYPES)}) beside the title, relative to the spec"),
+}
+"""[sheet]: every key, with what it takes (:mod:`derive.schema` writes them for editors)."""
+_SHEET_TEXT = tuple(key for key, shape in SHEET_KEYS.items() if shape.tag == "text")
+NETWORK_KEYS: Mapping[str, Shape] = {
+    "inputs": whole(1, MAX_WIDTH, "how many inputs x has (default: layer 1's columns)"),
+    "layers": Shape("tables", "[[network.layers]] tables, from the input to the output: LAYER_KEYS"),
+}
+LAYER_KEYS: Mapping[str, Shape] = {
+    "weights": Shape("matrix", "W: a row per unit, a column per input"),
+    "bias": Shape("bias", 'b: a number per unit, one number, "none", or { shared = number }'),
+    "activation": Shape("activation", "the activation, or a table { name = ..., its parameters }"),
+    "reads": Shape("reads", 'what the layer reads, stacked: "x" and earlier layers (default: the one below)'),
+}
+_LAYER_KEYS = ("weights", "bias", "activation")
+"""The keys every layer has (``reads`` is optional)."""
 _NAME = re.compile(r"(hat )?[A-Za-z]{1,8}")
+STYLES = {"matrix": None, "neuron": None}
+"""The notations: matrices with layer superscripts, or numbered weights and named units."""
+ORDERS = {"to_from": None, "from_to": None}
+"""w^{(l)}_{j,k}: to unit j from input k (W a row per unit), or from input j to unit k (a row per input)."""
+NOTATION_KEYS: Mapping[str, Shape] = {
+    **{
+        base: Shape("name", f'the name written for {base}: letters, such as net or theta, or "hat o"') for base in NAMED
+    },
+    "bias_as_weight": Shape("flag", "write each bias as a weight w_{j,0} on a constant input 1"),
+    "style": choice(tuple(STYLES), '"matrix" (W^{(l)}, default) or "neuron" (w_1, w_2, …)'),
+    "index_order": choice(tuple(ORDERS), '"to_from" (w_{j,k} to unit j from input k, default) or "from_to"'),
+}
 _TAKEN = {
     "e": "Euler's number",
     "f": "the activation",
@@ -166,10 +188,6 @@ _TAKEN = {
     "ell": "one output's loss",
 }
 """Letters the sheet already writes for something else: a quantity named so would be ambiguous."""
-STYLES = {"matrix": None, "neuron": None}
-"""The notations: matrices with layer superscripts, or numbered weights and named units."""
-ORDERS = {"to_from": None, "from_to": None}
-"""w^{(l)}_{j,k}: to unit j from input k (W a row per unit), or from input j to unit k (a row per input)."""
 
 
 class _Reader(PartReader):
@@ -180,7 +198,7 @@ class _Reader(PartReader):
         self.folder = folder
 
     def spec(self, data: dict[str, object], name: str, kinds: Kinds) -> Spec:
-        root = self.table([], data, _ROOT_KEYS)
+        root = self.table([], data, ROOT_KEYS)
         for key in ("network", "parts"):
             if key not in root:
                 raise self.fail([key], f"missing: the spec needs a [{key}] section")
@@ -219,7 +237,7 @@ class _Reader(PartReader):
         return check(spec)  # what the model promises, as for a model built in Python (a safety net here)
 
     def sheet(self, value: object) -> Sheet:
-        table = self.table(["sheet"], value, _SHEET_KEYS)
+        table = self.table(["sheet"], value, SHEET_KEYS)
         fields: dict[str, object] = {k: self.text(["sheet", k], table[k]) for k in _SHEET_TEXT if k in table}
         if "decimals" in table:
             fields["decimals"] = self.integer(["sheet", "decimals"], table["decimals"], 0, 12)
@@ -255,7 +273,7 @@ class _Reader(PartReader):
         ``bias_as_weight``: each bias written as the weight w_{j,0} on a constant input 1,
         ``style``: "matrix" (W^{(l)}, z^{(l)}_j) or "neuron" (w_1, w_2, …; z_{h_1}), and
         ``index_order``: "to_from" (w_{j,k} from input k to unit j) or "from_to"."""
-        table = self.table(["notation"], value, (*NAMED, "bias_as_weight", "style", "index_order"))
+        table = self.table(["notation"], value, NOTATION_KEYS)
         as_weight = self.boolean(["notation", "bias_as_weight"], table.pop("bias_as_weight", False))
         style = self.name(["notation", "style"], table.pop("style", "matrix"), STYLES, "notation style")
         order = self.name(["notation", "index_order"], table.pop("index_order", "to_from"), ORDERS, "index order")
@@ -308,7 +326,7 @@ class _Reader(PartReader):
         return str((self.folder or Path.cwd()) / name)  # symlinks resolved when read, where the folder is checked
 
     def network(self, value: object) -> Network:
-        table = self.table(["network"], value, _NETWORK_KEYS)
+        table = self.table(["network"], value, NETWORK_KEYS)
         raw_layers = table.get("layers")
         if not isinstance(raw_layers, list) or not raw_layers:
             raise self.fail(["network", "layers"], "expected one or more [[network.layers]] tables")
@@ -323,7 +341,7 @@ class _Reader(PartReader):
         inputs = width
         for number, raw in enumerate(raw_layers, 1):
             path: list[str | int] = ["network", "layers", number]
-            layer_table = self.table(path, raw, _LAYER_KEYS + _LAYER_OPTIONAL)
+            layer_table = self.table(path, raw, LAYER_KEYS)
             for key in _LAYER_KEYS:
                 if key not in layer_table:
                     raise self.fail([*path, key], "missing")

@@ -15,6 +15,7 @@ from derive.exercise.kind import PartKind
 from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Network, Part, Spec
 from derive.exercise.parts import PartReader
+from derive.exercise.shapes import Shape
 from derive.maths.derivation import Derivation
 from derive.maths.steps import Compute, Identity, PartSolution, Section
 from derive.terms.formula import Apply, Quantity, Ref
@@ -106,7 +107,10 @@ def ask(part: Part[Points], network: Network, printer: Printer) -> Mapping[str, 
 
 KIND = PartKind(
     name="activation_values",
-    keys=("activation", "z"),
+    keys={
+        "activation": Shape("activation", 'the activation (default "sigmoid"); not softmax'),
+        "z": Shape("numbers_or_number", f"the points z, at most {MAX_POINTS}"),
+    },
     required=("z",),
     sample="none",
     student=True,

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from derive.catalog.losses import Loss
+from derive.catalog.losses import REDUCTIONS, Loss
 from derive.exercise.kind import PartKind
 from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Network, Part, Sample, Spec, Training
-from derive.exercise.parts import MAX_STEPS, PartReader
+from derive.exercise.parts import BATCH_MODES, MAX_BATCH, MAX_STEPS, PartReader
+from derive.exercise.shapes import WRT_OR_INPUT, Shape, choice, optimizer_key, whole
 from derive.kinds.update import training_question
 from derive.maths.derivation import Derivation, gradient_findings, loss_findings
 from derive.maths.general import column
@@ -441,7 +442,15 @@ def ask(part: Part[Batch], network: Network, printer: Printer) -> Mapping[str, o
 
 KIND = PartKind(
     name="batch",
-    keys=("samples", "mode", "batch_reduction", "optimizer", "learning_rate", "wrt", "steps"),
+    keys={
+        "samples": Shape("samples", f"the batch: 2 to {MAX_BATCH} tables {{ x = [...], y = [...] }}"),
+        "mode": choice(BATCH_MODES, '"batch" (one step along the batch gradient, default) or "per_sample"'),
+        "batch_reduction": choice(REDUCTIONS, 'how the samples\' losses combine: "mean" (default) or "sum"'),
+        "optimizer": optimizer_key("sgd"),
+        "learning_rate": Shape("positive", "the learning rate α (without it the part asks for gradients only)"),
+        "wrt": WRT_OR_INPUT,
+        "steps": whole(1, MAX_STEPS, "steps (epochs) along the batch gradient (default 1)"),
+    },
     required=("samples",),
     sample="none",
     student=True,

@@ -16,6 +16,8 @@ from derive.exercise.kind import PartKind
 from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Network, Part, Sample, Spec, Vector
 from derive.exercise.parts import PartReader
+from derive.exercise.reader import MAX_LAYERS
+from derive.exercise.shapes import Shape
 from derive.maths.derivation import Derivation, norm
 from derive.maths.steps import Finding, Identity, PartSolution, Section, Table
 from derive.terms.display import Exact, Join, Oriented, Pattern, Rounded
@@ -203,7 +205,11 @@ def ask(part: Part[ActivationSwap], network: Network, printer: Printer) -> Mappi
 
 KIND = PartKind(
     name="compare_activation",
-    keys=("activation", "layers", "dead_x"),
+    keys={
+        "activation": Shape("activation", "the activation put in place of the sigmoid"),
+        "layers": Shape("wholes", "the layers it replaces (default: every hidden layer)", 1, MAX_LAYERS),
+        "dead_x": Shape("numbers", "an input at which a unit stops learning"),
+    },
     required=("activation",),
     sample="required",
     student=False,

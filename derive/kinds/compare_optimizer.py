@@ -13,6 +13,7 @@ from derive.exercise.kind import PartKind
 from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import PartReader
+from derive.exercise.shapes import LEARNING_RATE, Shape, optimizer_key, whole
 from derive.kinds.update import training_question
 from derive.maths.derivation import Derivation
 from derive.maths.network import (
@@ -239,7 +240,14 @@ def ask(part: Part[Training], network: Network, printer: Printer) -> Mapping[str
 
 KIND = PartKind(
     name="compare_optimizer",
-    keys=("optimizer", "learning_rate", "steps", "beta1", "beta2", "epsilon"),
+    keys={
+        "optimizer": optimizer_key("adam"),
+        "learning_rate": LEARNING_RATE,
+        "steps": whole(1, MAX_STEPS, "steps shown in full (default 2)"),
+        "beta1": Shape("positive", "Adam's β₁"),
+        "beta2": Shape("positive", "Adam's β₂"),
+        "epsilon": Shape("positive", "the ε in the denominator"),
+    },
     required=("learning_rate",),
     sample="required",
     student=False,

@@ -18,6 +18,7 @@ from derive.exercise.kind import PartKind
 from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Network, Part, Spec
 from derive.exercise.parts import PartReader
+from derive.exercise.shapes import Shape
 from derive.maths.derivation import Derivation
 from derive.maths.general import column
 from derive.maths.network import backward
@@ -225,7 +226,7 @@ def ask(part: Part[CrossEntropy], network: Network, printer: Printer) -> Mapping
 
 KIND = PartKind(
     name="cross_entropy",
-    keys=("p",),
+    keys={"p": Shape("numbers", "the probabilities p of class 1 to tabulate, each between 0 and 1")},
     required=(),
     sample="optional",
     student=False,

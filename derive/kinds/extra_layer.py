@@ -13,6 +13,8 @@ from derive.exercise.kind import PartKind
 from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Layer, Network, Part, Spec
 from derive.exercise.parts import PartReader
+from derive.exercise.reader import MAX_LAYERS
+from derive.exercise.shapes import Shape, whole
 from derive.maths.derivation import Derivation, norm
 from derive.maths.general import MAX_NESTED, column, network_formula, unit_formulas
 from derive.maths.network import given_params
@@ -161,7 +163,12 @@ def ask(part: Part[Insertion], network: Network, printer: Printer) -> Mapping[st
 
 KIND = PartKind(
     name="extra_layer",
-    keys=("after", "weights", "bias", "activation"),
+    keys={
+        "after": whole(0, MAX_LAYERS - 1, "the layer it is inserted after (default: the last hidden one)"),
+        "weights": Shape("matrix", "the new layer's W, square"),
+        "bias": Shape("numbers_or_number", "the new layer's b"),
+        "activation": Shape("activation", 'its activation (default "sigmoid")'),
+    },
     required=("weights", "bias"),
     sample="required",
     student=False,

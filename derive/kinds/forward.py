@@ -17,7 +17,7 @@ def derive(d: Derivation, part: Part[Nothing]) -> PartSolution:
 
 KIND = PartKind(
     name="forward",
-    keys=(),
+    keys={},
     required=(),
     sample="required",
     student=True,

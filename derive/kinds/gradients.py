@@ -10,6 +10,7 @@ from typing import Any
 from derive.exercise.kind import PartKind, Table
 from derive.exercise.model import Network, Part
 from derive.exercise.parts import PartReader
+from derive.exercise.shapes import WRT_OR_INPUT, Shape
 from derive.maths.derivation import Derivation
 from derive.maths.steps import PartSolution
 from derive.tex.givens import wrt
@@ -42,7 +43,10 @@ def ask(part: Part[Gradients], network: Network, printer: Printer) -> Mapping[st
 
 KIND = PartKind(
     name="gradients",
-    keys=("wrt", "of"),
+    keys={
+        "wrt": WRT_OR_INPUT,
+        "of": Shape("objective", 'what is differentiated: "L" (default) or an output "yhat", "yhat[j]"'),
+    },
     required=(),
     sample="required",
     student=True,

@@ -16,6 +16,7 @@ from derive.exercise.kind import PartKind
 from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import PartReader
+from derive.exercise.shapes import Shape, optimizer_key, whole
 from derive.maths.derivation import Derivation
 from derive.maths.network import Params, State, after_steps, backward, forward, hyper_quantities, step
 from derive.maths.steps import Cell, Finding, Identity, PartSolution, Plot, Section, Series, Table
@@ -197,7 +198,12 @@ def ask(part: Part[RateSweep], network: Network, printer: Printer) -> Mapping[st
 
 KIND = PartKind(
     name="learning_rates",
-    keys=("learning_rates", "steps", "exact_steps", "optimizer"),
+    keys={
+        "learning_rates": Shape("numbers", "the learning rates α compared, each above 0"),
+        "steps": whole(1, MAX_RUN, "steps of each run (default 20)"),
+        "exact_steps": whole(0, 3, "steps worked out exactly (default 2)"),
+        "optimizer": optimizer_key("sgd"),
+    },
     required=("learning_rates",),
     sample="required",
     student=False,

@@ -16,6 +16,7 @@ from derive.exercise.kind import PartKind
 from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import ONE, Network, Part, Spec
 from derive.exercise.parts import PartReader
+from derive.exercise.shapes import Shape
 from derive.kinds.cross_entropy import SIGMOID_PRODUCT
 from derive.maths.derivation import Derivation
 from derive.maths.steps import Algebra, Compute, Finding, PartSolution, Section, Step, Table
@@ -169,7 +170,10 @@ def ask(part: Part[LossComparison], network: Network, printer: Printer) -> Mappi
 
 KIND = PartKind(
     name="mse_vs_ce",
-    keys=("p", "target"),
+    keys={
+        "p": Shape("numbers", "the probabilities p compared, each between 0 and 1"),
+        "target": Shape("number", "the class label y: 0 or 1"),
+    },
     required=(),
     sample="none",
     student=False,

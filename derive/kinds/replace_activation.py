@@ -12,6 +12,8 @@ from derive.catalog.losses import Loss
 from derive.exercise.kind import PartKind, Table
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import PartReader
+from derive.exercise.reader import MAX_LAYERS
+from derive.exercise.shapes import LEARNING_RATE, Shape, optimizer_key, whole
 from derive.kinds.update import training_question
 from derive.maths.derivation import Derivation
 from derive.maths.steps import Identity, PartSolution, Section
@@ -73,7 +75,12 @@ def ask(part: Part[Replacement], network: Network, printer: Printer) -> Mapping[
 
 KIND = PartKind(
     name="replace_activation",
-    keys=("layer", "activation", "optimizer", "learning_rate"),
+    keys={
+        "layer": whole(1, MAX_LAYERS, "the layer whose activation is replaced"),
+        "activation": Shape("activation", "the new activation; not softmax"),
+        "optimizer": optimizer_key("sgd"),
+        "learning_rate": LEARNING_RATE,
+    },
     required=("layer", "activation", "learning_rate"),
     sample="required",
     student=True,

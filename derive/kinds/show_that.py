@@ -10,6 +10,7 @@ from derive.errors import SpecError
 from derive.exercise.kind import PartKind, Table
 from derive.exercise.model import Network, Part, Vector
 from derive.exercise.parts import PartReader
+from derive.exercise.shapes import Shape
 from derive.maths.derivation import Derivation
 from derive.maths.steps import Claim, PartSolution, Section, Step
 from derive.terms.formula import DIGITS, MP, approximate
@@ -60,7 +61,7 @@ def ask(part: Part[ShowThat], network: Network, printer: Printer) -> Mapping[str
 
 KIND = PartKind(
     name="show_that",
-    keys=("yhat",),
+    keys={"yhat": Shape("numbers_or_number", "the output ŷ the student shows to be exact")},
     required=("yhat",),
     sample="required",
     student=False,

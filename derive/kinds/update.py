@@ -10,6 +10,7 @@ from typing import Any
 from derive.exercise.kind import PartKind, Table
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import MAX_STEPS, PartReader
+from derive.exercise.shapes import LEARNING_RATE, WRT_PARAMETERS, Shape, optimizer_key, whole
 from derive.maths.derivation import Derivation
 from derive.maths.steps import PartSolution
 from derive.maths.updates import frozen_entries, initial_state, tied_groups
@@ -69,7 +70,14 @@ def training_question(training: Training, network: Network, printer: Printer) ->
 
 KIND = PartKind(
     name="update",
-    keys=("optimizer", "learning_rate", "wrt", "steps", "frozen", "tied"),
+    keys={
+        "optimizer": optimizer_key("sgd"),
+        "learning_rate": LEARNING_RATE,
+        "wrt": WRT_PARAMETERS,
+        "steps": whole(1, MAX_STEPS, "steps shown in full (default 1)"),
+        "frozen": Shape("entries", 'tensors or entries that stay fixed: "W1", "w2[1,1]", "b2[1]"'),
+        "tied": Shape("groups", 'groups of entries that share one value: [["w1[1,1]", "w2[1,2]"]]'),
+    },
     required=("learning_rate",),
     sample="required",
     student=True,
