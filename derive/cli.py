@@ -37,6 +37,8 @@ commands:
   derive sheet A.toml B.toml        several specs, or every *.toml in a FOLDER, each under its
   derive sheet FOLDER               own name
   derive watch SPEC.toml [-o DIR]   build, then rebuild on every save and say which values changed
+  derive schema [answers] [-o FILE] the JSON Schema of a spec, for an editor to check it while it
+                                    is typed (docs/schema.md), or of the answers file
 
 exit status: 0 done, 2 bad spec, 3 verification failed, 4 LaTeX failed, 5 no TeX installed
 (the .tex and answers files are still written), 6 over --max-seconds or --max-memory;
@@ -145,6 +147,15 @@ def parser() -> argparse.ArgumentParser:
     example.add_argument("--list", action="store_true", help="list the examples, each with what it shows, and stop")
     example.add_argument("--toml", action="store_true", help="print the example's spec instead of building it")
     common(example)
+    schema = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of a spec (for an editor) or of the answers file",
+        description="Print the JSON Schema of a spec (editors with TOML schema support, such as Taplo and"
+        " VS Code's Even Better TOML, complete and check a spec with it: see docs/schema.md) or of the"
+        " answers file (STEM-answers.json).",
+    )
+    schema.add_argument("which", nargs="?", choices=("spec", "answers"), default="spec", help="default: spec")
+    schema.add_argument("-o", "--output", type=Path, metavar="FILE", help="write it to FILE instead")
     return main
 
 
@@ -189,6 +200,23 @@ def _example(args: argparse.Namespace) -> int | None:
     return None
 
 
+def _schema(which: str, output: Path | None) -> int:
+    """``derive schema``: the shipped schema, printed or written to a file."""
+    from derive.schema import shipped
+
+    text = shipped(which)
+    if output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        print(f"derive: error: cannot write {output}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    _say(f"derive: wrote {output}")
+    return 0
+
+
 def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
     from derive.pdf.formats import default_cache
     from derive.pipeline import Options
@@ -199,6 +227,8 @@ def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
         return 0
     if args.command == "example" and (done := _example(args)) is not None:
         return done
+    if args.command == "schema":
+        return _schema(args.which, args.output)
     try:
         if args.command == "example":
             specs = [args.spec]

@@ -19,6 +19,7 @@ ORDER = (
     "verify",  # stage 3: the float engine and the gate
     "kinds",  # one module per part kind, each a piece of every stage above
     "render",  # stage 4: template context, Jinja2 LaTeX, answers, fragments
+    "schema",  # the JSON Schemas of the spec and the answers, made from the reader's declarations
     "notebook",  # the Jupyter display: the template context as notebook maths
     "pdf",  # stage 5: LaTeX → PDF
     "output",  # the files of a build, replaced all or nothing

@@ -24,6 +24,7 @@ Tag = Literal[
     "name",  # a notation name: letters, or "hat" and letters
     "logo",  # an image file name
     "activation",  # a catalogue activation: its name, or a table of its name and parameters
+    "scalar_activation",  # an activation of one number (not softmax, which maps a whole layer)
     "optimizer",  # a catalogue optimizer: its name, or a table overriding its hyperparameters
     "parameters",  # a list of parameter names W1, b1, … (and x, where choices has it)
     "entries",  # a list of tensors or entries: W1, w1[1,2], b2[1]

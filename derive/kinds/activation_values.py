@@ -108,7 +108,7 @@ def ask(part: Part[Points], network: Network, printer: Printer) -> Mapping[str, 
 KIND = PartKind(
     name="activation_values",
     keys={
-        "activation": Shape("activation", 'the activation (default "sigmoid"); not softmax'),
+        "activation": Shape("scalar_activation", 'the activation (default "sigmoid"); not softmax'),
         "z": Shape("numbers_or_number", f"the points z, at most {MAX_POINTS}"),
     },
     required=("z",),

@@ -443,7 +443,7 @@ def ask(part: Part[Batch], network: Network, printer: Printer) -> Mapping[str, o
 KIND = PartKind(
     name="batch",
     keys={
-        "samples": Shape("samples", f"the batch: 2 to {MAX_BATCH} tables {{ x = [...], y = [...] }}"),
+        "samples": Shape("samples", f"the batch: 2 to {MAX_BATCH} tables {{ x = [...], y = [...] }}", 2, MAX_BATCH),
         "mode": choice(BATCH_MODES, '"batch" (one step along the batch gradient, default) or "per_sample"'),
         "batch_reduction": choice(REDUCTIONS, 'how the samples\' losses combine: "mean" (default) or "sum"'),
         "optimizer": optimizer_key("sgd"),

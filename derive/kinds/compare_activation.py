@@ -206,7 +206,7 @@ def ask(part: Part[ActivationSwap], network: Network, printer: Printer) -> Mappi
 KIND = PartKind(
     name="compare_activation",
     keys={
-        "activation": Shape("activation", "the activation put in place of the sigmoid"),
+        "activation": Shape("scalar_activation", "the activation put in place of the sigmoid"),
         "layers": Shape("wholes", "the layers it replaces (default: every hidden layer)", 1, MAX_LAYERS),
         "dead_x": Shape("numbers", "an input at which a unit stops learning"),
     },

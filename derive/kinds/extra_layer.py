@@ -167,7 +167,7 @@ KIND = PartKind(
         "after": whole(0, MAX_LAYERS - 1, "the layer it is inserted after (default: the last hidden one)"),
         "weights": Shape("matrix", "the new layer's W, square"),
         "bias": Shape("numbers_or_number", "the new layer's b"),
-        "activation": Shape("activation", 'its activation (default "sigmoid")'),
+        "activation": Shape("scalar_activation", 'its activation (default "sigmoid")'),
     },
     required=("weights", "bias"),
     sample="required",

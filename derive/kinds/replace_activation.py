@@ -77,7 +77,7 @@ KIND = PartKind(
     name="replace_activation",
     keys={
         "layer": whole(1, MAX_LAYERS, "the layer whose activation is replaced"),
-        "activation": Shape("activation", "the new activation; not softmax"),
+        "activation": Shape("scalar_activation", "the new activation; not softmax"),
         "optimizer": optimizer_key("sgd"),
         "learning_rate": LEARNING_RATE,
     },

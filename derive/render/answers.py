@@ -1,4 +1,8 @@
-"""Machine-readable answers: every quantity with a stable name, its exact value, LaTeX and float."""
+"""Machine-readable answers: every quantity with a stable name, its exact value, LaTeX and float,
+whether its part asks for it (the answer key) and the tolerance of its shown decimal.
+
+The document's form is versioned (``format``, ``version``) and described by the JSON Schema
+``derive/schema/answers.schema.json`` (docs/schema.md); its keys stay, new ones come with a new version."""
 
 from __future__ import annotations
 
@@ -8,11 +12,13 @@ import io
 import json
 import math
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import sympy as sp
 
 from derive.maths.steps import Solution
+from derive.render.asked import RULES
 from derive.terms.formula import (
     Apply,
     Difference,
@@ -32,12 +38,15 @@ from derive.terms.formula import (
     identifier,
     small,
 )
-from derive.tex.decimals import decimal, significant
+from derive.tex.decimals import decimal, shown, significant
 from derive.tex.printer import Printer, exact_text, is_exact
 from derive.tex.style import Style
 
 EXACT_NODES = 400
 """Largest closed form (in expression nodes) written out; longer values are given by formula."""
+FORMAT = "derive-answers"
+VERSION = 1
+"""The answers document's version: 1 added ``format``, ``version`` and each quantity's ``asked`` and ``tolerance``."""
 
 
 def formula_text(node: Node) -> str:
@@ -98,7 +107,20 @@ def _rule_text(rule: Callable[[sp.Expr], sp.Expr]) -> str:
     return sp.sstr(rule(sp.Symbol("_a"))).replace("_a", f"({_ARG})")
 
 
-def entry(q: Quantity, part: int | None, places: int, printer: Printer | None = None) -> dict[str, Any]:
+def tolerance(value: sp.Float | float, places: int) -> float | None:
+    """Half a unit in the last place the sheet shows ``value`` with (its decimal rounded half up to
+    ``places``, or to that many significant figures): an answer within it rounds to the same decimal."""
+    number = shown(value, places)
+    if number is None:
+        return None
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)  # shown() gives finite numbers
+    return float(Decimal(5).scaleb(exponent - 1))
+
+
+def entry(
+    q: Quantity, part: int | None, places: int, printer: Printer | None = None, asked: bool = False
+) -> dict[str, Any]:
     """A quantity's answer; ``printer`` writes its symbol in the sheet's notation (a decimal point always)."""
     short = is_exact(q.exact) and small(q.exact, EXACT_NODES)
     return {
@@ -112,6 +134,8 @@ def entry(q: Quantity, part: int | None, places: int, printer: Printer | None = 
         "decimal": decimal(q.approx, places),
         "formula": formula_text(q.formula) if q.formula is not None else None,
         "uses": list(q.uses),
+        "asked": asked,
+        "tolerance": tolerance(q.approx, places),
     }
 
 
@@ -119,8 +143,19 @@ def answers(solution: Solution, places: int) -> dict[str, Any]:
     """The answers document: every quantity once, in the order of the sheet."""
     # Machine-readable: the sheet's names and notation, but a decimal point, whatever the language.
     printer = Style(notation=solution.spec.sheet.notation).printer(solution.spec.network)
-    quantities = [entry(q, q.scope.number, places, printer) for q in solution.quantities()]
+    listed = list(solution.quantities())
+    asked: set[str] = set()
+    part_places: dict[int | None, int] = {None: places}
+    for part in solution.parts:
+        # A part's own decimals, as its sheet shows them (Style.for_part).
+        part_places[part.number] = places if part.part.decimals is None else part.part.decimals
+        asked |= RULES[part.part.kind.name]([q for q in listed if q.scope.number == part.number])
+    quantities = [
+        entry(q, q.scope.number, part_places.get(q.scope.number, places), printer, q.key in asked) for q in listed
+    ]
     return {
+        "format": FORMAT,
+        "version": VERSION,
         "spec": solution.spec.name,
         "title": solution.spec.sheet.title,
         "decimals": places,
@@ -137,7 +172,10 @@ def answers_json(solution: Solution, places: int, document: dict[str, Any] | Non
     return json.dumps(document or answers(solution, places), indent=2, ensure_ascii=False) + "\n"
 
 
-CSV_COLUMNS = ("name", "id", "part", "symbol", "exact", "latex", "float", "decimal", "formula", "uses")
+CSV_COLUMNS = (
+    *("name", "id", "part", "symbol", "exact", "latex", "float", "decimal", "formula", "uses"),
+    *("asked", "tolerance"),  # new in version 1: at the end, so that the columns before stay where they were
+)
 
 
 def answers_csv(solution: Solution, places: int, document: dict[str, Any] | None = None) -> str:
@@ -146,6 +184,6 @@ def answers_csv(solution: Solution, places: int, document: dict[str, Any] | None
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for row in (document or answers(solution, places))["quantities"]:
-        cells = {**row, "uses": " ".join(row["uses"])}
+        cells = {**row, "uses": " ".join(row["uses"]), "asked": str(row["asked"]).lower()}  # as JSON writes it
         writer.writerow(["" if cells[c] is None else cells[c] for c in CSV_COLUMNS])
     return buffer.getvalue()
