@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from derive.exercise.reader import (
     ROOT_KEYS,
     SHEET_KEYS,
     example_path,
+    parse_spec,
     read_data,
 )
 from derive.kinds import KINDS
@@ -303,3 +305,23 @@ def test_derive_schema_prints_or_writes_the_shipped_schemas(tmp_path: Path, caps
     assert (tmp_path / "answers.json").read_text(encoding="utf-8") == shipped("answers")
     assert main(["schema", "answers", "-o", str(tmp_path / "no" / "answers.json")]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+DOC = ROOT / "docs" / "schema.md"
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
+
+
+def test_the_docs_blocks_work_as_pasted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec, taplo_config = blocks("toml")
+    assert spec.startswith("#:schema ./spec.schema.json\n")
+    assert schema_errors(tomllib.loads(spec)) == []
+    parse_spec(spec, KINDS, name="week5")  # the reader takes it too
+    assert tomllib.loads(taplo_config)["rule"][0]["schema"]["path"] == "./spec.schema.json"
+    (settings,) = blocks("json")
+    assert list(json.loads(settings)) == ["evenBetterToml.schema.associations"]
+    (script,) = blocks("python")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(script, "docs/schema.md", "exec"), {})
