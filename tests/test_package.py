@@ -135,6 +135,15 @@ def test_the_installed_command_lists_every_example(installed: Path, tmp_path: Pa
         assert spec.read_text(encoding="utf-8").startswith(f"# {examples.summary(spec)}")  # the first comment's
 
 
+def test_the_installed_command_prints_the_shipped_schemas(installed: Path, tmp_path: Path) -> None:
+    from derive.schema.generate import generated
+
+    for which, text in generated().items():
+        result = _run(installed, "derive", "schema", which, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == text
+
+
 def test_the_installed_command_prints_and_builds_a_named_example(installed: Path, tmp_path: Path) -> None:
     spec = ROOT / "examples" / "optimizer_adam.toml"
     result = _run(installed, "derive", "example", "optimizer_adam", "--toml", cwd=tmp_path)
