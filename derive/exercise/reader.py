@@ -269,7 +269,7 @@ class _Reader(PartReader):
         if isinstance(value, str) and value in valid:
             return value
         found = repr(value) if isinstance(value, str) else kind_of(value)
-        hint = difflib.get_close_matches(value.lower(), valid, n=1, cutoff=0.5) if isinstance(value, str) else []
+        hint = difflib.get_close_matches(value.lower(), valid, n=1) if isinstance(value, str) else []
         did_you_mean = f" (did you mean '{hint[0]}'?)" if hint else ""
         raise self.fail(path, f"unknown {path[-1]} {found}{did_you_mean}; valid: {', '.join(valid)}")
 
