@@ -75,7 +75,10 @@ def document(
     doc.preamble.append(NoEscape(r"\newcommand{\deriveheading}[1]{\subsection*{#1}}"))
     # hyperref last, as it asks: bookmarks per part, and the title and author in the PDF's metadata.
     title, author = metadata
-    doc.preamble.append(NoEscape(r"\usepackage[hidelinks,bookmarksnumbered=false]{hyperref}"))
+    # Under xelatex, hyperref writes the page labels (1, 2, … as the pages are numbered anyway) from
+    # the .aux file, asking for a second run ("Rerun to get /PageLabels entry"): left out there.
+    labels = ",pdfpagelabels=false" if engine == "xelatex" else ""
+    doc.preamble.append(NoEscape(rf"\usepackage[hidelinks,bookmarksnumbered=false{labels}]{{hyperref}}"))
     # bookmark writes the outline in the same run: with hyperref alone the bookmarks need a
     # second pdflatex pass ("Rerun to get outlines right"), which doubled the solution's TeX time.
     doc.preamble.append(NoEscape(r"\usepackage{bookmark}"))
