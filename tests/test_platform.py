@@ -19,7 +19,7 @@ import derive
 from derive.cli import main
 from derive.errors import SpecError, TexMissing
 from derive.pdf import typeset
-from derive.pdf.compile import ENGINE_PACKAGES, compile_pdf
+from derive.pdf.compile import ENGINE_PACKAGES, compile_pdf, missing_tex
 from derive.pdf.typeset import Typesetter
 from derive.pipeline import Options, build_sheet, parse_spec
 from derive.render.document import MARK
@@ -241,3 +241,32 @@ def test_the_missing_engine_error_says_how_to_get_it(monkeypatch: pytest.MonkeyP
         compile_pdf("\\documentclass{article}", engine="lualatex")
     with pytest.raises(TexMissing, match=r"^pdflatex not found; .*apt-get install latexmk texlive-latex-base"):
         compile_pdf("\\documentclass{article}")
+
+
+# --- docs/tex.md --------------------------------------------------------------------------------
+
+DOCS = (ROOT / "docs" / "tex.md").read_text(encoding="utf-8")
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", DOCS, flags=re.S)
+
+
+@pytest.mark.parametrize("engine", [installed("lualatex")])
+def test_the_docs_blocks_run_as_pasted(
+    engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (toml,), (shell,), (python,) = blocks("toml"), blocks("sh"), blocks("python")
+    spec = parse_spec(toml, name="letter")
+    assert (spec.sheet.paper, spec.sheet.engine) == ("letter", engine)
+    monkeypatch.chdir(tmp_path)
+    command = shell.split()
+    assert command[0] == "derive" and len(shell.strip().splitlines()) == 1
+    result = subprocess.run([sys.executable, "-m", "derive", *command[1:]], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert PRODUCERS[engine] in info(tmp_path / "letter" / "backprop-solution.pdf")["Producer"]
+    exec(compile(python, "docs/tex.md", "exec"), {})
+    assert capsys.readouterr().out.strip() == "['backprop-exercise.pdf', 'backprop-solution.pdf']"
+    assert page_size(tmp_path / "letter" / "backprop-solution.pdf") == (612, 792)
+    message = blocks("text")[0].strip()
+    assert message == "derive: error: " + missing_tex("xelatex")
