@@ -153,9 +153,8 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
         options, unshared = own_caches(options)  # no cache that other users can write
         style = Style.of(spec.sheet, options.decimals, options.language)  # places, language, notation
         logo = logo_file(spec, options.logo_from)
-    with Typesetter(
-        options.pdf, options.timeout, logo, options.formats, spec.sheet.engine
-    ) as tex:  # TeX beside the Python
+    engine = spec.sheet.engine  # the spec's, or the options' where they choose one (:func:`sized`)
+    with Typesetter(options.pdf, options.timeout, logo, options.formats, engine) as tex:  # TeX beside the Python
         with budget:
             budget.enter("the exercise sheet")
             derivation = Derivation(spec)  # the exact derivation, part by part as the sheets need them

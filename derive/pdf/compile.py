@@ -19,7 +19,7 @@ INSTALL_HINT = (
 )
 MISSING_TEX = f"pdflatex not found; the .tex and answers files were written. To make the PDFs, {INSTALL_HINT}"
 ENGINE_PACKAGES = {"lualatex": "texlive-luatex", "xelatex": "texlive-xetex"}
-"""The Debian package that adds each engine but pdflatex to TeX Live (lualatex needs its fonts loader too)."""
+"""The Debian package that adds each engine but pdflatex to TeX Live (lualatex's font loader is in texlive-luatex)."""
 FORMAT_ENGINES = ("pdflatex",)
 """The engines whose preamble is cached as a format (:mod:`derive.pdf.formats`): xelatex cannot dump
 a format with OpenType fonts loaded, and a lualatex format loses the Lua state that pgfplots and the
