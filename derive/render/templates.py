@@ -232,4 +232,6 @@ def wrap(kind: str, body: str, env: jinja2.Environment, spec: Spec, style: Style
         style=style,
         diagram=True,
         logo=logo,
+        paper=sheet.paper,
+        engine=sheet.engine,
     )
