@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import doctest
 import io
+import json
 import os
 import re
 import shutil
@@ -174,6 +175,9 @@ def test_block_runs_as_written(block: Block, shell: dict[str, str], tmp_path: Pa
             compile_latex(
                 f"\\documentclass{{article}}\n{preamble}\\begin{{document}}\n{block.text}\\end{{document}}\n", tmp_path
             )
+    elif block.language == "json":
+        assert not block.marker, f"{block.name}: unknown marker {block.marker}"
+        json.loads(block.text)
     elif block.language == "text":
         assert block.marker == "output-of", f"{block.name}: a text block says what prints it (output-of), or not-run"
         if block.argument == ABOVE:
