@@ -1,7 +1,9 @@
-"""P3 and P4: exact derivation + verification + answers through the library, by network size.
+"""P3 and P4: exact derivation + verification + answers through the library, by network size and depth.
 
-Usage: python benchmarks/scaling.py [--sizes 2,4,8,16,32] [--runs 3] [--no-baseline]
+Usage: python benchmarks/scaling.py [--sizes 2,4,8,16,32] [--depths 2,4,8,16,32,50] [--runs 3] [--no-baseline]
 Each size runs in a fresh process (median of --runs): time, time per parameter, peak memory.
+The width series is W-W-W-1; the depth series a chain of 1×1 sigmoid layers (seconds per layer
+should stay flat: linear in depth), then a 12-layer 8-wide network.
 P4 compares 8-8-8-1 with the notebook approach, SymPy ``diff`` of the composed loss and
 ``xreplace`` of the numbers, measured in the same run. Prints; never asserts.
 """
@@ -18,21 +20,24 @@ import sys
 
 CHILD = r"""
 import json, random, resource, sys, time
-width = int(sys.argv[1])
+width, shape = int(sys.argv[1]), sys.argv[3]
 random.seed(width)
 
 def matrix(rows, cols):
     row = lambda: "[" + ", ".join(f'"{random.randint(-9, 9)}/10"' for _ in range(cols)) + "]"
     return "[" + ", ".join(row() for _ in range(rows)) + "]"
 
-text, previous = "[network]\n", 2
-for number, size in enumerate([width, width, width, 1], 1):
-    activation = "identity" if number == 4 else "sigmoid"
+# "width": W-W-W-1 from 2 inputs; "depth": a chain of W 1×1 layers; "deep": 11 layers of W and 1 output.
+sizes = {"width": [width, width, width, 1], "depth": [1] * width, "deep": [width] * 11 + [1]}[shape]
+text, previous = f"[network]\ninputs = {1 if shape == 'depth' else 2}\n", 1 if shape == "depth" else 2
+for number, size in enumerate(sizes, 1):
+    activation = "identity" if number == len(sizes) else "sigmoid"
     text += f'[[network.layers]]\nweights = {matrix(size, previous)}\nbias = {[0] * size}\n'
     text += f'activation = "{activation}"\n'
     previous = size
-text += '[loss]\nname = "squared_error"\n[[parts]]\nkind = "update"\nx = [1, -1]\ny = 1\nlearning_rate = "1/10"\n'
-params = sum(r * c + r for r, c in [(width, 2), (width, width), (width, width), (1, width)])
+x = "[1]" if shape == "depth" else "[1, -1]"
+text += f'[loss]\nname = "squared_error"\n[[parts]]\nkind = "update"\nx = {x}\ny = 1\nlearning_rate = "1/10"\n'
+params = sum(r * c + r for r, c in zip(sizes, [1 if shape == "depth" else 2, *sizes]))
 if sys.argv[2] == "derive":
     import derive
     from derive.render.answers import answers_json
@@ -67,11 +72,11 @@ print(json.dumps({"params": params, "seconds": seconds, "peak_mib": peak}))
 """
 
 
-def measure(width: int, engine: str, runs: int) -> dict[str, float]:
+def measure(width: int, engine: str, runs: int, shape: str = "width") -> dict[str, float]:
     results = []
     for _ in range(runs):
         out = subprocess.run(
-            [sys.executable, "-c", CHILD, str(width), engine], capture_output=True, text=True, check=True
+            [sys.executable, "-c", CHILD, str(width), engine, shape], capture_output=True, text=True, check=True
         )
         results.append(json.loads(out.stdout))
     return {
@@ -84,6 +89,7 @@ def measure(width: int, engine: str, runs: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="2,4,8,16,32")
+    parser.add_argument("--depths", default="2,4,8,16,32,50")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
@@ -98,6 +104,16 @@ def main() -> None:
         print(f"{name:<14} {result['params']:>6} {result['seconds']:>9.3f} {per:>10.0f} {result['peak_mib']:>10.0f}")
     if 32 in timings:
         print(f"P3: 32-32-32-1 in {timings[32]:.2f} s (target <= 5 s, <= 500 MB)")
+    print("chain          layers   seconds   ms/layer   peak MiB   (1×1 sigmoid layers, one SGD step)")
+    for depth in (int(d) for d in args.depths.split(",") if d):
+        result = measure(depth, "derive", args.runs, "depth")
+        per = 1e3 * result["seconds"] / depth
+        print(f"{'1x' + str(depth):<14} {depth:>6} {result['seconds']:>9.3f} {per:>10.1f} {result['peak_mib']:>10.0f}")
+        if depth == 50:
+            print(f"P1: a chain of 50 sigmoid layers in {result['seconds']:.2f} s (target < 2 s)")
+    if args.depths:
+        deep = measure(8, "derive", args.runs, "deep")
+        print(f"P1: 12 layers 8 wide ({deep['params']:.0f} parameters) in {deep['seconds']:.2f} s (target < 3 s)")
     if not args.no_baseline:
         baseline = measure(8, "sympy", 1)
         ours = timings.get(8) or measure(8, "derive", args.runs)["seconds"]

@@ -50,7 +50,7 @@ still built). derive watch runs until stopped: 130 after Ctrl-C.
 
 
 def parser() -> argparse.ArgumentParser:
-    from derive.exercise.model import LANGUAGES
+    from derive.exercise.model import ENGINES, LANGUAGES, PAPERS
     from derive.pdf.formats import default_cache
 
     main = argparse.ArgumentParser(
@@ -73,6 +73,12 @@ def parser() -> argparse.ArgumentParser:
             "--language",
             choices=sorted(LANGUAGES),
             help="language of the sheets (default: the spec's sheet.language, else en)",
+        )
+        sub.add_argument("--paper", choices=PAPERS, help="paper size (default: the spec's sheet.paper, else a4)")
+        sub.add_argument(
+            "--engine",
+            choices=ENGINES,
+            help="TeX engine (default: the spec's sheet.engine, else pdflatex)",
         )
         sub.add_argument("--no-pdf", action="store_true", help="write only the .tex and answers files")
         sub.add_argument(
@@ -242,6 +248,8 @@ def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
             output_dir=args.output,
             decimals=args.decimals,
             language=args.language,
+            paper=args.paper,
+            engine=args.engine,
             pdf=not args.no_pdf,
             timeout=args.timeout,
             max_seconds=args.max_seconds,

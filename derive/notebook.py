@@ -16,16 +16,14 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import jinja2
 from markupsafe import Markup
 
 from derive.maths.steps import PartSolution, Solution
 from derive.render.context import part_context
 from derive.render.step_context import line_context
-from derive.render.templates import Words, environment
+from derive.render.templates import Words, environment, finalizer
 from derive.terms.formula import NOTEBOOK, Quantity
 from derive.tex.escape import escape
-from derive.tex.printer import Latex
 from derive.tex.style import DEFAULT, Style
 
 FORMS = ("markdown", "latex")
@@ -43,30 +41,13 @@ def markdown_text(text: str) -> str:
     return _PUNCTUATION.sub(r"\\\1", text)
 
 
-def _markdown_finalize(value: object) -> Markup:
-    # As the sheets' finalize (derive.render.templates), with Markdown's escaping for plain text.
-    if isinstance(value, Markup):
-        return value
-    if isinstance(value, jinja2.Undefined):
-        return Markup(str(value))
-    if isinstance(value, Latex):
-        return Markup(value)
-    if isinstance(value, bool) or value is None:
-        raise TypeError(f"a template printed {value!r}; templates print text, numbers or LaTeX only")
-    if isinstance(value, int):
-        return Markup(str(value))
-    if isinstance(value, str):
-        return Markup(markdown_text(value))
-    raise TypeError(f"a template printed a {type(value).__name__}; the context must hold finished LaTeX")
-
-
 @functools.lru_cache(maxsize=8)
 def _catalogue(style: Style, form: str) -> tuple[Words, Any]:
     """``say`` and ``t`` of the language catalogue, its plain text escaped for ``form``."""
     env = environment(style=style)
     if form == "markdown":
         # An overlay with its own globals: the sheets' environment (cached and shared) is left as it is.
-        env = env.overlay(finalize=_markdown_finalize, cache_size=0)
+        env = env.overlay(finalize=finalizer(markdown_text), cache_size=0)
         env.globals = dict(env.globals)
         env.globals["t"] = env.get_template(f"lang/{style.language}.tex.j2").module
         env.globals["say"] = Words(env, style.language)

@@ -14,7 +14,7 @@ from derive.errors import SpecError
 from derive.exercise import reader
 from derive.exercise.check import check, expect
 from derive.exercise.logo import logo_file
-from derive.exercise.model import LANGUAGES, Spec
+from derive.exercise.model import ENGINES, LANGUAGES, PAPERS, Spec
 from derive.kinds import KINDS
 from derive.maths.derivation import Derivation
 from derive.maths.solve import outline, solver
@@ -49,6 +49,10 @@ class Options:
     """User template folders, searched before the built-in ones."""
     language: str | None = None
     """"en" or "de"; None keeps the spec's ``sheet.language``."""
+    paper: str | None = None
+    """"a4" or "letter"; None keeps the spec's ``sheet.paper``."""
+    engine: str | None = None
+    """"pdflatex", "lualatex" or "xelatex"; None keeps the spec's ``sheet.engine``."""
     formats: Path | None = field(default_factory=default_cache)
     """Folder of cached TeX formats of the preamble (:mod:`derive.pdf.formats`); None: no cache."""
     compiled: Path | None = field(default_factory=lambda: default_cache().parent / "templates")
@@ -75,6 +79,9 @@ class Options:
             raise TypeError(f"pdf: expected True or False, not {type(self.pdf).__name__}")
         if self.language is not None and self.language not in LANGUAGES:
             raise ValueError(f"language: expected one of {', '.join(LANGUAGES)}, found {self.language!r}")
+        for name, valid in (("paper", PAPERS), ("engine", ENGINES)):
+            if getattr(self, name) is not None and getattr(self, name) not in valid:
+                raise ValueError(f"{name}: expected one of {', '.join(valid)}, found {getattr(self, name)!r}")
         if isinstance(self.timeout, bool):
             raise TypeError("timeout: expected seconds, not bool")
         if not (isinstance(self.timeout, int | float) and math.isfinite(self.timeout)):
@@ -147,7 +154,8 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
         options, unshared = own_caches(options)  # no cache that other users can write
         style = Style.of(spec.sheet, options.decimals, options.language)  # places, language, notation
         logo = logo_file(spec, options.logo_from)
-    with Typesetter(options.pdf, options.timeout, logo, options.formats) as tex:  # TeX beside the Python
+    engine = spec.sheet.engine  # the spec's, or the options' where they choose one (:func:`sized`)
+    with Typesetter(options.pdf, options.timeout, logo, options.formats, engine) as tex:  # TeX beside the Python
         with budget:
             budget.enter("the exercise sheet")
             derivation = Derivation(spec)  # the exact derivation, part by part as the sheets need them
@@ -197,8 +205,12 @@ def own_caches(options: Options) -> tuple[Options, tuple[str, ...]]:
 
 def sized(spec: Spec, options: Options) -> Spec:
     """The spec as this build makes it: refused before any work when its network is too large for a
-    readable sheet; under the student policy, carrying the places the options ask for."""
+    readable sheet; on the paper and with the engine the options ask for; under the student policy,
+    carrying the places the options ask for."""
     check_size(spec)
+    chosen = {name: getattr(options, name) for name in ("paper", "engine") if getattr(options, name) is not None}
+    if chosen:
+        spec = replace(spec, sheet=replace(spec.sheet, **chosen))
     if spec.sheet.carry is not None and options.decimals is not None:
         # The student policy carries what the sheet shows: the places asked for are the ones rounded to.
         return replace(spec, sheet=replace(spec.sheet, decimals=options.decimals))

@@ -5,14 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
 import derive
-from derive.maths.steps import Solution
+from derive.maths.steps import Plot, Solution
 from derive.pipeline import Options, build_sheet
+from derive.render.answers import answers
+from derive.render.fragments import PGFPLOTS_COMPAT
 from tests.test_cli import text_of
 
 HOSTS = {
@@ -64,17 +67,28 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _compile(folder: Path, name: str, text: str) -> str:
+def _pdflatex(folder: Path, name: str, text: str) -> None:
     (folder / f"{name}.tex").write_text(text, encoding="utf-8")
     result = subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
         cwd=folder,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
     )
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def _compile(folder: Path, name: str, text: str) -> str:
+    """The text of the compiled host document."""
+    _pdflatex(folder, name, text)
     return text_of(folder / f"{name}.pdf")
+
+
+def _log(folder: Path, name: str, text: str) -> str:
+    """The log of the compiled host document, its lines joined (TeX wraps them at 79)."""
+    _pdflatex(folder, name, text)
+    return "".join((folder / f"{name}.log").read_text(encoding="utf-8", errors="replace").splitlines())
 
 
 @pytest.mark.parametrize("host", list(HOSTS))
@@ -152,3 +166,37 @@ def test_a_part_out_of_range_is_an_index_error(example: Solution) -> None:
     for number in (0, -1, len(example.parts) + 1):
         with pytest.raises(IndexError, match=f"part {number}: the solution has parts 1 to {len(example.parts)}"):
             example.part(number)
+
+
+def _plotted(example: Solution) -> int:
+    """The first part with a plot."""
+    return next(p.number for p in example.parts for s in p.sections if any(isinstance(x, Plot) for x in s.steps))
+
+
+def test_a_plot_fragment_in_the_preamble_it_asks_for_draws_without_a_compat_warning(
+    built: Path, example: Solution
+) -> None:
+    number = _plotted(example)
+    fragment = (built / "backprop-fragments" / f"part{number}-solution.tex").read_text()
+    # The preamble as the fragment's own header comment gives it, pasted.
+    asked = re.search(r"^%   (\\usepackage.*) and (\\usepackage\{pgfplots\}.*)\.$", fragment, re.M)
+    assert asked is not None and f"compat={PGFPLOTS_COMPAT}" in asked.group(2)
+    body = f"\\begin{{document}}\n\\input{{backprop-fragments/part{number}-solution.tex}}\n\\end{{document}}\n"
+    log = _log(built, "asked", f"\\documentclass{{article}}\n{asked.group(1)}\n{asked.group(2)}\n{body}")
+    assert "compatibility mode" not in log
+    # A host without the compat line still compiles the plot (at the sheet's level, in the fragment only).
+    log = _log(built, "unasked", f"\\documentclass{{article}}\n{asked.group(1)}\n\\usepackage{{pgfplots}}\n{body}")
+    assert "Package pgfplots Warning: running in backwards compatibility mode" in log
+
+
+def test_deriveexact_of_a_value_without_a_short_exact_form_says_so(built: Path, example: Solution) -> None:
+    document = answers(example, 4)
+    long = next(e for e in document["quantities"] if e["latex"] is None)
+    short = next(e for e in document["quantities"] if e["latex"] is not None)
+    host = (
+        "\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n\\input{backprop-values.tex}\n"
+        f"$\\deriveexact{{{long['name']}}}$ and $\\deriveexact{{{short['name']}}}$.\n\\end{{document}}\n"
+    )
+    log = _log(built, "exact", host)
+    assert f"Package derive Warning: \\deriveexact{{{long['name']}}} has no exact form short enough" in log
+    assert f"\\deriveexact{{{short['name']}}}" not in log

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import doctest
 import re
-import subprocess
 import tomllib
 from fractions import Fraction
 from pathlib import Path
@@ -17,11 +16,8 @@ import sympy as sp
 import derive
 from derive.errors import SpecError
 from derive.exercise.reader import example_path
-from derive.maths.steps import PartSolution, Plot, Solution
+from derive.maths.steps import PartSolution, Solution
 from derive.notebook import markdown_text
-from derive.pipeline import Options, build_sheet
-from derive.render.answers import answers
-from derive.render.fragments import PGFPLOTS_COMPAT
 from derive.render.reproduce import worked
 from derive.tex.style import DEFAULT, Style
 
@@ -173,65 +169,6 @@ def test_a_bad_dict_is_refused_in_one_line_naming_the_field() -> None:
     assert "cannot name the output files" in _refused(_data(), "../out")
     with pytest.raises(TypeError, match="spec_from_dict: data must be a dict of the spec's tables"):
         derive.spec_from_dict("[network]")  # type: ignore[arg-type]
-
-
-# LaTeX users: fragments in their own documents.
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("notebook-course")
-    build_sheet(derive.load_example(), Options(output_dir=out, pdf=False))
-    return out
-
-
-def _log(folder: Path, name: str, text: str) -> str:
-    (folder / f"{name}.tex").write_text(text, encoding="utf-8")
-    result = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
-    return "".join(
-        (folder / f"{name}.log").read_text(encoding="utf-8", errors="replace").splitlines()
-    )  # TeX wraps at 79
-
-
-def _plotted(example: Solution) -> int:
-    """The first part with a plot."""
-    return next(p.number for p in example.parts for s in p.sections if any(isinstance(x, Plot) for x in s.steps))
-
-
-def test_a_plot_fragment_in_the_preamble_it_asks_for_draws_without_a_compat_warning(
-    built: Path, example: Solution
-) -> None:
-    number = _plotted(example)
-    fragment = (built / "backprop-fragments" / f"part{number}-solution.tex").read_text()
-    # The preamble as the fragment's own header comment gives it, pasted.
-    asked = re.search(r"^%   (\\usepackage.*) and (\\usepackage\{pgfplots\}.*)\.$", fragment, re.M)
-    assert asked is not None and f"compat={PGFPLOTS_COMPAT}" in asked.group(2)
-    body = f"\\begin{{document}}\n\\input{{backprop-fragments/part{number}-solution.tex}}\n\\end{{document}}\n"
-    log = _log(built, "asked", f"\\documentclass{{article}}\n{asked.group(1)}\n{asked.group(2)}\n{body}")
-    assert "compatibility mode" not in log
-    # A host without the compat line still compiles the plot (at the sheet's level, in the fragment only).
-    log = _log(built, "unasked", f"\\documentclass{{article}}\n{asked.group(1)}\n\\usepackage{{pgfplots}}\n{body}")
-    assert "Package pgfplots Warning: running in backwards compatibility mode" in log
-
-
-def test_deriveexact_of_a_value_without_a_short_exact_form_says_so(built: Path, example: Solution) -> None:
-    document = answers(example, 4)
-    long = next(e for e in document["quantities"] if e["latex"] is None)
-    short = next(e for e in document["quantities"] if e["latex"] is not None)
-    host = (
-        "\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n\\input{backprop-values.tex}\n"
-        f"$\\deriveexact{{{long['name']}}}$ and $\\deriveexact{{{short['name']}}}$.\n\\end{{document}}\n"
-    )
-    log = _log(built, "exact", host)
-    assert f"Package derive Warning: \\deriveexact{{{long['name']}}} has no exact form short enough" in log
-    assert f"\\deriveexact{{{short['name']}}}" not in log
 
 
 def test_the_notebook_docs_run_as_written() -> None:

@@ -43,7 +43,7 @@ def test_an_interrupt_leaves_no_partial_files_and_no_temporary_folders(
 
     before = {p.name for p in Path(tempfile.gettempdir()).glob("derive-tex-*")}
 
-    def interrupted(source: str, timeout: float, files: object = None, formats: object = None) -> bytes:
+    def interrupted(source: str, timeout: float, *rest: object) -> bytes:  # files, formats, engine
         raise KeyboardInterrupt
 
     monkeypatch.setattr(typeset, "compile_pdf", interrupted)

@@ -18,7 +18,19 @@ from derive.catalog.losses import Loss
 from derive.errors import SpecError
 from derive.exercise.fields import field_path, kind_of
 from derive.exercise.kind import PartKind
-from derive.exercise.model import DECIMAL_MARKS, LANGUAGES, Layer, Network, Part, Sample, Sheet, Spec, Vector
+from derive.exercise.model import (
+    DECIMAL_MARKS,
+    ENGINES,
+    LANGUAGES,
+    PAPERS,
+    Layer,
+    Network,
+    Part,
+    Sample,
+    Sheet,
+    Spec,
+    Vector,
+)
 from derive.exercise.notation import Notation
 from derive.exercise.text import problem
 from derive.terms.numbers import NumberError, parse_exact, within_limits
@@ -141,7 +153,14 @@ def _sheet(sheet: object) -> Sheet:
     _flag(["sheet", "significant"], sheet.significant)
     _whole(["sheet", "decimals"], sheet.decimals, int(sheet.significant), 12)
     _flag(["sheet", "exact"], sheet.exact)
-    for key, valid in (("rounding", POLICIES), ("language", tuple(LANGUAGES)), ("decimal_mark", ("", *DECIMAL_MARKS))):
+    choices = {
+        "rounding": POLICIES,
+        "language": tuple(LANGUAGES),
+        "decimal_mark": ("", *DECIMAL_MARKS),
+        "paper": PAPERS,
+        "engine": ENGINES,
+    }
+    for key, valid in choices.items():
         if getattr(sheet, key) not in valid:
             found = getattr(sheet, key)
             raise _fail(["sheet", key], f"expected one of {', '.join(map(repr, valid))}; found {found!r}")

@@ -18,6 +18,10 @@ from derive.terms.rounding import Carry
 LANGUAGES = {"en": ".", "de": ","}
 """The sheet languages (each has a catalogue ``templates/lang/<code>.tex.j2``) and their decimal marks."""
 DECIMAL_MARKS = (".", ",")
+PAPERS = ("a4", "letter")
+"""The sheets' paper sizes: ISO A4 (595 × 842 pt) or US Letter (612 × 792 pt)."""
+ENGINES = ("pdflatex", "lualatex", "xelatex")
+"""The TeX engines that typeset the sheets (:mod:`derive.pdf.compile`); pdflatex is TeX Live's base."""
 ONE = sp.Integer(1)
 P = TypeVar("P")
 Vector = tuple[sp.Rational, ...]
@@ -180,6 +184,10 @@ class Sheet:
     language: str = "en"
     decimal_mark: str = ""
     """"." or ","; empty means the language's own (a comma for German)."""
+    paper: str = "a4"
+    """The paper size, one of :data:`PAPERS`."""
+    engine: str = "pdflatex"
+    """The TeX engine that typesets the PDFs, one of :data:`ENGINES`."""
     logo: str = ""
     """Absolute path of an image for the title block, or empty (read by :func:`derive.exercise.logo.logo_file`)."""
     folder: str = ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import stat
@@ -20,7 +21,7 @@ from derive.errors import SpecError
 from derive.exercise.check import check, expect, name_problem
 from derive.exercise.fields import MAX_WIDTH, kind_of, shown
 from derive.exercise.kind import PartKind
-from derive.exercise.model import DECIMAL_MARKS, LANGUAGES, Layer, Network, Part, Sheet, Spec
+from derive.exercise.model import DECIMAL_MARKS, ENGINES, LANGUAGES, PAPERS, Layer, Network, Part, Sheet, Spec
 from derive.exercise.notation import NAMED, UNIT_LETTERS, Notation, name_latex
 from derive.exercise.parts import MAX_PARTS, PartReader
 from derive.exercise.shapes import Shape, choice, whole
@@ -140,6 +141,8 @@ SHEET_KEYS: Mapping[str, Shape] = {
     "rounding": choice(POLICIES, '"exact" (default), or "student": every value rounded as computed'),
     "language": choice(tuple(LANGUAGES), 'the sheet\'s language: "en" or "de"'),
     "decimal_mark": choice(DECIMAL_MARKS, "the decimal mark (default: the language's)"),
+    "paper": choice(PAPERS, 'the paper size: "a4" (default) or "letter"'),
+    "engine": choice(ENGINES, 'the TeX engine: "pdflatex" (default), "lualatex" or "xelatex"'),
     "logo": Shape("logo", f"an image ({', '.join(LOGO_TYPES)}) beside the title, relative to the spec"),
 }
 """[sheet]: every key, with what it takes (:mod:`derive.schema` writes them for editors)."""
@@ -264,6 +267,9 @@ class _Reader(PartReader):
             if mark not in DECIMAL_MARKS:
                 raise self.fail(["sheet", "decimal_mark"], f'expected "." or ","; found {shown(mark)}')
             fields["decimal_mark"] = mark
+        for key, valid in (("paper", PAPERS), ("engine", ENGINES)):
+            if key in table:
+                fields[key] = self.choice(["sheet", key], table[key], valid)
         if "logo" in table:
             fields["logo"] = self.logo(["sheet", "logo"], table["logo"])
         return Sheet(**fields, folder=str(self.folder or ""))  # type: ignore[arg-type]
@@ -316,6 +322,15 @@ class _Reader(PartReader):
             for key in ("decimals", "exact"):
                 if getattr(part, key) is not None:
                     raise self.fail([*path, key], 'with rounding = "student" every part carries the sheet\'s decimals')
+
+    def choice(self, path: Sequence[str | int], value: object, valid: Sequence[str]) -> str:
+        """One of ``valid`` (``paper``, ``engine``); a near miss ("A4", "luatex") is named in the error."""
+        if isinstance(value, str) and value in valid:
+            return value
+        found = repr(value) if isinstance(value, str) else kind_of(value)
+        hint = difflib.get_close_matches(value.lower(), valid, n=1) if isinstance(value, str) else []
+        did_you_mean = f" (did you mean '{hint[0]}'?)" if hint else ""
+        raise self.fail(path, f"unknown {path[-1]} {found}{did_you_mean}; valid: {', '.join(valid)}")
 
     def logo(self, path: Sequence[str | int], value: object) -> str:
         """An image file's absolute path, relative to the spec's folder (or the working folder for a spec

@@ -18,6 +18,12 @@ INSTALL_HINT = (
     "texlive-latex-extra texlive-fonts-recommended lmodern"
 )
 MISSING_TEX = f"pdflatex not found; the .tex and answers files were written. To make the PDFs, {INSTALL_HINT}"
+ENGINE_PACKAGES = {"lualatex": "texlive-luatex", "xelatex": "texlive-xetex"}
+"""The Debian package that adds each engine but pdflatex to TeX Live (lualatex's font loader is in texlive-luatex)."""
+FORMAT_ENGINES = ("pdflatex",)
+"""The engines whose preamble is cached as a format (:mod:`derive.pdf.formats`): xelatex cannot dump
+a format with OpenType fonts loaded, and a lualatex format loses the Lua state that pgfplots and the
+font loader keep (its sheets failed at the first plot), so those two compile the whole source."""
 MAX_PASSES = 3
 """One pass unless the log asks for a rerun (cross-references); never more than this."""
 
@@ -58,54 +64,68 @@ def rerun_asked(log: str) -> bool:
     return re.search(r"Rerun to get|Label\(s\) may have changed", log) is not None
 
 
-def have_tex() -> bool:
-    return shutil.which("pdflatex") is not None
+def have_tex(engine: str = "pdflatex") -> bool:
+    return shutil.which(engine) is not None
+
+
+def missing_tex(engine: str) -> str:
+    """What to say when ``engine`` is not installed: the build wrote the rest, and how to install it."""
+    if engine not in ENGINE_PACKAGES:
+        return MISSING_TEX
+    return (
+        f"{engine} not found; the .tex and answers files were written. To make the PDFs with {engine}, "
+        f'install it (sudo apt-get install {ENGINE_PACKAGES[engine]}) or choose engine = "pdflatex"'
+    )
 
 
 class TexTimeout(TexError):
-    """pdflatex ran past its time limit (a second try would too)."""
+    """TeX ran past its time limit (a second try would too)."""
 
 
 def compile_pdf(
-    source: str, timeout: float = 60.0, files: dict[str, bytes] | None = None, formats: Path | None = None
+    source: str,
+    timeout: float = 60.0,
+    files: dict[str, bytes] | None = None,
+    formats: Path | None = None,
+    engine: str = "pdflatex",
 ) -> Pdf:
     """Compile a LaTeX document and return the PDF; raise TexError with the log's lines.
 
     ``files`` are put beside the source (a logo the document includes), by name. ``formats`` is
     the folder of cached preamble formats (:mod:`derive.pdf.formats`); None compiles the whole
     source every time. A sheet that fails with its cached format is compiled in full, so errors
-    are always reported from the whole source.
+    are always reported from the whole source. ``engine`` is pdflatex, lualatex or xelatex.
     """
-    if not have_tex():
-        raise TexMissing(MISSING_TEX)
+    if not have_tex(engine):
+        raise TexMissing(missing_tex(engine))
     with tempfile.TemporaryDirectory(prefix="derive-tex-") as folder:
         work = Path(folder)
         for name, data in (files or {}).items():
             (work / name).write_bytes(data)
         env = tex_environment(work)
-        body, extra, fmt = with_format(source, work, env, timeout, formats)
+        body, extra, fmt = with_format(source, work, env, timeout, formats, engine)
         if fmt is not None:
             (work / "sheet.tex").write_text(body, encoding="utf-8")
             try:
-                return _passes(work, extra, env, timeout)
+                return _passes(work, extra, env, timeout, engine)
             except TexTimeout:
                 raise
             except TexError:
                 for made in work.glob("sheet.*"):
                     made.unlink()
         (work / "sheet.tex").write_text(source, encoding="utf-8")
-        pdf = _passes(work, [], env, timeout)
+        pdf = _passes(work, [], env, timeout, engine)
         if fmt is not None:  # the whole source compiled where the format failed: distrust the format
             forget(fmt)
         return pdf
 
 
 def with_format(
-    source: str, work: Path, env: dict[str, str], timeout: float, formats: Path | None
+    source: str, work: Path, env: dict[str, str], timeout: float, formats: Path | None, engine: str = "pdflatex"
 ) -> tuple[str, list[str], Format | None]:
-    """What pdflatex compiles in ``work``: the text after the shared preamble, the option that loads
+    """What ``engine`` compiles in ``work``: the text after the shared preamble, the option that loads
     its cached format (copied into ``work``) and the format; without one, the whole source."""
-    pieces = split(source) if formats is not None else None
+    pieces = split(source) if formats is not None and engine in FORMAT_ENGINES else None
     fmt = format_for(pieces[0], formats, env, timeout) if pieces and formats is not None else None
     if pieces is None or fmt is None:
         return source, [], None
@@ -113,14 +133,14 @@ def with_format(
     return pieces[1], ["-fmt=derive"], fmt
 
 
-def _passes(work: Path, extra: list[str], env: dict[str, str], timeout: float) -> Pdf:
-    """Run pdflatex on ``work/sheet.tex``: once, or again while the log asks for a rerun."""
-    command = ["pdflatex", *extra, *ENGINE_OPTIONS, "sheet.tex"]
+def _passes(work: Path, extra: list[str], env: dict[str, str], timeout: float, engine: str) -> Pdf:
+    """Run ``engine`` on ``work/sheet.tex``: once, or again while the log asks for a rerun."""
+    command = [engine, *extra, *ENGINE_OPTIONS, "sheet.tex"]
     for _ in range(MAX_PASSES):
         try:
             run = processes.run(command, cwd=work, env=env, timeout=timeout)  # killed with its build
         except subprocess.TimeoutExpired:
-            raise TexTimeout(f"pdflatex did not finish within {timeout:g} s") from None
+            raise TexTimeout(f"{engine} did not finish within {timeout:g} s") from None
         log = _read(work / "sheet.log")
         if run.returncode != 0 or not (work / "sheet.pdf").exists():
             raise TexError("LaTeX failed:\n" + log_excerpt(log or run.stdout.decode("utf-8", "replace")))

@@ -7,7 +7,9 @@ once (LaTeX's ``\\input`` opens it twice, to test that it exists, which a pipe d
 
 Anything unusual (TeX stops with an error, asks for a second run, or the derivation fails) ends
 the stream; the caller then compiles the finished source the usual way, so errors are always
-reported from the whole document.
+reported from the whole document. Where there are no named pipes (Windows has no ``os.mkfifo``;
+some file systems refuse them) :class:`NoPipes` says so before TeX starts, and the caller compiles
+the finished source: the same PDF, later.
 """
 
 from __future__ import annotations
@@ -35,25 +37,43 @@ POLL = 0.005
 """Seconds between attempts to open a pipe TeX has not reached yet."""
 
 
+class NoPipes(Exception):
+    """Named pipes cannot be made here (no ``os.mkfifo``, or the temporary folder refuses them)."""
+
+
 class StreamedPdf:
-    """One pdflatex run fed part by part: :meth:`part` never blocks; :meth:`finish` waits for the PDF.
+    """One TeX run fed part by part: :meth:`part` never blocks; :meth:`finish` waits for the PDF.
 
     TeX is started by the writer thread (after the preamble's format is found, or built on a
     first run), so the caller goes on deriving at once.
     """
 
-    def __init__(self, head: str, parts: int, timeout: float, files: dict[str, bytes], formats: Path | None) -> None:
-        self.timeout = timeout
+    def __init__(
+        self,
+        head: str,
+        parts: int,
+        timeout: float,
+        files: dict[str, bytes],
+        formats: Path | None,
+        engine: str = "pdflatex",
+    ) -> None:
+        self.timeout, self.engine = timeout, engine
+        # XeTeX reads a file's first two bytes to sniff its encoding and rewinds, which a pipe cannot:
+        # the two bytes were lost. After a UTF-8 byte-order mark it reads on without rewinding.
+        self.mark = b"\xef\xbb\xbf" if engine == "xelatex" else b""
         self.runs = processes.runs()  # the build's: stopping it kills this TeX too
         self.work = Path(tempfile.mkdtemp(prefix="derive-tex-"))
         self.pending: queue.Queue[str | None] = queue.Queue()
         self.stopped = threading.Event()
         self.lock = threading.Lock()
         self.process: subprocess.Popen[bytes] | None = None
-        for name, data in files.items():
-            (self.work / name).write_bytes(data)
-        for k in range(1, parts + 1):
-            os.mkfifo(self.work / f"part{k}.tex")
+        try:
+            make_pipes(self.work, parts)
+            for name, data in files.items():
+                (self.work / name).write_bytes(data)
+        except BaseException:
+            shutil.rmtree(self.work, ignore_errors=True)
+            raise
         inputs = "".join(f"\\csname @@input\\endcsname part{k}.tex\n" for k in range(1, parts + 1))
         context = contextvars.copy_context()  # the writer builds the format: as part of this build
         self.writer = threading.Thread(target=context.run, args=(self._run, head + inputs, parts, formats), daemon=True)
@@ -65,7 +85,7 @@ class StreamedPdf:
 
     def _start(self, source: str, formats: Path | None) -> bool:
         env = tex_environment(self.work)
-        source, extra, _ = with_format(source, self.work, env, self.timeout, formats)
+        source, extra, _ = with_format(source, self.work, env, self.timeout, formats, self.engine)
         (self.work / "sheet.tex").write_text(source, encoding="utf-8")
         with self.lock:
             if self.stopped.is_set():
@@ -74,7 +94,7 @@ class StreamedPdf:
             # would wait forever: `timeout` bounds its life; its own process group is killed whole.
             limit = str(int(LIFETIME * self.timeout))
             self.process = self.runs.start(
-                ["timeout", "-k", "5", limit, "pdflatex", *extra, *ENGINE_OPTIONS, "sheet.tex"],
+                ["timeout", "-k", "5", limit, self.engine, *extra, *ENGINE_OPTIONS, "sheet.tex"],
                 cwd=self.work,
                 env=env,
                 capture=False,
@@ -109,7 +129,7 @@ class StreamedPdf:
         try:
             os.set_blocking(handle, True)
             with os.fdopen(handle, "wb") as stream:
-                stream.write(text.encode("utf-8"))
+                stream.write(self.mark + text.encode("utf-8"))
             return True
         except OSError:  # TeX stopped reading (an error in this part)
             return False
@@ -147,3 +167,16 @@ class StreamedPdf:
         """End the run and remove its folder (after :meth:`finish`, or when the derivation failed)."""
         self.close()
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def make_pipes(folder: Path, parts: int) -> None:
+    """``part1.tex`` … ``part<parts>.tex`` in ``folder`` as named pipes; :class:`NoPipes` where the
+    platform has none (Windows) or the file system refuses them."""
+    mkfifo = getattr(os, "mkfifo", None)
+    if mkfifo is None:
+        raise NoPipes("no os.mkfifo on this platform")
+    try:
+        for k in range(1, parts + 1):
+            mkfifo(folder / f"part{k}.tex")
+    except (OSError, NotImplementedError) as error:
+        raise NoPipes(f"named pipes refused: {error}") from error

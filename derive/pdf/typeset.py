@@ -13,21 +13,30 @@ from typing import Any
 
 from derive.errors import TexMissing
 from derive.pdf import processes
-from derive.pdf.compile import MISSING_TEX, Pdf, compile_pdf, have_tex
-from derive.pdf.stream import StreamedPdf
+from derive.pdf.compile import Pdf, compile_pdf, have_tex, missing_tex
+from derive.pdf.stream import NoPipes, StreamedPdf
 
 
 class Typesetter:
     """TeX for a build: :meth:`compile` a finished document, :meth:`stream` one in pieces and
     :meth:`finish` it, then :meth:`pdfs`; used as a context manager, so that an error on the way
-    cancels every TeX run. With ``wanted`` False (or no TeX on the machine) nothing is typeset."""
+    cancels every TeX run. With ``wanted`` False (or no ``engine`` on the machine) nothing is typeset."""
 
-    def __init__(self, wanted: bool, timeout: float, files: dict[str, bytes], formats: Path | None) -> None:
-        self.wanted, self.enabled = wanted, wanted and have_tex()
+    def __init__(
+        self,
+        wanted: bool,
+        timeout: float,
+        files: dict[str, bytes],
+        formats: Path | None,
+        engine: str = "pdflatex",
+    ) -> None:
+        self.wanted, self.enabled, self.engine = wanted, wanted and have_tex(engine), engine
         self.timeout, self.files, self.formats = timeout, files, formats
         self.pool = ThreadPoolExecutor(max_workers=2)
         self.jobs: dict[str, Future[Pdf]] = {}
         self.streams: dict[str, StreamedPdf] = {}
+        self.unstreamed: set[str] = set()
+        """Documents that could not be streamed (no named pipes): compiled whole when finished."""
         self.runs = processes.Runs()
         self.token: contextvars.Token[processes.Runs | None] | None = None
 
@@ -56,38 +65,46 @@ class Typesetter:
     def compile(self, name: str, source: str) -> None:
         """Typeset a finished document."""
         if self.enabled:
-            self.jobs[name] = self._submit(compile_pdf, source, self.timeout, self.files, self.formats)
+            self.jobs[name] = self._submit(compile_pdf, source, self.timeout, self.files, self.formats, self.engine)
 
     def stream(self, name: str, pieces: int) -> Callable[[str], None]:
         """Where a document of ``pieces`` pieces goes piece by piece: TeX starts on the first (its head)
-        at once and typesets each later one as it arrives."""
+        at once and typesets each later one as it arrives; where named pipes cannot be made, the
+        finished document is compiled whole (:meth:`finish`)."""
 
         def piece(text: str) -> None:
-            if not self.enabled:
+            if not self.enabled or name in self.unstreamed:
                 return
             if name in self.streams:
                 self.streams[name].part(text)
             else:
                 with processes.held():  # its temporary folder is made and recorded, or not made
-                    self.streams[name] = StreamedPdf(text, pieces - 1, self.timeout, self.files, self.formats)
+                    try:
+                        self.streams[name] = StreamedPdf(
+                            text, pieces - 1, self.timeout, self.files, self.formats, self.engine
+                        )
+                    except NoPipes:
+                        self.unstreamed.add(name)
 
         return piece
 
     def finish(self, name: str, source: str) -> None:
         """A streamed document is complete: its PDF is the streamed run's, or (where the stream stopped:
         a TeX error, a second pass asked for) the whole ``source`` compiled, so that errors are always
-        reported from the whole document."""
+        reported from the whole document. One never streamed (no named pipes) is compiled whole."""
         stream = self.streams.get(name)
-        if stream is not None:
-            self.jobs[name] = self._submit(
-                lambda: stream.finish() or compile_pdf(source, self.timeout, self.files, self.formats)
-            )
+        if stream is None:
+            self.compile(name, source)
+            return
+        self.jobs[name] = self._submit(
+            lambda: stream.finish() or compile_pdf(source, self.timeout, self.files, self.formats, self.engine)
+        )
 
     def pdfs(self, stem: str) -> dict[str, Pdf]:
         """Every document's PDF, once TeX is done, as ``<stem>-<name>.pdf``."""
         return {f"{stem}-{name}.pdf": job.result() for name, job in self.jobs.items()}
 
     def missing(self) -> None:
-        """Raise :class:`TexMissing` where PDFs were wanted but no TeX is installed."""
+        """Raise :class:`TexMissing` where PDFs were wanted but the engine is not installed."""
         if self.wanted and not self.enabled:
-            raise TexMissing(MISSING_TEX)
+            raise TexMissing(missing_tex(self.engine))

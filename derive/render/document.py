@@ -14,6 +14,8 @@ MARK = "% derive: the preamble above is shared by derive's sheets (cached as a T
 """The line after which a sheet's own preamble lines (its PDF title) begin."""
 MATRIX_COLUMNS = r"\setcounter{MaxMatrixCols}{200}"
 """amsmath's matrices take 10 columns; a sheet's (200 parameters) may take up to 200."""
+PAPER_OPTIONS = {"a4": "a4paper", "letter": "letterpaper"}
+"""The class and geometry option of each paper size (:data:`derive.exercise.model.PAPERS`)."""
 BREAKABLE_COMMA = r'{\catcode`\,=\active\gdef,{\mathchar"613B\penalty500\relax}}\mathcode`\,="8000\relax'
 """The comma of inline maths as a place a line may break (at the cost of a break after a relation)."""
 
@@ -25,19 +27,28 @@ def document(
     style: Style = DEFAULT,
     diagram: bool = False,
     logo: bool = False,
+    paper: str = "a4",
+    engine: str = "pdflatex",
 ) -> str:
-    """Wrap a rendered body in the preamble, built with pylatex.
+    """Wrap a rendered body in the preamble, built with pylatex, for ``paper`` and the TeX ``engine``.
 
     ``\\deriveheading`` sets the headings inside a part: a subsection here; a lecturer's document
     that inputs a fragment may define it otherwise.
     """
+    size = PAPER_OPTIONS[paper]
+    # pdflatex reads UTF-8 through inputenc and sets Latin Modern in T1 (Type 1 fonts); lualatex and
+    # xelatex read UTF-8 themselves and set the same Latin Modern from its OpenType files (their TU
+    # encoding): fontenc and inputenc are for 8-bit TeX only.
+    eight_bit = engine == "pdflatex"
     doc = Document(
         documentclass="article",
-        document_options=["a4paper", "11pt"],
+        document_options=[size, "11pt"],
+        fontenc="T1" if eight_bit else None,
+        inputenc="utf8" if eight_bit else None,
         lmodern=True,
         textcomp=False,
         page_numbers=False,
-        geometry_options={"margin": "2.2cm"},
+        geometry_options={"margin": "2.2cm"},  # geometry takes the paper from the class options
     )
     for name in PACKAGES:
         doc.packages.append(Package(name))
@@ -64,7 +75,10 @@ def document(
     doc.preamble.append(NoEscape(r"\newcommand{\deriveheading}[1]{\subsection*{#1}}"))
     # hyperref last, as it asks: bookmarks per part, and the title and author in the PDF's metadata.
     title, author = metadata
-    doc.preamble.append(NoEscape(r"\usepackage[hidelinks,bookmarksnumbered=false]{hyperref}"))
+    # Under xelatex, hyperref writes the page labels (1, 2, … as the pages are numbered anyway) from
+    # the .aux file, asking for a second run ("Rerun to get /PageLabels entry"): left out there.
+    labels = ",pdfpagelabels=false" if engine == "xelatex" else ""
+    doc.preamble.append(NoEscape(rf"\usepackage[hidelinks,bookmarksnumbered=false{labels}]{{hyperref}}"))
     # bookmark writes the outline in the same run: with hyperref alone the bookmarks need a
     # second pdflatex pass ("Rerun to get outlines right"), which doubled the solution's TeX time.
     doc.preamble.append(NoEscape(r"\usepackage{bookmark}"))

@@ -8,7 +8,7 @@ output.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,23 +30,32 @@ from derive.tex.printer import Latex
 from derive.tex.style import DEFAULT, Style
 
 
-def _finalize(value: object) -> Markup:
-    # Autoescape is on so that macro output comes back as Markup (already LaTeX); this finalize
-    # replaces Jinja's HTML escaping by LaTeX escaping for every plain string. Maths arrives as
-    # LaTeX the sheet's printer wrote (names, notation and decimal mark decided there).
-    if isinstance(value, Markup):
-        return value
-    if isinstance(value, jinja2.Undefined):
-        return Markup(str(value))  # StrictUndefined raises here, naming the missing variable
-    if isinstance(value, Latex):
-        return Markup(value)
-    if isinstance(value, bool) or value is None:
-        raise TypeError(f"a template printed {value!r}; templates print text, numbers or LaTeX only")
-    if isinstance(value, int):
-        return Markup(str(value))
-    if isinstance(value, str):
-        return Markup(escape(value))
-    raise TypeError(f"a template printed a {type(value).__name__}; the context must hold finished LaTeX")
+def finalizer(escape_text: Callable[[str], str]) -> Callable[[object], Markup]:
+    """What a template prints, made text: ``escape_text`` for a plain string (LaTeX escaping on the
+    sheets, Markdown's in a notebook), finished LaTeX as it is."""
+
+    def finalize(value: object) -> Markup:
+        # Autoescape is on so that macro output comes back as Markup (already LaTeX); this finalize
+        # replaces Jinja's HTML escaping for every plain string. Maths arrives as LaTeX the sheet's
+        # printer wrote (names, notation and decimal mark decided there).
+        if isinstance(value, Markup):
+            return value
+        if isinstance(value, jinja2.Undefined):
+            return Markup(str(value))  # StrictUndefined raises here, naming the missing variable
+        if isinstance(value, Latex):
+            return Markup(value)
+        if isinstance(value, bool) or value is None:
+            raise TypeError(f"a template printed {value!r}; templates print text, numbers or LaTeX only")
+        if isinstance(value, int):
+            return Markup(str(value))
+        if isinstance(value, str):
+            return Markup(escape_text(value))
+        raise TypeError(f"a template printed a {type(value).__name__}; the context must hold finished LaTeX")
+
+    return finalize
+
+
+_finalize = finalizer(escape)
 
 
 def template_dirs(extra: Sequence[Path] = ()) -> list[Path]:
@@ -232,4 +241,6 @@ def wrap(kind: str, body: str, env: jinja2.Environment, spec: Spec, style: Style
         style=style,
         diagram=True,
         logo=logo,
+        paper=sheet.paper,
+        engine=sheet.engine,
     )

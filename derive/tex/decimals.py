@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import sympy as sp
 
-from derive.terms.formula import Quantity
+from derive.terms.formula import MP, Quantity
 from derive.terms.rounding import rounded_decimal
 
 
@@ -41,6 +41,8 @@ def decimal(value: sp.Float | float, places: int = 4, guard: int = 0) -> str:
     notation. A value below 0.01 shows at least 3 significant figures (0.000338, not 0.0003)."""
     if not math.isfinite(float(value)):
         return r"\infty" if float(value) > 0 else r"-\infty"
+    if (power := _beyond(value, places, guard)) is not None:
+        return power
     number, mantissa_places = _rounded(value, places, guard)
     if mantissa_places is not None:
         mantissa, exponent = f"{number:.{mantissa_places}e}".split("e")  # already rounded: exact
@@ -49,8 +51,32 @@ def decimal(value: sp.Float | float, places: int = 4, guard: int = 0) -> str:
 
 
 def shown(value: sp.Float | float, places: int = 4, guard: int = 0) -> Decimal | None:
-    """The number :func:`decimal` writes for ``value`` (None for ±∞): what a student reads off the sheet."""
-    return _rounded(value, places, guard)[0] if math.isfinite(float(value)) else None
+    """The number :func:`decimal` writes for ``value``: what a student reads off the sheet (None for ±∞
+    and for a power of ten beyond any calculator, such as σ(−10^{30}) = e^{−10^{30}})."""
+    if not math.isfinite(float(value)) or _beyond(value, places, guard) is not None:
+        return None
+    return _rounded(value, places, guard)[0]
+
+
+BEYOND = 10**5
+"""Powers of ten from which a value is written from its binary exponent: Python's Decimal holds
+exponents up to 10^18, and σ(−10^{30}) = e^{−10^{30}} ≈ 10^{−4.3·10^{29}} (inputs go up to 10^30)."""
+
+
+def _beyond(value: sp.Float | float, places: int, guard: int) -> str | None:
+    """``value`` as m · 10^{e} when |e| is at least :data:`BEYOND` (else None), with as many figures
+    as :func:`decimal` gives a power of ten."""
+    number = MP.mpf(sp.Float(value, 40)._mpf_)
+    if number == 0 or abs(MP.mag(number)) < 3 * BEYOND:  # mag: the binary exponent, cheap
+        return None
+    exponent = int(MP.floor(MP.log10(abs(number))))
+    if abs(exponent) < BEYOND:
+        return None
+    figures = (int(places) if significant(places) else max(places - 1, 1) + 1) + guard
+    mantissa = rounded_decimal(Decimal(MP.nstr(number / MP.mpf(10) ** exponent, 30)), figures, significant=True)
+    if abs(mantissa) >= 10:  # 9.99995 rounded up
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return rf"{mantissa:.{figures - 1}f} \cdot 10^{{{exponent}}}"
 
 
 FIGURES = 3

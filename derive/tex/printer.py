@@ -304,7 +304,9 @@ class Printer(NamingPrinter):
             return text
         self.approximated = True
         guard = self._settings["guard"]
-        self.substitutes[q] = sp.Rational(str(shown(q.approx, look.places, guard)))
+        written = shown(q.approx, look.places, guard)
+        if written is not None:  # a power of ten beyond any calculator is not substituted: none redoes it
+            self.substitutes[q] = sp.Rational(str(written))
         return self.decimal(q.approx, guard=guard)
 
     def value_precedence(self, q: Quantity) -> int:
