@@ -190,6 +190,8 @@ MISTAKES = {
     "decimals too many": change(("sheet", "decimals"), 13),
     "decimals and significant": change(("sheet", "significant"), 3),
     "unknown language": change(("sheet", "language"), "fr"),
+    "paper in capitals": change(("sheet", "paper"), "A4"),
+    "unknown engine": change(("sheet", "engine"), "luatex"),
     "logo not an image": change(("sheet", "logo"), "logo.gif"),
     "notation name with digits": change(("notation",), {"z": "n3t"}),
     "unknown notation style": change(("notation",), {"style": "neurons"}),
