@@ -14,15 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import derive
-from derive.catalog.parsing import (
-    FUNCTIONS,
-    MAX_ARGUMENT,
-    MAX_NESTED,
-    MAX_POWER,
-    FormulaError,
-    evaluate,
-    parse_formula,
-)
+from derive.catalog.evaluation import MAX_ARGUMENT, evaluate
+from derive.catalog.parsing import FUNCTIONS, MAX_NESTED, MAX_POWER, FormulaError, parse_formula
 from derive.errors import DegenerateError, SpecError
 from derive.exercise.fields import MAX_WIDTH
 from derive.exercise.parts import MAX_NAMES, MAX_RATES

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from derive.catalog.parsing import at_point, differentiate, float_rules, parse_formula
+from derive.catalog.evaluation import at_point
+from derive.catalog.parsing import differentiate, float_rules, parse_formula
 from derive.terms.formula import Apply, Difference, Node, Num, Power, Product, Slope
 
 Array = np.ndarray

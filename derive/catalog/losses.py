@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import sympy as sp
 
-from derive.catalog.parsing import at_point, differentiate, float_rules, parse_formula
+from derive.catalog.evaluation import at_point
+from derive.catalog.parsing import differentiate, float_rules, parse_formula
 from derive.terms.formula import Difference, Log, Negate, Node, Num, Power, Product, Quotient, Rule, Sum
 
 Array = np.ndarray
