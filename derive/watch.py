@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from derive.errors import DeriveError, TexMissing
+from derive.pdf.kept import KEPT, Kept
 from derive.pipeline import Options, load_spec
 from derive.render import templates
 
@@ -36,8 +37,16 @@ def watch(spec: Path, options: Options, build: Callable[[bool], int], say: Calla
     """Build ``spec`` (``build(False)``: prints what was written, returns the exit status), then, until a
     signal stops the process, rebuild (``build(True)``) whenever the spec, its logo or a file in a
     template folder has been saved, and say in a line which answers changed. A save that breaks the
-    spec leaves the last good output in place (builds write all or nothing); watching goes on."""
-    tell = say or _stderr
+    spec leaves the last good output in place (builds write all or nothing); watching goes on. A sheet
+    whose source is the same as the last build's is not typeset again (:mod:`derive.pdf.kept`)."""
+    token = KEPT.set(Kept())
+    try:
+        return _watch(spec, options, build, say or _stderr)
+    finally:
+        KEPT.reset(token)
+
+
+def _watch(spec: Path, options: Options, build: Callable[[bool], int], tell: Callable[[str], None]) -> int:
     watched = Watched(spec, options)
     seen = watched.look()
     status = build(False)

@@ -26,9 +26,10 @@ WAIT = 120.0
 class Watching:
     """``derive watch`` in a subprocess, its stderr read line by line as it comes."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "derive", "watch", *args],
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -166,6 +167,63 @@ def test_a_save_rebuilds_and_names_the_values_that_changed(tmp_path: Path, watch
     assert said == ["derive: stopped by SIGINT; the files were written"]
     assert not any("Traceback" in line for line in run.seen)
     assert not [p.name for p in out.iterdir() if p.name.endswith((".part", ".old"))]  # no half-written file
+
+
+def text_of(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+EXACT_STEPS = "exact_steps = 2"
+
+
+def test_a_rebuild_with_the_exercise_sheet_unchanged_reuses_its_pdf(tmp_path: Path, watching: list[Watching]) -> None:
+    spec = tmp_path / "week.toml"
+    original = example_path().read_text(encoding="utf-8")
+    assert original.count(EXACT_STEPS) == 1 and original.count(FIRST_WEIGHTS) == 1
+    spec.write_text(original, encoding="utf-8")
+    out = tmp_path / "out"
+    # TeX stamps each PDF with the second it was made (unless told a date): an exercise PDF with the
+    # same bytes a second later was not typeset again.
+    env = {name: value for name, value in os.environ.items() if name not in ("SOURCE_DATE_EPOCH", "FORCE_SOURCE_DATE")}
+    run = Watching(str(spec), "-o", str(out), env=env)
+    watching.append(run)
+    run.next_line("derive: watching ")
+    first = {path.name: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    time.sleep(1.0)
+
+    # how many of the learning-rate sweep's steps are worked exactly: the solution's business alone
+    fewer = original.replace(EXACT_STEPS, "exact_steps = 1")
+    save_by_rename(spec, fewer)
+    assert " PDFs rebuilt in " in run.next_line("derive: ")
+    second = {path.name: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    assert sorted(second) == sorted(first)  # the whole set, fragments and all
+    assert second["week-exercise.tex"] == first["week-exercise.tex"]
+    assert second["week-exercise.pdf"] == first["week-exercise.pdf"]  # reused, not typeset again
+    assert second["week-solution.tex"] != first["week-solution.tex"]
+    assert second["week-solution.pdf"] != first["week-solution.pdf"]
+    # Both PDFs read as a build of the saved spec from scratch reads (a cold process, nothing kept).
+    cold = tmp_path / "cold"
+    (tmp_path / "cold.toml").write_text(fewer, encoding="utf-8")
+    built = subprocess.run(
+        [sys.executable, "-m", "derive", "sheet", str(tmp_path / "cold.toml"), "-o", str(cold)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    for name in ("exercise", "solution"):
+        assert text_of(out / f"week-{name}.pdf") == text_of(cold / f"cold-{name}.pdf")
+    assert (cold / "cold-solution.tex").read_bytes() == second["week-solution.tex"]
+    assert "Backpropagation by hand" in text_of(out / "week-exercise.pdf")
+
+    # a weight changed: the exercise sheet shows it, so it is typeset again
+    save_by_rename(spec, fewer.replace(FIRST_WEIGHTS, "weights = [[1, -1], [7, 1]]"))
+    assert " PDFs rebuilt in " in run.next_line("derive: ")
+    assert (out / "week-exercise.tex").read_bytes() != first["week-exercise.tex"]
+    assert text_of(out / "week-exercise.pdf") != text_of(cold / "cold-exercise.pdf")
+    assert "7 1" in text_of(out / "week-exercise.pdf").split("and the loss")[0]  # W(1)'s second row
+    status, _ = run.stop(signal.SIGTERM)
+    assert status == 143
 
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from derive.errors import TexMissing
-from derive.pdf import processes
+from derive.pdf import kept, processes
 from derive.pdf.compile import Pdf, compile_pdf, have_tex, missing_tex
 from derive.pdf.stream import NoPipes, StreamedPdf
 
@@ -38,6 +38,9 @@ class Typesetter:
         self.unstreamed: set[str] = set()
         """Documents that could not be streamed (no named pipes): compiled whole when finished."""
         self.runs = processes.Runs()
+        self.kept = kept.KEPT.get()
+        """A watching process's last PDFs: a document made from the same source again is not typeset."""
+        self.digests: dict[str, str] = {}
         self.token: contextvars.Token[processes.Runs | None] | None = None
 
     def __enter__(self) -> Typesetter:
@@ -62,9 +65,22 @@ class Typesetter:
         # The job runs in the pool with this build's context: its TeX is among self.runs.
         return self.pool.submit(contextvars.copy_context().run, job, *args)
 
+    def _reused(self, name: str, source: str) -> bool:
+        """Whether the watching process's last PDF of ``name`` was made from ``source`` (and the same
+        files and engine): then it is this build's, done at once."""
+        if self.kept is None:
+            return False
+        self.digests[name] = kept.digest(source, self.files, self.engine)
+        pdf = self.kept.pdf(name, self.digests[name])
+        if pdf is None:
+            return False
+        self.jobs[name] = done = Future[Pdf]()
+        done.set_result(pdf)
+        return True
+
     def compile(self, name: str, source: str) -> None:
         """Typeset a finished document."""
-        if self.enabled:
+        if self.enabled and not self._reused(name, source):
             self.jobs[name] = self._submit(compile_pdf, source, self.timeout, self.files, self.formats, self.engine)
 
     def stream(self, name: str, pieces: int) -> Callable[[str], None]:
@@ -96,13 +112,21 @@ class Typesetter:
         if stream is None:
             self.compile(name, source)
             return
+        if self._reused(name, source):  # TeX was started on its head in case it had changed: not needed
+            with processes.held():  # its TeX is killed and its folder removed, or neither
+                self.streams.pop(name).abandon()
+            return
         self.jobs[name] = self._submit(
             lambda: stream.finish() or compile_pdf(source, self.timeout, self.files, self.formats, self.engine)
         )
 
     def pdfs(self, stem: str) -> dict[str, Pdf]:
         """Every document's PDF, once TeX is done, as ``<stem>-<name>.pdf``."""
-        return {f"{stem}-{name}.pdf": job.result() for name, job in self.jobs.items()}
+        made = {name: job.result() for name, job in self.jobs.items()}
+        if self.kept is not None:
+            for name, pdf in made.items():
+                self.kept.keep(name, self.digests[name], pdf)
+        return {f"{stem}-{name}.pdf": pdf for name, pdf in made.items()}
 
     def missing(self) -> None:
         """Raise :class:`TexMissing` where PDFs were wanted but the engine is not installed."""
