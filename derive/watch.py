@@ -15,11 +15,15 @@ from derive.pdf.kept import KEPT, Kept
 from derive.pipeline import Options, load_spec
 from derive.render import templates
 
-POLL = 0.25
-"""Seconds between two looks at the watched files."""
+POLL = 0.05
+"""Seconds between two looks at the watched files while nothing changed."""
+SETTLE = 0.1
+"""Seconds the watched files must stay as a look found them changed before a rebuild starts."""
 # Polled, not watched through the OS (watchfiles, inotify): a look at a few files costs microseconds,
 # and a poll sees every kind of save alike on every platform and file system (an editor's write in
 # place or temp file renamed over the spec, network and container mounts where no events arrive).
+# A save is seen within POLL + SETTLE (0.15 s; a rebuild of the example takes seconds): an editor's
+# writes of one save (a truncation and the text, a temp file and its rename) come within milliseconds.
 
 EXAMPLES = 2
 """Changed values named per part (old → new); the rest are counted."""
@@ -118,7 +122,7 @@ class Watched:
             time.sleep(POLL)
             now = self.look()
         while True:
-            time.sleep(POLL)
+            time.sleep(SETTLE)
             later = self.look()
             if later == now != seen:
                 break
