@@ -1,9 +1,11 @@
 """P3 (warm rebuilds): ``derive watch`` rebuilding the built-in example after one weight changes, against
 the floor (one bare pdflatex pass per PDF of the same two .tex files), measured in the same run.
 
-Usage: python benchmarks/watch.py [--runs N] [--no-pdf]. Starts ``derive watch`` on a copy of the
-example, then N times: saves the spec with w1[2,1] changed (a new value each time, written to a
-temporary file renamed over the spec, as editors save), waits for the watcher's line saying it rebuilt,
+Usage: python benchmarks/watch.py [--runs N] [--no-pdf] [--edit weight|solution]. Starts ``derive
+watch`` on a copy of the example, then N times: saves the spec with w1[2,1] changed (a new value each
+time, written to a temporary file renamed over the spec, as editors save; ``--edit solution`` changes
+instead how many steps of part 8 are worked exactly, which the exercise sheet does not show, so its
+PDF is reused), waits for the watcher's line saying it rebuilt,
 then times the floor on the two .tex files it just wrote. Each rebuild is paired with the floor
 measured right after it (the machine is shared and noisy: the ratio pair by pair holds when its
 speed drifts). Prints the medians and their ratios; never asserts.
@@ -30,6 +32,7 @@ import time
 from pathlib import Path
 
 FIRST_WEIGHTS = "weights = [[1, -1], [2, 1]]"
+EXACT_STEPS = "exact_steps = 2"
 WAIT = 300.0
 """Longest to wait for one line of the watcher (a bound against hanging)."""
 
@@ -89,6 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--no-pdf", action="store_true", help="rebuild the .tex and answers only (no floor)")
+    parser.add_argument("--edit", choices=("weight", "solution"), default="weight", help="what each save changes")
     args = parser.parse_args()
     root = Path(__file__).resolve().parent.parent
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "derive")], check=True)
@@ -97,6 +101,7 @@ def main() -> None:
 
     original = example_path().read_text(encoding="utf-8")
     assert original.count(FIRST_WEIGHTS) == 1, "the example's first weights moved: update FIRST_WEIGHTS"
+    assert original.count(EXACT_STEPS) == 1, "the example's exact steps moved: update EXACT_STEPS"
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         env = {**os.environ, "XDG_CACHE_HOME": str(work / "cache")}  # starts empty: the first build fills it
@@ -110,8 +115,11 @@ def main() -> None:
         waited, reported, floors, ratios, reported_ratios = [], [], [], [], []
         try:
             for run in range(args.runs):
-                value = f"{run + 3}/{run + 2}"  # a new value each time: nothing can be reused from before
-                saved = save(spec, original.replace(FIRST_WEIGHTS, f'weights = [[1, -1], ["{value}", 1]]'))
+                if args.edit == "weight":  # a new value each time: nothing can be reused from before
+                    edited = original.replace(FIRST_WEIGHTS, f'weights = [[1, -1], ["{run + 3}/{run + 2}", 1]]')
+                else:  # 1, 0, 1, 0, …: each differs from the one before
+                    edited = original.replace(EXACT_STEPS, f"exact_steps = {(run + 1) % 2}")
+                saved = save(spec, edited)
                 came, line = watcher.next_line("derive: ")
                 if " rebuilt in " not in line:
                     raise SystemExit(line)
@@ -126,7 +134,8 @@ def main() -> None:
         finally:
             watcher.stop()
     print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"runs: {args.runs} rebuilds, each changing w1[2,1] (medians below)")
+    changing = "w1[2,1]" if args.edit == "weight" else "part 8's exact steps (the exercise sheet unchanged)"
+    print(f"runs: {args.runs} rebuilds, each changing {changing} (medians below)")
     print(f"first build (imports, empty caches, formats built): {first:.3f} s")
     print(f"rebuild, save to the watcher's line: {statistics.median(waited):.3f} s")
     print(f"rebuild, as the watcher reports it: {statistics.median(reported):.1f} s (it prints tenths)")
