@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -183,6 +184,11 @@ class Quantity:
         return notebook(self, "latex")
 
     @functools.cached_property
+    def stands(self) -> bool:
+        """Whether the exact value stands for itself by a symbol (or is built from one): no closed form."""
+        return bool(self.exact.free_symbols)
+
+    @functools.cached_property
     def key(self) -> str:
         """Stable name in the answers, e.g. ``p1.z1[2]`` or ``dL/dw1[2,1]`` for a given."""
         return key(self.scope, self.symbol)
@@ -239,12 +245,17 @@ class Quantity:
                 raise DegenerateError(f"{key(scope, symbol)}: {error}") from None
             carried = approximate(value) if value.is_finite else approx  # ∞ (log 0) has no decimal
             return cls(symbol, value, carried, formula, scope, carry, value != exact)
-        if any(q.exact.is_Float for q in formula.refs()):
+        refs = tuple(dict.fromkeys(formula.refs()))
+        if any(q.exact.is_Float for q in refs):
             # Computed from decimals: there is no exact value, and evaluating twice is waste.
             return cls(symbol, as_float(approx), approx, formula, scope)
+        standing = [q for q in refs if q.stands]
         try:
-            exact = formula.exact()
+            exact = formula.exact() if not standing else _with_placeholders(formula, standing)
         except TooLarge:
+            return cls(symbol, sp.Symbol(identifier(key(scope, symbol))), approx, formula, scope)
+        if standing and exact.free_symbols:
+            # Computed from a value that stands for itself by a symbol: no closed form to show either.
             return cls(symbol, sp.Symbol(identifier(key(scope, symbol))), approx, formula, scope)
         if not small(exact, CLOSED_FORM_NODES):
             # The closed form would only grow from here (and SymPy's automatic simplification with
@@ -252,6 +263,27 @@ class Quantity:
             exact = sp.Symbol(identifier(key(scope, symbol)))
         # The shortest equal form a TA would write (-1, not -e^{a}/e^{a}): cheap, small values only.
         return cls(symbol, simplest(exact), approx, formula, scope)
+
+
+_PLACEHOLDERS: ContextVar[Mapping[Quantity, sp.Expr] | None] = ContextVar("placeholders", default=None)
+"""While a formula over values that stand for themselves is evaluated: the placeholder of each."""
+
+
+@functools.cache
+def _placeholder(index: int) -> sp.Dummy:
+    return sp.Dummy(f"s{index}")
+
+
+def _with_placeholders(formula: Node, standing: list[Quantity]) -> sp.Expr:
+    """``formula``'s exact value with the same few placeholder symbols for the values that stand for
+    themselves: whether anything but them remains (a product with 0, x - x) is decided as with their
+    own symbols, but SymPy's cache knows these forms (1/(1 + e^{-s0}), s0 s1), and a fresh symbol's
+    first sign questions cost a wide network's derivation most of its time."""
+    token = _PLACEHOLDERS.set({q: _placeholder(i) for i, q in enumerate(standing)})
+    try:
+        return formula.exact()
+    finally:
+        _PLACEHOLDERS.reset(token)
 
 
 def carry_of(formula: Node) -> Carry | None:
@@ -292,7 +324,8 @@ class Ref(Node):
     q: Quantity
 
     def exact(self) -> sp.Expr:
-        return self.q.exact
+        placeholders = _PLACEHOLDERS.get()
+        return self.q.exact if placeholders is None else placeholders.get(self.q, self.q.exact)
 
     def approx(self) -> Approx:
         return self.q.approx
