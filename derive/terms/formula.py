@@ -83,8 +83,10 @@ CLOSED_FORM_NODES = 150
 """A value whose closed form would have more nodes than this stands for itself by a symbol."""
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def identifier(key: str) -> str:
     """A SymPy-parsable name for an answer key: ``p1.dL/dw1[2,1]`` → ``p1_dL_dw1_2_1``."""
+    # Cached: the answers write each key's once, and once more for every formula that uses it.
     return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9]", "_", key)).strip("_")
 
 

@@ -1,0 +1,62 @@
+"""What makes wide networks fast keeps every value and every text: values computed from values that
+stand for themselves by a symbol, the answers' JSON writer, the decimals read from the carried digits."""
+
+from __future__ import annotations
+
+import json
+import random
+from decimal import Decimal
+
+import sympy as sp
+from mpmath import libmp
+
+from derive.render.answers import indented
+from derive.terms.formula import MP, Difference, Product, Quantity, Ref, Sum, identifier
+from derive.terms.symbols import Sym
+from derive.tex import decimals
+from derive.tex.decimals import Digits, decimal, shown
+
+
+def standing(name: str, approx: float) -> Quantity:
+    """A quantity whose closed form was too long: its exact value is a symbol of its own."""
+    return Quantity(Sym(name), sp.Symbol(identifier(name)), MP.mpf(approx))
+
+
+def test_a_value_computed_from_a_stand_in_stands_for_itself() -> None:
+    z, w = standing("z", 0.5), Quantity.given(Sym("w"), sp.Rational(3, 10))
+    q = Quantity.computed(Sym("a"), Sum((Product((Ref(w), Ref(z))), Ref(w))))
+    assert q.exact == sp.Symbol(identifier(q.key)) and q.stands
+    assert abs(q.approx - (MP.mpf(3) / 10 * MP.mpf(0.5) + MP.mpf(3) / 10)) < MP.mpf(10) ** -40
+
+
+def test_what_cancels_symbolically_stays_exact() -> None:
+    # Decided as with the stand-ins' own symbols: a product with an exact 0, and x - x.
+    z, zero = standing("z", 0.5), Quantity.given(Sym("x"), 0)
+    assert Quantity.computed(Sym("g"), Product((Ref(z), Ref(zero)))).exact == 0
+    assert Quantity.computed(Sym("d"), Difference(Ref(z), Ref(z))).exact == 0
+    assert Quantity.computed(Sym("e"), Difference(Ref(z), Ref(standing("y", 0.5)))).stands
+
+
+def test_the_answers_json_is_the_json_modules_text() -> None:
+    document = {
+        "a": [],
+        "b": {},
+        "c": [1, 2.5, -0.0, 1e-300, float("inf"), float("-inf"), True, False, None, 'ŷ "q"\n\t\u2028'],
+        "d": {"e": [{"f": [[]], "g": {"h": 10**30}}], "i": "Σ"},
+        "j": {1: "not a string key", None: 2},
+        "k": (3, "tuple"),
+        "l": Digits(4),
+    }
+    assert indented(document) == json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def test_decimals_are_read_from_the_digits_of_a_40_digit_float() -> None:
+    # decimal() and shown() read the digits str(sp.Float(value, 40)) has, without building the Float.
+    random.seed(23)
+    values = [MP.mpf(random.uniform(-1, 1)) * MP.mpf(10) ** random.randint(-30, 30) / 7 for _ in range(300)]
+    values += [MP.mpf(random.randint(-(10**6), 10**6)) / 10 ** random.randint(0, 8) for _ in range(300)]
+    values += [random.uniform(-1e6, 1e6) for _ in range(100)] + [0.06175, 9.99995, 5e-5, 0.0, MP.zero, MP.mpf(1) / 3]
+    for value in values:
+        assert Decimal(libmp.to_str(decimals._binary(value), 40)) == Decimal(str(sp.Float(value, 40)))
+    assert decimal(MP.mpf(10) ** -400000 * 3, 4) == r"3.000 \cdot 10^{-400000}"
+    assert shown(MP.mpf(10) ** -400000 * 3) is None and shown(MP.mpf(1) / 3) == Decimal("0.3333")
