@@ -1,20 +1,27 @@
 """What makes wide networks fast keeps every value and every text: values computed from values that
-stand for themselves by a symbol, the answers' JSON writer, the decimals read from the carried digits."""
+stand for themselves by a symbol, the answers' JSON writer, the decimals read from the carried
+digits, the finite differences of all parameters in one batched pass."""
 
 from __future__ import annotations
 
 import json
 import random
 from decimal import Decimal
+from pathlib import Path
 
 import sympy as sp
 from mpmath import libmp
 
+import derive
 from derive.render.answers import indented
 from derive.terms.formula import MP, Difference, Product, Quantity, Ref, Sum, identifier
 from derive.terms.symbols import Sym
 from derive.tex import decimals
 from derive.tex.decimals import Digits, decimal, shown
+from derive.verify import twins
+from derive.verify.floats import FloatNet
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 def standing(name: str, approx: float) -> Quantity:
@@ -60,3 +67,21 @@ def test_decimals_are_read_from_the_digits_of_a_40_digit_float() -> None:
         assert Decimal(libmp.to_str(decimals._binary(value), 40)) == Decimal(str(sp.Float(value, 40)))
     assert decimal(MP.mpf(10) ** -400000 * 3, 4) == r"3.000 \cdot 10^{-400000}"
     assert shown(MP.mpf(10) ** -400000 * 3) is None and shown(MP.mpf(1) / 3) == Decimal("0.3333")
+
+
+def test_the_differences_of_all_parameters_at_once_are_those_of_one_pass_each() -> None:
+    # The rows of one batched pass nudge one entry each, as _nudge_param's passes do: the same
+    # estimates (to float64's rounding, far below the gate's 1e-6), skips and shared biases too.
+    for name in ("skip_connections", "shared_bias", "activation_tanh"):
+        spec = derive.parse_spec((EXAMPLES / f"{name}.toml").read_text())
+        part = next(p for p in spec.parts if p.sample is not None)
+        network, loss = part.network_and_loss(spec)
+        net = FloatNet.of(network).coarse()
+        assert net.elementwise
+        x, y = (v.astype(float) for v in twins.sample_of(part))
+        whole, entries = twins.network_loss(network, loss), twins.param_symbols(network)
+        batched = twins._param_differences(net, x, y, whole, entries)
+        for (kind, _, l, index), (estimate, noise) in zip(entries, batched, strict=True):
+            start = float((net.weights if kind == "w" else net.biases)[l - 1][index])
+            one, one_noise = twins._nudge_param(net, x, y, whole, (kind, l, index), start)
+            assert abs(estimate - one) < 1e-8 * max(1.0, abs(one)) and abs(noise - one_noise) < 1e-8, (name, kind, l)
