@@ -14,6 +14,7 @@ from mpmath import libmp
 
 import derive
 from derive.render.answers import indented
+from derive.terms import formula
 from derive.terms.formula import MP, Difference, Product, Quantity, Ref, Sum, identifier
 from derive.terms.symbols import Sym
 from derive.tex import decimals
@@ -85,3 +86,15 @@ def test_the_differences_of_all_parameters_at_once_are_those_of_one_pass_each() 
             start = float((net.weights if kind == "w" else net.biases)[l - 1][index])
             one, one_noise = twins._nudge_param(net, x, y, whole, (kind, l, index), start)
             assert abs(estimate - one) < 1e-8 * max(1.0, abs(one)) and abs(noise - one_noise) < 1e-8, (name, kind, l)
+
+
+def test_a_sum_too_long_to_keep_is_known_before_it_is_built() -> None:
+    # Terms of parts no other term has stay in a sum: 40 of them are past the limit, built or not.
+    exps = [1 / (1 + sp.exp(sp.Rational(k, 7))) for k in range(1, 41)]
+    terms = tuple(Ref(Quantity(Sym("a", None, (k,)), e, MP.one)) for k, e in enumerate(exps, 1))
+    assert not formula.small(sp.Add(*exps), formula.CLOSED_FORM_NODES)
+    assert Sum(terms).closed(formula.CLOSED_FORM_NODES) is None
+    # What cancels is still found: a long term and its negative, a few short ones.
+    back = tuple(Ref(Quantity(Sym("b", None, (k,)), -e, MP.one)) for k, e in enumerate(exps, 1))
+    assert Sum(terms + back).closed(formula.CLOSED_FORM_NODES) == 0
+    assert Sum(terms[:3]).closed(formula.CLOSED_FORM_NODES) == sp.Add(*exps[:3])

@@ -152,6 +152,12 @@ class Node:
     def children(self) -> tuple[Node, ...]:
         return ()
 
+    def closed(self, limit: int) -> sp.Expr | None:
+        """The exact value, or None where it is no closed form of at most ``limit`` nodes (a sum
+        decides that before it is built, where it can)."""
+        value = self.exact()
+        return value if small(value, limit) else None
+
     def refs(self) -> Iterator[Quantity]:
         for child in self.children():
             yield from child.refs()
@@ -253,16 +259,14 @@ class Quantity:
             return cls(symbol, as_float(approx), approx, formula, scope)
         standing = [q for q in refs if q.stands]
         try:
-            exact = formula.exact() if not standing else _with_placeholders(formula, standing)
+            # A closed form of more nodes would only grow from here (and SymPy's automatic
+            # simplification with it): the value stands for itself by a symbol, and stays exact
+            # through its formula. So does a value computed from one that stands for itself.
+            exact = formula.closed(CLOSED_FORM_NODES) if not standing else _with_placeholders(formula, standing)
         except TooLarge:
+            exact = None
+        if exact is None or (standing and exact.free_symbols):
             return cls(symbol, sp.Symbol(identifier(key(scope, symbol))), approx, formula, scope)
-        if standing and exact.free_symbols:
-            # Computed from a value that stands for itself by a symbol: no closed form to show either.
-            return cls(symbol, sp.Symbol(identifier(key(scope, symbol))), approx, formula, scope)
-        if not small(exact, CLOSED_FORM_NODES):
-            # The closed form would only grow from here (and SymPy's automatic simplification with
-            # it): the value stands for itself by a symbol, and stays exact through its formula.
-            exact = sp.Symbol(identifier(key(scope, symbol)))
         # The shortest equal form a TA would write (-1, not -e^{a}/e^{a}): cheap, small values only.
         return cls(symbol, simplest(exact), approx, formula, scope)
 
@@ -276,14 +280,14 @@ def _placeholder(index: int) -> sp.Dummy:
     return sp.Dummy(f"s{index}")
 
 
-def _with_placeholders(formula: Node, standing: list[Quantity]) -> sp.Expr:
+def _with_placeholders(formula: Node, standing: list[Quantity]) -> sp.Expr | None:
     """``formula``'s exact value with the same few placeholder symbols for the values that stand for
     themselves: whether anything but them remains (a product with 0, x - x) is decided as with their
     own symbols, but SymPy's cache knows these forms (1/(1 + e^{-s0}), s0 s1), and a fresh symbol's
     first sign questions cost a wide network's derivation most of its time."""
     token = _PLACEHOLDERS.set({q: _placeholder(i) for i, q in enumerate(standing)})
     try:
-        return formula.exact()
+        return formula.closed(CLOSED_FORM_NODES)
     finally:
         _PLACEHOLDERS.reset(token)
 
@@ -317,6 +321,34 @@ def _unless_cancelled(node: Node, result: Approx, parts: list[Approx]) -> Approx
         # the digits carried, so the decimal (accurate in absolute terms) stands.
         return result
     return approximate(evaluated)
+
+
+def _kept(terms: list[sp.Expr], limit: int) -> bool:
+    """Whether the sum of ``terms`` certainly keeps more than ``limit`` nodes, or a symbol.
+
+    SymPy's Add collects only terms of equal parts beyond their numeric coefficients (2x + 3x); a
+    part no other term has stays in the sum with every node it has, and every symbol.
+    """
+    parts: dict[sp.Expr, int] = {}
+    for value in terms:
+        for term in value.args if value.is_Add else (value,):
+            if not term.is_Number and not (term.is_Pow and term.base.is_Number):  # 2^(-1) may be a number
+                part = term.as_coeff_Mul()[1]
+                parts[part] = parts.get(part, 0) + 1
+    alone = [part for part, count in parts.items() if count == 1]
+    if any(part.free_symbols for part in alone):
+        return True
+    return sum(nodes(part, limit) for part in alone) > limit
+
+
+def nodes(value: sp.Expr, limit: int) -> int:
+    """The nodes of ``value`` (as :func:`small` counts them), counted up to just past ``limit``."""
+    count, stack = 0, [value]
+    while stack and count <= limit:
+        node = stack.pop()
+        count += 1
+        stack.extend(node.args)
+    return count
 
 
 @dataclass(frozen=True, eq=False)
@@ -356,6 +388,14 @@ class Sum(Node):
     def exact(self) -> sp.Expr:
         return sp.Add(*(t.exact() for t in self.terms))
 
+    def closed(self, limit: int) -> sp.Expr | None:
+        # Adding 32 long closed forms costs SymPy a millisecond, to find a sum too long to keep.
+        values = [t.exact() for t in self.terms]
+        if _kept(values, limit):
+            return None
+        value = sp.Add(*values)
+        return value if small(value, limit) else None
+
     def approx(self) -> Approx:
         parts = [t.approx() for t in self.terms]
         return _unless_cancelled(self, MP.fsum(parts), parts)
@@ -371,7 +411,8 @@ class Product(Node):
     def exact(self) -> sp.Expr:
         values = [f.exact() for f in self.factors]
         # 0 · log 0 = 0: the cross-entropy term of the other class vanishes even where its log is -∞.
-        return sp.Integer(0) if any(v == 0 for v in values) else sp.Mul(*values)
+        # (A value equals 0 only as a number: asking a closed form == 0 first sympifies the 0.)
+        return sp.Integer(0) if any(v.is_Number and v == 0 for v in values) else sp.Mul(*values)
 
     def approx(self) -> Approx:
         values = [f.approx() for f in self.factors]
