@@ -182,11 +182,17 @@ def answers_json(solution: Solution, places: int, document: dict[str, Any] | Non
 def indented(value: Any, margin: str = "") -> str:
     """``json.dumps(value, indent=2, ensure_ascii=False)``, the same text written directly: the json
     module's indenting encoder is its pure-Python one, a quarter of a wide network's answers."""
+    scalar = _SCALARS.get(type(value))
+    if scalar is not None:
+        return scalar(value)
     inner = margin + "  "
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         if not value:
             return "{}"
-        items = (f"{inner}{_STRING(k)}: {indented(v, inner)}" for k, v in value.items())
+        items = (
+            f"{inner}{_STRING(k)}: {_SCALARS[type(v)](v) if type(v) in _SCALARS else indented(v, inner)}"
+            for k, v in value.items()
+        )
         return "{\n" + ",\n".join(items) + f"\n{margin}}}"
     if isinstance(value, list | tuple):
         if not value:
@@ -215,6 +221,16 @@ def _number(value: float) -> str:
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
     return float.__repr__(value)
+
+
+_SCALARS: dict[type, Callable[[Any], str]] = {
+    str: _STRING,
+    float: _number,
+    int: int.__repr__,
+    bool: lambda value: "true" if value else "false",
+    type(None): lambda value: "null",
+}
+"""The JSON of the exact types most values have (subclasses, such as Digits, go the long way)."""
 
 
 CSV_COLUMNS = (

@@ -92,8 +92,7 @@ def identifier(key: str) -> str:
 
 def small(value: sp.Expr, limit: int) -> bool:
     """True when ``value`` has at most ``limit`` expression nodes, decided without walking a huge tree."""
-    # all() stops at the first node past the limit, so a huge tree is never walked to its end.
-    return all(count <= limit for count, _ in enumerate(sp.preorder_traversal(value), 1))
+    return nodes(value, limit) <= limit
 
 
 class Undefined(ArithmeticError):
@@ -240,7 +239,8 @@ class Quantity:
     @classmethod
     def _computed(cls, symbol: Symbolic, formula: Node, scope: Scope) -> Quantity:
         approx = formula.approx()
-        carry = carry_of(formula)
+        refs = tuple(dict.fromkeys(formula.refs()))
+        carry = next((q.carry for q in refs if q.carry is not None), None)  # carry_of(formula)
         if carry is not None:
             # The student policy: the value is rounded as soon as it is computed, and carried so.
             try:
@@ -253,7 +253,6 @@ class Quantity:
                 raise DegenerateError(f"{key(scope, symbol)}: {error}") from None
             carried = approximate(value) if value.is_finite else approx  # ∞ (log 0) has no decimal
             return cls(symbol, value, carried, formula, scope, carry, value != exact)
-        refs = tuple(dict.fromkeys(formula.refs()))
         if any(q.exact.is_Float for q in refs):
             # Computed from decimals: there is no exact value, and evaluating twice is waste.
             return cls(symbol, as_float(approx), approx, formula, scope)
@@ -342,7 +341,8 @@ def _kept(terms: list[sp.Expr], limit: int) -> bool:
 
 
 def nodes(value: sp.Expr, limit: int) -> int:
-    """The nodes of ``value`` (as :func:`small` counts them), counted up to just past ``limit``."""
+    """The nodes of ``value`` (every node of ``sp.preorder_traversal``), counted up to just past
+    ``limit``: a huge tree is never walked to its end."""
     count, stack = 0, [value]
     while stack and count <= limit:
         node = stack.pop()
