@@ -13,6 +13,7 @@ import sympy as sp
 from mpmath import libmp
 
 import derive
+from derive.maths.steps import Solution
 from derive.render.answers import indented
 from derive.terms import formula
 from derive.terms.formula import MP, Difference, Product, Quantity, Ref, Sum, identifier
@@ -98,3 +99,17 @@ def test_a_sum_too_long_to_keep_is_known_before_it_is_built() -> None:
     back = tuple(Ref(Quantity(Sym("b", None, (k,)), -e, MP.one)) for k, e in enumerate(exps, 1))
     assert Sum(terms + back).closed(formula.CLOSED_FORM_NODES) == 0
     assert Sum(terms[:3]).closed(formula.CLOSED_FORM_NODES) == sp.Add(*exps[:3])
+
+
+def test_the_parts_of_a_term_read_off_its_factors_are_those_of_its_value(example: Solution) -> None:
+    # Every term of every sum of the built-in example: w·a read off its factors as SymPy multiplies it.
+    terms = [t for q in example.quantities() if isinstance(q.formula, Sum) for t in q.formula.terms]
+    assert len(terms) > 50
+    for term in terms:
+        value = term.exact()
+        whole = [
+            t.as_coeff_Mul()[1]
+            for t in (value.args if value.is_Add else (value,))
+            if not (t.is_Number or (t.is_Pow and t.base.is_Number))
+        ]
+        assert formula._parts(term) == whole, term

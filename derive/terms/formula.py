@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import mpmath
 import sympy as sp
+from sympy import Mul
 
 from derive.errors import DegenerateError
 from derive.terms.keys import ROOT, Scope, key
@@ -322,22 +323,44 @@ def _unless_cancelled(node: Node, result: Approx, parts: list[Approx]) -> Approx
     return approximate(evaluated)
 
 
-def _kept(terms: list[sp.Expr], limit: int) -> bool:
-    """Whether the sum of ``terms`` certainly keeps more than ``limit`` nodes, or a symbol.
+def _kept(parts: list[sp.Expr], limit: int) -> bool:
+    """Whether a sum of terms of these ``parts`` (see :func:`_parts`) certainly keeps more than
+    ``limit`` nodes, or a symbol.
 
-    SymPy's Add collects only terms of equal parts beyond their numeric coefficients (2x + 3x); a
-    part no other term has stays in the sum with every node it has, and every symbol.
+    SymPy's Add collects only terms of equal parts (2x + 3x); a part no other term has stays in the
+    sum with every node it has, and every symbol.
     """
-    parts: dict[sp.Expr, int] = {}
-    for value in terms:
-        for term in value.args if value.is_Add else (value,):
-            if not term.is_Number and not (term.is_Pow and term.base.is_Number):  # 2^(-1) may be a number
-                part = term.as_coeff_Mul()[1]
-                parts[part] = parts.get(part, 0) + 1
-    alone = [part for part, count in parts.items() if count == 1]
-    if any(part.free_symbols for part in alone):
-        return True
-    return sum(nodes(part, limit) for part in alone) > limit
+    counts: dict[sp.Expr, int] = {}
+    for part in parts:
+        counts[part] = counts.get(part, 0) + 1
+    alone = [part for part, count in counts.items() if count == 1]
+    total = 0
+    for part in alone:
+        total += nodes(part, limit)
+        if total > limit:
+            return True
+    return any(part.free_symbols for part in alone)
+
+
+def _parts(term: Node) -> list[sp.Expr]:
+    """The parts beyond their numeric coefficients of the terms that ``term``'s value brings to a
+    sum; a rational times a closed form (w a, the terms of z = W a + b) is read off its factors."""
+    if isinstance(term, Product) and len(term.factors) == 2 and all(isinstance(f, Ref) for f in term.factors):
+        w, x = (f.exact() for f in term.factors)
+        w, x = (x, w) if x.is_Rational else (w, x)
+        # w x only merges w into x's coefficient, unless x is a sum (2(a + b) = 2a + 2b) or has
+        # powers of numbers (2 · 2^{1/2}); a 0 is no term at all.
+        if w.is_Rational and not (x.is_Number or x.is_Add or any(_number_power(f) for f in Mul.make_args(x))):
+            return [] if w == 0 else [x.as_coeff_Mul()[1]]
+    value = term.exact()
+    return [
+        t.as_coeff_Mul()[1] for t in (value.args if value.is_Add else (value,)) if not (t.is_Number or _number_power(t))
+    ]
+
+
+def _number_power(value: sp.Expr) -> bool:
+    """A power of a number (2^{-1}, 2^{1/2}): a sum may make it a number, a product merge it."""
+    return bool(value.is_Pow and value.base.is_Number)
 
 
 def nodes(value: sp.Expr, limit: int) -> int:
@@ -390,10 +413,9 @@ class Sum(Node):
 
     def closed(self, limit: int) -> sp.Expr | None:
         # Adding 32 long closed forms costs SymPy a millisecond, to find a sum too long to keep.
-        values = [t.exact() for t in self.terms]
-        if _kept(values, limit):
+        if _kept([part for term in self.terms for part in _parts(term)], limit):
             return None
-        value = sp.Add(*values)
+        value = sp.Add(*(t.exact() for t in self.terms))
         return value if small(value, limit) else None
 
     def approx(self) -> Approx:
