@@ -38,7 +38,7 @@ from derive.terms.formula import (
     identifier,
     small,
 )
-from derive.tex.decimals import decimal, shown, significant
+from derive.tex.decimals import shown, significant, written
 from derive.tex.printer import Printer, exact_text, is_exact
 from derive.tex.style import Style
 
@@ -110,7 +110,10 @@ def _rule_text(rule: Callable[[sp.Expr], sp.Expr]) -> str:
 def tolerance(value: sp.Float | float, places: int) -> float | None:
     """Half a unit in the last place the sheet shows ``value`` with (its decimal rounded half up to
     ``places``, or to that many significant figures): an answer within it rounds to the same decimal."""
-    number = shown(value, places)
+    return _tolerance(shown(value, places))
+
+
+def _tolerance(number: Decimal | None) -> float | None:
     if number is None:
         return None
     exponent = number.as_tuple().exponent
@@ -121,21 +124,24 @@ def tolerance(value: sp.Float | float, places: int) -> float | None:
 def entry(
     q: Quantity, part: int | None, places: int, printer: Printer | None = None, asked: bool = False
 ) -> dict[str, Any]:
-    """A quantity's answer; ``printer`` writes its symbol in the sheet's notation (a decimal point always)."""
+    """A quantity's answer; ``printer`` writes its symbol in the sheet's notation (a decimal point always):
+    a printer of names (``printer.but(substitute=False, oriented=False)``), made once for all entries."""
+    names = printer or Printer().but(substitute=False, oriented=False)
     short = is_exact(q.exact) and small(q.exact, EXACT_NODES)
+    text, number = written(q.approx, places)  # the decimal and the number it shows, worked out once
     return {
         "name": q.key,
         "id": identifier(q.key),
         "part": part,
-        "symbol": (printer or Printer()).symbol(q.symbol),
+        "symbol": names.doprint(q.symbol),
         "exact": number_text(q.exact, order="none") if short else None,
         "latex": exact_text(q.exact) if short else None,
         "float": float(q.approx) if math.isfinite(float(q.approx)) else None,  # JSON has no ∞
-        "decimal": decimal(q.approx, places),
+        "decimal": text,
         "formula": formula_text(q.formula) if q.formula is not None else None,
         "uses": list(q.uses),
         "asked": asked,
-        "tolerance": tolerance(q.approx, places),
+        "tolerance": _tolerance(number),
     }
 
 
@@ -143,6 +149,7 @@ def answers(solution: Solution, places: int) -> dict[str, Any]:
     """The answers document: every quantity once, in the order of the sheet."""
     # Machine-readable: the sheet's names and notation, but a decimal point, whatever the language.
     printer = Style(notation=solution.spec.sheet.notation).printer(solution.spec.network)
+    names = printer.but(substitute=False, oriented=False)  # what Printer.symbol makes for each symbol
     listed = list(solution.quantities())
     asked: set[str] = set()
     part_places: dict[int | None, int] = {None: places}
@@ -151,7 +158,7 @@ def answers(solution: Solution, places: int) -> dict[str, Any]:
         part_places[part.number] = places if part.part.decimals is None else part.part.decimals
         asked |= RULES[part.part.kind.name]([q for q in listed if q.scope.number == part.number])
     quantities = [
-        entry(q, q.scope.number, part_places.get(q.scope.number, places), printer, q.key in asked) for q in listed
+        entry(q, q.scope.number, part_places.get(q.scope.number, places), names, q.key in asked) for q in listed
     ]
     return {
         "format": FORMAT,
@@ -169,7 +176,61 @@ def answers(solution: Solution, places: int) -> dict[str, Any]:
 
 def answers_json(solution: Solution, places: int, document: dict[str, Any] | None = None) -> str:
     """The answers as JSON (``document``: an :func:`answers` result already made)."""
-    return json.dumps(document or answers(solution, places), indent=2, ensure_ascii=False) + "\n"
+    return indented(document or answers(solution, places)) + "\n"
+
+
+def indented(value: Any, margin: str = "") -> str:
+    """``json.dumps(value, indent=2, ensure_ascii=False)``, the same text written directly: the json
+    module's indenting encoder is its pure-Python one, a quarter of a wide network's answers."""
+    scalar = _SCALARS.get(type(value))
+    if scalar is not None:
+        return scalar(value)
+    inner = margin + "  "
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        if not value:
+            return "{}"
+        items = (
+            f"{inner}{_STRING(k)}: {_SCALARS[type(v)](v) if type(v) in _SCALARS else indented(v, inner)}"
+            for k, v in value.items()
+        )
+        return "{\n" + ",\n".join(items) + f"\n{margin}}}"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        return "[\n" + ",\n".join(inner + indented(v, inner) for v in value) + f"\n{margin}]"
+    if isinstance(value, str):
+        return _STRING(value)
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    # Anything else (a dict with other keys): as json writes it, or refuses it.
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + margin)
+
+
+_STRING: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+"""A JSON string as ``ensure_ascii=False`` writes it (the C encoder where there is one)."""
+
+
+def _number(value: float) -> str:
+    """A float as json writes it (NaN and Infinity as JavaScript's, as ``allow_nan`` does)."""
+    if value != value:
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float.__repr__(value)
+
+
+_SCALARS: dict[type, Callable[[Any], str]] = {
+    str: _STRING,
+    float: _number,
+    int: int.__repr__,
+    bool: lambda value: "true" if value else "false",
+    type(None): lambda value: "null",
+}
+"""The JSON of the exact types most values have (subclasses, such as Digits, go the long way)."""
 
 
 CSV_COLUMNS = (

@@ -12,11 +12,13 @@ import dataclasses
 import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import mpmath
 import sympy as sp
+from sympy import Mul
 
 from derive.errors import DegenerateError
 from derive.terms.keys import ROOT, Scope, key
@@ -82,15 +84,16 @@ CLOSED_FORM_NODES = 150
 """A value whose closed form would have more nodes than this stands for itself by a symbol."""
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def identifier(key: str) -> str:
     """A SymPy-parsable name for an answer key: ``p1.dL/dw1[2,1]`` → ``p1_dL_dw1_2_1``."""
+    # Cached: the answers write each key's once, and once more for every formula that uses it.
     return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9]", "_", key)).strip("_")
 
 
 def small(value: sp.Expr, limit: int) -> bool:
     """True when ``value`` has at most ``limit`` expression nodes, decided without walking a huge tree."""
-    # all() stops at the first node past the limit, so a huge tree is never walked to its end.
-    return all(count <= limit for count, _ in enumerate(sp.preorder_traversal(value), 1))
+    return nodes(value, limit) <= limit
 
 
 class Undefined(ArithmeticError):
@@ -149,6 +152,12 @@ class Node:
     def children(self) -> tuple[Node, ...]:
         return ()
 
+    def closed(self, limit: int) -> sp.Expr | None:
+        """The exact value, or None where it is no closed form of at most ``limit`` nodes (a sum
+        decides that before it is built, where it can)."""
+        value = self.exact()
+        return value if small(value, limit) else None
+
     def refs(self) -> Iterator[Quantity]:
         for child in self.children():
             yield from child.refs()
@@ -181,6 +190,11 @@ class Quantity:
 
     def _repr_latex_(self) -> str | None:
         return notebook(self, "latex")
+
+    @functools.cached_property
+    def stands(self) -> bool:
+        """Whether the exact value stands for itself by a symbol (or is built from one): no closed form."""
+        return bool(self.exact.free_symbols)
 
     @functools.cached_property
     def key(self) -> str:
@@ -226,7 +240,8 @@ class Quantity:
     @classmethod
     def _computed(cls, symbol: Symbolic, formula: Node, scope: Scope) -> Quantity:
         approx = formula.approx()
-        carry = carry_of(formula)
+        refs = tuple(dict.fromkeys(formula.refs()))
+        carry = next((q.carry for q in refs if q.carry is not None), None)  # carry_of(formula)
         if carry is not None:
             # The student policy: the value is rounded as soon as it is computed, and carried so.
             try:
@@ -239,19 +254,42 @@ class Quantity:
                 raise DegenerateError(f"{key(scope, symbol)}: {error}") from None
             carried = approximate(value) if value.is_finite else approx  # ∞ (log 0) has no decimal
             return cls(symbol, value, carried, formula, scope, carry, value != exact)
-        if any(q.exact.is_Float for q in formula.refs()):
+        if any(q.exact.is_Float for q in refs):
             # Computed from decimals: there is no exact value, and evaluating twice is waste.
             return cls(symbol, as_float(approx), approx, formula, scope)
+        standing = [q for q in refs if q.stands]
         try:
-            exact = formula.exact()
+            # A closed form of more nodes would only grow from here (and SymPy's automatic
+            # simplification with it): the value stands for itself by a symbol, and stays exact
+            # through its formula. So does a value computed from one that stands for itself.
+            exact = formula.closed(CLOSED_FORM_NODES) if not standing else _with_placeholders(formula, standing)
         except TooLarge:
+            exact = None
+        if exact is None or (standing and exact.free_symbols):
             return cls(symbol, sp.Symbol(identifier(key(scope, symbol))), approx, formula, scope)
-        if not small(exact, CLOSED_FORM_NODES):
-            # The closed form would only grow from here (and SymPy's automatic simplification with
-            # it): the value stands for itself by a symbol, and stays exact through its formula.
-            exact = sp.Symbol(identifier(key(scope, symbol)))
         # The shortest equal form a TA would write (-1, not -e^{a}/e^{a}): cheap, small values only.
         return cls(symbol, simplest(exact), approx, formula, scope)
+
+
+_PLACEHOLDERS: ContextVar[Mapping[Quantity, sp.Expr] | None] = ContextVar("placeholders", default=None)
+"""While a formula over values that stand for themselves is evaluated: the placeholder of each."""
+
+
+@functools.cache
+def _placeholder(index: int) -> sp.Dummy:
+    return sp.Dummy(f"s{index}")
+
+
+def _with_placeholders(formula: Node, standing: list[Quantity]) -> sp.Expr | None:
+    """``formula``'s exact value with the same few placeholder symbols for the values that stand for
+    themselves: whether anything but them remains (a product with 0, x - x) is decided as with their
+    own symbols, but SymPy's cache knows these forms (1/(1 + e^{-s0}), s0 s1), and a fresh symbol's
+    first sign questions cost a wide network's derivation most of its time."""
+    token = _PLACEHOLDERS.set({q: _placeholder(i) for i, q in enumerate(standing)})
+    try:
+        return formula.closed(CLOSED_FORM_NODES)
+    finally:
+        _PLACEHOLDERS.reset(token)
 
 
 def carry_of(formula: Node) -> Carry | None:
@@ -285,6 +323,57 @@ def _unless_cancelled(node: Node, result: Approx, parts: list[Approx]) -> Approx
     return approximate(evaluated)
 
 
+def _kept(parts: list[sp.Expr], limit: int) -> bool:
+    """Whether a sum of terms of these ``parts`` (see :func:`_parts`) certainly keeps more than
+    ``limit`` nodes, or a symbol.
+
+    SymPy's Add collects only terms of equal parts (2x + 3x); a part no other term has stays in the
+    sum with every node it has, and every symbol.
+    """
+    counts: dict[sp.Expr, int] = {}
+    for part in parts:
+        counts[part] = counts.get(part, 0) + 1
+    alone = [part for part, count in counts.items() if count == 1]
+    total = 0
+    for part in alone:
+        total += nodes(part, limit)
+        if total > limit:
+            return True
+    return any(part.free_symbols for part in alone)
+
+
+def _parts(term: Node) -> list[sp.Expr]:
+    """The parts beyond their numeric coefficients of the terms that ``term``'s value brings to a
+    sum; a rational times a closed form (w a, the terms of z = W a + b) is read off its factors."""
+    if isinstance(term, Product) and len(term.factors) == 2 and all(isinstance(f, Ref) for f in term.factors):
+        w, x = (f.exact() for f in term.factors)
+        w, x = (x, w) if x.is_Rational else (w, x)
+        # w x only merges w into x's coefficient, unless x is a sum (2(a + b) = 2a + 2b) or has
+        # powers of numbers (2 · 2^{1/2}); a 0 is no term at all.
+        if w.is_Rational and not (x.is_Number or x.is_Add or any(_number_power(f) for f in Mul.make_args(x))):
+            return [] if w == 0 else [x.as_coeff_Mul()[1]]
+    value = term.exact()
+    return [
+        t.as_coeff_Mul()[1] for t in (value.args if value.is_Add else (value,)) if not (t.is_Number or _number_power(t))
+    ]
+
+
+def _number_power(value: sp.Expr) -> bool:
+    """A power of a number (2^{-1}, 2^{1/2}): a sum may make it a number, a product merge it."""
+    return bool(value.is_Pow and value.base.is_Number)
+
+
+def nodes(value: sp.Expr, limit: int) -> int:
+    """The nodes of ``value`` (every node of ``sp.preorder_traversal``), counted up to just past
+    ``limit``: a huge tree is never walked to its end."""
+    count, stack = 0, [value]
+    while stack and count <= limit:
+        node = stack.pop()
+        count += 1
+        stack.extend(node.args)
+    return count
+
+
 @dataclass(frozen=True, eq=False)
 class Ref(Node):
     """An earlier quantity: its symbol in the general formula, its value when substituted."""
@@ -292,7 +381,8 @@ class Ref(Node):
     q: Quantity
 
     def exact(self) -> sp.Expr:
-        return self.q.exact
+        placeholders = _PLACEHOLDERS.get()
+        return self.q.exact if placeholders is None else placeholders.get(self.q, self.q.exact)
 
     def approx(self) -> Approx:
         return self.q.approx
@@ -321,6 +411,13 @@ class Sum(Node):
     def exact(self) -> sp.Expr:
         return sp.Add(*(t.exact() for t in self.terms))
 
+    def closed(self, limit: int) -> sp.Expr | None:
+        # Adding 32 long closed forms costs SymPy a millisecond, to find a sum too long to keep.
+        if _kept([part for term in self.terms for part in _parts(term)], limit):
+            return None
+        value = sp.Add(*(t.exact() for t in self.terms))
+        return value if small(value, limit) else None
+
     def approx(self) -> Approx:
         parts = [t.approx() for t in self.terms]
         return _unless_cancelled(self, MP.fsum(parts), parts)
@@ -336,7 +433,8 @@ class Product(Node):
     def exact(self) -> sp.Expr:
         values = [f.exact() for f in self.factors]
         # 0 · log 0 = 0: the cross-entropy term of the other class vanishes even where its log is -∞.
-        return sp.Integer(0) if any(v == 0 for v in values) else sp.Mul(*values)
+        # (A value equals 0 only as a number: asking a closed form == 0 first sympifies the 0.)
+        return sp.Integer(0) if any(v.is_Number and v == 0 for v in values) else sp.Mul(*values)
 
     def approx(self) -> Approx:
         values = [f.approx() for f in self.factors]

@@ -7,6 +7,8 @@ import math
 from decimal import Decimal
 
 import sympy as sp
+from mpmath import libmp
+from sympy.core.numbers import mpf_norm
 
 from derive.terms.formula import MP, Quantity
 from derive.terms.rounding import rounded_decimal
@@ -39,23 +41,40 @@ def decimal(value: sp.Float | float, places: int = 4, guard: int = 0) -> str:
     """A decimal rounded half up to ``places`` (or to that many significant figures when ``places``
     is a significant :class:`Digits`), with ``guard`` digits more; tiny and huge values in scientific
     notation. A value below 0.01 shows at least 3 significant figures (0.000338, not 0.0003)."""
-    if not math.isfinite(float(value)):
-        return r"\infty" if float(value) > 0 else r"-\infty"
-    if (power := _beyond(value, places, guard)) is not None:
-        return power
-    number, mantissa_places = _rounded(value, places, guard)
-    if mantissa_places is not None:
-        mantissa, exponent = f"{number:.{mantissa_places}e}".split("e")  # already rounded: exact
-        return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
-    return f"{number:f}"
+    return written(value, places, guard)[0]
 
 
 def shown(value: sp.Float | float, places: int = 4, guard: int = 0) -> Decimal | None:
     """The number :func:`decimal` writes for ``value``: what a student reads off the sheet (None for ±∞
     and for a power of ten beyond any calculator, such as σ(−10^{30}) = e^{−10^{30}})."""
-    if not math.isfinite(float(value)) or _beyond(value, places, guard) is not None:
-        return None
-    return _rounded(value, places, guard)[0]
+    return written(value, places, guard)[1]
+
+
+def written(value: sp.Float | float, places: int = 4, guard: int = 0) -> tuple[str, Decimal | None]:
+    """:func:`decimal` and :func:`shown` of ``value`` at once (the answers give both of every value)."""
+    if not math.isfinite(float(value)):
+        return (r"\infty" if float(value) > 0 else r"-\infty"), None
+    if (power := _beyond(value, places, guard)) is not None:
+        return power, None
+    number, mantissa_places = _rounded(value, places, guard)
+    if mantissa_places is not None:
+        mantissa, exponent = f"{number:.{mantissa_places}e}".split("e")  # already rounded: exact
+        return rf"{mantissa} \cdot 10^{{{int(exponent)}}}", number
+    return f"{number:f}", number
+
+
+PRECISION = libmp.dps_to_prec(40)
+"""The bits of a 40-digit SymPy Float, which the digits of a decimal are read from."""
+
+
+def _binary(value: sp.Float | float) -> tuple[int, int, int, int]:
+    """The mpmath number of ``sp.Float(value, 40)`` (a carried decimal's or a float's), without the Float."""
+    if isinstance(value, float):
+        return mpf_norm(libmp.from_float(value, PRECISION, libmp.round_nearest), PRECISION)
+    binary = getattr(value, "_mpf_", None)
+    if binary is None:
+        return sp.Float(value, 40)._mpf_  # any other number: SymPy's own conversion
+    return mpf_norm(binary, PRECISION)
 
 
 BEYOND = 10**5
@@ -66,9 +85,10 @@ exponents up to 10^18, and σ(−10^{30}) = e^{−10^{30}} ≈ 10^{−4.3·10^{2
 def _beyond(value: sp.Float | float, places: int, guard: int) -> str | None:
     """``value`` as m · 10^{e} when |e| is at least :data:`BEYOND` (else None), with as many figures
     as :func:`decimal` gives a power of ten."""
-    number = MP.mpf(sp.Float(value, 40)._mpf_)
-    if number == 0 or abs(MP.mag(number)) < 3 * BEYOND:  # mag: the binary exponent, cheap
+    binary = _binary(value)
+    if not binary[1] or abs(binary[2] + binary[3]) < 3 * BEYOND:  # 0, or the binary exponent is small
         return None
+    number = MP.make_mpf(binary)
     exponent = int(MP.floor(MP.log10(abs(number))))
     if abs(exponent) < BEYOND:
         return None
@@ -86,7 +106,7 @@ FIGURES = 3
 def _rounded(value: sp.Float | float, places: int, guard: int) -> tuple[Decimal, int | None]:
     """``value`` rounded as :func:`decimal` writes it, and the places of its mantissa when it is
     written as a power of ten (else None)."""
-    number = Decimal(str(sp.Float(value, 40)))
+    number = Decimal(libmp.to_str(_binary(value), 40))  # the digits str(sp.Float(value, 40)) has
     if number == 0:
         return (Decimal(0) if significant(places) else rounded_decimal(abs(number), places + guard)), None
     if significant(places):

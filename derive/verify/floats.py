@@ -183,6 +183,31 @@ class FloatNet:
         )
         return Gradients(output, tuple(deltas), tuple(d_activation), tuple(d_weights), d_biases, r(inflow[0]))
 
+    @property
+    def elementwise(self) -> bool:
+        """Whether every activation maps each unit on its own (not softmax): a batch of passes can
+        then be computed as one, rows for passes."""
+        return all(act.slope is not None for act in self.acts)
+
+    def rows_from(
+        self, x: Array, zs: Sequence[Array], activations: Sequence[Array], layer: int, z: Array
+    ) -> tuple[list[Array], list[Array]]:
+        """Many forward passes at once, each row of ``z`` one pass's pre-activations at ``layer``:
+        the layers below are those of the pass ``zs``, ``activations`` (all rows share them), the
+        layers from ``layer`` on are computed for every row (an elementwise, unrounded network)."""
+        assert self.elementwise and not self.rounds
+        rows = len(z)
+        batch_z = [np.broadcast_to(v, (rows, len(v))) for v in zs[: layer - 1]]
+        batch_a = [np.broadcast_to(v, (rows, len(v))) for v in activations[: layer - 1]]
+        for l in range(layer, len(self.weights) + 1):
+            if l > layer:
+                sources = [x if k == 0 else batch_a[k - 1] for k in self.sources(l)]
+                below = np.concatenate([np.broadcast_to(v, (rows, v.shape[-1])) for v in sources], axis=1)
+                z = below @ self.weights[l - 1].T + self.biases[l - 1]
+            batch_z.append(z)
+            batch_a.append(self.acts[l - 1].value(z.ravel()).reshape(z.shape))  # rules take vectors
+        return batch_z, batch_a
+
     def with_param(self, kind: str, layer: int, index: tuple[int, ...], h: float) -> FloatNet:
         weights, biases = list(self.weights), list(self.biases)
         target = weights if kind == "w" else biases
@@ -219,9 +244,18 @@ def central_difference(loss_of: Callable[[float], float], value: float) -> tuple
     the truncation error (large where the loss curves sharply, as cross-entropy near p = 1), and
     ε·|L|/h the rounding error (large where the loss itself is large).
     """
-    h = 1e-6 * max(1.0, abs(value))
-    plus, minus = loss_of(h), loss_of(-h)
+    h = step(value)
+    return extrapolated(h, *(loss_of(offset) for offset in (h, -h, 2 * h, -2 * h)))
+
+
+def step(value: float) -> float:
+    """The step h of a central difference at ``value`` (relative to it beyond 1)."""
+    return 1e-6 * max(1.0, abs(value))
+
+
+def extrapolated(h: float, plus: float, minus: float, far_plus: float, far_minus: float) -> tuple[float, float]:
+    """:func:`central_difference` from the losses at value + h, − h, + 2h and − 2h, however computed."""
     near = (plus - minus) / (2 * h)
-    far = (loss_of(2 * h) - loss_of(-2 * h)) / (4 * h)
+    far = (far_plus - far_minus) / (4 * h)
     rounding = 64 * np.finfo(float).eps * max(abs(plus), abs(minus)) / (2 * h)
     return (4 * near - far) / 3, float(abs(near - far) + rounding)

@@ -27,7 +27,9 @@ from derive.verify.floats import (
     Gradients,
     central_difference,
     extended,
+    extrapolated,
     rounder,
+    step,
     unrounded,
 )
 
@@ -191,9 +193,8 @@ def gradient_values(
     for k in range(len(grads.inputs)):
         nudged = _nudge_input(fd, xf, yf, whole, k)
         record(Partial(of, Sym("x", None, (k + 1,))), ("inputs", (k,)), nudged)
-    for kind, symbol, l, index in param_symbols(network):
-        start = float((net.weights if kind == "w" else net.biases)[l - 1][index])
-        nudged = _nudge_param(fd, xf, yf, whole, (kind, l, index), start)
+    entries = param_symbols(network)
+    for (kind, symbol, l, index), nudged in zip(entries, _param_differences(fd, xf, yf, whole, entries), strict=True):
         record(Partial(of, symbol), ("weights" if kind == "w" else "biases", (l - 1, *index)), nudged)
     return grads
 
@@ -225,6 +226,49 @@ def _nudge_param(
 ) -> tuple[float, float]:
     kind, layer, index = where
     return central_difference(lambda h: value(*net.with_param(kind, layer, index, h).forward(x), y), start)
+
+
+def _param_differences(
+    net: FloatNet, x: Array, y: Array, value: NetLoss, entries: Sequence[tuple[str, Sym, int, tuple[int, ...]]]
+) -> list[tuple[float, float]]:
+    """A central difference for every parameter entry: each nudge moves one entry, as
+    :func:`_nudge_param` does, but the passes of all the nudges of a layer run as the rows of one
+    (a 32-32-32-1 network takes 9 000 passes)."""
+    if not net.elementwise:  # softmax maps a whole layer: one pass at a time
+        tensors = {"w": net.weights, "b": net.biases}
+        return [
+            _nudge_param(net, x, y, value, (kind, l, index), float(tensors[kind][l - 1][index]))
+            for kind, _, l, index in entries
+        ]
+    zs, activations = net.forward(x)
+    differences: list[tuple[float, float]] = []
+    for layer in range(1, len(net.weights) + 1):
+        places = [(kind, index) for kind, _, l, index in entries if l == layer]
+        if not places:
+            continue
+        weights, biases = net.weights[layer - 1], net.biases[layer - 1]
+        below = net.stacked(x, activations, layer)
+        products = weights @ below
+        steps, rows = [], []
+        for kind, index in places:
+            h = step(float((weights if kind == "w" else biases)[index]))
+            steps.append(h)
+            for offset in (h, -h, 2 * h, -2 * h):
+                z = zs[layer - 1].copy()
+                if kind == "w":
+                    j, k = index
+                    row = weights[j].copy()
+                    row[k] += offset
+                    z[j] = row @ below + biases[j]
+                elif net.shared and net.shared[layer - 1]:
+                    z = products + (biases + offset)  # one bias in every unit
+                else:
+                    z[index] = products[index] + (biases[index] + offset)
+                rows.append(z)
+        batch_z, batch_a = net.rows_from(x, zs, activations, layer, np.array(rows))
+        losses = [value([z[i] for z in batch_z], [a[i] for a in batch_a], y) for i in range(len(rows))]
+        differences += [extrapolated(h, *losses[4 * n : 4 * n + 4]) for n, h in enumerate(steps)]
+    return differences
 
 
 def _nudge_tied(net: FloatNet, x: Array, y: Array, value: NetLoss, group: Sequence[str]) -> tuple[float, float]:
