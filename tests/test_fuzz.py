@@ -26,6 +26,15 @@ SETTINGS = settings(
     derandomize=os.environ.get("CI") == "true",
 )
 
+
+def assert_out_of_reach(error: DegenerateError) -> None:
+    """A generated run may leave what can be computed: σ saturated beyond the 40 digits carried, or
+    a custom formula's value beyond float64 (10^300); each is a one-line refusal naming it."""
+    message = str(error)
+    assert "\n" not in message
+    assert "saturated" in message or "float64 cannot check it" in message or "too large to evaluate" in message
+
+
 numbers = st.one_of(
     st.integers(-3, 3).map(str),
     st.sampled_from(['"1/2"', '"-1/3"', "0.25", '"3/2"', "-0.5"]),
@@ -240,7 +249,7 @@ def test_valid_specs_solve_verify_and_render(text: str) -> None:
     except DegenerateError as error:
         # Unbounded ReLU layers under a large adaptive step can saturate σ beyond the 40 digits
         # carried; then the one-line refusal is the right answer (test_degenerate checks it).
-        assert "saturated" in str(error) and "\n" not in str(error)
+        assert_out_of_reach(error)
         return
     documents = derive.render(solution, 4)
     assert documents.solution.count(r"\section*{Part") == len(spec.parts)
@@ -253,7 +262,7 @@ def test_batch_specs_solve_verify_and_render(text: str) -> None:
     try:
         solution = derive.solve(spec)  # the gate checks every sample's values and the batch's
     except DegenerateError as error:
-        assert "saturated" in str(error) and "\n" not in str(error)
+        assert_out_of_reach(error)
         return
     assert r"\deriveheading{Sample 2}" in derive.render(solution, 4).solution
 
@@ -302,7 +311,7 @@ def test_named_specs_render_in_their_names_or_refuse_in_one_line(text: str) -> N
     try:
         documents = derive.render(derive.solve(spec), 4)
     except DegenerateError as error:
-        assert "saturated" in str(error) and "\n" not in str(error)
+        assert_out_of_reach(error)
         return
     assert not re.search(r"\^\{[^{}]*\}(\^|')", documents.solution)  # no double superscript (W^T, w')
     if 'style = "neuron"' in text:  # every entry numbered or named by its unit
