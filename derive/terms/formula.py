@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -241,7 +241,7 @@ class Quantity:
     def _computed(cls, symbol: Symbolic, formula: Node, scope: Scope) -> Quantity:
         approx = formula.approx()
         refs = tuple(dict.fromkeys(formula.refs()))
-        carry = next((q.carry for q in refs if q.carry is not None), None)  # carry_of(formula)
+        carry = carry_among(refs)
         if carry is not None:
             # The student policy: the value is rounded as soon as it is computed, and carried so.
             try:
@@ -294,7 +294,12 @@ def _with_placeholders(formula: Node, standing: list[Quantity]) -> sp.Expr | Non
 
 def carry_of(formula: Node) -> Carry | None:
     """The student policy of the quantities ``formula`` uses (it came with the givens), or None."""
-    return next((q.carry for q in formula.refs() if q.carry is not None), None)
+    return carry_among(formula.refs())
+
+
+def carry_among(quantities: Iterable[Quantity]) -> Carry | None:
+    """The student policy of the first of ``quantities`` that carries one, or None."""
+    return next((q.carry for q in quantities if q.carry is not None), None)
 
 
 CANCELLATION = MP.mpf(10) ** -(DIGITS // 2)
