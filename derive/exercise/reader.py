@@ -170,6 +170,7 @@ NOTATION_KEYS: Mapping[str, Shape] = {
         base: Shape("name", f'the name written for {base}: letters, such as net or theta, or "hat o"') for base in NAMED
     },
     "bias_as_weight": Shape("flag", "write each bias as a weight w_{j,0} on a constant input 1"),
+    "activation_derivative": Shape("flag", "the activation's derivative da/dz = f'(z) as its own line and answer"),
     "style": choice(tuple(STYLES), '"matrix" (W^{(l)}, default) or "neuron" (w_1, w_2, …)'),
     "index_order": choice(tuple(ORDERS), '"to_from" (w_{j,k} to unit j from input k, default) or "from_to"'),
 }
@@ -208,6 +209,11 @@ class _Reader(PartReader):
         sheet = self.sheet(root.get("sheet", {}))
         if "notation" in root:
             sheet = replace(sheet, notation=self.notation(root["notation"]))
+            if sheet.notation.slopes and sheet.rounding == "student":
+                raise self.fail(
+                    ["notation", "activation_derivative"],
+                    'not with rounding = "student": the float engine rounds δ = ∂L/∂a · f\'(z) as one value',
+                )
         network = self.network(root["network"])
         # Without [loss] only parts that differentiate an output (of = "yhat") can be asked;
         # the stand-in below is never shown or used.
@@ -282,6 +288,7 @@ class _Reader(PartReader):
         ``index_order``: "to_from" (w_{j,k} from input k to unit j) or "from_to"."""
         table = self.table(["notation"], value, NOTATION_KEYS)
         as_weight = self.boolean(["notation", "bias_as_weight"], table.pop("bias_as_weight", False))
+        slopes = self.boolean(["notation", "activation_derivative"], table.pop("activation_derivative", False))
         style = self.name(["notation", "style"], table.pop("style", "matrix"), STYLES, "notation style")
         order = self.name(["notation", "index_order"], table.pop("index_order", "to_from"), ORDERS, "index order")
         if style == "neuron" and order == "from_to":
@@ -303,7 +310,7 @@ class _Reader(PartReader):
             if letters in SHARED:
                 self.shared.append((base, name))  # free unless a part writes it (checked once the parts are read)
             renamed.append((base, name_latex(name)))
-        notation = Notation(tuple(renamed), style == "neuron", order == "from_to", as_weight)
+        notation = Notation(tuple(renamed), style == "neuron", order == "from_to", as_weight, slopes)
         written: dict[str, str] = {}
         for base in NAMED:
             other = written.setdefault(notation.names[base], base)
