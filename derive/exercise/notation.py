@@ -52,6 +52,8 @@ class Notation:
     W^{(l)} is the transpose of derive's (a row per input)."""
     bias_as_weight: bool = False
     """Each bias written as the weight on a constant input 1: b^{(l)}_j as w^{(l)}_{j,0}."""
+    slopes: bool = False
+    """The activation's derivative f'(z^{(l)}_j) = ∂a^{(l)}_j/∂z^{(l)}_j as its own line (and answer) before δ."""
 
     @functools.cached_property
     def names(self) -> dict[str, str]:

@@ -21,6 +21,7 @@ from derive.errors import SpecError
 from derive.exercise.check import check, expect, name_problem
 from derive.exercise.fields import MAX_WIDTH, kind_of, shown
 from derive.exercise.kind import PartKind
+from derive.exercise.letters import SHARED, clashes
 from derive.exercise.model import DECIMAL_MARKS, ENGINES, LANGUAGES, PAPERS, Layer, Network, Part, Sheet, Spec
 from derive.exercise.notation import NAMED, UNIT_LETTERS, Notation, name_latex
 from derive.exercise.parts import MAX_PARTS, PartReader
@@ -169,6 +170,7 @@ NOTATION_KEYS: Mapping[str, Shape] = {
         base: Shape("name", f'the name written for {base}: letters, such as net or theta, or "hat o"') for base in NAMED
     },
     "bias_as_weight": Shape("flag", "write each bias as a weight w_{j,0} on a constant input 1"),
+    "activation_derivative": Shape("flag", "the activation's derivative da/dz = f'(z) as its own line and answer"),
     "style": choice(tuple(STYLES), '"matrix" (W^{(l)}, default) or "neuron" (w_1, w_2, …)'),
     "index_order": choice(tuple(ORDERS), '"to_from" (w_{j,k} to unit j from input k, default) or "from_to"'),
 }
@@ -176,12 +178,8 @@ _TAKEN = {
     "e": "Euler's number",
     "f": "the activation",
     "g": "a gradient in the update rules",
-    "p": "a probability",
-    "t": "the step counter",
     "m": "Adam's first moment",
     "v": "the velocity and Adam's second moment",
-    "s": "RMSProp's running average",
-    "theta": "a parameter in the update rules",
     "alpha": "the learning rate",
     "beta": "a decay rate",
     "rho": "RMSProp's decay rate",
@@ -190,7 +188,8 @@ _TAKEN = {
     "sigma": "the sigmoid",
     "ell": "one output's loss",
 }
-"""Letters the sheet already writes for something else: a quantity named so would be ambiguous."""
+"""Letters every sheet may write for something else: a quantity named so would be ambiguous (θ, t, s
+and p are refused only where a part writes them: :mod:`derive.exercise.letters`)."""
 
 
 class _Reader(PartReader):
@@ -199,6 +198,8 @@ class _Reader(PartReader):
     def __init__(self, text: str, source: str, folder: Path | None) -> None:
         super().__init__(text, source)
         self.folder = folder
+        self.shared: list[tuple[str, str]] = []
+        """(quantity, name) of the names that take a letter only some parts write (θ, t, s, p)."""
 
     def spec(self, data: dict[str, object], name: str, kinds: Kinds) -> Spec:
         root = self.table([], data, ROOT_KEYS)
@@ -207,6 +208,11 @@ class _Reader(PartReader):
         sheet = self.sheet(root.get("sheet", {}))
         if "notation" in root:
             sheet = replace(sheet, notation=self.notation(root["notation"]))
+            if sheet.notation.slopes and sheet.rounding == "student":
+                raise self.fail(
+                    ["notation", "activation_derivative"],
+                    'not with rounding = "student": the float engine rounds δ = ∂L/∂a · f\'(z) as one value',
+                )
         # No [network] where no part works on one (a circuit; an optimizer step on given gradients):
         # a part that does says so when it is read.
         network = self.network(root["network"]) if "network" in root else None
@@ -240,6 +246,7 @@ class _Reader(PartReader):
                         f"missing: part {part.number} ({part.kind.name}) needs a [loss] section "
                         '(only gradients parts with of = "yhat" do without)',
                     )
+        self.shared_letters(parts)
         sheet = replace(sheet, typed_decimals=frozenset(self.typed_decimals - self.typed_fractions))
         spec = Spec(name=name, sheet=sheet, network=network, loss=loss, parts=tuple(parts), has_loss="loss" in root)
         return check(spec)  # what the model promises, as for a model built in Python (a safety net here)
@@ -286,6 +293,7 @@ class _Reader(PartReader):
         ``index_order``: "to_from" (w_{j,k} from input k to unit j) or "from_to"."""
         table = self.table(["notation"], value, NOTATION_KEYS)
         as_weight = self.boolean(["notation", "bias_as_weight"], table.pop("bias_as_weight", False))
+        slopes = self.boolean(["notation", "activation_derivative"], table.pop("activation_derivative", False))
         style = self.name(["notation", "style"], table.pop("style", "matrix"), STYLES, "notation style")
         order = self.name(["notation", "index_order"], table.pop("index_order", "to_from"), ORDERS, "index order")
         if style == "neuron" and order == "from_to":
@@ -304,8 +312,10 @@ class _Reader(PartReader):
                 raise self.fail(path, f"{name!r} is taken: the sheet writes {_TAKEN[letters]} with it")
             if style == "neuron" and letters in UNIT_LETTERS:
                 raise self.fail(path, f'{name!r} is taken: with style = "neuron" it names the hidden or output units')
+            if letters in SHARED:
+                self.shared.append((base, name))  # free unless a part writes it (checked once the parts are read)
             renamed.append((base, name_latex(name)))
-        notation = Notation(tuple(renamed), style == "neuron", order == "from_to", as_weight)
+        notation = Notation(tuple(renamed), style == "neuron", order == "from_to", as_weight, slopes)
         written: dict[str, str] = {}
         for base in NAMED:
             other = written.setdefault(notation.names[base], base)
@@ -313,6 +323,15 @@ class _Reader(PartReader):
                 where = base if base in table else other
                 raise self.fail(["notation", where], f"{base} and {other} would have the same name")
         return notation
+
+    def shared_letters(self, parts: Sequence[Part[Any]]) -> None:
+        """A quantity named θ, t, s or p where a part writes that letter for something else: one line
+        naming both."""
+        for base, name in self.shared:
+            clash = clashes(parts, name.rpartition(" ")[2])
+            if clash is not None:
+                number, kind, what = clash
+                raise self.fail(["notation", base], f"{name!r} is taken: part {number} ({kind}) writes {what} with it")
 
     def student(self, parts: Sequence[Part[Any]], kinds: Kinds) -> None:
         """The student policy rounds the numeric kinds; the others are statements about exact values."""

@@ -131,11 +131,16 @@ class Derivation:
         memo = self.shown.get(self.sample_key(network, part))
         if memo is not None:
             fwd = memo.forward
-            bwd = memo.backward or backward(network, self.params, fwd, self.spec.loss, scope)
+            bwd = memo.backward or backward(network, self.params, fwd, self.spec.loss, scope, self.slopes)
             return fwd, bwd
         x, y = given_sample(part.sample, scope)
         fwd = forward(network, self.params, x, y, self.spec.loss, scope)
-        return fwd, backward(network, self.params, fwd, self.spec.loss, scope)
+        return fwd, backward(network, self.params, fwd, self.spec.loss, scope, self.slopes)
+
+    @property
+    def slopes(self) -> bool:
+        """Whether the sheet writes each f'(z) as its own line, ∂a/∂z, before δ ([notation])."""
+        return self.spec.sheet.notation.slopes
 
     # --- shared pieces --------------------------------------------------------------------
 
@@ -198,7 +203,7 @@ class Derivation:
         params = params or self.params
         x, y = given_sample(sample, scope, self.spec.sheet.carry)
         fwd = forward(network, params, x, y, loss, scope)
-        bwd = backward(network, params, fwd, loss, scope)
+        bwd = backward(network, params, fwd, loss, scope, self.slopes)
         names = params.names()
         return (
             [
@@ -231,7 +236,7 @@ class Derivation:
             items = tuple((Partial(LOSS, parameter(n)), memo.backward.tensor(n)) for n in names)
             return [Section("recall_gradients", (Recall(memo.backward_part, items),))], memo.backward
         params = params or self.params
-        bwd = backward(network, params, fwd, loss, scope or Scope.part(part.number))
+        bwd = backward(network, params, fwd, loss, scope or Scope.part(part.number), self.slopes)
         if memo.backward is None:
             memo.backward, memo.backward_part = bwd, part.number
         steps = (*self.backward_steps(network, loss, params, fwd, bwd, names), *gradient_findings(bwd, names))
@@ -295,7 +300,7 @@ class Derivation:
             z = Tensor(tensor_symbol(network, l, "z"), column(fwd.z[l - 1]))
             delta = Tensor(Sym("delta", l), column(bwd.delta[l - 1]))
             general: Node = Hadamard(upstream, Derivative(layer.activation, z))
-            number = 2 if l == depth else 6
+            number: int | None = 2 if l == depth else 6
             mean = bwd.means[l - 1] if bwd.means else None
             if mean is not None:
                 # Through softmax's Jacobian: first ḡ = Σ_i a_i ∂L/∂a_i, then δ = a ⊙ (∂L/∂a − ḡ).
@@ -303,6 +308,13 @@ class Derivation:
                 a_l = Tensor(tensor_symbol(network, l, "a"), column(fwd.a[l - 1]))
                 shape = r"#1 \odot \left(#2 - #3\right)"
                 general = Rule(shape, display_only, (a_l, upstream, Tensor(mean.symbol)))
+            if bwd.slopes and bwd.slopes[l - 1]:
+                # f'(z^{(l)}) on its own line, ∂a^{(l)}/∂z^{(l)}, opening the step; δ then multiplies by it.
+                out = tensor_symbol(network, l, "a")
+                da_dz = Tensor(Partial(out, tensor_symbol(network, l, "z")), column(bwd.slopes[l - 1]))
+                width = (len(fwd.z[l - 1]), 1)
+                steps.append(Compute(da_dz.symbol, Derivative(layer.activation, z), bwd.slopes[l - 1], number, width))
+                general, number = Hadamard(upstream, da_dz), None
             steps.append(Compute(delta.symbol, general, bwd.delta[l - 1], number, (len(fwd.z[l - 1]), 1)))
             if mean is not None and l == depth and loss.name == "categorical_cross_entropy" and fwd.targets:
                 steps.extend(softmax_shortcut(fwd, bwd, loss))
@@ -390,7 +402,7 @@ class Derivation:
         for t in range(1, training.steps + 1):
             if t > 1:
                 fwd = forward(network, params, fwd.inputs, fwd.targets, loss, scope, mark=after_steps(t - 1))
-                bwd = backward(network, params, fwd, loss, scope.step(t))
+                bwd = backward(network, params, fwd, loss, scope.step(t), self.slopes)
                 gradients = tuple(Values(Partial(LOSS, parameter(n)), bwd.gradients.tensor(n)) for n in names)
                 # Every intermediate value of the passes, so that each gradient can be checked by hand.
                 values = (*pass_values(fwd, bwd), Values(fwd.loss.symbol, ((fwd.loss,),)), *gradients)

@@ -97,6 +97,9 @@ class Backward:
     """∂L/∂x: step 5 once more, through the first layer's weights to the input."""
     means: tuple[Quantity | None, ...] = ()
     """ḡ^{(l)} of each softmax layer (None for the others)."""
+    slopes: tuple[Vec, ...] = ()
+    """f'(z^{(l)}_j) = ∂a^{(l)}_j/∂z^{(l)}_j per layer, where the sheet writes them as their own line
+    (empty for a softmax layer); empty: δ multiplies by f' inline."""
 
     def tensor(self, name: str) -> Mat:
         """The gradients of ``W2``, ``b1`` (a column) or ``x`` (a column) by name."""
@@ -203,14 +206,18 @@ def loss_symbol(fwd: Forward) -> Sym:
     return fwd.loss.symbol if isinstance(fwd.loss.symbol, Sym) else LOSS
 
 
-def backward(network: Network, params: Params, fwd: Forward, loss: Loss, scope: Scope) -> Backward:
-    """Backpropagation; the numbered comments are the step numbers printed on the sheet."""
+def backward(
+    network: Network, params: Params, fwd: Forward, loss: Loss, scope: Scope, slopes: bool = False
+) -> Backward:
+    """Backpropagation; the numbered comments are the step numbers printed on the sheet. ``slopes``:
+    each f'(z^{(l)}_j) is a quantity of its own, ∂a^{(l)}_j/∂z^{(l)}_j, that δ multiplies by."""
     depth = len(network.layers)
     deltas: list[Vec] = [()] * depth
     d_activation: list[Vec] = [()] * depth
     d_weights: list[Mat] = [()] * depth
     d_biases: list[Vec] = [()] * depth
     means: list[Quantity | None] = [None] * depth
+    d_slopes: list[Vec] = [()] * depth
     of = loss_symbol(fwd)
 
     def grad(symbol: Sym, formula: Node) -> Quantity:
@@ -242,6 +249,17 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, scope: 
             entries = [
                 Product((Ref(a[j - 1]), Difference(Ref(upstream[j - 1]), Ref(mean)))) for j in range(1, len(z) + 1)
             ]
+        elif slopes:
+            # f'(z_j) as a line of its own: ∂a_j/∂z_j = a_j(1 − a_j) = …, then δ_j = ∂L/∂a_j · ∂a_j/∂z_j.
+            d_slopes[l - 1] = tuple(
+                Quantity.computed(
+                    Partial(unit_symbol(network, l, "a", j), unit_symbol(network, l, "z", j)),
+                    layer.activation.derivative(Ref(z[j - 1]), Ref(a[j - 1])),
+                    scope,
+                )
+                for j in range(1, len(z) + 1)
+            )
+            entries = [Product((Ref(upstream[j - 1]), Ref(d_slopes[l - 1][j - 1]))) for j in range(1, len(z) + 1)]
         else:
             entries = [
                 Product((Ref(upstream[j - 1]), layer.activation.derivative(Ref(z[j - 1]), Ref(a[j - 1]))))
@@ -286,7 +304,15 @@ def backward(network: Network, params: Params, fwd: Forward, loss: Loss, scope: 
         if l > 1:
             d_activation[l - 2] = upstream
     gradients = Params(tuple(d_weights), tuple(d_biases))
-    return Backward(d_output, tuple(deltas), tuple(d_activation), gradients, inputs=upstream, means=tuple(means))
+    return Backward(
+        d_output,
+        tuple(deltas),
+        tuple(d_activation),
+        gradients,
+        inputs=upstream,
+        means=tuple(means),
+        slopes=tuple(d_slopes) if slopes else (),
+    )
 
 
 @dataclass(frozen=True)

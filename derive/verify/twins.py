@@ -173,10 +173,17 @@ def gradient_values(
     for j in range(1, len(grads.output) + 1):
         nudged = _nudge(fd, xf, yf, of_output, ("a", depth, j - 1))
         record(Partial(of, unit(len(network.layers), depth, "a", j)), ("output", (j - 1,)), nudged)
+    zs = plain.forward(x)[0]
     for l in range(1, depth + 1):
         for j in range(1, len(grads.delta[l - 1]) + 1):
             nudged = _nudge(fd, xf, yf, whole, ("z", l, j - 1))
             record(Sym("delta", l, (j,)), ("delta", (l - 1, j - 1)), nudged)
+        f_prime = network.layers[l - 1].activation.floats.slope
+        if f_prime is not None:  # f'(z_j) = ∂a_j/∂z_j, where a sheet writes it as its own line
+            slopes = f_prime(zs[l - 1])
+            for j in range(1, len(slopes) + 1):
+                da_dz = Partial(unit(depth, l, "a", j), unit(depth, l, "z", j))
+                out.values[key(scope, da_dz)] = float(slopes[j - 1])
         if l > 1:
             for k in range(1, len(grads.activation[l - 2]) + 1):
                 record(
