@@ -13,7 +13,8 @@ from typing import Any
 
 from derive.errors import TexMissing
 from derive.pdf import processes
-from derive.pdf.compile import Pdf, compile_pdf, have_tex, missing_tex
+from derive.pdf.compile import FORMAT_ENGINES, Pdf, compile_pdf, have_tex, missing_tex
+from derive.pdf.formats import prefetch
 from derive.pdf.stream import NoPipes, StreamedPdf
 
 
@@ -39,6 +40,8 @@ class Typesetter:
         """Documents that could not be streamed (no named pipes): compiled whole when finished."""
         self.runs = processes.Runs()
         self.token: contextvars.Token[processes.Runs | None] | None = None
+        if self.enabled and formats is not None and engine in FORMAT_ENGINES:
+            prefetch()  # kpsewhich answers while the exercise sheet is made: its format is found at once
 
     def __enter__(self) -> Typesetter:
         self.token = processes.CURRENT.set(self.runs)  # every TeX started from here on is this build's
@@ -85,6 +88,8 @@ class Typesetter:
                         )
                     except NoPipes:
                         self.unstreamed.add(name)
+                        return
+                self.streams[name].wait_started()  # TeX first: it is the longer road (outside held())
 
         return piece
 
