@@ -77,7 +77,7 @@ def _tex_identity() -> str:
         if not _identity:  # kpsewhich could not be started
             return ""
         known = _identity[0]
-        if isinstance(known, subprocess.Popen):
+        if not isinstance(known, str):  # kpsewhich asked, its answer not read yet
             found = known.communicate()[0].strip()
             try:
                 stat = os.stat(found) if found else None
