@@ -70,6 +70,21 @@ def prefetch() -> None:
             )
 
 
+def end_prefetch(stop: bool) -> None:
+    """A kpsewhich run still asking (:func:`prefetch`) is waited for, or with ``stop`` killed and
+    forgotten (a build being stopped leaves no process behind; the next one asks again)."""
+    with _identity_lock:
+        if not _identity or isinstance(_identity[0], str):
+            return
+        run = _identity[0]
+        if stop:
+            run.kill()
+            run.communicate()
+            _identity.clear()
+    if not stop:
+        _tex_identity()
+
+
 def _tex_identity() -> str:
     """What identifies the installed TeX: the system LaTeX format's path, size and modification time."""
     prefetch()

@@ -14,7 +14,7 @@ from typing import Any
 from derive.errors import TexMissing
 from derive.pdf import processes
 from derive.pdf.compile import FORMAT_ENGINES, Pdf, compile_pdf, have_tex, missing_tex
-from derive.pdf.formats import prefetch
+from derive.pdf.formats import end_prefetch, prefetch
 from derive.pdf.stream import NoPipes, StreamedPdf
 
 
@@ -58,6 +58,7 @@ class Typesetter:
                 for stream in self.streams.values():
                     stream.abandon()
             self.pool.shutdown(wait=True)
+            end_prefetch(stop=error is not None)  # no kpsewhich outlives the build
             if self.token is not None:
                 processes.CURRENT.reset(self.token)
 
