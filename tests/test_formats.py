@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,26 @@ def test_what_a_killed_build_left_in_the_cache_is_removed_once_stale(tmp_path: P
 def test_the_cache_follows_xdg_cache_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert texformat.default_cache() == tmp_path / "derive" / "formats"
+
+
+def test_the_installed_tex_is_asked_once_for_both_sheets_and_cached_formats_are_read_side_by_side(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache, env = tmp_path / "formats", os.environ.copy()
+    preambles = (PREAMBLE, PREAMBLE.replace("amsmath", "amssymb"))  # an exercise's and a solution's
+    for preamble in preambles:
+        compile_pdf(doc("one", preamble), formats=cache)
+    asked: list[list[str]] = []
+    popen = subprocess.Popen
+
+    def counting(command: list[str], *args: Any, **kwargs: Any) -> subprocess.Popen[Any]:
+        asked.append(command)
+        return popen(command, *args, **kwargs)
+
+    monkeypatch.setattr(texformat, "_identity", [])  # as a new process would
+    monkeypatch.setattr(texformat.subprocess, "Popen", counting)
+    # The build lock held by a build elsewhere: the cached formats are found all the same.
+    with texformat._building, ThreadPoolExecutor(2) as pool:
+        found = list(pool.map(lambda p: texformat.format_for(p, cache, env, 60), preambles))
+    assert all(fmt is not None and not fmt.fresh for fmt in found)
+    assert [command[0] for command in asked] == ["kpsewhich"]

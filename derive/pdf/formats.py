@@ -20,7 +20,6 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
@@ -50,16 +49,57 @@ def split(source: str) -> tuple[str, str] | None:
     return (head, rest) if mark else None
 
 
-@lru_cache(maxsize=1)
+_identity_lock = threading.Lock()
+_identity: list[subprocess.Popen[str] | str] = []
+"""The installed TeX's identity once known, or the kpsewhich run asked for it (:func:`prefetch`)."""
+
+
+def prefetch() -> None:
+    """Start asking kpsewhich for the installed TeX's identity (:func:`_tex_identity`), so that the answer
+    is at hand when the first sheet's format is looked up: the question is asked once per process."""
+    with _identity_lock, contextlib.suppress(OSError):
+        if not _identity:
+            _identity.append(
+                subprocess.Popen(
+                    ["kpsewhich", "-engine=pdftex", "pdflatex.fmt"],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
+            )
+
+
+def end_prefetch(stop: bool) -> None:
+    """A kpsewhich run still asking (:func:`prefetch`) is waited for, or with ``stop`` killed and
+    forgotten (a build being stopped leaves no process behind; the next one asks again)."""
+    with _identity_lock:
+        if not _identity or isinstance(_identity[0], str):
+            return
+        run = _identity[0]
+        if stop:
+            run.kill()
+            run.communicate()
+            _identity.clear()
+    if not stop:
+        _tex_identity()
+
+
 def _tex_identity() -> str:
     """What identifies the installed TeX: the system LaTeX format's path, size and modification time."""
-    found = subprocess.run(
-        ["kpsewhich", "-engine=pdftex", "pdflatex.fmt"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    if not found:
-        return ""
-    stat = os.stat(found)
-    return f"{found}:{stat.st_size}:{stat.st_mtime_ns}"
+    prefetch()
+    with _identity_lock:  # the exercise's and the solution's look-ups wait for one answer
+        if not _identity:  # kpsewhich could not be started
+            return ""
+        known = _identity[0]
+        if not isinstance(known, str):  # kpsewhich asked, its answer not read yet
+            found = known.communicate()[0].strip()
+            try:
+                stat = os.stat(found) if found else None
+            except OSError:
+                stat = None
+            known = _identity[0] = f"{found}:{stat.st_size}:{stat.st_mtime_ns}" if stat else ""
+        return known
 
 
 @dataclass(frozen=True)
@@ -79,8 +119,9 @@ class Format:
 
 
 _building = threading.Lock()
-"""One look-up or build at a time in a process: the exercise and the solution share a preamble, so
-the second waits for the first's format instead of building it again beside it."""
+"""One build at a time in a process: the exercise and the solution share a preamble, so the second
+waits for the first's format instead of building it again beside it. Cached formats are read and
+checked side by side, without it."""
 
 
 def format_for(preamble: str, cache: Path, env: dict[str, str], timeout: float) -> Format | None:
@@ -93,11 +134,11 @@ def format_for(preamble: str, cache: Path, env: dict[str, str], timeout: float) 
         key = hashlib.sha256(f"{identity}\n{preamble}".encode()).hexdigest()[:20]
         target = cache / f"derive-{key}.fmt"
         failed = cache / f"derive-{key}.failed"
+        if (found := _cached(target)) is not None:
+            return found
         with _building:
-            data = sealed.read(target)
-            if data is not None:
-                os.utime(target, follow_symlinks=False)  # recently used: pruned last
-                return Format(target, data, fresh=False)
+            if (found := _cached(target)) is not None:  # built meanwhile by the other sheet's look-up
+                return found
             if _failed(failed):
                 return None  # this preamble does not dump (a user's package): do not try on every build
             data = _build(preamble, cache, env, timeout)
@@ -112,6 +153,15 @@ def format_for(preamble: str, cache: Path, env: dict[str, str], timeout: float) 
             return Format(target, data, fresh=True)
     except (OSError, subprocess.SubprocessError):  # a timeout too: a busy machine marks nothing failed
         return None
+
+
+def _cached(target: Path) -> Format | None:
+    """The format cached at ``target`` if it is this user's derive's (:func:`sealed.read`), else None."""
+    data = sealed.read(target)
+    if data is None:
+        return None
+    os.utime(target, follow_symlinks=False)  # recently used: pruned last
+    return Format(target, data, fresh=False)
 
 
 def _failed(marker: Path) -> bool:

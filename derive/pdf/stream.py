@@ -35,6 +35,9 @@ LIFETIME = 10
 """A streamed TeX run lives at most this many times the per-run timeout (it waits for the derivation)."""
 POLL = 0.005
 """Seconds between attempts to open a pipe TeX has not reached yet."""
+STARTING = 0.5
+"""Seconds :meth:`StreamedPdf.wait_started` waits at most: finding a cached format and starting TeX
+take a twentieth of that; building a format (a first run) takes longer, and is not waited for."""
 
 
 class NoPipes(Exception):
@@ -65,6 +68,8 @@ class StreamedPdf:
         self.work = Path(tempfile.mkdtemp(prefix="derive-tex-"))
         self.pending: queue.Queue[str | None] = queue.Queue()
         self.stopped = threading.Event()
+        self.started = threading.Event()
+        """Set once TeX runs, or will not (see :meth:`wait_started`)."""
         self.lock = threading.Lock()
         self.process: subprocess.Popen[bytes] | None = None
         try:
@@ -78,6 +83,12 @@ class StreamedPdf:
         context = contextvars.copy_context()  # the writer builds the format: as part of this build
         self.writer = threading.Thread(target=context.run, args=(self._run, head + inputs, parts, formats), daemon=True)
         self.writer.start()
+
+    def wait_started(self) -> None:
+        """Wait until TeX runs (at most :data:`STARTING` seconds): the writer thread finds the format
+        and starts TeX in a few Python steps, each of which waited up to the interpreter's switch
+        interval for a caller deriving meanwhile (a tenth of a second later, on the critical path)."""
+        self.started.wait(STARTING)
 
     def part(self, text: str) -> None:
         """Queue the next part's LaTeX; TeX reads it when it gets there."""
@@ -99,6 +110,7 @@ class StreamedPdf:
                 env=env,
                 capture=False,
             )
+        self.started.set()
         return True
 
     def _run(self, source: str, parts: int, formats: Path | None) -> None:
@@ -113,6 +125,7 @@ class StreamedPdf:
             pass
         finally:
             self.stopped.set()
+            self.started.set()
 
     def _deliver(self, pipe: Path, text: str) -> bool:
         """Write ``text`` into ``pipe`` once TeX opens it; False if TeX ended or the stream stopped."""

@@ -13,7 +13,8 @@ from typing import Any
 
 from derive.errors import TexMissing
 from derive.pdf import kept, processes
-from derive.pdf.compile import Pdf, compile_pdf, have_tex, missing_tex
+from derive.pdf.compile import FORMAT_ENGINES, Pdf, compile_pdf, have_tex, missing_tex
+from derive.pdf.formats import end_prefetch, prefetch
 from derive.pdf.stream import NoPipes, StreamedPdf
 
 
@@ -42,6 +43,8 @@ class Typesetter:
         """A watching process's last PDFs: a document made from the same source again is not typeset."""
         self.digests: dict[str, str] = {}
         self.token: contextvars.Token[processes.Runs | None] | None = None
+        if self.enabled and formats is not None and engine in FORMAT_ENGINES:
+            prefetch()  # kpsewhich answers while the exercise sheet is made: its format is found at once
 
     def __enter__(self) -> Typesetter:
         self.token = processes.CURRENT.set(self.runs)  # every TeX started from here on is this build's
@@ -58,6 +61,7 @@ class Typesetter:
                 for stream in self.streams.values():
                     stream.abandon()
             self.pool.shutdown(wait=True)
+            end_prefetch(stop=error is not None)  # no kpsewhich outlives the build
             if self.token is not None:
                 processes.CURRENT.reset(self.token)
 
@@ -101,6 +105,8 @@ class Typesetter:
                         )
                     except NoPipes:
                         self.unstreamed.add(name)
+                        return
+                self.streams[name].wait_started()  # TeX first: it is the longer road (outside held())
 
         return piece
 

@@ -112,8 +112,9 @@ def read(path: Path) -> bytes | None:
         info = os.fstat(stream.fileno())
         if not _ours(info, 0o022) or not SEAL_BYTES <= info.st_size <= MAX_ENTRY:
             return None
-        blob = stream.read(info.st_size)  # a file growing meanwhile is cut short: its seal fails
-    seal, contents = blob[:SEAL_BYTES], blob[SEAL_BYTES:]
+        # Read apart, not sliced apart: a format's 7 MB are not copied once more. A file growing
+        # meanwhile is cut short: its seal fails.
+        seal, contents = stream.read(SEAL_BYTES), stream.read(info.st_size - SEAL_BYTES)
     return contents if hmac.compare_digest(seal, _seal(key, path.name, contents)) else None
 
 
