@@ -19,7 +19,7 @@ from derive.exercise.shapes import LEARNING_RATE, Shape, optimizer_key, whole
 from derive.maths.derivation import Derivation
 from derive.maths.network import Backward, Mat, Params, State, hyper_quantities, step
 from derive.maths.steps import Identity, PartSolution, Section, Step
-from derive.maths.updates import FULL_VALUES, flat, hyper_givens, optimizer_steps, optimizer_table
+from derive.maths.updates import FULL_VALUES, flat, hyper_givens, initial_state, optimizer_steps, optimizer_table
 from derive.terms.formula import Quantity
 from derive.terms.keys import Scope, key, parameter, symbol_of
 from derive.terms.rounding import Carry
@@ -293,6 +293,8 @@ def ask(part: Part[GivenStep], network: Network | None, printer: Printer) -> Map
         "t": t,
         "kept": [Latex(printer.symbol(Sym(stat))) for stat in training.optimizer.state],
         "given_state": [stat for stat, _ in given.state],
+        # m_0 = v_0 = 0: the state step t = 1 starts from (empty for plain gradient descent).
+        "state": Latex(printer.show(initial_state(training.optimizer))) if training.optimizer.state else Latex(""),
         "lines": [[_given_tensor(printer, symbol, rows) for symbol, rows in line] for line in lines],
         # Each parameter's name as the sheet writes it, for the heading of its step.
         "symbols": {name: Latex(printer.symbol(parameter(name), oriented=True)) for name in given.names},
