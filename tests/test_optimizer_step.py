@@ -20,20 +20,11 @@ from derive.terms.symbols import LOSS, Partial, Stat, Sym, Updated
 from tests.test_spec import refusal
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
-NETWORK = """
-[network]
-inputs = 1
-[[network.layers]]
-weights = [[1]]
-bias = [0]
-activation = "identity"
-[loss]
-name = "squared_error"
-"""
 
 
 def spec_text(part: str) -> str:
-    return NETWORK + '\n[[parts]]\nkind = "optimizer_step"\n' + part
+    """A spec of one optimizer_step part: no [network], no [loss]."""
+    return '[[parts]]\nkind = "optimizer_step"\n' + part
 
 
 def entries(name: str, rows: list[list[Fraction]]) -> list[tuple[Sym, Fraction]]:
@@ -194,3 +185,15 @@ def test_a_large_tensor_is_one_entry_worked_and_a_table() -> None:
 def test_bad_givens_are_refused_in_one_line_naming_the_field(part: str, field: str, says: str) -> None:
     message = refusal(spec_text("learning_rate = 0.1\n" + part))
     assert f"parts[1].{field}" in message and says in message, message
+
+
+def test_a_sheet_with_a_network_takes_an_optimizer_step_part_too(tmp_path: Path) -> None:
+    """Beside parts that work on the network: the step's parameters are its own (keyed in its part)."""
+    text = (EXAMPLES / "batch_gradients_only.toml").read_text() + (
+        '\n[[parts]]\nkind = "optimizer_step"\nlearning_rate = "1/2"\n'
+        "parameters = { W1 = [[1, 2]] }\ngradients = { W1 = [[-1, 1]] }\n"
+    )
+    built = build_sheet(parse_spec(text, name="mixed"), Options(output_dir=tmp_path, pdf=False))
+    assert built.solution["w1[1,1]"].exact == 1  # the network's own
+    assert built.solution["p2." + Updated(Sym("w", 1, (1, 2)), 1).key].exact == sp.Rational(3, 2)
+    assert built.solution["p2." + Updated(Sym("w", 1, (1, 1)), 1).key].exact == sp.Rational(3, 2)

@@ -331,4 +331,5 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=ask,
+    network=False,
 )
