@@ -11,6 +11,7 @@ taken from an earlier part, in that part's question).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,14 @@ def unstated(sheet: Sheet) -> list[str]:
     for solved in sheet.solution.parts:
         n, part = solved.number, solved.part
         for (scope, name), group in givens(sheet.solution, n).items():
+            if part.kind.name == "optimizer_step" and name in ("w", "b", "Updated", "Partial", "Stat"):
+                # Given parameters, gradients and state: every entry in the question's matrices.
+                printer = sheet.printer(n)
+                question = sheet.questions[n - 1]
+                missing += [
+                    q.key for q in group if not re.search(rf"[ &{{]{re.escape(printer.shown(q))}[ ,}}]", question)
+                ]
+                continue
             printed = forms(scope, name, group)
             if printed is None:  # a layer of a changed network: the given network's, or an inserted one
                 layers = {q.symbol.layer for q in group if isinstance(q.symbol, Sym)}
@@ -175,8 +184,12 @@ def unstated_training(sheet: Sheet, number: int, training: Training | None) -> l
         for key in group
         if printer.symbol(parse_entry(key)) not in text
     ]
+    part = sheet.spec.parts[number - 1]
+    start = part.params.t if part.kind.name == "optimizer_step" else 1  # from step t − 1's given state
     missing += [
-        f"p{number}: {name}_0" for name in training.optimizer.state if printer.symbol(Sym(name, None, (0,))) not in text
+        f"p{number}: {name}_0"
+        for name in training.optimizer.state
+        if start == 1 and printer.symbol(Sym(name, None, (0,))) not in text
     ]
     if training.steps > 1 and f" {training.steps} " not in text:
         missing.append(f"p{number}: {training.steps} steps")

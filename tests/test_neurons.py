@@ -155,6 +155,8 @@ def test_every_example_reads_in_neuron_notation(path: Path) -> None:
             else (text + '\n[notation]\nstyle = "neuron"\n')
         )
     spec = derive.parse_spec(text, name=path.stem)
+    if spec.network is None:
+        pytest.skip("no network: neuron style numbers a network's units and weights, and there are none")
     documents = derive.render(derive.solve(spec))
     for document in (documents.solution, documents.exercise):
         body = document[document.index(r"\begin{document}") :]

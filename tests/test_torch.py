@@ -14,7 +14,7 @@ import pytest
 
 import derive
 from derive.exercise.model import Spec, Training
-from derive.terms.symbols import LOSS, Partial, Sym, Updated, bias
+from derive.terms.symbols import LOSS, Partial, Stat, Sym, Updated, bias
 
 torch = pytest.importorskip("torch")
 
@@ -277,3 +277,59 @@ def _indices(shape: tuple[int, ...]) -> list[tuple[int, ...]]:
     if not shape:
         return [()]
     return [(i, *rest) for i in range(shape[0]) for rest in _indices(shape[1:])]
+
+
+STATE_NAMES = {
+    "adam": {"m": "exp_avg", "v": "exp_avg_sq"},
+    "momentum": {"v": "momentum_buffer"},
+    "nesterov": {"v": "momentum_buffer"},
+    "rmsprop": {"s": "square_avg"},
+    "adagrad": {"r": "sum"},
+}
+"""Each catalogue optimizer's state by PyTorch's name for it in ``optimizer.state[p]``."""
+
+
+@pytest.mark.parametrize(
+    ("path", "number"), _cases("optimizer_step"), ids=lambda c: c.stem if isinstance(c, Path) else str(c)
+)
+def test_a_step_on_given_parameters_and_state_agrees_with_torch_optim(path: Path, number: int) -> None:
+    """The given parameters, gradients (``.grad``), state and step t − 1 set in torch.optim's state
+    dict, one ``optimizer.step()``: the new parameters and state are the engine's."""
+    spec = derive.load_spec(path)
+    given = spec.parts[number - 1].params
+    training, t = given.training, given.t
+    hyper = {k: float(v) for k, v in training.hyperparameters.items()}
+    tensors = {
+        name: torch.tensor([[float(v) for v in row] for row in rows], dtype=torch.float64, requires_grad=True)
+        for name, rows in given.parameters
+    }
+    optimizer = _optimizer(training.optimizer.name, list(tensors.values()), float(training.learning_rate), hyper)
+    if optimizer is None:
+        pytest.skip("a convention PyTorch has no built-in for")
+    gradients = dict(given.gradients)
+    for name, p in tensors.items():
+        p.grad = torch.tensor([[float(v) for v in row] for row in gradients[name]], dtype=torch.float64)
+        if t > 1 and training.optimizer.state:
+            state = optimizer.state[p]
+            for kept, torch_name in STATE_NAMES[training.optimizer.name].items():
+                rows = given.state_of(kept, name)
+                state[torch_name] = (
+                    torch.zeros_like(p.detach())
+                    if rows is None
+                    else torch.tensor([[float(v) for v in row] for row in rows], dtype=torch.float64)
+                )
+            if training.optimizer.name != "momentum" and training.optimizer.name != "nesterov":
+                state["step"] = torch.tensor(float(t - 1))
+    optimizer.step()
+    solution = derive.solve(spec)
+    prefix = f"p{number}."
+    for name, p in tensors.items():
+        layer = int(name[1:])
+        for (i, j), v in _entries(p.detach()):
+            symbol = Sym("w", layer, (i, j)) if name[0] == "W" else bias(layer).entry(i)
+            _close(solution[prefix + Updated(symbol, t).key].approx, v)
+            for kept, torch_name in STATE_NAMES.get(training.optimizer.name, {}).items():
+                _close(
+                    solution[prefix + Stat(kept, symbol, t).key].approx,
+                    float(optimizer.state[p][torch_name][i - 1, j - 1]),
+                )

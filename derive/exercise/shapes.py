@@ -33,6 +33,8 @@ Tag = Literal[
     "objective",  # "L", "yhat" or "yhat[j]"
     "bias",  # a layer's bias: numbers, one number, "none", or { shared = number }
     "reads",  # a layer's sources: "x" or the numbers of earlier layers
+    "tensors",  # a table of named tensors: W<l> a matrix (or a row, or a number), b<l> a vector (or a number)
+    "state",  # a table of an optimizer's state names (m, v, s, r), each a table of named tensors
     "tables",  # an array of tables ([[network.layers]], [[parts]]): their keys are declared beside
 ]
 

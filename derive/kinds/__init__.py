@@ -21,6 +21,7 @@ from derive.kinds import (
     gradients,
     learning_rates,
     mse_vs_ce,
+    optimizer_step,
     replace_activation,
     show_that,
     update,
@@ -40,6 +41,7 @@ MODULES = (
     extra_layer,
     batch,
     activation_values,
+    optimizer_step,
 )
 KINDS: Mapping[str, PartKind[Any]] = {module.KIND.name: module.KIND for module in MODULES}
 """Every part kind by name, in the order the documentation lists them."""

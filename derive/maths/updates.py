@@ -105,7 +105,7 @@ def optimizer_steps(
         return optimizer_table(optimizer, hyper, params, bwd, stepped, names, show_hyper, explained=show_hyper)
     t = stepped.state.t
     steps = hyper_givens(hyper) if show_hyper else []
-    first = bwd.gradients.weights[0][0][0].symbol
+    first = bwd.gradients.tensor(names[0])[0][0].symbol  # the first parameter's: W^{(1)} need not be stepped
     of = first.num if isinstance(first, Partial) else LOSS  # L, or L_n for one sample of a batch
     for name in names:
         symbol = parameter(name)

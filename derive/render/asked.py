@@ -9,8 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
+from derive.catalog.optimizers import OPTIMIZERS
 from derive.terms.formula import Quantity
-from derive.terms.symbols import OUTPUT, LossAt, LossSlope, Norm, Partial, PredictionError, StepSize, Sym, Updated
+from derive.terms.symbols import (
+    OUTPUT,
+    LossAt,
+    LossSlope,
+    Norm,
+    Partial,
+    PredictionError,
+    Stat,
+    StepSize,
+    Sym,
+    Updated,
+)
 
 Rule = Callable[[list[Quantity]], set[str]]
 """A kind's rule: the keys it asks for among the quantities one of its parts shows."""
@@ -151,6 +163,19 @@ def batch(quantities: list[Quantity]) -> set[str]:
     return asked
 
 
+KEPT = frozenset(kept for optimizer in OPTIMIZERS.values() for kept in optimizer.state)
+"""The names of an optimizer's state carried to the next step (m, v, s, r; not m̂, v̂)."""
+
+
+def optimizer_step(quantities: list[Quantity]) -> set[str]:
+    """The new parameters and the new state of the step (not the given state, not m̂, v̂)."""
+    return _new_parameters(quantities) | {
+        q.key
+        for q in quantities
+        if isinstance(q.symbol, Stat) and q.formula is not None and q.symbol.name in KEPT and not _tail(q)
+    }
+
+
 RULES: Mapping[str, Rule] = {
     "forward": forward,
     "show_that": show_that,
@@ -165,6 +190,7 @@ RULES: Mapping[str, Rule] = {
     "extra_layer": extra_layer,
     "activation_values": activation_values,
     "batch": batch,
+    "optimizer_step": optimizer_step,
 }
 """Each part kind's rule, by name: a kind without one is a KeyError when its answers are written
 (tests/test_answers_schema.py checks that every kind of :data:`derive.kinds.KINDS` has one)."""

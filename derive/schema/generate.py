@@ -198,6 +198,19 @@ def value(shape: Shape, most: int | None = None) -> Schema:
             "additionalProperties": False,
         }
         return _doc({"anyOf": [_number(), _numbers(), none, shared]}, doc)
+    if tag in ("tensors", "state"):
+        tensor = {"anyOf": [_number(), _numbers(), value(Shape("matrix", ""))]}
+        tensors = {
+            "type": "object",
+            "minProperties": shape.low,
+            "maxProperties": shape.high,
+            "patternProperties": {"^[Wb][1-9][0-9]?$": tensor},
+            "additionalProperties": False,
+        }
+        if tag == "tensors":
+            return _doc(tensors, doc)
+        states = sorted({kept for optimizer in OPTIMIZERS.values() for kept in optimizer.state})
+        return _doc({"type": "object", "propertyNames": {"enum": states}, "additionalProperties": tensors}, doc)
     if tag == "reads":
         source = {"anyOf": [{"type": "string", "enum": ["x"]}, {"type": "integer", "minimum": 0}]}
         return _doc({"type": "array", "minItems": 1, "uniqueItems": True, "items": source}, doc)
