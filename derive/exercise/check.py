@@ -17,7 +17,7 @@ from derive.catalog.activations import Activation
 from derive.catalog.losses import Loss
 from derive.errors import SpecError
 from derive.exercise.closed import bounded, closed_form, is_closed
-from derive.exercise.fields import INFINITE, field_path, kind_of
+from derive.exercise.fields import field_path, kind_of
 from derive.exercise.kind import PartKind
 from derive.exercise.model import (
     DECIMAL_MARKS,
@@ -104,7 +104,7 @@ def _exact(path: Path, value: object) -> sp.Expr:
             raise _fail(path, str(error)) from None
     elif isinstance(value, int | str | Decimal):
         try:
-            if isinstance(value, str) and is_closed(value) and value.strip().lower().lstrip("+-") not in INFINITE:
+            if isinstance(value, str) and is_closed(value):
                 return closed_form(value)
             number = parse_exact(value)
         except NumberError as error:

@@ -7,8 +7,8 @@ import re
 
 import sympy as sp
 
-from derive.catalog.parsing import FormulaError, parse_formula
-from derive.terms.numbers import MAGNITUDE, NumberError, within_limits
+from derive.catalog.parsing import CONSTANTS, FUNCTIONS, FormulaError, parse_formula
+from derive.terms.numbers import _NUMBER, MAGNITUDE, NumberError, within_limits
 
 MAX_LENGTH = 60
 """Most characters of a closed form typed as a given: a hand exercise writes "1 + sin(pi/3)"."""
@@ -16,14 +16,21 @@ MAX_NODES = 24
 """Most nodes of a given's exact form as SymPy keeps it (√2/2 has 5, 1 + √3/2 has 8): every step
 that substitutes the given prints it, so it stays a short closed form, not a paragraph."""
 
+NOT_A_FORM = ("unknown name", "unknown function", "not a formula", "not allowed", "only numbers", "the formula is")
+"""The parser's messages about what is typed, not about its value (which is "undefined", "no real value", …)."""
 CLOSED = re.compile(r"[a-z(]")
 """What sets a closed form apart from a mistyped number ("1/2x" is a mistake; "ln(2)" a closed form)."""
-PATTERN = r"^[-+*/^(). 0-9a-z]*[a-z(][-+*/^(). 0-9a-z]*$"
-"""A closed form's characters, for the JSON Schema (the reader checks everything else)."""
+_SIGNS = r"[-+*/^(). 0-9]"
+_WORDS = "|".join(sorted((*FUNCTIONS, *CONSTANTS), key=len, reverse=True))
+PATTERN = rf"^{_SIGNS}*({_WORDS}|\(){_SIGNS}*(({_WORDS}){_SIGNS}*)*$"
+"""A closed form's words and signs, for the JSON Schema ("one" is none; the reader checks the rest)."""
 
 
 def is_closed(text: str) -> bool:
-    """Whether ``text`` is typed as a closed form (a function, a constant or brackets), not as a number."""
+    """Whether ``text`` is typed as a closed form (a function, a constant or brackets), not as a number
+    ("3e-2" and "inf" are read, or refused, as numbers)."""
+    if _NUMBER.match(text) or text.strip().lower().lstrip("+-") in ("inf", "infinity", "nan"):
+        return False
     return CLOSED.search(text) is not None
 
 
@@ -35,7 +42,15 @@ def closed_form(text: str) -> sp.Expr:
     try:
         value = parse_formula(text, {})
     except FormulaError as error:
-        raise NumberError(f"the closed form {text.strip()!r}: {error}") from None
+        message = str(error)
+        if message.startswith(NOT_A_FORM):  # "one", "1/2x": a mistyped number more likely than a formula
+            raise NumberError(
+                f'expected a number such as 2, "1/2", "0.15" or "sqrt(2)/2", found {text.strip()!r} ({message})'
+            ) from None
+        shown = repr(text.strip())
+        raise NumberError(
+            f"the closed form {message}" if message.startswith(shown) else f"the closed form {shown}: {message}"
+        ) from None
     value = bounded(value, repr(text.strip()))
     return within_limits(value) if isinstance(value, sp.Rational) else value  # cos(pi/3) is 1/2
 

@@ -21,8 +21,6 @@ from derive.exercise.shapes import Shape, choice
 from derive.exercise.text import problem
 from derive.terms.numbers import NumberError, parse_exact
 
-INFINITE = ("inf", "infinity", "nan")
-"""Texts that read as numbers to Python; parse_exact refuses them as not finite."""
 MAX_WIDTH = 10_000
 """Most inputs of a network, units of a layer and entries of a list of numbers; a sheet shows 200
 parameters, the library (derive.solve) derives wider networks."""
@@ -112,7 +110,7 @@ class FieldReader:
         try:
             if isinstance(value, sp.Expr):  # a value read before, checked again (a rate of a sweep)
                 return bounded(value, str(value))
-            if isinstance(value, str) and is_closed(value) and value.strip().lower().lstrip("+-") not in INFINITE:
+            if isinstance(value, str) and is_closed(value):
                 # "sqrt(2)/2": exact, and kept (with its text, which the float engine reads on its own)
                 closed = closed_form(value)
                 if not isinstance(closed, sp.Rational):

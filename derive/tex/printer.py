@@ -101,9 +101,6 @@ class Printer(NamingPrinter):
         # A fraction over a sum written a / (b + c + …): a line too wide for the page may then break
         # inside the bracket (softmax's e^{z_j} over twelve terms), where a \frac cannot break.
         "slashed": False,
-        # sin π/3 and ln 2 of a closed form as a textbook writes them: \sin\frac{\pi}{3}, \log 2; an
-        # argument that is a sum or product keeps its brackets (SymPy decides which need them).
-        "fold_func_brackets": True,
     }
     kept = ("substitute", "guard", "slashed")  # a substituted formula stays substituted inside a re-oriented part
 
@@ -115,8 +112,9 @@ class Printer(NamingPrinter):
         """The number each substituted quantity was written as: its exact value, or the decimal shown."""
 
     def _print_log(self, expr: sp.log, exp: str | None = None) -> str:
-        """A logarithm of a value: log 2 without brackets where a sine's argument would have none."""
-        if exp is not None or self._needs_function_brackets(expr.args[0]):
+        """The logarithm of a number as a textbook writes it: log 2, log 3/2 (a given typed "ln(2)");
+        of anything longer, or of a variable, in brackets as SymPy writes it."""
+        if exp is not None or not expr.args[0].is_Rational:
             return str(super()._print_log(expr, exp))
         return rf"\log {{{self._print(expr.args[0])}}}"
 
