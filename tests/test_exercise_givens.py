@@ -85,10 +85,12 @@ class Sheet:
 
 def givens(solution: Solution, number: int) -> dict[tuple[str, str], list[Quantity]]:
     """The numbers part ``number`` starts from: its quantities with no formula, grouped by scope
-    and name. A 40-digit decimal with no formula is a long run carried on in decimals, not a given."""
+    and name. A 40-digit decimal with no formula is a long run carried on in decimals, not a given;
+    a closed form the spec typed ("ln(2)") is one."""
     groups: dict[tuple[str, str], list[Quantity]] = {}
+    typed = {value for value, _ in solution.spec.closed_forms}
     for q in solution.quantities():
-        if q.scope.number == number and q.formula is None and isinstance(q.exact, sp.Rational):
+        if q.scope.number == number and q.formula is None and (isinstance(q.exact, sp.Rational) or q.exact in typed):
             name = q.symbol.base if isinstance(q.symbol, Sym) else type(q.symbol).__name__
             groups.setdefault((str(q.scope), name), []).append(q)
     return groups

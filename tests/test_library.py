@@ -21,7 +21,10 @@ from derive.tex.decimals import decimal
 EXAMPLE = derive.load_example()
 NAME_RULE = "cannot name the output files: use letters, digits, spaces and - _ . , + ( ) (a letter or digit first), "
 NAME_RULE += "at most 100 characters"
-EXACT = 'expected an exact number (an int, a Fraction, a sympy.Rational or a string such as "1/2")'
+EXACT = (
+    "expected an exact number (an int, a Fraction, a sympy.Rational, a real SymPy closed form or a string "
+    'such as "1/2" or "sqrt(2)/2")'
+)
 
 
 def raised(call: Callable[[], object], kind: type[Exception] = derive.SpecError) -> str:
@@ -179,7 +182,11 @@ def test_the_files_written_are_checked_again() -> None:
             layer(1, weights=((sp.Float(0.5), -1), (2, 1))),
             f"network.layers[1].weights[1][1]: {EXACT}; found Float 0.500000000000000",
         ),
-        (layer(1, weights=((sp.sqrt(2), -1), (2, 1))), f"network.layers[1].weights[1][1]: {EXACT}; found Pow sqrt(2)"),
+        (layer(1, weights=((sp.sqrt(-2), -1), (2, 1))), "network.layers[1].weights[1][1]: sqrt(2)*I has no real value"),
+        (
+            layer(1, weights=((sp.Float(0.5) * sp.sqrt(2), -1), (2, 1))),
+            "network.layers[1].weights[1][1]: 0.5*sqrt(2) is a binary float; give it exactly",
+        ),
         (
             layer(1, weights=((True, -1), (2, 1))),
             "network.layers[1].weights[1][1]: expected a number, found a boolean (true)",

@@ -215,6 +215,7 @@ MISTAKES = {
     "x empty": change(("parts", 0, "x"), []),
     "x a string": change(("parts", 0, "x"), "1, 1"),
     "a number that is no number": change(("parts", 0, "y"), "one"),
+    "a closed form with an unknown function": change(("parts", 0, "y"), "erf(1)"),
     "use_sample_of zero": change(("parts", 3, "use_sample_of"), 0),
     "title a number": change(("parts", 0, "title"), 1),
     "exact a string": change(("parts", 0, "exact"), "yes"),
@@ -264,6 +265,9 @@ FORMS = {
     "significant": change(("sheet",), {"significant": 3}),
     "notation": change(("notation",), {"z": "net", "a": "hat o", "style": "matrix"}),
     "mean loss": change(("loss", "reduction"), "mean"),
+    "closed-form target": change(("parts", 0, "y"), "1 + sin(pi/3)"),
+    "closed-form weight": change(("network", "layers", 0, "weights", 0, 0), "sqrt(2)/2"),
+    "closed-form learning rate": change(("parts", 4, "learning_rate"), "exp(-2)"),
 }
 """Forms the reader takes, each in the built-in example."""
 

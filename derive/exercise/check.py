@@ -16,6 +16,7 @@ import sympy as sp
 from derive.catalog.activations import Activation
 from derive.catalog.losses import Loss
 from derive.errors import SpecError
+from derive.exercise.closed import bounded, closed_form, is_closed
 from derive.exercise.fields import field_path, kind_of
 from derive.exercise.kind import PartKind, without_network
 from derive.exercise.model import (
@@ -89,22 +90,30 @@ def _fail(path: Path, message: str) -> SpecError:
     return SpecError(field_path(path), message)
 
 
-def _exact(path: Path, value: object) -> sp.Rational:
-    """An exact number, as the reader takes it; a float (0.1 is not 1/10) or a SymPy Float is refused."""
+def _exact(path: Path, value: object) -> sp.Expr:
+    """An exact number, as the reader takes it; a float (0.1 is not 1/10) or a SymPy Float is refused.
+    A real closed form (sympy.sqrt(2)/2, or "sqrt(2)/2" as text) is taken as the reader takes one."""
     if isinstance(value, sp.Rational):
         number = value
     elif isinstance(value, Fraction):
         number = sp.Rational(value.numerator, value.denominator)
+    elif isinstance(value, sp.Expr) and not isinstance(value, sp.Float):
+        try:
+            return bounded(value, str(value))
+        except NumberError as error:
+            raise _fail(path, str(error)) from None
     elif isinstance(value, int | str | Decimal):
         try:
+            if isinstance(value, str) and is_closed(value):
+                return closed_form(value)
             number = parse_exact(value)
         except NumberError as error:
             raise _fail(path, str(error)) from None
     else:
         raise _fail(
             path,
-            'expected an exact number (an int, a Fraction, a sympy.Rational or a string such as "1/2"); '
-            f"found {kind_of(value)}",
+            "expected an exact number (an int, a Fraction, a sympy.Rational, a real SymPy closed form or a string "
+            f'such as "1/2" or "sqrt(2)/2"); found {kind_of(value)}',
         )
     try:
         return within_limits(number)

@@ -15,6 +15,7 @@ from derive.catalog.losses import LOSSES, REDUCTIONS, Loss, averaged, custom_los
 from derive.catalog.optimizers import OPTIMIZERS, Optimizer
 from derive.catalog.parsing import FormulaError
 from derive.errors import SpecError
+from derive.exercise.closed import bounded, closed_form, is_closed
 from derive.exercise.model import Matrix, Vector
 from derive.exercise.shapes import Shape, choice
 from derive.exercise.text import problem
@@ -43,6 +44,8 @@ class FieldReader:
         """The numbers typed as decimals (0.01, not "1/100"): the sheets write them as typed."""
         self.typed_fractions: set[sp.Rational] = set()
         """The numbers typed as fractions ("1/2"): where one is typed both ways, it stays a fraction."""
+        self.closed_forms: dict[sp.Expr, str] = {}
+        """The irrational numbers typed as closed forms ("sqrt(2)/2"), with what was typed."""
 
     def fail(self, path: Sequence[str | int], message: str) -> SpecError:
         return SpecError(field_path(path), message, line=self.locate(path), source=self.source)
@@ -103,8 +106,16 @@ class FieldReader:
                 raise self.fail([*path, named], f"unknown key{did_you_mean}; allowed here: {', '.join(allowed)}")
         return value
 
-    def number(self, path: Sequence[str | int], value: object) -> sp.Rational:
+    def number(self, path: Sequence[str | int], value: object) -> sp.Expr:
         try:
+            if isinstance(value, sp.Expr):  # a value read before, checked again (a rate of a sweep)
+                return bounded(value, str(value))
+            if isinstance(value, str) and is_closed(value):
+                # "sqrt(2)/2": exact, and kept (with its text, which the float engine reads on its own)
+                closed = closed_form(value)
+                if not isinstance(closed, sp.Rational):
+                    self.closed_forms.setdefault(closed, value.strip())
+                return closed
             number = parse_exact(value)
         except NumberError as error:  # its size too: numbers.MAGNITUDE keeps them well inside float64
             raise self.fail(path, str(error)) from None
@@ -238,7 +249,7 @@ class FieldReader:
             raise self.fail(path, f"expected true or false, found {kind_of(value)}")
         return value
 
-    def positive(self, path: Sequence[str | int], value: object) -> sp.Rational:
+    def positive(self, path: Sequence[str | int], value: object) -> sp.Expr:
         number = self.number(path, value)
         if number == 0 and str(path[-1]).startswith("learning_rate"):
             raise self.fail(path, "a learning rate of 0 leaves every parameter unchanged; give a positive rate")

@@ -24,7 +24,8 @@ ENGINES = ("pdflatex", "lualatex", "xelatex")
 """The TeX engines that typeset the sheets (:mod:`derive.pdf.compile`); pdflatex is TeX Live's base."""
 ONE = sp.Integer(1)
 P = TypeVar("P")
-Vector = tuple[sp.Rational, ...]
+Vector = tuple[sp.Expr, ...]
+"""Given numbers: exact rationals, or real closed forms typed so ("sqrt(2)/2", see :attr:`Spec.closed_forms`)."""
 Matrix = tuple[Vector, ...]
 
 
@@ -120,8 +121,8 @@ class Training:
     steps, on which parameters, and which entries stay put or move together."""
 
     optimizer: Optimizer
-    learning_rate: sp.Rational
-    hyper: tuple[tuple[str, sp.Rational], ...] = ()
+    learning_rate: sp.Expr
+    hyper: tuple[tuple[str, sp.Expr], ...] = ()
     """The hyperparameters the spec sets (the optimizer's defaults for the others)."""
     steps: int = 1
     wrt: tuple[str, ...] = ()
@@ -132,7 +133,7 @@ class Training:
     """Groups of entry keys an update moves as one shared parameter (weight sharing)."""
 
     @property
-    def hyperparameters(self) -> dict[str, sp.Rational]:
+    def hyperparameters(self) -> dict[str, sp.Expr]:
         """Every hyperparameter of the optimizer as used: its defaults unless the spec sets them."""
         return {**self.optimizer.hyper, **dict(self.hyper)}
 
@@ -216,6 +217,9 @@ class Spec:
     parts: tuple[Part[Any], ...]
     has_loss: bool = True
     """False when no part needs a loss (every part differentiates an output): the sheets show none."""
+    closed_forms: tuple[tuple[sp.Expr, str], ...] = ()
+    """The given numbers typed as closed forms ("sqrt(2)/2", "ln(2)") that are not rational, each with
+    its text: the exact engine keeps the value, the float engine evaluates the text on its own."""
 
     @property
     def net(self) -> Network:

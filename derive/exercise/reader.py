@@ -248,7 +248,15 @@ class _Reader(PartReader):
                     )
         self.shared_letters(parts)
         sheet = replace(sheet, typed_decimals=frozenset(self.typed_decimals - self.typed_fractions))
-        spec = Spec(name=name, sheet=sheet, network=network, loss=loss, parts=tuple(parts), has_loss="loss" in root)
+        spec = Spec(
+            name=name,
+            sheet=sheet,
+            network=network,
+            loss=loss,
+            parts=tuple(parts),
+            has_loss="loss" in root,
+            closed_forms=tuple(self.closed_forms.items()),
+        )
         return check(spec)  # what the model promises, as for a model built in Python (a safety net here)
 
     def sheet(self, value: object) -> Sheet:

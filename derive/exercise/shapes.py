@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Tag = Literal[
-    "number",  # an integer, a decimal, or a string "1/2", "0.15", "3e-2"
+    "number",  # an integer, a decimal, or a string "1/2", "0.15", "3e-2", or a closed form "sqrt(2)/2"
     "positive",  # a number above 0
     "numbers",  # a non-empty list of numbers
     "numbers_or_number",  # a list of numbers, or one number for a list of one

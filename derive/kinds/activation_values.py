@@ -23,6 +23,7 @@ from derive.terms.keys import Scope, key, symbol_of
 from derive.terms.symbols import Partial, Sym
 from derive.tex.givens import numbers
 from derive.tex.printer import Latex, Printer
+from derive.verify.closed import given_float
 from derive.verify.floats import central_difference, unrounded
 from derive.verify.twins import Expected, rounding_of
 
@@ -79,13 +80,13 @@ def twin(out: Expected, spec: Spec, part: Part[Points]) -> None:
     for i, point in enumerate(part.params.points, 1):
         z_symbol, a_symbol = _symbols(count, i)
         slope_key = key(scope, Partial(a_symbol, z_symbol))
-        z = np.array([float(point)])
+        z = np.array([given_float(point)])
         a = r(act.floats.value(z))
-        out.values[key(scope, z_symbol)] = float(point)
+        out.values[key(scope, z_symbol)] = float(z[0])
         out.values[key(scope, a_symbol)] = float(a[0])
         out.values[slope_key] = float(r(act.floats.slope_as_worked(z, a, carried))[0])
         if not (act.kink and point == 0):  # at a kink the one-sided slopes differ
-            out.differences[slope_key] = central_difference(_nudged(act.floats.value, float(point)), float(point))
+            out.differences[slope_key] = central_difference(_nudged(act.floats.value, float(z[0])), float(z[0]))
             if carried:
                 out.unrounded[slope_key] = float(act.floats.slope_as_worked(z, a, False)[0])
 

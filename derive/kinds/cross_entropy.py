@@ -43,6 +43,7 @@ from derive.terms.keys import Scope, key
 from derive.terms.symbols import LOSS, OUTPUT, TARGET, LossAt, Partial, PredictionError, Sym
 from derive.tex.givens import numbers
 from derive.tex.printer import Printer
+from derive.verify.closed import given_float
 from derive.verify.floats import FloatNet
 from derive.verify.twins import Expected, forward_values, gradient_values, sample_of
 
@@ -206,7 +207,7 @@ def twin(out: Expected, spec: Spec, part: Part[CrossEntropy]) -> None:
     grid = [sp.Rational(k, PLOT_POINTS) for k in range(1, PLOT_POINTS)]
     for where, points in ((scope, part.params.probabilities), (scope.tag("plot"), grid)):
         for exact in points:
-            p = float(exact)
+            p = given_float(exact)
             for y in (1, 0):
                 out.values[key(where, LossAt(exact, y))] = value(np.array([p]), np.array([float(y)]))
     if part.sample is not None:

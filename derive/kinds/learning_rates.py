@@ -66,7 +66,7 @@ def read(
 ) -> RateSweep:
     rates = reader.vector([*path, "learning_rates"], table["learning_rates"])
     for i, rate in enumerate(rates, 1):
-        reader.positive([*path, f"learning_rates[{i}]"], str(rate))
+        reader.positive([*path, f"learning_rates[{i}]"], str(rate) if rate.is_Rational else rate)
     steps = reader.integer([*path, "steps"], table.get("steps", 20), 1, MAX_RUN)
     exact = reader.integer([*path, "exact_steps"], table.get("exact_steps", 2), 0, min(3, steps))
     optimizer, hyper = reader.optimizer([*path, "optimizer"], table.get("optimizer", "sgd"), "sgd")

@@ -27,6 +27,7 @@ from derive.terms.keys import Scope, key
 from derive.terms.symbols import LOSS, TARGET, LossSlope, Partial, Sym
 from derive.tex.givens import numbers
 from derive.tex.printer import Latex, Printer
+from derive.verify.closed import given_float
 from derive.verify.twins import Expected
 
 
@@ -145,14 +146,14 @@ def derive(d: Derivation, part: Part[LossComparison]) -> PartSolution:
 
 
 def twin(out: Expected, spec: Spec, part: Part[LossComparison]) -> None:
-    scope, y = Scope.part(part.number), float(part.params.target)
+    scope, y = Scope.part(part.number), given_float(part.params.target)
     for p_exact in part.params.probabilities:
         p = float(p_exact)
         out.values[key(scope, LossSlope("mse", p_exact))] = 2 * (p - y) * p * (1 - p)
         out.values[key(scope, LossSlope("ce", p_exact))] = p - y
     # The worked prediction: the most wrong one, its factors from the catalogue's float rules.
-    worst = max(part.params.probabilities, key=lambda p: abs(float(p) - y))
-    prediction, target = np.array([float(worst)]), np.array([y])
+    worst = max(part.params.probabilities, key=lambda p: abs(given_float(p) - y))
+    prediction, target = np.array([given_float(worst)]), np.array([y])
     out.values[key(scope, Sym("p"))] = float(worst)
     out.values[key(scope, TARGET)] = y
     out.values[key(scope, Partial(Sym("p"), Sym("z")))] = float(worst) * (1 - float(worst))

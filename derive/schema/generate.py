@@ -14,6 +14,7 @@ from typing import Any
 
 from derive.catalog.activations import ACTIVATIONS
 from derive.catalog.optimizers import OPTIMIZERS
+from derive.exercise.closed import PATTERN as CLOSED_PATTERN
 from derive.exercise.fields import LOSS_KEYS, MAX_WIDTH
 from derive.exercise.kind import PartKind
 from derive.exercise.parts import COMMON, LIST_LIMITS, MAX_PARTS, NETLESS_COMMON
@@ -36,8 +37,9 @@ from derive.terms.rounding import POLICIES
 
 Schema = dict[str, Any]
 DIALECT = "http://json-schema.org/draft-07/schema#"
-NUMBER_PATTERN = _NUMBER.pattern
-"""The reader's own pattern of a number typed as a string: "1/2", "-0.25", "3e-2"."""
+NUMBER_PATTERN = f"{_NUMBER.pattern}|{CLOSED_PATTERN}"
+"""The reader's own patterns of a number typed as a string: "1/2", "-0.25", "3e-2", or a closed form
+such as "sqrt(2)/2" (whose functions, size and value the reader checks)."""
 DECAY_RATES = ("beta", "beta1", "beta2", "rho")
 """Hyperparameters below 1 (the reader refuses a decay rate of 1 or more)."""
 ENTRY = r"w *[0-9]+ *\[ *[0-9]+ *, *[0-9]+ *\]|b *[0-9]+( *\[ *[0-9]+ *\])?"
@@ -45,7 +47,7 @@ ENTRY = r"w *[0-9]+ *\[ *[0-9]+ *, *[0-9]+ *\]|b *[0-9]+( *\[ *[0-9]+ *\])?"
 
 
 NUMBER = {"type": ["number", "string"], "pattern": NUMBER_PATTERN}
-"""An integer, a decimal, or a string "1/2", "0.15" (TOML's floats are read exactly as typed)."""
+"""An integer, a decimal, or a string "1/2", "0.15", "sqrt(2)/2" (TOML's floats are read exactly as typed)."""
 # A number typed as a string ("-1/2") is checked by the reader alone: a pattern cannot compare.
 POSITIVE = {**NUMBER, "minimum": 0, "not": {"enum": [0]}}
 DECAY = {**NUMBER, "minimum": 0, "maximum": 1, "not": {"enum": [0, 1]}}

@@ -111,6 +111,13 @@ class Printer(NamingPrinter):
         self.substitutes: dict[Quantity, sp.Expr] = {}
         """The number each substituted quantity was written as: its exact value, or the decimal shown."""
 
+    def _print_log(self, expr: sp.log, exp: str | None = None) -> str:
+        """The logarithm of a number as a textbook writes it: log 2, log 3/2 (a given typed "ln(2)");
+        of anything longer, or of a variable, in brackets as SymPy writes it."""
+        if exp is not None or not expr.args[0].is_Rational:
+            return str(super()._print_log(expr, exp))
+        return rf"\log {{{self._print(expr.args[0])}}}"
+
     # --- displays ---------------------------------------------------------------------------
 
     def _print_LossAt(self, s: LossAt) -> str:

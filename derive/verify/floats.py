@@ -21,6 +21,7 @@ import sympy as sp
 from derive.catalog.activations import Floats, sigmoid_float
 from derive.catalog.optimizers import Rounder
 from derive.exercise.model import Network
+from derive.verify.closed import given_float
 
 Array = np.ndarray
 
@@ -30,10 +31,12 @@ just under it, and the student policy rounds a tie up, as the exact engine sees 
 
 
 def extended(values: Sequence[Any]) -> Array:
-    """Exact numbers (rationals, rows of them) as an array of long doubles (64-bit mantissa on x86:
+    """Given numbers (rationals, closed forms, rows of them) as an array of long doubles (64-bit mantissa on x86:
     2000 times finer than float64), so that a cancellation the exact engine resolves is resolved here too."""
 
     def one(v: Any) -> Any:
+        if not isinstance(v, int | sp.Rational):
+            return np.longdouble(given_float(v))  # a closed form ("sqrt(2)/2"), read from its text in float64
         r = sp.Rational(v)
         return np.longdouble(int(r.p)) / np.longdouble(int(r.q))
 

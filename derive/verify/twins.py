@@ -21,6 +21,7 @@ from derive.catalog.optimizers import Optimizer, Rounder
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.terms.keys import Scope, key, parse_entry, unit
 from derive.terms.symbols import LOSS, Mean, Partial, Stat, Sym, Symbolic, Tied, Updated, bias
+from derive.verify.closed import given_float, typed_forms
 from derive.verify.floats import (
     Array,
     FloatNet,
@@ -430,7 +431,7 @@ def sample_of(part: Part[Any]) -> tuple[Array, Array]:
 def hyper_of(training: Training, rate: sp.Rational | None = None) -> dict[str, float]:
     """α (the training's, or ``rate``) and every hyperparameter of its optimizer, as floats."""
     values = {"alpha": training.learning_rate if rate is None else rate, **training.hyperparameters}
-    return {name: float(value) for name, value in values.items()}
+    return {name: given_float(value) for name, value in values.items()}
 
 
 def record_hyper(out: Expected, scope: Scope, hyper: Mapping[str, float]) -> None:
@@ -481,7 +482,10 @@ def expected(spec: Spec) -> Expected:
             out.values[symbol.key] = float((base.weights if kind == "w" else base.biases)[l - 1][index])
     # Rounded to few digits a probability can be exactly 0: the twin then divides by 0 in gradients
     # no part may show (a forward part's), and where a part shows one the exact engine refuses it.
-    with np.errstate(divide="ignore", invalid="ignore") if spec.sheet.carry else contextlib.nullcontext():
+    with (
+        np.errstate(divide="ignore", invalid="ignore") if spec.sheet.carry else contextlib.nullcontext(),
+        typed_forms(spec.closed_forms),  # closed forms among the givens: the float engine reads their text
+    ):
         for part in spec.parts:
             part.kind.twin(out, spec, part)
     return out
