@@ -73,6 +73,7 @@ def test_two_processes_writing_into_the_same_folder(tmp_path: Path) -> None:
         ".derive-small.json",  # the manifest of the set
         "small-answers.csv",
         "small-answers.json",
+        "small-check.html",  # the self-check page (docs/check.md)
         "small-exercise.pdf",
         "small-exercise.tex",
         "small-fragments",

@@ -12,7 +12,9 @@ moves it), else *wrong*.
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -364,3 +366,40 @@ def javascript(program: Program) -> tuple[list[str | None], list[str]]:
     printer = JsPrinter(program.index)
     formulas = [None if cell.formula is None else printer.formula(cell.formula) for cell in program.cells]
     return formulas, [definition for _, definition in printer.functions.values()]
+
+
+MAX_ANSWER_BYTES = 1 << 20
+"""Largest answers file ``derive check`` reads (a sheet's answers are a few kilobytes)."""
+MAX_ANSWER_ROWS = 10_000
+"""Most rows it reads (a readable sheet asks for a few hundred values)."""
+
+
+def read_entered(text: str, program: Program, mark: str = "") -> dict[str, float]:
+    """A student's values from CSV ``text``: an answer key and a value per row (a first row whose
+    value is no number is a header; rows with no value are skipped); a ValueError naming the row for
+    an unknown key or a value that is no number (``mark``: the decimal mark required, either where empty)."""
+    if len(text.encode()) > MAX_ANSWER_BYTES:
+        raise ValueError(f"more than {MAX_ANSWER_BYTES // 1024} KiB: not a sheet's answers")
+    rows = list(csv.reader(io.StringIO(text)))
+    if len(rows) > MAX_ANSWER_ROWS:
+        raise ValueError(f"{len(rows)} rows are more than {MAX_ANSWER_ROWS}: not a sheet's answers")
+    entered: dict[str, float] = {}
+    for line, row in enumerate(rows, 1):
+        cells = [cell.strip() for cell in row]
+        if len(cells) < 2 or not cells[0] or not cells[1]:
+            continue  # an empty row, or a key without a value: not answered
+        if line == 1 and parse_number(cells[1], mark) is None:
+            continue  # the header
+        key, value = cells[0], cells[1]
+        if key not in program.index:
+            hint = "a key with a comma is quoted in CSV" if "[" in key and "]" not in key else "see its answers file"
+            raise ValueError(f"row {line}: {key!r} is no answer key of this sheet ({hint})")
+        if not program.cells[program.index[key]].asked:
+            raise ValueError(f"row {line}: {key} is not asked for on this sheet")
+        number = parse_number(value, mark)
+        if number is None:
+            raise ValueError(f"row {line}: {key}: {value!r} is not a number (a decimal such as 0.25, or 3/4)")
+        if key in entered:
+            raise ValueError(f"row {line}: {key} is given twice")
+        entered[key] = number
+    return entered
