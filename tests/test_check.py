@@ -196,3 +196,9 @@ def test_a_title_is_escaped_on_the_page(tmp_path: Path) -> None:
     style = Style.of(spec.sheet)
     page = check_page(solution, style, answers(solution, style.places))
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
+
+
+def test_both_page_catalogues_have_the_same_messages() -> None:
+    folder = Path(__file__).parent.parent / "templates" / "lang"
+    found = [re.findall(r"\{% macro (\w+)\(", (folder / f"{code}.html.j2").read_text("utf-8")) for code in ("en", "de")]
+    assert found[0] == found[1] and "check_title" in found[0]
