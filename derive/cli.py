@@ -42,6 +42,9 @@ commands:
   derive watch SPEC.toml [-o DIR]   build, then rebuild on every save and say which values changed
   derive schema [answers] [-o FILE] the JSON Schema of a spec, for an editor to check it while it
                                     is typed (docs/schema.md), or of the answers file
+  derive check SPEC.toml VALUES.csv mark a student's values (rows: answer key, value) right,
+                                    carried (right from their own earlier values) or wrong, and
+                                    name the first wrong step (docs/check.md); 0 when all are right
 
 exit status: 0 done, 2 bad spec, 3 verification failed, 4 LaTeX failed, 5 no TeX installed
 (the .tex and answers files are still written), 6 over --max-seconds or --max-memory;
@@ -165,6 +168,19 @@ def parser() -> argparse.ArgumentParser:
     )
     schema.add_argument("which", nargs="?", choices=("spec", "answers"), default="spec", help="default: spec")
     schema.add_argument("-o", "--output", type=Path, metavar="FILE", help="write it to FILE instead")
+    check = commands.add_parser(
+        "check",
+        help="mark a student's values against a spec's solution, with error carried forward",
+        description="Mark each value a part of SPEC asks for, from VALUES (CSV: an answer key and a value per"
+        " row, as in SPEC-answers.csv's name column), right, carried (what its formula gives from the student's"
+        " own earlier values) or wrong, and show the first wrong step's formula. Exit status 0 when every"
+        " asked value is given and right, 1 otherwise, 2 for a bad spec or values file.",
+    )
+    check.add_argument("spec", type=Path, metavar="SPEC", help="the exercise spec (TOML)")
+    check.add_argument("values", type=Path, metavar="VALUES", help="the student's values (CSV: key, value)")
+    check.add_argument(
+        "--decimals", type=int, metavar="N", help="places of decimals the sheet shows (default: the spec's)"
+    )
     return main
 
 
@@ -226,6 +242,50 @@ def _schema(which: str, output: Path | None) -> int:
     return 0
 
 
+def _check(spec_path: Path, values: Path, decimals: int | None) -> int:
+    """``derive check``: a student's values marked with error carried forward, one line each, then
+    the first wrong step; the exit status (0: every asked value given and right)."""
+    from derive.library import solve
+    from derive.pipeline import Options, load_spec, sized
+    from derive.render.carried import CARRIED, MISSING, RIGHT, WRONG, Program, read_entered
+    from derive.tex.style import Style
+
+    try:
+        spec = sized(load_spec(spec_path), Options(decimals=decimals, pdf=False))
+        style = Style.of(spec.sheet, decimals)
+        solution = solve(spec)
+        program = Program.of(solution, style.places)
+        try:
+            text = values.read_text(encoding="utf-8-sig")
+            entered = read_entered(text, program)
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            problem = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            print(f"derive: error: {values}: {problem}", file=sys.stderr)
+            return 2
+    except DeriveError as error:
+        print(f"derive: error: {error}", file=sys.stderr)
+        return error.exit_status
+    except ValueError as error:  # --decimals out of range
+        print(f"derive: error: --{str(error).replace('_', '-')}", file=sys.stderr)
+        return 2
+    marks = program.mark(entered)
+    printer = style.printer(spec.network)
+    width = max(len(m.key) for m in marks)
+    for m in marks:
+        line = f"{m.key:{width}}  {m.status}"
+        if m.status in (CARRIED, WRONG):
+            line += f"  ({m.entered:.6g}; the solution's {m.value:.6g}, from your earlier values {m.expected:.6g})"
+        print(line)
+    counts = {status: sum(m.status == status for m in marks) for status in (RIGHT, CARRIED, WRONG, MISSING)}
+    first = next((m for m in marks if m.status == WRONG), None)
+    if first is not None:
+        q = solution[first.key]
+        formula = printer.formula(q.formula) if q.formula is not None else ""
+        print(f"first wrong: {first.key}: {printer.symbol(q.symbol)} = {formula}")
+    print(", ".join(f"{count} {status}" for status, count in counts.items()), file=sys.stderr)
+    return 0 if counts[RIGHT] == len(marks) else 1
+
+
 def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
     from derive.pdf.formats import default_cache
     from derive.pipeline import Options
@@ -238,6 +298,8 @@ def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
         return done
     if args.command == "schema":
         return _schema(args.which, args.output)
+    if args.command == "check":
+        return _check(args.spec, args.values, args.decimals)
     try:
         if args.command == "example":
             specs = [args.spec]

@@ -24,6 +24,7 @@ from derive.pdf.formats import default_cache
 from derive.pdf.typeset import Typesetter
 from derive.render import sealed
 from derive.render.answers import answers, answers_csv, answers_json
+from derive.render.checkpage import check_page
 from derive.render.context import Context, sheet_context
 from derive.render.fragments import fragments, value_macros
 from derive.render.pieces import SolutionPieces
@@ -250,7 +251,7 @@ def outputs(
     solution: Solution, style: Style, options: Options, context: Context, sheets: dict[str, str]
 ) -> dict[str, bytes]:
     """Every file of a build but the PDFs: both sheets' sources, the answers (JSON, CSV), the value
-    macros and the fragments, made from the same verified solution."""
+    macros, the fragments and the student's self-check page, made from the same verified solution."""
     stem, places = solution.spec.name, style.places
     document = answers(solution, places)
     fragment_texts = fragments(solution, style, options.templates, context, options.compiled)
@@ -259,6 +260,7 @@ def outputs(
         f"{stem}-answers.json": answers_json(solution, places, document).encode(),
         f"{stem}-answers.csv": answers_csv(solution, places, document).encode(),
         f"{stem}-values.tex": value_macros(document, style.decimal_mark).encode(),
+        f"{stem}-check.html": check_page(solution, style, document, options.templates).encode(),
         **{f"{stem}-fragments/{name}": text.encode() for name, text in fragment_texts.items()},
     }
 

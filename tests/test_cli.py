@@ -40,6 +40,7 @@ def test_example_writes_every_file(built: Path) -> None:
         ".derive-backprop.json",  # the manifest of the set
         "backprop-answers.csv",
         "backprop-answers.json",
+        "backprop-check.html",  # the self-check page (docs/check.md)
         "backprop-exercise.pdf",
         "backprop-exercise.tex",
         "backprop-fragments",
@@ -79,6 +80,7 @@ def test_own_spec_names_follow_the_file(tmp_path: Path) -> None:
         ".derive-week5.json",  # the manifest of the set
         "week5-answers.csv",
         "week5-answers.json",
+        "week5-check.html",  # the self-check page (docs/check.md)
         "week5-exercise.tex",
         "week5-fragments",
         "week5-solution.tex",
@@ -110,6 +112,7 @@ def test_missing_tex_writes_sources_and_says_how_to_install(tmp_path: Path) -> N
         ".derive-backprop.json",  # the manifest of the set
         "backprop-answers.csv",
         "backprop-answers.json",
+        "backprop-check.html",  # the self-check page (docs/check.md)
         "backprop-exercise.tex",
         "backprop-fragments",
         "backprop-solution.tex",

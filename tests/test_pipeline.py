@@ -30,7 +30,7 @@ def test_write_all_leaves_no_temporary_files(tmp_path: Path) -> None:
 
 def test_library_build_without_pdf(tmp_path: Path) -> None:
     built = build_sheet(derive.load_example(), Options(output_dir=tmp_path, pdf=False, decimals=2))
-    assert {p.suffix for p in built.files} == {".tex", ".json", ".csv"}
+    assert {p.suffix for p in built.files} == {".tex", ".json", ".csv", ".html"}  # .html: the self-check page
     assert built.report.values > 100
 
 
@@ -73,6 +73,7 @@ def test_two_processes_writing_into_the_same_folder(tmp_path: Path) -> None:
         ".derive-small.json",  # the manifest of the set
         "small-answers.csv",
         "small-answers.json",
+        "small-check.html",  # the self-check page (docs/check.md)
         "small-exercise.pdf",
         "small-exercise.tex",
         "small-fragments",
