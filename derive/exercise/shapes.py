@@ -33,6 +33,8 @@ Tag = Literal[
     "objective",  # "L", "yhat" or "yhat[j]"
     "bias",  # a layer's bias: numbers, one number, "none", or { shared = number }
     "reads",  # a layer's sources: "x" or the numbers of earlier layers
+    "values",  # a table of variables' values { x = -2, y = 5 }, at most high of them
+    "neuron",  # a table { w = [...], x = [...], b = number, activation = one of choices, index_from = 0 or 1 }
     "tables",  # an array of tables ([[network.layers]], [[parts]]): their keys are declared beside
 ]
 
