@@ -272,7 +272,7 @@ def check_size(spec: Spec) -> None:
     parameters pass the limit (a bias of "none" is no parameter; a shared bias is one)."""
     counts = [
         rows * cols + (rows if layer.has_bias and not layer.shared_bias else int(layer.has_bias))
-        for layer in spec.network.layers
+        for layer in (spec.network.layers if spec.network is not None else ())
         for rows, cols in (layer.shape,)
     ]
     if sum(counts) > MAX_SHEET_PARAMETERS:

@@ -233,6 +233,10 @@ def test_the_files_written_are_checked_again() -> None:
         ),
         (replace(EXAMPLE, parts=()), "parts: expected a non-empty tuple of parts, found tuple ()"),
         (
+            replace(EXAMPLE, network=None),
+            "parts[1].kind: a part of kind 'forward' works on a network: the spec needs a [network] section",
+        ),
+        (
             replace(EXAMPLE, loss="squared_error"),
             "loss: expected a derive.catalog.losses.Loss, found the string 'squared_error'",
         ),

@@ -157,6 +157,15 @@ def test_missing_section() -> None:
         parse_spec(EXAMPLE.replace('[loss]\nname = "squared_error"\n', ""))
 
 
+def test_a_part_that_works_on_a_network_needs_one() -> None:
+    network = EXAMPLE[EXAMPLE.index("[network]") : EXAMPLE.index("[loss]")]
+    without = EXAMPLE.replace(network, "")
+    assert refusal(without) == "spec: loss: a loss is taken of a network's output: the spec needs a [network] section"
+    assert refusal(without.replace('[loss]\nname = "squared_error"\n', "")) == (
+        "spec:13: parts[1].kind: a part of kind 'forward' works on a network: the spec needs a [network] section"
+    )
+
+
 def test_false_claim_is_reported_with_the_computed_value() -> None:
     import derive
 

@@ -17,7 +17,7 @@ from derive.catalog.activations import Activation
 from derive.catalog.losses import Loss
 from derive.errors import SpecError
 from derive.exercise.fields import field_path, kind_of
-from derive.exercise.kind import PartKind
+from derive.exercise.kind import PartKind, without_network
 from derive.exercise.model import (
     DECIMAL_MARKS,
     ENGINES,
@@ -72,13 +72,13 @@ def check(spec: Spec, where: str = "spec") -> Spec:
     if (trouble := name_problem(spec.name)) is not None:
         raise _fail(["name"], trouble)
     sheet = _sheet(spec.sheet)
-    network = _network(spec.network)
+    network = _network(spec.network) if spec.network is not None else None  # None: no part works on one
     if not isinstance(spec.loss, Loss):
         raise _fail(["loss"], f"expected a derive.catalog.losses.Loss, found {kind_of(spec.loss)}")
     parts = _parts(spec, network)
     if not isinstance(spec.has_loss, bool):
         raise _fail(["has_loss"], f"expected true or false, found {kind_of(spec.has_loss)}")
-    if not spec.has_loss and (needy := [p.number for p in parts if p.output is None]):
+    if not spec.has_loss and (needy := [p.number for p in parts if p.output is None and p.kind.network]):
         raise _fail(["loss"], f"missing: part {needy[0]} needs a loss (only parts with an output `of` do without)")
     if network is spec.network and _same(parts, spec.parts):
         return spec  # nothing to make exact: the very same model (what the reader made)
@@ -222,7 +222,7 @@ def _layer(path: list[str | int], layer: object, number: int, inputs: int, below
     return replace(layer, weights=rows, bias=bias, reads=tuple(reads))
 
 
-def _parts(spec: Spec, network: Network) -> tuple[Part[Any], ...]:
+def _parts(spec: Spec, network: Network | None) -> tuple[Part[Any], ...]:
     if not isinstance(spec.parts, tuple | list) or not spec.parts:
         raise _fail(["parts"], f"expected a non-empty tuple of parts, found {kind_of(spec.parts)}")
     parts: list[Part[Any]] = []
@@ -232,7 +232,7 @@ def _parts(spec: Spec, network: Network) -> tuple[Part[Any], ...]:
 
 
 def _part(
-    path: list[str | int], part: object, number: int, spec: Spec, network: Network, earlier: list[Part[Any]]
+    path: list[str | int], part: object, number: int, spec: Spec, network: Network | None, earlier: list[Part[Any]]
 ) -> Part[Any]:
     if not isinstance(part, Part):
         raise _fail(path, f"expected a derive.exercise.model.Part, found {kind_of(part)}")
@@ -247,6 +247,13 @@ def _part(
         raise _fail([*path, "title"], trouble)
     _whole([*path, "decimals"], part.decimals, 0, 12, optional=True)
     _flag([*path, "exact"], part.exact, optional=True)
+    if not kind.network:  # its own parameters only: no sample, no output of a network
+        for key, value in (("x", part.sample), ("use_sample_of", part.sample_of), ("of", part.output)):
+            if value is not None:
+                raise _fail([*path, key], f"a part of kind '{kind.name}' works on no network and takes no {key}")
+        return part
+    if network is None:
+        raise _fail([*path, "kind"], without_network(kind))
     _whole([*path, "of"], part.output, 1, network.outputs, optional=True)
     if kind.one_output and network.outputs != 1:
         raise _fail([*path, "kind"], f"a part of kind '{kind.name}' needs a network with one output")

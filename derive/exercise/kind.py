@@ -45,10 +45,10 @@ class PartKind(Generic[P]):
     """Whether a part of this kind has an input sample: always, when given, or never."""
     student: bool
     """Whether it works under the student rounding policy (a statement about exact values does not)."""
-    read: Callable[[PartReader, list[str | int], Table, Network, list[Part[Any]]], P]
+    read: Callable[[PartReader, list[str | int], Table, Network | None, list[Part[Any]]], P]
     derive: Callable[[Derivation, Part[P]], PartSolution]
     twin: Callable[[Expected, Spec, Part[P]], None]
-    ask: Callable[[Part[P], Network, Printer], Mapping[str, object]]
+    ask: Callable[[Part[P], Network | None, Printer], Mapping[str, object]]
     variant: Callable[[Spec, Part[P]], tuple[Network, Loss]] | None = None
     """The network and loss the part works with, where they are not the spec's."""
     plots: Callable[[P], bool] = lambda params: False
@@ -56,6 +56,46 @@ class PartKind(Generic[P]):
     decided before the part is derived, so that TeX can start on the sheet's head)."""
     one_output: bool = False
     """Whether it needs a network with a single output."""
+    network: bool = True
+    """Whether it works on the spec's network. A kind that does not (a circuit, an optimizer step on
+    given gradients) gets None for it, and a spec of only such parts needs no ``[network]``."""
+
+
+def needed(network: Network | None) -> Network:
+    """``network``, where a part works on one (see :attr:`PartKind.network`): the reader refuses
+    such a part in a spec without a network, so None here is derive's own error."""
+    if network is None:
+        raise ValueError("this part works on a network, and the spec has none")
+    return network
+
+
+def without_network(kind: PartKind[Any]) -> str:
+    """The refusal of a part that works on a network in a spec without one."""
+    return f"a part of kind '{kind.name}' works on a network: the spec needs a [network] section"
+
+
+def reads_network(
+    read: Callable[[PartReader, list[str | int], Table, Network, list[Part[Any]]], P],
+) -> Callable[[PartReader, list[str | int], Table, Network | None, list[Part[Any]]], P]:
+    """A kind's reader of a part that works on the network, as :class:`PartKind` takes it."""
+
+    def reading(
+        reader: PartReader, path: list[str | int], table: Table, network: Network | None, earlier: list[Part[Any]]
+    ) -> P:
+        return read(reader, path, table, needed(network), earlier)
+
+    return reading
+
+
+def asks_network(
+    ask: Callable[[Part[P], Network, Printer], Mapping[str, object]],
+) -> Callable[[Part[P], Network | None, Printer], Mapping[str, object]]:
+    """A kind's question words of a part that works on the network, as :class:`PartKind` takes them."""
+
+    def asking(part: Part[P], network: Network | None, printer: Printer) -> Mapping[str, object]:
+        return ask(part, needed(network), printer)
+
+    return asking
 
 
 @dataclass(frozen=True)
@@ -64,10 +104,10 @@ class Nothing:
 
 
 def read_nothing(
-    reader: PartReader, path: list[str | int], table: Table, network: Network, earlier: list[Part[Any]]
+    reader: PartReader, path: list[str | int], table: Table, network: Network | None, earlier: list[Part[Any]]
 ) -> Nothing:
     return Nothing()
 
 
-def ask_nothing(part: Part[Any], network: Network, printer: Printer) -> Mapping[str, object]:
+def ask_nothing(part: Part[Any], network: Network | None, printer: Printer) -> Mapping[str, object]:
     return {}

@@ -11,7 +11,7 @@ import sympy as sp
 from derive.catalog.activations import Activation
 from derive.catalog.losses import Loss
 from derive.catalog.optimizers import Optimizer
-from derive.exercise.kind import PartKind
+from derive.exercise.kind import PartKind, needed
 from derive.exercise.notation import STANDARD, Notation
 from derive.terms.rounding import Carry
 
@@ -158,7 +158,7 @@ class Part(Generic[P]):
 
     def network_and_loss(self, spec: Spec) -> tuple[Network, Loss]:
         """The network and loss the part works with: the spec's, or the changed ones its kind asks for."""
-        return self.kind.variant(spec, self) if self.kind.variant is not None else (spec.network, spec.loss)
+        return self.kind.variant(spec, self) if self.kind.variant is not None else (spec.net, spec.loss)
 
 
 @dataclass(frozen=True)
@@ -207,12 +207,18 @@ class Sheet:
 
 @dataclass(frozen=True)
 class Spec:
-    """A validated exercise: the network, the loss and the ordered parts."""
+    """A validated exercise: the network (None where no part works on one), the loss and the ordered parts."""
 
     name: str
     sheet: Sheet
-    network: Network
+    network: Network | None
     loss: Loss
     parts: tuple[Part[Any], ...]
     has_loss: bool = True
     """False when no part needs a loss (every part differentiates an output): the sheets show none."""
+
+    @property
+    def net(self) -> Network:
+        """The network, for the stages of a part that works on one (the reader and :func:`check` refuse
+        such a part in a spec without one, so this never fails on a validated spec)."""
+        return needed(self.network)

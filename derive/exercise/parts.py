@@ -12,7 +12,7 @@ import sympy as sp
 
 from derive.catalog.losses import REDUCTIONS
 from derive.exercise.fields import FieldReader, kind_of, shown
-from derive.exercise.kind import PartKind
+from derive.exercise.kind import PartKind, without_network
 from derive.exercise.model import ONE, Network, Part, Sample, Training, Vector
 from derive.exercise.shapes import Shape, whole
 
@@ -28,6 +28,8 @@ COMMON: Mapping[str, Shape] = {
     "exact": Shape("flag", "show exact forms in this part"),
 }
 """The keys every part may have besides its kind's own (:attr:`PartKind.keys`)."""
+NETLESS_COMMON: Mapping[str, Shape] = {k: COMMON[k] for k in ("kind", "title", "decimals", "exact")}
+"""The common keys of a part that works on no network (no input sample: that belongs to a network)."""
 DEFAULT_PROBABILITIES = ("0.01", "0.1", "0.5", "0.9", "0.99")
 BATCH_MODES = ("batch", "per_sample")
 """A batch part's modes: one step with the batch gradient, or one step per sample in order."""
@@ -55,12 +57,21 @@ class PartReader(FieldReader):
     and the earlier parts."""
 
     def part(
-        self, number: int, value: object, network: Network, earlier: list[Part[Any]], kinds: Mapping[str, PartKind[Any]]
+        self,
+        number: int,
+        value: object,
+        network: Network | None,
+        earlier: list[Part[Any]],
+        kinds: Mapping[str, PartKind[Any]],
     ) -> Part[Any]:
         path: list[str | int] = ["parts", number]
         if not isinstance(value, dict) or "kind" not in value:
             raise self.fail([*path, "kind"], f"missing; valid kinds: {', '.join(kinds)}")
         kind = kinds[self.name([*path, "kind"], value["kind"], kinds, "part kind")]
+        if not kind.network:
+            return self.netless(number, path, value, kind, earlier)
+        if network is None:
+            raise self.fail([*path, "kind"], without_network(kind))
         table = self.table(path, value, (*COMMON, *kind.keys))
         for key in kind.required:
             if key not in table:
@@ -85,6 +96,29 @@ class PartReader(FieldReader):
                 self.most([*path, key], table[key], limit, what)  # type: ignore[arg-type]
         params = kind.read(self, path, table, network, earlier)
         return Part(number, kind, params, sample, sample_of, title, decimals, exact, output)
+
+    def netless(
+        self,
+        number: int,
+        path: list[str | int],
+        value: dict[str, object],
+        kind: PartKind[Any],
+        earlier: list[Part[Any]],
+    ) -> Part[Any]:
+        """A part of a kind that works on no network: its title and display settings, and its kind's own
+        keys (no input sample, no output to differentiate: those belong to a network)."""
+        table = self.table(path, value, (*NETLESS_COMMON, *kind.keys))
+        for key in kind.required:
+            if key not in table:
+                raise self.fail([*path, key], f"missing: a part of kind '{kind.name}' needs it")
+        title = self.text([*path, "title"], table["title"]) if "title" in table else ""
+        decimals = self.integer([*path, "decimals"], table["decimals"], 0, 12) if "decimals" in table else None
+        exact = self.boolean([*path, "exact"], table["exact"]) if "exact" in table else None
+        for key, (limit, what) in LIST_LIMITS.items():
+            if isinstance(table.get(key), list):
+                self.most([*path, key], table[key], limit, what)  # type: ignore[arg-type]
+        params = kind.read(self, path, table, None, earlier)
+        return Part(number, kind, params, title=title, decimals=decimals, exact=exact)
 
     def training(
         self,

@@ -202,18 +202,23 @@ class _Reader(PartReader):
 
     def spec(self, data: dict[str, object], name: str, kinds: Kinds) -> Spec:
         root = self.table([], data, ROOT_KEYS)
-        for key in ("network", "parts"):
-            if key not in root:
-                raise self.fail([key], f"missing: the spec needs a [{key}] section")
+        if "parts" not in root:
+            raise self.fail(["parts"], "missing: the spec needs a [parts] section")
         sheet = self.sheet(root.get("sheet", {}))
         if "notation" in root:
             sheet = replace(sheet, notation=self.notation(root["notation"]))
-        network = self.network(root["network"])
+        # No [network] where no part works on one (a circuit; an optimizer step on given gradients):
+        # a part that does says so when it is read.
+        network = self.network(root["network"]) if "network" in root else None
+        if "loss" in root and network is None:
+            raise self.fail(["loss"], "a loss is taken of a network's output: the spec needs a [network] section")
         # Without [loss] only parts that differentiate an output (of = "yhat") can be asked;
         # the stand-in below is never shown or used.
-        loss = self.loss(root["loss"], network.outputs) if "loss" in root else LOSSES["squared_error"]
+        loss = LOSSES["squared_error"]
+        if network is not None and "loss" in root:
+            loss = self.loss(root["loss"], network.outputs)
         self.categorical = loss.name == "categorical_cross_entropy"
-        if self.categorical and not network.layers[-1].activation.vector:
+        if self.categorical and network is not None and not network.layers[-1].activation.vector:
             raise self.fail(
                 ["loss", "name"], "categorical cross-entropy needs a softmax output layer (a distribution ŷ)"
             )
@@ -229,7 +234,7 @@ class _Reader(PartReader):
             self.student(parts, kinds)
         if "loss" not in root:
             for part in parts:
-                if part.output is None:
+                if part.output is None and part.kind.network:
                     raise self.fail(
                         ["loss"],
                         f"missing: part {part.number} ({part.kind.name}) needs a [loss] section "

@@ -11,7 +11,7 @@ import numpy as np
 import sympy as sp
 
 from derive.catalog.activations import Activation
-from derive.exercise.kind import PartKind
+from derive.exercise.kind import PartKind, asks_network, reads_network
 from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Network, Part, Spec
 from derive.exercise.parts import PartReader
@@ -114,8 +114,8 @@ KIND = PartKind(
     required=("z",),
     sample="none",
     student=True,
-    read=read,
+    read=reads_network(read),
     derive=derive,
     twin=twin,
-    ask=ask,
+    ask=asks_network(ask),
 )

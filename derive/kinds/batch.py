@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 from derive.catalog.losses import REDUCTIONS, Loss
-from derive.exercise.kind import PartKind
+from derive.exercise.kind import PartKind, asks_network, reads_network
 from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Network, Part, Sample, Spec, Training
 from derive.exercise.parts import BATCH_MODES, MAX_BATCH, MAX_STEPS, PartReader
@@ -454,9 +454,9 @@ KIND = PartKind(
     required=("samples",),
     sample="none",
     student=True,
-    read=read,
+    read=reads_network(read),
     derive=derive,
     twin=twin,
-    ask=ask,
+    ask=asks_network(ask),
     plots=lambda params: params.steps > 1,  # the losses step by step
 )

@@ -32,7 +32,7 @@ from derive.exercise.shapes import Shape, choice
 from derive.maths.circuit import backward, circuit_steps, drawn, forward, gradient_symbol
 from derive.maths.derivation import Derivation
 from derive.maths.steps import PartSolution
-from derive.terms.formula import Node, Quantity, Ref
+from derive.terms.formula import Node, Quantity, Quotient, Ref
 from derive.terms.keys import Scope, key
 from derive.terms.symbols import Partial
 from derive.tex.printer import Latex, Printer
@@ -221,6 +221,9 @@ def _formula(graph: Graph, givens: list[Quantity]) -> Node:
     for wire in graph.wires:
         if not wire.gate:
             nodes.append(Ref(next(given)))
+        elif wire.gate == "multiply" and graph.wires[wire.args[1]].gate == "reciprocal":
+            # a/b is the gates a · (1/b), and written a/b, as the spec writes it.
+            nodes.append(Quotient(nodes[wire.args[0]], nodes[graph.wires[wire.args[1]].args[0]]))
         else:
             nodes.append(GATES[wire.gate].forward(tuple(nodes[a] for a in wire.args), wire.constant))
     return nodes[-1]
@@ -278,4 +281,5 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=ask,
+    network=False,
 )

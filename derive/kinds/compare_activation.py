@@ -12,7 +12,7 @@ import sympy as sp
 from derive.catalog.activations import RELU, SIGMOID, Activation
 from derive.catalog.losses import Loss
 from derive.errors import VerificationError
-from derive.exercise.kind import PartKind
+from derive.exercise.kind import PartKind, asks_network, reads_network
 from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Network, Part, Sample, Spec, Vector
 from derive.exercise.parts import PartReader
@@ -63,7 +63,7 @@ def read(
 
 
 def variant(spec: Spec, part: Part[ActivationSwap]) -> tuple[Network, Loss]:
-    network = spec.network
+    network = spec.net
     for layer in part.params.layers:
         network = network.with_activation(layer, part.params.activation)
     return network, spec.loss
@@ -107,7 +107,7 @@ def derive(d: Derivation, part: Part[ActivationSwap]) -> PartSolution:
     sections.extend([*shown, *grads])
     scope = Scope.part(part.number)
     # The sigmoid network at the same input, worked here (or recalled from the part that did).
-    sigmoid = d.spec.network
+    sigmoid = d.spec.net
     before, sigmoid_fwd = d.sample_and_forward(sigmoid, d.spec.loss, part, scope=scope.tag("sigmoid"))
     sigmoid_grads, sigmoid_bwd = d.gradient_sections(
         sigmoid, d.spec.loss, part, sigmoid_fwd, names, scope=scope.tag("sigmoid")
@@ -176,13 +176,13 @@ def twin(out: Expected, spec: Spec, part: Part[ActivationSwap]) -> None:
     x, y = sample_of(part)
     out.vector(scope, "x", x)
     out.vector(scope, "y", y)
-    relu_net, sigmoid_net = FloatNet.of(relu), FloatNet.of(spec.network)
+    relu_net, sigmoid_net = FloatNet.of(relu), FloatNet.of(spec.net)
     forward_values(out, relu, relu_net, x, y, loss, scope)
     relu_grads = gradient_values(out, relu, relu_net, x, y, loss, scope)
     out.vector(scope.tag("sigmoid"), "x", x)
     out.vector(scope.tag("sigmoid"), "y", y)
-    forward_values(out, spec.network, sigmoid_net, x, y, spec.loss, scope.tag("sigmoid"))
-    sigmoid_grads = gradient_values(out, spec.network, sigmoid_net, x, y, spec.loss, scope.tag("sigmoid"))
+    forward_values(out, spec.net, sigmoid_net, x, y, spec.loss, scope.tag("sigmoid"))
+    sigmoid_grads = gradient_values(out, spec.net, sigmoid_net, x, y, spec.loss, scope.tag("sigmoid"))
     for l in range(1, len(relu.layers) + 1):
         norms(out, key(scope.tag("sigmoid"), Norm(Partial(LOSS, weight(l)))), sigmoid_grads.weights[l - 1])
         norms(out, key(scope.tag("relu"), Norm(Partial(LOSS, weight(l)))), relu_grads.weights[l - 1])
@@ -213,10 +213,10 @@ KIND = PartKind(
     required=("activation",),
     sample="required",
     student=False,
-    read=read,
+    read=reads_network(read),
     derive=derive,
     twin=twin,
-    ask=ask,
+    ask=asks_network(ask),
     variant=variant,
     one_output=True,
 )

@@ -9,7 +9,7 @@ from typing import Any
 
 from derive.catalog.losses import Loss
 from derive.catalog.optimizers import SGD
-from derive.exercise.kind import PartKind
+from derive.exercise.kind import PartKind, asks_network, reads_network
 from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import PartReader
@@ -251,8 +251,8 @@ KIND = PartKind(
     required=("learning_rate",),
     sample="required",
     student=False,
-    read=read,
+    read=reads_network(read),
     derive=derive,
     twin=twin,
-    ask=ask,
+    ask=asks_network(ask),
 )

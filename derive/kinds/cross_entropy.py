@@ -14,7 +14,7 @@ import sympy as sp
 from derive.catalog.activations import SIGMOID
 from derive.catalog.losses import BINARY_CROSS_ENTROPY, Loss
 from derive.errors import VerificationError
-from derive.exercise.kind import PartKind
+from derive.exercise.kind import PartKind, asks_network, reads_network
 from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Network, Part, Spec
 from derive.exercise.parts import PartReader
@@ -64,7 +64,7 @@ def read(
 
 def variant(spec: Spec, part: Part[CrossEntropy]) -> tuple[Network, Loss]:
     """The classification view: the output goes through a sigmoid, the loss is cross-entropy."""
-    return spec.network.with_activation(len(spec.network.layers), SIGMOID), BINARY_CROSS_ENTROPY
+    return spec.net.with_activation(len(spec.net.layers), SIGMOID), BINARY_CROSS_ENTROPY
 
 
 def bce_value(p: sp.Expr, y: int, scope: Scope) -> Quantity:
@@ -230,10 +230,10 @@ KIND = PartKind(
     required=(),
     sample="optional",
     student=False,
-    read=read,
+    read=reads_network(read),
     derive=derive,
     twin=twin,
-    ask=ask,
+    ask=asks_network(ask),
     variant=variant,
     plots=lambda params: True,
     one_output=True,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from derive.catalog.losses import Loss
-from derive.exercise.kind import PartKind
+from derive.exercise.kind import PartKind, asks_network, reads_network
 from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Layer, Network, Part, Spec
 from derive.exercise.parts import PartReader
@@ -61,7 +61,7 @@ def read(
 
 
 def variant(spec: Spec, part: Part[Insertion]) -> tuple[Network, Loss]:
-    return spec.network.with_layer(part.params.after, part.params.layer), spec.loss
+    return spec.net.with_layer(part.params.after, part.params.layer), spec.loss
 
 
 def derive(d: Derivation, part: Part[Insertion]) -> PartSolution:
@@ -91,7 +91,7 @@ def derive(d: Derivation, part: Part[Insertion]) -> PartSolution:
     )
     shown, _, deep_bwd = d.derive_sample(deep, loss, part.sample, scope, params)
     # The network without the layer at the same input, worked here (or recalled from the part that did).
-    shallow = d.spec.network
+    shallow = d.spec.net
     before, fwd = d.sample_and_forward(shallow, d.spec.loss, part, scope=scope.tag("shallow"))
     grads, shallow_bwd = d.gradient_sections(
         shallow, d.spec.loss, part, fwd, d.params.names(), scope=scope.tag("shallow")
@@ -133,7 +133,7 @@ def twin(out: Expected, spec: Spec, part: Part[Insertion]) -> None:
     deep, loss = part.network_and_loss(spec)
     scope = Scope.part(part.number)
     x, y = sample_of(part)
-    deep_net, shallow_net = FloatNet.of(deep), FloatNet.of(spec.network)
+    deep_net, shallow_net = FloatNet.of(deep), FloatNet.of(spec.net)
     for kind, symbol, l, index in param_symbols(deep):
         out.values[key(scope, symbol)] = float((deep_net.weights if kind == "w" else deep_net.biases)[l - 1][index])
     out.vector(scope, "x", x)
@@ -142,8 +142,8 @@ def twin(out: Expected, spec: Spec, part: Part[Insertion]) -> None:
     deep_grads = gradient_values(out, deep, deep_net, x, y, loss, scope)
     out.vector(scope.tag("shallow"), "x", x)
     out.vector(scope.tag("shallow"), "y", y)
-    forward_values(out, spec.network, shallow_net, x, y, spec.loss, scope.tag("shallow"))
-    shallow_grads = gradient_values(out, spec.network, shallow_net, x, y, spec.loss, scope.tag("shallow"))
+    forward_values(out, spec.net, shallow_net, x, y, spec.loss, scope.tag("shallow"))
+    shallow_grads = gradient_values(out, spec.net, shallow_net, x, y, spec.loss, scope.tag("shallow"))
     for tag, grads in (("shallow", shallow_grads), ("deep", deep_grads)):
         norms(out, key(scope.tag(tag), Norm(Partial(LOSS, weight(1)))), grads.weights[0])
         norms(out, key(scope.tag(tag), Norm(Partial(LOSS, bias(1)))), grads.biases[0])
@@ -172,10 +172,10 @@ KIND = PartKind(
     required=("weights", "bias"),
     sample="required",
     student=False,
-    read=read,
+    read=reads_network(read),
     derive=derive,
     twin=twin,
-    ask=ask,
+    ask=asks_network(ask),
     variant=variant,
     one_output=True,
 )

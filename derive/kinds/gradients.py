@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from derive.exercise.kind import PartKind, Table
+from derive.exercise.kind import PartKind, Table, asks_network, reads_network
 from derive.exercise.model import Network, Part
 from derive.exercise.parts import PartReader
 from derive.exercise.shapes import WRT_OR_INPUT, Shape
@@ -50,8 +50,8 @@ KIND = PartKind(
     required=(),
     sample="required",
     student=True,
-    read=read,
+    read=reads_network(read),
     derive=derive,
     twin=sample_run,
-    ask=ask,
+    ask=asks_network(ask),
 )

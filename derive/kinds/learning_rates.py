@@ -12,7 +12,7 @@ from typing import Any
 import sympy as sp
 
 from derive.catalog.optimizers import Optimizer
-from derive.exercise.kind import PartKind
+from derive.exercise.kind import PartKind, asks_network, reads_network
 from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import PartReader
@@ -207,9 +207,9 @@ KIND = PartKind(
     required=("learning_rates",),
     sample="required",
     student=False,
-    read=read,
+    read=reads_network(read),
     derive=derive,
     twin=twin,
-    ask=ask,
+    ask=asks_network(ask),
     plots=lambda params: True,
 )

@@ -12,7 +12,7 @@ import sympy as sp
 
 from derive.catalog.activations import SIGMOID
 from derive.catalog.losses import BINARY_CROSS_ENTROPY, SQUARED_ERROR
-from derive.exercise.kind import PartKind
+from derive.exercise.kind import PartKind, asks_network, reads_network
 from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import ONE, Network, Part, Spec
 from derive.exercise.parts import PartReader
@@ -177,9 +177,9 @@ KIND = PartKind(
     required=(),
     sample="none",
     student=False,
-    read=read,
+    read=reads_network(read),
     derive=derive,
     twin=twin,
-    ask=ask,
+    ask=asks_network(ask),
     one_output=True,
 )

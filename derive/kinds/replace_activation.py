@@ -9,7 +9,7 @@ from typing import Any
 
 from derive.catalog.activations import Activation
 from derive.catalog.losses import Loss
-from derive.exercise.kind import PartKind, Table
+from derive.exercise.kind import PartKind, Table, asks_network, reads_network
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import PartReader
 from derive.exercise.reader import MAX_LAYERS
@@ -42,7 +42,7 @@ def read(
 
 
 def variant(spec: Spec, part: Part[Replacement]) -> tuple[Network, Loss]:
-    return spec.network.with_activation(part.params.layer, part.params.activation), spec.loss
+    return spec.net.with_activation(part.params.layer, part.params.activation), spec.loss
 
 
 def derive(d: Derivation, part: Part[Replacement]) -> PartSolution:
@@ -84,9 +84,9 @@ KIND = PartKind(
     required=("layer", "activation", "learning_rate"),
     sample="required",
     student=True,
-    read=read,
+    read=reads_network(read),
     derive=derive,
     twin=twin,
-    ask=ask,
+    ask=asks_network(ask),
     variant=variant,
 )

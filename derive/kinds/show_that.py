@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from derive.errors import SpecError
-from derive.exercise.kind import PartKind, Table
+from derive.exercise.kind import PartKind, Table, asks_network, reads_network
 from derive.exercise.model import Network, Part, Vector
 from derive.exercise.parts import PartReader
 from derive.exercise.shapes import Shape
@@ -65,8 +65,8 @@ KIND = PartKind(
     required=("yhat",),
     sample="required",
     student=False,
-    read=read,
+    read=reads_network(read),
     derive=derive,
     twin=sample_run,
-    ask=ask,
+    ask=asks_network(ask),
 )

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from derive.exercise.kind import PartKind, Table
+from derive.exercise.kind import PartKind, Table, asks_network, reads_network
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import MAX_STEPS, PartReader
 from derive.exercise.shapes import LEARNING_RATE, WRT_PARAMETERS, Shape, optimizer_key, whole
@@ -81,8 +81,8 @@ KIND = PartKind(
     required=("learning_rate",),
     sample="required",
     student=True,
-    read=read,
+    read=reads_network(read),
     derive=derive,
     twin=twin,
-    ask=ask,
+    ask=asks_network(ask),
 )

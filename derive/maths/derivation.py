@@ -90,23 +90,29 @@ class Derivation:
     variants: dict[int, tuple[Network, Loss]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.params = given_params(self.spec.network, carry=self.spec.sheet.carry)
+        # A spec without a network (only circuits, steps on given gradients) has no parameters of one.
+        network = self.spec.network or Network(inputs=0, layers=())
+        self.params = given_params(network, carry=self.spec.sheet.carry)
 
     def givens(self) -> tuple[Given, ...]:
+        """The network's weights and biases, as the sheets state them (none without a network)."""
+        layers = self.spec.network.layers if self.spec.network is not None else ()
         return tuple(
             g
-            for l, layer in enumerate(self.spec.network.layers, 1)
+            for l, layer in enumerate(layers, 1)
             for g in (
                 Given(weight(l), self.params.weights[l - 1]),
                 *((Given(bias(l), self.params.tensor(f"b{l}")),) if layer.has_bias else ()),
             )
         )
 
-    def diagram(self) -> Diagram:
-        """The given network with its weights and biases, for the top of both sheets."""
-        widths = (self.spec.network.inputs, *(layer.shape[0] for layer in self.spec.network.layers))
-        nones = tuple(tuple(None for _ in range(width)) for width in widths)
+    def diagram(self) -> Diagram | None:
+        """The given network with its weights and biases, for the top of both sheets (None without one)."""
         network = self.spec.network
+        if network is None:
+            return None
+        widths = (network.inputs, *(layer.shape[0] for layer in network.layers))
+        nones = tuple(tuple(None for _ in range(width)) for width in widths)
         biases = shown_biases(network, self.params.biases)
         return Diagram("network", nones, self.params.weights, biases, reads=network.stacking())
 

@@ -23,7 +23,7 @@ def solver(derivation: Derivation) -> Callable[[Part[Any]], PartSolution]:
 
     def solve(part: Part[Any]) -> PartSolution:
         # The part displays (in a notebook) as its sheet shows it: the spec's style, its network's numbering.
-        network = derivation.variant(part)[0]
+        network = derivation.variant(part)[0] if part.kind.network else None
         return replace(part.kind.derive(derivation, part), spec=derivation.spec, network=network)
 
     return solve

@@ -43,10 +43,13 @@ def sheet_context(solution: Solution, style: Style, logo: str = "") -> dict[str,
             "logo": Latex(logo),
         },
         "language": style.language,
+        # None where no part works on a network (a circuit, an optimizer step on given gradients).
         "network": {
-            **network_context(spec, printer),
+            **network_context(spec.network, spec, printer),
             "diagram": step_context(solution.diagram, printer) if solution.diagram else None,
-        },
+        }
+        if spec.network is not None
+        else None,
         "givens": broken(step_context(e, printer) for g in solution.givens for e in entries(g, printer)),
         "loss": {
             "formula": Latex(printer.pattern(spec.loss.formula)),
@@ -72,8 +75,7 @@ def broken(givens: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**given, "breaks": i > 0 and j == 0} for i, line in enumerate(lines) for j, given in enumerate(line)]
 
 
-def network_context(spec: Spec, printer: Printer) -> dict[str, Any]:
-    network = spec.network
+def network_context(network: Network, spec: Spec, printer: Printer) -> dict[str, Any]:
     neurons = printer.look.neurons
     # A network deeper than MAX_NESTED layers is written layer by layer (its nested g(x) would run off the page).
     layered = network.skips or len(network.layers) > MAX_NESTED
@@ -216,12 +218,12 @@ def part_context(solved: PartSolution, style: Style, spec: Spec) -> dict[str, An
     part, network = solved.part, spec.network
     working = solved.network or network
     printer = style.printer(working)
-    deep = len(working.layers) > MAX_NESTED
+    deep = working is not None and len(working.layers) > MAX_NESTED
     sections = [section_context(section, style, printer, deep) for section in solved.sections]
     return {
         "number": part.number,
-        "biases": biases(network),
-        "skips": network.skips,
+        "biases": biases(network) if network is not None else "none",
+        "skips": network is not None and network.skips,
         "kind": part.kind.name,
         "decimals": style.places,
         "significant": significant(style.places),
@@ -294,7 +296,7 @@ def _parameter(step: Step) -> TypeGuard[Given]:
     return isinstance(step, Given) and isinstance(step.symbol, Sym) and step.symbol.base in ("W", "b")
 
 
-def question_context(part: Part[Any], network: Network, printer: Printer) -> dict[str, Any]:
+def question_context(part: Part[Any], network: Network | None, printer: Printer) -> dict[str, Any]:
     """What the exercise sheet needs to ask a part: what every part may state (its sample, the
     names of the output, the loss and the target), and its kind's own givens, as LaTeX."""
     sample = part.sample
@@ -306,9 +308,13 @@ def question_context(part: Part[Any], network: Network, printer: Printer) -> dic
         "output": Latex(printer.symbol(OUTPUT)),
         "loss": Latex(printer.symbol(LOSS)),
         # A part differentiating an output ŷ_j (no loss) names it; empty for the loss.
-        "of": Latex(printer.symbol(unit_symbol(network, len(network.layers), "a", part.output)) if part.output else ""),
+        "of": Latex(
+            printer.symbol(unit_symbol(network, len(network.layers), "a", part.output))
+            if part.output and network is not None
+            else ""
+        ),
         "target_symbol": Latex(printer.symbol(Sym(TARGET.base))),
-        "outputs": network.outputs,
+        "outputs": network.outputs if network is not None else 0,
         # A drawing among a kind's givens (a circuit) is drawn as its step is in the solution.
         **{name: step_context(v, printer) if isinstance(v, Circuit) else v for name, v in asked.items()},
     }

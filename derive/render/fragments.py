@@ -33,7 +33,9 @@ def fragments(
     """
     env = environment(extra_templates, style, compiled)
     context = context or sheet_context(solution, style)
-    files = {"network.tex": env.get_template("fragment-network.tex.j2").render(context)}
+    files = {}
+    if context["network"] is not None:  # a sheet of circuits or given gradients has no network to show
+        files["network.tex"] = env.get_template("fragment-network.tex.j2").render(context)
     plots = {"plot_preamble": Latex(PLOT_PREAMBLE), "compat": PGFPLOTS_COMPAT}
     for part in context["parts"]:
         local = {**context, **plots, "part": part}

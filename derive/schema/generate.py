@@ -17,7 +17,7 @@ from derive.catalog.circuits import NAME as CIRCUIT_NAME
 from derive.catalog.optimizers import OPTIMIZERS
 from derive.exercise.fields import LOSS_KEYS, MAX_WIDTH
 from derive.exercise.kind import PartKind
-from derive.exercise.parts import COMMON, LIST_LIMITS, MAX_PARTS
+from derive.exercise.parts import COMMON, LIST_LIMITS, MAX_PARTS, NETLESS_COMMON
 from derive.exercise.reader import (
     _LAYER_KEYS,
     _NAME,
@@ -260,7 +260,7 @@ def parts(kinds: Mapping[str, PartKind[Any]] = KINDS) -> Schema:
         {
             "if": {"properties": {"kind": {"enum": [name]}}, "required": ["kind"]},
             "then": {
-                "propertyNames": {"enum": [*COMMON, *kind.keys]},
+                "propertyNames": {"enum": [*(COMMON if kind.network else NETLESS_COMMON), *kind.keys]},
                 "properties": {key: part_key(key, shape) for key, shape in kind.keys.items() if len(shapes[key]) > 1},
                 **({"required": list(kind.required)} if kind.required else {}),
             },
@@ -316,7 +316,7 @@ def spec_schema() -> Schema:
         "description": "A neural-network exercise for derive (derive sheet SPEC.toml): docs/schema.md",
         "type": "object",
         "properties": tables,
-        "required": ["network", "parts"],
+        "required": ["parts"],  # [network] where a part works on one: the reader says which
         "additionalProperties": False,
         "definitions": DEFINITIONS,
     }

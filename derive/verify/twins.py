@@ -468,9 +468,10 @@ def norms(out: Expected, name: str, matrix: Array) -> None:
 def expected(spec: Spec) -> Expected:
     """Float64 values of everything the solution of ``spec`` can contain."""
     out = Expected()
-    base = FloatNet.of(spec.network)
-    for kind, symbol, l, index in param_symbols(spec.network):
-        out.values[symbol.key] = float((base.weights if kind == "w" else base.biases)[l - 1][index])
+    if spec.network is not None:  # the network's given parameters, by their keys
+        base = FloatNet.of(spec.network)
+        for kind, symbol, l, index in param_symbols(spec.network):
+            out.values[symbol.key] = float((base.weights if kind == "w" else base.biases)[l - 1][index])
     # Rounded to few digits a probability can be exactly 0: the twin then divides by 0 in gradients
     # no part may show (a forward part's), and where a part shows one the exact engine refuses it.
     with np.errstate(divide="ignore", invalid="ignore") if spec.sheet.carry else contextlib.nullcontext():
