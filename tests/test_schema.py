@@ -24,7 +24,7 @@ from derive.catalog.optimizers import OPTIMIZERS
 from derive.cli import main
 from derive.errors import SpecError
 from derive.exercise.fields import LOSS_KEYS
-from derive.exercise.parts import COMMON
+from derive.exercise.parts import COMMON, NETLESS_COMMON
 from derive.exercise.reader import (
     LAYER_KEYS,
     NETWORK_KEYS,
@@ -95,7 +95,7 @@ def test_the_schema_covers_every_key_the_reader_declares() -> None:
     branches = kinds_schemas()
     assert list(branches) == list(KINDS)
     for name, kind in KINDS.items():
-        assert branches[name]["propertyNames"]["enum"] == [*COMMON, *kind.keys]
+        assert branches[name]["propertyNames"]["enum"] == [*(COMMON if kind.network else NETLESS_COMMON), *kind.keys]
         assert branches[name].get("required", []) == list(kind.required)
     every = SCHEMA["definitions"]["activation"]["anyOf"]
     assert set(every[0]["enum"]) == {name for name, entry in ACTIVATIONS.items() if not entry.formulas}
@@ -156,7 +156,7 @@ def test_the_reader_takes_every_declared_key_and_refuses_any_other() -> None:
         assert "unknown key" in (reader_error(data) or ""), put.__name__
         assert any("colour" in e for e in schema_errors(data)), put.__name__
     for name, kind in KINDS.items():
-        for key in (*COMMON, *kind.keys):
+        for key in (*(COMMON if kind.network else NETLESS_COMMON), *kind.keys):
             if key == "kind":
                 continue
             data = built_in()
