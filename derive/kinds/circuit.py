@@ -229,6 +229,14 @@ def _formula(graph: Graph, givens: list[Quantity]) -> Node:
     return nodes[-1]
 
 
+def _stated(params: CircuitPart) -> Graph:
+    """The graph the question writes f from: a neuron's with its activation as one gate."""
+    neuron = params.neuron
+    if neuron is None or not neuron.expanded:
+        return params.graph
+    return neuron_circuit(neuron.inputs, neuron.activation, False, neuron.bias)[0]
+
+
 def ask(part: Part[CircuitPart], network: Network | None, printer: Printer) -> Mapping[str, object]:
     graph, params = part.params.graph, part.params
     symbols = wire_symbols(graph)
@@ -244,7 +252,8 @@ def ask(part: Part[CircuitPart], network: Network | None, printer: Printer) -> M
     neuron = params.neuron
     return {
         "function": Latex(printer.symbol(OUTPUT)),
-        "formula": Latex(printer.formula(_formula(graph, givens))),
+        # A neuron is stated with its activation as one function, σ(w_1 x_1 + … + b), whatever its gates.
+        "formula": Latex(printer.formula(_formula(_stated(part.params), givens))),
         "given": Latex(separator.join(f"{printer.symbol(q.symbol)} = {printer.shown(q)}" for q in givens)),
         "gradients": Latex(separator.join(printer.symbol(gradient_symbol(q.name)) for q in givens)),
         "neuron": neuron is not None,

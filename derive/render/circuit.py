@@ -89,7 +89,8 @@ def circuit_context(step: Circuit, printer: Printer) -> dict[str, Any]:
         "with_inputs": any(w.value is not None for w in step.wires),
         "with_gradients": any(w.gradient is not None for w in step.wires),
         "output": Latex(printer.symbol(step.wires[last].symbol)),
-        "scaled": count * dx > WIDTH,
+        # A drawing wider than the line is scaled to it, its text with it (transform shape).
+        "scale": Data(f"{min(1.0, WIDTH / (count * dx)):.3f}"),
     }
 
 
