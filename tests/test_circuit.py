@@ -212,3 +212,27 @@ def test_both_or_neither_form_is_refused() -> None:
 def test_every_circuit_example_needs_no_network(path: Path) -> None:
     spec = derive.load_spec(path)
     assert spec.network is None and all(part.kind.name == "circuit" for part in spec.parts)
+
+
+def test_the_float_twin_checks_every_wire_and_differences_every_gradient() -> None:
+    from derive.verify.gate import verify
+
+    spec = derive.load_spec(EXAMPLES / "circuit_add_multiply.toml")
+    solution = derive.solve(spec)
+    report = verify(solution)
+    shown = list(solution.quantities())
+    assert report.values == len(shown)
+    # Every gradient but the seed ∂f/∂f = 1 is confirmed by central differences through the gates.
+    gradients = [q for q in shown if q.key.split(".")[-1].startswith("df/d") and not q.key.endswith("df/df")]
+    assert report.differences == len(gradients)
+
+
+def test_at_a_relu_kink_the_gradient_is_zero_and_left_to_the_twin() -> None:
+    from derive.verify.gate import verify
+
+    solution = derive.solve(derive.parse_spec(circuit("relu(x - y)*z", "{ x = 1, y = 1, z = 2 }")))
+    assert solution["p1.df/dx"].exact == 0 and solution["p1.df/dz"].exact == 0  # ReLU'(0) = 0, as PyTorch
+    report = verify(solution)
+    # Only z and the ReLU's output q_3 reach f without passing the kink: the wires before it have
+    # one-sided slopes that differ, where finite differences cannot judge.
+    assert report.differences == 2
