@@ -236,3 +236,18 @@ def test_at_a_relu_kink_the_gradient_is_zero_and_left_to_the_twin() -> None:
     # Only z and the ReLU's output q_3 reach f without passing the kink: the wires before it have
     # one-sided slopes that differ, where finite differences cannot judge.
     assert report.differences == 2
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("x^-2 + y", r"p1\.q\[1\]: 1/0 is undefined"),
+        ("y/x", r"p1\.q\[1\]: 1/0 is undefined"),
+        ("log(x) + y", r"p1\.q\[1\]: the logarithm of 0 is undefined"),
+        ("log(x - y) + y", r"p1\.q\[3\]: the logarithm of -1 is undefined"),
+    ],
+)
+def test_a_gate_outside_its_domain_is_refused_in_one_line(expression: str, message: str) -> None:
+    with pytest.raises(DegenerateError, match=message) as caught:
+        derive.solve(derive.parse_spec(circuit(expression, "{ x = 0, y = 1 }")))
+    assert "\n" not in str(caught.value)

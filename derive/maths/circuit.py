@@ -51,9 +51,24 @@ def forward(graph: Graph, values: Sequence[sp.Rational], scope: Scope, carry: Ca
                 f"{key(scope, symbols[i])}: {wire.gate}({shown}) of two equal values has no gradient; "
                 "give values that differ"
             )
+        _within_domain(wire.gate, wire.constant, args, key(scope, symbols[i]))
         node = GATES[wire.gate].forward(tuple(Ref(a) for a in args), wire.constant)
         out.append(Quantity.computed(symbols[i], node, scope))
     return tuple(out)
+
+
+def _within_domain(gate: str, constant: sp.Rational | None, args: tuple[Quantity, ...], where: str) -> None:
+    """Refuse a gate outside its domain in one line: 1/0 (or 0 to a negative power), log of x ≤ 0."""
+    value = args[0].exact
+    divides = gate == "reciprocal" or (gate == "power" and constant is not None and constant < 0)
+    if divides and value == 0:
+        raise DegenerateError(
+            f"{where}: 1/0 is undefined (the gate divides by its input, which is 0); give other values"
+        )
+    if gate == "log" and args[0].approx <= 0:
+        raise DegenerateError(
+            f"{where}: the logarithm of {value} is undefined (its input must be positive); give other values"
+        )
 
 
 def backward(graph: Graph, values: tuple[Quantity, ...], scope: Scope) -> Worked:
