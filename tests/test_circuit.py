@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 import derive
 from derive.catalog.circuits import MAX_GATES, parse_circuit
 from derive.catalog.gates import GATES
-from derive.errors import DegenerateError, SpecError
+from derive.errors import DegenerateError, DeriveError, SpecError
 from derive.pipeline import Options, build_sheet
 from tests.test_spec import refusal
 
@@ -251,3 +253,43 @@ def test_a_gate_outside_its_domain_is_refused_in_one_line(expression: str, messa
     with pytest.raises(DegenerateError, match=message) as caught:
         derive.solve(derive.parse_spec(circuit(expression, "{ x = 0, y = 1 }")))
     assert "\n" not in str(caught.value)
+
+
+def _formulas() -> st.SearchStrategy[str]:
+    """Random formulas of every gate over x, y and z."""
+    leaves = st.sampled_from(["x", "y", "z"])
+
+    def grow(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        unary = st.sampled_from(["exp", "log", "sigmoid", "tanh", "relu", "-"])
+        binary = st.sampled_from(["+", "-", "*", "/", "max", "min"])
+        constant = st.sampled_from(["2", "-3", "1/2"])
+        return st.one_of(
+            st.tuples(unary, inner).map(lambda t: f"-({t[1]})" if t[0] == "-" else f"{t[0]}({t[1]})"),
+            st.tuples(binary, inner, inner).map(
+                lambda t: f"{t[0]}({t[1]}, {t[2]})" if t[0] in ("max", "min") else f"({t[1]}) {t[0]} ({t[2]})"
+            ),
+            st.tuples(inner, constant).map(lambda t: f"({t[0]}) * {t[1]}"),
+            st.tuples(inner, st.sampled_from(["2", "3", "-1"])).map(lambda t: f"({t[0]})^{t[1]}"),
+        )
+
+    return st.recursive(leaves, grow, max_leaves=6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(_formulas(), st.lists(st.sampled_from(["-2", "-1/2", "1/3", "1", "3/2", "2"]), min_size=3, max_size=3))
+def test_any_formula_of_gates_is_worked_and_verified_or_refused_in_one_line(formula: str, values: list[str]) -> None:
+    from derive.verify.gate import verify
+
+    used = [name for name in ("x", "y", "z") if name in formula]
+    assume(used and any(c in formula for c in "+-*/^(") and len(formula) <= 200)
+    table = (
+        "{ "
+        + ", ".join(f'{name} = "{v}"' for name, v in zip(("x", "y", "z"), values, strict=True) if name in used)
+        + " }"
+    )
+    try:
+        solution = derive.solve(derive.parse_spec(circuit(formula, table)))
+    except DeriveError as error:
+        assert "\n" not in str(error)
+        return
+    verify(solution)  # the float twin and finite differences agree with every value
