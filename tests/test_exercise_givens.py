@@ -119,6 +119,13 @@ def forms(scope: str, name: str, group: list[Quantity]) -> Callable[[Printer], l
     raise AssertionError(f"a given this test does not know how to look for: {group[0].key}")
 
 
+def circuit_forms(group: list[Quantity]) -> Callable[[Printer], list[str]]:
+    """A circuit's givens: each variable as x = -2, and the seed of its backward pass, ∂f/∂f = 1."""
+    if isinstance(group[0].symbol, Partial):
+        return lambda p: [rf"\partial {p.symbol(group[0].symbol.num)} / \partial {p.symbol(group[0].symbol.num)} = 1"]  # type: ignore[union-attr]
+    return lambda p: [f"{p.symbol(q.symbol)} = {p.shown(q)}" for q in group]
+
+
 def unstated(sheet: Sheet) -> list[str]:
     """Every given of the solution that its exercise sheet does not state, by answer key."""
     missing: list[str] = []
@@ -133,7 +140,7 @@ def unstated(sheet: Sheet) -> list[str]:
                     q.key for q in group if not re.search(rf"[ &{{]{re.escape(printer.shown(q))}[ ,}}]", question)
                 ]
                 continue
-            printed = forms(scope, name, group)
+            printed = circuit_forms(group) if part.kind.name == "circuit" else forms(scope, name, group)
             if printed is None:  # a layer of a changed network: the given network's, or an inserted one
                 layers = {q.symbol.layer for q in group if isinstance(q.symbol, Sym)}
                 ok = all(layer_given(sheet, n, [q for q in group if q.symbol.layer == l]) for l in layers)  # type: ignore[union-attr]

@@ -35,6 +35,8 @@ Tag = Literal[
     "reads",  # a layer's sources: "x" or the numbers of earlier layers
     "tensors",  # a table of named tensors: W<l> a matrix (or a row, or a number), b<l> a vector (or a number)
     "state",  # a table of an optimizer's state names (m, v, s, r), each a table of named tensors
+    "values",  # a table of variables' values { x = -2, y = 5 }, at most high of them
+    "neuron",  # a table { w = [...], x = [...], b = number, activation = one of choices, index_from = 0 or 1 }
     "tables",  # an array of tables ([[network.layers]], [[parts]]): their keys are declared beside
 ]
 

@@ -13,6 +13,7 @@ from derive.exercise.kind import PartKind
 from derive.kinds import (
     activation_values,
     batch,
+    circuit,
     compare_activation,
     compare_optimizer,
     cross_entropy,
@@ -42,6 +43,7 @@ MODULES = (
     batch,
     activation_values,
     optimizer_step,
+    circuit,
 )
 KINDS: Mapping[str, PartKind[Any]] = {module.KIND.name: module.KIND for module in MODULES}
 """Every part kind by name, in the order the documentation lists them."""

@@ -14,7 +14,7 @@ import sympy as sp
 from derive.exercise.model import Network, Part, Spec
 from derive.terms.display import Shown
 from derive.terms.formula import Node, Quantity, notebook
-from derive.terms.symbols import LOSS, Symbolic
+from derive.terms.symbols import LOSS, Sym, Symbolic
 
 
 @dataclass(frozen=True)
@@ -192,8 +192,31 @@ class Diagram:
     """Per layer, the columns it reads (0: the input), stacked like W's columns; empty: the one before."""
 
 
+@dataclass(frozen=True)
+class CircuitWire:
+    """One wire of a circuit drawing: a variable or a gate's output, its value and its gradient ∂f/∂wire
+    (None where the drawing leaves them out)."""
+
+    symbol: Sym
+    gate: str
+    """The gate's name in the catalogue (:data:`derive.catalog.gates.GATES`); empty for a variable."""
+    args: tuple[int, ...]
+    constant: sp.Rational | None
+    value: Quantity | None
+    gradient: Quantity | None
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """A computational graph drawn as a circuit: the variables left, the output right, each wire with
+    its value above and its gradient below where they are given."""
+
+    wires: tuple[CircuitWire, ...]
+
+
 Step = (
-    Diagram
+    Circuit
+    | Diagram
     | Given
     | Compute
     | Recall
@@ -273,6 +296,8 @@ def step_quantities(step: Step) -> Iterator[Quantity]:
     elif isinstance(step, Plot):
         for series in step.series:
             yield from (y for _, y in series.points)
+    elif isinstance(step, Circuit):
+        yield from (q for wire in step.wires for q in (wire.value, wire.gradient) if q is not None)
     elif isinstance(step, Diagram):
         yield from (q for column in step.columns for q in column if q is not None)
         yield from (q for matrix in step.edges for row in matrix for q in row)

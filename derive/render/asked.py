@@ -176,6 +176,21 @@ def optimizer_step(quantities: list[Quantity]) -> set[str]:
     }
 
 
+def circuit(quantities: list[Quantity]) -> set[str]:
+    """The output f and its gradient with respect to every variable (not the wires between gates)."""
+    return {
+        q.key
+        for q in quantities
+        if _is(q, "f")
+        or (
+            isinstance(q.symbol, Partial)
+            and q.symbol.num.base == "f"
+            and isinstance(q.symbol.den, Sym)
+            and q.symbol.den.base not in ("f", "q")
+        )
+    }
+
+
 RULES: Mapping[str, Rule] = {
     "forward": forward,
     "show_that": show_that,
@@ -191,6 +206,7 @@ RULES: Mapping[str, Rule] = {
     "activation_values": activation_values,
     "batch": batch,
     "optimizer_step": optimizer_step,
+    "circuit": circuit,
 }
 """Each part kind's rule, by name: a kind without one is a KeyError when its answers are written
 (tests/test_answers_schema.py checks that every kind of :data:`derive.kinds.KINDS` has one)."""

@@ -8,7 +8,7 @@ from typing import Any, TypeGuard
 from derive.exercise.model import Network, Part, Spec
 from derive.maths.general import MAX_NESTED, input_part, input_symbol, layer_formula, network_formula, unit_formulas
 from derive.maths.network import unit_symbol
-from derive.maths.steps import Expanded, Given, PartSolution, Plot, Section, Solution, Step
+from derive.maths.steps import Circuit, Expanded, Given, PartSolution, Plot, Section, Solution, Step
 from derive.render.reproduce import Redone
 from derive.render.step_context import LINE_WIDTH, display_lines, entries, step_context
 from derive.terms.display import Join
@@ -300,6 +300,7 @@ def question_context(part: Part[Any], network: Network | None, printer: Printer)
     """What the exercise sheet needs to ask a part: what every part may state (its sample, the
     names of the output, the loss and the target), and its kind's own givens, as LaTeX."""
     sample = part.sample
+    asked = part.kind.ask(part, network, printer)
     return {
         "x": Latex(printer.vector(sample.x)) if sample else Latex(""),
         "y": Latex(printer.vector(sample.y)) if sample else Latex(""),
@@ -314,5 +315,6 @@ def question_context(part: Part[Any], network: Network | None, printer: Printer)
         ),
         "target_symbol": Latex(printer.symbol(Sym(TARGET.base))),
         "outputs": network.outputs if network is not None else 0,
-        **part.kind.ask(part, network, printer),
+        # A drawing among a kind's givens (a circuit) is drawn as its step is in the solution.
+        **{name: step_context(v, printer) if isinstance(v, Circuit) else v for name, v in asked.items()},
     }

@@ -13,6 +13,7 @@ from derive.maths.steps import (
     Algebra,
     Cell,
     ChainRule,
+    Circuit,
     Claim,
     Compute,
     Diagram,
@@ -28,6 +29,7 @@ from derive.maths.steps import (
     Values,
     Word,
 )
+from derive.render.circuit import circuit_context
 from derive.render.diagram import diagram_context
 from derive.render.reproduce import worked
 from derive.terms.formula import Apply, Derivative, Node, Product, Quantity, Quotient, Ref, Rule, Sum, Tensor
@@ -51,6 +53,11 @@ def step_context(step: Step, printer: Printer) -> dict[str, Any]:
 @step_context.register
 def _(step: Diagram, printer: Printer) -> dict[str, Any]:
     return diagram_context(step, printer)
+
+
+@step_context.register
+def _(step: Circuit, printer: Printer) -> dict[str, Any]:
+    return circuit_context(step, printer)
 
 
 def entries(step: Given, printer: Printer) -> list[Given]:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from derive.catalog.activations import ACTIVATIONS
+from derive.catalog.circuits import NAME as CIRCUIT_NAME
 from derive.catalog.optimizers import OPTIMIZERS
 from derive.exercise.closed import PATTERN as CLOSED_PATTERN
 from derive.exercise.fields import LOSS_KEYS, MAX_WIDTH
@@ -216,6 +217,29 @@ def value(shape: Shape, most: int | None = None) -> Schema:
     if tag == "reads":
         source = {"anyOf": [{"type": "string", "enum": ["x"]}, {"type": "integer", "minimum": 0}]}
         return _doc({"type": "array", "minItems": 1, "uniqueItems": True, "items": source}, doc)
+    if tag == "values":
+        named: Schema = {
+            "type": "object",
+            "propertyNames": {"pattern": f"^{CIRCUIT_NAME.pattern}$"},
+            "additionalProperties": _number(),
+            "minProperties": 1,
+            "maxProperties": shape.high,
+        }
+        return _doc(named, doc)
+    if tag == "neuron":
+        neuron = {
+            "type": "object",
+            "properties": {
+                "w": _numbers("the weights", shape.high or MAX_WIDTH),
+                "x": _numbers("the inputs", shape.high or MAX_WIDTH),
+                "b": _number("the bias (none: no bias)"),
+                "activation": {"type": "string", "enum": list(shape.choices)},
+                "index_from": {"type": "integer", "minimum": 0, "maximum": 1},
+            },
+            "required": ["w", "x"],
+            "additionalProperties": False,
+        }
+        return _doc(neuron, doc)
     raise KeyError(f"no schema for the shape {tag!r}")  # a new tag needs its schema here
 
 
