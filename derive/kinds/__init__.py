@@ -23,6 +23,7 @@ from derive.kinds import (
     mse_vs_ce,
     replace_activation,
     show_that,
+    training_run,
     update,
 )
 
@@ -39,6 +40,7 @@ MODULES = (
     mse_vs_ce,
     extra_layer,
     batch,
+    training_run,
     activation_values,
 )
 KINDS: Mapping[str, PartKind[Any]] = {module.KIND.name: module.KIND for module in MODULES}
