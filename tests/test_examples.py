@@ -37,6 +37,7 @@ def test_there_is_an_example_per_feature() -> None:
         "notation_neuron",
         "index_order_from_to",
         "activation_values",
+        "training_run",
     } <= names
 
 
