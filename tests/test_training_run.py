@@ -215,7 +215,7 @@ def torch_run(spec: Spec, part: int) -> tuple[dict[int, float], dict[str, float]
     final = {}
     for symbol, l, kind, index in entries(spec):
         tensor = weights[l - 1] if kind == "w" else biases[l - 1]
-        final[key(Scope.part(part), Updated(symbol, run.steps))] = float(tensor[index])
+        final[key(Scope.part(part), Updated(symbol, run.steps))] = float(tensor[index].detach())
     return losses, final
 
 
