@@ -41,6 +41,7 @@ def test_there_is_an_example_per_feature() -> None:
         "optimizer_step_adam",
         "batch_gradients_only",
         "irrational_givens",
+        "training_run",
     } <= names
 
 

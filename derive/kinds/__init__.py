@@ -25,6 +25,7 @@ from derive.kinds import (
     optimizer_step,
     replace_activation,
     show_that,
+    training_run,
     update,
 )
 
@@ -41,6 +42,7 @@ MODULES = (
     mse_vs_ce,
     extra_layer,
     batch,
+    training_run,
     activation_values,
     optimizer_step,
     circuit,

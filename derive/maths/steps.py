@@ -134,6 +134,8 @@ class Plot:
     ylabel: Shown
     series: tuple[Series, ...]
     log_y: bool = False
+    log_x: bool = False
+    """A logarithmic step axis: a long run's steps 1 to 10 000."""
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,12 @@ def learning_rates(quantities: list[Quantity]) -> set[str]:
     return {q.key for q in quantities if isinstance(q.symbol, Updated) and q.symbol.of.base == "L"}
 
 
+def training_run(quantities: list[Quantity]) -> set[str]:
+    """The loss after each step the table lists, and the parameters after each exact step and after the last."""
+    table = {q.key for q in quantities if not _tail(q) and isinstance(q.symbol, Updated) and q.symbol.of.base == "L"}
+    return table | _new_parameters(quantities, every_step=True)
+
+
 def compare_activation(quantities: list[Quantity]) -> set[str]:
     """With ReLU: ŷ, L and the gradients; the gradient sizes per layer; the gradients at the dead input."""
     return {
@@ -207,6 +213,7 @@ RULES: Mapping[str, Rule] = {
     "batch": batch,
     "optimizer_step": optimizer_step,
     "circuit": circuit,
+    "training_run": training_run,
 }
 """Each part kind's rule, by name: a kind without one is a KeyError when its answers are written
 (tests/test_answers_schema.py checks that every kind of :data:`derive.kinds.KINDS` has one)."""

@@ -349,6 +349,8 @@ def _(step: Values, printer: Printer) -> dict[str, Any]:
     return {"type": "values", "lines": display_lines(items)}
 
 
+MANY_TICKS = 25
+"""Most steps of a plot that each get a tick of their own."""
 CELL_LIMIT = 36
 """Longest exact value (LaTeX characters) shown in a table cell; beside it always its decimal."""
 
@@ -394,8 +396,12 @@ def _(step: Plot, printer: Printer) -> dict[str, Any]:
         "ylabel": Latex(printer.show(step.ylabel)),
         "series": series,
         "log_y": step.log_y,
-        # Points at whole steps 0, 1, 2, …: ticks at the steps only (no 0.5 between two steps).
-        "steps": all(x.is_Integer for curve in step.series for x, _ in curve.points),
+        "log_x": step.log_x,
+        # Points at a few whole steps 0, 1, 2, …: ticks at the steps only (no 0.5 between two steps);
+        # a long run's hundreds of steps keep pgfplots' own ticks.
+        "steps": not step.log_x
+        and all(x.is_Integer for curve in step.series for x, _ in curve.points)
+        and all(len(curve.points) <= MANY_TICKS for curve in step.series),
     }
 
 
