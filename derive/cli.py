@@ -420,9 +420,10 @@ def _build(
             continue
         print(path)
     report = built.report
+    differences = f" and {report.differences} gradients by finite differences" if report.differences else ""
     print(
-        f"{name}verified {report.values} values against float64 and {report.differences} gradients"
-        f" by finite differences; {built.redone}; in {time.perf_counter() - started:.2f} s",
+        f"{name}verified {report.values} values against float64{differences};"
+        f" {built.redone}; in {time.perf_counter() - started:.2f} s",
         file=sys.stderr,
     )
     _warn(built)

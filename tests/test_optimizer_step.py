@@ -197,3 +197,25 @@ def test_a_sheet_with_a_network_takes_an_optimizer_step_part_too(tmp_path: Path)
     assert built.solution["w1[1,1]"].exact == 1  # the network's own
     assert built.solution["p2." + Updated(Sym("w", 1, (1, 2)), 1).key].exact == sp.Rational(3, 2)
     assert built.solution["p2." + Updated(Sym("w", 1, (1, 1)), 1).key].exact == sp.Rational(3, 2)
+
+
+def test_a_sheet_of_given_gradients_claims_no_finite_differences(tmp_path: Path) -> None:
+    """Its gradients are given, not worked out: the sheet and the command line do not say they were
+    checked by finite differences (a sheet that works gradients out does)."""
+    import subprocess
+    import sys
+
+    spec = EXAMPLES / "optimizer_step_adam.toml"
+    run = subprocess.run(
+        [sys.executable, "-m", "derive", "sheet", str(spec), "-o", str(tmp_path), "--no-pdf"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "verified " in run.stderr and "finite differences" not in run.stderr
+    solution = (tmp_path / "optimizer_step_adam-solution.tex").read_text(encoding="utf-8")
+    assert "independent float64 computation before the sheet" in solution
+    assert "finite differences" not in solution
+    build_sheet(derive.load_example(), Options(output_dir=tmp_path / "network", pdf=False))
+    worked = (tmp_path / "network" / "backprop-solution.tex").read_text(encoding="utf-8")
+    assert "every gradient against central finite differences" in worked

@@ -56,6 +56,9 @@ class PartKind(Generic[P]):
     decided before the part is derived, so that TeX can start on the sheet's head)."""
     one_output: bool = False
     """Whether it needs a network with a single output."""
+    differences: bool = True
+    """Whether the gradients it shows are worked out (and so checked by finite differences); False
+    for a kind whose gradients are all given (an optimizer step on given gradients)."""
     network: bool = True
     """Whether it works on the spec's network. A kind that does not (a circuit, an optimizer step on
     given gradients) gets None for it, and a spec of only such parts needs no ``[network]``."""

@@ -332,4 +332,5 @@ KIND = PartKind(
     twin=twin,
     ask=ask,
     network=False,
+    differences=False,
 )

@@ -63,6 +63,8 @@ def sheet_context(solution: Solution, style: Style, logo: str = "") -> dict[str,
         "parts": parts,
         "verification": {
             "checked": sum(1 for _ in solution.quantities()),
+            # Whether the sheet works out gradients (checked by finite differences) or only takes them as given.
+            "differences": any(part.kind.differences for part in spec.parts),
             "lines": redone.lines,
             "redone": redone.redone,
         },

@@ -85,7 +85,12 @@ class SolutionPieces:
             raise RuntimeError(f"solution.tex.j2 gave {len(self.written)} pieces for {len(self.solved)} parts")
         self.context["parts"] = self.contexts
         counted = self.context["verification"]
-        self.context["verification"] = {"checked": counted.checked, "lines": counted.lines, "redone": counted.redone}
+        self.context["verification"] = {
+            "checked": counted.checked,
+            "differences": counted.differences,
+            "lines": counted.lines,
+            "redone": counted.redone,
+        }
         return "".join(self.written)
 
 
@@ -98,6 +103,10 @@ class _Checked:
     @property
     def checked(self) -> int:
         return sum(1 for _ in self.pieces.solution.quantities())
+
+    @property
+    def differences(self) -> bool:
+        return any(part.kind.differences for part in self.pieces.solution.spec.parts)
 
     @property
     def lines(self) -> int:
