@@ -26,7 +26,7 @@ from derive.maths.steps import Solution
 from derive.render.carried import Program, javascript
 from derive.render.templates import template_dirs
 from derive.terms.formula import Quantity
-from derive.tex.printer import _ATOM, Printer
+from derive.tex.printer import ATOM, Printer
 from derive.tex.style import Style
 
 SLOT = "@{}@"
@@ -48,7 +48,7 @@ class _Slots(Printer):
 
     def value_precedence(self, q: Quantity) -> int:
         # The page brackets a negative number itself; a given is bracketed as the sheet does.
-        return super().value_precedence(q) if q.formula is None else _ATOM
+        return super().value_precedence(q) if q.formula is None else ATOM
 
 
 def mathml(latex: str) -> Markup:
