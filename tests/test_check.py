@@ -202,3 +202,16 @@ def test_both_page_catalogues_have_the_same_messages() -> None:
     folder = Path(__file__).parent.parent / "templates" / "lang"
     found = [re.findall(r"\{% macro (\w+)\(", (folder / f"{code}.html.j2").read_text("utf-8")) for code in ("en", "de")]
     assert found[0] == found[1] and "check_title" in found[0]
+
+
+def test_the_page_states_every_given_an_asked_value_is_worked_out_from() -> None:
+    """The neuron's bias reaches ∂f/∂w only through the sums between (not asked): it is stated too."""
+    from derive.render.checkpage import page_context
+
+    solution = derive.solve(load_spec(Path(__file__).parent.parent / "examples" / "circuit_neuron.toml"))
+    style = Style.of(solution.spec.sheet)
+    context = page_context(solution, style, answers(solution, style.places))
+    stated = [re.sub(r"<[^>]+>|\s", "", given["math"]) for given in context["parts"][0]["givens"]]
+    assert {"w0=2", "x0=&#x02212;1", "w1=&#x02212;3", "x1=&#x02212;2", "b=&#x02212;3"} <= set(
+        s.replace("&#x0003D;", "=") for s in stated
+    )
