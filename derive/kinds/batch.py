@@ -22,6 +22,7 @@ import sympy as sp
 from derive.catalog.losses import REDUCTIONS, Loss
 from derive.exercise.kind import PartKind, asks_network, reads_network
 from derive.exercise.kind import Table as SpecTable
+from derive.exercise.letters import stepping
 from derive.exercise.model import Network, Part, Sample, Spec, Training
 from derive.exercise.parts import BATCH_MODES, MAX_BATCH, MAX_STEPS, PartReader
 from derive.exercise.shapes import WRT_OR_INPUT, Shape, choice, optimizer_key, whole
@@ -459,4 +460,7 @@ KIND = PartKind(
     twin=twin,
     ask=asks_network(ask),
     plots=lambda params: params.steps > 1,  # the losses step by step
+    letters=lambda batch: stepping(
+        batch.training.optimizer if batch.training else None, several=batch.mode == "per_sample" or batch.steps > 1
+    ),
 )

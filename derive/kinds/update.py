@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from derive.exercise.kind import PartKind, Table, asks_network, reads_network
+from derive.exercise.letters import stepping
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import MAX_STEPS, PartReader
 from derive.exercise.shapes import LEARNING_RATE, WRT_PARAMETERS, Shape, optimizer_key, whole
@@ -85,4 +86,5 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=asks_network(ask),
+    letters=lambda training: stepping(training.optimizer),
 )
