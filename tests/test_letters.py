@@ -10,6 +10,7 @@ import pytest
 
 from derive.exercise.kind import Nothing, PartKind
 from derive.exercise.letters import SHARED
+from derive.exercise.notation import STANDARD
 from derive.kinds import KINDS
 from derive.pipeline import Options, build_sheet, parse_spec
 from tests.test_spec import refusal
@@ -95,5 +96,5 @@ def test_the_letters_every_sheet_writes_stay_refused() -> None:
 def test_each_kind_says_its_letters_and_one_that_does_not_writes_all_four() -> None:
     forward = KINDS["forward"]
     silent = PartKind(**{f.name: getattr(forward, f.name) for f in fields(forward) if f.name != "letters"})
-    assert forward.letters(Nothing()) == {} and silent.letters(Nothing()) == dict(SHARED)
-    assert set(KINDS["cross_entropy"].letters(None)) == {"theta", "p"}
+    assert forward.letters(Nothing(), STANDARD) == {} and silent.letters(Nothing(), STANDARD) == dict(SHARED)
+    assert set(KINDS["cross_entropy"].letters(None, STANDARD)) == {"theta", "p"}

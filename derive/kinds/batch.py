@@ -460,7 +460,7 @@ KIND = PartKind(
     twin=twin,
     ask=asks_network(ask),
     plots=lambda params: params.steps > 1,  # the losses step by step
-    letters=lambda batch: stepping(
+    letters=lambda batch, notation: stepping(
         batch.training.optimizer if batch.training else None, several=batch.mode == "per_sample" or batch.steps > 1
     ),
 )

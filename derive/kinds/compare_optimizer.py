@@ -256,5 +256,5 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=asks_network(ask),
-    letters=lambda training: stepping(training.optimizer, several=True),  # a table over the steps t
+    letters=lambda training, notation: stepping(training.optimizer, several=True),  # a table over the steps t
 )

@@ -213,5 +213,5 @@ KIND = PartKind(
     twin=twin,
     ask=asks_network(ask),
     plots=lambda params: True,
-    letters=lambda sweep: stepping(sweep.optimizer, several=True),  # a table and plot over the steps t
+    letters=lambda sweep, notation: stepping(sweep.optimizer, several=True),  # a table and plot over the steps t
 )

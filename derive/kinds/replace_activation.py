@@ -90,5 +90,5 @@ KIND = PartKind(
     twin=twin,
     ask=asks_network(ask),
     variant=variant,
-    letters=lambda replacement: stepping(replacement.training.optimizer),
+    letters=lambda replacement, notation: stepping(replacement.training.optimizer),
 )

@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Self
 
 from sympy.printing.latex import LatexPrinter
 
-from derive.exercise.notation import NAMED, STANDARD, Notation
+from derive.exercise.notation import ERROR, NAMED, STANDARD, Notation
 from derive.terms.symbols import (
     STATS,
     Block,
@@ -35,7 +35,7 @@ BASES = {  # LaTeX of symbol bases that are not one of the network's quantities 
     "epsilon": r"\varepsilon",
     "p": "p",
 }
-NEURON_BASES = ("W", "w", "b", "z", "a", "delta", "yhat", "y")
+NEURON_BASES = ("W", "w", "b", "z", "a", "delta", ERROR, "yhat", "y")
 """The quantities neuron style writes unit by unit."""
 
 
@@ -91,7 +91,7 @@ class NamingPrinter(LatexPrinter):
 
     def name(self, base: str) -> str:
         """The sheet's LaTeX for the quantity ``base`` (x, yhat, z, …), or a standard symbol's."""
-        if base in NAMED:
+        if base in NAMED or base == ERROR:
             return self.look.notation.names[base]
         return BASES.get(base, base)
 
@@ -145,8 +145,11 @@ class NamingPrinter(LatexPrinter):
         if numbers is not None and len(numbers) != len(index):
             numbers = None
         if base in ("yhat", "y"):
-            # The output ŷ_j is the activation of output unit o_j; its target is y_{o_j}.
-            if numbers is None or len(numbers) != 1 or neurons.widths[-1] == 1:
+            # The output ŷ_j is the activation of output unit o_j; its target is y_{o_j}. Through the
+            # network a single output is a unit with a number too (O_6, T_6).
+            if neurons.through and numbers is None and s.index:
+                numbers = (1,)
+            if numbers is None or len(numbers) != 1 or (neurons.widths[-1] == 1 and not neurons.through):
                 return None
             return self._write("a" if base == "yhat" else "y", primes, sup, neurons.unit(neurons.depth, numbers[0]))
         assert isinstance(s.layer, int)
@@ -159,10 +162,15 @@ class NamingPrinter(LatexPrinter):
             # A layer's weights as a whole (a row of a table of norms): the numbered weights listed.
             if index or rest:
                 return None
-            names = [self._write("w", primes, [], str(n)) for n in neurons.weights(layer)]
+            subscripts = [
+                neurons.weight_name(layer, j, k)
+                for j in range(1, neurons.widths[layer - 1] + 1)
+                for k in range(1, neurons.fan_in[layer - 1] + 1)
+            ]
+            names = [self._write("w", primes, [], n) for n in subscripts]
             if len(names) == 1:
                 return names[0]
-            contiguous = neurons.weights(layer) == list(
+            contiguous = not neurons.through and neurons.weights(layer) == list(
                 range(neurons.weights(layer)[0], neurons.weights(layer)[-1] + 1)
             )
             shown = names if len(names) <= 3 or not contiguous else [names[0], r"\ldots", names[-1]]
@@ -171,7 +179,7 @@ class NamingPrinter(LatexPrinter):
             return (
                 None
                 if numbers is None or len(numbers) != 2
-                else self._write("w", primes, rest, str(neurons.weight(layer, *numbers)))
+                else self._write("w", primes, rest, neurons.weight_name(layer, *numbers))
             )
         if numbers is None and (single or (base == "b" and neurons.biases[layer - 1] == "shared")):
             numbers = (1,)

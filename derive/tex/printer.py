@@ -80,7 +80,7 @@ SUBSTITUTE_LIMIT = 48
 
 _ATOM, _PRODUCT, _HADAMARD, _SUM, _NEGATIVE = 4, 3, 2, 1, 0
 """Binding strength: a child binding less tightly than its context gets brackets."""
-_MARK = re.compile(r"@(yhat|delta|[xyzawWbL])(?![A-Za-z])")
+_MARK = re.compile(r"@(yhat|delta|err|[xyzawWbL])(?![A-Za-z])")
 """A mark for a quantity's name in an authored pattern: @z, @yhat (never followed by a letter)."""
 _LIST = re.compile(r"(?<!\\), ")
 """A list's ", " in an authored pattern (not the thin space "\\, ")."""

@@ -19,6 +19,7 @@ import sympy as sp
 from derive.catalog.losses import Loss
 from derive.catalog.optimizers import Optimizer, Rounder
 from derive.exercise.model import Network, Part, Spec, Training
+from derive.exercise.notation import ERROR
 from derive.terms.keys import Scope, key, parse_entry, unit
 from derive.terms.symbols import LOSS, Mean, Partial, Stat, Sym, Symbolic, Tied, Updated, bias
 from derive.verify.floats import (
@@ -178,6 +179,7 @@ def gradient_values(
         for j in range(1, len(grads.delta[l - 1]) + 1):
             nudged = _nudge(fd, xf, yf, whole, ("z", l, j - 1))
             record(Sym("delta", l, (j,)), ("delta", (l - 1, j - 1)), nudged)
+            _error_term(out, key(scope, Sym("delta", l, (j,))), key(scope, Sym(ERROR, l, (j,))))
         f_prime = network.layers[l - 1].activation.floats.slope
         if f_prime is not None:  # f'(z_j) = ∂a_j/∂z_j, where a sheet writes it as its own line
             slopes = f_prime(zs[l - 1])
@@ -204,6 +206,16 @@ def gradient_values(
     for (kind, symbol, l, index), nudged in zip(entries, _param_differences(fd, xf, yf, whole, entries), strict=True):
         record(Partial(of, symbol), ("weights" if kind == "w" else "biases", (l - 1, *index)), nudged)
     return grads
+
+
+def _error_term(out: Expected, delta: str, err: str) -> None:
+    """Err_j = −δ_j, where a sheet writes the error term ([notation] error_term), with its differences."""
+    out.values[err] = -out.values[delta]
+    if delta in out.unrounded:
+        out.unrounded[err] = -out.unrounded[delta]
+    if delta in out.differences:
+        estimate, noise = out.differences[delta]
+        out.differences[err] = (-estimate, noise)
 
 
 def entry_of(grads: Gradients, name: str, index: tuple[int, ...]) -> float:
