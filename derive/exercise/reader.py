@@ -306,10 +306,9 @@ class _Reader(PartReader):
         style = self.name(["notation", "style"], table.pop("style", "matrix"), STYLES, "notation style")
         order = self.name(["notation", "index_order"], table.pop("index_order", "to_from"), ORDERS, "index order")
         if style != "matrix" and order == "from_to":
+            numbered = "each weight has one number there (w_1, w_2, …)" if style == "neuron" else "w_14 is from 1 to 4"
             raise self.fail(
-                ["notation", "index_order"],
-                f'not with style = "{style}": it names each weight by its units (w_1, w_2, … or w_14), '
-                "no index pair to order",
+                ["notation", "index_order"], f'not with style = "{style}": {numbered}, no index pair to order'
             )
         if style == "through" and as_weight:
             raise self.fail(
