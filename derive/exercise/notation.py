@@ -59,6 +59,9 @@ class Notation:
     through: bool = False
     """Neuron style with the units numbered through the network, the inputs first (1 … n), then each
     layer's units (a data-mining textbook's units 4, 5, 6): w_{14} from unit 1 to unit 4, z_4, b_4."""
+    per_output: bool = False
+    """The loss split per output, L = Σ_j L_{o_j}, and each output's share ∂L_{o_j}/∂a_k of the gradient
+    of a unit below the outputs (the step-by-step example's ∂E_{o1}/∂out_{h1})."""
     error: str = ""
     """The LaTeX name of the error term Err_j = −∂L/∂z_j, which the sheet then writes in place of δ
     (Err_j = f'(z_j)(y_j − ŷ_j) at the output); empty: δ_j = ∂L/∂z_j."""

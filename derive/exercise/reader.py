@@ -172,6 +172,7 @@ NOTATION_KEYS: Mapping[str, Shape] = {
     },
     "bias_as_weight": Shape("flag", "write each bias as a weight w_{j,0} on a constant input 1"),
     "activation_derivative": Shape("flag", "the activation's derivative da/dz = f'(z) as its own line and answer"),
+    "loss_per_output": Shape("flag", "the loss split per output, L = sum of L_o, and each output's share dL_o/da"),
     "error_term": Shape("name", 'the error term Err_j = -dL/dz_j written in place of delta_j, e.g. "Err"'),
     "style": choice(tuple(STYLES), '"matrix" (W^{(l)}, default), "neuron" (w_1, w_2, …) or "through" (w_14, z_4)'),
     "index_order": choice(tuple(ORDERS), '"to_from" (w_{j,k} to unit j from input k, default) or "from_to"'),
@@ -215,6 +216,11 @@ class _Reader(PartReader):
                     ["notation", "activation_derivative"],
                     'not with rounding = "student": the float engine rounds δ = ∂L/∂a · f\'(z) as one value',
                 )
+            if sheet.notation.per_output and sheet.rounding == "student":
+                raise self.fail(
+                    ["notation", "loss_per_output"],
+                    'not with rounding = "student": the float engine rounds the loss and ∂L/∂a as one value each',
+                )
             if sheet.notation.error and sheet.rounding == "student":
                 raise self.fail(
                     ["notation", "error_term"],
@@ -232,6 +238,13 @@ class _Reader(PartReader):
         loss = LOSSES["squared_error"]
         if network is not None and "loss" in root:
             loss = self.loss(root["loss"], network.outputs)
+        if sheet.notation.per_output and network is not None:
+            if network.outputs < 2:
+                raise self.fail(["notation", "loss_per_output"], "the network has one output: its loss is not split")
+            if loss.scale != 1:
+                raise self.fail(
+                    ["notation", "loss_per_output"], "the loss is a mean over the outputs: split only a sum (E = Σ E_o)"
+                )
         self.categorical = loss.name == "categorical_cross_entropy"
         if self.categorical and network is not None and not network.layers[-1].activation.vector:
             raise self.fail(
@@ -303,6 +316,7 @@ class _Reader(PartReader):
         table = self.table(["notation"], value, NOTATION_KEYS)
         as_weight = self.boolean(["notation", "bias_as_weight"], table.pop("bias_as_weight", False))
         slopes = self.boolean(["notation", "activation_derivative"], table.pop("activation_derivative", False))
+        per_output = self.boolean(["notation", "loss_per_output"], table.pop("loss_per_output", False))
         style = self.name(["notation", "style"], table.pop("style", "matrix"), STYLES, "notation style")
         order = self.name(["notation", "index_order"], table.pop("index_order", "to_from"), ORDERS, "index order")
         if style != "matrix" and order == "from_to":
@@ -341,6 +355,7 @@ class _Reader(PartReader):
             as_weight,
             slopes,
             through=style == "through",
+            per_output=per_output,
             error=error,
         )
         written: dict[str, str] = {}
@@ -365,6 +380,16 @@ class _Reader(PartReader):
                 raise self.fail(
                     ["notation", "style"],
                     f'layer {number} shares one bias: style = "through" names each bias by its unit (b_4)',
+                )
+            if notation.per_output and layer.reads:
+                raise self.fail(
+                    ["notation", "loss_per_output"],
+                    f"not with skip connections (layer {number}): the shares are those of the layer below the outputs",
+                )
+            if notation.per_output and layer.activation.vector:
+                raise self.fail(
+                    ["notation", "loss_per_output"],
+                    f"not with a softmax layer (layer {number}): every output's share depends on every unit",
                 )
             if notation.error and layer.activation.vector:
                 raise self.fail(

@@ -71,7 +71,7 @@ from derive.terms.formula import (
     equal,
 )
 from derive.terms.keys import ROOT, Scope, parameter
-from derive.terms.symbols import LOSS, OUTPUT, TARGET, Norm, Partial, Sym, Symbolic, Updated, bias, weight
+from derive.terms.symbols import LOSS, OUTPUT, OUTPUT_LOSS, TARGET, Norm, Partial, Sym, Symbolic, Updated, bias, weight
 
 ERROR_TERM = (
     r"@err_j = -\frac{\partial @L}{\partial @z_j}, \qquad \frac{\partial @L}{\partial @w_{ij}} = -@err_j\, @a_i, "
@@ -155,6 +155,11 @@ class Derivation:
         return self.spec.sheet.notation.slopes
 
     @property
+    def split(self) -> bool:
+        """Whether the sheet splits the loss per output, L = Σ_j L_{o_j} ([notation] loss_per_output)."""
+        return self.spec.sheet.notation.per_output
+
+    @property
     def errors(self) -> bool:
         """Whether the sheet writes the error term Err_j = −∂L/∂z_j in place of δ ([notation] error_term)."""
         return bool(self.spec.sheet.notation.error)
@@ -200,7 +205,7 @@ class Derivation:
         params = params or self.params
         scope = scope or Scope.part(part.number)
         x, y = given_sample(part.sample, scope, self.spec.sheet.carry)
-        fwd = forward(network, params, x, y, loss, scope, output=part.output)
+        fwd = forward(network, params, x, y, loss, scope, output=part.output, split=self.split)
         self.shown.setdefault(key, Shown(part.number, fwd))
         drawn = Diagram("forward", (fwd.inputs, *fwd.a), reads=fwd.reads)
         # No loss (a part of an output): no target given, no loss computed.
@@ -210,7 +215,9 @@ class Derivation:
             Section("forward", (*self.forward_steps(network, params, fwd), drawn)),
         ]
         if fwd.targets:
-            sections.append(Section("loss", (self.loss_step(fwd, loss), *loss_findings(fwd, loss))))
+            # Split per output, each output's share L_{o_j} first, then L = Σ_j L_{o_j}.
+            split = (Compute(Sym(OUTPUT_LOSS), None, fwd.parts, shape=(len(fwd.parts), 1)),) if fwd.parts else ()
+            sections.append(Section("loss", (*split, self.loss_step(fwd, loss), *loss_findings(fwd, loss))))
         return sections, fwd
 
     def derive_sample(
@@ -352,10 +359,15 @@ class Derivation:
                 steps.append(chain_rule(network, l, "b", of))
                 grads_b = bwd.gradients.biases[l - 1]
                 steps.append(Compute(Partial(of, bias(l)), delta, grads_b, 4, (len(grads_b), 1)))
+            if l > lowest and bwd.shares and l == depth:
+                # Each output's share of a unit's gradient, ∂L_{o_j}/∂a_k, before their sum ∂L/∂a_k.
+                shares = tuple(share for unit in bwd.shares for share in unit)
+                steps.append(Compute(Partial(Sym(OUTPUT_LOSS), Sym("a", l - 1)), None, shares, 5, (len(shares), 1)))
             if l > lowest:
                 d_a = bwd.activation[l - 2]
                 general = back_through(network, params, bwd, l - 1, mark)
-                steps.append(Compute(Partial(of, Sym("a", l - 1)), general, d_a, 5, (len(d_a), 1)))
+                number = None if bwd.shares and l == depth else 5  # the shares above opened step 5
+                steps.append(Compute(Partial(of, Sym("a", l - 1)), general, d_a, number, (len(d_a), 1)))
                 upstream = Tensor(Partial(of, Sym("a", l - 1)), column(d_a))
             elif "x" in names:
                 # Step 5 once more, through W^{(1)}: the gradient with respect to the input itself.

@@ -19,7 +19,7 @@ from derive.exercise.notation import ERROR
 from derive.terms.formula import Apply, Difference, Negate, Node, Num, Product, Quantity, Quotient, Ref, Sum
 from derive.terms.keys import ROOT, Scope, symbol_of, unit
 from derive.terms.rounding import Carry
-from derive.terms.symbols import LOSS, TARGET, Mean, Partial, Stat, Sym, Symbolic, Updated
+from derive.terms.symbols import LOSS, TARGET, Mean, Partial, Stat, Sym, Symbolic, Updated, output_loss
 
 Vec = tuple[Quantity, ...]
 Mat = tuple[Vec, ...]
@@ -70,6 +70,8 @@ class Forward:
     (``targets`` empty) the chosen output ŷ_j itself."""
     reads: tuple[tuple[int, ...], ...] = ()
     """Per layer, what it reads (0: x, k: a^{(k)}), stacked; empty: each layer reads the one below."""
+    parts: Vec = ()
+    """Each output's share L_{o_j} of the loss, where the sheet splits it (L their sum); empty: not split."""
 
     @property
     def output(self) -> Vec:
@@ -101,6 +103,9 @@ class Backward:
     slopes: tuple[Vec, ...] = ()
     """f'(z^{(l)}_j) = ∂a^{(l)}_j/∂z^{(l)}_j per layer, where the sheet writes them as their own line
     (empty for a softmax layer); empty: δ multiplies by f' inline."""
+    shares: tuple[Vec, ...] = ()
+    """Per unit k of the layer below the outputs, each output's share ∂L_{o_j}/∂a_k = δ_{o_j} w_{j,k} of
+    its gradient (the loss split per output); empty: not split."""
     errors: bool = False
     """Whether ``delta`` holds the error terms Err^{(l)}_j = −∂L/∂z^{(l)}_j (a sheet's ``error_term``)
     in place of δ, each gradient then −Err_j a_k."""
@@ -156,10 +161,12 @@ def forward(
     scope: Scope,
     mark: Mark = plain,
     output: int | None = None,
+    split: bool = False,
 ) -> Forward:
     """z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)}, a^{(l)} = f(z^{(l)}), then L(ŷ, y).
 
     With ``output`` (and no targets) there is no loss: the pass differentiates ŷ_output itself.
+    ``split``: each output's term is a quantity of its own, L_{o_j}, and L their sum.
     """
     zs: list[Vec] = []
     activations: list[Vec] = []
@@ -189,8 +196,12 @@ def forward(
     if output is not None:
         return Forward(x, (), tuple(zs), tuple(activations), activations[-1][output - 1], reads)
     terms = [loss.term(Ref(q), Ref(t)) for q, t in zip(activations[-1], y, strict=True)]
+    parts: Vec = ()
+    if split:
+        parts = tuple(Quantity.computed(mark(output_loss(j)), term, scope) for j, term in enumerate(terms, 1))
+        terms = [Ref(part) for part in parts]
     total: Node = terms[0] if len(terms) == 1 else Sum(tuple(terms))
-    return Forward(x, y, tuple(zs), tuple(activations), Quantity.computed(mark(LOSS), total, scope), reads)
+    return Forward(x, y, tuple(zs), tuple(activations), Quantity.computed(mark(LOSS), total, scope), reads, parts)
 
 
 def activation_of(activation: Activation, z: Vec, j: int) -> Node:
@@ -230,6 +241,7 @@ def backward(
     d_biases: list[Vec] = [()] * depth
     means: list[Quantity | None] = [None] * depth
     d_slopes: list[Vec] = [()] * depth
+    shares: tuple[Vec, ...] = ()
     of = loss_symbol(fwd)
 
     def grad(symbol: Sym, formula: Node) -> Quantity:
@@ -316,6 +328,19 @@ def backward(
         # sum runs over them all (each r > l - 1, so its δ^{(r)} is known).
         width = network.width(l - 1)
         spans = {r: network.columns(r)[l - 1] for r in network.readers(l - 1)}
+        if l == depth and l > 1 and fwd.parts and not errors:
+            # Each output's share of a unit's gradient, ∂L_{o_j}/∂a_k = δ_j w_{j,k}; ∂L/∂a_k adds them up.
+            shares = tuple(
+                tuple(
+                    Quantity.computed(
+                        Partial(output_loss(j + 1), unit_symbol(network, l - 1, "a", k + 1)),
+                        Product((Ref(d), Ref(params.weights[l - 1][j][k]))),
+                        scope,
+                    )
+                    for j, d in enumerate(delta)
+                )
+                for k in range(width)
+            )
         sums = [
             _added(
                 errors,
@@ -330,6 +355,8 @@ def backward(
             )
             for k in range(width)
         ]
+        if shares and l == depth:
+            sums = [Sum(tuple(Ref(share) for share in shares[k])) for k in range(width)]
         upstream = tuple(
             grad(
                 unit_symbol(network, l - 1, "a", k + 1) if l > 1 else symbol_of("x", None, width, k + 1),
@@ -349,6 +376,7 @@ def backward(
         inputs=upstream,
         means=tuple(means),
         slopes=tuple(d_slopes) if slopes else (),
+        shares=shares,
         errors=errors,
     )
 

@@ -11,6 +11,7 @@ from sympy.printing.latex import LatexPrinter
 
 from derive.exercise.notation import ERROR, NAMED, STANDARD, Notation
 from derive.terms.symbols import (
+    OUTPUT_LOSS,
     STATS,
     Block,
     LossSlope,
@@ -106,6 +107,8 @@ class NamingPrinter(LatexPrinter):
             sup.insert(0, f"[{prime}]")  # w^{[4](1)}: one superscript (two would be a TeX error)
         primes = "'" * prime if prime <= 3 else ""  # w'^{(1)}_{2,1}: TeX merges the prime into the superscript
         index = s.index if s.index and not s.hide_index else ()
+        if s.base == OUTPUT_LOSS:
+            return self._output_loss(s, primes, sup)
         if notation.neuron:
             unit = self._neuron(s, primes, sup, index)
             if unit is not None:
@@ -122,6 +125,17 @@ class NamingPrinter(LatexPrinter):
             pair = (0, unit_index) if notation.from_to else (unit_index, 0)
             return self._write("w", primes, sup, ",".join(map(str, pair)))
         return self._write(base, primes, sup, ",".join(map(str, index)) if index else None)
+
+    def _output_loss(self, s: Sym, primes: str, sup: Sequence[str]) -> str:
+        """Output j's share of the loss: the loss's name with the output unit (E_{o_1}) in neuron
+        style, else ℓ_j as the catalogue writes one output's loss (ℓ alone: any output's)."""
+        neurons = self.look.neurons
+        if not s.index:
+            return self._write("L", primes, sup, "o" if neurons is not None and not neurons.through else None)
+        j = s.index[0]
+        if neurons is not None and isinstance(j, int):
+            return self._write("L", primes, sup, neurons.unit(neurons.depth, j))
+        return r"\ell" + primes + (f"^{{{''.join(sup)}}}" if sup else "") + f"_{{{j}}}"
 
     def _write(self, base: str, primes: str, sup: Sequence[str], sub: str | None) -> str:
         text = self.name(base) + primes + (f"^{{{''.join(sup)}}}" if sup else "")

@@ -21,7 +21,7 @@ from derive.catalog.optimizers import Optimizer, Rounder
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.notation import ERROR
 from derive.terms.keys import Scope, key, parse_entry, unit
-from derive.terms.symbols import LOSS, Mean, Partial, Stat, Sym, Symbolic, Tied, Updated, bias
+from derive.terms.symbols import LOSS, Mean, Partial, Stat, Sym, Symbolic, Tied, Updated, bias, output_loss
 from derive.verify.floats import (
     Array,
     FloatNet,
@@ -115,6 +115,10 @@ def forward_values(
         else:
             value = network_loss(network, loss)(zs, activations, y)
         out.values[key(scope, mark(LOSS))] = value
+        if len(y) > 1 and loss.scale == 1:  # each output's share L_{o_j}, where a sheet splits the loss
+            for j in range(len(y)):
+                part = loss.floats.value(activations[-1][j : j + 1], y[j : j + 1])
+                out.values[key(scope, mark(output_loss(j + 1)))] = float(part)
 
 
 def at_kink(network: Network, zs: Sequence[Array]) -> bool:
@@ -193,6 +197,12 @@ def gradient_values(
                     ("activation", (l - 2, k - 1)),
                     _nudge(fd, xf, yf, whole, ("a", l - 1, k - 1)),
                 )
+    if output is None and depth > 1 and not network.skips:
+        # ∂L_{o_j}/∂a_k = δ_j w_{j,k}: each output's share of the gradient of a unit below the outputs.
+        for j, d in enumerate(grads.delta[depth - 1], 1):
+            for k, w in enumerate(net.weights[depth - 1][j - 1], 1):
+                share = Partial(output_loss(j), unit(depth, depth - 1, "a", k))
+                out.values[key(scope, share)] = float(d * w)
     outputs = net.forward(x)[1]
     for l, layer in enumerate(network.layers, 1):
         if layer.activation.vector:  # ḡ = Σ_i a_i ∂L/∂a_i of a softmax layer
