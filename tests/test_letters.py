@@ -3,11 +3,15 @@ something else (a textbook's bias θ_j, target t, probability p); a clash is one
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
+from derive.exercise.kind import Nothing, PartKind
 from derive.exercise.letters import SHARED
+from derive.exercise.notation import STANDARD
+from derive.kinds import KINDS
 from derive.pipeline import Options, build_sheet, parse_spec
 from tests.test_spec import refusal
 
@@ -87,3 +91,10 @@ def test_the_letters_every_sheet_writes_stay_refused() -> None:
     assert "notation.z: 'e' is taken: the sheet writes Euler's number with it" in refusal(spec('z = "e"'))
     assert "'v' is taken" in refusal(spec('a = "v"'))
     assert set(SHARED) == {"theta", "t", "s", "p"}
+
+
+def test_each_kind_says_its_letters_and_one_that_does_not_writes_all_four() -> None:
+    forward = KINDS["forward"]
+    silent = PartKind(**{f.name: getattr(forward, f.name) for f in fields(forward) if f.name != "letters"})
+    assert forward.letters(Nothing(), STANDARD) == {} and silent.letters(Nothing(), STANDARD) == dict(SHARED)
+    assert set(KINDS["cross_entropy"].letters(None, STANDARD)) == {"theta", "p"}

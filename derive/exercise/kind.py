@@ -7,11 +7,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
+from derive.exercise.letters import every
 from derive.exercise.shapes import Shape
 
 if TYPE_CHECKING:  # the types of the stages a kind takes part in (none of them is imported at run time)
     from derive.catalog.losses import Loss
     from derive.exercise.model import Network, Part, Spec
+    from derive.exercise.notation import Notation
     from derive.exercise.parts import PartReader
     from derive.maths.derivation import Derivation
     from derive.maths.steps import PartSolution
@@ -62,6 +64,10 @@ class PartKind(Generic[P]):
     network: bool = True
     """Whether it works on the spec's network. A kind that does not (a circuit, an optimizer step on
     given gradients) gets None for it, and a spec of only such parts needs no ``[network]``."""
+    letters: Callable[[P, Notation], Mapping[str, str]] = every
+    """The letters θ, t, s, p a part with these parameters writes for something else on a sheet of the
+    notation, each with what it writes (:mod:`derive.exercise.letters`); a quantity the spec names so
+    elsewhere is refused there. Default: all four (a kind that does not say)."""
 
 
 def needed(network: Network | None) -> Network:

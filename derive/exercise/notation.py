@@ -20,6 +20,8 @@ NAMED: Mapping[str, str] = {
     "delta": r"\delta",
     "L": "L",
 }
+ERROR = "err"
+"""The base of the error term's symbol, Err_j = −∂L/∂z_j (named by ``[notation] error_term``)."""
 """The quantities a spec may rename, with their default LaTeX."""
 
 _GREEK_WORDS = """
@@ -54,11 +56,20 @@ class Notation:
     """Each bias written as the weight on a constant input 1: b^{(l)}_j as w^{(l)}_{j,0}."""
     slopes: bool = False
     """The activation's derivative f'(z^{(l)}_j) = ∂a^{(l)}_j/∂z^{(l)}_j as its own line (and answer) before δ."""
+    through: bool = False
+    """Neuron style with the units numbered through the network, the inputs first (1 … n), then each
+    layer's units (a data-mining textbook's units 4, 5, 6): w_{14} from unit 1 to unit 4, z_4, b_4."""
+    per_output: bool = False
+    """The loss split per output, L = Σ_j L_{o_j}, and each output's share ∂L_{o_j}/∂a_k of the gradient
+    of a unit below the outputs (the step-by-step example's ∂E_{o1}/∂out_{h1})."""
+    error: str = ""
+    """The LaTeX name of the error term Err_j = −∂L/∂z_j, which the sheet then writes in place of δ
+    (Err_j = f'(z_j)(y_j − ŷ_j) at the output); empty: δ_j = ∂L/∂z_j."""
 
     @functools.cached_property
     def names(self) -> dict[str, str]:
         """Every renameable quantity's LaTeX on this sheet."""
-        return {**NAMED, **dict(self.renamed)}
+        return {**NAMED, **dict(self.renamed), ERROR: self.error}
 
 
 STANDARD = Notation()

@@ -161,8 +161,9 @@ LAYER_KEYS: Mapping[str, Shape] = {
 _LAYER_KEYS = ("weights", "bias", "activation")
 """The keys every layer has (``reads`` is optional)."""
 _NAME = re.compile(r"(hat )?[A-Za-z]{1,8}")
-STYLES = {"matrix": None, "neuron": None}
-"""The notations: matrices with layer superscripts, or numbered weights and named units."""
+STYLES = {"matrix": None, "neuron": None, "through": None}
+"""The notations: matrices with layer superscripts, numbered weights and named units, or the units
+numbered through the network (inputs first) with each weight named by the two units it joins."""
 ORDERS = {"to_from": None, "from_to": None}
 """w^{(l)}_{j,k}: to unit j from input k (W a row per unit), or from input j to unit k (a row per input)."""
 NOTATION_KEYS: Mapping[str, Shape] = {
@@ -171,7 +172,9 @@ NOTATION_KEYS: Mapping[str, Shape] = {
     },
     "bias_as_weight": Shape("flag", "write each bias as a weight w_{j,0} on a constant input 1"),
     "activation_derivative": Shape("flag", "the activation's derivative da/dz = f'(z) as its own line and answer"),
-    "style": choice(tuple(STYLES), '"matrix" (W^{(l)}, default) or "neuron" (w_1, w_2, …)'),
+    "loss_per_output": Shape("flag", "the loss split per output, L = sum of L_o, and each output's share dL_o/da"),
+    "error_term": Shape("name", 'the error term Err_j = -dL/dz_j written in place of delta_j, e.g. "Err"'),
+    "style": choice(tuple(STYLES), '"matrix" (W^{(l)}, default), "neuron" (w_1, w_2, …) or "through" (w_14, z_4)'),
     "index_order": choice(tuple(ORDERS), '"to_from" (w_{j,k} to unit j from input k, default) or "from_to"'),
 }
 _TAKEN = {
@@ -213,9 +216,21 @@ class _Reader(PartReader):
                     ["notation", "activation_derivative"],
                     'not with rounding = "student": the float engine rounds δ = ∂L/∂a · f\'(z) as one value',
                 )
+            if sheet.notation.per_output and sheet.rounding == "student":
+                raise self.fail(
+                    ["notation", "loss_per_output"],
+                    'not with rounding = "student": the float engine rounds the loss and ∂L/∂a as one value each',
+                )
+            if sheet.notation.error and sheet.rounding == "student":
+                raise self.fail(
+                    ["notation", "error_term"],
+                    'not with rounding = "student": the float engine rounds δ = ∂L/∂a · f\'(z), not the error term',
+                )
         # No [network] where no part works on one (a circuit; an optimizer step on given gradients):
         # a part that does says so when it is read.
         network = self.network(root["network"]) if "network" in root else None
+        if network is not None:
+            self.notation_fits(sheet.notation, network)
         if "loss" in root and network is None:
             raise self.fail(["loss"], "a loss is taken of a network's output: the spec needs a [network] section")
         # Without [loss] only parts that differentiate an output (of = "yhat") can be asked;
@@ -223,6 +238,13 @@ class _Reader(PartReader):
         loss = LOSSES["squared_error"]
         if network is not None and "loss" in root:
             loss = self.loss(root["loss"], network.outputs)
+        if sheet.notation.per_output and network is not None:
+            if network.outputs < 2:
+                raise self.fail(["notation", "loss_per_output"], "the network has one output: its loss is not split")
+            if loss.scale != 1:
+                raise self.fail(
+                    ["notation", "loss_per_output"], "the loss is a mean over the outputs: split only a sum (E = Σ E_o)"
+                )
         self.categorical = loss.name == "categorical_cross_entropy"
         if self.categorical and network is not None and not network.layers[-1].activation.vector:
             raise self.fail(
@@ -246,7 +268,7 @@ class _Reader(PartReader):
                         f"missing: part {part.number} ({part.kind.name}) needs a [loss] section "
                         '(only gradients parts with of = "yhat" do without)',
                     )
-        self.shared_letters(parts)
+        self.shared_letters(parts, sheet.notation)
         sheet = replace(sheet, typed_decimals=frozenset(self.typed_decimals - self.typed_fractions))
         spec = Spec(
             name=name,
@@ -302,12 +324,17 @@ class _Reader(PartReader):
         table = self.table(["notation"], value, NOTATION_KEYS)
         as_weight = self.boolean(["notation", "bias_as_weight"], table.pop("bias_as_weight", False))
         slopes = self.boolean(["notation", "activation_derivative"], table.pop("activation_derivative", False))
+        per_output = self.boolean(["notation", "loss_per_output"], table.pop("loss_per_output", False))
         style = self.name(["notation", "style"], table.pop("style", "matrix"), STYLES, "notation style")
         order = self.name(["notation", "index_order"], table.pop("index_order", "to_from"), ORDERS, "index order")
-        if style == "neuron" and order == "from_to":
+        if style != "matrix" and order == "from_to":
+            numbered = "each weight has one number there (w_1, w_2, …)" if style == "neuron" else "w_14 is from 1 to 4"
             raise self.fail(
-                ["notation", "index_order"],
-                'not with style = "neuron": each weight has one number there (w_1, w_2, …), no index pair to order',
+                ["notation", "index_order"], f'not with style = "{style}": {numbered}, no index pair to order'
+            )
+        if style == "through" and as_weight:
+            raise self.fail(
+                ["notation", "bias_as_weight"], 'not with style = "through": each bias is named by its unit there (b_4)'
             )
         renamed = []
         for base, name in table.items():
@@ -323,20 +350,66 @@ class _Reader(PartReader):
             if letters in SHARED:
                 self.shared.append((base, name))  # free unless a part writes it (checked once the parts are read)
             renamed.append((base, name_latex(name)))
-        notation = Notation(tuple(renamed), style == "neuron", order == "from_to", as_weight, slopes)
+        error = dict(renamed).pop("error_term", "")
+        if error and slopes:
+            raise self.fail(
+                ["notation", "activation_derivative"],
+                "not with error_term: the error term is written with f'(z) in it, as the textbooks that use it do",
+            )
+        notation = Notation(
+            tuple(item for item in renamed if item[0] != "error_term"),
+            style != "matrix",
+            order == "from_to",
+            as_weight,
+            slopes,
+            through=style == "through",
+            per_output=per_output,
+            error=error,
+        )
         written: dict[str, str] = {}
-        for base in NAMED:
-            other = written.setdefault(notation.names[base], base)
+        for base in (*NAMED, *(("error_term",) if error else ())):
+            other = written.setdefault(notation.names[base] if base in NAMED else error, base)
             if other != base:
                 where = base if base in table else other
                 raise self.fail(["notation", where], f"{base} and {other} would have the same name")
         return notation
 
-    def shared_letters(self, parts: Sequence[Part[Any]]) -> None:
+    def notation_fits(self, notation: Notation, network: Network) -> None:
+        """The notations that need a network of some shape: units numbered through the network need
+        one path from the input up and a bias per unit; the error term needs scalar slopes f'(z)."""
+        for number, layer in enumerate(network.layers, 1):
+            if notation.through and layer.reads:
+                raise self.fail(
+                    ["notation", "style"],
+                    f'not with skip connections (layer {number} reads {len(layer.reads)} sources): style = "through" '
+                    "numbers each layer's units after the one below",
+                )
+            if notation.through and layer.shared_bias:
+                raise self.fail(
+                    ["notation", "style"],
+                    f'layer {number} shares one bias: style = "through" names each bias by its unit (b_4)',
+                )
+            if notation.per_output and layer.reads:
+                raise self.fail(
+                    ["notation", "loss_per_output"],
+                    f"not with skip connections (layer {number}): the shares are those of the layer below the outputs",
+                )
+            if notation.per_output and layer.activation.vector:
+                raise self.fail(
+                    ["notation", "loss_per_output"],
+                    f"not with a softmax layer (layer {number}): every output's share depends on every unit",
+                )
+            if notation.error and layer.activation.vector:
+                raise self.fail(
+                    ["notation", "error_term"],
+                    f"not with a softmax layer (layer {number}): its error goes through the Jacobian, not f'(z)",
+                )
+
+    def shared_letters(self, parts: Sequence[Part[Any]], notation: Notation) -> None:
         """A quantity named θ, t, s or p where a part writes that letter for something else: one line
         naming both."""
         for base, name in self.shared:
-            clash = clashes(parts, name.rpartition(" ")[2])
+            clash = clashes(parts, name.rpartition(" ")[2], notation)
             if clash is not None:
                 number, kind, what = clash
                 raise self.fail(["notation", base], f"{name!r} is taken: part {number} ({kind}) writes {what} with it")

@@ -13,6 +13,7 @@ import sympy as sp
 from derive.catalog.activations import Activation
 from derive.exercise.kind import PartKind, asks_network, reads_network
 from derive.exercise.kind import Table as SpecTable
+from derive.exercise.letters import none
 from derive.exercise.model import Network, Part, Spec
 from derive.exercise.parts import PartReader
 from derive.exercise.shapes import Shape
@@ -119,4 +120,5 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=asks_network(ask),
+    letters=none,
 )

@@ -22,6 +22,7 @@ import sympy as sp
 from derive.catalog.losses import REDUCTIONS, Loss
 from derive.exercise.kind import PartKind, asks_network, reads_network
 from derive.exercise.kind import Table as SpecTable
+from derive.exercise.letters import stepping
 from derive.exercise.model import Network, Part, Sample, Spec, Training
 from derive.exercise.parts import BATCH_MODES, MAX_BATCH, MAX_STEPS, PartReader
 from derive.exercise.shapes import WRT_OR_INPUT, Shape, choice, optimizer_key, whole
@@ -41,7 +42,8 @@ from derive.maths.network import (
 )
 from derive.maths.steps import Cell, Compute, Given, Identity, PartSolution, Plot, Section, Series, Step, Table, Values
 from derive.maths.updates import flat, optimizer_steps, optimizer_table
-from derive.terms.formula import Node, Num, Product, Quantity, Ref, Sum, Tensor
+from derive.terms.display import Pattern
+from derive.terms.formula import Difference, Node, Num, Product, Quantity, Ref, Sum, Tensor
 from derive.terms.keys import Scope, key, parameter
 from derive.terms.symbols import LOSS, TARGET, Partial, Sym, Symbolic, Updated, sample_loss
 from derive.tex.givens import wrt
@@ -280,7 +282,10 @@ def derive(d: Derivation, part: Part[Batch]) -> PartSolution:
             bwds.append(bwd)
         combined_gradient = batch_gradient(bwds, mean, scope)
         total = batch_loss_step(fwds, mean, scope)
-        sections.append(Section("batch_gradient", (total, *gradient_steps(bwds, combined_gradient, names, mean))))
+        share = shares(part, network, loss, fwds) if mean and logistic(network, loss) else ()
+        sections.append(
+            Section("batch_gradient", (total, *share, *gradient_steps(bwds, combined_gradient, names, mean)))
+        )
         if training is None:
             return PartSolution(part, tuple(sections))
         optimizer, steps = training.optimizer, training.steps
@@ -326,6 +331,37 @@ def derive(d: Derivation, part: Part[Batch]) -> PartSolution:
     return PartSolution(part, (*sections, *after))
 
 
+def logistic(network: Network, loss: Loss) -> bool:
+    """Whether the network is a classifier of one sigmoid output under cross-entropy, where each
+    sample's error signal at the output is p − y (the shares below)."""
+    return network.outputs == 1 and network.layers[-1].activation.name == "sigmoid" and loss.name == SHARED_LOSS
+
+
+SHARED_LOSS = "binary_cross_entropy"
+
+
+def share_symbol(network: Network) -> Partial:
+    """∂L/∂z of the output layer's one unit (keyed in a sample's scope): that sample's share."""
+    return Partial(LOSS, Sym("z", len(network.layers), (1,), hide_index=True))
+
+
+def shares(part: Part[Batch], network: Network, loss: Loss, fwds: Sequence[Forward]) -> tuple[Step, ...]:
+    """Each sample's share of the batch-mean gradient at the output's pre-activation, (p_n − y_n)/N
+    (its error signal p_n − y_n, weighted 1/N by the mean), tabulated with its p_n and y_n."""
+    size = len(fwds)
+    rows: list[tuple[Cell, ...]] = []
+    for n, fwd in enumerate(fwds, 1):
+        p, y = fwd.output[0], fwd.targets[0]
+        share = Quantity.computed(
+            share_symbol(network),
+            Product((Num(sp.Rational(1, size)), Difference(Ref(p), Ref(y)))),
+            sample_scope(part, n),
+        )
+        rows.append((str(n), p, y, share))
+    head = Pattern(r"\frac{\partial @L}{\partial #1} = \frac{@yhat_n - @y_n}{N}", (Sym("z", len(network.layers)),))
+    return (Table("batch_shares", ("n", Pattern("@yhat_n"), Pattern("@y_n"), head), tuple(rows)),)
+
+
 def epoch_gradients(gradient: Backward, names: Sequence[str]) -> tuple[Values, ...]:
     """The batch gradient of a later step, tensor by tensor, by its values."""
     return tuple(Values(Partial(LOSS, parameter(name)), gradient.gradients.tensor(name)) for name in names)
@@ -351,6 +387,9 @@ def twin(out: Expected, spec: Spec, part: Part[Batch]) -> None:
         out.vector(sample, "x", x)
         out.vector(sample, "y", y)
         forward_values(out, network, at, x, y, loss, sample, marked(n, 0))
+        if batch.mean and logistic(network, loss):  # sample n's share (p_n − y_n)/N of the batch gradient
+            p = at.forward(x)[1][-1][0]
+            out.values[key(sample, share_symbol(network))] = float(r(np.array(scale * (p - float(y[0])))))
         return gradient_values(out, network, at, x, y, loss, sample, sample_loss(n))
 
     def marked(n: int, times: int) -> Mark:
@@ -459,4 +498,7 @@ KIND = PartKind(
     twin=twin,
     ask=asks_network(ask),
     plots=lambda params: params.steps > 1,  # the losses step by step
+    letters=lambda batch, notation: stepping(
+        batch.training.optimizer if batch.training else None, several=batch.mode == "per_sample" or batch.steps > 1
+    ),
 )

@@ -14,6 +14,7 @@ from derive.catalog.losses import Loss
 from derive.errors import VerificationError
 from derive.exercise.kind import PartKind, asks_network, reads_network
 from derive.exercise.kind import Table as SpecTable
+from derive.exercise.letters import parameter
 from derive.exercise.model import Network, Part, Sample, Spec, Vector
 from derive.exercise.parts import PartReader
 from derive.exercise.reader import MAX_LAYERS
@@ -219,4 +220,5 @@ KIND = PartKind(
     ask=asks_network(ask),
     variant=variant,
     one_output=True,
+    letters=parameter,
 )

@@ -11,6 +11,7 @@ from derive.catalog.losses import Loss
 from derive.catalog.optimizers import SGD
 from derive.exercise.kind import PartKind, asks_network, reads_network
 from derive.exercise.kind import Table as SpecTable
+from derive.exercise.letters import stepping
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import PartReader
 from derive.exercise.shapes import LEARNING_RATE, Shape, optimizer_key, whole
@@ -255,4 +256,5 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=asks_network(ask),
+    letters=lambda training, notation: stepping(training.optimizer, several=True),  # a table over the steps t
 )

@@ -16,6 +16,7 @@ from derive.catalog.losses import BINARY_CROSS_ENTROPY, Loss
 from derive.errors import VerificationError
 from derive.exercise.kind import PartKind, asks_network, reads_network
 from derive.exercise.kind import Table as SpecTable
+from derive.exercise.letters import probability
 from derive.exercise.model import Network, Part, Spec
 from derive.exercise.parts import PartReader
 from derive.exercise.shapes import Shape
@@ -238,4 +239,5 @@ KIND = PartKind(
     variant=variant,
     plots=lambda params: True,
     one_output=True,
+    letters=probability,
 )

@@ -11,6 +11,7 @@ from typing import Any
 from derive.catalog.losses import Loss
 from derive.exercise.kind import PartKind, asks_network, reads_network
 from derive.exercise.kind import Table as SpecTable
+from derive.exercise.letters import parameter
 from derive.exercise.model import Layer, Network, Part, Spec
 from derive.exercise.parts import PartReader
 from derive.exercise.reader import MAX_LAYERS
@@ -178,4 +179,5 @@ KIND = PartKind(
     ask=asks_network(ask),
     variant=variant,
     one_output=True,
+    letters=parameter,
 )

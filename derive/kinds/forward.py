@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from derive.exercise.kind import Nothing, PartKind, ask_nothing, read_nothing
+from derive.exercise.letters import none
 from derive.exercise.model import Part
 from derive.maths.derivation import Derivation
 from derive.maths.steps import PartSolution
@@ -25,4 +26,5 @@ KIND = PartKind(
     derive=derive,
     twin=sample_run,
     ask=ask_nothing,
+    letters=none,
 )

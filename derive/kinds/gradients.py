@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from derive.exercise.kind import PartKind, Table, asks_network, reads_network
+from derive.exercise.letters import parameter
 from derive.exercise.model import Network, Part
 from derive.exercise.parts import PartReader
 from derive.exercise.shapes import WRT_OR_INPUT, Shape
@@ -54,4 +55,5 @@ KIND = PartKind(
     derive=derive,
     twin=sample_run,
     ask=asks_network(ask),
+    letters=parameter,
 )

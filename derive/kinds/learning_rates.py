@@ -14,6 +14,7 @@ import sympy as sp
 from derive.catalog.optimizers import Optimizer
 from derive.exercise.kind import PartKind, asks_network, reads_network
 from derive.exercise.kind import Table as SpecTable
+from derive.exercise.letters import stepping
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import PartReader
 from derive.exercise.shapes import Shape, optimizer_key, whole
@@ -212,4 +213,5 @@ KIND = PartKind(
     twin=twin,
     ask=asks_network(ask),
     plots=lambda params: True,
+    letters=lambda sweep, notation: stepping(sweep.optimizer, several=True),  # a table and plot over the steps t
 )

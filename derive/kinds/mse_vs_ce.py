@@ -14,6 +14,7 @@ from derive.catalog.activations import SIGMOID
 from derive.catalog.losses import BINARY_CROSS_ENTROPY, SQUARED_ERROR
 from derive.exercise.kind import PartKind, asks_network, reads_network
 from derive.exercise.kind import Table as SpecTable
+from derive.exercise.letters import probability
 from derive.exercise.model import ONE, Network, Part, Spec
 from derive.exercise.parts import PartReader
 from derive.exercise.shapes import Shape
@@ -183,4 +184,5 @@ KIND = PartKind(
     twin=twin,
     ask=asks_network(ask),
     one_output=True,
+    letters=probability,
 )

@@ -10,6 +10,7 @@ from typing import Any
 from derive.catalog.activations import Activation
 from derive.catalog.losses import Loss
 from derive.exercise.kind import PartKind, Table, asks_network, reads_network
+from derive.exercise.letters import stepping
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import PartReader
 from derive.exercise.reader import MAX_LAYERS
@@ -89,4 +90,5 @@ KIND = PartKind(
     twin=twin,
     ask=asks_network(ask),
     variant=variant,
+    letters=lambda replacement, notation: stepping(replacement.training.optimizer),
 )

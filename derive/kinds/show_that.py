@@ -8,6 +8,7 @@ from typing import Any
 
 from derive.errors import SpecError
 from derive.exercise.kind import PartKind, Table, asks_network, reads_network
+from derive.exercise.letters import none
 from derive.exercise.model import Network, Part, Vector
 from derive.exercise.parts import PartReader
 from derive.exercise.shapes import Shape
@@ -69,4 +70,5 @@ KIND = PartKind(
     derive=derive,
     twin=sample_run,
     ask=asks_network(ask),
+    letters=none,
 )

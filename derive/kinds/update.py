@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from derive.exercise.kind import PartKind, Table, asks_network, reads_network
+from derive.exercise.letters import error_rule, stepping
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import MAX_STEPS, PartReader
 from derive.exercise.shapes import LEARNING_RATE, WRT_PARAMETERS, Shape, optimizer_key, whole
@@ -44,7 +45,11 @@ def twin(out: Expected, spec: Spec, part: Part[Training]) -> None:
 
 
 def ask(part: Part[Training], network: Network, printer: Printer) -> Mapping[str, object]:
-    return training_question(part.params, network, printer)
+    # One plain step on a sheet of the error term is asked in its rule, w_ij + α Err_j O_i.
+    return {
+        **training_question(part.params, network, printer),
+        "error_rule": error_rule(part.params, printer.look.notation),
+    }
 
 
 def training_question(training: Training, network: Network, printer: Printer) -> dict[str, object]:
@@ -85,4 +90,5 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=asks_network(ask),
+    letters=lambda training, notation: stepping(training.optimizer, theta=not error_rule(training, notation)),
 )

@@ -10,7 +10,9 @@ from typing import Any
 import sympy as sp
 
 from derive.catalog.losses import Loss
+from derive.exercise.letters import error_rule
 from derive.exercise.model import Network, Part, Sample, Spec, Training
+from derive.exercise.notation import ERROR
 from derive.maths.general import (
     back_through,
     chain_rule,
@@ -33,6 +35,7 @@ from derive.maths.network import (
     given_sample,
     hyper_quantities,
     loss_symbol,
+    negated,
     plain,
     step,
 )
@@ -55,6 +58,7 @@ from derive.terms.formula import (
     Apply,
     Derivative,
     Hadamard,
+    Negate,
     Node,
     Power,
     Product,
@@ -67,7 +71,15 @@ from derive.terms.formula import (
     equal,
 )
 from derive.terms.keys import ROOT, Scope, parameter
-from derive.terms.symbols import LOSS, OUTPUT, TARGET, Norm, Partial, Sym, Symbolic, Updated, bias, weight
+from derive.terms.symbols import LOSS, OUTPUT, OUTPUT_LOSS, TARGET, Norm, Partial, Sym, Symbolic, Updated, bias, weight
+
+ERROR_TERM = (
+    r"@err_j = -\frac{\partial @L}{\partial @z_j}, \qquad \frac{\partial @L}{\partial @w_{ij}} = -@err_j\, @a_i, "
+    r"\qquad \frac{\partial @L}{\partial @b_j} = -@err_j"
+)
+"""The error term's definition and what it gives a weight from unit i to unit j (the textbooks' way)."""
+ERROR_RULE = r"@w_{ij}' = @w_{ij} + \alpha\, @err_j\, @a_i, \qquad @b_j' = @b_j + \alpha\, @err_j"
+"""One step of gradient descent in the error term: θ − α ∂L/∂θ with ∂L/∂θ = −Err_j a_i."""
 
 
 @dataclass
@@ -131,16 +143,26 @@ class Derivation:
         memo = self.shown.get(self.sample_key(network, part))
         if memo is not None:
             fwd = memo.forward
-            bwd = memo.backward or backward(network, self.params, fwd, self.spec.loss, scope, self.slopes)
+            bwd = memo.backward or backward(network, self.params, fwd, self.spec.loss, scope, self.slopes, self.errors)
             return fwd, bwd
         x, y = given_sample(part.sample, scope)
         fwd = forward(network, self.params, x, y, self.spec.loss, scope)
-        return fwd, backward(network, self.params, fwd, self.spec.loss, scope, self.slopes)
+        return fwd, backward(network, self.params, fwd, self.spec.loss, scope, self.slopes, self.errors)
 
     @property
     def slopes(self) -> bool:
         """Whether the sheet writes each f'(z) as its own line, ∂a/∂z, before δ ([notation])."""
         return self.spec.sheet.notation.slopes
+
+    @property
+    def split(self) -> bool:
+        """Whether the sheet splits the loss per output, L = Σ_j L_{o_j} ([notation] loss_per_output)."""
+        return self.spec.sheet.notation.per_output
+
+    @property
+    def errors(self) -> bool:
+        """Whether the sheet writes the error term Err_j = −∂L/∂z_j in place of δ ([notation] error_term)."""
+        return bool(self.spec.sheet.notation.error)
 
     # --- shared pieces --------------------------------------------------------------------
 
@@ -183,7 +205,7 @@ class Derivation:
         params = params or self.params
         scope = scope or Scope.part(part.number)
         x, y = given_sample(part.sample, scope, self.spec.sheet.carry)
-        fwd = forward(network, params, x, y, loss, scope, output=part.output)
+        fwd = forward(network, params, x, y, loss, scope, output=part.output, split=self.split)
         self.shown.setdefault(key, Shown(part.number, fwd))
         drawn = Diagram("forward", (fwd.inputs, *fwd.a), reads=fwd.reads)
         # No loss (a part of an output): no target given, no loss computed.
@@ -193,7 +215,9 @@ class Derivation:
             Section("forward", (*self.forward_steps(network, params, fwd), drawn)),
         ]
         if fwd.targets:
-            sections.append(Section("loss", (self.loss_step(fwd, loss), *loss_findings(fwd, loss))))
+            # Split per output, each output's share L_{o_j} first, then L = Σ_j L_{o_j}.
+            split = (Compute(Sym(OUTPUT_LOSS), None, fwd.parts, shape=(len(fwd.parts), 1)),) if fwd.parts else ()
+            sections.append(Section("loss", (*split, self.loss_step(fwd, loss), *loss_findings(fwd, loss))))
         return sections, fwd
 
     def derive_sample(
@@ -203,7 +227,7 @@ class Derivation:
         params = params or self.params
         x, y = given_sample(sample, scope, self.spec.sheet.carry)
         fwd = forward(network, params, x, y, loss, scope)
-        bwd = backward(network, params, fwd, loss, scope, self.slopes)
+        bwd = backward(network, params, fwd, loss, scope, self.slopes, self.errors)
         names = params.names()
         return (
             [
@@ -236,7 +260,7 @@ class Derivation:
             items = tuple((Partial(LOSS, parameter(n)), memo.backward.tensor(n)) for n in names)
             return [Section("recall_gradients", (Recall(memo.backward_part, items),))], memo.backward
         params = params or self.params
-        bwd = backward(network, params, fwd, loss, scope or Scope.part(part.number), self.slopes)
+        bwd = backward(network, params, fwd, loss, scope or Scope.part(part.number), self.slopes, self.errors)
         if memo.backward is None:
             memo.backward, memo.backward_part = bwd, part.number
         steps = (*self.backward_steps(network, loss, params, fwd, bwd, names), *gradient_findings(bwd, names))
@@ -282,6 +306,8 @@ class Derivation:
 
         ``mark`` marks the weights' symbols (W' after a step); the loss is the pass's own (L, L_n).
         """
+        if bwd.errors:
+            return self.error_steps(network, loss, params, fwd, bwd, names, mark)
         depth = len(network.layers)
         of = loss_symbol(fwd)
         lowest = min(1 if n == "x" else int(n[1:]) for n in names)
@@ -333,15 +359,71 @@ class Derivation:
                 steps.append(chain_rule(network, l, "b", of))
                 grads_b = bwd.gradients.biases[l - 1]
                 steps.append(Compute(Partial(of, bias(l)), delta, grads_b, 4, (len(grads_b), 1)))
+            if l > lowest and bwd.shares and l == depth:
+                # Each output's share of a unit's gradient, ∂L_{o_j}/∂a_k, before their sum ∂L/∂a_k.
+                shares = tuple(share for unit in bwd.shares for share in unit)
+                steps.append(Compute(Partial(Sym(OUTPUT_LOSS), Sym("a", l - 1)), None, shares, 5, (len(shares), 1)))
             if l > lowest:
                 d_a = bwd.activation[l - 2]
                 general = back_through(network, params, bwd, l - 1, mark)
-                steps.append(Compute(Partial(of, Sym("a", l - 1)), general, d_a, 5, (len(d_a), 1)))
+                number = None if bwd.shares and l == depth else 5  # the shares above opened step 5
+                steps.append(Compute(Partial(of, Sym("a", l - 1)), general, d_a, number, (len(d_a), 1)))
                 upstream = Tensor(Partial(of, Sym("a", l - 1)), column(d_a))
             elif "x" in names:
                 # Step 5 once more, through W^{(1)}: the gradient with respect to the input itself.
                 general = back_through(network, params, bwd, 0, mark)
                 steps.append(Compute(Partial(of, Sym("x")), general, bwd.inputs, 5, (len(bwd.inputs), 1)))
+        return tuple(steps)
+
+    def error_steps(
+        self,
+        network: Network,
+        loss: Loss,
+        params: Params,
+        fwd: Forward,
+        bwd: Backward,
+        names: Sequence[str],
+        mark: Callable[[Sym], Symbolic] = plain,
+    ) -> tuple[Step, ...]:
+        """Backpropagation with the error term Err_j = −∂L/∂z_j, as a data-mining textbook writes it:
+        Err_j = f'(z_j)(y_j − ŷ_j) at the output (step 2), f'(z_j) Σ_k Err_k w_{k,j} below (step 6,
+        which takes in step 5's sum), ∂L/∂w_{j,k} = −Err_j a_k (step 3), ∂L/∂b_j = −Err_j (step 4)."""
+        depth = len(network.layers)
+        of = loss_symbol(fwd)
+        lowest = min(1 if n == "x" else int(n[1:]) for n in names)
+        steps: list[Step] = [Identity(ERROR_TERM, "error_term")]
+        if fwd.targets:
+            steps.append(Identity(loss.identity, loss.prose))
+        for act in dict.fromkeys(layer.activation for layer in network.layers[lowest - 1 :]):
+            steps.append(Identity(act.identity, act.prose))
+        yhat = Tensor(OUTPUT, column(fwd.output))
+        target = Tensor(Sym(TARGET.base), column(fwd.targets))
+        for l in range(depth, lowest - 1, -1):
+            layer = network.layers[l - 1]
+            z = Tensor(tensor_symbol(network, l, "z"), column(fwd.z[l - 1]))
+            err = Tensor(Sym(ERROR, l), column(bwd.delta[l - 1]))
+            shape = (len(fwd.z[l - 1]), 1)
+            if l == depth:
+                rest = negated(loss.gradient(yhat, target)) if fwd.targets else None
+                general = Hadamard(Derivative(layer.activation, z), rest) if rest is not None else None
+                steps.append(Compute(err.symbol, general, bwd.delta[l - 1], 2, shape))
+            else:
+                summed = back_through(network, params, bwd, l, mark)
+                steps.append(
+                    Compute(err.symbol, Hadamard(Derivative(layer.activation, z), summed), bwd.delta[l - 1], 6, shape)
+                )
+            below = layer_input(network, fwd, l, transpose=True)
+            if f"W{l}" in names:
+                grads = bwd.gradients.weights[l - 1]
+                general_w = Negate(Product((err, below)))
+                steps.append(Compute(Partial(of, weight(l)), general_w, flat(grads), 3, _shape(grads)))
+            if f"b{l}" in names:
+                grads_b = bwd.gradients.tensor(f"b{l}")
+                general_b = None if layer.shared_bias else Negate(err)
+                steps.append(Compute(Partial(of, bias(l)), general_b, flat(grads_b), 4, (len(grads_b), 1)))
+            if l == lowest and "x" in names:
+                general_x = Negate(back_through(network, params, bwd, 0, mark))
+                steps.append(Compute(Partial(of, Sym("x")), general_x, bwd.inputs, 5, (len(bwd.inputs), 1)))
         return tuple(steps)
 
     def update_sections(
@@ -402,7 +484,7 @@ class Derivation:
         for t in range(1, training.steps + 1):
             if t > 1:
                 fwd = forward(network, params, fwd.inputs, fwd.targets, loss, scope, mark=after_steps(t - 1))
-                bwd = backward(network, params, fwd, loss, scope.step(t), self.slopes)
+                bwd = backward(network, params, fwd, loss, scope.step(t), self.slopes, self.errors)
                 gradients = tuple(Values(Partial(LOSS, parameter(n)), bwd.gradients.tensor(n)) for n in names)
                 # Every intermediate value of the passes, so that each gradient can be checked by hand.
                 values = (*pass_values(fwd, bwd), Values(fwd.loss.symbol, ((fwd.loss,),)), *gradients)
@@ -414,9 +496,11 @@ class Derivation:
             if training.tied:
                 # 0. Tied entries are one parameter: their gradient is the sum over its uses.
                 bwd, sums = tied(bwd, training.tied, scope if t == 1 else scope.step(t))
-            stepped = step(self.params, params, bwd, optimizer, hyper, state, names, scope)
+            ascent = bwd.errors and error_rule(training, self.spec.sheet.notation)
+            stepped = step(self.params, params, bwd, optimizer, hyper, state, names, scope, ascent)
             shown = display(optimizer, hyper, params, bwd, stepped, names, t == 1)
-            intro: tuple[Step, ...] = (Identity(optimizer.formula, optimizer.prose),) if t == 1 else ()
+            rule = Identity(ERROR_RULE, "error_rule") if ascent else Identity(optimizer.formula, optimizer.prose)
+            intro: tuple[Step, ...] = (rule,) if t == 1 else ()
             if training.frozen and t == 1:
                 intro = (*intro, Finding("frozen", (("entries", frozen_entries(training.frozen)),)))
             if sums and t == 1:

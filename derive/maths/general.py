@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 import sympy as sp
 
 from derive.exercise.model import Network
+from derive.exercise.notation import ERROR
 from derive.maths.network import Backward, Forward, Params, plain, unit_symbol
 from derive.maths.steps import ChainRule
 from derive.terms.formula import Apply, Derivative, Hadamard, Node, Product, Quantity, Rule, Sum, Tensor
@@ -131,12 +132,13 @@ def weight_block(network: Network, layer: int, source: int, mark: Callable[[Sym]
 def back_through(
     network: Network, params: Params, bwd: Backward, source: int, mark: Callable[[Sym], Symbolic] = plain
 ) -> Node:
-    """Step 5's formula: W^{(l)⊤} δ^{(l)}, or summed over every layer reading ``source`` (skips)."""
+    """Step 5's formula: W^{(l)⊤} δ^{(l)} (W^{(l)⊤} Err^{(l)} where ``bwd`` holds error terms), or
+    summed over every layer reading ``source`` (skips)."""
     terms: list[Node] = []
     for r in network.readers(source):
         span = network.columns(r)[source]
         block = tuple(row[span.start : span.stop] for row in params.weights[r - 1])
-        delta = Tensor(Sym("delta", r), column(bwd.delta[r - 1]))
+        delta = Tensor(Sym(ERROR if bwd.errors else "delta", r), column(bwd.delta[r - 1]))
         terms.append(Product((Tensor(weight_block(network, r, source, mark), block, transpose=True), delta)))
     return terms[0] if len(terms) == 1 else Sum(tuple(terms))
 

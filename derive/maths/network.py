@@ -15,10 +15,11 @@ from derive.catalog.activations import EXP, Activation
 from derive.catalog.losses import Loss
 from derive.catalog.optimizers import Optimizer
 from derive.exercise.model import Network, Sample
-from derive.terms.formula import Apply, Difference, Node, Num, Product, Quantity, Quotient, Ref, Sum
+from derive.exercise.notation import ERROR
+from derive.terms.formula import Apply, Difference, Negate, Node, Num, Product, Quantity, Quotient, Ref, Sum
 from derive.terms.keys import ROOT, Scope, symbol_of, unit
 from derive.terms.rounding import Carry
-from derive.terms.symbols import LOSS, TARGET, Mean, Partial, Stat, Sym, Symbolic, Updated
+from derive.terms.symbols import LOSS, TARGET, Mean, Partial, Stat, Sym, Symbolic, Updated, output_loss
 
 Vec = tuple[Quantity, ...]
 Mat = tuple[Vec, ...]
@@ -69,6 +70,8 @@ class Forward:
     (``targets`` empty) the chosen output ŷ_j itself."""
     reads: tuple[tuple[int, ...], ...] = ()
     """Per layer, what it reads (0: x, k: a^{(k)}), stacked; empty: each layer reads the one below."""
+    parts: Vec = ()
+    """Each output's share L_{o_j} of the loss, where the sheet splits it (L their sum); empty: not split."""
 
     @property
     def output(self) -> Vec:
@@ -100,6 +103,12 @@ class Backward:
     slopes: tuple[Vec, ...] = ()
     """f'(z^{(l)}_j) = ∂a^{(l)}_j/∂z^{(l)}_j per layer, where the sheet writes them as their own line
     (empty for a softmax layer); empty: δ multiplies by f' inline."""
+    shares: tuple[Vec, ...] = ()
+    """Per unit k of the layer below the outputs, each output's share ∂L_{o_j}/∂a_k = δ_{o_j} w_{j,k} of
+    its gradient (the loss split per output); empty: not split."""
+    errors: bool = False
+    """Whether ``delta`` holds the error terms Err^{(l)}_j = −∂L/∂z^{(l)}_j (a sheet's ``error_term``)
+    in place of δ, each gradient then −Err_j a_k."""
 
     def tensor(self, name: str) -> Mat:
         """The gradients of ``W2``, ``b1`` (a column) or ``x`` (a column) by name."""
@@ -152,10 +161,12 @@ def forward(
     scope: Scope,
     mark: Mark = plain,
     output: int | None = None,
+    split: bool = False,
 ) -> Forward:
     """z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)}, a^{(l)} = f(z^{(l)}), then L(ŷ, y).
 
     With ``output`` (and no targets) there is no loss: the pass differentiates ŷ_output itself.
+    ``split``: each output's term is a quantity of its own, L_{o_j}, and L their sum.
     """
     zs: list[Vec] = []
     activations: list[Vec] = []
@@ -185,8 +196,12 @@ def forward(
     if output is not None:
         return Forward(x, (), tuple(zs), tuple(activations), activations[-1][output - 1], reads)
     terms = [loss.term(Ref(q), Ref(t)) for q, t in zip(activations[-1], y, strict=True)]
+    parts: Vec = ()
+    if split:
+        parts = tuple(Quantity.computed(mark(output_loss(j)), term, scope) for j, term in enumerate(terms, 1))
+        terms = [Ref(part) for part in parts]
     total: Node = terms[0] if len(terms) == 1 else Sum(tuple(terms))
-    return Forward(x, y, tuple(zs), tuple(activations), Quantity.computed(mark(LOSS), total, scope), reads)
+    return Forward(x, y, tuple(zs), tuple(activations), Quantity.computed(mark(LOSS), total, scope), reads, parts)
 
 
 def activation_of(activation: Activation, z: Vec, j: int) -> Node:
@@ -207,10 +222,18 @@ def loss_symbol(fwd: Forward) -> Sym:
 
 
 def backward(
-    network: Network, params: Params, fwd: Forward, loss: Loss, scope: Scope, slopes: bool = False
+    network: Network,
+    params: Params,
+    fwd: Forward,
+    loss: Loss,
+    scope: Scope,
+    slopes: bool = False,
+    errors: bool = False,
 ) -> Backward:
     """Backpropagation; the numbered comments are the step numbers printed on the sheet. ``slopes``:
-    each f'(z^{(l)}_j) is a quantity of its own, ∂a^{(l)}_j/∂z^{(l)}_j, that δ multiplies by."""
+    each f'(z^{(l)}_j) is a quantity of its own, ∂a^{(l)}_j/∂z^{(l)}_j, that δ multiplies by.
+    ``errors``: the error terms Err^{(l)}_j = −δ^{(l)}_j as the textbooks that use them write them,
+    f'(z_j)(y_j − ŷ_j) at the output and f'(z_j) Σ_k Err_k w_{k,j} below (no ∂L/∂a between)."""
     depth = len(network.layers)
     deltas: list[Vec] = [()] * depth
     d_activation: list[Vec] = [()] * depth
@@ -218,6 +241,7 @@ def backward(
     d_biases: list[Vec] = [()] * depth
     means: list[Quantity | None] = [None] * depth
     d_slopes: list[Vec] = [()] * depth
+    shares: tuple[Vec, ...] = ()
     of = loss_symbol(fwd)
 
     def grad(symbol: Sym, formula: Node) -> Quantity:
@@ -234,6 +258,11 @@ def backward(
         for j, q in enumerate(fwd.output, 1)
     )
     d_output = upstream
+    # The error terms' other factor: −∂L/∂ŷ_j written as the loss's derivative turned round (y − ŷ).
+    minus: list[Node] = [
+        negated(loss.gradient(Ref(q), Ref(fwd.targets[j]))) if fwd.targets else Negate(Ref(upstream[j]))
+        for j, q in enumerate(fwd.output)
+    ]
     for l in range(depth, 0, -1):
         layer = network.layers[l - 1]
         z, a = fwd.z[l - 1], fwd.a[l - 1]
@@ -248,6 +277,12 @@ def backward(
             means[l - 1] = mean
             entries = [
                 Product((Ref(a[j - 1]), Difference(Ref(upstream[j - 1]), Ref(mean)))) for j in range(1, len(z) + 1)
+            ]
+        elif errors:
+            # Err_j = f'(z_j) · (−∂L/∂a_j): the slope first, as the textbooks write O_j(1 − O_j)(T_j − O_j).
+            entries = [
+                Product((layer.activation.derivative(Ref(z[j - 1]), Ref(a[j - 1])), minus[j - 1]))
+                for j in range(1, len(z) + 1)
             ]
         elif slopes:
             # f'(z_j) as a line of its own: ∂a_j/∂z_j = a_j(1 − a_j) = …, then δ_j = ∂L/∂a_j · ∂a_j/∂z_j.
@@ -265,42 +300,71 @@ def backward(
                 Product((Ref(upstream[j - 1]), layer.activation.derivative(Ref(z[j - 1]), Ref(a[j - 1]))))
                 for j in range(1, len(z) + 1)
             ]
+        name = ERROR if errors else "delta"
         delta = tuple(
-            Quantity.computed(Sym("delta", l, (j,), hide_index=len(z) == 1), entries[j - 1], scope)
+            Quantity.computed(Sym(name, l, (j,), hide_index=len(z) == 1), entries[j - 1], scope)
             for j in range(1, len(z) + 1)
         )
         deltas[l - 1] = delta
         below = fwd.layer_input(l)
+        sign: Callable[[Node], Node] = Negate if errors else _same  # ∂L/∂z_j = −Err_j
         # Step 3: ∂L/∂w^{(l)}_{j,k} = δ^{(l)}_j · a^{(l-1)}_k.
         d_weights[l - 1] = tuple(
-            tuple(grad(Sym("w", l, (j + 1, k + 1)), Product((Ref(delta[j]), Ref(below[k])))) for k in range(len(below)))
+            tuple(
+                grad(Sym("w", l, (j + 1, k + 1)), sign(Product((Ref(delta[j]), Ref(below[k])))))
+                for k in range(len(below))
+            )
             for j in range(len(delta))
         )
         # Step 4: ∂L/∂b^{(l)}_j = δ^{(l)}_j; a bias shared by the layer's units: ∂L/∂b^{(l)} = Σ_j δ^{(l)}_j.
         if layer.shared_bias:
-            d_biases[l - 1] = (grad(Sym("b", l), Sum(tuple(Ref(d) for d in delta))),) * len(delta)
+            d_biases[l - 1] = (grad(Sym("b", l), sign(Sum(tuple(Ref(d) for d in delta)))),) * len(delta)
         else:
             d_biases[l - 1] = tuple(
-                grad(symbol_of("b", l, len(delta), j + 1), Ref(delta[j])) for j in range(len(delta))
+                grad(symbol_of("b", l, len(delta), j + 1), sign(Ref(delta[j]))) for j in range(len(delta))
             )
         # Step 5: ∂L/∂a^{(l-1)}_k = Σ_j w^{(l)}_{j,k} δ^{(l)}_j; below layer 1 that is ∂L/∂x_k. With skip
         # connections a^{(l-1)} feeds every layer r that reads it, through W^{(r)}'s columns for it: the
         # sum runs over them all (each r > l - 1, so its δ^{(r)} is known).
         width = network.width(l - 1)
         spans = {r: network.columns(r)[l - 1] for r in network.readers(l - 1)}
-        upstream = tuple(
-            grad(
-                unit_symbol(network, l - 1, "a", k + 1) if l > 1 else symbol_of("x", None, width, k + 1),
-                Sum(
-                    tuple(
-                        Product((Ref(params.weights[r - 1][j][span[k]]), Ref(d)))
-                        for r, span in spans.items()
-                        for j, d in enumerate(deltas[r - 1])
+        if l == depth and l > 1 and fwd.parts and not errors:
+            # Each output's share of a unit's gradient, ∂L_{o_j}/∂a_k = δ_j w_{j,k}; ∂L/∂a_k adds them up.
+            shares = tuple(
+                tuple(
+                    Quantity.computed(
+                        Partial(output_loss(j + 1), unit_symbol(network, l - 1, "a", k + 1)),
+                        Product((Ref(d), Ref(params.weights[l - 1][j][k]))),
+                        scope,
                     )
+                    for j, d in enumerate(delta)
+                )
+                for k in range(width)
+            )
+        sums = [
+            _added(
+                errors,
+                tuple(
+                    # Σ_k Err_k w_{k,j}, as the textbooks of the error term write it; else Σ_j w_{j,k} δ_j.
+                    Product((Ref(d), Ref(params.weights[r - 1][j][span[k]])))
+                    if errors
+                    else Product((Ref(params.weights[r - 1][j][span[k]]), Ref(d)))
+                    for r, span in spans.items()
+                    for j, d in enumerate(deltas[r - 1])
                 ),
             )
             for k in range(width)
+        ]
+        if shares and l == depth:
+            sums = [Sum(tuple(Ref(share) for share in shares[k])) for k in range(width)]
+        upstream = tuple(
+            grad(
+                unit_symbol(network, l - 1, "a", k + 1) if l > 1 else symbol_of("x", None, width, k + 1),
+                sign(sums[k]),
+            )
+            for k in range(width)
         )
+        minus = list(sums)
         if l > 1:
             d_activation[l - 2] = upstream
     gradients = Params(tuple(d_weights), tuple(d_biases))
@@ -312,7 +376,33 @@ def backward(
         inputs=upstream,
         means=tuple(means),
         slopes=tuple(d_slopes) if slopes else (),
+        shares=shares,
+        errors=errors,
     )
+
+
+def _same(node: Node) -> Node:
+    return node
+
+
+def _added(errors: bool, terms: tuple[Node, ...]) -> Node:
+    """Σ_k of ``terms``; in the error term's textbooks one term alone is written without a sum
+    (Err_4 = O_4(1 − O_4) Err_6 w_46)."""
+    return terms[0] if errors and len(terms) == 1 else Sum(terms)
+
+
+def negated(node: Node) -> Node:
+    """−node, written as the textbooks write it: a difference turned round (y − ŷ for −(ŷ − y)), in a
+    product its first difference (−2(ŷ − y) as 2(y − ŷ)), a negation dropped."""
+    if isinstance(node, Difference):
+        return Difference(node.right, node.left)
+    if isinstance(node, Negate):
+        return node.arg
+    if isinstance(node, Product):
+        for i, factor in enumerate(node.factors):
+            if isinstance(factor, Difference):
+                return Product((*node.factors[:i], negated(factor), *node.factors[i + 1 :]))
+    return Negate(node)
 
 
 @dataclass(frozen=True)
@@ -342,11 +432,13 @@ def step(
     state: State,
     names: Sequence[str],
     scope: Scope,
+    ascent: bool = False,
 ) -> Stepped:
     """One optimizer step on the parameters in ``names``; every gradient is the old parameters'.
 
     ``origin`` holds the given parameters, whose symbols name the entries however many steps
-    have been taken.
+    have been taken. ``ascent``: a plain gradient step is written as the error term's textbooks
+    write it, w' = w + α Err_j a_k (each gradient −Err_j a_k; a frozen entry's given 0 as usual).
     """
     t = state.t + 1
     produced: dict[str, dict[str, Quantity]] = {name: {} for name, _ in optimizer.stages}
@@ -364,7 +456,14 @@ def step(
         result = q
         for stage, formula in optimizer.stages:
             target: Symbolic = Updated(symbol, t) if stage == "theta" else Stat(stage, symbol, t)
-            result = Quantity.computed(target, formula(env, t), scope)
+            node = formula(env, t)
+            if ascent and stage == "theta" and isinstance(g.formula, Negate):
+                # θ − α(−Err a) = θ + α Err a: the error term's factors, read off the gradient's formula.
+                inner = g.formula.arg
+                node = Sum(
+                    (Ref(q), Product((env["alpha"], *(inner.factors if isinstance(inner, Product) else (inner,)))))
+                )
+            result = Quantity.computed(target, node, scope)
             produced[stage][base.key] = result
             env[stage] = Ref(result)
         return result

@@ -117,6 +117,7 @@ def network_context(network: Network, spec: Spec, printer: Printer) -> dict[str,
         "from_to": spec.sheet.notation.from_to,
         # Neuron style: each unit's sum and activation in place of g(x) in matrices.
         "neuron": neurons is not None,
+        "through": neurons is not None and neurons.through,  # the units numbered through the network
         "units": unit_rows(network, printer) if neurons is not None else [],
         "unit_names": (
             [Latex(printer.look.separator.join(neurons.units(l))) for l in range(1, neurons.depth + 1)]
@@ -235,6 +236,9 @@ def part_context(solved: PartSolution, style: Style, spec: Spec) -> dict[str, An
         "question": question_context(part, network, printer if working is network else style.printer(network)),
         "neuron": style.neuron,
         "from_to": style.from_to,
+        # The error term Err_j = −∂L/∂z_j in place of δ, and units numbered through the network.
+        "error": bool(style.notation.error),
+        "through": style.notation.through,
         "plots": any(isinstance(s, Plot) for section in solved.sections for s in section.steps),
         "sections": sections,
         # Each substituted line's answer key and whether its shown numbers give its shown result.

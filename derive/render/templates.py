@@ -16,7 +16,7 @@ import jinja2
 from markupsafe import Markup
 
 from derive.exercise.model import Spec
-from derive.exercise.notation import NAMED
+from derive.exercise.notation import ERROR, NAMED
 from derive.maths.steps import (
     Plot,
     Solution,
@@ -139,6 +139,7 @@ def names(style: Style) -> dict[str, Latex]:
         **{base: Latex(printer.symbol(Sym(base))) for base in NAMED},
         **{key: Latex(printer.symbol(symbol)) for key, symbol in generic.items()},
         "WT": Latex(printer._print_Sym(Sym("W"), transpose=True)),
+        "err": Latex(printer.symbol(Sym(ERROR))),  # the error term's name ([notation] error_term)
     }
 
 

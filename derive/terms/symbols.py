@@ -205,6 +205,15 @@ STATS = {"mhat": r"\hat{m}", "vhat": r"\hat{v}"}
 LOSS = Sym("L")
 OUTPUT = Sym("yhat")
 TARGET = Sym("y")
+OUTPUT_LOSS = "Lo"
+"""The base of one output's share of the loss, L = Σ_j L_{o_j} ([notation] loss_per_output)."""
+
+
+def output_loss(j: int) -> Sym:
+    """Output j's share of the loss: E_{o_j} in neuron style, ℓ_j in matrices."""
+    return Sym(OUTPUT_LOSS, None, (j,))
+
+
 INPUT = Sym("x")
 RATE = Sym("alpha")
 

@@ -9,8 +9,9 @@ from typing import Any, ClassVar, Self
 
 from sympy.printing.latex import LatexPrinter
 
-from derive.exercise.notation import NAMED, STANDARD, Notation
+from derive.exercise.notation import ERROR, NAMED, STANDARD, Notation
 from derive.terms.symbols import (
+    OUTPUT_LOSS,
     STATS,
     Block,
     LossSlope,
@@ -35,7 +36,7 @@ BASES = {  # LaTeX of symbol bases that are not one of the network's quantities 
     "epsilon": r"\varepsilon",
     "p": "p",
 }
-NEURON_BASES = ("W", "w", "b", "z", "a", "delta", "yhat", "y")
+NEURON_BASES = ("W", "w", "b", "z", "a", "delta", ERROR, "yhat", "y")
 """The quantities neuron style writes unit by unit."""
 
 
@@ -91,7 +92,7 @@ class NamingPrinter(LatexPrinter):
 
     def name(self, base: str) -> str:
         """The sheet's LaTeX for the quantity ``base`` (x, yhat, z, …), or a standard symbol's."""
-        if base in NAMED:
+        if base in NAMED or base == ERROR:
             return self.look.notation.names[base]
         return BASES.get(base, base)
 
@@ -106,6 +107,8 @@ class NamingPrinter(LatexPrinter):
             sup.insert(0, f"[{prime}]")  # w^{[4](1)}: one superscript (two would be a TeX error)
         primes = "'" * prime if prime <= 3 else ""  # w'^{(1)}_{2,1}: TeX merges the prime into the superscript
         index = s.index if s.index and not s.hide_index else ()
+        if s.base == OUTPUT_LOSS:
+            return self._output_loss(s, primes, sup)
         if notation.neuron:
             unit = self._neuron(s, primes, sup, index)
             if unit is not None:
@@ -122,6 +125,17 @@ class NamingPrinter(LatexPrinter):
             pair = (0, unit_index) if notation.from_to else (unit_index, 0)
             return self._write("w", primes, sup, ",".join(map(str, pair)))
         return self._write(base, primes, sup, ",".join(map(str, index)) if index else None)
+
+    def _output_loss(self, s: Sym, primes: str, sup: Sequence[str]) -> str:
+        """Output j's share of the loss: the loss's name with the output unit (E_{o_1}) in neuron
+        style, else ℓ_j as the catalogue writes one output's loss (ℓ alone: any output's)."""
+        neurons = self.look.neurons
+        if not s.index:
+            return self._write("L", primes, sup, "o" if neurons is not None and not neurons.through else None)
+        j = s.index[0]
+        if neurons is not None and isinstance(j, int):
+            return self._write("L", primes, sup, neurons.unit(neurons.depth, j))
+        return r"\ell" + primes + (f"^{{{''.join(sup)}}}" if sup else "") + f"_{{{j}}}"
 
     def _write(self, base: str, primes: str, sup: Sequence[str], sub: str | None) -> str:
         text = self.name(base) + primes + (f"^{{{''.join(sup)}}}" if sup else "")
@@ -145,8 +159,11 @@ class NamingPrinter(LatexPrinter):
         if numbers is not None and len(numbers) != len(index):
             numbers = None
         if base in ("yhat", "y"):
-            # The output ŷ_j is the activation of output unit o_j; its target is y_{o_j}.
-            if numbers is None or len(numbers) != 1 or neurons.widths[-1] == 1:
+            # The output ŷ_j is the activation of output unit o_j; its target is y_{o_j}. Through the
+            # network a single output is a unit with a number too (O_6, T_6).
+            if neurons.through and numbers is None and s.index:
+                numbers = (1,)
+            if numbers is None or len(numbers) != 1 or (neurons.widths[-1] == 1 and not neurons.through):
                 return None
             return self._write("a" if base == "yhat" else "y", primes, sup, neurons.unit(neurons.depth, numbers[0]))
         assert isinstance(s.layer, int)
@@ -159,10 +176,15 @@ class NamingPrinter(LatexPrinter):
             # A layer's weights as a whole (a row of a table of norms): the numbered weights listed.
             if index or rest:
                 return None
-            names = [self._write("w", primes, [], str(n)) for n in neurons.weights(layer)]
+            subscripts = [
+                neurons.weight_name(layer, j, k)
+                for j in range(1, neurons.widths[layer - 1] + 1)
+                for k in range(1, neurons.fan_in[layer - 1] + 1)
+            ]
+            names = [self._write("w", primes, [], n) for n in subscripts]
             if len(names) == 1:
                 return names[0]
-            contiguous = neurons.weights(layer) == list(
+            contiguous = not neurons.through and neurons.weights(layer) == list(
                 range(neurons.weights(layer)[0], neurons.weights(layer)[-1] + 1)
             )
             shown = names if len(names) <= 3 or not contiguous else [names[0], r"\ldots", names[-1]]
@@ -171,7 +193,7 @@ class NamingPrinter(LatexPrinter):
             return (
                 None
                 if numbers is None or len(numbers) != 2
-                else self._write("w", primes, rest, str(neurons.weight(layer, *numbers)))
+                else self._write("w", primes, rest, neurons.weight_name(layer, *numbers))
             )
         if numbers is None and (single or (base == "b" and neurons.biases[layer - 1] == "shared")):
             numbers = (1,)

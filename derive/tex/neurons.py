@@ -7,6 +7,10 @@ in the same order (a bias shared by a layer is one number). With biases written 
 constant input 1, each unit's bias is its first weight (a bias its layer shares: one weight, before
 the layer's first unit). The printer (:mod:`derive.tex.printer`) asks this numbering for the name of
 every entry it writes, so the derivation, the gate and the answer keys are those of matrices.
+
+Numbered through the network (a data-mining textbook's way), the inputs are units 1 … n and each
+layer's units follow the layer below's (4, 5, then 6 in a 3-2-1 network); a weight is named by the
+two units it joins, from and to (w_{14}), a unit's bias by the unit (b_4).
 """
 
 from __future__ import annotations
@@ -30,9 +34,11 @@ class Neurons:
     """Per layer: "units" (one per unit), "shared" (one for the layer) or "none"."""
     as_weights: bool = False
     """Biases numbered with the weights, as the weights on a constant input 1."""
+    through: bool = False
+    """Units numbered through the network, the inputs first (w_{14}, z_4, b_4)."""
 
     @classmethod
-    def of(cls, network: Network, as_weights: bool = False) -> Neurons:
+    def of(cls, network: Network, as_weights: bool = False, through: bool = False) -> Neurons:
         return cls(
             tuple(layer.shape[0] for layer in network.layers),
             tuple(layer.shape[1] for layer in network.layers),
@@ -40,7 +46,20 @@ class Neurons:
                 "none" if not layer.has_bias else "shared" if layer.shared_bias else "units" for layer in network.layers
             ),
             as_weights,
+            through,
         )
+
+    def number(self, layer: int, j: int) -> int:
+        """Unit ``j`` of ``layer`` numbered through the network (layer 0: the inputs, 1 … n)."""
+        return j if layer == 0 else self.fan_in[0] + sum(self.widths[: layer - 1]) + j
+
+    def weight_name(self, layer: int, j: int, k: int) -> str:
+        """The subscript of w^{(layer)}_{j,k}: its number (5), or through the network the units it
+        joins, from and to (14; 3,12 where a number has two digits)."""
+        if not self.through:
+            return str(self.weight(layer, j, k))
+        ends = (self.number(layer - 1, k), self.number(layer, j))
+        return ("" if max(ends) < 10 else ",").join(map(str, ends))
 
     @property
     def depth(self) -> int:
@@ -48,7 +67,10 @@ class Neurons:
 
     def unit(self, layer: int, j: int) -> str:
         """The LaTeX name of unit ``j`` of ``layer``: h_{3} (hidden, numbered through all hidden
-        layers) or o_{2}; h or o where the network has only one such unit."""
+        layers) or o_{2}; h or o where the network has only one such unit; through the network, its
+        number (4)."""
+        if self.through:
+            return str(self.number(layer, j))
         if layer == self.depth:
             return "o" if self.widths[-1] == 1 else f"o_{{{j}}}"
         hidden = sum(self.widths[:-1])
@@ -86,10 +108,13 @@ class Neurons:
 
     def bias(self, layer: int, j: int) -> int | None:
         """The number of unit ``j``'s bias in ``layer`` (a shared bias has one number); None without.
-        Where biases are weights, the number is that of the weight (w_n, not b_n)."""
+        Where biases are weights, the number is that of the weight (w_n, not b_n); through the network,
+        that of its unit."""
         kind = self.biases[layer - 1]
         if kind == "none":
             return None
+        if self.through:
+            return self.number(layer, j)
         if self.as_weights:
             if kind == "shared":
                 return sum(self._size(l) for l in range(1, layer)) + 1

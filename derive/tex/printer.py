@@ -83,7 +83,7 @@ _ATOM, _PRODUCT, _HADAMARD, _SUM, _NEGATIVE = 4, 3, 2, 1, 0
 ATOM = _ATOM
 """The strongest binding (a symbol, a bracketed term): what a printer that writes a value as one
 item (the self-check page's slot for a student's number) returns as its precedence."""
-_MARK = re.compile(r"@(yhat|delta|[xyzawWbL])(?![A-Za-z])")
+_MARK = re.compile(r"@(yhat|delta|err|[xyzawWbL])(?![A-Za-z])")
 """A mark for a quantity's name in an authored pattern: @z, @yhat (never followed by a letter)."""
 _LIST = re.compile(r"(?<!\\), ")
 """A list's ", " in an authored pattern (not the thin space "\\, ")."""

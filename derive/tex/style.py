@@ -43,7 +43,9 @@ class Style:
 
     def printer(self, network: Network | None = None) -> Printer:
         """The printer of this style, numbering ``network``'s units where the notation is neuron style."""
-        neurons = Neurons.of(network, self.notation.bias_as_weight) if self.notation.neuron and network else None
+        notation = self.notation
+        numbered = notation.neuron and network is not None
+        neurons = Neurons.of(network, notation.bias_as_weight, notation.through) if numbered and network else None
         look = Look(self.notation, neurons, self.decimal_mark, self.places, self.exact, self.typed_decimals)
         return Printer({"look": look})
 

@@ -19,8 +19,9 @@ import sympy as sp
 from derive.catalog.losses import Loss
 from derive.catalog.optimizers import Optimizer, Rounder
 from derive.exercise.model import Network, Part, Spec, Training
+from derive.exercise.notation import ERROR
 from derive.terms.keys import Scope, key, parse_entry, unit
-from derive.terms.symbols import LOSS, Mean, Partial, Stat, Sym, Symbolic, Tied, Updated, bias
+from derive.terms.symbols import LOSS, Mean, Partial, Stat, Sym, Symbolic, Tied, Updated, bias, output_loss
 from derive.verify.closed import given_float, typed_forms
 from derive.verify.floats import (
     Array,
@@ -115,6 +116,10 @@ def forward_values(
         else:
             value = network_loss(network, loss)(zs, activations, y)
         out.values[key(scope, mark(LOSS))] = value
+        if len(y) > 1 and loss.scale == 1:  # each output's share L_{o_j}, where a sheet splits the loss
+            for j in range(len(y)):
+                part = loss.floats.value(activations[-1][j : j + 1], y[j : j + 1])
+                out.values[key(scope, mark(output_loss(j + 1)))] = float(part)
 
 
 def at_kink(network: Network, zs: Sequence[Array]) -> bool:
@@ -179,6 +184,7 @@ def gradient_values(
         for j in range(1, len(grads.delta[l - 1]) + 1):
             nudged = _nudge(fd, xf, yf, whole, ("z", l, j - 1))
             record(Sym("delta", l, (j,)), ("delta", (l - 1, j - 1)), nudged)
+            _error_term(out, key(scope, Sym("delta", l, (j,))), key(scope, Sym(ERROR, l, (j,))))
         f_prime = network.layers[l - 1].activation.floats.slope
         if f_prime is not None:  # f'(z_j) = ∂a_j/∂z_j, where a sheet writes it as its own line
             slopes = f_prime(zs[l - 1])
@@ -192,6 +198,12 @@ def gradient_values(
                     ("activation", (l - 2, k - 1)),
                     _nudge(fd, xf, yf, whole, ("a", l - 1, k - 1)),
                 )
+    if output is None and depth > 1 and not network.skips:
+        # ∂L_{o_j}/∂a_k = δ_j w_{j,k}: each output's share of the gradient of a unit below the outputs.
+        for j, d in enumerate(grads.delta[depth - 1], 1):
+            for k, w in enumerate(net.weights[depth - 1][j - 1], 1):
+                share = Partial(output_loss(j), unit(depth, depth - 1, "a", k))
+                out.values[key(scope, share)] = float(d * w)
     outputs = net.forward(x)[1]
     for l, layer in enumerate(network.layers, 1):
         if layer.activation.vector:  # ḡ = Σ_i a_i ∂L/∂a_i of a softmax layer
@@ -205,6 +217,16 @@ def gradient_values(
     for (kind, symbol, l, index), nudged in zip(entries, _param_differences(fd, xf, yf, whole, entries), strict=True):
         record(Partial(of, symbol), ("weights" if kind == "w" else "biases", (l - 1, *index)), nudged)
     return grads
+
+
+def _error_term(out: Expected, delta: str, err: str) -> None:
+    """Err_j = −δ_j, where a sheet writes the error term ([notation] error_term), with its differences."""
+    out.values[err] = -out.values[delta]
+    if delta in out.unrounded:
+        out.unrounded[err] = -out.unrounded[delta]
+    if delta in out.differences:
+        estimate, noise = out.differences[delta]
+        out.differences[err] = (-estimate, noise)
 
 
 def entry_of(grads: Gradients, name: str, index: tuple[int, ...]) -> float:
