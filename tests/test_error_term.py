@@ -127,6 +127,13 @@ def test_what_the_convention_cannot_write_is_one_line(edit: str, message: str) -
     assert message in refusal(spec(edit))
 
 
+def test_an_output_differentiated_without_the_loss_has_no_error_term() -> None:
+    text = spec("") + '\n[[parts]]\nkind = "gradients"\nx = [1, 0, 1]\nof = "yhat"\n'
+    assert refusal(text).endswith(
+        "parts[3].of: the error term Err = -∂E/∂net is the loss's: with [notation] error_term differentiate the loss"
+    )
+
+
 def test_a_step_the_rule_does_not_write_keeps_theta_for_itself() -> None:
     text = EXAMPLE.read_text().replace("learning_rate = 0.9", 'learning_rate = 0.9\noptimizer = "adam"')
     assert "notation.b: 'theta' is taken: part 2 (update) writes a parameter" in refusal(text)

@@ -94,6 +94,10 @@ def test_in_matrix_style_each_outputs_loss_is_ell(tmp_path: Path) -> None:
         (('name = "half_squared_error"', 'name = "squared_error"\nreduction = "mean"'), "split only a sum"),
         (("[sheet]\n", '[sheet]\nrounding = "student"\n'), 'notation.loss_per_output: not with rounding = "student"'),
         (('activation = "sigmoid"\n\n[loss]', 'activation = "softmax"\n\n[loss]'), "not with a softmax layer"),
+        (
+            ("weights = [[0.4, 0.45], [0.5, 0.55]]", "weights = [[0.4, 0.45]]"),
+            "notation.loss_per_output: the network has one output: its loss is not split",
+        ),
     ],
 )
 def test_what_the_split_cannot_write_is_one_line(edit: tuple[str, str], message: str) -> None:

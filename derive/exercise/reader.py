@@ -258,6 +258,11 @@ class _Reader(PartReader):
         parts: list[Part[Any]] = []
         for number, raw in enumerate(raw_parts, 1):
             parts.append(self.part(number, raw, network, parts, kinds))
+            if sheet.notation.error and parts[-1].output is not None:
+                raise self.fail(
+                    ["parts", number, "of"],
+                    "the error term Err = -∂E/∂net is the loss's: with [notation] error_term differentiate the loss",
+                )
         if sheet.rounding == "student":
             self.student(parts, kinds)
         if "loss" not in root:
