@@ -169,7 +169,7 @@ def test_a_small_matrix_of_closed_forms_recalled_as_decimals_stays_one_matrix() 
 def test_a_deep_network_is_written_layer_by_layer_with_one_line_for_its_alike_layers() -> None:
     depth = 100
     spec = derive.parse_spec(deep(depth))
-    context = network_context(spec, Style.of(spec.sheet).printer(spec.network))
+    context = network_context(spec.net, spec, Style.of(spec.sheet).printer(spec.network))
     assert depth > MAX_NESTED
     assert [str(d["range"]) for d in context["definitions"]] == ["", rf"l = 2, \dots, {depth - 1}"]
     assert str(context["formula"]) == rf"W^{{({depth})}} \, a^{{({depth - 1})}} + b^{{({depth})}}"

@@ -231,6 +231,8 @@ class _Reader(PartReader):
         network = self.network(root["network"]) if "network" in root else None
         if network is not None:
             self.notation_fits(sheet.notation, network)
+        elif sheet.notation.neuron:
+            raise self.fail(["notation", "style"], "neuron style numbers a network's units: the spec has no [network]")
         if "loss" in root and network is None:
             raise self.fail(["loss"], "a loss is taken of a network's output: the spec needs a [network] section")
         # Without [loss] only parts that differentiate an output (of = "yhat") can be asked;
