@@ -19,7 +19,6 @@ from derive.exercise.reader import example_path, load_spec, parse_spec
 from derive.kinds import KINDS
 from derive.maths.solve import derive as derive_exactly
 from derive.render.answers import FORMAT, VERSION, answers, answers_csv
-from derive.render.asked import RULES
 from derive.schema import shipped
 from derive.tex.style import Style
 
@@ -40,10 +39,6 @@ def test_every_examples_answers_pass_the_schema(path: Path) -> None:
     for part in {q["part"] for q in document["quantities"]} - {None}:
         assert any(q["asked"] for q in document["quantities"] if q["part"] == part), f"part {part} asks for nothing"
     assert not any(q["asked"] for q in document["quantities"] if q["part"] is None)  # the givens
-
-
-def test_every_kind_has_an_answer_key_rule() -> None:
-    assert set(RULES) == set(KINDS)
 
 
 def parameter_entries(spec: derive.Spec) -> list[str]:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the types of the stages a kind takes part in (none of them 
     from derive.exercise.parts import PartReader
     from derive.maths.derivation import Derivation
     from derive.maths.steps import PartSolution
+    from derive.terms.formula import Quantity
     from derive.tex.printer import Printer
     from derive.verify.twins import Expected
 
@@ -51,6 +52,9 @@ class PartKind(Generic[P]):
     derive: Callable[[Derivation, Part[P]], PartSolution]
     twin: Callable[[Expected, Spec, Part[P]], None]
     ask: Callable[[Part[P], Network | None, Printer], Mapping[str, object]]
+    asked: Callable[[list[Quantity]], set[str]]
+    """The answer key: the keys of the quantities a part's question asks for, among those the part
+    shows (its outputs, gradients, new parameters; not the values on the way, nor the givens)."""
     variant: Callable[[Spec, Part[P]], tuple[Network, Loss]] | None = None
     """The network and loss the part works with, where they are not the spec's."""
     plots: Callable[[P], bool] = lambda params: False

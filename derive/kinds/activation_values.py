@@ -17,6 +17,7 @@ from derive.exercise.letters import none
 from derive.exercise.model import Network, Part, Spec
 from derive.exercise.parts import PartReader
 from derive.exercise.shapes import Shape
+from derive.kinds.asking import named
 from derive.maths.derivation import Derivation
 from derive.maths.steps import Compute, Identity, PartSolution, Section
 from derive.terms.formula import Apply, Quantity, Ref
@@ -107,6 +108,11 @@ def ask(part: Part[Points], network: Network, printer: Printer) -> Mapping[str, 
     }
 
 
+def asked_keys(quantities: list[Quantity]) -> set[str]:
+    """a = f(z) and the slope f'(z) at every point."""
+    return {q.key for q in quantities if named(q, "a") or isinstance(q.symbol, Partial)}
+
+
 KIND = PartKind(
     name="activation_values",
     keys={
@@ -120,5 +126,6 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=asks_network(ask),
+    asked=asked_keys,
     letters=none,
 )

@@ -26,6 +26,7 @@ from derive.exercise.letters import stepping
 from derive.exercise.model import Network, Part, Sample, Spec, Training
 from derive.exercise.parts import BATCH_MODES, MAX_BATCH, MAX_STEPS, PartReader
 from derive.exercise.shapes import WRT_OR_INPUT, Shape, choice, optimizer_key, whole
+from derive.kinds.asking import gradient, named, parameter_symbol, within
 from derive.kinds.update import training_question
 from derive.maths.derivation import Derivation, gradient_findings, loss_findings
 from derive.maths.general import column
@@ -45,7 +46,16 @@ from derive.maths.updates import flat, optimizer_steps, optimizer_table
 from derive.terms.display import Pattern
 from derive.terms.formula import Difference, Node, Num, Product, Quantity, Ref, Sum, Tensor
 from derive.terms.keys import Scope, key, parameter
-from derive.terms.symbols import LOSS, TARGET, Partial, Sym, Symbolic, Updated, sample_loss
+from derive.terms.symbols import (
+    LOSS,
+    OUTPUT,
+    TARGET,
+    Partial,
+    Sym,
+    Symbolic,
+    Updated,
+    sample_loss,
+)
 from derive.tex.givens import wrt
 from derive.tex.printer import Latex, Printer
 from derive.verify.floats import Array, FloatNet, Gradients, central_difference, extended
@@ -479,6 +489,25 @@ def ask(part: Part[Batch], network: Network, printer: Printer) -> Mapping[str, o
     }
 
 
+def asked_keys(quantities: list[Quantity]) -> set[str]:
+    """Per sample ŷ, L_n and its gradients; the batch loss and gradient; the parameters and the batch
+    loss after each step; over several epochs also the samples' losses before each step and after the last."""
+    epochs = any(within(q)[:1] and within(q)[0].startswith("t") for q in quantities)
+    asked = set()
+    for q in quantities:
+        tail, s = within(q), q.symbol
+        new = isinstance(s, Updated) and (parameter_symbol(s.of) or s.of.base == "L")
+        if not tail:
+            wanted = named(q, "L") or gradient(q) or new
+        elif len(tail) == 1 and tail[0].startswith("s"):  # one sample's pass
+            wanted = named(q, OUTPUT.base, "L") or gradient(q) or (epochs and new)
+        else:  # a sample's pass at a later epoch: its loss goes in the table
+            wanted = epochs and named(q, "L")
+        if wanted:
+            asked.add(q.key)
+    return asked
+
+
 KIND = PartKind(
     name="batch",
     keys={
@@ -497,6 +526,7 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=asks_network(ask),
+    asked=asked_keys,
     plots=lambda params: params.steps > 1,  # the losses step by step
     letters=lambda batch, notation: stepping(
         batch.training.optimizer if batch.training else None, several=batch.mode == "per_sample" or batch.steps > 1

@@ -29,12 +29,13 @@ from derive.exercise.kind import Table as SpecTable
 from derive.exercise.model import Network, Part, Spec
 from derive.exercise.parts import PartReader
 from derive.exercise.shapes import Shape, choice
+from derive.kinds.asking import named
 from derive.maths.circuit import backward, circuit_steps, drawn, forward, gradient_symbol
 from derive.maths.derivation import Derivation
 from derive.maths.steps import PartSolution
 from derive.terms.formula import Node, Quantity, Quotient, Ref
 from derive.terms.keys import Scope, key
-from derive.terms.symbols import Partial
+from derive.terms.symbols import Partial, Sym
 from derive.tex.printer import Latex, Printer
 from derive.verify.floats import central_difference, unrounded
 from derive.verify.twins import Expected, rounding_of
@@ -265,6 +266,21 @@ def ask(part: Part[CircuitPart], network: Network | None, printer: Printer) -> M
     }
 
 
+def asked_keys(quantities: list[Quantity]) -> set[str]:
+    """The output f and its gradient with respect to every variable (not the wires between gates)."""
+    return {
+        q.key
+        for q in quantities
+        if named(q, "f")
+        or (
+            isinstance(q.symbol, Partial)
+            and q.symbol.num.base == "f"
+            and isinstance(q.symbol.den, Sym)
+            and q.symbol.den.base not in ("f", "q")
+        )
+    }
+
+
 KIND = PartKind(
     name="circuit",
     keys={
@@ -290,5 +306,6 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=ask,
+    asked=asked_keys,
     network=False,
 )

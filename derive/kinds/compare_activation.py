@@ -19,12 +19,20 @@ from derive.exercise.model import Network, Part, Sample, Spec, Vector
 from derive.exercise.parts import PartReader
 from derive.exercise.reader import MAX_LAYERS
 from derive.exercise.shapes import Shape
+from derive.kinds.asking import gradient, named, within
 from derive.maths.derivation import Derivation, norm
 from derive.maths.steps import Finding, Identity, PartSolution, Section, Table
 from derive.terms.display import Exact, Join, Oriented, Pattern, Rounded
 from derive.terms.formula import Quantity, equal
 from derive.terms.keys import Scope, key
-from derive.terms.symbols import LOSS, Norm, Partial, Sym, weight
+from derive.terms.symbols import (
+    LOSS,
+    OUTPUT,
+    Norm,
+    Partial,
+    Sym,
+    weight,
+)
 from derive.tex.printer import Latex, Printer
 from derive.verify.floats import FloatNet, extended
 from derive.verify.twins import Expected, forward_values, gradient_values, norms, sample_of
@@ -204,6 +212,17 @@ def ask(part: Part[ActivationSwap], network: Network, printer: Printer) -> Mappi
     }
 
 
+def asked_keys(quantities: list[Quantity]) -> set[str]:
+    """With ReLU: ŷ, L and the gradients; the gradient sizes per layer; the gradients at the dead input."""
+    return {
+        q.key
+        for q in quantities
+        if (not within(q) and (named(q, OUTPUT.base, "L") or gradient(q, inputs=False)))
+        or isinstance(q.symbol, Norm)
+        or (within(q) == ("dead",) and gradient(q, inputs=False))
+    }
+
+
 KIND = PartKind(
     name="compare_activation",
     keys={
@@ -218,6 +237,7 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=asks_network(ask),
+    asked=asked_keys,
     variant=variant,
     one_output=True,
     letters=parameter,

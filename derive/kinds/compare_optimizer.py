@@ -15,6 +15,7 @@ from derive.exercise.letters import stepping
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import PartReader
 from derive.exercise.shapes import LEARNING_RATE, Shape, optimizer_key, whole
+from derive.kinds.asking import new_parameters
 from derive.kinds.update import training_question
 from derive.maths.derivation import Derivation
 from derive.maths.network import (
@@ -239,6 +240,11 @@ def ask(part: Part[Training], network: Network, printer: Printer) -> Mapping[str
     }
 
 
+def asked_keys(quantities: list[Quantity]) -> set[str]:
+    """The parameters after each of the steps, and each parameter's first step beside SGD's."""
+    return new_parameters(quantities, every_step=True) | {q.key for q in quantities if isinstance(q.symbol, StepSize)}
+
+
 KIND = PartKind(
     name="compare_optimizer",
     keys={
@@ -256,5 +262,6 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=asks_network(ask),
+    asked=asked_keys,
     letters=lambda training, notation: stepping(training.optimizer, several=True),  # a table over the steps t
 )

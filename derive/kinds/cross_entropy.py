@@ -20,6 +20,7 @@ from derive.exercise.letters import probability
 from derive.exercise.model import Network, Part, Spec
 from derive.exercise.parts import PartReader
 from derive.exercise.shapes import Shape
+from derive.kinds.asking import named, within
 from derive.maths.derivation import Derivation
 from derive.maths.general import column
 from derive.maths.network import backward
@@ -41,7 +42,15 @@ from derive.maths.symbolic import bce, checked
 from derive.terms.display import AsWritten, Expression, P, Pattern, Y, Z
 from derive.terms.formula import Derivative, Difference, Hadamard, Num, Quantity, Ref, Tensor, equal, small
 from derive.terms.keys import Scope, key
-from derive.terms.symbols import LOSS, OUTPUT, TARGET, LossAt, Partial, PredictionError, Sym
+from derive.terms.symbols import (
+    LOSS,
+    OUTPUT,
+    TARGET,
+    LossAt,
+    Partial,
+    PredictionError,
+    Sym,
+)
 from derive.tex.givens import numbers
 from derive.tex.printer import Printer
 from derive.verify.closed import given_float
@@ -226,6 +235,16 @@ def ask(part: Part[CrossEntropy], network: Network, printer: Printer) -> Mapping
     return {"probabilities": numbers(part.params.probabilities, printer)}
 
 
+def asked_keys(quantities: list[Quantity]) -> set[str]:
+    """The table of L(p, y), and for the network p, the loss and its gradient p − y at the output."""
+    return {
+        q.key
+        for q in quantities
+        if (isinstance(q.symbol, LossAt) and "plot" not in within(q))
+        or (not within(q) and (named(q, OUTPUT.base, "L") or isinstance(q.symbol, PredictionError)))
+    }
+
+
 KIND = PartKind(
     name="cross_entropy",
     keys={"p": Shape("numbers", "the probabilities p of class 1 to tabulate, each between 0 and 1")},
@@ -236,6 +255,7 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=asks_network(ask),
+    asked=asked_keys,
     variant=variant,
     plots=lambda params: True,
     one_output=True,

@@ -16,13 +16,23 @@ from derive.exercise.model import Layer, Network, Part, Spec
 from derive.exercise.parts import PartReader
 from derive.exercise.reader import MAX_LAYERS
 from derive.exercise.shapes import Shape, whole
+from derive.kinds.asking import gradient, named, within
 from derive.maths.derivation import Derivation, norm
 from derive.maths.general import MAX_NESTED, column, network_formula, unit_formulas
 from derive.maths.network import given_params
 from derive.maths.steps import Cell, Finding, Given, PartSolution, Section, Table, Word
 from derive.terms.display import Join, Oriented, Pattern, Rounded
+from derive.terms.formula import Quantity
 from derive.terms.keys import Scope, key
-from derive.terms.symbols import LOSS, Norm, Partial, Sym, bias, weight
+from derive.terms.symbols import (
+    LOSS,
+    OUTPUT,
+    Norm,
+    Partial,
+    Sym,
+    bias,
+    weight,
+)
 from derive.tex.layout import matrix
 from derive.tex.printer import Latex, Printer
 from derive.verify.floats import FloatNet
@@ -162,6 +172,15 @@ def ask(part: Part[Insertion], network: Network, printer: Printer) -> Mapping[st
     }
 
 
+def asked_keys(quantities: list[Quantity]) -> set[str]:
+    """With the extra layer: ŷ, L and the gradients; the first layer's gradient size with and without it."""
+    return {
+        q.key
+        for q in quantities
+        if (not within(q) and (named(q, OUTPUT.base, "L") or gradient(q, inputs=False))) or isinstance(q.symbol, Norm)
+    }
+
+
 KIND = PartKind(
     name="extra_layer",
     keys={
@@ -177,6 +196,7 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=asks_network(ask),
+    asked=asked_keys,
     variant=variant,
     one_output=True,
     letters=parameter,

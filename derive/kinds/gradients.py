@@ -12,8 +12,10 @@ from derive.exercise.letters import parameter
 from derive.exercise.model import Network, Part
 from derive.exercise.parts import PartReader
 from derive.exercise.shapes import WRT_OR_INPUT, Shape
+from derive.kinds.asking import gradient, within
 from derive.maths.derivation import Derivation
 from derive.maths.steps import PartSolution
+from derive.terms.formula import Quantity
 from derive.tex.givens import wrt
 from derive.tex.printer import Printer
 from derive.verify.twins import sample_run
@@ -42,6 +44,11 @@ def ask(part: Part[Gradients], network: Network, printer: Printer) -> Mapping[st
     return {"wrt": wrt(part.params.wrt, network, printer)}
 
 
+def asked_keys(quantities: list[Quantity]) -> set[str]:
+    """The gradient of L (or of an output) for every parameter entry asked, and x where asked."""
+    return {q.key for q in quantities if not within(q) and gradient(q)}
+
+
 KIND = PartKind(
     name="gradients",
     keys={
@@ -55,5 +62,6 @@ KIND = PartKind(
     derive=derive,
     twin=sample_run,
     ask=asks_network(ask),
+    asked=asked_keys,
     letters=parameter,
 )

@@ -25,7 +25,10 @@ from derive.maths.updates import initial_state
 from derive.terms.display import Exact, Join, Pattern, Rounded
 from derive.terms.formula import DIGITS, Quantity
 from derive.terms.keys import Scope, key
-from derive.terms.symbols import LOSS, Updated
+from derive.terms.symbols import (
+    LOSS,
+    Updated,
+)
 from derive.tex.givens import hyper_list
 from derive.tex.printer import Latex, Printer
 from derive.verify.floats import Array, FloatNet
@@ -197,6 +200,11 @@ def ask(part: Part[RateSweep], network: Network, printer: Printer) -> Mapping[st
     }
 
 
+def asked_keys(quantities: list[Quantity]) -> set[str]:
+    """The loss after every step of every run (the table and the plot)."""
+    return {q.key for q in quantities if isinstance(q.symbol, Updated) and q.symbol.of.base == "L"}
+
+
 KIND = PartKind(
     name="learning_rates",
     keys={
@@ -212,6 +220,7 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=asks_network(ask),
+    asked=asked_keys,
     plots=lambda params: True,
     letters=lambda sweep, notation: stepping(sweep.optimizer, several=True),  # a table and plot over the steps t
 )

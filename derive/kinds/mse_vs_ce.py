@@ -25,7 +25,13 @@ from derive.maths.symbolic import bce, checked
 from derive.terms.display import AsWritten, Expression, P, Pattern, Rounded, Y, Z
 from derive.terms.formula import Difference, Num, Product, Quantity, Ref
 from derive.terms.keys import Scope, key
-from derive.terms.symbols import LOSS, TARGET, LossSlope, Partial, Sym
+from derive.terms.symbols import (
+    LOSS,
+    TARGET,
+    LossSlope,
+    Partial,
+    Sym,
+)
 from derive.tex.givens import numbers
 from derive.tex.printer import Latex, Printer
 from derive.verify.closed import given_float
@@ -170,6 +176,11 @@ def ask(part: Part[LossComparison], network: Network, printer: Printer) -> Mappi
     }
 
 
+def asked_keys(quantities: list[Quantity]) -> set[str]:
+    """∂L/∂z under both losses at every p."""
+    return {q.key for q in quantities if isinstance(q.symbol, LossSlope)}
+
+
 KIND = PartKind(
     name="mse_vs_ce",
     keys={
@@ -183,6 +194,7 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=asks_network(ask),
+    asked=asked_keys,
     one_output=True,
     letters=probability,
 )

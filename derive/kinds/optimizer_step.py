@@ -16,6 +16,7 @@ from derive.exercise.kind import PartKind, Table
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import PartReader
 from derive.exercise.shapes import LEARNING_RATE, Shape, optimizer_key, whole
+from derive.kinds.asking import KEPT, new_parameters, within
 from derive.maths.derivation import Derivation
 from derive.maths.network import Backward, Mat, Params, State, hyper_quantities, step
 from derive.maths.steps import Identity, PartSolution, Section, Step
@@ -23,7 +24,14 @@ from derive.maths.updates import FULL_VALUES, flat, hyper_givens, initial_state,
 from derive.terms.formula import Quantity
 from derive.terms.keys import Scope, key, parameter, symbol_of
 from derive.terms.rounding import Carry
-from derive.terms.symbols import LOSS, Partial, Stat, Sym, Symbolic, Updated
+from derive.terms.symbols import (
+    LOSS,
+    Partial,
+    Stat,
+    Sym,
+    Symbolic,
+    Updated,
+)
 from derive.tex.givens import hyper_list
 from derive.tex.layout import matrix
 from derive.tex.printer import Latex, Printer
@@ -308,6 +316,16 @@ def _given_tensor(printer: Printer, symbol: Symbolic, rows: Sequence[Sequence[Qu
 
 TENSORS = "a table of named tensors: W1 = [[...]] a matrix, b1 = [...] a vector (or one number each)"
 
+
+def asked_keys(quantities: list[Quantity]) -> set[str]:
+    """The new parameters and the new state of the step (not the given state, not m̂, v̂)."""
+    return new_parameters(quantities) | {
+        q.key
+        for q in quantities
+        if isinstance(q.symbol, Stat) and q.formula is not None and q.symbol.name in KEPT and not within(q)
+    }
+
+
 KIND = PartKind(
     name="optimizer_step",
     keys={
@@ -331,6 +349,7 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=ask,
+    asked=asked_keys,
     network=False,
     differences=False,
 )

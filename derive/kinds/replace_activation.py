@@ -15,9 +15,13 @@ from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import PartReader
 from derive.exercise.reader import MAX_LAYERS
 from derive.exercise.shapes import LEARNING_RATE, Shape, optimizer_key, whole
+from derive.kinds.asking import gradient, named, within
+from derive.kinds.update import asked_keys as update_keys
 from derive.kinds.update import training_question
 from derive.maths.derivation import Derivation
 from derive.maths.steps import Identity, PartSolution, Section
+from derive.terms.formula import Quantity
+from derive.terms.symbols import OUTPUT
 from derive.tex.printer import Latex, Printer
 from derive.verify.twins import Expected, sample_run
 
@@ -74,6 +78,12 @@ def ask(part: Part[Replacement], network: Network, printer: Printer) -> Mapping[
     }
 
 
+def asked_keys(quantities: list[Quantity]) -> set[str]:
+    """ŷ, L and every parameter's gradient with the new activation, the new parameters and the loss after."""
+    own = {q.key for q in quantities if not within(q) and (named(q, OUTPUT.base, "L") or gradient(q, inputs=False))}
+    return own | update_keys(quantities)
+
+
 KIND = PartKind(
     name="replace_activation",
     keys={
@@ -89,6 +99,7 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=asks_network(ask),
+    asked=asked_keys,
     variant=variant,
     letters=lambda replacement, notation: stepping(replacement.training.optimizer),
 )

@@ -12,9 +12,11 @@ from derive.exercise.letters import none
 from derive.exercise.model import Network, Part, Vector
 from derive.exercise.parts import PartReader
 from derive.exercise.shapes import Shape
+from derive.kinds.asking import named, within
 from derive.maths.derivation import Derivation
 from derive.maths.steps import Claim, PartSolution, Section, Step
-from derive.terms.formula import DIGITS, MP, approximate
+from derive.terms.formula import DIGITS, MP, Quantity, approximate
+from derive.terms.symbols import OUTPUT
 from derive.tex.printer import Latex, Printer
 from derive.verify.twins import sample_run
 
@@ -60,6 +62,11 @@ def ask(part: Part[ShowThat], network: Network, printer: Printer) -> Mapping[str
     return {"claim": Latex(printer.vector(part.params.claim))}
 
 
+def asked_keys(quantities: list[Quantity]) -> set[str]:
+    """ŷ (shown to be exact) and the loss L."""
+    return {q.key for q in quantities if not within(q) and named(q, OUTPUT.base, "L")}
+
+
 KIND = PartKind(
     name="show_that",
     keys={"yhat": Shape("numbers_or_number", "the output ŷ the student shows to be exact")},
@@ -70,5 +77,6 @@ KIND = PartKind(
     derive=derive,
     twin=sample_run,
     ask=asks_network(ask),
+    asked=asked_keys,
     letters=none,
 )

@@ -19,6 +19,7 @@ from derive.exercise.model import Network, Part, Sample, Spec, Training
 from derive.exercise.parts import MAX_BATCH, PartReader
 from derive.exercise.shapes import LEARNING_RATE, WRT_PARAMETERS, Shape, choice, optimizer_key, whole
 from derive.kinds import batch as batch_kind
+from derive.kinds.asking import new_parameters, within
 from derive.kinds.update import training_question
 from derive.maths.compiled import STEP, Program, Slot
 from derive.maths.derivation import Derivation, pass_values
@@ -38,7 +39,11 @@ from derive.maths.updates import optimizer_steps, optimizer_table
 from derive.terms.display import Pattern, Rounded
 from derive.terms.formula import DIGITS, MP, Quantity
 from derive.terms.keys import Scope, key, parameter
-from derive.terms.symbols import LOSS, Partial, Updated
+from derive.terms.symbols import (
+    LOSS,
+    Partial,
+    Updated,
+)
 from derive.tex.printer import Latex, Printer
 from derive.verify.floats import Array, FloatNet, extended, unrounded
 from derive.verify.twins import (
@@ -463,6 +468,12 @@ def ask(part: Part[TrainingRun], network: Network, printer: Printer) -> Mapping[
     }
 
 
+def asked_keys(quantities: list[Quantity]) -> set[str]:
+    """The loss after each step the table lists, and the parameters after each exact step and after the last."""
+    table = {q.key for q in quantities if not within(q) and isinstance(q.symbol, Updated) and q.symbol.of.base == "L"}
+    return table | new_parameters(quantities, every_step=True)
+
+
 KIND = PartKind(
     name="training_run",
     keys={
@@ -486,5 +497,6 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=asks_network(ask),
+    asked=asked_keys,
     plots=lambda params: True,
 )

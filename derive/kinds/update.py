@@ -12,9 +12,11 @@ from derive.exercise.letters import error_rule, stepping
 from derive.exercise.model import Network, Part, Spec, Training
 from derive.exercise.parts import MAX_STEPS, PartReader
 from derive.exercise.shapes import LEARNING_RATE, WRT_PARAMETERS, Shape, optimizer_key, whole
+from derive.kinds.asking import new_loss, new_parameters
 from derive.maths.derivation import Derivation
 from derive.maths.steps import PartSolution
 from derive.maths.updates import frozen_entries, initial_state, tied_groups
+from derive.terms.formula import Quantity
 from derive.tex.givens import hyper_list, wrt
 from derive.tex.printer import Latex, Printer
 from derive.verify.twins import Expected, sample_run
@@ -73,6 +75,11 @@ def training_question(training: Training, network: Network, printer: Printer) ->
     }
 
 
+def asked_keys(quantities: list[Quantity]) -> set[str]:
+    """The new parameters and the new loss, after the last step."""
+    return new_parameters(quantities) | new_loss(quantities)
+
+
 KIND = PartKind(
     name="update",
     keys={
@@ -90,5 +97,6 @@ KIND = PartKind(
     derive=derive,
     twin=twin,
     ask=asks_network(ask),
+    asked=asked_keys,
     letters=lambda training, notation: stepping(training.optimizer, theta=not error_rule(training, notation)),
 )

@@ -18,7 +18,6 @@ from typing import Any
 import sympy as sp
 
 from derive.maths.steps import Solution
-from derive.render.asked import RULES
 from derive.terms.formula import (
     Apply,
     Difference,
@@ -156,7 +155,7 @@ def answers(solution: Solution, places: int) -> dict[str, Any]:
     for part in solution.parts:
         # A part's own decimals, as its sheet shows them (Style.for_part).
         part_places[part.number] = places if part.part.decimals is None else part.part.decimals
-        asked |= RULES[part.part.kind.name]([q for q in listed if q.scope.number == part.number])
+        asked |= part.part.kind.asked([q for q in listed if q.scope.number == part.number])
     quantities = [
         entry(q, q.scope.number, part_places.get(q.scope.number, places), names, q.key in asked) for q in listed
     ]
