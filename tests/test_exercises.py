@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 import derive
@@ -14,6 +16,7 @@ from derive.errors import SpecError
 from derive.exercise.exercises import MAX_EXERCISES, letter
 from derive.pipeline import Options, build_sheet, load_sheet, parse_sheet
 from derive.render.answers import answers
+from derive.schema import shipped
 from tests.test_cli import text_of
 
 ROOT = Path(__file__).parent.parent
@@ -116,6 +119,9 @@ def test_answer_keys_name_their_exercise_and_match_each_exercise_alone(tmp_path:
     built = build_sheet(EXAMPLE, Options(output_dir=tmp_path, pdf=False, formats=None, compiled=None))
     document = json.loads((tmp_path / "sheet_three_exercises-answers.json").read_text())
     assert [e["number"] for e in document["exercises"]] == [1, 2, 3]
+    # The answers schema takes it (its exercises, and each quantity's exercise), as does the spec schema the sheet.
+    jsonschema.Draft7Validator(json.loads(shipped("answers"))).validate(document)
+    jsonschema.Draft7Validator(json.loads(shipped("spec"))).validate(tomllib.loads(EXAMPLE.read_text()))
     quantities = document["quantities"]
     names = [q["name"] for q in quantities]
     ids = [q["id"] for q in quantities]
