@@ -385,9 +385,10 @@ QUANTITY: Mapping[str, tuple[Schema, str]] = {
 def answers_schema() -> Schema:
     """The JSON Schema of the answers file (``STEM-answers.json``), version :data:`VERSION`."""
     assert tuple(QUANTITY) == CSV_COLUMNS, "the answers' fields and the CSV's columns differ"
+    fields: Schema = {key: {"description": doc, **schema} for key, (schema, doc) in QUANTITY.items()}
     quantity = {
         "type": "object",
-        "properties": {key: {"description": doc, **schema} for key, (schema, doc) in QUANTITY.items()},
+        "properties": fields,
         "required": list(QUANTITY),
         "additionalProperties": False,
     }
@@ -411,7 +412,7 @@ def answers_schema() -> Schema:
     }
     # A sheet of several exercises lists them, and marks each quantity with its exercise's number
     # (its name and id begin with it: e2.p3.L); a sheet of one has neither.
-    quantity["properties"][EXERCISE_COLUMN] = {
+    fields[EXERCISE_COLUMN] = {
         "type": "integer",
         "minimum": 1,
         "description": "the exercise it belongs to, on a sheet of several (its name begins e<number>.)",
