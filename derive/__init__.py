@@ -25,10 +25,20 @@ if TYPE_CHECKING:
         TexMissing,
         VerificationError,
     )
+    from derive.exercise.exercises import Exercises
     from derive.exercise.model import Spec
     from derive.library import check, render, solve, spec_from_dict, verify
     from derive.maths.steps import PartSolution, Solution
-    from derive.pipeline import Built, Options, build_sheet, load_example, load_spec, parse_spec
+    from derive.pipeline import (
+        Built,
+        Options,
+        build_sheet,
+        load_example,
+        load_sheet,
+        load_spec,
+        parse_sheet,
+        parse_spec,
+    )
     from derive.render.templates import Documents
     from derive.terms.formula import Quantity
     from derive.tex.style import Style
@@ -40,8 +50,12 @@ _HOMES = {
         "errors",
     ),
     "Spec": "exercise.model",
+    "Exercises": "exercise.exercises",
     **dict.fromkeys(("PartSolution", "Solution"), "maths.steps"),
-    **dict.fromkeys(("Built", "Options", "build_sheet", "load_example", "load_spec", "parse_spec"), "pipeline"),
+    **dict.fromkeys(
+        ("Built", "Options", "build_sheet", "load_example", "load_sheet", "load_spec", "parse_sheet", "parse_spec"),
+        "pipeline",
+    ),
     "Documents": "render.templates",
     **dict.fromkeys(("check", "render", "solve", "spec_from_dict", "verify"), "library"),
     "Quantity": "terms.formula",
@@ -82,6 +96,7 @@ __all__ = [
     "DegenerateError",
     "DeriveError",
     "Documents",
+    "Exercises",
     "Options",
     "PartSolution",
     "Quantity",
@@ -97,7 +112,9 @@ __all__ = [
     "build_sheet",
     "check",
     "load_example",
+    "load_sheet",
     "load_spec",
+    "parse_sheet",
     "parse_spec",
     "render",
     "solve",

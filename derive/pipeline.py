@@ -10,8 +10,9 @@ from pathlib import Path
 from derive import notebook  # noqa: F401  (registers the Jupyter display of solutions, parts and quantities)
 from derive.budget import Budget, check_seconds
 from derive.errors import SpecError
-from derive.exercise import reader
+from derive.exercise import reader, several
 from derive.exercise.check import check, expect
+from derive.exercise.exercises import Exercises, key_prefix
 from derive.exercise.logo import logo_file
 from derive.exercise.model import ENGINES, LANGUAGES, PAPERS, Spec
 from derive.kinds import KINDS
@@ -29,6 +30,7 @@ from derive.render.context import Context, sheet_context
 from derive.render.fragments import fragments, value_macros
 from derive.render.pieces import SolutionPieces
 from derive.render.reproduce import Redone
+from derive.render.several import Exercise, exercise_context, headed, render_several, several_outputs
 from derive.render.templates import render_exercise, render_solution
 from derive.tex.style import Style
 from derive.verify.gate import Report, verify
@@ -113,6 +115,8 @@ class Built:
     and a cache folder not used because other users could change it."""
     redone: Redone = field(default=Redone())
     """The solution sheet's substituted lines, and which of them redo from the numbers they show."""
+    solutions: tuple[Solution, ...] = ()
+    """Every exercise's verified derivation, in the sheet's order (``solution`` is the first's)."""
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -128,22 +132,44 @@ def parse_spec(text: str, *, name: str = "exercise", source: str = "spec") -> Sp
     return reader.parse_spec(text, KINDS, name=name, source=source)
 
 
+def load_sheet(path: str | Path) -> Exercises:
+    """Read and validate a sheet spec file: several ``[[exercises]]`` (inline or included), or one
+    exercise (today's spec) as a sheet of one; raises :class:`SpecError` naming the field (and the
+    exercise: ``exercises[2].parts[3].x``) on bad input."""
+    return several.load_sheet(path, KINDS)
+
+
+def parse_sheet(
+    text: str, *, name: str = "exercise", source: str = "spec", folder: str | Path | None = None
+) -> Exercises:
+    """Validate sheet TOML ``text`` as :func:`load_sheet` does a file; its includes are read from
+    ``folder`` (none: a sheet given as text includes nothing)."""
+    expect(text, str, "parse_sheet: text", "the spec's TOML as a str")
+    where = None if folder is None else Path(folder).resolve()
+    return several.parse_sheet(text, KINDS, name=name, source=source, folder=where)
+
+
 def load_example() -> Spec:
     """The built-in example: the seed exercise sheet on backpropagation."""
     return reader.load_example(KINDS)
 
 
-def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
+def build_sheet(spec: Spec | Exercises | str | Path, options: Options = Options()) -> Built:
     """Build the exercise sheet, the solution sheet, their .tex sources, the answers, the value macros
     and the fragments. TeX runs beside the Python work (the PDF stage overlaps them); nothing reaches
-    the output folder unless the verification passed and every file is ready.
+    the output folder unless the verification passed and every file is ready. A sheet of several
+    exercises is built by :func:`build_exercises`; one exercise is built as it always was.
 
     The Python work runs within ``options.max_seconds`` (:class:`derive.budget.Budget`): its sections
     end before TeX's are cleaned up, so a stop cleans up TeX unhurried."""
     expect(options, Options, "build_sheet: options", "a derive.Options")
     budget = Budget(options.max_seconds)
     with budget:
-        spec = sized(accepted(spec), options)  # TOML (or a model built in Python) → validated model
+        sheet = accepted(spec)  # TOML (or a model built in Python) → validated model: a sheet of exercises
+    if (alone := sheet.alone()) is None:
+        return build_exercises(sheet, options, budget)
+    with budget:
+        spec = sized(alone, options)
         options, unshared = own_caches(options)  # no cache that other users can write
         style = Style.of(spec.sheet, options.decimals, options.language)  # places, language, notation
         logo = logo_file(spec, options.logo_from)
@@ -164,13 +190,79 @@ def build_sheet(spec: Spec | str | Path, options: Options = Options()) -> Built:
         pdfs = tex.pdfs(spec.name)  # → PDF (each LaTeX run bounded by options.timeout)
     files = write_all(options.output_dir, confined({**logo, **texts, **pdfs}), spec.name)  # all in place, or none
     tex.missing()  # PDFs asked for but no TeX: the rest is written, the exit status says so
-    return Built(files, report, solution, unshared + margin_warnings(pdfs), Redone.of(context["parts"]))
+    warnings = unshared + margin_warnings(pdfs)
+    return Built(files, report, solution, warnings, Redone.of(context["parts"]), (solution,))
 
 
-def accepted(spec: object) -> Spec:
+def build_exercises(sheet: Exercises, options: Options, budget: Budget) -> Built:
+    """:func:`build_sheet` for a sheet of several exercises: each exercise derived and verified on its
+    own (its Derivation, its gate), both sheets rendered with every exercise, "Exercise 2 (c)"; the
+    answers keyed by exercise (``e2.p3.L``). The solution sheet is typeset once every part is derived."""
+    with budget:
+        specs = [sized(spec, options) for spec in sheet.exercises]
+        head = headed(sized(replace(specs[0], sheet=sheet.sheet), options).sheet, specs[0])  # the title block's
+        options, unshared = own_caches(options)
+        style = Style.of(head.sheet, options.decimals, options.language)  # the sheet's words and places
+        logo = logo_file(head, options.logo_from)
+    logo_name = next(iter(logo), "")
+    with Typesetter(options.pdf, options.timeout, logo, options.formats, head.sheet.engine) as tex:
+        with budget:
+            budget.enter("the exercise sheet")
+            derivations = [Derivation(spec) for spec in specs]
+            sketches = [
+                Exercise(k, outline(spec, derivation), Style.of(spec.sheet, options.decimals, options.language))
+                for k, (spec, derivation) in enumerate(zip(specs, derivations, strict=True), 1)
+            ]
+            contexts = [exercise_context(e, logo_name) for e in sketches]
+            exercise = render_several("exercise", head, sketches, contexts, style, options.templates, options.compiled)
+            with budget.shield():
+                tex.compile("exercise", exercise)
+            solved = []
+            for sketch, derivation in zip(sketches, derivations, strict=True):
+                parts = tuple(map(budget.parts(solver(derivation)), sketch.solution.spec.parts))
+                found = sketch.solution
+                solved.append(replace(sketch, solution=Solution(found.spec, found.givens, parts, found.diagram)))
+            budget.enter("the solution sheet")
+            contexts = [exercise_context(e, logo_name) for e in solved]
+            solution = render_several("solution", head, solved, contexts, style, options.templates, options.compiled)
+            with budget.shield():
+                tex.compile("solution", solution)
+            budget.enter("the verification")
+            reports = [verify(e.solution) for e in solved]  # each exercise's gate
+            budget.enter("the answers and fragments")
+            sheets = {"exercise": exercise, "solution": solution}
+            texts = several_outputs(
+                head.name, head.sheet, solved, contexts, style, sheets, options.templates, options.compiled
+            )
+        pdfs = tex.pdfs(head.name)
+    files = write_all(options.output_dir, confined({**logo, **texts, **pdfs}), head.name)
+    tex.missing()
+    report = Report(
+        sum(r.values for r in reports),
+        sum(r.differences for r in reports),
+        max(r.max_relative for r in reports),
+        max(r.max_difference for r in reports),
+    )
+    redone = [Redone.of(c["parts"]) for c in contexts]
+    failed = tuple(key_prefix(e.number) + key for e, r in zip(solved, redone, strict=True) for key in r.failed)
+    return Built(
+        files,
+        report,
+        solved[0].solution,
+        unshared + margin_warnings(pdfs),
+        Redone(sum(r.lines for r in redone), failed),
+        tuple(e.solution for e in solved),
+    )
+
+
+def accepted(spec: object) -> Exercises:
     """A spec file read and validated, or a model built in Python validated as the reader would."""
-    expect(spec, (Spec, str, os.PathLike), "build_sheet: spec", "a derive.Spec or a spec file's path")
-    return check(spec, "build_sheet: spec") if isinstance(spec, Spec) else load_spec(spec)  # type: ignore[arg-type]
+    expect(spec, (Spec, Exercises, str, os.PathLike), "build_sheet: spec", "a derive.Spec or a spec file's path")
+    if isinstance(spec, Exercises):
+        return replace(spec, exercises=tuple(check(s, "build_sheet: spec") for s in spec.exercises))
+    if isinstance(spec, Spec):
+        return Exercises.of(check(spec, "build_sheet: spec"))
+    return load_sheet(spec)  # type: ignore[arg-type]
 
 
 def margin_warnings(pdfs: dict[str, Pdf]) -> tuple[str, ...]:

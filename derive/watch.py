@@ -12,7 +12,7 @@ from pathlib import Path
 
 from derive.errors import DeriveError, TexMissing
 from derive.pdf.kept import KEPT, Kept
-from derive.pipeline import Options, load_spec
+from derive.pipeline import Options, load_sheet
 from derive.render import templates
 
 POLL = 0.05
@@ -98,7 +98,7 @@ class Watched:
         """Watch the logo the spec names now (a spec that cannot be read keeps the last one); ``seen``
         with a newly named logo as it is now, so that naming it is not taken for a save."""
         with contextlib.suppress(DeriveError, OSError):
-            logo = load_spec(self.spec).sheet.logo
+            logo = load_sheet(self.spec).sheet.logo
             self.logo = Path(logo) if logo else None
         if self.logo is None or str(self.logo) in seen:
             return seen

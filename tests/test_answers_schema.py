@@ -21,8 +21,9 @@ from derive.maths.solve import derive as derive_exactly
 from derive.render.answers import FORMAT, VERSION, answers, answers_csv
 from derive.schema import shipped
 from derive.tex.style import Style
+from tests.sheets import single
 
-EXAMPLES = [*sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.toml")), example_path()]
+EXAMPLES = [*single(sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.toml"))), example_path()]
 VALIDATOR = jsonschema.Draft7Validator(json.loads(shipped("answers")))
 
 

@@ -22,8 +22,9 @@ from derive.render.carried import CARRIED, MISSING, RIGHT, WRONG, Program, javas
 from derive.render.checkpage import check_page
 from derive.tex.style import Style
 from derive.verify.twins import expected
+from tests.sheets import single
 
-EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.toml"))
+EXAMPLES = single(sorted((Path(__file__).parent.parent / "examples").glob("*.toml")))
 
 
 def sigmoid(z: float) -> float:

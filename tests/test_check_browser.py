@@ -21,8 +21,9 @@ from derive.render.carried import Program
 from derive.render.checkpage import check_page
 from derive.tex.style import Style
 from derive.verify.twins import expected
+from tests.sheets import single
 
-EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.toml"))
+EXAMPLES = single(sorted((Path(__file__).parent.parent / "examples").glob("*.toml")))
 
 
 def _missing(what: str) -> None:

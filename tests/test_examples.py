@@ -10,9 +10,10 @@ import derive
 from derive.pipeline import Options, build_sheet
 from derive.terms.symbols import LOSS, Updated
 from derive.tex.decimals import decimal
+from tests.sheets import single
 from tests.test_cli import text_of
 
-EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.toml"))
+EXAMPLES = single(sorted((Path(__file__).parent.parent / "examples").glob("*.toml")))
 
 
 def test_there_is_an_example_per_feature() -> None:

@@ -31,9 +31,10 @@ from derive.terms.symbols import RATE, Partial, Sym
 from derive.tex.decimals import significant
 from derive.tex.printer import Printer
 from derive.tex.style import Style
+from tests.sheets import single
 from tests.test_derivation import COMBINED
 
-EXAMPLES = [*sorted((Path(__file__).parent.parent / "examples").glob("*.toml")), example_path()]
+EXAMPLES = [*single(sorted((Path(__file__).parent.parent / "examples").glob("*.toml"))), example_path()]
 HYPER_NAMES = {name: latex for o in OPTIMIZERS.values() for name, latex in o.hyper_latex.items()}
 
 

@@ -15,9 +15,10 @@ from derive.maths.steps import Solution
 from derive.pipeline import Options, build_sheet
 from derive.terms.symbols import Mean
 from derive.tex.printer import exact_text, is_exact
+from tests.sheets import single
 
 FOLDER = Path(__file__).parent.parent / "examples"
-EXAMPLES = [*sorted(FOLDER.glob("*.toml")), example_path()]
+EXAMPLES = [*single(sorted(FOLDER.glob("*.toml"))), example_path()]
 
 SOFTMAX_AFTER_SIGMOID = """
 [network]

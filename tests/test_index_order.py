@@ -18,6 +18,7 @@ from derive.tex.layout import matrix
 from derive.tex.naming import Look
 from derive.tex.printer import Printer, exact_text
 from derive.tex.style import Style
+from tests.sheets import single
 from tests.test_cli import text_of
 from tests.test_spec import refusal
 
@@ -103,7 +104,7 @@ def test_the_sheet_reads_in_its_convention(built: tuple[Path, Path]) -> None:
     assert "The weights are indexed from input" in text and "connects input i to unit j" in text
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.toml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", single(sorted((ROOT / "examples").glob("*.toml"))), ids=lambda p: p.stem)
 def test_every_example_reads_with_weights_from_input_to_unit(path: Path) -> None:
     text = path.read_text()
     if 'style = "neuron"' in text or 'style = "through"' in text or "index_order" in text:

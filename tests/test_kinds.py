@@ -10,9 +10,10 @@ import derive
 from derive.exercise.kind import PartKind
 from derive.exercise.parts import COMMON
 from derive.kinds import KINDS, MODULES
+from tests.sheets import single
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = [ROOT / "derive/examples/backprop.toml", *sorted((ROOT / "examples").glob("*.toml"))]
+EXAMPLES = [ROOT / "derive/examples/backprop.toml", *single(sorted((ROOT / "examples").glob("*.toml")))]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[-1])

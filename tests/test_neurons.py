@@ -19,6 +19,7 @@ from derive.terms.symbols import LOSS, Partial, Sym, Updated
 from derive.tex.naming import Look
 from derive.tex.neurons import Neurons
 from derive.tex.printer import Printer
+from tests.sheets import single
 from tests.test_cli import text_of
 from tests.test_spec import refusal
 
@@ -143,7 +144,7 @@ def test_a_sheet_in_neuron_notation_reads_unit_by_unit(sheets: tuple[Path, Path]
     assert r"every unit's net input \(\mathrm{net}_u\)" in exercise and "w_{8} = " in exercise
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.toml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", single(sorted((ROOT / "examples").glob("*.toml"))), ids=lambda p: p.stem)
 def test_every_example_reads_in_neuron_notation(path: Path) -> None:
     text = path.read_text()
     if 'yhat = "o"' in text or "index_order" in text:

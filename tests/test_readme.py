@@ -147,7 +147,7 @@ def test_block_runs_as_written(block: Block, shell: dict[str, str], tmp_path: Pa
             assert not block.marker, f"{block.name}: unknown marker {block.marker}"
         # Saved as a file and built as a reader would (a file it names, such as a logo, must be there).
         (tmp_path / "block.toml").write_text(text, encoding="utf-8")
-        spec = derive.load_spec(tmp_path / "block.toml")
+        spec = derive.load_sheet(tmp_path / "block.toml")  # one exercise, or a sheet of several
         built = derive.build_sheet(spec, derive.Options(output_dir=tmp_path / "out", pdf=False))
         assert built.report.values > 0 and built.files
     elif block.language == "python":

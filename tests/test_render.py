@@ -15,6 +15,7 @@ from derive.pipeline import parse_spec
 from derive.render.step_context import step_context
 from derive.render.templates import _finalize, environment
 from derive.tex.printer import Latex
+from tests.sheets import single
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -84,7 +85,7 @@ def test_the_documented_template_context_is_the_real_one() -> None:
     assert steps == {p.stem.split(".")[0] for p in (template_dirs()[-1] / "steps").glob("*.tex.j2")}
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", single(sorted(EXAMPLES.glob("*.toml"))), ids=lambda p: p.stem)
 def test_the_exercise_sheet_needs_only_the_outline(path: Path) -> None:
     # The pipeline compiles the exercise sheet from the outline while the solution is derived.
     from derive.maths.solve import outline

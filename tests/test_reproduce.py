@@ -21,6 +21,7 @@ from derive.terms.formula import Quantity, Ref, Sum, approximate
 from derive.terms.symbols import Sym
 from derive.tex.decimals import decimal, shown
 from derive.tex.style import Style
+from tests.sheets import single
 
 
 def calculator(latex: str) -> Fraction | float:
@@ -95,7 +96,7 @@ def redo(numbers: str, results: list[str]) -> bool | None:
 
 
 EXAMPLES = [Path(__file__).parent.parent / "derive" / "examples" / "backprop.toml"]
-EXAMPLES += sorted((Path(__file__).parent.parent / "examples").glob("*.toml"))
+EXAMPLES += single(sorted((Path(__file__).parent.parent / "examples").glob("*.toml")))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)

@@ -20,8 +20,9 @@ from derive.render.pieces import SolutionPieces
 from derive.render.templates import render_solution
 from derive.tex.style import Style
 from tests.conftest import tex_running_in
+from tests.sheets import single
 
-EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.toml"))
+EXAMPLES = single(sorted((Path(__file__).parent.parent / "examples").glob("*.toml")))
 HEAD = "\\documentclass{article}\n" + MARK + "\n\\begin{document}\nHead.\n"
 
 

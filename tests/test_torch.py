@@ -15,6 +15,7 @@ import pytest
 import derive
 from derive.exercise.model import Spec, Training
 from derive.terms.symbols import LOSS, Partial, Stat, Sym, Updated, bias
+from tests.sheets import single
 
 torch = pytest.importorskip("torch")
 
@@ -65,7 +66,7 @@ def _cases(kind: str) -> list[tuple[Path, int]]:
     """(example, part number) of every part of ``kind`` in the examples."""
     return [
         (path, part.number)
-        for path in sorted(EXAMPLES.glob("*.toml"))
+        for path in single(sorted(EXAMPLES.glob("*.toml")))
         for part in derive.load_spec(path).parts
         # PyTorch does not round as a student does: the float twin checks the student policy.
         if part.kind.name == kind and derive.load_spec(path).sheet.rounding == "exact"

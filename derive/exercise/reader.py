@@ -45,6 +45,14 @@ which arrays and inline tables are open this many levels deep (a spec needs 3)."
 def load_spec(path: str | Path, kinds: Kinds) -> Spec:
     """Read and validate a spec file (its parts of the ``kinds`` given); raises :class:`SpecError`
     naming the field on bad input."""
+    text, folder = read_file(path)
+    path = Path(path)
+    return parse_spec(text, kinds, name=path.stem, source=str(path), folder=folder)
+
+
+def read_file(path: str | Path) -> tuple[str, Path]:
+    """A spec file's text and its folder (resolved), read only if it is a regular file of bounded size
+    whose stem can name the output files; raises :class:`SpecError` otherwise."""
     expect(path, (str, os.PathLike), "load_spec: path", "a file path (str or Path)")
     path = Path(path)
     if (trouble := name_problem(path.stem)) is not None:  # checked before reading: the stem names the outputs
@@ -62,7 +70,7 @@ def load_spec(path: str | Path, kinds: Kinds) -> Spec:
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise SpecError("", f"cannot read the spec: {reason}", source=str(path)) from None
-    return parse_spec(text, kinds, name=path.stem, source=str(path), folder=folder)
+    return text, folder
 
 
 def example_path() -> Path:
@@ -85,6 +93,12 @@ def parse_spec(
     if (trouble := name_problem(name)) is not None:
         # The name is the stem of every output file: a path in it would write outside the output folder.
         raise SpecError("name", trouble, source=source)
+    data = toml_data(text, source)
+    return _Reader(text, source, folder).spec(data, name, kinds)
+
+
+def toml_data(text: str, source: str) -> dict[str, Any]:
+    """The tables of spec TOML ``text``, or one SpecError giving the line of a syntax error."""
     try:
         data = tomllib.loads(text.removeprefix("\ufeff"), parse_float=Decimal)
     except tomllib.TOMLDecodeError as error:
@@ -103,7 +117,7 @@ def parse_spec(
         digits = f"a whole number of thousands of digits; numbers have at most {MAX_DIGITS} digits"
         message = digits if long else str(error)
         raise SpecError("", message.splitlines()[0], line=line, source=source) from None
-    return _Reader(text, source, folder).spec(data, name, kinds)
+    return data
 
 
 def _deep_line(text: str) -> int | None:
@@ -205,6 +219,10 @@ class _Reader(PartReader):
         """(quantity, name) of the names that take a letter only some parts write (θ, t, s, p)."""
 
     def spec(self, data: dict[str, object], name: str, kinds: Kinds) -> Spec:
+        if "exercises" in data:  # a sheet of several exercises is read a level above (exercise.several)
+            raise self.fail(
+                ["exercises"], "a sheet of several exercises: load it with load_sheet (derive sheet builds it)"
+            )
         root = self.table([], data, ROOT_KEYS)
         if "parts" not in root:
             raise self.fail(["parts"], "missing: the spec needs a [parts] section")

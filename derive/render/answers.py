@@ -17,6 +17,7 @@ from typing import Any
 
 import sympy as sp
 
+from derive.exercise.exercises import key_prefix
 from derive.maths.steps import Solution
 from derive.terms.formula import (
     Apply,
@@ -48,41 +49,42 @@ VERSION = 1
 """The answers document's version: 1 added ``format``, ``version`` and each quantity's ``asked`` and ``tolerance``."""
 
 
-def formula_text(node: Node) -> str:
-    """The formula over earlier quantities, as a SymPy expression string in their identifiers.
+def formula_text(node: Node, prefix: str = "") -> str:
+    """The formula over earlier quantities, as a SymPy expression string in their identifiers (their
+    keys after ``prefix``: an exercise's ``e2.`` on a sheet of several).
 
     Written directly from the tree (every operation bracketed): building SymPy objects only to
     print them cost more than all the rest of the answers.
     """
     if isinstance(node, Ref):
-        return identifier(node.q.key)
+        return identifier(prefix + node.q.key)
     if isinstance(node, Num):
         return f"({number_text(node.value)})"
     if isinstance(node, Sum):
-        return "(" + " + ".join(formula_text(t) for t in node.terms) + ")"
+        return "(" + " + ".join(formula_text(t, prefix) for t in node.terms) + ")"
     if isinstance(node, Product):
-        return "(" + "*".join(formula_text(f) for f in node.factors) + ")"
+        return "(" + "*".join(formula_text(f, prefix) for f in node.factors) + ")"
     if isinstance(node, Difference):
-        return f"({formula_text(node.left)} - {formula_text(node.right)})"
+        return f"({formula_text(node.left, prefix)} - {formula_text(node.right, prefix)})"
     if isinstance(node, Power):
-        return f"({formula_text(node.base)}**{node.exponent})"
+        return f"({formula_text(node.base, prefix)}**{node.exponent})"
     if isinstance(node, Negate):
-        return f"(-{formula_text(node.arg)})"
+        return f"(-{formula_text(node.arg, prefix)})"
     if isinstance(node, Quotient):
-        return f"({formula_text(node.num)}/{formula_text(node.den)})"
+        return f"({formula_text(node.num, prefix)}/{formula_text(node.den, prefix)})"
     if isinstance(node, Log):
-        return f"log({formula_text(node.arg)})"
+        return f"log({formula_text(node.arg, prefix)})"
     if isinstance(node, Sqrt):
-        return f"sqrt({formula_text(node.arg)})"
+        return f"sqrt({formula_text(node.arg, prefix)})"
     if isinstance(node, Apply):
-        return _rule_text(node.function.rule).replace(_ARG, formula_text(node.arg))
+        return _rule_text(node.function.rule).replace(_ARG, formula_text(node.arg, prefix))
     if isinstance(node, Slope):
-        return _rule_text(node.rule).replace(_ARG, formula_text(node.arg))
+        return _rule_text(node.rule).replace(_ARG, formula_text(node.arg, prefix))
     if isinstance(node, Rule):
         names = [sp.Symbol(f"_a{i}") for i in range(len(node.args))]
         text = sp.sstr(node.rule(*names))
         for name, arg in zip(names, node.args, strict=True):
-            text = text.replace(str(name), f"({formula_text(arg)})")
+            text = text.replace(str(name), f"({formula_text(arg, prefix)})")
         return text
     raise TypeError(f"no answer form for formula node {type(node).__name__}")
 
@@ -121,31 +123,34 @@ def _tolerance(number: Decimal | None) -> float | None:
 
 
 def entry(
-    q: Quantity, part: int | None, places: int, printer: Printer | None = None, asked: bool = False
+    q: Quantity, part: int | None, places: int, printer: Printer | None = None, asked: bool = False, prefix: str = ""
 ) -> dict[str, Any]:
     """A quantity's answer; ``printer`` writes its symbol in the sheet's notation (a decimal point always):
-    a printer of names (``printer.but(substitute=False, oriented=False)``), made once for all entries."""
+    a printer of names (``printer.but(substitute=False, oriented=False)``), made once for all entries;
+    ``prefix`` leads its key and those it uses (an exercise's ``e2.`` on a sheet of several)."""
     names = printer or Printer().but(substitute=False, oriented=False)
     short = is_exact(q.exact) and small(q.exact, EXACT_NODES)
     text, number = written(q.approx, places)  # the decimal and the number it shows, worked out once
     return {
-        "name": q.key,
-        "id": identifier(q.key),
+        "name": prefix + q.key,
+        "id": identifier(prefix + q.key),
         "part": part,
         "symbol": names.doprint(q.symbol),
         "exact": number_text(q.exact, order="none") if short else None,
         "latex": exact_text(q.exact) if short else None,
         "float": float(q.approx) if math.isfinite(float(q.approx)) else None,  # JSON has no ∞
         "decimal": text,
-        "formula": formula_text(q.formula) if q.formula is not None else None,
-        "uses": list(q.uses),
+        "formula": formula_text(q.formula, prefix) if q.formula is not None else None,
+        "uses": [prefix + key for key in q.uses],
         "asked": asked,
         "tolerance": _tolerance(number),
     }
 
 
-def answers(solution: Solution, places: int) -> dict[str, Any]:
-    """The answers document: every quantity once, in the order of the sheet."""
+def answers(solution: Solution, places: int, exercise: int | None = None) -> dict[str, Any]:
+    """The answers document: every quantity once, in the order of the sheet; ``exercise``: the
+    solution's number on a sheet of several, which prefixes its keys (``e2.p3.L``) and marks its
+    quantities (:func:`derive.render.several.answers_of`)."""
     # Machine-readable: the sheet's names and notation, but a decimal point, whatever the language.
     printer = Style(notation=solution.spec.sheet.notation).printer(solution.spec.network)
     names = printer.but(substitute=False, oriented=False)  # what Printer.symbol makes for each symbol
@@ -156,9 +161,12 @@ def answers(solution: Solution, places: int) -> dict[str, Any]:
         # A part's own decimals, as its sheet shows them (Style.for_part).
         part_places[part.number] = places if part.part.decimals is None else part.part.decimals
         asked |= part.part.kind.asked([q for q in listed if q.scope.number == part.number])
+    prefix = "" if exercise is None else key_prefix(exercise)
     quantities = [
-        entry(q, q.scope.number, part_places.get(q.scope.number, places), names, q.key in asked) for q in listed
+        entry(q, q.scope.number, part_places.get(q.scope.number, places), names, q.key in asked, prefix) for q in listed
     ]
+    if exercise is not None:
+        quantities = [{**q, "exercise": exercise} for q in quantities]
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -238,12 +246,19 @@ CSV_COLUMNS = (
 )
 
 
+EXERCISE_COLUMN = "exercise"
+"""The number of a quantity's exercise: a field and a last column on a sheet of several exercises only."""
+
+
 def answers_csv(solution: Solution, places: int, document: dict[str, Any] | None = None) -> str:
     """The answers as CSV, one row per quantity, for spreadsheets (``uses`` joined by spaces)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in (document or answers(solution, places))["quantities"]:
+    document = document or answers(solution, places)
+    # A sheet of several exercises adds their number as the last column (the others stay where they were).
+    columns = (*CSV_COLUMNS, EXERCISE_COLUMN) if "exercises" in document else CSV_COLUMNS
+    writer.writerow(columns)
+    for row in document["quantities"]:
         cells = {**row, "uses": " ".join(row["uses"]), "asked": str(row["asked"]).lower()}  # as JSON writes it
-        writer.writerow(["" if cells[c] is None else cells[c] for c in CSV_COLUMNS])
+        writer.writerow(["" if cells[c] is None else cells[c] for c in columns])
     return buffer.getvalue()

@@ -16,6 +16,7 @@ from derive.catalog.activations import ACTIVATIONS
 from derive.catalog.circuits import NAME as CIRCUIT_NAME
 from derive.catalog.optimizers import OPTIMIZERS
 from derive.exercise.closed import PATTERN as CLOSED_PATTERN
+from derive.exercise.exercises import MAX_EXERCISES
 from derive.exercise.fields import LOSS_KEYS, MAX_WIDTH
 from derive.exercise.kind import PartKind
 from derive.exercise.parts import COMMON, LIST_LIMITS, MAX_PARTS, NETLESS_COMMON
@@ -30,9 +31,10 @@ from derive.exercise.reader import (
     ROOT_KEYS,
     SHEET_KEYS,
 )
+from derive.exercise.several import _INCLUDED, EXERCISE_KEYS, SHEET_ROOT_KEYS
 from derive.exercise.shapes import Shape
 from derive.kinds import KINDS
-from derive.render.answers import CSV_COLUMNS, FORMAT, VERSION
+from derive.render.answers import CSV_COLUMNS, EXERCISE_COLUMN, FORMAT, VERSION
 from derive.terms.numbers import _NUMBER
 from derive.terms.rounding import POLICIES
 
@@ -325,13 +327,36 @@ def spec_schema() -> Schema:
         "parts": parts(),
     }
     assert tuple(tables) == ROOT_KEYS, "a table of the spec without its schema"
+    # A sheet of several exercises: [sheet], [notation] and [[exercises]], each entry an exercise's
+    # own tables (as the spec's) or an include of a one-exercise spec file.
+    exercise = table(
+        {key: shape for key, shape in EXERCISE_KEYS.items() if key in ("title", "include")},
+        doc="an exercise: its title, and its tables as a spec's or include = a one-exercise spec file",
+    )
+    exercise["properties"].update({key: tables[key] for key in ("notation", "network", "loss", "parts")})
+    assert set(exercise["properties"]) == set(EXERCISE_KEYS), "a key of [[exercises]] without its schema"
+    exercise["oneOf"] = [
+        {"required": ["include"], "propertyNames": {"enum": list(_INCLUDED)}},
+        {"required": ["parts"], "not": {"required": ["include"]}},
+    ]
+    several = {
+        "description": "the sheet's exercises in order (docs/exercises.md)",
+        "type": "array",
+        "minItems": 1,
+        "maxItems": MAX_EXERCISES,
+        "items": exercise,
+    }
     return {
         "$schema": DIALECT,
         "title": "derive exercise spec",
         "description": "A neural-network exercise for derive (derive sheet SPEC.toml): docs/schema.md",
         "type": "object",
-        "properties": tables,
-        "required": ["parts"],  # [network] where a part works on one: the reader says which
+        "properties": {**tables, "exercises": several},
+        # One exercise ([network] where a part works on one: the reader says which), or several.
+        "oneOf": [
+            {"required": ["parts"], "not": {"required": ["exercises"]}},
+            {"required": ["exercises"], "propertyNames": {"enum": list(SHEET_ROOT_KEYS)}},
+        ],
         "additionalProperties": False,
         "definitions": DEFINITIONS,
     }
@@ -360,9 +385,10 @@ QUANTITY: Mapping[str, tuple[Schema, str]] = {
 def answers_schema() -> Schema:
     """The JSON Schema of the answers file (``STEM-answers.json``), version :data:`VERSION`."""
     assert tuple(QUANTITY) == CSV_COLUMNS, "the answers' fields and the CSV's columns differ"
+    fields: Schema = {key: {"description": doc, **schema} for key, (schema, doc) in QUANTITY.items()}
     quantity = {
         "type": "object",
-        "properties": {key: {"description": doc, **schema} for key, (schema, doc) in QUANTITY.items()},
+        "properties": fields,
         "required": list(QUANTITY),
         "additionalProperties": False,
     }
@@ -384,12 +410,29 @@ def answers_schema() -> Schema:
             "description": "every quantity of the sheet once, in the sheet's order",
         },
     }
+    # A sheet of several exercises lists them, and marks each quantity with its exercise's number
+    # (its name and id begin with it: e2.p3.L); a sheet of one has neither.
+    fields[EXERCISE_COLUMN] = {
+        "type": "integer",
+        "minimum": 1,
+        "description": "the exercise it belongs to, on a sheet of several (its name begins e<number>.)",
+    }
+    exercises = {
+        "type": "array",
+        "description": "the sheet's exercises in order, on a sheet of several",
+        "items": {
+            "type": "object",
+            "properties": {"number": {"type": "integer", "minimum": 1}, "title": {"type": "string"}},
+            "required": ["number", "title"],
+            "additionalProperties": False,
+        },
+    }
     return {
         "$schema": DIALECT,
         "title": "derive answers",
         "description": "Every value of a derive sheet (STEM-answers.json): docs/schema.md",
         "type": "object",
-        "properties": document,
+        "properties": {**document, "exercises": exercises},
         "required": list(document),
         "additionalProperties": False,
     }
