@@ -60,7 +60,7 @@ def quiz(example: Solution, example_answers: dict[str, Any]) -> str:
 
 
 def test_every_asked_value_is_a_blank_with_the_answers_files_value_and_tolerance(
-    quiz: str, example_answers: dict[str, Any]
+    quiz: str, example: Solution, example_answers: dict[str, Any]
 ) -> None:
     rows = {row["name"]: row for row in example_answers["quantities"]}
     asked = [row["name"] for row in example_answers["quantities"] if row["asked"]]
@@ -68,7 +68,7 @@ def test_every_asked_value_is_a_blank_with_the_answers_files_value_and_tolerance
     assert found[0].get("type") == "category"
     assert text_of(found[0], "category") == "$course$/top/backprop"
     keys: list[str] = []
-    by_name = layout(derive.solve(derive.load_example()), Style.of(derive.load_example().sheet))
+    by_name = layout(example, Style.of(example.spec.sheet))
     for question in found[1:]:
         assert question.get("type") == "multianswer"
         name = text_of(question, "name")
