@@ -22,7 +22,10 @@ from derive.errors import BudgetError, DeriveError
 from derive.pdf import processes
 
 if TYPE_CHECKING:
+    from derive.maths.steps import Solution
     from derive.pipeline import Built, Options
+    from derive.render.carried import Program
+    from derive.tex.printer import Printer
 
 DISTRIBUTION = "derive-nn"
 """The name derive has on PyPI (``pip install derive-nn``): "derive" there is another project."""
@@ -42,9 +45,12 @@ commands:
   derive watch SPEC.toml [-o DIR]   build, then rebuild on every save and say which values changed
   derive schema [answers] [-o FILE] the JSON Schema of a spec, for an editor to check it while it
                                     is typed (docs/schema.md), or of the answers file
-  derive check SPEC.toml VALUES.csv mark a student's values (rows: answer key, value) right,
-                                    carried (right from their own earlier values) or wrong, and
-                                    name the first wrong step (docs/check.md); 0 when all are right
+  derive check SPEC.toml VALUES.csv mark a student's values (rows: answer key, value; or a Moodle
+                                    quiz's responses export) right, carried (right from their own
+                                    earlier values) or wrong, and name the first wrong step
+                                    (docs/check.md); 0 when all are right
+  derive moodle SPEC.toml [-o DIR]  write SPEC-moodle.xml: a Moodle Cloze question per part, the
+                                    worked solution as feedback (docs/moodle.md)
 
 exit status: 0 done, 2 bad spec, 3 verification failed, 4 LaTeX failed, 5 no TeX installed
 (the .tex and answers files are still written), 6 over --max-seconds or --max-memory;
@@ -177,10 +183,33 @@ def parser() -> argparse.ArgumentParser:
         " asked value is given and right, 1 otherwise, 2 for a bad spec or values file.",
     )
     check.add_argument("spec", type=Path, metavar="SPEC", help="the exercise spec (TOML)")
-    check.add_argument("values", type=Path, metavar="VALUES", help="the student's values (CSV: key, value)")
+    check.add_argument(
+        "values",
+        type=Path,
+        metavar="VALUES",
+        help="the student's values (CSV: key, value), or a Moodle responses export",
+    )
     check.add_argument(
         "--decimals", type=int, metavar="N", help="places of decimals the sheet shows (default: the spec's)"
     )
+    check.add_argument(
+        "--row", type=int, metavar="N", help="a Moodle export: mark only its N-th attempt (default: every one)"
+    )
+    moodle = commands.add_parser(
+        "moodle",
+        help="write a spec's Moodle XML: a Cloze question per part",
+        description="Write SPEC-moodle.xml in DIR: a Moodle Cloze question for each part of SPEC, a numerical"
+        " blank per value it asks for (the tolerance: half a unit of the last place shown), the network's"
+        " drawing, the worked solution as general feedback. Import it in Moodle: Question bank → Import →"
+        " Moodle XML format (docs/moodle.md).",
+    )
+    moodle.add_argument("spec", type=Path, metavar="SPEC", help="the exercise spec (TOML)")
+    moodle.add_argument(
+        "-o", "--output", type=Path, default=Path("output"), metavar="DIR", help="folder for the XML (default: output)"
+    )
+    moodle.add_argument("--decimals", type=int, metavar="N", help="places of decimals (default: the spec's)")
+    moodle.add_argument("--language", choices=sorted(LANGUAGES), help="language (default: the spec's)")
+    moodle.add_argument("--no-drawing", action="store_true", help="leave the network's drawing out (no TeX run)")
     return main
 
 
@@ -242,12 +271,15 @@ def _schema(which: str, output: Path | None) -> int:
     return 0
 
 
-def _check(spec_path: Path, values: Path, decimals: int | None) -> int:
+def _check(spec_path: Path, values: Path, decimals: int | None, row: int | None = None) -> int:
     """``derive check``: a student's values marked with error carried forward, one line each, then
-    the first wrong step; the exit status (0: every asked value given and right)."""
+    the first wrong step; the exit status (0: every asked value given and right). A Moodle responses
+    export is marked attempt by attempt (``row``: only that one)."""
     from derive.library import solve
+    from derive.moodle.cloze import blanks, layout
+    from derive.moodle.responses import Attempt, is_responses, read_attempts
     from derive.pipeline import Options, load_spec, sized
-    from derive.render.carried import CARRIED, MISSING, RIGHT, WRONG, Program, read_entered
+    from derive.render.carried import Program, read_entered
     from derive.tex.style import Style
 
     try:
@@ -257,7 +289,19 @@ def _check(spec_path: Path, values: Path, decimals: int | None) -> int:
         program = Program.of(solution, style.places)
         try:
             text = values.read_text(encoding="utf-8-sig")
-            entered = read_entered(text, program)
+            if is_responses(text):
+                answers = {
+                    b.key: (float(b.answer), float(b.tolerance))
+                    for found in blanks(solution, style).values()
+                    for b in found
+                }
+                attempts = read_attempts(text, layout(solution, style), answers)
+                if row is not None and not 1 <= row <= len(attempts):
+                    raise ValueError(f"--row {row}: the export has {len(attempts)} attempts")
+            else:
+                if row is not None:
+                    raise ValueError("--row is for a Moodle responses export, not a file of keys and values")
+                attempts = [Attempt(1, "", read_entered(text, program))]
         except (OSError, UnicodeDecodeError, ValueError) as error:
             problem = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
             print(f"derive: error: {values}: {problem}", file=sys.stderr)
@@ -268,8 +312,23 @@ def _check(spec_path: Path, values: Path, decimals: int | None) -> int:
     except ValueError as error:  # --decimals out of range
         print(f"derive: error: --{str(error).replace('_', '-')}", file=sys.stderr)
         return 2
+    status = 0
+    for attempt in attempts:
+        if row is not None and attempt.row != row:
+            continue
+        if attempt.student:
+            print(f"== {attempt.row}: {attempt.student}")
+        for note in attempt.skipped:
+            print(f"derive: warning: {attempt.student or values}: {note}", file=sys.stderr)
+        status = max(status, _marked(program, attempt.entered, solution, style.printer(spec.network)))
+    return status
+
+
+def _marked(program: Program, entered: dict[str, float], solution: Solution, printer: Printer) -> int:
+    """One student's marks, the first wrong step and the counts; 0 when every asked value is right."""
+    from derive.render.carried import CARRIED, MISSING, RIGHT, WRONG
+
     marks = program.mark(entered)
-    printer = style.printer(spec.network)
     width = max(len(m.key) for m in marks)
     for m in marks:
         line = f"{m.key:{width}}  {m.status}"
@@ -286,6 +345,39 @@ def _check(spec_path: Path, values: Path, decimals: int | None) -> int:
     return 0 if counts[RIGHT] == len(marks) else 1
 
 
+def _moodle(args: argparse.Namespace) -> int:
+    """``derive moodle``: the spec's Moodle XML, written whole or not at all; a drawing that cannot be
+    made (no TeX) is left out with a warning."""
+    from derive.library import solve
+    from derive.moodle.drawing import network_picture
+    from derive.moodle.quiz import moodle_quiz
+    from derive.output import write_all
+    from derive.pipeline import Options, load_spec, sized
+    from derive.tex.style import Style
+
+    try:
+        spec = sized(load_spec(args.spec), Options(decimals=args.decimals, language=args.language, pdf=False))
+        style = Style.of(spec.sheet, args.decimals, args.language)
+        solution = solve(spec)
+        picture, warning = (None, None) if args.no_drawing else network_picture(solution, style)
+        text = moodle_quiz(solution, style, picture)
+        files = write_all(args.output, {f"{spec.name}-moodle.xml": text.encode()})
+    except DeriveError as error:
+        print(f"derive: error: {error}", file=sys.stderr)
+        return error.exit_status
+    except ValueError as error:  # --decimals out of range
+        print(f"derive: error: --{str(error).replace('_', '-')}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"derive: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+    for path in files:
+        print(path)
+    if warning:
+        print(f"derive: warning: {warning}", file=sys.stderr)
+    return 0
+
+
 def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
     from derive.pdf.formats import default_cache
     from derive.pipeline import Options
@@ -299,7 +391,9 @@ def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
     if args.command == "schema":
         return _schema(args.which, args.output)
     if args.command == "check":
-        return _check(args.spec, args.values, args.decimals)
+        return _check(args.spec, args.values, args.decimals, args.row)
+    if args.command == "moodle":
+        return _moodle(args)
     try:
         if args.command == "example":
             specs = [args.spec]

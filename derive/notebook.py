@@ -12,6 +12,7 @@ and exports (nbconvert's PDF) that prefer it.
 from __future__ import annotations
 
 import functools
+import html
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -28,6 +29,8 @@ from derive.tex.style import DEFAULT, Style
 
 FORMS = ("markdown", "latex")
 """The formats of IPython's display protocol a value is shown in (``_repr_markdown_``, ``_repr_latex_``)."""
+HTML = "html"
+"""One more form, for pages whose MathJax typesets \\[…\\] in HTML (a Moodle question's feedback)."""
 
 HINT = "solution.part(n)"
 """The code the overview of a solution points to for one part's worked steps."""
@@ -42,12 +45,13 @@ def markdown_text(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _catalogue(style: Style, form: str) -> tuple[Words, Any]:
+def catalogue(style: Style, form: str) -> tuple[Words, Any]:
     """``say`` and ``t`` of the language catalogue, its plain text escaped for ``form``."""
     env = environment(style=style)
-    if form == "markdown":
+    if form in ("markdown", HTML):
         # An overlay with its own globals: the sheets' environment (cached and shared) is left as it is.
-        env = env.overlay(finalize=finalizer(markdown_text), cache_size=0)
+        # HTML: a page escapes each message whole (Page), so the plain text inside stays as it is.
+        env = env.overlay(finalize=finalizer(markdown_text if form == "markdown" else str), cache_size=0)
         env.globals = dict(env.globals)
         env.globals["t"] = env.get_template(f"lang/{style.language}.tex.j2").module
         env.globals["say"] = Words(env, style.language)
@@ -60,7 +64,7 @@ def _dollars(caller: Callable[[], str]) -> Markup:
     return Markup("$" + str(caller()) + "$")
 
 
-class _Page:
+class Page:
     """The display being written: paragraphs of words and displays of maths, in one of ``FORMS``."""
 
     def __init__(self, form: str) -> None:
@@ -68,20 +72,35 @@ class _Page:
         self.blocks: list[str] = []
 
     def heading(self, text: str) -> None:
+        if self.form == HTML:
+            self.blocks.append(f"<h4>{html.escape(str(text), quote=False)}</h4>")
+            return
         self.blocks.append(f"#### {text}" if self.form == "markdown" else rf"\textbf{{{text}}}\par")
 
     def title(self, text: str) -> None:
+        if self.form == HTML:
+            self.blocks.append(f"<p><strong>{html.escape(str(text), quote=False)}</strong></p>")
+            return
         self.blocks.append(f"**{text}**" if self.form == "markdown" else rf"\medskip\noindent\textbf{{{text}}}\par")
 
     def label(self, text: str) -> None:
+        if self.form == HTML:
+            self.blocks.append(f"<p><em>{html.escape(str(text), quote=False)}</em></p>")
+            return
         self.blocks.append(f"*{text}*" if self.form == "markdown" else rf"\noindent\textit{{{text}}}\par")
 
     def line(self, text: str) -> None:
+        if self.form == HTML:
+            self.blocks.append(f"<p>{html.escape(str(text), quote=False)}</p>")
+            return
         self.blocks.append(text if self.form == "markdown" else rf"\noindent {text}\par")
 
     def maths(self, body: str, environment: str = "aligned") -> None:
         """One display; no blank line inside (a blank line would end the maths in Markdown)."""
         inner = f"\\begin{{{environment}}}\n{body}\n\\end{{{environment}}}"
+        if self.form == HTML:  # MathJax reads the page's text: & and < are entities in the HTML
+            self.blocks.append(f"<p>\\[{html.escape(inner, quote=False)}\\]</p>")
+            return
         self.blocks.append(f"$$\n{inner}\n$$" if self.form == "markdown" else f"\\[\n{inner}\n\\]")
 
     def text(self) -> str:
@@ -103,7 +122,7 @@ def _cell(cell: dict[str, Any], say: Words) -> str:
     return f"{cell['exact']}" + (rf"\; {cell['decimal']}" if cell["decimal"] else "")
 
 
-def _step(page: _Page, step: dict[str, Any], part: dict[str, Any], say: Words, t: Any) -> None:
+def _step(page: Page, step: dict[str, Any], part: dict[str, Any], say: Words, t: Any) -> None:
     """One step of the template context as notebook maths; what a notebook cannot draw (a diagram,
     a plot) or what is words only (a finding) is left to the sheet."""
     kind = step["type"]
@@ -143,21 +162,26 @@ def _step(page: _Page, step: dict[str, Any], part: dict[str, Any], say: Words, t
         page.maths(f"\\begin{{array}}{{{columns}}}\n" + "\n".join(lines) + "\n\\end{array}", "gathered")
 
 
-def part_display(solved: PartSolution, form: str) -> str | None:
-    """A part's worked steps under its headings, as its sheet shows them (its spec's style); None for
-    a part that knows no spec (made by hand)."""
+def part_display(solved: PartSolution, form: str, style: Style | None = None) -> str | None:
+    """A part's worked steps under its headings, as its sheet shows them (its spec's style, or the
+    sheet's ``style`` a build chose); None for a part that knows no spec (made by hand)."""
     spec = solved.spec
     if spec is None:
         return None
-    style = Style.of(spec.sheet).for_part(solved.part)
-    say, t = _catalogue(style, form)
-    part = part_context(solved, style, spec)
-    page = _Page(form)
+    style = (style or Style.of(spec.sheet)).for_part(solved.part)
+    return worked(part_context(solved, style, spec), style, form)
+
+
+def worked(part: dict[str, Any], style: Style, form: str) -> str:
+    """A part's worked steps under its headings from its template context (:func:`part_context`,
+    printed in the part's ``style``), in ``form``: Markdown, LaTeX or HTML."""
+    say, t = catalogue(style, form)
+    page = Page(form)
     page.heading(str(t.part_heading(part)))
     # A title's maths (math() in the catalogue): $…$ in Markdown, the sheet's \(…\) in LaTeX.
     math = [_dollars] if form == "markdown" else []
     for section in part["sections"]:
-        steps = _Page(form)
+        steps = Page(form)
         if section["key"] == "givens":
             steps.maths(",\\\\\n".join(_items(line) for line in section["lines"]), "gathered")
         else:
@@ -176,10 +200,10 @@ def solution_display(solution: Solution, form: str) -> str:
     """A short overview: the sheet's title, each part's heading and how many values it shows, and the
     call that shows one part's worked steps (a whole solution's steps would fill pages)."""
     style = Style.of(solution.spec.sheet)
-    t = _catalogue(style, form)[1]
+    t = catalogue(style, form)[1]
     plain = markdown_text if form == "markdown" else escape
     code = f"`{HINT}`" if form == "markdown" else rf"\texttt{{{escape(HINT)}}}"
-    page = _Page(form)
+    page = Page(form)
     page.heading(plain(solution.spec.sheet.title))
     items = []
     for solved in solution.parts:
@@ -197,7 +221,7 @@ def quantity_display(quantity: Quantity, form: str) -> str:
     """symbol = formula = numbers substituted = value, the line a sheet writes for it (in derive's
     standard notation and four places: a quantity alone does not know its sheet)."""
     rows, _ = line_context(quantity, DEFAULT.printer())
-    page = _Page(form)
+    page = Page(form)
     page.maths(" \\\\\n".join(_rows(rows)))
     return page.text()
 

@@ -22,6 +22,7 @@ ORDER = (
     "schema",  # the JSON Schemas of the spec and the answers, made from the reader's declarations
     "notebook",  # the Jupyter display: the template context as notebook maths
     "pdf",  # stage 5: LaTeX → PDF
+    "moodle",  # Moodle XML from a verified solution (its drawing made by TeX), and a quiz's responses read back
     "output",  # the files of a build, replaced all or nothing
     "budget",  # the time and memory a build may take, stage by stage
     "pipeline",  # the table of contents
