@@ -18,6 +18,7 @@ from derive.catalog.optimizers import OPTIMIZERS
 from derive.exercise.closed import PATTERN as CLOSED_PATTERN
 from derive.exercise.fields import LOSS_KEYS, MAX_WIDTH
 from derive.exercise.kind import PartKind
+from derive.exercise.marks import EXAM_KEYS, LENGTH, MAX_POINTS
 from derive.exercise.parts import COMMON, LIST_LIMITS, MAX_PARTS, NETLESS_COMMON
 from derive.exercise.reader import (
     _LAYER_KEYS,
@@ -43,6 +44,8 @@ NUMBER_PATTERN = f"{_NUMBER.pattern}|{CLOSED_PATTERN}"
 such as "sqrt(2)/2" (whose functions, size and value the reader checks)."""
 DECAY_RATES = ("beta", "beta1", "beta2", "rho")
 """Hyperparameters below 1 (the reader refuses a decay rate of 1 or more)."""
+LENGTH_PATTERN = f"^{LENGTH.pattern}$"
+"""A length as the reader takes it ("6cm"; whether it is within bounds, the reader says)."""
 ENTRY = r"w *[0-9]+ *\[ *[0-9]+ *, *[0-9]+ *\]|b *[0-9]+( *\[ *[0-9]+ *\])?"
 """A parameter entry as the reader takes it (spaces anywhere): w1[1,2], b2[1], b2 (a shared bias)."""
 
@@ -240,6 +243,13 @@ def value(shape: Shape, most: int | None = None) -> Schema:
             "additionalProperties": False,
         }
         return _doc(neuron, doc)
+    if tag == "points":
+        return _doc({"type": "number", "exclusiveMinimum": 0, "maximum": shape.high, "multipleOf": 0.5}, doc)
+    if tag == "splits":
+        points = {"type": "number", "minimum": 0, "maximum": MAX_POINTS, "multipleOf": 0.5}
+        return _doc({"type": "array", "minItems": 1, "maxItems": shape.high, "items": points}, doc)
+    if tag == "length":
+        return _doc({"type": "string", "pattern": LENGTH_PATTERN}, doc)
     raise KeyError(f"no schema for the shape {tag!r}")  # a new tag needs its schema here
 
 
@@ -323,6 +333,7 @@ def spec_schema() -> Schema:
         "network": network,
         "loss": loss,
         "parts": parts(),
+        "exam": table(EXAM_KEYS, doc="the exam layout (derive exam): its formula sheet, time and instructions"),
     }
     assert tuple(tables) == ROOT_KEYS, "a table of the spec without its schema"
     return {
