@@ -364,6 +364,10 @@ QUANTITY: Mapping[str, tuple[Schema, str]] = {
         {"type": ["number", "null"], "minimum": 0},
         "half a unit in the decimal's last place: an answer this close rounds as the sheet does",
     ),
+    "points": (
+        {"type": ["number", "null"], "exclusiveMinimum": 0, "multipleOf": 0.5},
+        "the points of its part (null: the sheet gives no points, or it is a given of the network)",
+    ),
 }
 """Each quantity's fields in the answers file, in their order there (and in the CSV's columns)."""
 
@@ -389,6 +393,32 @@ def answers_schema() -> Schema:
             "description": "student: each computed value is rounded to decimals as computed (exact: the rounded value)",
         },
         "note": {"type": "string", "description": "how to read exact and formula"},
+        "points": {
+            "type": ["number", "null"],
+            "minimum": 0,
+            "multipleOf": 0.5,
+            "description": "the sheet's points in total (null: the sheet gives no points)",
+        },
+        "parts": {
+            "type": "array",
+            "description": "each part, in order, with its points",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "part": {"type": "integer", "minimum": 1, "description": "its number"},
+                    "kind": {"type": "string", "description": "its kind"},
+                    "title": {"type": "string", "description": "its title (empty: none)"},
+                    "points": {
+                        "type": ["number", "null"],
+                        "exclusiveMinimum": 0,
+                        "multipleOf": 0.5,
+                        "description": "what it is worth (null: no points)",
+                    },
+                },
+                "required": ["part", "kind", "title", "points"],
+                "additionalProperties": False,
+            },
+        },
         "quantities": {
             "type": "array",
             "items": quantity,
