@@ -18,7 +18,7 @@ from derive.cli import main
 from derive.errors import SpecError
 from derive.pipeline import Options, build_sheet, parse_spec
 from derive.render.answers import answers
-from derive.render.exam import formula_sheet, records
+from derive.render.exam import formula_sheet, marking_context, records
 from derive.render.marking import asked, evenly, marked_steps, split
 from derive.tex.style import Style
 from tests.test_cli import text_of
@@ -252,3 +252,43 @@ def test_a_sheet_without_points_has_no_points_table(tmp_path: Path) -> None:
     assert "points)" not in exercise and "Total" not in exercise
     document = json.loads((tmp_path / "plain-answers.json").read_text(encoding="utf-8"))
     assert document["points"] is None and all(p["points"] is None for p in document["parts"])
+
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_kind_marks_its_steps_and_the_marks_add_up(path: Path) -> None:
+    """Every example (each part given 2.5 points where it has none) in the marking scheme: each part
+    has marked steps, and their points add up to the part's."""
+    text = path.read_text(encoding="utf-8")
+    if "points =" not in text:
+        text = re.sub(r"^\[\[parts\]\][^\n]*$", lambda m: m.group(0) + "\npoints = 2.5", text, flags=re.M)
+    spec = parse_spec(text, name=path.stem)
+    solution = derive.solve(spec)
+    context = marking_context(solution, Style.of(spec.sheet))
+    for part, given in zip(context["parts"], spec.parts, strict=True):
+        assert not part["unmarked"], (path.stem, part["number"])
+        marks = [
+            Decimal(str(step["marks"]["value"]).replace("{,}", "."))
+            for section in part["sections"]
+            for step in section["steps"]
+            if step.get("marks")
+        ]
+        assert sum(marks) == Decimal(str(float(given.points))), (path.stem, part["number"], marks)  # type: ignore[arg-type]
+
+
+def test_the_schema_takes_points_as_the_reader_does() -> None:
+    import tomllib
+
+    import jsonschema
+
+    from derive.schema.generate import spec_schema
+
+    validator = jsonschema.Draft7Validator(spec_schema())
+    data = tomllib.loads(EXAM.read_text(encoding="utf-8"))
+    assert list(validator.iter_errors(data)) == []
+    for key, value in (("points", 2.25), ("points", 0), ("split", [4.25, 4.25]), ("space", "6 furlongs")):
+        bad = tomllib.loads(EXAM.read_text(encoding="utf-8"))
+        bad["parts"][4][key] = value
+        assert list(validator.iter_errors(bad)), (key, value)
