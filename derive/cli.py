@@ -42,6 +42,9 @@ commands:
                                     start your own, --list names every example
   derive sheet A.toml B.toml        several specs, or every *.toml in a FOLDER, each under its
   derive sheet FOLDER               own name
+  derive exam SPEC.toml [-o DIR]    build SPEC-exam.pdf (a cover page, the questions with space for
+                                    the answers) and SPEC-marking.pdf (the solution with points per
+                                    step) and their .tex sources; every part needs points (docs/exam.md)
   derive watch SPEC.toml [-o DIR]   build, then rebuild on every save and say which values changed
   derive schema [answers] [-o FILE] the JSON Schema of a spec, for an editor to check it while it
                                     is typed (docs/schema.md), or of the answers file
@@ -146,6 +149,16 @@ def parser() -> argparse.ArgumentParser:
         "spec", type=Path, nargs="+", metavar="SPEC", help="an exercise spec (TOML), or a folder of them"
     )
     common(sheet)
+    exam = commands.add_parser(
+        "exam",
+        help="build the exam and its marking scheme of a spec",
+        description="Build SPEC-exam.pdf (a cover page with name, student ID and signature fields, the"
+        " instructions and the points table; each part's question with space for its answer; the formula"
+        " sheet where [exam] asks for one) and SPEC-marking.pdf (the worked solution with the points of"
+        " each step), with their .tex sources. Every part of SPEC needs its points.",
+    )
+    exam.add_argument("spec", type=Path, metavar="SPEC", help="the exercise spec (TOML)")
+    common(exam)
     watch = commands.add_parser(
         "watch",
         help="rebuild a spec's sheets on every save",
@@ -398,7 +411,7 @@ def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
         if args.command == "example":
             specs = [args.spec]
         else:
-            specs = spec_files([args.spec] if args.command == "watch" else args.spec)
+            specs = spec_files([args.spec] if args.command in ("watch", "exam") else args.spec)
     except ValueError as error:
         print(f"derive: error: {error}", file=sys.stderr)
         return 2
@@ -414,6 +427,7 @@ def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
             max_seconds=args.max_seconds,
             templates=tuple(args.templates),
             logo_from=tuple(args.logo_from),
+            exam=args.command == "exam",
             formats=None if args.no_cache or args.no_format_cache else default_cache(),
             compiled=None if args.no_cache else default_cache().parent / "templates",
         )

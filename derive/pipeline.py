@@ -27,6 +27,7 @@ from derive.render import sealed
 from derive.render.answers import answers, answers_csv, answers_json
 from derive.render.checkpage import check_page
 from derive.render.context import Context, sheet_context
+from derive.render.exam import exam_context, marking_context, render_document
 from derive.render.fragments import fragments, value_macros
 from derive.render.pieces import SolutionPieces
 from derive.render.reproduce import Redone
@@ -66,6 +67,9 @@ class Options:
     logo_from: tuple[Path, ...] = ()
     """Folders a logo may also come from, besides the spec file's own folder (and below): a spec
     given as text (:func:`parse_spec`) has no folder, so its logo needs one of these."""
+    exam: bool = False
+    """Build the exam and its marking scheme (``STEM-exam``, ``STEM-marking``: .tex and PDF) instead of
+    the two sheets, as ``derive exam`` does (docs/exam.md); every part needs its points."""
 
     def __post_init__(self) -> None:
         # Checked and converted here, before any work: a str path is a path (not a folder per letter),
@@ -77,8 +81,9 @@ class Options:
             object.__setattr__(self, name, None if value is None else Path(value))
         for name in ("templates", "logo_from"):
             object.__setattr__(self, name, folders(name, getattr(self, name)))
-        if not isinstance(self.pdf, bool):
-            raise TypeError(f"pdf: expected True or False, not {type(self.pdf).__name__}")
+        for flag in ("pdf", "exam"):
+            if not isinstance(getattr(self, flag), bool):
+                raise TypeError(f"{flag}: expected True or False, not {type(getattr(self, flag)).__name__}")
         if self.language is not None and self.language not in LANGUAGES:
             raise ValueError(f"language: expected one of {', '.join(LANGUAGES)}, found {self.language!r}")
         for name, valid in (("paper", PAPERS), ("engine", ENGINES)):
@@ -163,6 +168,8 @@ def build_sheet(spec: Spec | Exercises | str | Path, options: Options = Options(
     The Python work runs within ``options.max_seconds`` (:class:`derive.budget.Budget`): its sections
     end before TeX's are cleaned up, so a stop cleans up TeX unhurried."""
     expect(options, Options, "build_sheet: options", "a derive.Options")
+    if options.exam:
+        return build_exam(spec, options)
     budget = Budget(options.max_seconds)
     with budget:
         sheet = accepted(spec)  # TOML (or a model built in Python) → validated model: a sheet of exercises
@@ -253,6 +260,47 @@ def build_exercises(sheet: Exercises, options: Options, budget: Budget) -> Built
         Redone(sum(r.lines for r in redone), failed),
         tuple(e.solution for e in solved),
     )
+
+
+def build_exam(spec: Spec | Exercises | str | Path, options: Options) -> Built:
+    """The exam and its marking scheme (:attr:`Options.exam`), both from the verified solution: the
+    parts are derived and checked by the gate before either is rendered (the exam's answer space
+    grows with what a part asks for). Only these four files are written (no manifest: a sheet build's
+    files in the same folder stay)."""
+    budget = Budget(options.max_seconds)
+    with budget:
+        sheet = accepted(spec)
+        alone = sheet.alone()
+        if alone is None:  # the exam of a sheet of several exercises is not made yet
+            raise SpecError("exercises", "derive exam builds the exam of a sheet of one exercise")
+        spec = sized(alone, options)
+        if spec.parts[0].points is None:  # the reader has made sure that all parts have points, or none
+            raise SpecError("parts[1].points", "missing: an exam needs the points of every part (docs/exam.md)")
+        options, unshared = own_caches(options)
+        style = Style.of(spec.sheet, options.decimals, options.language)
+        logo = logo_file(spec, options.logo_from)
+    with Typesetter(options.pdf, options.timeout, logo, options.formats, spec.sheet.engine) as tex:
+        with budget:
+            derivation = Derivation(spec)
+            sketch = outline(spec, derivation)
+            solve = budget.parts(solver(derivation))
+            solution = Solution(spec, sketch.givens, tuple(map(solve, spec.parts)), sketch.diagram)
+            budget.enter("the verification")
+            report = verify(solution)  # nothing is rendered from a solution the gate has not passed
+            name, texts, contexts = next(iter(logo), ""), {}, {}
+            for kind, context in (("exam", exam_context), ("marking", marking_context)):
+                budget.enter(f"the {kind}")
+                contexts[kind] = context(solution, style, name)
+                texts[kind] = render_document(
+                    kind, contexts[kind], solution, style, options.templates, options.compiled
+                )
+                with budget.shield():
+                    tex.compile(kind, texts[kind])
+        pdfs = tex.pdfs(spec.name)
+    sources = {f"{spec.name}-{kind}.tex": text.encode() for kind, text in texts.items()}
+    files = write_all(options.output_dir, confined({**logo, **sources, **pdfs}))
+    tex.missing()
+    return Built(files, report, solution, unshared + margin_warnings(pdfs), Redone.of(contexts["marking"]["parts"]))
 
 
 def accepted(spec: object) -> Exercises:

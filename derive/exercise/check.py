@@ -19,6 +19,7 @@ from derive.errors import SpecError
 from derive.exercise.closed import bounded, closed_form, is_closed
 from derive.exercise.fields import field_path, kind_of
 from derive.exercise.kind import PartKind, without_network
+from derive.exercise.marks import check_exam, check_part, every_or_none
 from derive.exercise.model import (
     DECIMAL_MARKS,
     ENGINES,
@@ -77,6 +78,7 @@ def check(spec: Spec, where: str = "spec") -> Spec:
     if not isinstance(spec.loss, Loss):
         raise _fail(["loss"], f"expected a derive.catalog.losses.Loss, found {kind_of(spec.loss)}")
     parts = _parts(spec, network)
+    check_exam(_fail, spec.exam)
     if not isinstance(spec.has_loss, bool):
         raise _fail(["has_loss"], f"expected true or false, found {kind_of(spec.has_loss)}")
     if not spec.has_loss and (needy := [p.number for p in parts if p.output is None and p.kind.network]):
@@ -237,6 +239,7 @@ def _parts(spec: Spec, network: Network | None) -> tuple[Part[Any], ...]:
     parts: list[Part[Any]] = []
     for number, part in enumerate(spec.parts, 1):
         parts.append(_part(["parts", number], part, number, spec, network, parts))
+    every_or_none(_fail, parts)
     return tuple(parts)
 
 
@@ -256,6 +259,7 @@ def _part(
         raise _fail([*path, "title"], trouble)
     _whole([*path, "decimals"], part.decimals, 0, 12, optional=True)
     _flag([*path, "exact"], part.exact, optional=True)
+    check_part(_fail, path, part)
     if not kind.network:  # its own parameters only: no sample, no output of a network
         for key, value in (("x", part.sample), ("use_sample_of", part.sample_of), ("of", part.output)):
             if value is not None:

@@ -156,6 +156,12 @@ class Part(Generic[P]):
     """Whether this part shows exact forms, if it says."""
     output: int | None = None
     """A part that differentiates an output ŷ_j (no loss; the seed is 1): its j."""
+    points: sp.Rational | None = None
+    """What the part is worth (a positive multiple of 1/2), or None where the sheet gives no points."""
+    split: tuple[sp.Rational, ...] = ()
+    """The points of each step the marking scheme marks, in order (empty: spread evenly)."""
+    space: sp.Rational | None = None
+    """The exam's answer space after the question, in centimetres (None: from the part's size)."""
 
     def network_and_loss(self, spec: Spec) -> tuple[Network, Loss]:
         """The network and loss the part works with: the spec's, or the changed ones its kind asks for."""
@@ -207,6 +213,18 @@ class Sheet:
 
 
 @dataclass(frozen=True)
+class Exam:
+    """The exam layout's settings (``[exam]``): its formula sheet, its time and its own instructions."""
+
+    formula_sheet: bool = False
+    """Whether the exam ends with the catalogue rules it uses (activations, the loss, the optimizers)."""
+    duration: str = ""
+    """The time allowed, as written ("90 minutes"); empty: not stated."""
+    instructions: str = ""
+    """A further instruction after derive's own (the aids allowed, say); empty: none."""
+
+
+@dataclass(frozen=True)
 class Spec:
     """A validated exercise: the network (None where no part works on one), the loss and the ordered parts."""
 
@@ -220,6 +238,8 @@ class Spec:
     closed_forms: tuple[tuple[sp.Expr, str], ...] = ()
     """The given numbers typed as closed forms ("sqrt(2)/2", "ln(2)") that are not rational, each with
     its text: the exact engine keeps the value, the float engine evaluates the text on its own."""
+    exam: Exam = Exam()
+    """The exam layout's settings (``derive exam``): the defaults unless the spec has ``[exam]``."""
 
     @property
     def net(self) -> Network:

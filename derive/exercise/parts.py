@@ -13,6 +13,7 @@ import sympy as sp
 from derive.catalog.losses import REDUCTIONS
 from derive.exercise.fields import FieldReader, kind_of, shown
 from derive.exercise.kind import PartKind, without_network
+from derive.exercise.marks import PART_KEYS, read_part
 from derive.exercise.model import ONE, Network, Part, Sample, Training, Vector
 from derive.exercise.shapes import Shape, whole
 
@@ -26,9 +27,10 @@ COMMON: Mapping[str, Shape] = {
     "use_sample_of": whole(1, MAX_PARTS - 1, "take x and y from an earlier part, by its number"),
     "decimals": whole(0, 12, "this part's places after the point"),
     "exact": Shape("flag", "show exact forms in this part"),
+    **PART_KEYS,
 }
 """The keys every part may have besides its kind's own (:attr:`PartKind.keys`)."""
-NETLESS_COMMON: Mapping[str, Shape] = {k: COMMON[k] for k in ("kind", "title", "decimals", "exact")}
+NETLESS_COMMON: Mapping[str, Shape] = {k: COMMON[k] for k in ("kind", "title", "decimals", "exact", *PART_KEYS)}
 """The common keys of a part that works on no network (no input sample: that belongs to a network)."""
 DEFAULT_PROBABILITIES = ("0.01", "0.1", "0.5", "0.9", "0.99")
 BATCH_MODES = ("batch", "per_sample")
@@ -95,7 +97,8 @@ class PartReader(FieldReader):
             if isinstance(table.get(key), list):
                 self.most([*path, key], table[key], limit, what)  # type: ignore[arg-type]
         params = kind.read(self, path, table, network, earlier)
-        return Part(number, kind, params, sample, sample_of, title, decimals, exact, output)
+        marks = read_part(self, path, table)
+        return Part(number, kind, params, sample, sample_of, title, decimals, exact, output, **marks)
 
     def netless(
         self,
@@ -118,7 +121,7 @@ class PartReader(FieldReader):
             if isinstance(table.get(key), list):
                 self.most([*path, key], table[key], limit, what)  # type: ignore[arg-type]
         params = kind.read(self, path, table, None, earlier)
-        return Part(number, kind, params, title=title, decimals=decimals, exact=exact)
+        return Part(number, kind, params, title=title, decimals=decimals, exact=exact, **read_part(self, path, table))
 
     def training(
         self,

@@ -22,6 +22,7 @@ from derive.exercise.check import check, expect, name_problem
 from derive.exercise.fields import MAX_WIDTH, kind_of, shown
 from derive.exercise.kind import PartKind
 from derive.exercise.letters import SHARED, clashes
+from derive.exercise.marks import every_or_none, read_exam
 from derive.exercise.model import DECIMAL_MARKS, ENGINES, LANGUAGES, PAPERS, Layer, Network, Part, Sheet, Spec
 from derive.exercise.notation import NAMED, UNIT_LETTERS, Notation, name_latex
 from derive.exercise.parts import MAX_PARTS, PartReader
@@ -140,8 +141,8 @@ def read_data(data: dict[str, object], kinds: Kinds, *, name: str = "exercise", 
     return _Reader("", source, None).spec(data, name, kinds)
 
 
-ROOT_KEYS = ("sheet", "notation", "network", "loss", "parts")
-"""The spec's tables: [sheet], [notation], [network] (its [[network.layers]]), [loss], [[parts]]."""
+ROOT_KEYS = ("sheet", "notation", "network", "loss", "parts", "exam")
+"""The spec's tables: [sheet], [notation], [network] (its [[network.layers]]), [loss], [[parts]], [exam]."""
 LOGO_TYPES = (".pdf", ".png", ".jpg", ".jpeg")
 SHEET_KEYS: Mapping[str, Shape] = {
     "title": Shape("text", "the sheet's title"),
@@ -294,6 +295,7 @@ class _Reader(PartReader):
                         '(only gradients parts with of = "yhat" do without)',
                     )
         self.shared_letters(parts, sheet.notation)
+        every_or_none(self.fail, parts)
         sheet = replace(sheet, typed_decimals=frozenset(self.typed_decimals - self.typed_fractions))
         spec = Spec(
             name=name,
@@ -304,6 +306,8 @@ class _Reader(PartReader):
             has_loss="loss" in root,
             closed_forms=tuple(self.closed_forms.items()),
         )
+        if "exam" in root:
+            spec = replace(spec, exam=read_exam(self, root["exam"]))
         return check(spec)  # what the model promises, as for a model built in Python (a safety net here)
 
     def sheet(self, value: object) -> Sheet:

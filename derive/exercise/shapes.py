@@ -37,6 +37,9 @@ Tag = Literal[
     "state",  # a table of an optimizer's state names (m, v, s, r), each a table of named tensors
     "values",  # a table of variables' values { x = -2, y = 5 }, at most high of them
     "neuron",  # a table { w = [...], x = [...], b = number, activation = one of choices, index_from = 0 or 1 }
+    "points",  # a positive number of points, whole or halves, at most high
+    "splits",  # a list of at most high numbers of points (0 or more, whole or halves)
+    "length",  # a length such as "6cm", "45mm" or "2.5in"
     "tables",  # an array of tables ([[network.layers]], [[parts]]): their keys are declared beside
 ]
 

@@ -45,8 +45,9 @@ from derive.tex.style import Style
 EXACT_NODES = 400
 """Largest closed form (in expression nodes) written out; longer values are given by formula."""
 FORMAT = "derive-answers"
-VERSION = 1
-"""The answers document's version: 1 added ``format``, ``version`` and each quantity's ``asked`` and ``tolerance``."""
+VERSION = 2
+"""The answers document's version: 1 added ``format``, ``version`` and each quantity's ``asked`` and ``tolerance``;
+2 added ``points`` (the sheet's total), ``parts`` (each part's points) and each quantity's ``points`` (its part's)."""
 
 
 def formula_text(node: Node, prefix: str = "") -> str:
@@ -123,7 +124,13 @@ def _tolerance(number: Decimal | None) -> float | None:
 
 
 def entry(
-    q: Quantity, part: int | None, places: int, printer: Printer | None = None, asked: bool = False, prefix: str = ""
+    q: Quantity,
+    part: int | None,
+    places: int,
+    printer: Printer | None = None,
+    asked: bool = False,
+    points: sp.Rational | None = None,
+    prefix: str = "",
 ) -> dict[str, Any]:
     """A quantity's answer; ``printer`` writes its symbol in the sheet's notation (a decimal point always):
     a printer of names (``printer.but(substitute=False, oriented=False)``), made once for all entries;
@@ -144,7 +151,15 @@ def entry(
         "uses": [prefix + key for key in q.uses],
         "asked": asked,
         "tolerance": _tolerance(number),
+        "points": points_number(points),
     }
+
+
+def points_number(points: sp.Rational | None) -> int | float | None:
+    """Points as JSON writes them: 4, 2.5 (halves are exact in binary), or None for no points."""
+    if points is None:
+        return None
+    return int(points) if points.is_Integer else float(points)
 
 
 def answers(solution: Solution, places: int, exercise: int | None = None) -> dict[str, Any]:
@@ -162,11 +177,22 @@ def answers(solution: Solution, places: int, exercise: int | None = None) -> dic
         part_places[part.number] = places if part.part.decimals is None else part.part.decimals
         asked |= part.part.kind.asked([q for q in listed if q.scope.number == part.number])
     prefix = "" if exercise is None else key_prefix(exercise)
+    points: dict[int | None, sp.Rational | None] = {p.number: p.points for p in solution.spec.parts}
     quantities = [
-        entry(q, q.scope.number, part_places.get(q.scope.number, places), names, q.key in asked, prefix) for q in listed
+        entry(
+            q,
+            q.scope.number,
+            part_places.get(q.scope.number, places),
+            names,
+            q.key in asked,
+            points.get(q.scope.number),
+            prefix,
+        )
+        for q in listed
     ]
     if exercise is not None:
         quantities = [{**q, "exercise": exercise} for q in quantities]
+    given = [p.points for p in solution.spec.parts if p.points is not None]
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -177,6 +203,11 @@ def answers(solution: Solution, places: int, exercise: int | None = None) -> dic
         # "student": every computed value is rounded to decimals as computed, exact the rounded value
         "rounding": solution.spec.sheet.rounding,
         "note": "exact is a SymPy expression string (null when too long: then formula, over the ids of uses, is exact)",
+        "points": points_number(sp.Rational(sum(given))) if given else None,
+        "parts": [
+            {"part": p.number, "kind": p.kind.name, "title": p.title, "points": points_number(p.points)}
+            for p in solution.spec.parts
+        ],
         "quantities": quantities,
     }
 
@@ -243,6 +274,7 @@ _SCALARS: dict[type, Callable[[Any], str]] = {
 CSV_COLUMNS = (
     *("name", "id", "part", "symbol", "exact", "latex", "float", "decimal", "formula", "uses"),
     *("asked", "tolerance"),  # new in version 1: at the end, so that the columns before stay where they were
+    "points",  # new in version 2: its part's points
 )
 
 

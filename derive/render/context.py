@@ -9,6 +9,7 @@ from derive.exercise.model import Network, Part, Spec
 from derive.maths.general import MAX_NESTED, input_part, input_symbol, layer_formula, network_formula, unit_formulas
 from derive.maths.network import unit_symbol
 from derive.maths.steps import Circuit, Expanded, Given, PartSolution, Plot, Section, Solution, Step
+from derive.render.points import sheet_points, written
 from derive.render.reproduce import Redone
 from derive.render.step_context import LINE_WIDTH, display_lines, entries, step_context
 from derive.terms.display import Join
@@ -61,6 +62,7 @@ def sheet_context(solution: Solution, style: Style, logo: str = "") -> dict[str,
         "exact": style.exact,
         "student": spec.sheet.rounding == "student",
         "parts": parts,
+        "points": sheet_points(spec, printer),  # the points table (None: no part has points)
         "verification": {
             "checked": sum(1 for _ in solution.quantities()),
             # Whether the sheet works out gradients (checked by finite differences) or only takes them as given.
@@ -232,6 +234,7 @@ def part_context(solved: PartSolution, style: Style, spec: Spec) -> dict[str, An
         "significant": significant(style.places),
         "exact": style.exact,
         "title": part.title,
+        "points": written(part.points, printer),  # None where the sheet gives no points
         # The question speaks of the given network, the working of the one the part works with.
         "question": question_context(part, network, printer if working is network else style.printer(network)),
         "neuron": style.neuron,

@@ -110,7 +110,18 @@ def answers_of(name: str, sheet: Sheet, exercises: Sequence[Exercise], places: i
     document = {key: value for key, value in documents[0].items() if key != "quantities"}
     listed = [{"number": exercise.number, "title": exercise.title} for exercise in exercises]
     quantities = [q for d in documents for q in d["quantities"]]
-    return {**document, "spec": name, "title": sheet.title, "exercises": listed, "quantities": quantities}
+    parts = [{**p, "exercise": e.number} for e, d in zip(exercises, documents, strict=True) for p in d["parts"]]
+    totals = [d["points"] for d in documents]
+    points = sum(totals) if all(total is not None for total in totals) else None  # each exercise's, or none
+    return {
+        **document,
+        "spec": name,
+        "title": sheet.title,
+        "points": points,
+        "parts": parts,
+        "exercises": listed,
+        "quantities": quantities,
+    }
 
 
 def several_outputs(

@@ -19,6 +19,7 @@ from derive.exercise.closed import PATTERN as CLOSED_PATTERN
 from derive.exercise.exercises import MAX_EXERCISES
 from derive.exercise.fields import LOSS_KEYS, MAX_WIDTH
 from derive.exercise.kind import PartKind
+from derive.exercise.marks import EXAM_KEYS, LENGTH, MAX_POINTS
 from derive.exercise.parts import COMMON, LIST_LIMITS, MAX_PARTS, NETLESS_COMMON
 from derive.exercise.reader import (
     _LAYER_KEYS,
@@ -45,6 +46,8 @@ NUMBER_PATTERN = f"{_NUMBER.pattern}|{CLOSED_PATTERN}"
 such as "sqrt(2)/2" (whose functions, size and value the reader checks)."""
 DECAY_RATES = ("beta", "beta1", "beta2", "rho")
 """Hyperparameters below 1 (the reader refuses a decay rate of 1 or more)."""
+LENGTH_PATTERN = f"^{LENGTH.pattern}$"
+"""A length as the reader takes it ("6cm"; whether it is within bounds, the reader says)."""
 ENTRY = r"w *[0-9]+ *\[ *[0-9]+ *, *[0-9]+ *\]|b *[0-9]+( *\[ *[0-9]+ *\])?"
 """A parameter entry as the reader takes it (spaces anywhere): w1[1,2], b2[1], b2 (a shared bias)."""
 
@@ -242,6 +245,13 @@ def value(shape: Shape, most: int | None = None) -> Schema:
             "additionalProperties": False,
         }
         return _doc(neuron, doc)
+    if tag == "points":
+        return _doc({"type": "number", "exclusiveMinimum": 0, "maximum": shape.high, "multipleOf": 0.5}, doc)
+    if tag == "splits":
+        points = {"type": "number", "minimum": 0, "maximum": MAX_POINTS, "multipleOf": 0.5}
+        return _doc({"type": "array", "minItems": 1, "maxItems": shape.high, "items": points}, doc)
+    if tag == "length":
+        return _doc({"type": "string", "pattern": LENGTH_PATTERN}, doc)
     raise KeyError(f"no schema for the shape {tag!r}")  # a new tag needs its schema here
 
 
@@ -325,6 +335,7 @@ def spec_schema() -> Schema:
         "network": network,
         "loss": loss,
         "parts": parts(),
+        "exam": table(EXAM_KEYS, doc="the exam layout (derive exam): its formula sheet, time and instructions"),
     }
     assert tuple(tables) == ROOT_KEYS, "a table of the spec without its schema"
     # A sheet of several exercises: [sheet], [notation] and [[exercises]], each entry an exercise's
@@ -378,6 +389,10 @@ QUANTITY: Mapping[str, tuple[Schema, str]] = {
         {"type": ["number", "null"], "minimum": 0},
         "half a unit in the decimal's last place: an answer this close rounds as the sheet does",
     ),
+    "points": (
+        {"type": ["number", "null"], "exclusiveMinimum": 0, "multipleOf": 0.5},
+        "the points of its part (null: the sheet gives no points, or it is a given of the network)",
+    ),
 }
 """Each quantity's fields in the answers file, in their order there (and in the CSV's columns)."""
 
@@ -404,6 +419,37 @@ def answers_schema() -> Schema:
             "description": "student: each computed value is rounded to decimals as computed (exact: the rounded value)",
         },
         "note": {"type": "string", "description": "how to read exact and formula"},
+        "points": {
+            "type": ["number", "null"],
+            "minimum": 0,
+            "multipleOf": 0.5,
+            "description": "the sheet's points in total (null: the sheet gives no points)",
+        },
+        "parts": {
+            "type": "array",
+            "description": "each part, in order, with its points",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "part": {"type": "integer", "minimum": 1, "description": "its number"},
+                    "kind": {"type": "string", "description": "its kind"},
+                    "title": {"type": "string", "description": "its title (empty: none)"},
+                    "points": {
+                        "type": ["number", "null"],
+                        "exclusiveMinimum": 0,
+                        "multipleOf": 0.5,
+                        "description": "what it is worth (null: no points)",
+                    },
+                    "exercise": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "on a sheet of several exercises only: the number of its exercise",
+                    },
+                },
+                "required": ["part", "kind", "title", "points"],
+                "additionalProperties": False,
+            },
+        },
         "quantities": {
             "type": "array",
             "items": quantity,
