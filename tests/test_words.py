@@ -101,3 +101,21 @@ def test_an_optimizer_without_its_own_account_is_compared_by_its_ratio_to_sgd(na
     spec = derive.parse_spec(BASE + f'[[parts]]\n{PARTS["compare_optimizer"]}optimizer = "{name}"\n', name="ratio")
     solution = derive.render(derive.solve(spec)).solution
     assert rf"is \({ratio}\) times SGD's step" in solution
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "two"),
+    [
+        ("en", "Compute the first step of Adam", "Compute the first 2 steps of Adam"),
+        ("de", "Berechnen Sie den ersten Schritt mit Adam", "Berechnen Sie die ersten 2 Schritte mit Adam"),
+    ],
+)
+def test_one_optimizer_step_is_asked_in_the_singular(language: str, one: str, two: str) -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "derive/examples/backprop.toml").read_text(encoding="utf-8")
+    text = text.replace("[sheet]\n", f'[sheet]\nlanguage = "{language}"\n', 1)
+    assert "steps = 2\nuse_sample_of = 3" in text
+    for steps, words in ((1, one), (2, two)):
+        spec = derive.parse_spec(text.replace("steps = 2\nuse_sample_of = 3", f"steps = {steps}\nuse_sample_of = 3"))
+        assert words in derive.render(derive.solve(spec)).exercise
