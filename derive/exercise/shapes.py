@@ -38,6 +38,8 @@ Tag = Literal[
     "values",  # a table of variables' values { x = -2, y = 5 }, at most high of them
     "neuron",  # a table { w = [...], x = [...], b = number, activation = one of choices, index_from = 0 or 1 }
     "tables",  # an array of tables ([[network.layers]], [[parts]]): their keys are declared beside
+    "ranges",  # a table of spec paths, each a range { from, to, step, exclude } or { values = [...] }
+    "choices",  # a list of the strings in choices
 ]
 
 

@@ -41,6 +41,12 @@ def sheet_context(solution: Solution, style: Style, logo: str = "") -> dict[str,
             "date": spec.sheet.date,
             "number": spec.sheet.number,
             "logo": Latex(logo),
+            # A variant's number and code (its page header says them too) and its QR code's text.
+            "variant": (
+                {"number": label.number, "code": label.code, "qr": Latex(label.qr)}
+                if (label := spec.sheet.variant) is not None
+                else None
+            ),
         },
         "language": style.language,
         # None where no part works on a network (a circuit, an optimizer step on given gradients).

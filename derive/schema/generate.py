@@ -31,6 +31,7 @@ from derive.exercise.reader import (
     SHEET_KEYS,
 )
 from derive.exercise.shapes import Shape
+from derive.exercise.variation import GOOD_KEYS, MAX_VARIED, RANGE_KEYS, VARIANTS_KEYS
 from derive.kinds import KINDS
 from derive.render.answers import CSV_COLUMNS, FORMAT, VERSION
 from derive.terms.numbers import _NUMBER
@@ -45,6 +46,9 @@ DECAY_RATES = ("beta", "beta1", "beta2", "rho")
 """Hyperparameters below 1 (the reader refuses a decay rate of 1 or more)."""
 ENTRY = r"w *[0-9]+ *\[ *[0-9]+ *, *[0-9]+ *\]|b *[0-9]+( *\[ *[0-9]+ *\])?"
 """A parameter entry as the reader takes it (spaces anywhere): w1[1,2], b2[1], b2 (a shared bias)."""
+_KEY = r"[A-Za-z_][A-Za-z0-9_]*(\[[1-9][0-9]*\])*"
+VARIED_PATH = rf"^(network\.layers|parts)\[[1-9][0-9]*\]\.{_KEY}(\.{_KEY})*$"
+"""A varied given's spec path, as errors name it: network.layers[1].weights, parts[3].x[2]."""
 
 
 NUMBER = {"type": ["number", "string"], "pattern": NUMBER_PATTERN}
@@ -240,6 +244,21 @@ def value(shape: Shape, most: int | None = None) -> Schema:
             "additionalProperties": False,
         }
         return _doc(neuron, doc)
+    if tag == "choices":
+        return _doc({"type": "array", "uniqueItems": True, "items": {"enum": list(shape.choices)}}, doc)
+    if tag == "ranges":
+        spec_range = table(RANGE_KEYS, doc="a range from … to … (step, exclude) or a value set")
+        spec_range["oneOf"] = [{"required": ["values"]}, {"required": ["from", "to"]}]
+        return _doc(
+            {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": MAX_VARIED,
+                "propertyNames": {"pattern": VARIED_PATH},
+                "additionalProperties": spec_range,
+            },
+            doc,
+        )
     raise KeyError(f"no schema for the shape {tag!r}")  # a new tag needs its schema here
 
 
@@ -298,6 +317,13 @@ def parts(kinds: Mapping[str, PartKind[Any]] = KINDS) -> Schema:
     }
 
 
+def variants() -> Schema:
+    """[variants]: the givens that vary, and the good-instance budget."""
+    schema = table({"vary": VARIANTS_KEYS["vary"]}, required=("vary",), doc="what varies from variant to variant")
+    schema["properties"]["good"] = table(GOOD_KEYS, doc=VARIANTS_KEYS["good"].doc.partition(":")[0])
+    return schema
+
+
 def spec_schema() -> Schema:
     """The JSON Schema of a spec file, as TOML is read into JSON's types."""
     sheet = table(SHEET_KEYS, doc="the sheet's title, rounding and language")
@@ -323,6 +349,7 @@ def spec_schema() -> Schema:
         "network": network,
         "loss": loss,
         "parts": parts(),
+        "variants": variants(),
     }
     assert tuple(tables) == ROOT_KEYS, "a table of the spec without its schema"
     return {
