@@ -15,8 +15,9 @@ from derive.pdf.typeset import Typesetter
 from derive.pipeline import Options, own_caches
 from derive.tex.style import Style
 from derive.variants import draw
-from derive.variants.batch import Batch, Drawer, Progress, dated, jobs_default, plan_of, run
+from derive.variants.batch import Batch, Drawer, Progress, dated, plan_of, run
 from derive.variants.key import key_csv, key_tex, read_roster, roster_csv
+from derive.variants.pool import cores
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def make_variants(
     started = time.perf_counter()
     options, warnings = own_caches(options or Options())
     students = read_roster(roster) if roster is not None else None
-    workers = max(1, min(jobs or jobs_default(), count))
+    workers = max(1, min(jobs or cores(), count))
     with dated():
         plan = plan_of(spec, seed, options)
         batch = run(plan, count, workers, progress)

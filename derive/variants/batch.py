@@ -9,15 +9,12 @@ variant has is redrawn), so the same seed gives the same bytes on any number of 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
-import multiprocessing
 import os
 import tempfile
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +31,7 @@ from derive.maths.solve import derive as derive_exactly
 from derive.pipeline import Built, Options, build_sheet, load_spec
 from derive.variants import draw
 from derive.variants.judge import Finding, allowed, claim_value, findings, givens, rejection, sources
+from derive.variants.pool import workers
 
 REASONS = {
     "zero_gradient": "a gradient of 0",
@@ -236,14 +234,6 @@ class Batch:
         return sum(len(o.rejected) + 1 for o in self.outcomes)
 
 
-def jobs_default() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 @contextlib.contextmanager
 def dated() -> Iterator[None]:
     """PDFs dated by SOURCE_DATE_EPOCH (pdfTeX reads it), set where the caller did not: same bytes."""
@@ -278,8 +268,8 @@ def run(plan: Plan, count: int, jobs: int, progress: Progress | None = None) -> 
     drawer = _drawer(plan)
     decided: list[Outcome] = []
     seen: dict[str, int] = {}
-    with _pool(jobs) as submit:
-        pending = {number: submit(plan, number, 0) for number in range(1, count + 1)}
+    with workers(jobs) as submit:
+        pending = {number: submit(_work, plan, number, 0) for number in range(1, count + 1)}
         carried: dict[int, list[Rejected]] = {}
         number = 1
         while number <= count:
@@ -291,7 +281,7 @@ def run(plan: Plan, count: int, jobs: int, progress: Progress | None = None) -> 
             twin = seen.get(fingerprint(answers))
             if twin is not None:  # the same answers as an earlier variant: redrawn from the next draw
                 carried[number] = [*outcome.rejected, Rejected("duplicate", f"{draw.label_id(twin)}")]
-                pending[number] = submit(plan, number, outcome.draw + 1)
+                pending[number] = submit(_work, plan, number, outcome.draw + 1)
                 continue
             seen[fingerprint(answers)] = number
             decided.append(outcome)
@@ -299,43 +289,6 @@ def run(plan: Plan, count: int, jobs: int, progress: Progress | None = None) -> 
                 progress(number, count, sum(len(o.rejected) for o in decided))
             number += 1
     return Batch(plan, drawer, decided)
-
-
-@contextlib.contextmanager
-def _pool(jobs: int) -> Iterator[Callable[[Plan, int, int], Future[Outcome]]]:
-    """Submit variants to ``jobs`` worker processes (forked: derive is imported once), or, for one
-    job, work each out here when it is asked for. Leaving early stops the workers."""
-    if jobs <= 1:
-
-        def here(plan: Plan, number: int, start: int) -> Future[Outcome]:
-            future: Future[Outcome] = _Lazy(functools.partial(_work, plan, number, start))
-            return future
-
-        yield here
-        return
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
-    try:
-        yield lambda plan, number, start: pool.submit(_work, plan, number, start)
-    except BaseException:
-        for process in list(getattr(pool, "_processes", {}).values()):  # the workers this batch started
-            with contextlib.suppress(OSError):
-                process.terminate()  # SIGTERM: a worker unwinds its build (TeX killed, folder removed)
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-
-
-class _Lazy(Future[Outcome]):
-    """A future worked out in this process when its result is first asked for (one job, no pool)."""
-
-    def __init__(self, work: Callable[[], Outcome]) -> None:
-        super().__init__()
-        self.work = work
-
-    def result(self, timeout: float | None = None) -> Outcome:
-        if not self.done():
-            self.set_result(self.work())
-        return super().result(timeout)
 
 
 def _answers(files: dict[str, bytes], name: str) -> list[dict[str, Any]]:
