@@ -30,7 +30,7 @@ from derive.maths.derivation import Derivation
 from derive.maths.solve import derive as derive_exactly
 from derive.pipeline import Built, Options, build_sheet, load_spec
 from derive.variants import draw
-from derive.variants.judge import Finding, allowed, claim_value, findings, givens, rejection, sources
+from derive.variants.judge import allowed, claim_value, findings, givens, rejection, required, sources
 from derive.variants.pool import workers
 
 REASONS = {
@@ -42,6 +42,7 @@ REASONS = {
     "claim": 'a "show that" claim that is no short exact number',
     "duplicate": "the same answers as an earlier variant",
     "refused": "numbers the spec refuses",
+    "lost": "no longer showing what the part shows (a dead unit at dead_x)",
 }
 """Each reason a draw is rejected for, as the command line names it (the key's words are the catalogues')."""
 SOURCE_DATE = "946684800"
@@ -66,6 +67,9 @@ class Plan:
     seed: int
     options: Options
     allow: frozenset[tuple[str, str]]
+    """The degeneracies of the spec's own instance (check, place): its variants may have them too."""
+    need: frozenset[tuple[str, str]] = frozenset()
+    """The ones a part shows on purpose (a dead unit at ``dead_x``): its variants must have them too."""
 
     @property
     def stem(self) -> str:
@@ -163,7 +167,7 @@ class Drawer:
             solution = derive_exactly(spec)
         except (SpecError, DegenerateError) as error:
             return self.refused(error)
-        found: Finding | None = rejection(findings(solution, self.variation.good), self.plan.allow, self.variation.good)
+        found = rejection(findings(solution, self.variation.good), self.plan.allow, self.variation.good, self.plan.need)
         if found is None:
             return None
         return Rejected(found.check, found.key, frozenset(sources(spec, found.uses)))
@@ -259,7 +263,7 @@ def plan_of(path: str | Path, seed: int, options: Options) -> Plan:
     text = path.read_text(encoding="utf-8-sig")
     probe = Drawer(Plan(str(path), text, seed, options, frozenset()))
     base = findings(derive_exactly(spec), probe.variation.good)
-    return Plan(str(path), text, seed, options, allowed(base))
+    return Plan(str(path), text, seed, options, allowed(base), required(base))
 
 
 def run(plan: Plan, count: int, jobs: int, progress: Progress | None = None) -> Batch:

@@ -117,9 +117,26 @@ def allowed(base: Iterable[Finding]) -> frozenset[tuple[str, str]]:
     return frozenset((f.check, f.where) for f in base)
 
 
-def rejection(found: Iterable[Finding], allow: frozenset[tuple[str, str]], good: Good) -> Finding | None:
-    """The first degeneracy that makes an instance a bad exercise, or None for a good one."""
-    return next((f for f in found if f.check not in good.allow and (f.check, f.where) not in allow), None)
+def required(base: Iterable[Finding]) -> frozenset[tuple[str, str]]:
+    """What a variant must still show: a dead unit where the part shows one (``dead_x``)."""
+    return frozenset((f.check, f.where) for f in base if shows(f) and f.check == "dead_relu")
+
+
+def rejection(
+    found: list[Finding], allow: frozenset[tuple[str, str]], good: Good, need: frozenset[tuple[str, str]] = frozenset()
+) -> Finding | None:
+    """The first degeneracy that makes an instance a bad exercise (or a degeneracy the part shows
+    that it no longer has: reason ``lost``), or None for a good one."""
+    have = {(f.check, f.where) for f in found}
+    for check, where in sorted(need - have):
+        return Finding("lost", where, f"{where} ({check})")
+    return next((f for f in found if not (f.check in good.allow or (f.check, f.where) in allow or shows(f))), None)
+
+
+def shows(finding: Finding) -> bool:
+    """Whether the finding lies where a part shows a degeneracy on purpose (the input at which a ReLU
+    unit is dead: its gradients of 0 are the point)."""
+    return finding.where.rpartition(".")[2] == "dead"
 
 
 def claim_value(values: Iterable[sp.Expr], good: Good) -> tuple[sp.Rational, ...] | None:

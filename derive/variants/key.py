@@ -20,7 +20,7 @@ from derive.tex.style import Style
 from derive.variants import draw
 from derive.variants.batch import Batch, Outcome
 
-REASON_ORDER = ("zero_gradient", "dead_relu", "saturated", "digits", "size", "claim", "duplicate", "refused")
+REASON_ORDER = ("zero_gradient", "dead_relu", "saturated", "digits", "size", "claim", "lost", "duplicate", "refused")
 COLUMNS_PER_TABLE = 5
 """Answers side by side in one table of the key's PDF (a part with more gets several tables)."""
 ROWS_PER_TABLE = 40
