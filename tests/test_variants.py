@@ -179,8 +179,9 @@ def test_the_key_rows_are_the_variants_answers(batch: Path) -> None:
         assert asked and {name: row[name] for name in asked} == asked
         solution = batch / "out" / f"neuron-variants-{row['variant']}" / f"neuron-{row['variant']}-solution.tex"
         text = solution.read_text(encoding="utf-8")
-        assert f"Variant {int(row['variant'][1:])}" in text and row["code"] in text  # the label, the QR code
-        assert f"--only {row['code']}" in text
+        label = f"Variant {int(row['variant'][1:])} \\textperiodcentered{{}} code \\texttt{{{row['code'].replace('-', '{-}')}}}"
+        assert label in text  # the page header: on every page
+        assert "qrcode" not in text  # no QR code unless [variants] asks for one
 
 
 def test_the_roster_maps_each_student_to_a_variant(batch: Path) -> None:
@@ -203,7 +204,7 @@ def test_only_makes_one_variant_again_byte_for_byte(batch: Path, tmp_path: Path)
 
 
 def test_the_same_seed_gives_the_same_bytes_pdfs_included(tmp_path: Path) -> None:
-    spec = spec_file(tmp_path, NEURON + VARY)
+    spec = spec_file(tmp_path, NEURON + "\n[variants]\nqr = true\n" + VARY)
     first = make_variants(spec, 2, 7, Options(output_dir=tmp_path / "a"), jobs=2)
     second = make_variants(spec, 2, 7, Options(output_dir=tmp_path / "b"), jobs=1)
     names = sorted(str(p.relative_to(tmp_path / "a")) for p in first.files)
@@ -214,6 +215,8 @@ def test_the_same_seed_gives_the_same_bytes_pdfs_included(tmp_path: Path) -> Non
     exercise = text_of(tmp_path / "a" / folder_of("neuron", 2) / "neuron-v002-exercise.pdf")
     code = key_rows(tmp_path / "a")[1]["code"]
     assert "Variant 2" in exercise and code in exercise  # on every page: the page header
+    source = (tmp_path / "a" / folder_of("neuron", 2) / "neuron-v002-exercise.tex").read_text(encoding="utf-8")
+    assert f"\\qrcode[height=1.4cm]{{derive variants --seed 7 --only {code}}}" in source
     assert "One neuron" in text_of(tmp_path / "a" / "neuron-variants-key.pdf")
 
 

@@ -169,8 +169,9 @@ class Label:
     number: int
     code: str
     """The short code from which ``derive variants SPEC --seed S --only CODE`` makes the variant again."""
-    qr: str
-    """What the QR code on its first page holds: that command (letters, digits, spaces and dashes)."""
+    qr: str = ""
+    """What the QR code on its first page holds: that command (letters, digits, spaces and dashes);
+    empty for none (``[variants] qr = true`` asks for it)."""
 
 
 @dataclass(frozen=True)

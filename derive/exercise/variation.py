@@ -60,6 +60,7 @@ GOOD_KEYS: Mapping[str, Shape] = {
 VARIANTS_KEYS: Mapping[str, Shape] = {
     "vary": Shape("ranges", 'the givens that vary, by spec path ("parts[1].x"), each a range or value set'),
     "good": Shape("tables", "the good-instance budget: GOOD_KEYS"),
+    "qr": Shape("flag", "a QR code of the command that makes a variant again on its first page (default false)"),
 }
 """``[variants]``: every key, with what it takes (:mod:`derive.schema` writes them for editors)."""
 
@@ -101,6 +102,8 @@ class Variation:
 
     vary: tuple[Range, ...]
     good: Good
+    qr: bool = False
+    """Whether a variant's first page has a QR code (TeX computes it: a quarter of a second a sheet)."""
 
 
 def read_variation(
@@ -128,7 +131,8 @@ def read_variation(
                 )
             seen[name] = r.path
     good = _good(reader, table.get("good", {}))
-    return Variation(tuple(ranges), good)
+    qr = reader.boolean(["variants", "qr"], table["qr"]) if "qr" in table else False
+    return Variation(tuple(ranges), good, qr)
 
 
 def _range(

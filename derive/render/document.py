@@ -35,10 +35,11 @@ def document(
     paper: str = "a4",
     engine: str = "pdflatex",
     header: str = "",
+    qr: bool = False,
 ) -> str:
     """Wrap a rendered body in the preamble, built with pylatex, for ``paper`` and the TeX ``engine``;
-    ``header``: LaTeX at the top right of every page (a variant's label), with the qrcode package
-    loaded for its first page's QR code.
+    ``header``: LaTeX at the top right of every page (a variant's label); ``qr``: the qrcode package
+    loaded (for a variant's QR code).
 
     ``\\deriveheading`` sets the headings inside a part: a subsection here; a lecturer's document
     that inputs a fragment may define it otherwise.
@@ -92,8 +93,10 @@ def document(
     doc.preamble.append(NoEscape(r"\usepackage{bookmark}"))
     doc.preamble.append(NoEscape(MARK))  # what follows differs between sheets
     doc.preamble.append(NoEscape(rf"\hypersetup{{pdftitle={{{title}}},pdfauthor={{{author}}},pdfcreator={{derive}}}}"))
-    if header:  # a variant's sheets only: after the mark, so the cached format stays every sheet's
+    # A variant's sheets only: after the mark, so that the cached format stays every sheet's.
+    if qr:
         doc.preamble.append(NoEscape(r"\usepackage{qrcode}"))
+    if header:
         doc.preamble.append(NoEscape(VARIANT_HEADER.replace("@label", header)))
     doc.append(NoEscape(r"\pagestyle{plain}"))
     doc.append(NoEscape(body))

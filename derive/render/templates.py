@@ -246,4 +246,5 @@ def wrap(kind: str, body: str, env: jinja2.Environment, spec: Spec, style: Style
         paper=sheet.paper,
         engine=sheet.engine,
         header=header,
+        qr=bool(variant and variant.qr),
     )

@@ -115,7 +115,8 @@ class Drawer:
 
     def label(self, number: int, attempt: int) -> Label:
         code = draw.code(self.fingerprint, self.plan.seed, number, attempt)
-        return Label(number, code, f"derive variants --seed {self.plan.seed} --only {code}")
+        qr = f"derive variants --seed {self.plan.seed} --only {code}" if self.variation.qr else ""
+        return Label(number, code, qr)
 
     def name(self, number: int) -> str:
         return f"{self.plan.stem}-{draw.label_id(number)}"
