@@ -179,7 +179,8 @@ def test_the_key_rows_are_the_variants_answers(batch: Path) -> None:
         assert asked and {name: row[name] for name in asked} == asked
         solution = batch / "out" / f"neuron-variants-{row['variant']}" / f"neuron-{row['variant']}-solution.tex"
         text = solution.read_text(encoding="utf-8")
-        label = f"Variant {int(row['variant'][1:])} \\textperiodcentered{{}} code \\texttt{{{row['code'].replace('-', '{-}')}}}"
+        code = row["code"].replace("-", "{-}")
+        label = f"Variant {int(row['variant'][1:])} \\textperiodcentered{{}} code \\texttt{{{code}}}"
         assert label in text  # the page header: on every page
         assert "qrcode" not in text  # no QR code unless [variants] asks for one
 
