@@ -42,6 +42,7 @@ def test_there_is_an_example_per_feature() -> None:
         "batch_gradients_only",
         "irrational_givens",
         "training_run",
+        "variants_backprop",
     } <= names
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from derive.errors import SpecError, TexMissing
-from derive.exercise.model import Sheet
+from derive.exercise.model import Sheet, Spec
 from derive.output import confined, write_all
 from derive.pdf.typeset import Typesetter
 from derive.pipeline import Options, own_caches
@@ -118,3 +118,10 @@ def check_counts(count: int, seed: int) -> None:
         low = 1 if name == "count" else 0
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValueError(f"{name}: expected a whole number from {low} to {high}, found {value!r}")
+
+
+def specs_of(batch: Batch) -> list[Spec]:
+    """Each variant of a batch as its validated spec (the numbers its files were made from, its label
+    set), in order: for another output from the same variants (``derive.solve`` each, then write
+    them as one wants: a Moodle category of one question per variant, say)."""
+    return [batch.drawer.spec(o.number, o.draw) for o in batch.outcomes if o.draw is not None]
