@@ -319,7 +319,8 @@ def parts(kinds: Mapping[str, PartKind[Any]] = KINDS) -> Schema:
 
 def variants() -> Schema:
     """[variants]: the givens that vary, and the good-instance budget."""
-    schema = table({"vary": VARIANTS_KEYS["vary"]}, required=("vary",), doc="what varies from variant to variant")
+    keys = {key: shape for key, shape in VARIANTS_KEYS.items() if key != "good"}
+    schema = table(keys, required=("vary",), doc="what varies from variant to variant")
     schema["properties"]["good"] = table(GOOD_KEYS, doc=VARIANTS_KEYS["good"].doc.partition(":")[0])
     return schema
 
