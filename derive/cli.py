@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import io
 import os
 import signal
 import sys
@@ -12,7 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 # Only light modules here: run() installs the signal handling before SymPy and the rest load (in
 # main), so that a Ctrl-C or a SIGTERM during the imports ends the run in one line too.
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from derive.render.carried import Program
     from derive.tex.printer import Printer
 
+MAX_JOBS = 64
+"""Most processes a batch (``--jobs``) runs at once."""
 DISTRIBUTION = "derive-nn"
 """The name derive has on PyPI (``pip install derive-nn``): "derive" there is another project."""
 
@@ -48,6 +51,10 @@ commands:
   derive watch SPEC.toml [-o DIR]   build, then rebuild on every save and say which values changed
   derive schema [answers] [-o FILE] the JSON Schema of a spec, for an editor to check it while it
                                     is typed (docs/schema.md), or of the answers file
+  derive variants SPEC.toml -n 40 --seed 2026
+                                    per-student variants of a spec with [variants]: each
+                                    variant's sheets in its own folder, one key for all
+                                    (docs/variants.md); --roster FILE maps students to them
   derive check SPEC.toml VALUES.csv mark a student's values (rows: answer key, value; or a Moodle
                                     quiz's responses export) right, carried (right from their own
                                     earlier values) or wrong, and name the first wrong step
@@ -140,6 +147,11 @@ def parser() -> argparse.ArgumentParser:
             help="a folder the spec's logo may come from besides the spec's own folder (repeatable)",
         )
 
+    def jobs(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "-j", "--jobs", type=int, metavar="N", help="processes building at once (default: one per core)"
+        )
+
     sheet = commands.add_parser(
         "sheet",
         help="build the sheets of spec files",
@@ -149,6 +161,27 @@ def parser() -> argparse.ArgumentParser:
         "spec", type=Path, nargs="+", metavar="SPEC", help="an exercise spec (TOML), or a folder of them"
     )
     common(sheet)
+    jobs(sheet)
+    variants = commands.add_parser(
+        "variants",
+        help="build per-student variants of a spec with [variants], and one key for all",
+        description="Draw COUNT variants of SPEC's [variants] givens from SEED (each a good exercise, every"
+        " one verified), build each variant's sheets in a folder of its own, and one key for all (CSV and PDF);"
+        " all written, or nothing. The same seed gives the same files (docs/variants.md).",
+    )
+    variants.add_argument("spec", type=Path, metavar="SPEC", help="the exercise spec (TOML) with a [variants] section")
+    variants.add_argument("-n", "--count", type=int, metavar="COUNT", help="how many variants (1 to 999)")
+    variants.add_argument(
+        "--seed", type=int, required=True, metavar="SEED", help="the seed the variants are drawn from"
+    )
+    variants.add_argument(
+        "--roster", type=Path, metavar="FILE", help="student ids, one a line: each student's variant in a CSV"
+    )
+    variants.add_argument(
+        "--only", metavar="CODE", help="make again only the variant with this code (printed on its sheets)"
+    )
+    common(variants)
+    jobs(variants)
     exam = commands.add_parser(
         "exam",
         help="build the exam and its marking scheme of a spec",
@@ -407,8 +440,13 @@ def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
         return _check(args.spec, args.values, args.decimals, args.row)
     if args.command == "moodle":
         return _moodle(args)
+    if getattr(args, "jobs", None) is not None and not 1 <= args.jobs <= MAX_JOBS:
+        print(
+            f"derive: error: --jobs: expected a whole number from 1 to {MAX_JOBS}, found {args.jobs}", file=sys.stderr
+        )
+        return 2
     try:
-        if args.command == "example":
+        if args.command in ("variants", "example"):
             specs = [args.spec]
         else:
             specs = spec_files([args.spec] if args.command in ("watch", "exam") else args.spec)
@@ -437,13 +475,98 @@ def _main(argv: Sequence[str] | None, written: list[bool]) -> int:
         name, _, problem = str(error).partition(":")
         print(f"derive: error: --{name.replace('_', '-')}:{problem}", file=sys.stderr)
         return 2
+    if args.command == "variants":
+        return _variants(args, options, written)
     if args.command == "watch":
         from derive.watch import watch
 
         return watch(specs[0], options, lambda again: _build(specs[0], options, args.max_memory, written, again))
     if len(specs) == 1:
         return _build(specs[0], options, args.max_memory, written)
-    return _build_all(specs, options, args.max_memory, written)
+    return _build_all(specs, options, args.max_memory, written, getattr(args, "jobs", None))
+
+
+def _variants(args: argparse.Namespace, options: Options, written: list[bool]) -> int:
+    """``derive variants``: a batch of variants (or, with --only, one made again), the files it wrote
+    one line each (a variant's folder in one line), and a summary line; the exit status."""
+    from derive.variants import make_one, make_variants
+
+    if args.only is None and args.count is None:
+        print("derive: error: -n/--count: how many variants? (or --only CODE for one made again)", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    bar = Progress(sys.stderr)
+    try:
+        with memory_bound(args.max_memory):
+            try:
+                if args.only is not None:
+                    made = make_one(args.spec, args.only, args.seed, options)
+                else:
+                    made = make_variants(
+                        args.spec, args.count, args.seed, options, roster=args.roster, jobs=args.jobs, progress=bar
+                    )
+            except MemoryError:
+                raise BudgetError(out_of_memory("the batch")) from None
+            finally:
+                bar.close()
+    except DeriveError as error:
+        print(f"derive: error: {error}", file=sys.stderr)
+        return error.exit_status
+    except ValueError as error:  # --count or --seed out of bounds
+        name, _, problem = str(error).partition(":")
+        print(f"derive: error: --{name}:{problem}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"derive: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+    written.append(True)
+    folders: dict[Path, int] = {}
+    for path in made.files:
+        top = path.relative_to(options.output_dir).parts[0]
+        if top != path.name:
+            folders[options.output_dir / top] = folders.get(options.output_dir / top, 0) + 1
+        else:
+            print(path)
+    for folder, count in folders.items():
+        print(f"{folder}/ ({count} files)")
+    batch = made.batch
+    reasons = ", ".join(f"{count} {reason}" for reason, count in batch.rejected.most_common())
+    rejected = sum(batch.rejected.values())
+    print(
+        f"derive: {len(batch.outcomes)} variant{'s' if len(batch.outcomes) != 1 else ''} built and verified;"
+        f" {batch.draws} draws, {rejected} rejected{f' ({reasons})' if reasons else ''};"
+        f" in {time.perf_counter() - started:.2f} s on {made.jobs} process{'es' if made.jobs != 1 else ''}",
+        file=sys.stderr,
+    )
+    for warning in made.warnings:
+        print(f"derive: warning: {warning}", file=sys.stderr)
+    return 0
+
+
+class Progress:
+    """How far a batch is: a bar redrawn in place on a terminal, a plain line per variant otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.terminal = stream.isatty()
+        self.drawn = False
+
+    def __call__(self, done: int, total: int, rejected: int) -> None:
+        with contextlib.suppress(OSError):
+            if self.terminal:
+                filled = round(30 * done / total)
+                bar = "#" * filled + "." * (30 - filled)
+                self.stream.write(f"\rderive: variants [{bar}] {done}/{total}, {rejected} draws rejected ")
+                self.drawn = True
+            else:
+                self.stream.write(f"derive: variant {done} of {total} ready ({rejected} draws rejected so far)\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.drawn:
+            with contextlib.suppress(OSError):
+                self.stream.write("\n")
+                self.drawn = False
 
 
 def spec_files(given: Sequence[Path]) -> list[Path]:
@@ -472,20 +595,42 @@ def spec_files(given: Sequence[Path]) -> list[Path]:
     return specs
 
 
-def _build_all(specs: Sequence[Path], options: Options, max_memory: int, written: list[bool]) -> int:
-    """Build each spec in turn (each all or nothing), then one line saying which built and which did
-    not; the status of the first that failed, else 0."""
+def _build_all(
+    specs: Sequence[Path], options: Options, max_memory: int, written: list[bool], jobs: int | None = None
+) -> int:
+    """Build the specs (each all or nothing) on ``jobs`` processes (default: one per core), each
+    one's lines printed in the specs' order, then one line saying which built and which did not; the
+    status of the first that failed, else 0."""
+    from derive.variants.pool import cores, workers
+
     failed: list[tuple[Path, int]] = []
-    for spec in specs:
-        status = _build(spec, options, max_memory, written, name=f"{spec}: ")
-        if status:
-            failed.append((spec, status))
+    with workers(min(jobs or cores(), len(specs))) as submit:
+        builds = [submit(_captured, spec, options, max_memory) for spec in specs]
+        for spec, build in zip(specs, builds, strict=True):
+            status, out, err, wrote = build.result()
+            sys.stdout.write(out)
+            sys.stdout.flush()
+            sys.stderr.write(err)
+            if wrote:
+                written.append(True)
+            if status:
+                failed.append((spec, status))
     built = [str(spec) for spec in specs if spec not in dict(failed)]
     line = f"derive: built {len(built)} of {len(specs)} specs" + (f" ({', '.join(built)})" if built else "")
     if failed:
         line += "; failed: " + ", ".join(f"{spec} (exit {status})" for spec, status in failed)
     print(line, file=sys.stderr)
     return failed[0][1] if failed else 0
+
+
+def _captured(spec: Path, options: Options, max_memory: int) -> tuple[int, str, str, bool]:
+    """One of several specs built (in a worker process): its exit status, what it printed to stdout
+    and stderr, and whether it wrote its files."""
+    out, err = io.StringIO(), io.StringIO()
+    written: list[bool] = []
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = _build(spec, options, max_memory, written, name=f"{spec}: ")
+    return status, out.getvalue(), err.getvalue(), bool(written)
 
 
 def _build(

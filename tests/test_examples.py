@@ -44,6 +44,7 @@ def test_there_is_an_example_per_feature() -> None:
         "irrational_givens",
         "training_run",
         "exam_backprop",
+        "variants_backprop",
     } <= names
 
 

@@ -26,6 +26,7 @@ ORDER = (
     "output",  # the files of a build, replaced all or nothing
     "budget",  # the time and memory a build may take, stage by stage
     "pipeline",  # the table of contents
+    "variants",  # per-student variants: drawn, judged and built in parallel, one key for all
     "library",  # the public functions, each checking its arguments at the boundary
     "watch",  # the lecturer's loop: rebuild on every save
     "cli",

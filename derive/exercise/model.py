@@ -169,6 +169,18 @@ class Part(Generic[P]):
 
 
 @dataclass(frozen=True)
+class Label:
+    """A variant's label, on every page of its sheets (:mod:`derive.variants` sets it; a spec has none)."""
+
+    number: int
+    code: str
+    """The short code from which ``derive variants SPEC --seed S --only CODE`` makes the variant again."""
+    qr: str = ""
+    """What the QR code on its first page holds: that command (letters, digits, spaces and dashes);
+    empty for none (``[variants] qr = true`` asks for it)."""
+
+
+@dataclass(frozen=True)
 class Sheet:
     """Title block and display settings of both sheets."""
 
@@ -205,6 +217,8 @@ class Sheet:
     typed_decimals: frozenset[sp.Rational] = frozenset()
     """The given numbers typed as decimals (0.01, "-0.2"; an optimizer's defaults): both sheets write
     them so, where a fraction typed "1/2" stays a fraction."""
+    variant: Label | None = None
+    """Which variant of the spec these sheets are (``derive variants``): None for the spec's own."""
 
     @property
     def carry(self) -> Carry | None:

@@ -27,6 +27,7 @@ from derive.exercise.model import DECIMAL_MARKS, ENGINES, LANGUAGES, PAPERS, Lay
 from derive.exercise.notation import NAMED, UNIT_LETTERS, Notation, name_latex
 from derive.exercise.parts import MAX_PARTS, PartReader
 from derive.exercise.shapes import Shape, choice, whole
+from derive.exercise.variation import read_variation
 from derive.terms.numbers import MAX_DIGITS
 from derive.terms.rounding import POLICIES
 
@@ -133,16 +134,20 @@ def _deep_line(text: str) -> int | None:
     return None
 
 
-def read_data(data: dict[str, object], kinds: Kinds, *, name: str = "exercise", source: str = "spec") -> Spec:
+def read_data(
+    data: dict[str, object], kinds: Kinds, *, name: str = "exercise", source: str = "spec", folder: Path | None = None
+) -> Spec:
     """Validate a spec given as the tables its TOML would be read into (what ``tomllib`` returns);
-    every error names the field, as for a spec file (without a line: there is no text)."""
+    every error names the field, as for a spec file (without a line: there is no text). ``folder``:
+    the spec file's, where the tables came from one (a variant's: its logo comes from there)."""
     if (trouble := name_problem(name)) is not None:
         raise SpecError("name", trouble, source=source)
-    return _Reader("", source, None).spec(data, name, kinds)
+    return _Reader("", source, folder).spec(data, name, kinds)
 
 
-ROOT_KEYS = ("sheet", "notation", "network", "loss", "parts", "exam")
-"""The spec's tables: [sheet], [notation], [network] (its [[network.layers]]), [loss], [[parts]], [exam]."""
+ROOT_KEYS = ("sheet", "notation", "network", "loss", "parts", "exam", "variants")
+"""The spec's tables: [sheet], [notation], [network] (its [[network.layers]]), [loss], [[parts]], [exam],
+[variants] (what varies from student to student: :mod:`derive.exercise.variation`)."""
 LOGO_TYPES = (".pdf", ".png", ".jpg", ".jpeg")
 SHEET_KEYS: Mapping[str, Shape] = {
     "title": Shape("text", "the sheet's title"),
@@ -296,6 +301,8 @@ class _Reader(PartReader):
                     )
         self.shared_letters(parts, sheet.notation)
         every_or_none(self.fail, parts)
+        if "variants" in root:  # checked here as every section is; derive variants draws from it
+            read_variation(self, root["variants"], root, kinds)
         sheet = replace(sheet, typed_decimals=frozenset(self.typed_decimals - self.typed_fractions))
         spec = Spec(
             name=name,

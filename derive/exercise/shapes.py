@@ -41,6 +41,8 @@ Tag = Literal[
     "splits",  # a list of at most high numbers of points (0 or more, whole or halves)
     "length",  # a length such as "6cm", "45mm" or "2.5in"
     "tables",  # an array of tables ([[network.layers]], [[parts]]): their keys are declared beside
+    "ranges",  # a table of spec paths, each a range { from, to, step, exclude } or { values = [...] }
+    "choices",  # a list of the strings in choices
 ]
 
 

@@ -324,6 +324,12 @@ class Solution:
         """
         return iter(self._listed.values())
 
+    def asked(self) -> dict[int, set[str]]:
+        """Each part's answer key, by part number: the keys its question asks for among the quantities
+        it first shows (its kind's rule, :attr:`PartKind.asked`)."""
+        listed = list(self.quantities())
+        return {p.number: p.part.kind.asked([q for q in listed if q.scope.number == p.number]) for p in self.parts}
+
     @functools.cached_property
     def _listed(self) -> dict[str, Quantity]:
         # Walked once: the sheet, the gate and the answers all list the same quantities.

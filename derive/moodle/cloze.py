@@ -1,6 +1,6 @@
 """A solution's parts as Moodle Cloze (embedded answers) questions: the exercise as HTML whose maths is
 TeX for Moodle's MathJax filter (``\\(…\\)``, ``\\[…\\]``, written by the sheet's printer), a NUMERICAL
-blank per asked value (the answer key, :mod:`derive.render.asked`), the worked steps as general feedback.
+blank per asked value (the answer key: each kind's :attr:`PartKind.asked`), the worked steps as general feedback.
 
 The answer of a blank is the decimal the sheet shows and its tolerance half a unit of the last place
 shown (the answers file's ``tolerance``): every value that rounds to the sheet's decimal is right.

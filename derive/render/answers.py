@@ -170,12 +170,11 @@ def answers(solution: Solution, places: int, exercise: int | None = None) -> dic
     printer = Style(notation=solution.spec.sheet.notation).printer(solution.spec.network)
     names = printer.but(substitute=False, oriented=False)  # what Printer.symbol makes for each symbol
     listed = list(solution.quantities())
-    asked: set[str] = set()
+    asked: set[str] = set().union(*solution.asked().values())
     part_places: dict[int | None, int] = {None: places}
     for part in solution.parts:
         # A part's own decimals, as its sheet shows them (Style.for_part).
         part_places[part.number] = places if part.part.decimals is None else part.part.decimals
-        asked |= part.part.kind.asked([q for q in listed if q.scope.number == part.number])
     prefix = "" if exercise is None else key_prefix(exercise)
     points: dict[int | None, sp.Rational | None] = {p.number: p.points for p in solution.spec.parts}
     quantities = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeGuard
 
-from derive.exercise.model import Network, Part, Spec
+from derive.exercise.model import Network, Part, Sheet, Spec
 from derive.maths.general import MAX_NESTED, input_part, input_symbol, layer_formula, network_formula, unit_formulas
 from derive.maths.network import unit_symbol
 from derive.maths.steps import Circuit, Expanded, Given, PartSolution, Plot, Section, Solution, Step
@@ -34,15 +34,7 @@ def sheet_context(solution: Solution, style: Style, logo: str = "") -> dict[str,
     parts = [part_context(p, style.for_part(p.part), spec) for p in solution.parts]
     redone = Redone.of(parts)
     return {
-        "sheet": {
-            "title": spec.sheet.title,
-            "course": spec.sheet.course,
-            "subtitle": spec.sheet.subtitle,
-            "author": spec.sheet.author,
-            "date": spec.sheet.date,
-            "number": spec.sheet.number,
-            "logo": Latex(logo),
-        },
+        "sheet": sheet_fields(spec.sheet, logo),
         "language": style.language,
         # None where no part works on a network (a circuit, an optimizer step on given gradients).
         "network": {
@@ -70,6 +62,20 @@ def sheet_context(solution: Solution, style: Style, logo: str = "") -> dict[str,
             "lines": redone.lines,
             "redone": redone.redone,
         },
+    }
+
+
+def sheet_fields(sheet: Sheet, logo: str) -> dict[str, Any]:
+    """The title block's fields: the sheet's texts, the logo's file name and a variant's label."""
+    return {
+        **{key: getattr(sheet, key) for key in ("title", "course", "subtitle", "author", "date", "number")},
+        "logo": Latex(logo),
+        # A variant's number and code (its page header says them too) and its QR code's text.
+        "variant": (
+            {"number": label.number, "code": label.code, "qr": Latex(label.qr)}
+            if (label := sheet.variant) is not None
+            else None
+        ),
     }
 
 

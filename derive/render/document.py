@@ -16,6 +16,11 @@ MATRIX_COLUMNS = r"\setcounter{MaxMatrixCols}{200}"
 """amsmath's matrices take 10 columns; a sheet's (200 parameters) may take up to 200."""
 PAPER_OPTIONS = {"a4": "a4paper", "letter": "letterpaper"}
 """The class and geometry option of each paper size (:data:`derive.exercise.model.PAPERS`)."""
+VARIANT_HEADER = (
+    r"\makeatletter\def\ps@plain{\def\@oddhead{\hfil\footnotesize @label}\let\@evenhead\@oddhead"
+    r"\def\@oddfoot{\hfil\thepage\hfil}\let\@evenfoot\@oddfoot}\makeatother"
+)
+"""The plain page style with ``@label`` (a variant's label) at the top right of every page."""
 BREAKABLE_COMMA = r'{\catcode`\,=\active\gdef,{\mathchar"613B\penalty500\relax}}\mathcode`\,="8000\relax'
 """The comma of inline maths as a place a line may break (at the cost of a break after a relation)."""
 
@@ -29,8 +34,12 @@ def document(
     logo: bool = False,
     paper: str = "a4",
     engine: str = "pdflatex",
+    header: str = "",
+    qr: bool = False,
 ) -> str:
-    """Wrap a rendered body in the preamble, built with pylatex, for ``paper`` and the TeX ``engine``.
+    """Wrap a rendered body in the preamble, built with pylatex, for ``paper`` and the TeX ``engine``;
+    ``header``: LaTeX at the top right of every page (a variant's label); ``qr``: the qrcode package
+    loaded (for a variant's QR code).
 
     ``\\deriveheading`` sets the headings inside a part: a subsection here; a lecturer's document
     that inputs a fragment may define it otherwise.
@@ -84,6 +93,11 @@ def document(
     doc.preamble.append(NoEscape(r"\usepackage{bookmark}"))
     doc.preamble.append(NoEscape(MARK))  # what follows differs between sheets
     doc.preamble.append(NoEscape(rf"\hypersetup{{pdftitle={{{title}}},pdfauthor={{{author}}},pdfcreator={{derive}}}}"))
+    # A variant's sheets only: after the mark, so that the cached format stays every sheet's.
+    if qr:
+        doc.preamble.append(NoEscape(r"\usepackage{qrcode}"))
+    if header:
+        doc.preamble.append(NoEscape(VARIANT_HEADER.replace("@label", header)))
     doc.append(NoEscape(r"\pagestyle{plain}"))
     doc.append(NoEscape(body))
     return str(doc.dumps()) + "\n"

@@ -26,8 +26,7 @@ SPACE_BASE, SPACE_PER_VALUE = sp.Integer(2), sp.Rational(3, 5)
 
 def asked(solution: Solution) -> dict[int, set[str]]:
     """Each part's asked values (the answer key), by part number, as the answers file marks them."""
-    listed = list(solution.quantities())
-    return {p.number: p.part.kind.asked([q for q in listed if q.scope.number == p.number]) for p in solution.parts}
+    return solution.asked()
 
 
 def marked_steps(solved: PartSolution, keys: set[str]) -> list[Step]:

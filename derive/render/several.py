@@ -13,7 +13,7 @@ from derive.exercise.model import Sheet, Spec
 from derive.maths.steps import Plot, Solution
 from derive.render.answers import answers, answers_csv, answers_json
 from derive.render.checkpage import check_page
-from derive.render.context import Context, sheet_context
+from derive.render.context import Context, sheet_context, sheet_fields
 from derive.render.fragments import fragments, value_macros
 from derive.render.reproduce import Redone
 from derive.render.templates import environment, wrap
@@ -93,14 +93,6 @@ def render_several(
         for s in section.steps
     )
     return wrap(kind, text, env, head, style, plots, bool(context["sheet"]["logo"]))
-
-
-def sheet_fields(sheet: Sheet, logo: str) -> dict[str, Any]:
-    """The title block's fields (as :func:`sheet_context` gives them)."""
-    fields: dict[str, Any] = {
-        key: getattr(sheet, key) for key in ("title", "course", "subtitle", "author", "date", "number")
-    }
-    return {**fields, "logo": Latex(logo)}
 
 
 def answers_of(name: str, sheet: Sheet, exercises: Sequence[Exercise], places: int) -> dict[str, Any]:

@@ -235,6 +235,8 @@ def wrap(kind: str, body: str, env: jinja2.Environment, spec: Spec, style: Style
     """A sheet's body in its document, titled in the sheet's language (from the catalogue)."""
     label = str(env.globals["say"]("sheet_label", kind))  # type: ignore[operator]
     sheet = spec.sheet
+    variant = sheet.variant
+    header = str(env.globals["say"]("variants", "page", variant.number, variant.code)) if variant else ""  # type: ignore[operator]
     return document(
         body,
         plots=plots,
@@ -244,4 +246,6 @@ def wrap(kind: str, body: str, env: jinja2.Environment, spec: Spec, style: Style
         logo=logo,
         paper=sheet.paper,
         engine=sheet.engine,
+        header=header,
+        qr=bool(variant and variant.qr),
     )

@@ -34,6 +34,7 @@ from derive.exercise.reader import (
 )
 from derive.exercise.several import _INCLUDED, EXERCISE_KEYS, SHEET_ROOT_KEYS
 from derive.exercise.shapes import Shape
+from derive.exercise.variation import GOOD_KEYS, MAX_VARIED, RANGE_KEYS, VARIANTS_KEYS
 from derive.kinds import KINDS
 from derive.render.answers import CSV_COLUMNS, EXERCISE_COLUMN, FORMAT, VERSION
 from derive.terms.numbers import _NUMBER
@@ -50,6 +51,9 @@ LENGTH_PATTERN = f"^{LENGTH.pattern}$"
 """A length as the reader takes it ("6cm"; whether it is within bounds, the reader says)."""
 ENTRY = r"w *[0-9]+ *\[ *[0-9]+ *, *[0-9]+ *\]|b *[0-9]+( *\[ *[0-9]+ *\])?"
 """A parameter entry as the reader takes it (spaces anywhere): w1[1,2], b2[1], b2 (a shared bias)."""
+_KEY = r"[A-Za-z_][A-Za-z0-9_]*(\[[1-9][0-9]*\])*"
+VARIED_PATH = rf"^(network\.layers|parts)\[[1-9][0-9]*\]\.{_KEY}(\.{_KEY})*$"
+"""A varied given's spec path, as errors name it: network.layers[1].weights, parts[3].x[2]."""
 
 
 NUMBER = {"type": ["number", "string"], "pattern": NUMBER_PATTERN}
@@ -252,6 +256,21 @@ def value(shape: Shape, most: int | None = None) -> Schema:
         return _doc({"type": "array", "minItems": 1, "maxItems": shape.high, "items": points}, doc)
     if tag == "length":
         return _doc({"type": "string", "pattern": LENGTH_PATTERN}, doc)
+    if tag == "choices":
+        return _doc({"type": "array", "uniqueItems": True, "items": {"enum": list(shape.choices)}}, doc)
+    if tag == "ranges":
+        spec_range = table(RANGE_KEYS, doc="a range from … to … (step, exclude) or a value set")
+        spec_range["oneOf"] = [{"required": ["values"]}, {"required": ["from", "to"]}]
+        return _doc(
+            {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": MAX_VARIED,
+                "propertyNames": {"pattern": VARIED_PATH},
+                "additionalProperties": spec_range,
+            },
+            doc,
+        )
     raise KeyError(f"no schema for the shape {tag!r}")  # a new tag needs its schema here
 
 
@@ -310,6 +329,14 @@ def parts(kinds: Mapping[str, PartKind[Any]] = KINDS) -> Schema:
     }
 
 
+def variants() -> Schema:
+    """[variants]: the givens that vary, and the good-instance budget."""
+    keys = {key: shape for key, shape in VARIANTS_KEYS.items() if key != "good"}
+    schema = table(keys, required=("vary",), doc="what varies from variant to variant")
+    schema["properties"]["good"] = table(GOOD_KEYS, doc=VARIANTS_KEYS["good"].doc.partition(":")[0])
+    return schema
+
+
 def spec_schema() -> Schema:
     """The JSON Schema of a spec file, as TOML is read into JSON's types."""
     sheet = table(SHEET_KEYS, doc="the sheet's title, rounding and language")
@@ -336,6 +363,7 @@ def spec_schema() -> Schema:
         "loss": loss,
         "parts": parts(),
         "exam": table(EXAM_KEYS, doc="the exam layout (derive exam): its formula sheet, time and instructions"),
+        "variants": variants(),
     }
     assert tuple(tables) == ROOT_KEYS, "a table of the spec without its schema"
     # A sheet of several exercises: [sheet], [notation] and [[exercises]], each entry an exercise's
