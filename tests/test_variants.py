@@ -286,3 +286,61 @@ def test_a_show_that_claim_is_made_again_for_each_variant(tmp_path: Path) -> Non
         assert "Show that" in exercise.read_text(encoding="utf-8")
     assert len(claims) == 3  # two variants with the same answers: the later one is drawn again
     assert made.batch.rejected["duplicate"] == made.batch.draws - 3
+
+
+TWO_LAYERS = """\
+[network]
+inputs = 1
+
+[[network.layers]]
+weights = [[1]]
+bias = [0]
+activation = "identity"
+
+[[network.layers]]
+weights = [[W2]]
+bias = [0]
+activation = "identity"
+
+[loss]
+name = "squared_error"
+
+[[parts]]
+kind = "forward"
+x = [X1]
+y = 1
+
+[[parts]]
+kind = "gradients"
+use_sample_of = 1
+
+[[parts]]
+kind = "forward"
+x = [1]
+y = 1
+"""
+
+
+def judged(text: str, base: str) -> tuple[str, str] | None:
+    """The rejection of instance ``text`` where the spec's own instance is ``base`` (None: a good one)."""
+    from derive.exercise.variation import Good
+    from derive.variants.batch import derive_exactly
+    from derive.variants.judge import allowed, findings, rejection, required
+
+    own = findings(derive_exactly(parse_spec(base)), Good())
+    found = rejection(findings(derive_exactly(parse_spec(text)), Good()), allowed(own), Good(), required(own))
+    return None if found is None else (found.check, found.where)
+
+
+def test_a_zero_gradient_the_spec_shows_is_allowed_for_its_tensor_only() -> None:
+    # The spec's own x = 0 gives W1 and W2 gradients of 0 in part 2 (a1 = 0: allowed there); a variant
+    # whose output is its target (L = 0) has every gradient 0, the biases' too: rejected for b2's.
+    base = TWO_LAYERS.replace("W2", "2").replace("X1", "0")
+    assert judged(base, base) is None
+    assert judged(TWO_LAYERS.replace("W2", "3").replace("X1", "0"), base) is None
+    assert judged(TWO_LAYERS.replace("W2", "1").replace("X1", "1"), base) == ("zero_gradient", "p2.b2")
+
+
+def test_a_part_asked_of_an_earlier_parts_input_is_rejected() -> None:
+    base = TWO_LAYERS.replace("W2", "2").replace("X1", "2")
+    assert judged(TWO_LAYERS.replace("W2", "2").replace("X1", "1"), base) == ("same_sample", "p3")

@@ -25,10 +25,11 @@ MAX_CHOICES = 1000
 """Most values one range or value set has."""
 MAX_EXCLUDED = 100
 MAX_DRAWS = 10_000
-CHECKS = ("zero_gradient", "dead_relu", "saturated", "digits", "size")
+CHECKS = ("zero_gradient", "dead_relu", "saturated", "digits", "size", "same_sample")
 """The degeneracies a drawn instance is rejected for, unless ``good.allow`` lets them through: a
 parameter tensor whose whole gradient is 0, a ReLU unit with z ≤ 0, a sigmoid or tanh unit with |z|
-past the budget, an asked value with too many digits or too large. (A draw is also rejected where a
+past the budget, an asked value with too many digits or too large, a part asked of the same input
+and target as an earlier part of its kind. (A draw is also rejected where a
 "show that" claim, made again for it, is no short number, where the spec refuses its numbers, and
 where its answers are an earlier variant's.)"""
 VARIED_TAGS = frozenset(

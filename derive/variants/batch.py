@@ -39,6 +39,7 @@ REASONS = {
     "saturated": "a saturated sigmoid or tanh (|z| too large)",
     "digits": "a value of too many digits",
     "size": "a value too large",
+    "same_sample": "a part asked of the same input as an earlier one",
     "claim": 'a "show that" claim that is no short exact number',
     "duplicate": "the same answers as an earlier variant",
     "refused": "numbers the spec refuses",

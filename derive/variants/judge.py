@@ -100,9 +100,26 @@ def findings(solution: Solution, good: Good) -> list[Finding]:
                 found.append(Finding("size", place(q), q.key, givens(q)))
             elif small(q.exact, EXACT_NODES) and digits(q.exact) > good.max_digits:
                 found.append(Finding("digits", place(q), q.key, givens(q)))
-    for entries in gradients.values():
+    for (_, base, layer), entries in gradients.items():
         if all(abs(q.approx) <= good.min_gradient for q in entries):
-            found.append(Finding("zero_gradient", place(entries[0]), entries[0].key, givens(entries[0])))
+            # Where: the part and the tensor (the spec's own 0 for W1 allows that one, not W2's too).
+            where = f"{place(entries[0])}.{base}{layer}"
+            found.append(Finding("zero_gradient", where, entries[0].key, givens(entries[0])))
+    found.extend(same_samples(solution))
+    return found
+
+
+def same_samples(solution: Solution) -> list[Finding]:
+    """A part asked of the very input and target an earlier part of its kind gives (not by
+    use_sample_of, where it is the point): the sheet would ask the same question twice."""
+    found: list[Finding] = []
+    first: dict[tuple[str, object], int] = {}
+    for part in solution.spec.parts:
+        if part.sample is None or part.sample_of is not None:
+            continue
+        earlier = first.setdefault((part.kind.name, part.sample), part.number)
+        if earlier != part.number:
+            found.append(Finding("same_sample", f"p{part.number}", f"p{part.number}"))
     return found
 
 
@@ -131,7 +148,7 @@ def rejection(
 def shows(finding: Finding) -> bool:
     """Whether the finding lies where a part shows a degeneracy on purpose (the input at which a ReLU
     unit is dead: its gradients of 0 are the point)."""
-    return finding.where.rpartition(".")[2] == "dead"
+    return "dead" in finding.where.split(".")[1:]
 
 
 def claim_value(values: Iterable[sp.Expr], good: Good) -> tuple[sp.Rational, ...] | None:
