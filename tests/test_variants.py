@@ -185,6 +185,22 @@ def test_the_key_rows_are_the_variants_answers(batch: Path) -> None:
         assert "qrcode" not in text  # no QR code unless [variants] asks for one
 
 
+def test_the_moodle_file_has_one_question_per_variant_with_its_answers(batch: Path) -> None:
+    import re
+    import xml.etree.ElementTree as ET
+
+    from tests.test_moodle import BLANK
+
+    quiz = ET.parse(batch / "out" / "neuron-variants-moodle.xml").getroot()
+    category, *questions = quiz.findall("question")
+    assert category.get("type") == "category" and "neuron variants" in (category.findtext("category/text") or "")
+    assert [q.findtext("name/text") for q in questions] == [f"neuron-v00{k}" for k in (1, 2, 3, 4)]
+    for number, question in enumerate(questions, 1):
+        blanks = [answer for _, answer, _ in BLANK.findall(question.findtext("questiontext/text") or "")]
+        asked = [q["decimal"] for q in answers_of(batch / "out", "neuron", f"v00{number}") if q["asked"]]
+        assert [float(b) for b in blanks] == [float(re.sub(r"[^0-9.eE+-]", "", a)) for a in asked]
+
+
 def test_the_roster_maps_each_student_to_a_variant(batch: Path) -> None:
     rows = list(csv.reader(io.StringIO((batch / "out" / "neuron-variants-roster.csv").read_text(encoding="utf-8"))))
     assert rows[0] == ["student", "variant", "code"]

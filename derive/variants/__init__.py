@@ -10,6 +10,7 @@ from pathlib import Path
 
 from derive.errors import SpecError, TexMissing
 from derive.exercise.model import Sheet, Spec
+from derive.moodle.writer import quiz_xml
 from derive.output import confined, write_all
 from derive.pdf.typeset import Typesetter
 from derive.pipeline import Options, own_caches
@@ -65,6 +66,9 @@ def make_variants(
             for name, data in outcome.files.items():
                 contents[f"{folder_of(stem, outcome.number)}/{name}"] = data
         contents[f"{stem}-variants-key.csv"] = key_csv(batch).encode()
+        questions = [o.question for o in batch.outcomes if o.question is not None]
+        if len(questions) == len(batch.outcomes):  # one question a variant, in one category: docs/moodle.md
+            contents[f"{stem}-variants-moodle.xml"] = quiz_xml(questions, f"{stem} variants").encode()
         sheet = plan_of_sheet(batch)
         style = Style.of(sheet, options.decimals, options.language)
         tex = key_tex(batch, style, options.templates, options.compiled)

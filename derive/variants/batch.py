@@ -28,7 +28,9 @@ from derive.exercise.variation import Variation, drawn_data, read_variation, typ
 from derive.kinds import KINDS
 from derive.maths.derivation import Derivation
 from derive.maths.solve import derive as derive_exactly
+from derive.moodle.cloze import Question, sheet_question
 from derive.pipeline import Built, Options, build_sheet, load_spec
+from derive.tex.style import Style
 from derive.variants import draw
 from derive.variants.judge import allowed, claim_value, findings, givens, rejection, required, sources
 from derive.variants.pool import workers
@@ -89,6 +91,9 @@ class Outcome:
     missing_tex: str = ""
     report: tuple[int, int] = (0, 0)
     """The values the gate checked against float64, and the gradients by finite differences."""
+    question: Question | None = None
+    """Its Moodle Cloze question (every part in one), made from its verified solution; None without TeX
+    (the build stopped before its solution was returned)."""
 
 
 class _Reject(Exception):
@@ -189,24 +194,28 @@ class Drawer:
                 outcome.rejected.append(bad)
                 continue
             outcome.draw = attempt
-            outcome.files, outcome.missing_tex, outcome.report = built_files(spec, self.plan.options)
+            outcome.files, outcome.missing_tex, outcome.report, outcome.question = built_files(spec, self.plan.options)
             return outcome
         return outcome
 
 
-def built_files(spec: Spec, options: Options) -> tuple[dict[str, bytes], str, tuple[int, int]]:
-    """A spec's sheets built (verified) in a private folder, read back: the batch writes them all at once."""
+def built_files(spec: Spec, options: Options) -> tuple[dict[str, bytes], str, tuple[int, int], Question | None]:
+    """A spec's sheets built (verified) in a private folder, read back (the batch writes them all at
+    once), and its Moodle question from the same verified solution."""
     with tempfile.TemporaryDirectory(prefix="derive-variant-") as folder:
         missing = ""
+        question = None
         try:
             built: Built = build_sheet(spec, replace(options, output_dir=Path(folder)))
             files = built.files
             report = (built.report.values, built.report.differences)
+            style = Style.of(spec.sheet, options.decimals, options.language)
+            question = sheet_question(built.solution, style)  # no drawing: its weights are in the text
         except TexMissing as error:  # the rest was written: the batch writes it, then says so
             missing = str(error)
             files = tuple(p for p in Path(folder).rglob("*") if p.is_file() and not p.name.startswith("."))
             report = (0, 0)
-        return {str(p.relative_to(folder)): p.read_bytes() for p in files}, missing, report
+        return {str(p.relative_to(folder)): p.read_bytes() for p in files}, missing, report, question
 
 
 _DRAWERS: dict[Plan, Drawer] = {}
