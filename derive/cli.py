@@ -288,10 +288,11 @@ def _check(spec_path: Path, values: Path, decimals: int | None, row: int | None 
     """``derive check``: a student's values marked with error carried forward, one line each, then
     the first wrong step; the exit status (0: every asked value given and right). A Moodle responses
     export is marked attempt by attempt (``row``: only that one)."""
+    from derive.build.stages import sized
     from derive.library import solve
     from derive.moodle.cloze import blanks, layout
     from derive.moodle.responses import Attempt, is_responses, read_attempts
-    from derive.pipeline import Options, load_spec, sized
+    from derive.pipeline import Options, load_spec
     from derive.render.carried import Program, read_entered
     from derive.tex.style import Style
 
@@ -361,11 +362,12 @@ def _marked(program: Program, entered: dict[str, float], solution: Solution, pri
 def _moodle(args: argparse.Namespace) -> int:
     """``derive moodle``: the spec's Moodle XML, written whole or not at all; a drawing that cannot be
     made (no TeX) is left out with a warning."""
+    from derive.build.stages import sized
     from derive.library import solve
     from derive.moodle.drawing import network_picture
     from derive.moodle.quiz import moodle_quiz
     from derive.output import write_all
-    from derive.pipeline import Options, load_spec, sized
+    from derive.pipeline import Options, load_spec
     from derive.tex.style import Style
 
     try:
