@@ -7,18 +7,17 @@ from dataclasses import replace
 
 from derive.budget import Budget
 from derive.build.options import Built, Options
-from derive.build.stages import margin_warnings, own_caches, sized
-from derive.exercise.exercises import Exercises, key_prefix
+from derive.build.stages import exercises_redone, margin_warnings, merged, own_caches, sized
+from derive.exercise.exercises import Exercises
 from derive.exercise.logo import logo_file
 from derive.maths.derivation import Derivation
 from derive.maths.solve import outline, solver
 from derive.maths.steps import Solution
 from derive.output import confined, write_all
 from derive.pdf.typeset import Typesetter
-from derive.render.reproduce import Redone
 from derive.render.several import Exercise, exercise_context, headed, render_several, several_outputs
 from derive.tex.style import Style
-from derive.verify.gate import Report, verify
+from derive.verify.gate import verify
 
 
 def build_exercises(sheet: Exercises, options: Options, budget: Budget) -> Built:
@@ -64,19 +63,11 @@ def build_exercises(sheet: Exercises, options: Options, budget: Budget) -> Built
         pdfs = tex.pdfs(head.name)
     files = write_all(options.output_dir, confined({**logo, **texts, **pdfs}), head.name)
     tex.missing()
-    report = Report(
-        sum(r.values for r in reports),
-        sum(r.differences for r in reports),
-        max(r.max_relative for r in reports),
-        max(r.max_difference for r in reports),
-    )
-    redone = [Redone.of(c["parts"]) for c in contexts]
-    failed = tuple(key_prefix(e.number) + key for e, r in zip(solved, redone, strict=True) for key in r.failed)
     return Built(
         files,
-        report,
+        merged(reports),
         solved[0].solution,
         unshared + margin_warnings(pdfs),
-        Redone(sum(r.lines for r in redone), failed),
+        exercises_redone([e.number for e in solved], contexts),
         tuple(e.solution for e in solved),
     )

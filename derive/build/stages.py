@@ -4,6 +4,7 @@ and the solution sheet, the files made from the verified solution, and the warni
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 
 from derive.budget import Budget
@@ -11,7 +12,7 @@ from derive.build.options import Options
 from derive.errors import SpecError
 from derive.exercise import several
 from derive.exercise.check import check, expect
-from derive.exercise.exercises import Exercises
+from derive.exercise.exercises import Exercises, key_prefix
 from derive.exercise.model import Spec
 from derive.kinds import KINDS
 from derive.maths.derivation import Derivation
@@ -25,8 +26,10 @@ from derive.render.checkpage import check_page
 from derive.render.context import Context, sheet_context
 from derive.render.fragments import fragments, value_macros
 from derive.render.pieces import SolutionPieces
+from derive.render.reproduce import Redone
 from derive.render.templates import render_exercise, render_solution
 from derive.tex.style import Style
+from derive.verify.gate import Report
 
 
 def accepted(spec: object) -> Exercises:
@@ -37,6 +40,24 @@ def accepted(spec: object) -> Exercises:
     if isinstance(spec, Spec):
         return Exercises.of(check(spec, "build_sheet: spec"))
     return several.load_sheet(spec, KINDS)  # type: ignore[arg-type]
+
+
+def merged(reports: Sequence[Report]) -> Report:
+    """The gate's reports of a sheet's exercises as one: what was checked, and the largest differences."""
+    return Report(
+        sum(r.values for r in reports),
+        sum(r.differences for r in reports),
+        max(r.max_relative for r in reports),
+        max(r.max_difference for r in reports),
+    )
+
+
+def exercises_redone(numbers: Sequence[int], contexts: Sequence[Context]) -> Redone:
+    """The substituted lines of a sheet's exercises (their ``contexts``, numbered ``numbers``), and
+    which do not redo, by keys led by their exercise (``e2.p3.L``)."""
+    redone = [Redone.of(c["parts"]) for c in contexts]
+    failed = tuple(key_prefix(n) + key for n, r in zip(numbers, redone, strict=True) for key in r.failed)
+    return Redone(sum(r.lines for r in redone), failed)
 
 
 def margin_warnings(pdfs: dict[str, Pdf]) -> tuple[str, ...]:
