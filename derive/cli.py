@@ -263,6 +263,9 @@ def _example(args: argparse.Namespace) -> int | None:
         return 2
     if args.toml:
         sys.stdout.write(args.spec.read_text(encoding="utf-8"))
+        for file in examples.included(args.spec):  # the sheet alone does not build: say where its parts are
+            get = f"derive example {Path(file).stem} --toml > {file}"
+            _say(f"derive: {args.spec.stem} includes {file}; save it beside the sheet: {get}")
         return 0
     return None
 

@@ -41,6 +41,16 @@ def load_sheet(path: str | Path, kinds: Kinds) -> Exercises:
     return parse_sheet(text, kinds, name=path.stem, source=str(path), folder=folder)
 
 
+def included_files(path: str | Path) -> list[Path]:
+    """The files a sheet spec file includes, as its ``[[exercises]]`` name them (from its folder), each
+    once: what a watcher watches beside the sheet. Not validated (an include the reader would refuse
+    is listed too); raises :class:`SpecError` when the sheet cannot be read as TOML."""
+    text, folder = read_file(path)
+    entries = toml_data(text, str(path)).get("exercises", [])
+    found = [folder / e["include"] for e in entries if isinstance(e, dict) and isinstance(e.get("include"), str)]
+    return list(dict.fromkeys(found))
+
+
 def parse_sheet(
     text: str, kinds: Kinds, *, name: str = "exercise", source: str = "spec", folder: Path | None = None
 ) -> Exercises:
