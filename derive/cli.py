@@ -156,7 +156,7 @@ def parser() -> argparse.ArgumentParser:
         " sheet where [exam] asks for one) and SPEC-marking.pdf (the worked solution with the points of"
         " each step), with their .tex sources. Every part of SPEC needs its points.",
     )
-    exam.add_argument("spec", type=Path, metavar="SPEC", help="the exercise spec (TOML)")
+    exam.add_argument("spec", type=Path, metavar="SPEC", help="the exercise spec or sheet of several (TOML)")
     common(exam)
     watch = commands.add_parser(
         "watch",
@@ -175,7 +175,11 @@ def parser() -> argparse.ArgumentParser:
         "name", nargs="?", metavar="NAME", help="the example to build (default: backprop); --list names them all"
     )
     example.add_argument("--list", action="store_true", help="list the examples, each with what it shows, and stop")
-    example.add_argument("--toml", action="store_true", help="print the example's spec instead of building it")
+    example.add_argument(
+        "--toml",
+        action="store_true",
+        help="print the example's spec instead of building it (a sheet that includes files: how to save them)",
+    )
     common(example)
     schema = commands.add_parser(
         "schema",
