@@ -130,7 +130,7 @@ def test_in_german(tmp_path: Path) -> None:
     build_sheet(EXAM, Options(output_dir=tmp_path, pdf=False, exam=True, language="de"))
     exam = (tmp_path / "exam_three_exercises-exam.tex").read_text(encoding="utf-8")
     marking = (tmp_path / "exam_three_exercises-marking.tex").read_text(encoding="utf-8")
-    assert "Die Klausur hat 3 Aufgaben mit zusammen 9 Teilaufgaben; zusammen gibt es 64 Punkte." in exam
+    assert "Die Klausur hat 3 Aufgaben mit 9 Teilaufgaben; zusammen gibt es 64 Punkte." in exam
     assert "Aufgabe 2 (b)" in exam and "Formelsammlung" in exam and "Erreicht" in exam
     assert "Aufgabe 2 (b): zusammen 14 Punkte." in marking
 
