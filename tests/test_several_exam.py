@@ -75,7 +75,7 @@ def test_the_cover_page_has_a_row_of_points_per_exercise_and_the_total(exam: Pat
     assert total is not None and Decimal(total.group(1)) == sum(totals) == 64
     assert cover.count("Scored") == len(sheet.exercises) + 1
     parts = sum(len(spec.parts) for spec in sheet.exercises)
-    assert f"The exam has 3 exercises with {parts} parts together, worth 64 points in total." in " ".join(cover.split())
+    assert f"The exam has 3 exercises with {parts} parts, worth 64 points in total." in " ".join(cover.split())
 
 
 def test_each_part_is_asked_by_exercise_and_letter_without_its_answers(exam: Path) -> None:
