@@ -23,10 +23,9 @@ from derive.errors import BudgetError, DeriveError
 from derive.pdf import processes
 
 if TYPE_CHECKING:
-    from derive.maths.steps import Solution
     from derive.pipeline import Built, Options
     from derive.render.carried import Program
-    from derive.tex.printer import Printer
+    from derive.render.several import Exercise
 
 MAX_JOBS = 64
 """Most processes a batch (``--jobs``) runs at once."""
@@ -190,7 +189,7 @@ def parser() -> argparse.ArgumentParser:
         " sheet where [exam] asks for one) and SPEC-marking.pdf (the worked solution with the points of"
         " each step), with their .tex sources. Every part of SPEC needs its points.",
     )
-    exam.add_argument("spec", type=Path, metavar="SPEC", help="the exercise spec (TOML)")
+    exam.add_argument("spec", type=Path, metavar="SPEC", help="the exercise spec or sheet of several (TOML)")
     common(exam)
     watch = commands.add_parser(
         "watch",
@@ -209,7 +208,11 @@ def parser() -> argparse.ArgumentParser:
         "name", nargs="?", metavar="NAME", help="the example to build (default: backprop); --list names them all"
     )
     example.add_argument("--list", action="store_true", help="list the examples, each with what it shows, and stop")
-    example.add_argument("--toml", action="store_true", help="print the example's spec instead of building it")
+    example.add_argument(
+        "--toml",
+        action="store_true",
+        help="print the example's spec instead of building it (a sheet that includes files: how to save them)",
+    )
     common(example)
     schema = commands.add_parser(
         "schema",
@@ -296,6 +299,9 @@ def _example(args: argparse.Namespace) -> int | None:
         return 2
     if args.toml:
         sys.stdout.write(args.spec.read_text(encoding="utf-8"))
+        for file in examples.included(args.spec):  # the sheet alone does not build: say where its parts are
+            get = f"derive example {Path(file).stem} --toml > {file}"
+            _say(f"derive: {args.spec.stem} includes {file}; save it beside the sheet: {get}")
         return 0
     return None
 
@@ -317,37 +323,73 @@ def _schema(which: str, output: Path | None) -> int:
     return 0
 
 
+def _exercises(path: Path, decimals: int | None, language: str | None = None) -> tuple[str, str, list[Exercise]]:
+    """The sheet at ``path`` solved: its name, its title and each exercise (numbered, its solution and
+    its style), as ``derive check`` and ``derive moodle`` take it; a spec of one exercise is a sheet of
+    one, numbered 0: its keys and questions are as they always were."""
+    from derive.build.options import Options
+    from derive.build.stages import sized
+    from derive.library import solve
+    from derive.pipeline import load_sheet
+    from derive.render.several import Exercise
+    from derive.tex.style import Style
+
+    sheet = load_sheet(path)
+    options = Options(decimals=decimals, language=language, pdf=False)
+    if (alone := sheet.alone()) is not None:
+        spec = sized(alone, options)
+        return spec.name, spec.sheet.title, [Exercise(0, solve(spec), Style.of(spec.sheet, decimals, language))]
+    specs = [sized(spec, options) for spec in sheet.exercises]
+    return (
+        sheet.name,
+        sheet.sheet.title,
+        [Exercise(k, solve(s), Style.of(s.sheet, decimals, language)) for k, s in enumerate(specs, 1)],
+    )
+
+
+def _prefix(exercise: Exercise) -> str:
+    """What the keys of ``exercise`` begin with on its sheet: ``e2.``, or nothing for a sheet of one."""
+    from derive.exercise.exercises import key_prefix
+
+    return key_prefix(exercise.number) if exercise.number else ""
+
+
 def _check(spec_path: Path, values: Path, decimals: int | None, row: int | None = None) -> int:
     """``derive check``: a student's values marked with error carried forward, one line each, then
     the first wrong step; the exit status (0: every asked value given and right). A Moodle responses
-    export is marked attempt by attempt (``row``: only that one)."""
-    from derive.library import solve
-    from derive.moodle.cloze import blanks, layout
+    export is marked attempt by attempt (``row``: only that one). On a sheet of several exercises the
+    keys are led by their exercise (``e2.p3.L``), and each exercise is marked from its own values."""
+    from dataclasses import replace
+
+    from derive.moodle.cloze import blanks, exercises_layout, layout
     from derive.moodle.responses import Attempt, is_responses, read_attempts
-    from derive.pipeline import Options, load_spec, sized
     from derive.render.carried import Program, read_entered
-    from derive.tex.style import Style
 
     try:
-        spec = sized(load_spec(spec_path), Options(decimals=decimals, pdf=False))
-        style = Style.of(spec.sheet, decimals)
-        solution = solve(spec)
-        program = Program.of(solution, style.places)
+        stem, _, exercises = _exercises(spec_path, decimals)
+        programs = [Program.of(e.solution, e.style.places) for e in exercises]
         try:
             text = values.read_text(encoding="utf-8-sig")
             if is_responses(text):
                 answers = {
-                    b.key: (float(b.answer), float(b.tolerance))
-                    for found in blanks(solution, style).values()
+                    _prefix(e) + b.key: (float(b.answer), float(b.tolerance))
+                    for e in exercises
+                    for found in blanks(e.solution, e.style).values()
                     for b in found
                 }
-                attempts = read_attempts(text, layout(solution, style), answers)
+                first = exercises[0]
+                one = first.number == 0
+                slots = layout(first.solution, first.style) if one else exercises_layout(stem, exercises)
+                attempts = read_attempts(text, slots, answers)
                 if row is not None and not 1 <= row <= len(attempts):
                     raise ValueError(f"--row {row}: the export has {len(attempts)} attempts")
             else:
                 if row is not None:
                     raise ValueError("--row is for a Moodle responses export, not a file of keys and values")
-                attempts = [Attempt(1, "", read_entered(text, program))]
+                # The keys as the sheet's answers name them, each exercise's led by its prefix.
+                keyed = zip(exercises, programs, strict=True)
+                cells = [replace(c, key=_prefix(e) + c.key) for e, program in keyed for c in program.cells]
+                attempts = [Attempt(1, "", read_entered(text, Program(tuple(cells))))]
         except (OSError, UnicodeDecodeError, ValueError) as error:
             problem = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
             print(f"derive: error: {values}: {problem}", file=sys.stderr)
@@ -366,48 +408,55 @@ def _check(spec_path: Path, values: Path, decimals: int | None, row: int | None 
             print(f"== {attempt.row}: {attempt.student}")
         for note in attempt.skipped:
             print(f"derive: warning: {attempt.student or values}: {note}", file=sys.stderr)
-        status = max(status, _marked(program, attempt.entered, solution, style.printer(spec.network)))
+        status = max(status, _marked(exercises, programs, attempt.entered))
     return status
 
 
-def _marked(program: Program, entered: dict[str, float], solution: Solution, printer: Printer) -> int:
-    """One student's marks, the first wrong step and the counts; 0 when every asked value is right."""
+def _marked(exercises: Sequence[Exercise], programs: Sequence[Program], entered: dict[str, float]) -> int:
+    """One student's marks, the first wrong step and the counts; 0 when every asked value is right.
+    ``entered`` is keyed as the sheet's answers are (``e2.p3.L`` on a sheet of several)."""
     from derive.render.carried import CARRIED, MISSING, RIGHT, WRONG
 
-    marks = program.mark(entered)
-    width = max(len(m.key) for m in marks)
-    for m in marks:
-        line = f"{m.key:{width}}  {m.status}"
+    marks = []
+    for exercise, program in zip(exercises, programs, strict=True):
+        prefix = _prefix(exercise)
+        own = {key.removeprefix(prefix): v for key, v in entered.items() if key.startswith(prefix)}
+        marks += [(exercise, prefix, m) for m in program.mark(own)]
+    width = max(len(prefix + m.key) for _, prefix, m in marks)
+    for _, prefix, m in marks:
+        line = f"{prefix + m.key:{width}}  {m.status}"
         if m.status in (CARRIED, WRONG):
             line += f"  ({m.entered:.6g}; the solution's {m.value:.6g}, from your earlier values {m.expected:.6g})"
         print(line)
-    counts = {status: sum(m.status == status for m in marks) for status in (RIGHT, CARRIED, WRONG, MISSING)}
-    first = next((m for m in marks if m.status == WRONG), None)
+    counts = {status: sum(m.status == status for _, _, m in marks) for status in (RIGHT, CARRIED, WRONG, MISSING)}
+    first = next(((e, prefix, m) for e, prefix, m in marks if m.status == WRONG), None)
     if first is not None:
-        q = solution[first.key]
+        exercise, prefix, m = first
+        q = exercise.solution[m.key]
+        printer = exercise.style.printer(exercise.solution.spec.network)
         formula = printer.formula(q.formula) if q.formula is not None else ""
-        print(f"first wrong: {first.key}: {printer.symbol(q.symbol)} = {formula}")
+        print(f"first wrong: {prefix}{m.key}: {printer.symbol(q.symbol)} = {formula}")
     print(", ".join(f"{count} {status}" for status, count in counts.items()), file=sys.stderr)
     return 0 if counts[RIGHT] == len(marks) else 1
 
 
 def _moodle(args: argparse.Namespace) -> int:
     """``derive moodle``: the spec's Moodle XML, written whole or not at all; a drawing that cannot be
-    made (no TeX) is left out with a warning."""
-    from derive.library import solve
+    made (no TeX) is left out with a warning. A sheet of several exercises: each exercise's parts,
+    named by exercise (``week4 e2 p3``), each with its own exercise's drawing."""
     from derive.moodle.drawing import network_picture
-    from derive.moodle.quiz import moodle_quiz
+    from derive.moodle.quiz import moodle_exercises, moodle_quiz
     from derive.output import write_all
-    from derive.pipeline import Options, load_spec, sized
-    from derive.tex.style import Style
 
     try:
-        spec = sized(load_spec(args.spec), Options(decimals=args.decimals, language=args.language, pdf=False))
-        style = Style.of(spec.sheet, args.decimals, args.language)
-        solution = solve(spec)
-        picture, warning = (None, None) if args.no_drawing else network_picture(solution, style)
-        text = moodle_quiz(solution, style, picture)
-        files = write_all(args.output, {f"{spec.name}-moodle.xml": text.encode()})
+        stem, title, exercises = _exercises(args.spec, args.decimals, args.language)
+        drawn = [(None, None) if args.no_drawing else network_picture(e.solution, e.style) for e in exercises]
+        pictures = [picture for picture, _ in drawn]
+        if exercises[0].number == 0:  # a spec of one exercise: its questions as they always were
+            text = moodle_quiz(exercises[0].solution, exercises[0].style, pictures[0])
+        else:
+            text = moodle_exercises(stem, title, exercises, pictures)
+        files = write_all(args.output, {f"{stem}-moodle.xml": text.encode()})
     except DeriveError as error:
         print(f"derive: error: {error}", file=sys.stderr)
         return error.exit_status
@@ -419,7 +468,7 @@ def _moodle(args: argparse.Namespace) -> int:
         return 1
     for path in files:
         print(path)
-    if warning:
+    for warning in dict.fromkeys(warning for _, warning in drawn if warning):  # no TeX: said once
         print(f"derive: warning: {warning}", file=sys.stderr)
     return 0
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from derive.errors import DeriveError, TexMissing
+from derive.exercise.several import included_files
 from derive.pdf.kept import KEPT, Kept
 from derive.pipeline import Options, load_sheet
 from derive.render import templates
@@ -39,8 +40,8 @@ Answers = dict[str, tuple[int | None, str]]
 
 def watch(spec: Path, options: Options, build: Callable[[bool], int], say: Callable[[str], None] | None = None) -> int:
     """Build ``spec`` (``build(False)``: prints what was written, returns the exit status), then, until a
-    signal stops the process, rebuild (``build(True)``) whenever the spec, its logo or a file in a
-    template folder has been saved, and say in a line which answers changed. A save that breaks the
+    signal stops the process, rebuild (``build(True)``) whenever the spec, its logo, a file it includes
+    or a file in a template folder has been saved, and say in a line which answers changed. A save that breaks the
     spec leaves the last good output in place (builds write all or nothing); watching goes on. A sheet
     whose source is the same as the last build's is not typeset again (:mod:`derive.pdf.kept`)."""
     token = KEPT.set(Kept())
@@ -81,34 +82,44 @@ def _watch(spec: Path, options: Options, build: Callable[[bool], int], tell: Cal
 
 class Watched:
     """The files a build of a spec reads that a lecturer edits: the spec, its logo (as the last spec
-    that could be read names it) and every file in the template folders."""
+    that could be read names it), the files a sheet includes and every file in the template folders."""
 
     def __init__(self, spec: Path, options: Options) -> None:
         self.spec = spec
         self.folders = options.templates
         self.output = options.output_dir.resolve()
         self.logo: Path | None = None
+        self.included: tuple[Path, ...] = ()
         self.templates_changed = False
 
     def __str__(self) -> str:
-        extra = [*(["its logo"] if self.logo else []), *map(str, self.folders)]
+        files = len(self.included)
+        extra = [
+            *(["its logo"] if self.logo else []),
+            *([f"{files} included file{'s' if files != 1 else ''}"] if files else []),
+            *map(str, self.folders),
+        ]
         return f"{self.spec}" + (f" ({', '.join(extra)})" if extra else "")
 
     def follow_logo(self, seen: Look) -> Look:
-        """Watch the logo the spec names now (a spec that cannot be read keeps the last one); ``seen``
-        with a newly named logo as it is now, so that naming it is not taken for a save."""
+        """Watch the logo and the included files the spec names now (a spec that cannot be read keeps
+        the last ones; a broken included file stays watched, so that saving it mended rebuilds); ``seen``
+        with a newly named file as it is now, so that naming it is not taken for a save."""
         with contextlib.suppress(DeriveError, OSError):
             logo = load_sheet(self.spec).sheet.logo
             self.logo = Path(logo) if logo else None
-        if self.logo is None or str(self.logo) in seen:
-            return seen
-        return {**seen, str(self.logo): _stat(self.logo)}
+        with contextlib.suppress(DeriveError, OSError):
+            self.included = tuple(included_files(self.spec))
+        named = [*([self.logo] if self.logo else []), *self.included]
+        return {**seen, **{str(path): _stat(path) for path in named if str(path) not in seen}}
 
     def look(self) -> Look:
         """The watched files as they are now."""
         found: Look = {str(self.spec): _stat(self.spec)}
         if self.logo is not None:
             found[str(self.logo)] = _stat(self.logo)
+        for path in self.included:
+            found[str(path)] = _stat(path)
         for folder in self.folders:
             for path in _files(folder, self.output):
                 found[f"templates\0{path}"] = _stat(path)

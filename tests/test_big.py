@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 import derive
+from derive.build.stages import MAX_SHEET_PARAMETERS
 from derive.maths.general import chain_rule
 from derive.maths.steps import ChainRule
-from derive.pipeline import MAX_SHEET_PARAMETERS
 from derive.render.context import MAX_NESTED, network_context, sheet_context
 from derive.render.diagram import MAX_DRAWN_LAYERS, shown_columns
 from derive.render.step_context import CONTINUED, LINE_WIDTH, MAX_CHAIN, step_context

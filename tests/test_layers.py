@@ -25,6 +25,7 @@ ORDER = (
     "moodle",  # Moodle XML from a verified solution (its drawing made by TeX), and a quiz's responses read back
     "output",  # the files of a build, replaced all or nothing
     "budget",  # the time and memory a build may take, stage by stage
+    "build",  # the builds' options and result, their shared stages, a sheet of several exercises, an exam
     "pipeline",  # the table of contents
     "variants",  # per-student variants: drawn, judged and built in parallel, one key for all
     "library",  # the public functions, each checking its arguments at the boundary

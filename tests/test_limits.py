@@ -14,13 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import derive
+from derive.build.stages import MAX_SHEET_PARAMETERS, check_size
 from derive.catalog.evaluation import MAX_ARGUMENT, evaluate
 from derive.catalog.parsing import FUNCTIONS, MAX_NESTED, MAX_POWER, FormulaError, parse_formula
 from derive.errors import DegenerateError, SpecError
 from derive.exercise.fields import MAX_WIDTH
 from derive.exercise.parts import MAX_NAMES, MAX_RATES
 from derive.exercise.reader import MAX_LAYERS, MAX_PARTS
-from derive.pipeline import MAX_SHEET_PARAMETERS, check_size, parse_spec
+from derive.pipeline import parse_spec
 from derive.terms.formula import Num, Undefined
 from derive.terms.numbers import MAGNITUDE, MAX_DENOMINATOR, MAX_DIGITS, NumberError, parse_exact
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from derive.build.stages import margin_warnings
 from derive.errors import TexError
 from derive.pdf.compile import compile_pdf, log_excerpt
-from derive.pipeline import margin_warnings
 
 DOC = "\\documentclass{article}\n\\begin{document}\n%s\n\\end{document}\n"
 

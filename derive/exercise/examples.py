@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import tomllib
 from pathlib import Path
 
 DEFAULT = "backprop"
@@ -57,3 +58,15 @@ def summary(path: Path) -> str:
         if cut >= 20:  # a clause this short ("No loss: …") says too little alone
             return text[:cut]
     return text + " …"
+
+
+def included(path: Path) -> list[str]:
+    """The files a sheet example includes (``include = "file.toml"`` of its ``[[exercises]]``), in
+    order: ``derive example NAME --toml`` prints the sheet alone, and says how to get these beside it."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    entries = data.get("exercises", [])
+    names = [e["include"] for e in entries if isinstance(e, dict) and isinstance(e.get("include"), str)]
+    return list(dict.fromkeys(names))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
-from derive.exercise.model import Sheet, Spec
+from derive.exercise.model import Exam, Sheet, Spec
 
 MAX_EXERCISES = 12
 """Most exercises a sheet holds (a semester's longest sheet has five or six)."""
@@ -21,11 +21,13 @@ class Exercises:
     name: str
     sheet: Sheet
     exercises: tuple[Spec, ...]
+    exam: Exam = field(default_factory=Exam)
+    """The sheet's ``[exam]`` (``derive exam``): an exam of every exercise has the sheet's settings."""
 
     @classmethod
     def of(cls, spec: Spec) -> Exercises:
         """A one-exercise spec as a sheet of one exercise."""
-        return cls(spec.name, spec.sheet, (spec,))
+        return cls(spec.name, spec.sheet, (spec,), spec.exam)
 
     def alone(self) -> Spec | None:
         """The one exercise under the sheet's title block (built as a one-exercise sheet always was), or
@@ -33,6 +35,8 @@ class Exercises:
         if len(self.exercises) != 1:
             return None
         spec = self.exercises[0]
+        if spec.exam != self.exam:  # a sheet's one [[exercises]] entry: the [exam] is the sheet's
+            spec = replace(spec, exam=self.exam)
         return (
             spec
             if spec.sheet.title == self.sheet.title

@@ -13,12 +13,14 @@ from typing import Any
 from derive.errors import SpecError
 from derive.exercise.exercises import MAX_EXERCISES, Exercises
 from derive.exercise.fields import kind_of
-from derive.exercise.model import Sheet, Spec
+from derive.exercise.marks import read_exam
+from derive.exercise.model import Exam, Sheet, Spec
 from derive.exercise.reader import Kinds, _Reader, parse_spec, read_file, toml_data
 from derive.exercise.shapes import Shape
 
-SHEET_ROOT_KEYS = ("sheet", "notation", "exercises")
-"""A sheet spec's tables: [sheet], [notation] (every exercise's default) and [[exercises]]."""
+SHEET_ROOT_KEYS = ("sheet", "notation", "exercises", "exam")
+"""A sheet spec's tables: [sheet], [notation] (every exercise's default), [[exercises]] and [exam]
+(the exam of every exercise, ``derive exam``)."""
 EXERCISE_KEYS: Mapping[str, Shape] = {
     "title": Shape("text", "the exercise's title (an included file's [sheet] title unless given)"),
     "include": Shape("text", "a one-exercise spec file, relative to this spec's folder"),
@@ -37,6 +39,16 @@ def load_sheet(path: str | Path, kinds: Kinds) -> Exercises:
     text, folder = read_file(path)
     path = Path(path)
     return parse_sheet(text, kinds, name=path.stem, source=str(path), folder=folder)
+
+
+def included_files(path: str | Path) -> list[Path]:
+    """The files a sheet spec file includes, as its ``[[exercises]]`` name them (from its folder), each
+    once: what a watcher watches beside the sheet. Not validated (an include the reader would refuse
+    is listed too); raises :class:`SpecError` when the sheet cannot be read as TOML."""
+    text, folder = read_file(path)
+    entries = toml_data(text, str(path)).get("exercises", [])
+    found = [folder / e["include"] for e in entries if isinstance(e, dict) and isinstance(e.get("include"), str)]
+    return list(dict.fromkeys(found))
 
 
 def parse_sheet(
@@ -75,7 +87,8 @@ class _SheetReader(_Reader):
             self.exercise(number, entry, settings, root.get("notation"), sheet, name, kinds)
             for number, entry in enumerate(entries, 1)
         )
-        return Exercises(name, sheet, exercises)
+        exam = read_exam(self, root["exam"]) if "exam" in root else Exam()
+        return Exercises(name, sheet, exercises, exam)
 
     def exercise(
         self,
@@ -103,11 +116,12 @@ class _SheetReader(_Reader):
                 raise self.fail([*path, "parts"], "missing: an exercise needs [[exercises.parts]] (or an include)")
             text, source, folder = located(self.lines, number), self.source, self.folder
             data = {key: entry[key] for key in ("notation", "network", "loss", "parts") if key in entry}
-        # The exercise's own notation, or the sheet's; the sheet's settings, whatever a file says.
+        # The exercise's own notation, or the sheet's; the sheet's settings (and its [exam]), whatever a
+        # file says.
         own: dict[str, object] = {"sheet": settings}
         if "notation" not in data and notation is not None:
             own["notation"] = notation
-        exercise_data = {**{k: v for k, v in data.items() if k != "sheet"}, **own}
+        exercise_data = {**{k: v for k, v in data.items() if k not in ("sheet", "exam")}, **own}
         try:
             spec = _Reader(text, source, folder).spec(exercise_data, name, kinds)
         except SpecError as error:

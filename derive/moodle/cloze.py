@@ -11,14 +11,16 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from derive.exercise.exercises import key_prefix
 from derive.maths.steps import PartSolution, Solution
 from derive.notebook import HTML, Page, catalogue, worked
 from derive.render.answers import answers
 from derive.render.context import sheet_context
+from derive.render.several import Exercise, lettered
 from derive.render.templates import names
 from derive.tex.decimals import shown
 from derive.tex.style import Style
@@ -56,10 +58,13 @@ class Question:
     files: Mapping[str, bytes] = field(default_factory=dict)
 
 
-def question_name(stem: str, part: int | None = None) -> str:
+def question_name(stem: str, part: int | None = None, exercise: int | None = None) -> str:
     """The question's name: the spec's name with ``p`` and the part's number (as its answer keys begin,
-    ``p2.``), or the name alone for a question holding every part (a variant)."""
-    return stem if part is None else f"{stem} p{part}"
+    ``p2.``), on a sheet of several led by ``e`` and the exercise's number (``week4 e2 p3``, as its keys
+    begin, ``e2.p3.``); or the name alone for a question holding every part (a variant)."""
+    if part is None:
+        return stem
+    return f"{stem} p{part}" if exercise is None else f"{stem} e{exercise} p{part}"
 
 
 def number_text(number: Decimal) -> str:
@@ -86,6 +91,18 @@ def blanks(solution: Solution, style: Style, document: dict[str, Any] | None = N
     return {part: tuple(found[part]) for part in found}
 
 
+def exercises_layout(stem: str, exercises: Sequence[Exercise]) -> dict[str, tuple[str, ...]]:
+    """:func:`layout` of a sheet of several exercises (``stem``): each part's question
+    (:func:`exercise_questions`) by name, its blanks' keys led by the exercise (``e2.p3.…``)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for exercise in exercises:
+        prefix = key_prefix(exercise.number)
+        for part, fields in blanks(exercise.solution, exercise.style).items():
+            if fields:
+                found[question_name(stem, part, exercise.number)] = tuple(prefix + b.key for b in fields)
+    return found
+
+
 def layout(solution: Solution, style: Style) -> dict[str, tuple[str, ...]]:
     """The answer key of every blank of every question :func:`part_questions` and :func:`sheet_question`
     make of ``solution``, by question name, in the order Moodle numbers them (``part 1``, ``part 2``, …):
@@ -105,18 +122,33 @@ def inert(text: str) -> str:
 class _Writer:
     """The questions of one solution: its sheet's template context, catalogue and drawing, made once."""
 
-    def __init__(self, solution: Solution, style: Style, document: dict[str, Any] | None, picture: bytes | None):
+    def __init__(
+        self,
+        solution: Solution,
+        style: Style,
+        document: dict[str, Any] | None,
+        picture: bytes | None,
+        sheet: tuple[str, str, Exercise] | None = None,
+    ):
         self.solution, self.style = solution, style
         self.context = sheet_context(solution, style)
         self.say, self.t = catalogue(style, HTML)
         self.blanks = blanks(solution, style, document)
         self.picture = picture
         self.file = PICTURE.format(stem=solution.spec.name)
+        self.title, self.exercise = solution.spec.sheet.title, None
+        if sheet is not None:  # an exercise of a sheet of several: its parts "Exercise 2 (c)", its own drawing
+            stem, self.title, self.exercise = sheet
+            self.context = lettered(self.context, self.exercise)
+            self.file = PICTURE.format(stem=f"{stem}-{key_prefix(self.exercise.number).rstrip('.')}")
 
     def head(self, page: Page) -> None:
-        """The sheet's title, the network with its givens and drawing, and the instructions."""
+        """The sheet's title (and the exercise's heading), the network with its givens and drawing, and
+        the instructions."""
         context, t = self.context, self.t
-        page.blocks.append(f"<p><strong>{html.escape(self.solution.spec.sheet.title, quote=False)}</strong></p>")
+        page.blocks.append(f"<p><strong>{html.escape(self.title, quote=False)}</strong></p>")
+        if self.exercise is not None:
+            page.blocks.append(f"<h3>{html.escape(str(t.exercise_heading(context['exercise'])), quote=False)}</h3>")
         if context["network"] is not None:
             self.network(page, context["network"])
         page.line(str(t.moodle_instructions(context["decimals"], context["significant"], context["student"])))
@@ -168,7 +200,8 @@ class _Writer:
     def part(self, page: Page, solved: PartSolution, index: int, fields: list[Blank]) -> None:
         """A part's heading, question and one blank per asked value (its symbol, then the blank)."""
         part = self.context["parts"][index]
-        page.blocks.append(f"<h4>{html.escape(str(self.t.part_heading(part)), quote=False)}</h4>")
+        heading = self.t.part_heading(part) if self.exercise is None else self.t.exercise_part_heading(part)
+        page.blocks.append(f"<h4>{html.escape(str(heading), quote=False)}</h4>")
         page.line(str(self.say("question", part["kind"], part)))
         if part["decimals"] != self.context["decimals"]:
             page.line(str(self.t.moodle_instructions(part["decimals"], part["significant"], self.context["student"])))
@@ -194,6 +227,9 @@ class _Writer:
             worked(self.context["parts"][i], self.style.for_part(self.solution.parts[i].part), HTML) for i in parts
         )
         files = {self.file: self.picture} if self.picture is not None else {}
+        if self.exercise is not None:  # the blanks' keys as the sheet's answers name them: e2.p3.…
+            prefix = key_prefix(self.exercise.number)
+            fields = [replace(blank, key=prefix + blank.key) for blank in fields]
         return Question(name, text, feedback, tuple(fields), files)
 
 
@@ -209,6 +245,18 @@ def part_questions(
     return [
         writer.question(question_name(solution.spec.name, solved.number), [index])
         for index, solved in enumerate(solution.parts)
+        if writer.blanks[solved.number]
+    ]
+
+
+def exercise_questions(stem: str, title: str, exercise: Exercise, picture: bytes | None = None) -> list[Question]:
+    """The Cloze questions of one exercise of the sheet ``stem`` (titled ``title``) of several: one per
+    part that asks for values, named :func:`question_name` (``week4 e2 p3``), its parts headed "Exercise 2
+    (c)", the exercise's network and ``picture`` (its drawing) in each, the blanks keyed ``e2.p3.…``."""
+    writer = _Writer(exercise.solution, exercise.style, None, picture, (stem, title, exercise))
+    return [
+        writer.question(question_name(stem, solved.number, exercise.number), [index])
+        for index, solved in enumerate(exercise.solution.parts)
         if writer.blanks[solved.number]
     ]
 

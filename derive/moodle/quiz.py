@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from derive.maths.steps import Solution
-from derive.moodle.cloze import part_questions, sheet_question
+from derive.moodle.cloze import exercise_questions, part_questions, sheet_question
 from derive.moodle.writer import quiz_xml
+from derive.render.several import Exercise
 from derive.tex.style import Style
 
 
@@ -26,6 +27,23 @@ def moodle_quiz(
     style = style or Style.of(solution.spec.sheet)
     questions = part_questions(solution, style, document, picture)
     return quiz_xml(questions, solution.spec.name if category is None else category)
+
+
+def moodle_exercises(
+    stem: str, title: str, exercises: Sequence[Exercise], pictures: Sequence[bytes | None] | None = None
+) -> str:
+    """The Moodle XML of a sheet of several exercises (``stem``, titled ``title``): a Cloze question
+    for each part that asks for values, exercise by exercise (:func:`exercise_questions`), each with
+    its exercise's drawing (``pictures``, one per exercise; default: none), all in the category ``stem``."""
+    drawn = list(pictures) if pictures is not None else [None] * len(exercises)
+    if len(drawn) != len(exercises):
+        raise ValueError("moodle_exercises: give one picture (or None) per exercise")
+    questions = [
+        question
+        for exercise, picture in zip(exercises, drawn, strict=True)
+        for question in exercise_questions(stem, title, exercise, picture)
+    ]
+    return quiz_xml(questions, stem)
 
 
 def moodle_variants(

@@ -7,6 +7,7 @@ from typing import Any
 
 import sympy as sp
 
+from derive.exercise.exercises import letter
 from derive.exercise.marks import total
 from derive.exercise.model import Spec
 from derive.tex.printer import Latex, Printer
@@ -25,9 +26,8 @@ def written(points: sp.Rational | None, printer: Printer) -> dict[str, Any] | No
 
 def points_table(columns: Sequence[tuple[str, sp.Rational]], printer: Printer) -> dict[str, Any] | None:
     """The points table: ``columns`` (a part's label, such as "3", and its points) in rows of
-    :data:`COLUMNS`, the total at the end of the last; None where no part has points.
-
-    A sheet of several exercises labels its parts "2 (c)" and passes them all: one table, one total."""
+    :data:`COLUMNS`, the total at the end of the last; None where no part has points. (A sheet of
+    several exercises has its own: :func:`exercises_points`.)"""
     if not columns:
         return None
     cells = [{"label": label, "points": written(points, printer), "total": False} for label, points in columns]
@@ -44,3 +44,29 @@ def sheet_points(spec: Spec, printer: Printer) -> dict[str, Any] | None:
     if total(spec.parts) is None:
         return None
     return points_table([(str(p.number), p.points) for p in spec.parts if p.points is not None], printer)
+
+
+def exercises_points(exercises: Sequence[tuple[int, Spec]], printer: Printer) -> dict[str, Any] | None:
+    """The points table of a sheet of several exercises (``exercises``: each one's number and spec):
+    ``letters`` (a column per part letter, as many as the longest exercise has parts), ``rows`` (each
+    exercise's ``number``, its parts' points in ``cells``, None past its last part, and its ``total``),
+    the sheet's ``total``, its ``parts`` and ``exercises`` counted; None unless every part of every
+    exercise has points."""
+    if any(total(spec.parts) is None for _, spec in exercises):
+        return None
+    width = max(len(spec.parts) for _, spec in exercises)
+    rows = [
+        {
+            "exercise": number,
+            "cells": [written(p.points, printer) for p in spec.parts] + [None] * (width - len(spec.parts)),
+            "total": written(total(spec.parts), printer),
+        }
+        for number, spec in exercises
+    ]
+    return {
+        "letters": [letter(n) for n in range(1, width + 1)],
+        "rows": rows,
+        "total": written(sp.Rational(sum(total(spec.parts) or 0 for _, spec in exercises)), printer),
+        "parts": sum(len(spec.parts) for _, spec in exercises),
+        "exercises": len(exercises),
+    }

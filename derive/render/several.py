@@ -3,7 +3,7 @@ and its answers, value macros, fragments and self-check pages addressable per ex
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from derive.render.answers import answers, answers_csv, answers_json
 from derive.render.checkpage import check_page
 from derive.render.context import Context, sheet_context, sheet_fields
 from derive.render.fragments import fragments, value_macros
+from derive.render.points import exercises_points
 from derive.render.reproduce import Redone
 from derive.render.templates import environment, wrap
 from derive.tex.printer import Latex
@@ -38,7 +39,13 @@ class Exercise:
 def exercise_context(exercise: Exercise, logo: str = "") -> Context:
     """An exercise's template context (:func:`sheet_context`), its parts marked with the exercise's
     number and their letters, and a part referred to by another (the sample of part 2) by its letter."""
-    context = sheet_context(exercise.solution, exercise.style, logo=logo)
+    return lettered(sheet_context(exercise.solution, exercise.style, logo=logo), exercise)
+
+
+def lettered(context: Context, exercise: Exercise) -> Context:
+    """``context`` (an exercise's sheet, exam or marking context) with its parts marked with the
+    exercise's number and their letters, a part referred to by another by its letter, and the
+    exercise's ``number`` and ``title``."""
     for part in context["parts"]:
         part["exercise"] = exercise.number
         part["letter"] = letter(part["number"])
@@ -61,10 +68,12 @@ def render_several(
     style: Style,
     templates: Sequence[Path] = (),
     compiled: Path | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> str:
-    """The exercise or solution sheet (``kind``) of several exercises as one LaTeX document: each
-    exercise's block rendered with its own notation, within the sheet's title block (``head``: the
-    sheet's settings on a spec) and words (``style``)."""
+    """The exercise or solution sheet (``kind``; or the exam or the marking scheme, whose context adds
+    ``extra``) of several exercises as one LaTeX document: each exercise's block rendered with its own
+    notation, within the sheet's title block (``head``: the sheet's settings on a spec) and words
+    (``style``); the points table a row per exercise where every part has points."""
     blocks = []
     for exercise, context in zip(exercises, contexts, strict=True):
         env = environment(templates, exercise.style, compiled)
@@ -83,9 +92,11 @@ def render_several(
             "lines": redone.lines,
             "redone": redone.redone,
         },
+        "points": exercises_points([(e.number, e.solution.spec) for e in exercises], style.printer()),
+        **(extra or {}),
     }
     text = env.get_template(f"several-{kind}.tex.j2").render(context)
-    plots = kind == "solution" and any(
+    plots = kind in ("solution", "marking") and any(
         isinstance(s, Plot)
         for exercise in exercises
         for p in exercise.solution.parts

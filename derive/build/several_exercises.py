@@ -1,0 +1,73 @@
+"""The build of a sheet of several exercises: each exercise derived and verified on its own, both
+sheets and the answers holding every exercise ("Exercise 2 (c)", keys ``e2.p3.L``)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from derive.budget import Budget
+from derive.build.options import Built, Options
+from derive.build.stages import exercises_redone, margin_warnings, merged, own_caches, sized
+from derive.exercise.exercises import Exercises
+from derive.exercise.logo import logo_file
+from derive.maths.derivation import Derivation
+from derive.maths.solve import outline, solver
+from derive.maths.steps import Solution
+from derive.output import confined, write_all
+from derive.pdf.typeset import Typesetter
+from derive.render.several import Exercise, exercise_context, headed, render_several, several_outputs
+from derive.tex.style import Style
+from derive.verify.gate import verify
+
+
+def build_exercises(sheet: Exercises, options: Options, budget: Budget) -> Built:
+    """:func:`build_sheet` for a sheet of several exercises: each exercise derived and verified on its
+    own (its Derivation, its gate), both sheets rendered with every exercise, "Exercise 2 (c)"; the
+    answers keyed by exercise (``e2.p3.L``). The solution sheet is typeset once every part is derived."""
+    with budget:
+        specs = [sized(spec, options) for spec in sheet.exercises]
+        head = headed(sized(replace(specs[0], sheet=sheet.sheet), options).sheet, specs[0])  # the title block's
+        options, unshared = own_caches(options)
+        style = Style.of(head.sheet, options.decimals, options.language)  # the sheet's words and places
+        logo = logo_file(head, options.logo_from)
+    logo_name = next(iter(logo), "")
+    with Typesetter(options.pdf, options.timeout, logo, options.formats, head.sheet.engine) as tex:
+        with budget:
+            budget.enter("the exercise sheet")
+            derivations = [Derivation(spec) for spec in specs]
+            sketches = [
+                Exercise(k, outline(spec, derivation), Style.of(spec.sheet, options.decimals, options.language))
+                for k, (spec, derivation) in enumerate(zip(specs, derivations, strict=True), 1)
+            ]
+            contexts = [exercise_context(e, logo_name) for e in sketches]
+            exercise = render_several("exercise", head, sketches, contexts, style, options.templates, options.compiled)
+            with budget.shield():
+                tex.compile("exercise", exercise)
+            solved = []
+            for sketch, derivation in zip(sketches, derivations, strict=True):
+                parts = tuple(map(budget.parts(solver(derivation)), sketch.solution.spec.parts))
+                found = sketch.solution
+                solved.append(replace(sketch, solution=Solution(found.spec, found.givens, parts, found.diagram)))
+            budget.enter("the solution sheet")
+            contexts = [exercise_context(e, logo_name) for e in solved]
+            solution = render_several("solution", head, solved, contexts, style, options.templates, options.compiled)
+            with budget.shield():
+                tex.compile("solution", solution)
+            budget.enter("the verification")
+            reports = [verify(e.solution) for e in solved]  # each exercise's gate
+            budget.enter("the answers and fragments")
+            sheets = {"exercise": exercise, "solution": solution}
+            texts = several_outputs(
+                head.name, head.sheet, solved, contexts, style, sheets, options.templates, options.compiled
+            )
+        pdfs = tex.pdfs(head.name)
+    files = write_all(options.output_dir, confined({**logo, **texts, **pdfs}), head.name)
+    tex.missing()
+    return Built(
+        files,
+        merged(reports),
+        solved[0].solution,
+        unshared + margin_warnings(pdfs),
+        exercises_redone([e.number for e in solved], contexts),
+        tuple(e.solution for e in solved),
+    )
