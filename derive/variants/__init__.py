@@ -8,12 +8,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from derive.build.options import Options
+from derive.build.stages import own_caches
 from derive.errors import SpecError, TexMissing
 from derive.exercise.model import Sheet, Spec
 from derive.moodle.writer import quiz_xml
 from derive.output import confined, write_all
 from derive.pdf.typeset import Typesetter
-from derive.pipeline import Options, own_caches
 from derive.tex.style import Style
 from derive.variants import draw
 from derive.variants.batch import Batch, Drawer, Progress, dated, plan_of, run
