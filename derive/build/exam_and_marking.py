@@ -12,9 +12,7 @@ from derive.errors import SpecError
 from derive.exercise.exercises import Exercises
 from derive.exercise.logo import logo_file
 from derive.exercise.model import Spec
-from derive.maths.derivation import Derivation
-from derive.maths.solve import outline, solver
-from derive.maths.steps import Solution
+from derive.maths.solve import derive
 from derive.output import confined, write_all
 from derive.pdf.typeset import Typesetter
 from derive.render.exam import exam_context, marking_context, render_document
@@ -44,10 +42,7 @@ def build_exam(spec: Spec | Exercises | str | Path, options: Options) -> Built:
         logo = logo_file(spec, options.logo_from)
     with Typesetter(options.pdf, options.timeout, logo, options.formats, spec.sheet.engine) as tex:
         with budget:
-            derivation = Derivation(spec)
-            sketch = outline(spec, derivation)
-            solve = budget.parts(solver(derivation))
-            solution = Solution(spec, sketch.givens, tuple(map(solve, spec.parts)), sketch.diagram)
+            solution = derive(spec, budget.parts)
             budget.enter("the verification")
             report = verify(solution)  # nothing is rendered from a solution the gate has not passed
             name, texts, contexts = next(iter(logo), ""), {}, {}
@@ -86,11 +81,8 @@ def exam_of_several(sheet: Exercises, options: Options, budget: Budget) -> Built
         with budget:
             solved = []
             for number, spec in enumerate(specs, 1):
-                derivation = Derivation(spec)
-                sketch = outline(spec, derivation)
-                parts = tuple(map(budget.parts(solver(derivation)), spec.parts))
                 own = Style.of(spec.sheet, options.decimals, options.language)
-                solved.append(Exercise(number, Solution(spec, sketch.givens, parts, sketch.diagram), own))
+                solved.append(Exercise(number, derive(spec, budget.parts), own))
             budget.enter("the verification")
             reports = [verify(e.solution) for e in solved]  # each exercise's gate, before anything is rendered
             name, texts = next(iter(logo), ""), {}

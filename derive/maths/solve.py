@@ -18,7 +18,11 @@ def outline(spec: Spec, derivation: Derivation | None = None) -> Solution:
     return Solution(spec, derivation.givens(), tuple(PartSolution(p, ()) for p in spec.parts), derivation.diagram())
 
 
-def solver(derivation: Derivation) -> Callable[[Part[Any]], PartSolution]:
+Solve = Callable[[Part[Any]], PartSolution]
+"""Work out one part."""
+
+
+def solver(derivation: Derivation) -> Solve:
     """Solve one part at a time, in the spec's order (later parts recall what earlier ones showed)."""
 
     def solve(part: Part[Any]) -> PartSolution:
@@ -29,8 +33,9 @@ def solver(derivation: Derivation) -> Callable[[Part[Any]], PartSolution]:
     return solve
 
 
-def derive(spec: Spec) -> Solution:
-    """Solve every part of ``spec`` exactly. Verification is separate: see :func:`derive.verify`."""
+def derive(spec: Spec, each: Callable[[Solve], Solve] = lambda solve: solve) -> Solution:
+    """Solve every part of ``spec`` exactly, each through ``each`` (a build's budget times and bounds
+    every part: :meth:`derive.budget.Budget.parts`). Verification is separate: see :func:`derive.verify`."""
     derivation = Derivation(spec)
-    solve = solver(derivation)
+    solve = each(solver(derivation))
     return Solution(spec, derivation.givens(), tuple(solve(part) for part in spec.parts), derivation.diagram())

@@ -61,22 +61,6 @@ def mathml(latex: str) -> Markup:
     return Markup(text.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "", 1))
 
 
-def _reached(program: Program) -> set[str]:
-    """The keys the asked values are worked out from, directly or through values not asked (a
-    circuit's bias reaches ∂f/∂w only through the sums between): the givens the page must state."""
-    formulas = {cell.key: cell.formula for cell in program.cells}
-    waiting = [ref.key for cell in program.asked if cell.formula for ref in cell.formula.refs()]
-    reached: set[str] = set()
-    while waiting:
-        key = waiting.pop()
-        if key not in reached:
-            reached.add(key)
-            formula = formulas.get(key)
-            if formula is not None:
-                waiting.extend(ref.key for ref in formula.refs())
-    return reached
-
-
 def page_context(solution: Solution, style: Style, document: dict[str, Any]) -> dict[str, Any]:
     """What ``check.html.j2`` shows: the parts with their givens and asked values (MathML), and the
     data its script works from (the cells, their JavaScript formulas, the decimal mark)."""
@@ -90,7 +74,9 @@ def page_context(solution: Solution, style: Style, document: dict[str, Any]) -> 
         p.number: {"number": p.number, "title": p.part.title, "fields": [], "givens": []} for p in solution.parts
     }
     givens: list[dict[str, Any]] = []
-    used = _reached(program)
+    # The givens the asked values are worked out from, also through values not asked (a circuit's
+    # bias reaches ∂f/∂w only through the sums between): the page states them.
+    used = set().union(*(cell.quantity.givens() for cell in program.asked if cell.formula is not None))
     fields = []
     for i, cell in enumerate(program.cells):
         printer = printers.get(cell.part, plain)

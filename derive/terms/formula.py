@@ -208,6 +208,22 @@ class Quantity:
             return ()
         return tuple(dict.fromkeys(q.key for q in self.formula.refs()))
 
+    def givens(self) -> frozenset[str]:
+        """Keys of the given quantities (no formula) it is worked out from, through every quantity
+        between: which givens a variant's finding comes from, which a check page must state."""
+        seen: set[str] = set()
+        found: set[str] = set()
+        pending: list[Quantity] = [self]
+        while pending:
+            item = pending.pop()
+            if item.key not in seen:
+                seen.add(item.key)
+                if item.formula is None:
+                    found.add(item.key)
+                else:
+                    pending.extend(item.formula.refs())
+        return frozenset(found)
+
     @property
     def name(self) -> Sym:
         """The plain symbol of a quantity of the current parameters (never primed or a partial)."""

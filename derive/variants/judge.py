@@ -56,19 +56,7 @@ def digits(value: sp.Expr) -> int:
 
 def givens(q: Quantity) -> frozenset[str]:
     """The keys of the given quantities ``q`` is computed from (walking its formulas down)."""
-    seen: set[str] = set()
-    found: set[str] = set()
-    pending = [q]
-    while pending:
-        item = pending.pop()
-        if item.key in seen:
-            continue
-        seen.add(item.key)
-        if item.formula is None:
-            found.add(item.key)
-        else:
-            pending.extend(item.formula.refs())
-    return frozenset(found)
+    return q.givens()
 
 
 def findings(solution: Solution, good: Good) -> list[Finding]:
