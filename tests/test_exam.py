@@ -19,7 +19,7 @@ from derive.errors import SpecError
 from derive.pipeline import Options, build_sheet, parse_spec
 from derive.render.answers import answers
 from derive.render.exam import formula_sheet, marking_context, records
-from derive.render.marking import asked, evenly, marked_steps, split
+from derive.render.marking import evenly, marked_steps, split
 from derive.tex.style import Style
 from tests.sheets import single
 from tests.test_cli import text_of
@@ -113,7 +113,7 @@ def test_evenly_adds_up_exactly_in_halves(halves: int, count: int) -> None:
 def test_marked_steps_first_show_every_asked_value() -> None:
     """Every value a part asks for is first shown in one of its marked steps, and each marked step shows one."""
     solution = derive.solve(derive.load_spec(EXAM))
-    keys = asked(solution)
+    keys = solution.asked()
     for solved in solution.parts:
         steps = marked_steps(solved, keys[solved.number])
         assert steps, solved.part.kind.name
@@ -123,7 +123,7 @@ def test_marked_steps_first_show_every_asked_value() -> None:
 def test_a_split_of_the_wrong_length_names_the_part_and_the_count(tmp_path: Path) -> None:
     text = small("points = 3\nsplit = [1, 2]", "points = 1")
     solution = derive.solve(parse_spec(text, name="s"))
-    count = len(marked_steps(solution.parts[0], asked(solution)[1]))
+    count = len(marked_steps(solution.parts[0], solution.asked()[1]))
     assert count == 3  # z, a = ŷ and L
     with pytest.raises(SpecError) as caught:
         build_sheet(parse_spec(text, name="s"), Options(output_dir=tmp_path, pdf=False, exam=True))

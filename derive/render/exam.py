@@ -14,7 +14,7 @@ from derive.catalog.optimizers import Optimizer
 from derive.exercise.model import Spec
 from derive.maths.steps import PartSolution, Plot, Solution
 from derive.render.context import Context, sheet_context
-from derive.render.marking import asked, marked_part, space
+from derive.render.marking import marked_part, space
 from derive.render.reproduce import Redone
 from derive.render.templates import environment, wrap
 from derive.tex.printer import Latex, Printer
@@ -30,7 +30,7 @@ def exam_context(solution: Solution, style: Style, logo: str = "") -> Context:
     spec = solution.spec
     sketch = Solution(spec, solution.givens, tuple(PartSolution(p.part, ()) for p in solution.parts), solution.diagram)
     context = sheet_context(sketch, style, logo=logo)
-    keys = asked(solution)
+    keys = solution.asked()
     for part, solved in zip(context["parts"], solution.parts, strict=True):
         part["space"] = Latex(space(solved.part, len(keys[solved.number])))
     context["exam"] = {"duration": spec.exam.duration, "instructions": spec.exam.instructions}
@@ -44,7 +44,7 @@ def marking_context(solution: Solution, style: Style, logo: str = "") -> Context
     spec = solution.spec
     sketch = Solution(spec, solution.givens, tuple(PartSolution(p.part, ()) for p in solution.parts), solution.diagram)
     context = sheet_context(sketch, style, logo=logo)
-    keys = asked(solution)
+    keys = solution.asked()
     parts = [marked_part(p, style.for_part(p.part), spec, keys[p.number]) for p in solution.parts]
     redone = Redone.of(parts)
     context["parts"] = parts

@@ -11,7 +11,7 @@ import sympy as sp
 from derive.errors import SpecError
 from derive.exercise.model import Part, Spec
 from derive.maths.general import MAX_NESTED
-from derive.maths.steps import PartSolution, Section, Solution, Step, step_quantities
+from derive.maths.steps import PartSolution, Section, Step, step_quantities
 from derive.render.context import grouped, part_context, shown
 from derive.render.points import written
 from derive.render.step_context import display_lines, step_context
@@ -22,11 +22,6 @@ SPACE_CM = (sp.Integer(3), sp.Integer(18))
 """The answer space an exam leaves after a question by default: from 3 cm, by its size, to 18 cm."""
 SPACE_BASE, SPACE_PER_VALUE = sp.Integer(2), sp.Rational(3, 5)
 """The default space: 2 cm and 0.6 cm per value the question asks for (within :data:`SPACE_CM`)."""
-
-
-def asked(solution: Solution) -> dict[int, set[str]]:
-    """Each part's asked values (the answer key), by part number, as the answers file marks them."""
-    return solution.asked()
 
 
 def marked_steps(solved: PartSolution, keys: set[str]) -> list[Step]:
