@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pylatex import Document, NoEscape, Package
 
+from derive.tex.layout import matrix_columns
 from derive.tex.style import DEFAULT, Style
 
 PACKAGES = ("amsmath", "amssymb", "booktabs")
@@ -12,8 +13,6 @@ PLOT_PREAMBLE = r"\usepackage{pgfplots}\pgfplotsset{compat=1.18}"
 """Loaded only by sheets with a plot: pgfplots is a quarter of a second of every compile."""
 MARK = "% derive: the preamble above is shared by derive's sheets (cached as a TeX format)"
 """The line after which a sheet's own preamble lines (its PDF title) begin."""
-MATRIX_COLUMNS = r"\setcounter{MaxMatrixCols}{200}"
-"""amsmath's matrices take 10 columns; a sheet's (200 parameters) may take up to 200."""
 PAPER_OPTIONS = {"a4": "a4paper", "letter": "letterpaper"}
 """The class and geometry option of each paper size (:data:`derive.exercise.model.PAPERS`)."""
 VARIANT_HEADER = (
@@ -63,9 +62,6 @@ def document(
         doc.packages.append(Package(name))
     doc.preamble.append(NoEscape(r"\setlength{\parindent}{0pt}\setlength{\parskip}{4pt plus 2pt}"))
     doc.preamble.append(NoEscape(r"\allowdisplaybreaks"))
-    # derive lists a matrix wider than 8 columns entry by entry; a user template may still print one
-    # whole, so amsmath's 10-column limit ("Extra alignment tab") is lifted past any sheet's width.
-    doc.preamble.append(NoEscape(MATRIX_COLUMNS))
     # A paragraph TeX cannot set within its tolerance (a question's 199-entry vector, broken only at
     # its commas) gets some extra stretch instead of a line running into the margin.
     doc.preamble.append(NoEscape(r"\setlength{\emergencystretch}{2em}"))
@@ -98,6 +94,11 @@ def document(
         doc.preamble.append(NoEscape(r"\usepackage{qrcode}"))
     if header:
         doc.preamble.append(NoEscape(VARIANT_HEADER.replace("@label", header)))
+    # derive lists a matrix wider than 8 columns entry by entry; a user template or a listed
+    # parameter may still print one whole: then amsmath's 10-column limit ("Extra alignment tab") is
+    # lifted to its width, for this sheet only (the allowance costs every matrix TeX time).
+    if columns := matrix_columns(body):
+        doc.preamble.append(NoEscape(columns))
     doc.append(NoEscape(r"\pagestyle{plain}"))
     doc.append(NoEscape(body))
     return str(doc.dumps()) + "\n"

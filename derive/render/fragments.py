@@ -10,6 +10,7 @@ from derive.maths.steps import Solution
 from derive.render.context import Context, sheet_context
 from derive.render.document import PLOT_PREAMBLE
 from derive.render.templates import environment
+from derive.tex.layout import matrix_columns
 from derive.tex.printer import Latex
 from derive.tex.style import Style
 
@@ -34,13 +35,21 @@ def fragments(
     env = environment(extra_templates, style, compiled)
     context = context or sheet_context(solution, style)
     files = {}
+
+    def render(name: str, local: Context) -> str:
+        # A fragment with a matrix wider than amsmath allows lifts the limit, to its own width: the
+        # host's every matrix pays for the allowance. Known only once rendered, so rendered again.
+        text = env.get_template(name).render({**local, "matrix_columns": ""})
+        columns = matrix_columns(text)
+        return env.get_template(name).render({**local, "matrix_columns": Latex(columns)}) if columns else text
+
     if context["network"] is not None:  # a sheet of circuits or given gradients has no network to show
-        files["network.tex"] = env.get_template("fragment-network.tex.j2").render(context)
+        files["network.tex"] = render("fragment-network.tex.j2", context)
     plots = {"plot_preamble": Latex(PLOT_PREAMBLE), "compat": PGFPLOTS_COMPAT}
     for part in context["parts"]:
         local = {**context, **plots, "part": part}
-        files[f"part{part['number']}-solution.tex"] = env.get_template("fragment-solution.tex.j2").render(local)
-        files[f"part{part['number']}-exercise.tex"] = env.get_template("fragment-exercise.tex.j2").render(local)
+        files[f"part{part['number']}-solution.tex"] = render("fragment-solution.tex.j2", local)
+        files[f"part{part['number']}-exercise.tex"] = render("fragment-exercise.tex.j2", local)
     return files
 
 

@@ -17,6 +17,7 @@ from derive.maths.steps import PartSolution, Solution
 from derive.render.context import Context, part_context, sheet_context
 from derive.render.reproduce import Redone
 from derive.render.templates import environment, wrap
+from derive.tex.layout import matrix_columns
 from derive.tex.style import Style
 
 BODY = "%derive-body%"
@@ -40,6 +41,7 @@ class SolutionPieces:
         self.compiled = compiled  # the folder of compiled templates (render.environment)
         self.solved: list[PartSolution] = []
         self.contexts: list[dict[str, Any]] = []
+        self.head = ""  # the document's preamble, written before the first piece
         self.buffer: list[str] = []
         self.written: list[str] = []
         self.context: Context = {**sheet_context(sketch, style, logo=logo), "verification": _Checked(self)}
@@ -55,7 +57,12 @@ class SolutionPieces:
         return Solution(self.sketch.spec, self.sketch.givens, tuple(self.solved), self.sketch.diagram)
 
     def _flush(self, end: str = "") -> None:
-        piece = "".join(self.buffer) + end
+        text = "".join(self.buffer) + end
+        # A piece with a matrix wider than amsmath allows lifts the limit before it: the sheet is
+        # streamed, so its document cannot measure all of it first (render.document does otherwise).
+        columns = matrix_columns(text)
+        piece = self.head + (columns + "%\n" if columns else "") + text
+        self.head = ""
         self.buffer = []
         self.written.append(piece)
         self.sink(piece)
@@ -77,7 +84,7 @@ class SolutionPieces:
         plots = any(p.kind.plots(p.params) for p in spec.parts)
         logo = bool(self.context["sheet"]["logo"])
         head, tail = wrap("solution", BODY, env, spec, self.style, plots, logo).split(BODY)
-        self.buffer = [head]
+        self.head, self.buffer = head, []
         for chunk in env.get_template("solution.tex.j2").generate(self.context):
             self.buffer.append(chunk)
         self._flush(tail)
