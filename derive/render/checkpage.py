@@ -51,8 +51,10 @@ class _Slots(Printer):
         return super().value_precedence(q) if q.formula is None else ATOM
 
 
+@functools.lru_cache(maxsize=4096)
 def mathml(latex: str) -> Markup:
-    """The MathML of a formula the sheet's printer wrote."""
+    """The MathML of a formula the sheet's printer wrote (kept: a sheet writes half its formulas twice
+    or more, and a watched sheet's rebuild most of them again)."""
     try:
         text = convert(latex)
     except Exception:  # a user's notation that latex2mathml does not know: the LaTeX, as text
