@@ -121,3 +121,16 @@ def test_width_of_a_matrix_is_its_widest_row() -> None:
 def test_four_steps_and_more_are_one_superscript_with_the_layer() -> None:
     assert symbol(Updated(W12, 4)) == "w^{[4](1)}_{1,2}"  # w^{[4]}^{(1)} would stop TeX
     assert symbol(Updated(LOSS, 5)) == "L^{[5]}"
+
+
+def test_a_printed_value_is_kept_per_kind_of_printer() -> None:
+    # The LaTeX of an exact value is looked up by the printer's SymPy settings: a printer that folds
+    # short fractions still folds a value a plain printer printed first, and a dict setting is a key too.
+    value = sp.Rational(3, 7) + sp.exp(sp.Rational(-1, 3))
+    plain = exact_text(value, Printer())
+    folded = exact_text(value, Printer().but(fold_short_frac=True))
+    assert plain == r"\frac{3}{7} + e^{-1/3}" and folded == r"3 / 7 + e^{-1/3}"
+    assert exact_text(value, Printer()) == plain
+    named = Printer({"symbol_names": {sp.Symbol("q"): "Q"}})
+    assert named.exact_kind() is not None and named.exact_kind() != Printer().exact_kind()
+    assert exact_text(sp.Integer(10) ** 200, Printer(), 48) is None  # too long, decided before printing
