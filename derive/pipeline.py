@@ -26,6 +26,7 @@ from derive.exercise.model import Spec
 from derive.kinds import KINDS
 from derive.maths.derivation import Derivation
 from derive.maths.solve import outline
+from derive.maths.steps import Solution
 from derive.output import confined, write_all
 from derive.pdf.typeset import Typesetter
 from derive.render.reproduce import Redone
@@ -80,11 +81,17 @@ def load_example() -> Spec:
     return reader.load_example(KINDS)
 
 
-def build_sheet(spec: Spec | Exercises | str | Path, options: Options = Options()) -> Built:
+def build_sheet(
+    spec: Spec | Exercises | str | Path, options: Options = Options(), *, solved: Solution | None = None
+) -> Built:
     """Build the exercise sheet, the solution sheet, their .tex sources, the answers, the value macros
     and the fragments. TeX runs beside the Python work (the PDF stage overlaps them); nothing reaches
     the output folder unless the verification passed and every file is ready. A sheet of several
     exercises is built by :func:`build_exercises`; one exercise is built as it always was.
+
+    ``solved``: what :func:`derive.solve` made of this very ``spec`` object; its parts are built as
+    they are instead of derived again (the verification still checks them). Options that change what
+    is derived (``decimals``) make a new spec: then the parts are derived as always.
 
     The Python work runs within ``options.max_seconds`` (:class:`derive.budget.Budget`): its sections
     end before TeX's are cleaned up, so a stop cleans up TeX unhurried."""
@@ -110,7 +117,10 @@ def build_sheet(spec: Spec | Exercises | str | Path, options: Options = Options(
             exercise = exercise_sheet(sketch, style, options, logo)
             with budget.shield():  # a TeX run is started whole (its folder made and owned), or not at all
                 tex.compile("exercise", exercise)  # TeX starts on it while the solution is derived
-            solution, solution_tex, context = solution_sheet(derivation, sketch, style, options, logo, tex, budget)
+            done = solved if solved is not None and solved.spec is spec else None  # (not a copy)
+            solution, solution_tex, context = solution_sheet(
+                derivation, sketch, style, options, logo, tex, budget, done
+            )
             budget.enter("the verification")
             report = verify(solution)  # the gate, while TeX runs: float64 engine and finite differences
             budget.enter("the answers and fragments")
@@ -119,4 +129,4 @@ def build_sheet(spec: Spec | Exercises | str | Path, options: Options = Options(
     files = write_all(options.output_dir, confined({**logo, **texts, **pdfs}), spec.name)  # all in place, or none
     tex.missing()  # PDFs asked for but no TeX: the rest is written, the exit status says so
     warnings = unshared + margin_warnings(pdfs)
-    return Built(files, report, solution, warnings, Redone.of(context["parts"]), (solution,))
+    return Built(files, report, solution, warnings, Redone.of(context["parts"]), (solution,), context)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import derive
+from derive.build import stages
 from derive.catalog import optimizers
 from derive.output import write_all
 from derive.pipeline import Options, build_sheet
@@ -107,3 +108,23 @@ def test_parse_spec_names_its_argument_when_it_is_not_text(text: object) -> None
         TypeError, match=f"parse_spec: text must be the spec's TOML as a str, not {type(text).__name__}"
     ):
         derive.parse_spec(text)  # type: ignore[arg-type]
+
+
+def test_a_solved_spec_is_built_from_its_solution_without_deriving_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = derive.load_example()
+    options = Options(output_dir=tmp_path / "derived", pdf=False)
+    derived = {p.name: p.read_bytes() for p in build_sheet(spec, options).files}
+    solved = derive.solve(spec)
+
+    def derives_again(derivation: object) -> None:
+        raise AssertionError("derived again")
+
+    monkeypatch.setattr(stages, "solver", derives_again)
+    built = build_sheet(spec, replace(options, output_dir=tmp_path / "solved"), solved=solved)
+    assert {p.name: p.read_bytes() for p in built.files} == derived
+    assert built.report.values > 100  # the gate checked the given solution
+    # A solution of an equal spec read again is no solution of this spec object: derived as always.
+    with pytest.raises(AssertionError, match="derived again"):
+        build_sheet(derive.load_example(), replace(options, output_dir=tmp_path / "other"), solved=solved)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from derive.budget import check_seconds
 from derive.exercise.model import ENGINES, LANGUAGES, PAPERS
@@ -100,3 +101,6 @@ class Built:
     """The solution sheet's substituted lines, and which of them redo from the numbers they show."""
     solutions: tuple[Solution, ...] = ()
     """Every exercise's verified derivation, in the sheet's order (``solution`` is the first's)."""
+    context: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The solution sheet's template context (a build of one exercise): a Moodle question of the
+    same solution is made from it instead of a new one."""

@@ -16,7 +16,7 @@ from derive.exercise.exercises import Exercises, key_prefix
 from derive.exercise.model import Spec
 from derive.kinds import KINDS
 from derive.maths.derivation import Derivation
-from derive.maths.solve import solver
+from derive.maths.solve import Solve, solver
 from derive.maths.steps import Solution
 from derive.pdf.compile import Pdf
 from derive.pdf.typeset import Typesetter
@@ -111,12 +111,14 @@ def solution_sheet(
     logo: dict[str, bytes],
     tex: Typesetter,
     budget: Budget,
+    solved: Solution | None = None,
 ) -> tuple[Solution, str, Context]:
     """The solution sheet, its source and its template context: derived part by part while TeX
     typesets each finished part, or (with a user's templates, which may walk the parts more than
-    once) derived whole, then rendered and compiled. Each part is a stage of the ``budget``."""
+    once) derived whole, then rendered and compiled. Each part is a stage of the ``budget``;
+    ``solved``: the parts derived already (a variant's, judged before it is built)."""
     logo_name = next(iter(logo), "")
-    solve = budget.parts(solver(derivation))
+    solve = budget.parts(solver(derivation) if solved is None else _given(solved))
     if options.templates:
         parts = tuple(map(solve, sketch.spec.parts))
         solution = Solution(sketch.spec, sketch.givens, parts, sketch.diagram)
@@ -132,6 +134,12 @@ def solution_sheet(
     with budget.shield():
         tex.finish("solution", text)
     return pieces.solution, text, pieces.context
+
+
+def _given(solved: Solution) -> Solve:
+    """Each part as ``solved`` has it."""
+    parts = {id(done.part): done for done in solved.parts}
+    return lambda part: parts[id(part)]
 
 
 def outputs(

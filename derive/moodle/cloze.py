@@ -19,7 +19,7 @@ from derive.exercise.exercises import key_prefix
 from derive.maths.steps import PartSolution, Solution
 from derive.notebook import HTML, Page, catalogue, worked
 from derive.render.answers import answers
-from derive.render.context import sheet_context
+from derive.render.context import Context, sheet_context
 from derive.render.several import Exercise, lettered
 from derive.render.templates import names
 from derive.tex.decimals import shown
@@ -129,9 +129,10 @@ class _Writer:
         document: dict[str, Any] | None,
         picture: bytes | None,
         sheet: tuple[str, str, Exercise] | None = None,
+        context: Context | None = None,
     ):
         self.solution, self.style = solution, style
-        self.context = sheet_context(solution, style)
+        self.context = context or sheet_context(solution, style)
         self.say, self.t = catalogue(style, HTML)
         self.blanks = blanks(solution, style, document)
         self.picture = picture
@@ -262,8 +263,13 @@ def exercise_questions(stem: str, title: str, exercise: Exercise, picture: bytes
 
 
 def sheet_question(
-    solution: Solution, style: Style, document: dict[str, Any] | None = None, picture: bytes | None = None
+    solution: Solution,
+    style: Style,
+    document: dict[str, Any] | None = None,
+    picture: bytes | None = None,
+    context: Context | None = None,
 ) -> Question:
-    """One Cloze question holding every part (a variant of an exercise), named by the spec's name."""
-    writer = _Writer(solution, style, document, picture)
+    """One Cloze question holding every part (a variant of an exercise), named by the spec's name;
+    ``context``: the solution sheet's template context, where a build made it already."""
+    writer = _Writer(solution, style, document, picture, context=context)
     return writer.question(question_name(solution.spec.name), range(len(solution.parts)))

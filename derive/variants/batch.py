@@ -28,6 +28,7 @@ from derive.exercise.variation import Variation, drawn_data, read_variation, typ
 from derive.kinds import KINDS
 from derive.maths.derivation import Derivation
 from derive.maths.solve import derive as derive_exactly
+from derive.maths.steps import Solution
 from derive.moodle.cloze import Question, sheet_question
 from derive.pipeline import Built, Options, build_sheet, load_spec
 from derive.tex.style import Style
@@ -168,15 +169,15 @@ class Drawer:
         )
         return Rejected("refused", f"{where}: {getattr(error, 'message', error)}" if where else str(error), paths)
 
-    def judge(self, spec: Spec) -> Rejected | None:
-        """Why the drawn ``spec`` is no good exercise, or None."""
+    def judge(self, spec: Spec) -> Rejected | Solution:
+        """Why the drawn ``spec`` is no good exercise, or its solution (its build derives nothing again)."""
         try:
             solution = derive_exactly(spec)
         except (SpecError, DegenerateError) as error:
             return self.refused(error)
         found = rejection(findings(solution, self.variation.good), self.plan.allow, self.variation.good, self.plan.need)
         if found is None:
-            return None
+            return solution
         return Rejected(found.check, found.key, frozenset(sources(spec, found.uses)))
 
     def variant(self, number: int, start: int, stop: int | None = None) -> Outcome:
@@ -189,28 +190,34 @@ class Drawer:
             except _Reject as reject:
                 outcome.rejected.append(reject.rejected)
                 continue
-            bad = self.judge(spec)
-            if bad is not None:
-                outcome.rejected.append(bad)
+            judged = self.judge(spec)
+            if isinstance(judged, Rejected):
+                outcome.rejected.append(judged)
                 continue
             outcome.draw = attempt
-            outcome.files, outcome.missing_tex, outcome.report, outcome.question = built_files(spec, self.plan.options)
+            built = built_files(spec, self.plan.options, judged)
+            outcome.files, outcome.missing_tex, outcome.report, outcome.question = built
             return outcome
         return outcome
 
 
-def built_files(spec: Spec, options: Options) -> tuple[dict[str, bytes], str, tuple[int, int], Question | None]:
+def built_files(
+    spec: Spec, options: Options, solved: Solution | None = None
+) -> tuple[dict[str, bytes], str, tuple[int, int], Question | None]:
     """A spec's sheets built (verified) in a private folder, read back (the batch writes them all at
-    once), and its Moodle question from the same verified solution."""
+    once), and its Moodle question from the same verified solution; ``solved``: the spec's solution,
+    derived already."""
     with tempfile.TemporaryDirectory(prefix="derive-variant-") as folder:
         missing = ""
         question = None
         try:
-            built: Built = build_sheet(spec, replace(options, output_dir=Path(folder)))
+            built: Built = build_sheet(spec, replace(options, output_dir=Path(folder)), solved=solved)
             files = built.files
             report = (built.report.values, built.report.differences)
             style = Style.of(spec.sheet, options.decimals, options.language)
-            question = sheet_question(built.solution, style)  # no drawing: its weights are in the text
+            # No drawing: its weights are in the text. The sheet's context and answers are the build's.
+            document = json.loads((Path(folder) / f"{spec.name}-answers.json").read_text(encoding="utf-8"))
+            question = sheet_question(built.solution, style, document, context=dict(built.context) or None)
         except TexMissing as error:  # the rest was written: the batch writes it, then says so
             missing = str(error)
             files = tuple(p for p in Path(folder).rglob("*") if p.is_file() and not p.name.startswith("."))
