@@ -34,8 +34,11 @@ PARTS = 4
 Look = dict[str, tuple[int, int, int, int] | None]
 """What a look saw: each watched file's (device, inode, size, modification time), None if missing."""
 
-Answers = dict[str, tuple[int | None, str]]
-"""An answers file read back: each quantity's answer key → (its part, None for the network; its decimal)."""
+Where = tuple[int | None, int | None]
+"""Where a value belongs: its exercise (None on a sheet of one exercise) and its part (None: the network)."""
+
+Answers = dict[str, tuple[Where, str]]
+"""An answers file read back: each quantity's answer key → (where it belongs, its decimal)."""
 
 
 def watch(spec: Path, options: Options, build: Callable[[bool], int], say: Callable[[str], None] | None = None) -> int:
@@ -164,39 +167,42 @@ def _folder_part(look: Look) -> Look:
 
 
 def read_answers(folder: Path, spec: Path) -> Answers | None:
-    """The answers file a build of ``spec`` wrote in ``folder``: answer key → (part, decimal); None
-    if it cannot be read."""
+    """The answers file a build of ``spec`` wrote in ``folder``: answer key → (exercise and part,
+    decimal); None if it cannot be read."""
     try:
         document = json.loads((folder / f"{spec.stem}-answers.json").read_text(encoding="utf-8"))
-        return {q["name"]: (q["part"], q["decimal"]) for q in document["quantities"]}
+        return {q["name"]: ((q.get("exercise"), q["part"]), q["decimal"]) for q in document["quantities"]}
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def changes(old: Answers, new: Answers) -> str:
     """Which answers differ between two builds, part by part: the first few with their decimals old →
-    new, the rest counted; "no value changed" when none did."""
-    groups: dict[int | None, dict[str, list[str]]] = {}
-    for name, (part, decimal) in new.items():
+    new, the rest counted; "no value changed" when none did. On a sheet of several exercises each
+    exercise's parts are its own (exercise 2, part 1 is not exercise 1, part 1)."""
+    groups: dict[Where, dict[str, list[str]]] = {}
+    for name, (where, decimal) in new.items():
         if name not in old:
-            groups.setdefault(part, {}).setdefault("new", []).append(name)
+            groups.setdefault(where, {}).setdefault("new", []).append(name)
         elif old[name][1] != decimal:
-            groups.setdefault(part, {}).setdefault("changed", []).append(f"{name}: {old[name][1]} → {decimal}")
-    for name, (part, _) in old.items():
+            groups.setdefault(where, {}).setdefault("changed", []).append(f"{name}: {old[name][1]} → {decimal}")
+    for name, (where, _) in old.items():
         if name not in new:
-            groups.setdefault(part, {}).setdefault("gone", []).append(name)
+            groups.setdefault(where, {}).setdefault("gone", []).append(name)
     if not groups:
         return "no value changed"
-    order = sorted(groups, key=lambda part: -1 if part is None else part)
-    said = [_group(part, groups[part]) for part in order[:PARTS]]
+    order = sorted(groups, key=lambda where: (where[0] or 0, -1 if where[1] is None else where[1]))
+    said = [_group(where, groups[where]) for where in order[:PARTS]]
     if len(order) > PARTS:
-        rest = sum(len(names) for part in order[PARTS:] for names in groups[part].values())
+        rest = sum(len(names) for where in order[PARTS:] for names in groups[where].values())
         said.append(f"and {_count(rest)} in {len(order) - PARTS} more parts")
     return "; ".join(said)
 
 
-def _group(part: int | None, kinds: dict[str, list[str]]) -> str:
-    where = "the network" if part is None else f"part {part}"
+def _group(where: Where, kinds: dict[str, list[str]]) -> str:
+    exercise, part = where
+    place = "the network" if part is None else f"part {part}"
+    named = place if exercise is None else f"exercise {exercise}, {place}"
     said = []
     if changed := kinds.get("changed"):
         shown = ", ".join(changed[:EXAMPLES]) + (", …" if len(changed) > EXAMPLES else "")
@@ -205,7 +211,7 @@ def _group(part: int | None, kinds: dict[str, list[str]]) -> str:
         said.append(f"{_count(len(added))} new")
     if gone := kinds.get("gone"):
         said.append(f"{_count(len(gone))} gone")
-    return f"{where}: {', '.join(said)}"
+    return f"{named}: {', '.join(said)}"
 
 
 def _count(n: int) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from derive.exercise.reader import example_path
-from derive.watch import changes
+from derive.watch import changes, read_answers
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 WAIT = 120.0
@@ -253,17 +253,39 @@ def test_a_logo_or_a_template_saved_rebuilds_too(tmp_path: Path, watching: list[
     assert status == 143 and said == ["derive: stopped by SIGTERM; the files were written"]
 
 
+def _at(part: int | None, decimal: str, exercise: int | None = None) -> tuple[tuple[int | None, int | None], str]:
+    return (exercise, part), decimal
+
+
 def test_the_summary_names_parts_new_and_gone_values() -> None:
-    old = {"w[1]": (None, "1.00"), "p1.a": (1, "0.50"), "p1.b": (1, "0.25"), "p1.c": (1, "2.00"), "p2.z": (2, "1.00")}
-    new = {"w[1]": (None, "1.00"), "p1.a": (1, "0.60"), "p1.b": (1, "0.35"), "p1.c": (1, "2.10"), "p3.q": (3, "4.00")}
+    old = {"w[1]": _at(None, "1.00"), "p1.a": _at(1, "0.50"), "p1.b": _at(1, "0.25"), "p1.c": _at(1, "2.00")}
+    old["p2.z"] = _at(2, "1.00")
+    new = {"w[1]": _at(None, "1.00"), "p1.a": _at(1, "0.60"), "p1.b": _at(1, "0.35"), "p1.c": _at(1, "2.10")}
+    new["p3.q"] = _at(3, "4.00")
     assert changes(old, new) == (
         "part 1: 3 values changed (p1.a: 0.50 → 0.60, p1.b: 0.25 → 0.35, …); part 2: 1 value gone; part 3: 1 value new"
     )
     assert changes(old, old) == "no value changed"
-    many = {f"p{n}.x": (n, "1") for n in range(1, 8)}
-    assert changes(many, {name: (part, "2") for name, (part, _) in many.items()}).endswith(
+    many = {f"p{n}.x": _at(n, "1") for n in range(1, 8)}
+    assert changes(many, {name: (where, "2") for name, (where, _) in many.items()}).endswith(
         "; part 4: 1 value changed (p4.x: 1 → 2); and 3 values in 3 more parts"
     )
+
+
+def test_the_summary_of_a_sheet_of_several_exercises_keeps_their_parts_apart(tmp_path: Path) -> None:
+    # Read back from a real build: e1.p1 and e2.p1 are both "part": 1, each of its own exercise.
+    spec = EXAMPLES / "exam_three_exercises.toml"  # it includes a file beside it
+    assert sheet(str(spec), "-o", str(tmp_path / "out")).returncode == 0
+    old = read_answers(tmp_path / "out", spec)
+    assert old is not None
+    new = dict(old)
+    for name in ("e1.p1.z", "e2.w1[1,1]", "e2.p1.L"):
+        assert name in old, name
+        new[name] = (old[name][0], "9.9999")
+    said = changes(old, new)
+    assert said.startswith("exercise 1, part 1: 1 value changed (e1.p1.z: ")
+    assert "; exercise 2, the network: 1 value changed (e2.w1[1,1]: " in said
+    assert "; exercise 2, part 1: 1 value changed (e2.p1.L: " in said
 
 
 def sheet(*args: str) -> subprocess.CompletedProcess[str]:
