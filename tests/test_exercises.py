@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -222,3 +223,26 @@ def test_a_sheet_file_includes_beside_itself(tmp_path: Path) -> None:
     assert (
         r"\section*{Exercise 2 (a): Step t = 2 with momentum}" in (tmp_path / "out" / "week-solution.tex").read_text()
     )
+
+
+def _raised(sheet: object) -> str:
+    with pytest.raises(SpecError) as caught:
+        build_sheet(sheet, Options(pdf=False))  # type: ignore[arg-type]
+    assert "\n" not in str(caught.value), str(caught.value)
+    return str(caught.value)
+
+
+def test_a_sheet_built_in_python_is_checked_as_a_sheet_file_is(tmp_path: Path) -> None:
+    sheet = parse_sheet(CIRCUIT + NETWORK, name="two")
+    # The sheet's own [exam] and title block, not only its exercises (an exam of it takes the sheet's).
+    bad_exam = replace(sheet, exam=replace(sheet.exam, duration=90))
+    assert _raised(bad_exam) == "spec: exam.duration: expected a string, found int 90"
+    assert _raised(replace(sheet, name="a/b")).startswith("spec: name: 'a/b' cannot name the output files")
+    assert _raised(replace(sheet, exercises=())) == "spec: exercises: expected at least one exercise, found none"
+    # An exercise's own error names the exercise, as the reader's do.
+    second = sheet.exercises[1]
+    broken = replace(second, sheet=replace(second.sheet, title=3))
+    assert _raised(replace(sheet, exercises=(sheet.exercises[0], broken))) == (
+        "spec: exercises[2].sheet.title: expected a string, found int 3"
+    )
+    assert build_sheet(sheet, Options(output_dir=tmp_path, pdf=False)).report.values > 0

@@ -11,7 +11,7 @@ from derive.budget import Budget
 from derive.build.options import Options
 from derive.errors import SpecError
 from derive.exercise import several
-from derive.exercise.check import check, expect
+from derive.exercise.check import check, check_sheet, expect
 from derive.exercise.exercises import Exercises, key_prefix
 from derive.exercise.model import Spec
 from derive.kinds import KINDS
@@ -36,7 +36,7 @@ def accepted(spec: object) -> Exercises:
     """A spec file read and validated, or a model built in Python validated as the reader would."""
     expect(spec, (Spec, Exercises, str, os.PathLike), "build_sheet: spec", "a derive.Spec or a spec file's path")
     if isinstance(spec, Exercises):
-        return replace(spec, exercises=tuple(check(s, "build_sheet: spec") for s in spec.exercises))
+        return check_sheet(spec, "build_sheet: spec")
     if isinstance(spec, Spec):
         return Exercises.of(check(spec, "build_sheet: spec"))
     return several.load_sheet(spec, KINDS)  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from derive.catalog.activations import Activation
 from derive.catalog.losses import Loss
 from derive.errors import SpecError
 from derive.exercise.closed import bounded, closed_form, is_closed
+from derive.exercise.exercises import Exercises
 from derive.exercise.fields import field_path, kind_of
 from derive.exercise.kind import PartKind, without_network
 from derive.exercise.marks import check_exam, check_part, every_or_none
@@ -86,6 +87,30 @@ def check(spec: Spec, where: str = "spec") -> Spec:
     if network is spec.network and _same(parts, spec.parts):
         return spec  # nothing to make exact: the very same model (what the reader made)
     return replace(spec, sheet=sheet, network=network, parts=parts)
+
+
+def check_sheet(sheet: Exercises, where: str = "spec") -> Exercises:
+    """A sheet of several exercises built in Python, checked as the reader checks a sheet file: its
+    name, title block and ``[exam]``, then each exercise (an error names it: ``exercises[2].parts[3].x``)."""
+    expect(sheet, Exercises, where, "a derive.Exercises (from load_sheet or parse_sheet) or a derive.Spec")
+    if not isinstance(sheet.name, str):
+        raise _fail(["name"], f"expected a string, found {kind_of(sheet.name)}")
+    if (trouble := name_problem(sheet.name)) is not None:
+        raise _fail(["name"], trouble)
+    title_block = _sheet(sheet.sheet)
+    check_exam(_fail, sheet.exam)
+    if not isinstance(sheet.exercises, tuple):
+        raise _fail(["exercises"], f"expected a tuple of derive.Spec, found {kind_of(sheet.exercises)}")
+    if not sheet.exercises:
+        raise _fail(["exercises"], "expected at least one exercise, found none")
+    exercises = []
+    for number, spec in enumerate(sheet.exercises, 1):
+        try:
+            exercises.append(check(spec, f"{where}: exercises[{number}]"))
+        except SpecError as error:
+            field = f"exercises[{number}]" + (f".{error.field}" if error.field else "")
+            raise SpecError(field, error.message, line=error.line, source=error.source) from None
+    return replace(sheet, sheet=title_block, exercises=tuple(exercises))
 
 
 def _fail(path: Path, message: str) -> SpecError:
