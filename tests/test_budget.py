@@ -21,7 +21,7 @@ from derive.budget import Budget, Expired
 from derive.cli import main
 from derive.errors import BudgetError
 from derive.kinds import KINDS
-from derive.pipeline import Options, build_sheet
+from derive.pipeline import Options, build_sheet, load_sheet
 from tests.conftest import tex_running_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -256,3 +256,13 @@ def test_the_memory_bound_keeps_a_lower_limit_and_restores_the_old_one() -> None
             assert memory_limit() == 4096
         assert memory_limit() == 4096
     assert resource.getrlimit(resource.RLIMIT_DATA) == before
+
+
+def test_an_exam_of_several_exercises_leaves_no_alarm_behind(tmp_path: Path) -> None:
+    # Its sections were entered inside the sheet's first one: leaving them restored that section's alarm,
+    # which then went off in whatever the process did next.
+    handler = signal.getsignal(signal.SIGALRM)
+    sheet = load_sheet(Path(__file__).parent.parent / "examples" / "exam_three_exercises.toml")
+    built = build_sheet(sheet, Options(output_dir=tmp_path, pdf=False, exam=True, max_seconds=60))
+    assert built.report.values > 0
+    assert signal.getsignal(signal.SIGALRM) is handler and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)

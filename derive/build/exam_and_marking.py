@@ -31,9 +31,11 @@ def build_exam(spec: Spec | Exercises | str | Path, options: Options) -> Built:
     budget = Budget(options.max_seconds)
     with budget:
         sheet = accepted(spec)
-        alone = sheet.alone()
-        if alone is None:
-            return exam_of_several(sheet, options, budget)
+    # Outside the budget's section: the exam of several exercises enters its own sections (entered
+    # inside this one, the alarm it restored on leaving was this section's, left running after the build).
+    if (alone := sheet.alone()) is None:
+        return exam_of_several(sheet, options, budget)
+    with budget:
         spec = sized(alone, options)
         if spec.parts[0].points is None:  # the reader has made sure that all parts have points, or none
             raise SpecError("parts[1].points", "missing: an exam needs the points of every part (docs/exam.md)")
