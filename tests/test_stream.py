@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,13 @@ from derive.errors import SpecError
 from derive.exercise.reader import example_path
 from derive.maths.derivation import Derivation
 from derive.maths.solve import outline, solver
+from derive.maths.steps import Solution
 from derive.pdf.stream import StreamedPdf
 from derive.pipeline import Options, build_sheet
 from derive.render.document import MARK
 from derive.render.pieces import SolutionPieces
+from derive.render.several import Exercise, exercise_context, headed, render_several
+from derive.render.several_pieces import SeveralPieces
 from derive.render.templates import render_solution
 from derive.tex.style import Style
 from tests.conftest import tex_running_in
@@ -41,6 +45,32 @@ def test_the_pieces_join_to_the_rendered_solution(path: Path) -> None:
     assert "".join(texts) == rendered == render_solution(derive.solve(spec), style)
     for number, text in enumerate(texts[1:-1], 1):  # each piece is its part, from its heading on
         assert text.lstrip().startswith(r"\section*{Part " + str(number))
+
+
+@pytest.mark.parametrize("name", ["sheet_three_exercises", "exam_three_exercises"])
+def test_the_pieces_of_several_exercises_join_to_the_rendered_solution(name: str) -> None:
+    sheet = derive.load_sheet(Path(__file__).parent.parent / "examples" / f"{name}.toml")
+    head = headed(sheet.sheet, sheet.exercises[0])
+    style = Style.of(head.sheet, None, None)
+    derivations = [Derivation(spec) for spec in sheet.exercises]
+    sketches = [
+        Exercise(k, outline(spec, d), Style.of(spec.sheet, None, None))
+        for k, (spec, d) in enumerate(zip(sheet.exercises, derivations, strict=True), 1)
+    ]
+
+    def solve(sketch: Exercise) -> Exercise:
+        found = sketch.solution
+        parts = tuple(map(solver(derivations[sketch.number - 1]), found.spec.parts))
+        return replace(sketch, solution=Solution(found.spec, found.givens, parts, found.diagram))
+
+    texts: list[str] = []
+    rendered = SeveralPieces(head, sketches, style, "", solve, texts.append).render()
+    solved = [solve(sketch) for sketch in sketches]
+    whole = render_several("solution", head, solved, [exercise_context(e) for e in solved], style)
+    assert len(texts) == len(sheet.exercises) + 2
+    assert "".join(texts) == rendered == whole
+    for number, text in enumerate(texts[1:-1], 1):  # each piece is its exercise, from its heading on
+        assert text.lstrip().startswith(r"\section*{") and f"{{exercise{number}}}" in text.split("\n", 1)[0]
 
 
 def test_a_streamed_run_typesets_the_parts_as_they_come(tmp_path: Path) -> None:

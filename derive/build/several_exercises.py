@@ -3,6 +3,7 @@ sheets and the answers holding every exercise ("Exercise 2 (c)", keys ``e2.p3.L`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from derive.budget import Budget
@@ -16,14 +17,26 @@ from derive.maths.steps import Solution
 from derive.output import confined, write_all
 from derive.pdf.typeset import Typesetter
 from derive.render.several import Exercise, exercise_context, headed, render_several, several_outputs
+from derive.render.several_pieces import SeveralPieces
 from derive.tex.style import Style
 from derive.verify.gate import verify
+
+
+def _solver(derivations: dict[int, Derivation], budget: Budget) -> Callable[[Exercise], Exercise]:
+    """Work out an exercise's outline: its parts derived, each a stage of the ``budget``."""
+
+    def solve(sketch: Exercise) -> Exercise:
+        found = sketch.solution
+        parts = tuple(map(budget.parts(solver(derivations[sketch.number])), found.spec.parts))
+        return replace(sketch, solution=Solution(found.spec, found.givens, parts, found.diagram))
+
+    return solve
 
 
 def build_exercises(sheet: Exercises, options: Options, budget: Budget) -> Built:
     """:func:`build_sheet` for a sheet of several exercises: each exercise derived and verified on its
     own (its Derivation, its gate), both sheets rendered with every exercise, "Exercise 2 (c)"; the
-    answers keyed by exercise (``e2.p3.L``). The solution sheet is typeset once every part is derived."""
+    answers keyed by exercise (``e2.p3.L``). TeX typesets each exercise's solutions while the next is derived."""
     with budget:
         specs = [sized(spec, options) for spec in sheet.exercises]
         head = headed(sized(replace(specs[0], sheet=sheet.sheet), options).sheet, specs[0])  # the title block's
@@ -43,16 +56,23 @@ def build_exercises(sheet: Exercises, options: Options, budget: Budget) -> Built
             exercise = render_several("exercise", head, sketches, contexts, style, options.templates, options.compiled)
             with budget.shield():
                 tex.compile("exercise", exercise)
-            solved = []
-            for sketch, derivation in zip(sketches, derivations, strict=True):
-                parts = tuple(map(budget.parts(solver(derivation)), sketch.solution.spec.parts))
-                found = sketch.solution
-                solved.append(replace(sketch, solution=Solution(found.spec, found.givens, parts, found.diagram)))
-            budget.enter("the solution sheet")
-            contexts = [exercise_context(e, logo_name) for e in solved]
-            solution = render_several("solution", head, solved, contexts, style, options.templates, options.compiled)
-            with budget.shield():
-                tex.compile("solution", solution)
+            solve = _solver(dict(zip((e.number for e in sketches), derivations, strict=True)), budget)
+            if options.templates:  # a user's templates may walk the exercises more than once: whole
+                solved = [solve(sketch) for sketch in sketches]
+                budget.enter("the solution sheet")
+                contexts = [exercise_context(e, logo_name) for e in solved]
+                solution = render_several(
+                    "solution", head, solved, contexts, style, options.templates, options.compiled
+                )
+                with budget.shield():
+                    tex.compile("solution", solution)
+            else:  # TeX typesets each exercise while the next is derived
+                sink = budget.shielded(tex.stream("solution", len(sketches) + 2))  # head, exercises, tail
+                pieces = SeveralPieces(head, sketches, style, logo_name, solve, sink, options.compiled)
+                solution = pieces.render()
+                with budget.shield():
+                    tex.finish("solution", solution)
+                solved, contexts = pieces.solved, pieces.contexts
             budget.enter("the verification")
             reports = [verify(e.solution) for e in solved]  # each exercise's gate
             budget.enter("the answers and fragments")

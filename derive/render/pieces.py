@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 from derive.exercise.model import Part
 from derive.maths.steps import PartSolution, Solution
 from derive.render.context import Context, part_context, sheet_context
@@ -24,7 +26,41 @@ BODY = "%derive-body%"
 """Stands for the body while the document's head and tail are cut apart."""
 
 
-class SolutionPieces:
+class Pieces:
+    """A document handed to ``sink`` piece by piece, each the moment it is complete: the head (the
+    document's preamble) with the first; :meth:`_flush` ends a piece."""
+
+    def __init__(self, sink: Callable[[str], None]) -> None:
+        self.sink = sink
+        self.head = ""  # the document's preamble, written before the first piece
+        self.buffer: list[str] = []
+        self.written: list[str] = []
+
+    def _flush(self, end: str = "") -> None:
+        text = "".join(self.buffer) + end
+        # A piece with a matrix wider than amsmath allows lifts the limit before it: the sheet is
+        # streamed, so its document cannot measure all of it first (render.document does otherwise).
+        columns = matrix_columns(text)
+        piece = self.head + (columns + "%\n" if columns else "") + text
+        self.head = ""
+        self.buffer = []
+        self.written.append(piece)
+        self.sink(piece)
+
+    def _typeset(self, template: jinja2.Template, context: Context, document: str, count: int) -> str:
+        """``template`` rendered into ``document`` (its head and tail around :data:`BODY`) as ``count``
+        pieces: the template's loop over a lazy list flushes the piece before each item."""
+        self.head, tail = document.split(BODY)
+        self.buffer = []
+        for chunk in template.generate(context):
+            self.buffer.append(chunk)
+        self._flush(tail)
+        if len(self.written) != count:  # the template walked the list otherwise than once, in order
+            raise RuntimeError(f"{template.name} gave {len(self.written)} pieces, not {count}")
+        return "".join(self.written)
+
+
+class SolutionPieces(Pieces):
     """Render with :meth:`render`; ``sink`` receives each piece the moment it is complete (the head
     before part 1 is derived). Afterwards :attr:`solution` and :attr:`context` are complete."""
 
@@ -37,13 +73,11 @@ class SolutionPieces:
         sink: Callable[[str], None] = lambda piece: None,
         compiled: Path | None = None,
     ) -> None:
-        self.sketch, self.style, self.solve, self.sink = sketch, style, solve, sink
+        super().__init__(sink)
+        self.sketch, self.style, self.solve = sketch, style, solve
         self.compiled = compiled  # the folder of compiled templates (render.environment)
         self.solved: list[PartSolution] = []
         self.contexts: list[dict[str, Any]] = []
-        self.head = ""  # the document's preamble, written before the first piece
-        self.buffer: list[str] = []
-        self.written: list[str] = []
         self.context: Context = {**sheet_context(sketch, style, logo=logo), "verification": _Checked(self)}
         self.context["parts"] = self._parts()
 
@@ -55,17 +89,6 @@ class SolutionPieces:
     @property
     def solution(self) -> Solution:
         return Solution(self.sketch.spec, self.sketch.givens, tuple(self.solved), self.sketch.diagram)
-
-    def _flush(self, end: str = "") -> None:
-        text = "".join(self.buffer) + end
-        # A piece with a matrix wider than amsmath allows lifts the limit before it: the sheet is
-        # streamed, so its document cannot measure all of it first (render.document does otherwise).
-        columns = matrix_columns(text)
-        piece = self.head + (columns + "%\n" if columns else "") + text
-        self.head = ""
-        self.buffer = []
-        self.written.append(piece)
-        self.sink(piece)
 
     def _parts(self) -> Iterator[dict[str, Any]]:
         # Called by the template's loop: everything rendered so far is the previous piece.
@@ -83,13 +106,8 @@ class SolutionPieces:
         env = environment((), self.style, self.compiled)
         plots = any(p.kind.plots(p.params) for p in spec.parts)
         logo = bool(self.context["sheet"]["logo"])
-        head, tail = wrap("solution", BODY, env, spec, self.style, plots, logo).split(BODY)
-        self.head, self.buffer = head, []
-        for chunk in env.get_template("solution.tex.j2").generate(self.context):
-            self.buffer.append(chunk)
-        self._flush(tail)
-        if len(self.written) != self.count:  # the template walked the parts otherwise than once, in order
-            raise RuntimeError(f"solution.tex.j2 gave {len(self.written)} pieces for {len(self.solved)} parts")
+        document = wrap("solution", BODY, env, spec, self.style, plots, logo)
+        text = self._typeset(env.get_template("solution.tex.j2"), self.context, document, self.count)
         self.context["parts"] = self.contexts
         counted = self.context["verification"]
         self.context["verification"] = {
@@ -98,7 +116,7 @@ class SolutionPieces:
             "lines": counted.lines,
             "redone": counted.redone,
         }
-        return "".join(self.written)
+        return text
 
 
 class _Checked:
