@@ -52,6 +52,8 @@ class Budget:
         self.shields = 0
         self.pending = False  # the timer fired inside a shield: stop when it ends
         self.previous: Any = None
+        self.depth = 0
+        """Sections entered and not left: only the outermost arms and disarms the timer."""
         self.armed = False
 
     # --- the stages -------------------------------------------------------------------------
@@ -102,6 +104,9 @@ class Budget:
     def __enter__(self) -> Budget:
         if self.clock() >= self.deadline:
             raise self._stopped()
+        self.depth += 1
+        if self.depth > 1:
+            return self  # a section inside a section is part of it: the outer one's timer runs on
         self.shields += 1  # the timer may fire before the section has begun: it is heard just below
         try:
             self.armed = self._arm()
@@ -114,6 +119,11 @@ class Budget:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
+        self.depth -= 1
+        if self.depth > 0:  # the outer section disarms the timer (it armed it)
+            if isinstance(error, Expired):
+                raise self._stopped() from None
+            return
         self.shields += 1  # a timer firing now is too late to stop anything
         if self.armed:
             self._disarm()

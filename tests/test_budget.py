@@ -266,3 +266,18 @@ def test_an_exam_of_several_exercises_leaves_no_alarm_behind(tmp_path: Path) -> 
     built = build_sheet(sheet, Options(output_dir=tmp_path, pdf=False, exam=True, max_seconds=60))
     assert built.report.values > 0
     assert signal.getsignal(signal.SIGALRM) is handler and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_a_section_inside_a_section_leaves_the_outer_one_s_timer_to_it() -> None:
+    handler = signal.getsignal(signal.SIGALRM)
+    budget = Budget(60)
+    with budget:
+        assert signal.getitimer(signal.ITIMER_REAL)[0] > 0
+        with budget:  # part of the outer section: its leaving neither stops nor keeps the timer
+            pass
+        assert signal.getitimer(signal.ITIMER_REAL)[0] > 0
+    assert signal.getsignal(signal.SIGALRM) is handler and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    quick = Budget(0.2)
+    with pytest.raises(BudgetError, match=r"took longer than --max-seconds 0\.2"), quick, quick:
+        _until(5)
+    assert signal.getsignal(signal.SIGALRM) is handler and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
