@@ -8,7 +8,7 @@ that :func:`derive.render.templates.render_solution` makes from the finished sol
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,23 @@ class SolutionPieces(Pieces):
         return text
 
 
-class _Checked:
+class Counted:
+    """What a streamed sheet's verification sentence counts, worked out when the template prints it
+    (after the last piece): the worked lines, from the part contexts :meth:`_parts` gives."""
+
+    def _parts(self) -> Iterable[Mapping[str, Any]]:
+        raise NotImplementedError
+
+    @property
+    def lines(self) -> int:
+        return Redone.of(self._parts()).lines
+
+    @property
+    def redone(self) -> int:
+        return Redone.of(self._parts()).redone
+
+
+class _Checked(Counted):
     """``verification.checked``, counted when the template prints it (after every part is derived)."""
 
     def __init__(self, pieces: SolutionPieces) -> None:
@@ -133,13 +149,5 @@ class _Checked:
     def differences(self) -> bool:
         return any(part.kind.differences for part in self.pieces.solution.spec.parts)
 
-    @property
-    def lines(self) -> int:
-        return self._redone().lines
-
-    @property
-    def redone(self) -> int:
-        return self._redone().redone
-
-    def _redone(self) -> Redone:
-        return Redone.of(self.pieces.contexts)
+    def _parts(self) -> Iterable[Mapping[str, Any]]:
+        return self.pieces.contexts

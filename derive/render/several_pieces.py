@@ -9,15 +9,14 @@ exercise 1 while exercise 2 is derived. Joined, the pieces are exactly the sheet
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from derive.exercise.model import Spec
 from derive.render.context import Context, sheet_fields
-from derive.render.pieces import BODY, Pieces
+from derive.render.pieces import BODY, Counted, Pieces
 from derive.render.points import exercises_points
-from derive.render.reproduce import Redone
 from derive.render.several import Exercise, exercise_context
 from derive.render.templates import environment, wrap
 from derive.tex.printer import Latex
@@ -79,7 +78,7 @@ class SeveralPieces(Pieces):
         return self._typeset(env.get_template("several-solution.tex.j2"), context, document, self.count)
 
 
-class _Checked:
+class _Checked(Counted):
     """``verification``, counted when the template prints it (after every exercise is derived)."""
 
     def __init__(self, contexts: list[Context]) -> None:
@@ -93,13 +92,5 @@ class _Checked:
     def differences(self) -> bool:
         return any(c["verification"]["differences"] for c in self.contexts)
 
-    @property
-    def lines(self) -> int:
-        return self._redone().lines
-
-    @property
-    def redone(self) -> int:
-        return self._redone().redone
-
-    def _redone(self) -> Redone:
-        return Redone.of(part for context in self.contexts for part in context["parts"])
+    def _parts(self) -> Iterable[Mapping[str, Any]]:
+        return (part for context in self.contexts for part in context["parts"])
