@@ -3,7 +3,7 @@ and its answers, value macros, fragments and self-check pages addressable per ex
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,8 @@ from derive.render.answers import answers, answers_csv, answers_json
 from derive.render.checkpage import check_page
 from derive.render.context import Context, sheet_context, sheet_fields
 from derive.render.fragments import fragments, value_macros
+from derive.render.pieces import Counted
 from derive.render.points import exercises_points
-from derive.render.reproduce import Redone
 from derive.render.templates import environment, wrap
 from derive.tex.printer import Latex
 from derive.tex.style import Style
@@ -74,27 +74,9 @@ def render_several(
     ``extra``) of several exercises as one LaTeX document: each exercise's block rendered with its own
     notation, within the sheet's title block (``head``: the sheet's settings on a spec) and words
     (``style``); the points table a row per exercise where every part has points."""
-    blocks = []
-    for exercise, context in zip(exercises, contexts, strict=True):
-        env = environment(templates, exercise.style, compiled)
-        body = env.get_template(f"block-{kind}.tex.j2").render(context)
-        blocks.append({"number": exercise.number, "title": exercise.title, "body": Latex(body)})
+    blocks = [block(kind, e, c, templates, compiled) for e, c in zip(exercises, contexts, strict=True)]
     env = environment(templates, style, compiled)
-    first = contexts[0]
-    redone = Redone.of(part for context in contexts for part in context["parts"])
-    context = {
-        **{key: first[key] for key in ("decimals", "significant", "exact", "student", "language")},
-        "sheet": sheet_fields(head.sheet, str(first["sheet"]["logo"])),
-        "exercises": blocks,
-        "verification": {
-            "checked": sum(c["verification"]["checked"] for c in contexts),
-            "differences": any(c["verification"]["differences"] for c in contexts),
-            "lines": redone.lines,
-            "redone": redone.redone,
-        },
-        "points": exercises_points([(e.number, e.solution.spec) for e in exercises], style.printer()),
-        **(extra or {}),
-    }
+    context = {**several_context(head, exercises, contexts[0], blocks, contexts, style), **(extra or {})}
     text = env.get_template(f"several-{kind}.tex.j2").render(context)
     plots = kind in ("solution", "marking") and any(
         isinstance(s, Plot)
@@ -104,6 +86,53 @@ def render_several(
         for s in section.steps
     )
     return wrap(kind, text, env, head, style, plots, bool(context["sheet"]["logo"]))
+
+
+def block(
+    kind: str, exercise: Exercise, context: Context, templates: Sequence[Path] = (), compiled: Path | None = None
+) -> dict[str, Any]:
+    """One exercise's block of the ``kind`` sheet (``block-KIND.tex.j2``), rendered in its own notation."""
+    body = environment(templates, exercise.style, compiled).get_template(f"block-{kind}.tex.j2").render(context)
+    return {"number": exercise.number, "title": exercise.title, "body": Latex(body)}
+
+
+def several_context(
+    head: Spec,
+    exercises: Sequence[Exercise],
+    first: Context,
+    blocks: Iterable[dict[str, Any]],
+    contexts: Sequence[Context],
+    style: Style,
+) -> Context:
+    """The context of a sheet of several exercises around their ``blocks``: the sheet-wide settings of
+    the ``first`` exercise's context, the title block, the points table and what the verification
+    checked, counted from the exercises' ``contexts`` when the template prints it (a streamed sheet
+    fills them as it goes)."""
+    return {
+        **{key: first[key] for key in ("decimals", "significant", "exact", "student", "language")},
+        "sheet": sheet_fields(head.sheet, str(first["sheet"]["logo"])),
+        "exercises": blocks,
+        "verification": Checked(contexts),
+        "points": exercises_points([(e.number, e.solution.spec) for e in exercises], style.printer()),
+    }
+
+
+class Checked(Counted):
+    """What the verification checked in every exercise, counted from their contexts when read."""
+
+    def __init__(self, contexts: Sequence[Context]) -> None:
+        self.contexts = contexts
+
+    @property
+    def checked(self) -> int:
+        return sum(int(c["verification"]["checked"]) for c in self.contexts)
+
+    @property
+    def differences(self) -> bool:
+        return any(c["verification"]["differences"] for c in self.contexts)
+
+    def _parts(self) -> Iterable[Mapping[str, Any]]:
+        return (part for context in self.contexts for part in context["parts"])
 
 
 def answers_of(name: str, sheet: Sheet, exercises: Sequence[Exercise], places: int) -> dict[str, Any]:

@@ -9,17 +9,15 @@ exercise 1 while exercise 2 is derived. Joined, the pieces are exactly the sheet
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from derive.exercise.model import Spec
-from derive.render.context import Context, sheet_fields
-from derive.render.pieces import BODY, Counted, Pieces
-from derive.render.points import exercises_points
-from derive.render.several import Exercise, exercise_context
+from derive.render.context import Context
+from derive.render.pieces import BODY, Pieces
+from derive.render.several import Exercise, block, exercise_context, several_context
 from derive.render.templates import environment, wrap
-from derive.tex.printer import Latex
 from derive.tex.style import Style
 
 
@@ -57,8 +55,7 @@ class SeveralPieces(Pieces):
             context = exercise_context(exercise, self.logo)
             self.solved.append(exercise)
             self.contexts.append(context)
-            body = environment((), exercise.style, self.compiled).get_template("block-solution.tex.j2").render(context)
-            yield {"number": exercise.number, "title": exercise.title, "body": Latex(body)}
+            yield block("solution", exercise, context, (), self.compiled)
         self._flush()
 
     def render(self) -> str:
@@ -66,31 +63,7 @@ class SeveralPieces(Pieces):
         env = environment((), self.style, self.compiled)
         # The sheet-wide settings an outline already has (render_several takes them from exercise 1).
         first = exercise_context(self.sketches[0], self.logo)
-        context = {
-            **{key: first[key] for key in ("decimals", "significant", "exact", "student", "language")},
-            "sheet": sheet_fields(self.sheet_head.sheet, str(first["sheet"]["logo"])),
-            "exercises": self._blocks(),
-            "verification": _Checked(self.contexts),
-            "points": exercises_points([(e.number, e.solution.spec) for e in self.sketches], self.style.printer()),
-        }
+        context = several_context(self.sheet_head, self.sketches, first, self._blocks(), self.contexts, self.style)
         plots = any(p.kind.plots(p.params) for e in self.sketches for p in e.solution.spec.parts)
         document = wrap("solution", BODY, env, self.sheet_head, self.style, plots, bool(context["sheet"]["logo"]))
         return self._typeset(env.get_template("several-solution.tex.j2"), context, document, self.count)
-
-
-class _Checked(Counted):
-    """``verification``, counted when the template prints it (after every exercise is derived)."""
-
-    def __init__(self, contexts: list[Context]) -> None:
-        self.contexts = contexts
-
-    @property
-    def checked(self) -> int:
-        return sum(int(c["verification"]["checked"]) for c in self.contexts)
-
-    @property
-    def differences(self) -> bool:
-        return any(c["verification"]["differences"] for c in self.contexts)
-
-    def _parts(self) -> Iterable[Mapping[str, Any]]:
-        return (part for context in self.contexts for part in context["parts"])
