@@ -132,5 +132,5 @@ def test_a_printed_value_is_kept_per_kind_of_printer() -> None:
     assert plain == r"\frac{3}{7} + e^{-1/3}" and folded == r"3 / 7 + e^{-1/3}"
     assert exact_text(value, Printer()) == plain
     named = Printer({"symbol_names": {sp.Symbol("q"): "Q"}})
-    assert named.exact_kind() is not None and named.exact_kind() != Printer().exact_kind()
+    assert named.exact_kind is not None and named.exact_kind != Printer().exact_kind
     assert exact_text(sp.Integer(10) ** 200, Printer(), 48) is None  # too long, decided before printing

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
 
 from derive.terms.display import AsWritten, Exact, Expression, Join, Oriented, Pattern, Rounded, Y, Z
 from derive.terms.formula import (
@@ -78,8 +79,6 @@ TYPED_DIGITS = 300
 SUBSTITUTE_LIMIT = 48
 """Longest exact value substituted into a formula; longer ones are substituted as decimals."""
 
-_DERIVE_SETTINGS = frozenset({"look", "oriented", "substitute", "guard", "slashed"})
-"""Settings of derive's printers (not SymPy's): none of them changes how an exact value prints."""
 _ATOM, _PRODUCT, _HADAMARD, _SUM, _NEGATIVE = 4, 3, 2, 1, 0
 """Binding strength: a child binding less tightly than its context gets brackets."""
 ATOM = _ATOM
@@ -115,28 +114,23 @@ class Printer(NamingPrinter):
         """Set when a substitution fell back to a decimal, so the line must read ≈."""
         self.substitutes: dict[Quantity, sp.Expr] = {}
         """The number each substituted quantity was written as: its exact value, or the decimal shown."""
-        self._exact_kind: tuple[Any, ...] | None = None
-        self._exact_kind_known = False
 
+    @functools.cached_property
     def exact_kind(self) -> tuple[Any, ...] | None:
         """What the LaTeX of an exact SymPy value depends on, to look printed values up by: the
         printer's class and SymPy's settings. Not derive's own (the look, ``substitute``, …: they
         decide names, references and decimals, and an exact value has none). None when a setting
         cannot be a key: such a printer prints every time."""
-        if not self._exact_kind_known:
-            self._exact_kind_known = True
-            sympy_settings = tuple(
-                (name, frozenset(value.items()) if isinstance(value, dict) else value)
-                for name, value in self._settings.items()
-                if name not in _DERIVE_SETTINGS
-            )
-            try:
-                hash(sympy_settings)
-            except TypeError:
-                self._exact_kind = None
-            else:
-                self._exact_kind = (type(self), sympy_settings)
-        return self._exact_kind
+        sympy_settings = tuple(
+            (name, frozenset(value.items()) if isinstance(value, dict) else value)
+            for name, value in self._settings.items()
+            if name in LatexPrinter._default_settings
+        )
+        try:
+            hash(sympy_settings)
+        except TypeError:
+            return None
+        return (type(self), sympy_settings)
 
     def _print_log(self, expr: sp.log, exp: str | None = None) -> str:
         """The logarithm of a number as a textbook writes it: log 2, log 3/2 (a given typed "ln(2)");
@@ -501,26 +495,21 @@ def exact_text(value: sp.Expr, printer: Printer | None = None, limit: int = EXAC
         return _exact_text(value, limit)  # the sheet, the answers and the drawings print the same values
     if not small(value, limit) or not is_exact(value):
         return None  # decided before the value is hashed: a huge closed form is never walked whole
-    kind = printer.exact_kind()
-    if kind is None:
+    if printer.exact_kind is None:
         return _printed(value, printer, limit)
     # A sheet prints each value many times (its own line, each line it is substituted into, the
     # answers): a fifth of a variant's build went into printing values printed before.
-    key = (kind, value, limit)
-    text = _PRINTED.get(key, _UNSEEN)
-    if text is _UNSEEN:
+    key = (printer.exact_kind, value, limit)
+    if key not in _PRINTED:
         if len(_PRINTED) >= PRINTED_KEPT:
             _PRINTED.clear()
-        text = _PRINTED[key] = _printed(value, printer, limit)
-    return text
+        _PRINTED[key] = _printed(value, printer, limit)
+    return _PRINTED[key]
 
 
 PRINTED_KEPT = 16384
 """Exact values whose LaTeX is kept (a few sheets' worth: the memory of a watched sheet stays bounded)."""
 _PRINTED: dict[tuple[Any, ...], str | None] = {}
-
-
-_UNSEEN = ""  # no LaTeX of a value is empty: marks a value not printed yet
 
 
 def _printed(value: sp.Expr, printer: Printer, limit: int) -> str | None:
