@@ -7,7 +7,7 @@ from pathlib import Path
 
 from derive.budget import Budget
 from derive.build.options import Built, Options
-from derive.build.stages import accepted, exercises_redone, margin_warnings, merged, own_caches, sized
+from derive.build.stages import accepted, built_of_several, margin_warnings, own_caches, sized
 from derive.errors import SpecError
 from derive.exercise.exercises import Exercises
 from derive.exercise.logo import logo_file
@@ -99,11 +99,4 @@ def exam_of_several(sheet: Exercises, options: Options, budget: Budget) -> Built
     sources = {f"{head.name}-{kind}.tex": text.encode() for kind, text in texts.items()}
     files = write_all(options.output_dir, confined({**logo, **sources, **pdfs}))
     tex.missing()
-    return Built(
-        files,
-        merged(reports),
-        solved[0].solution,
-        unshared + margin_warnings(pdfs),
-        exercises_redone([e.number for e in solved], contexts),
-        tuple(e.solution for e in solved),
-    )
+    return built_of_several(files, reports, solved, unshared + margin_warnings(pdfs), contexts)

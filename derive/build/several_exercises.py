@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from derive.budget import Budget
 from derive.build.options import Built, Options
-from derive.build.stages import exercises_redone, margin_warnings, merged, own_caches, sized
+from derive.build.stages import built_of_several, margin_warnings, own_caches, sized
 from derive.exercise.exercises import Exercises
 from derive.exercise.logo import logo_file
 from derive.maths.derivation import Derivation
@@ -83,11 +83,4 @@ def build_exercises(sheet: Exercises, options: Options, budget: Budget) -> Built
         pdfs = tex.pdfs(head.name)
     files = write_all(options.output_dir, confined({**logo, **texts, **pdfs}), head.name)
     tex.missing()
-    return Built(
-        files,
-        merged(reports),
-        solved[0].solution,
-        unshared + margin_warnings(pdfs),
-        exercises_redone([e.number for e in solved], contexts),
-        tuple(e.solution for e in solved),
-    )
+    return built_of_several(files, reports, solved, unshared + margin_warnings(pdfs), contexts)

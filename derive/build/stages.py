@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from derive.budget import Budget
-from derive.build.options import Options
+from derive.build.options import Built, Options
 from derive.errors import SpecError
 from derive.exercise import several
 from derive.exercise.check import check, check_sheet, expect
@@ -27,6 +28,7 @@ from derive.render.context import Context, sheet_context
 from derive.render.fragments import fragments, value_macros
 from derive.render.pieces import SolutionPieces
 from derive.render.reproduce import Redone
+from derive.render.several import Exercise
 from derive.render.templates import render_exercise, render_solution
 from derive.tex.style import Style
 from derive.verify.gate import Report
@@ -40,6 +42,26 @@ def accepted(spec: object) -> Exercises:
     if isinstance(spec, Spec):
         return Exercises.of(check(spec, "build_sheet: spec"))
     return several.load_sheet(spec, KINDS)  # type: ignore[arg-type]
+
+
+def built_of_several(
+    files: tuple[Path, ...],
+    reports: Sequence[Report],
+    solved: Sequence[Exercise],
+    warnings: tuple[str, ...],
+    contexts: Sequence[Context],
+) -> Built:
+    """What a build of several exercises (their sheets, or their exam) gives back: the gates' reports
+    as one, the worked lines keyed by exercise (``contexts``: the marking scheme's for an exam), the
+    first exercise's solution as ``solution`` and every one's as ``solutions``."""
+    return Built(
+        files,
+        merged(reports),
+        solved[0].solution,
+        warnings,
+        exercises_redone([e.number for e in solved], contexts),
+        tuple(e.solution for e in solved),
+    )
 
 
 def merged(reports: Sequence[Report]) -> Report:
