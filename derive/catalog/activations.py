@@ -15,7 +15,8 @@ import sympy as sp
 
 from derive.catalog.evaluation import at_point
 from derive.catalog.parsing import differentiate, float_rules, parse_formula
-from derive.terms.formula import Apply, Difference, Node, Num, Power, Product, Slope
+from derive.terms.decimal_rules import DecimalRule
+from derive.terms.formula import Apply, Approx, Difference, Node, Num, Power, Product, Slope
 
 Array = np.ndarray
 FloatFn = Callable[[Array], Array]
@@ -65,6 +66,9 @@ class Activation:
     """f itself, for the exercise sheet, where f is not a standard function (without f')."""
     kink: bool = False
     """Whether f' jumps at z = 0 (one-sided slopes differ there, so finite differences cannot judge)."""
+    decimal: Callable[[Approx], Approx] | None = None
+    """f on the carried decimals, compiled from ``rule`` (a catalogue function); None for a user's
+    formula, which keeps its bounded evaluation."""
     vector: bool = False
     """Whether f maps the whole layer (softmax): a_j depends on every z_k, so backpropagation goes
     through its Jacobian instead of an elementwise f' (``rule`` and ``derivative`` are then unused)."""
@@ -86,9 +90,14 @@ def sigmoid_float(z: Array) -> Array:
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def _identity(z: sp.Expr) -> sp.Expr:
+    return z
+
+
 IDENTITY = Activation(
     name="identity",
-    rule=lambda z: z,
+    rule=_identity,
+    decimal=DecimalRule(_identity),
     derivative=lambda z, a: Num(sp.Integer(1)),
     floats=Floats(lambda z: z, lambda z: np.ones_like(z)),
     call="#",
@@ -100,6 +109,7 @@ IDENTITY = Activation(
 SIGMOID = Activation(
     name="sigmoid",
     rule=_sigmoid,
+    decimal=DecimalRule(_sigmoid),
     # σ'(z) = σ(z)(1 − σ(z)) = a(1 − a): the form students use, in the value already computed.
     derivative=lambda z, a: Product((a, Difference(Num(sp.Integer(1)), a))),
     # σ'(z) as σ(z)σ(−z), not 1 − σ(z): that loses its digits as σ saturates.
@@ -123,6 +133,7 @@ def _relu_slope(z: sp.Expr) -> sp.Expr:
 RELU = Activation(
     name="relu",
     rule=_relu,
+    decimal=DecimalRule(_relu),
     derivative=lambda z, a: Slope(r"\operatorname{ReLU}'\left(#\right)", _relu_slope, z),
     floats=Floats(lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(float)),
     call=r"\operatorname{ReLU}\left(#\right)",
@@ -149,6 +160,7 @@ def _sech_squared(z: Array) -> Array:
 TANH = Activation(
     name="tanh",
     rule=_tanh,
+    decimal=DecimalRule(_tanh),
     # tanh'(z) = 1 − tanh²(z) = 1 − a², again in the value already computed.
     derivative=lambda z, a: Difference(ONE, Power(a, 2)),
     floats=Floats(np.tanh, _sech_squared, lambda a: 1.0 - a * a),
@@ -166,6 +178,7 @@ def _softplus(z: sp.Expr) -> sp.Expr:
 SOFTPLUS = Activation(
     name="softplus",
     rule=_softplus,
+    decimal=DecimalRule(_softplus),
     derivative=lambda z, a: Apply(SIGMOID, z),
     floats=Floats(lambda z: np.logaddexp(0.0, z), sigmoid_float),
     call=r"\operatorname{softplus}\left(#\right)",
@@ -181,9 +194,14 @@ def leaky_relu(slope: sp.Rational = LEAKY_SLOPE) -> Activation:
     """max(z, s·z) for a slope 0 < s < 1; like ReLU its slope at exactly 0 is taken from the left."""
     text = sp.latex(slope)
     s = float(slope)
+
+    def rule(z: sp.Expr) -> sp.Expr:
+        return sp.Piecewise((z, z > 0), (slope * z, True))
+
     return Activation(
         name="leaky_relu",
-        rule=lambda z: sp.Piecewise((z, z > 0), (slope * z, True)),
+        rule=rule,
+        decimal=DecimalRule(rule),
         derivative=lambda z, a: Slope(
             r"\operatorname{LReLU}'\left(#\right)", lambda v: sp.Piecewise((sp.Integer(1), v > 0), (slope, True)), z
         ),
@@ -232,9 +250,14 @@ def constant(c: sp.Rational = ZERO) -> Activation:
     """The constant function f(z) = c; its derivative is 0 everywhere."""
     text = sp.latex(c)
     value = float(c)
+
+    def rule(z: sp.Expr) -> sp.Expr:
+        return c
+
     return Activation(
         name="constant",
-        rule=lambda z: c,
+        rule=rule,
+        decimal=DecimalRule(rule),
         derivative=lambda z, a: Num(sp.Integer(0)),
         floats=Floats(lambda z: np.full_like(z, value), np.zeros_like),
         call=text,
@@ -254,6 +277,7 @@ def _float_softmax(z: Array) -> Array:
 EXP = Activation(
     name="exp",
     rule=sp.exp,
+    decimal=DecimalRule(sp.exp),
     derivative=lambda z, a: a,
     floats=Floats(np.exp, np.exp),
     call=r"e^{#}",

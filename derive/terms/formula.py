@@ -51,6 +51,11 @@ class Function(Protocol):
     @property
     def prime(self) -> str: ...
 
+    @property
+    def decimal(self) -> Callable[[Approx], Approx] | None:
+        """The rule on carried decimals (:class:`derive.terms.decimal_rules.DecimalRule`), or None:
+        the rule itself on a SymPy Float (a user's formula, with its domain checks)."""
+
 
 def approximate(value: sp.Expr) -> Approx:
     """The carried decimal of a *small* exact value (givens and catalogue constants)."""
@@ -517,6 +522,9 @@ class Apply(Node):
         return self.function.rule(value)
 
     def approx(self) -> Approx:
+        decimal = self.function.decimal
+        if decimal is not None:
+            return decimal(self.arg.approx())
         return approximate(self.function.rule(as_float(self.arg.approx())))
 
     def children(self) -> tuple[Node, ...]:
