@@ -152,3 +152,26 @@ def test_one_form_per_hyperparameter_in_the_adam_example(tmp_path: Path) -> None
     for text in texts.values():
         assert r"\varepsilon = 10^{-8}" in text and r"\beta_1 = 0.9" in text
         assert r"\frac{1}{100000000}" not in text and r"\frac{9}{10}" not in text
+
+
+@pytest.mark.parametrize("z", ["1/2", "-3/4", "5/7", "2", "-1/12"])
+@pytest.mark.parametrize("y", [0, 1])
+def test_a_sigmoid_output_minus_its_target_is_brought_to_one_fraction_no_longer_than_simplify_makes_it(
+    z: str, y: int
+) -> None:
+    # The cross-entropy part's p − y at a sample (SymPy's simplify is the oracle, and costs 100 times more).
+    from derive.terms.simplest import one_fraction, size
+
+    value = 1 / (1 + sp.exp(-sp.Rational(z))) - y
+    form = one_fraction(value)
+    assert form is not None and sp.simplify(form - value) == 0
+    assert size(form) <= size(sp.simplify(value)) and sp.together(form) == form  # one fraction, no shorter one
+
+
+def test_a_value_that_is_no_fraction_in_a_power_of_e_is_left_to_simplify() -> None:
+    from derive.terms.simplest import one_fraction
+
+    z = 1 / (1 + sp.exp(-sp.Rational(1, 3)))  # e raised to a sigmoid's output: not rational in any e^{1/L}
+    assert one_fraction(1 / (1 + sp.exp(-z))) is None
+    assert one_fraction(sp.exp(sp.Rational(100))) is None  # degree 100: past what is worked with
+    assert one_fraction(sp.sqrt(2) + 1) is None

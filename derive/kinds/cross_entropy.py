@@ -42,6 +42,7 @@ from derive.maths.symbolic import bce, checked
 from derive.terms.display import AsWritten, Expression, P, Pattern, Y, Z
 from derive.terms.formula import Derivative, Difference, Hadamard, Num, Quantity, Ref, Tensor, equal, small
 from derive.terms.keys import Scope, key
+from derive.terms.simplest import one_fraction
 from derive.terms.symbols import (
     LOSS,
     OUTPUT,
@@ -198,7 +199,10 @@ def _simplified(delta: Quantity, shortcut: Quantity) -> Algebra | None:
     exact = (delta.exact, shortcut.exact)
     if any(value.free_symbols or not value.is_number or not small(value, SIMPLIFY_NODES) for value in exact):
         return None  # a value that stands by a symbol, or too large a form to simplify here
-    common = sp.simplify(shortcut.exact)
+    # Over one denominator in e^{1/L} where ŷ is a sigmoid of a fraction; SymPy's simplify otherwise.
+    common = one_fraction(shortcut.exact)
+    if common is None:
+        common = sp.simplify(shortcut.exact)
     checked(common, *exact)
     lines = []
     for q, via in ((delta, sp.together(delta.exact)), (shortcut, None)):

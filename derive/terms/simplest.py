@@ -62,19 +62,14 @@ def simplest(value: sp.Expr) -> sp.Expr:
     nodes = size(value, LARGEST)
     if not SMALLEST <= nodes <= LARGEST:
         return value
-    powers = value.atoms(sp.exp)
-    exponents = [p.args[0] for p in powers] + ([sp.Integer(1)] if value.has(sp.E) else [])
+    exponents = _exponents(value)
     if not exponents:
         return value
     if all(x.is_Rational for x in exponents):
-        denominator = math.lcm(*(int(x.q) for x in exponents))
-        if max(abs(x) for x in exponents) * denominator <= DEGREE:
-            try:
-                numerator, below = _in_t(value, denominator)
-            except _NotRational:
-                return value
-            numerator, below = numerator.cancel(below)
-            return _shorter(value, nodes, _forms(numerator, below, sp.exp(sp.Rational(1, denominator)), nodes))
+        fraction = _fraction(value, exponents)
+        if fraction is None:
+            return value
+        return _shorter(value, nodes, _forms(*fraction, nodes))
     # e raised to closed forms (a sigmoid's output in a softmax): SymPy leaves e^{a} e^{-a} for a
     # sum a until the powers are merged; merging is worth its cost only where two of them meet.
     closed = [x for x in exponents if not x.is_Rational]
@@ -82,6 +77,35 @@ def simplest(value: sp.Expr) -> sp.Expr:
         return value
     merged = sp.powsimp(value)
     return _shorter(value, nodes, [merged])
+
+
+def one_fraction(value: sp.Expr) -> sp.Expr | None:
+    """``value`` over one reduced denominator in t = e^{1/L}, in the shortest of its forms (the
+    form ``simplify`` finds for a sigmoid's output, at a hundredth of its cost and without the
+    units module it imports the first time), or None where ``value`` is no such fraction."""
+    exponents = _exponents(value)
+    if value.free_symbols or not all(x.is_Rational for x in exponents):
+        return None
+    fraction = _fraction(value, exponents)
+    return None if fraction is None else min(_forms(*fraction, math.inf), key=size)
+
+
+def _exponents(value: sp.Expr) -> list[sp.Expr]:
+    """The exponents of the powers of e in ``value``."""
+    return [p.args[0] for p in value.atoms(sp.exp)] + ([sp.Integer(1)] if value.has(sp.E) else [])
+
+
+def _fraction(value: sp.Expr, exponents: list[sp.Expr]) -> tuple[PolyElement, PolyElement, sp.Expr] | None:
+    """``value`` as a reduced fraction p/q in t = e^{1/L} (the rational ``exponents`` decide L), and
+    t; None where the degree would pass :data:`DEGREE` or ``value`` is no rational function of t."""
+    denominator = math.lcm(*(int(x.q) for x in exponents))
+    if max((abs(x) for x in exponents), default=0) * denominator > DEGREE:
+        return None
+    try:
+        numerator, below = _in_t(value, denominator)
+    except _NotRational:
+        return None
+    return (*numerator.cancel(below), sp.exp(sp.Rational(1, denominator)))
 
 
 def _shorter(value: sp.Expr, nodes: int, candidates: list[sp.Expr]) -> sp.Expr:
@@ -122,7 +146,7 @@ def _in_t(value: sp.Expr, denominator: int) -> tuple[PolyElement, PolyElement]:
     raise _NotRational
 
 
-def _forms(numerator: PolyElement, denominator: PolyElement, t: sp.Expr, nodes: int) -> list[sp.Expr]:
+def _forms(numerator: PolyElement, denominator: PolyElement, t: sp.Expr, nodes: float) -> list[sp.Expr]:
     """Equal forms of a reduced fraction p/q in t that may have fewer than ``nodes`` nodes: p/q
     expanded, p/q as products of their repeated factors ((1 + e^{1/4})^2), and for a single term q
     the sum p/q term by term (-1 - e^{-2} rather than -(1 + e^{2})/e^{2})."""
