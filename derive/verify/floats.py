@@ -198,15 +198,39 @@ class FloatNet:
         """Many forward passes at once, each row of ``z`` one pass's pre-activations at ``layer``:
         the layers below are those of the pass ``zs``, ``activations`` (all rows share them), the
         layers from ``layer`` on are computed for every row (an elementwise, unrounded network)."""
+        batch_z = [*self._shared(zs[: layer - 1], len(z)), z]
+        batch_a = [
+            *self._shared(activations[: layer - 1], len(z)),
+            self.acts[layer - 1].value(z.ravel()).reshape(z.shape),
+        ]
+        return self._rows_above(x, batch_z, batch_a, layer, len(z))
+
+    def rows_after(
+        self, x: Array, zs: Sequence[Array], activations: Sequence[Array], layer: int, a: Array
+    ) -> tuple[list[Array], list[Array]]:
+        """As :meth:`rows_from`, each row of ``a`` one pass's outputs of ``layer`` (its z that of ``zs``)."""
+        batch_z = self._shared(zs[:layer], len(a))
+        batch_a = [*self._shared(activations[: layer - 1], len(a)), a]
+        return self._rows_above(x, batch_z, batch_a, layer, len(a))
+
+    def rows_of_inputs(self, x: Array) -> tuple[list[Array], list[Array]]:
+        """As :meth:`rows_from`, each row of ``x`` one pass's input."""
+        return self._rows_above(x, [], [], 0, len(x))
+
+    @staticmethod
+    def _shared(values: Sequence[Array], rows: int) -> list[Array]:
+        return [np.broadcast_to(v, (rows, len(v))) for v in values]
+
+    def _rows_above(
+        self, x: Array, batch_z: list[Array], batch_a: list[Array], layer: int, rows: int
+    ) -> tuple[list[Array], list[Array]]:
+        """The layers above ``layer`` for ``rows`` passes, ``batch_z``, ``batch_a`` the layers up to
+        ``layer`` (the input x: 0), ``x`` the input of every pass or one row each."""
         assert self.elementwise and not self.rounds
-        rows = len(z)
-        batch_z = [np.broadcast_to(v, (rows, len(v))) for v in zs[: layer - 1]]
-        batch_a = [np.broadcast_to(v, (rows, len(v))) for v in activations[: layer - 1]]
-        for l in range(layer, len(self.weights) + 1):
-            if l > layer:
-                sources = [x if k == 0 else batch_a[k - 1] for k in self.sources(l)]
-                below = np.concatenate([np.broadcast_to(v, (rows, v.shape[-1])) for v in sources], axis=1)
-                z = below @ self.weights[l - 1].T + self.biases[l - 1]
+        for l in range(layer + 1, len(self.weights) + 1):
+            sources = [x if k == 0 else batch_a[k - 1] for k in self.sources(l)]
+            below = np.concatenate([np.broadcast_to(v, (rows, v.shape[-1])) for v in sources], axis=1)
+            z = below @ self.weights[l - 1].T + self.biases[l - 1]
             batch_z.append(z)
             batch_a.append(self.acts[l - 1].value(z.ravel()).reshape(z.shape))  # rules take vectors
         return batch_z, batch_a

@@ -176,13 +176,11 @@ def gradient_values(
     def of_output(zs: list[Array], activations: list[Array], target: Array) -> float:
         return value(activations[-1], target)  # nudging ŷ itself: the loss must come from ŷ, not the logit
 
-    for j in range(1, len(grads.output) + 1):
-        nudged = _nudge(fd, xf, yf, of_output, ("a", depth, j - 1))
+    for j, nudged in enumerate(_unit_differences(fd, xf, yf, of_output, "a", depth), 1):
         record(Partial(of, unit(len(network.layers), depth, "a", j)), ("output", (j - 1,)), nudged)
     zs = plain.forward(x)[0]
     for l in range(1, depth + 1):
-        for j in range(1, len(grads.delta[l - 1]) + 1):
-            nudged = _nudge(fd, xf, yf, whole, ("z", l, j - 1))
+        for j, nudged in enumerate(_unit_differences(fd, xf, yf, whole, "z", l), 1):
             record(Sym("delta", l, (j,)), ("delta", (l - 1, j - 1)), nudged)
             _error_term(out, key(scope, Sym("delta", l, (j,))), key(scope, Sym(ERROR, l, (j,))))
         f_prime = network.layers[l - 1].activation.floats.slope
@@ -192,12 +190,8 @@ def gradient_values(
                 da_dz = Partial(unit(depth, l, "a", j), unit(depth, l, "z", j))
                 out.values[key(scope, da_dz)] = float(slopes[j - 1])
         if l > 1:
-            for k in range(1, len(grads.activation[l - 2]) + 1):
-                record(
-                    Partial(of, unit(len(network.layers), l - 1, "a", k)),
-                    ("activation", (l - 2, k - 1)),
-                    _nudge(fd, xf, yf, whole, ("a", l - 1, k - 1)),
-                )
+            for k, nudged in enumerate(_unit_differences(fd, xf, yf, whole, "a", l - 1), 1):
+                record(Partial(of, unit(len(network.layers), l - 1, "a", k)), ("activation", (l - 2, k - 1)), nudged)
     if output is None and depth > 1 and not network.skips:
         # ∂L_{o_j}/∂a_k = δ_j w_{j,k}: each output's share of the gradient of a unit below the outputs.
         for j, d in enumerate(grads.delta[depth - 1], 1):
@@ -210,8 +204,7 @@ def gradient_values(
             upstream = grads.output if l == depth else grads.activation[l - 1]
             out.values[key(scope, Mean(l))] = float(net.r(np.array(upstream @ outputs[l - 1])))
     # ∂L/∂x = W^{(1)ᵀ} δ^{(1)} (plus what skip connections bring back), nudged by moving the input itself.
-    for k in range(len(grads.inputs)):
-        nudged = _nudge_input(fd, xf, yf, whole, k)
+    for k, nudged in enumerate(_unit_differences(fd, xf, yf, whole, "x", 0)):
         record(Partial(of, Sym("x", None, (k + 1,))), ("inputs", (k,)), nudged)
     entries = param_symbols(network)
     for (kind, symbol, l, index), nudged in zip(entries, _param_differences(fd, xf, yf, whole, entries), strict=True):
@@ -295,10 +288,44 @@ def _param_differences(
                 else:
                     z[index] = products[index] + (biases[index] + offset)
                 rows.append(z)
-        batch_z, batch_a = net.rows_from(x, zs, activations, layer, np.array(rows))
-        losses = [value([z[i] for z in batch_z], [a[i] for a in batch_a], y) for i in range(len(rows))]
-        differences += [extrapolated(h, *losses[4 * n : 4 * n + 4]) for n, h in enumerate(steps)]
+        differences += _row_differences(steps, net.rows_from(x, zs, activations, layer, np.array(rows)), value, y)
     return differences
+
+
+def _unit_differences(
+    net: FloatNet, x: Array, y: Array, value: NetLoss, kind: str, layer: int
+) -> list[tuple[float, float]]:
+    """A central difference for every unit of ``layer``, nudged in its z (``kind`` "z") or its
+    output a, or for every input (``kind`` "x", layer 0): as :func:`_nudge` and :func:`_nudge_input`
+    do one at a time, but all the nudges as rows of one pass."""
+    zs, activations = net.forward(x)
+    values = x if kind == "x" else (zs if kind == "z" else activations)[layer - 1]
+    if not net.elementwise and kind == "x":
+        return [_nudge_input(net, x, y, value, k) for k in range(len(x))]
+    if not net.elementwise:  # softmax maps a whole layer: one pass at a time
+        return [_nudge(net, x, y, value, (kind, layer, j)) for j in range(len(values))]
+    steps, rows = [], []
+    for j, v in enumerate(values):
+        h = step(float(v))
+        steps.append(h)
+        for offset in (h, -h, 2 * h, -2 * h):
+            row = values.copy()
+            row[j] += offset
+            rows.append(row)
+    if kind == "x":
+        batch = net.rows_of_inputs(np.array(rows))
+    else:
+        batch = (net.rows_from if kind == "z" else net.rows_after)(x, zs, activations, layer, np.array(rows))
+    return _row_differences(steps, batch, value, y)
+
+
+def _row_differences(
+    steps: Sequence[float], batch: tuple[list[Array], list[Array]], value: NetLoss, y: Array
+) -> list[tuple[float, float]]:
+    """The differences of passes computed as rows of ``batch``, four a step h (+h, −h, +2h, −2h)."""
+    batch_z, batch_a = batch
+    losses = [value([z[i] for z in batch_z], [a[i] for a in batch_a], y) for i in range(4 * len(steps))]
+    return [extrapolated(h, *losses[4 * n : 4 * n + 4]) for n, h in enumerate(steps)]
 
 
 def _nudge_tied(net: FloatNet, x: Array, y: Array, value: NetLoss, group: Sequence[str]) -> tuple[float, float]:
