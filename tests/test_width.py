@@ -89,6 +89,29 @@ def test_the_differences_of_all_parameters_at_once_are_those_of_one_pass_each() 
             assert abs(estimate - one) < 1e-8 * max(1.0, abs(one)) and abs(noise - one_noise) < 1e-8, (name, kind, l)
 
 
+def test_the_differences_of_all_units_and_inputs_at_once_are_those_of_one_pass_each() -> None:
+    # Each layer's z and a nudges, and the inputs', as rows of one batched pass: the same estimates
+    # as one forward pass a nudge, through skip connections (an output read by two layers) too.
+    for name in ("skip_connections", "shared_bias", "activation_tanh"):
+        spec = derive.parse_spec((EXAMPLES / f"{name}.toml").read_text())
+        part = next(p for p in spec.parts if p.sample is not None)
+        network, loss = part.network_and_loss(spec)
+        net = FloatNet.of(network).coarse()
+        x, y = (v.astype(float) for v in twins.sample_of(part))
+        whole = twins.network_loss(network, loss)
+        places = [("x", 0), *((kind, l) for l in range(1, len(network.layers) + 1) for kind in ("z", "a"))]
+        for kind, layer in places:
+            batched = twins._unit_differences(net, x, y, whole, kind, layer)
+            units = len(x) if kind == "x" else len(network.layers[layer - 1].weights)
+            assert len(batched) == units
+            for j, (estimate, noise) in enumerate(batched):
+                if kind == "x":
+                    one, one_noise = twins._nudge_input(net, x, y, whole, j)
+                else:
+                    one, one_noise = twins._nudge(net, x, y, whole, (kind, layer, j))
+                assert abs(estimate - one) < 1e-8 * max(1.0, abs(one)) and abs(noise - one_noise) < 1e-8, (name, kind)
+
+
 def test_a_sum_too_long_to_keep_is_known_before_it_is_built() -> None:
     # Terms of parts no other term has stay in a sum: 40 of them are past the limit, built or not.
     exps = [1 / (1 + sp.exp(sp.Rational(k, 7))) for k in range(1, 41)]
