@@ -53,6 +53,17 @@ def test_a_wrong_update_rule_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
         derive.verify(derive_exactly(parse_spec(EXAMPLE)))
 
 
+def test_a_wrong_closed_form_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The shortest-form search returns a value off by 1/1000 wherever e appears: the carried decimal,
+    # from the formula tree, no longer agrees with the closed form the sheet would print.
+    from derive.terms import formula
+
+    monkeypatch.setattr(formula, "simplest", lambda value: value + sp.Rational(1, 1000) if value.has(sp.exp) else value)
+    spec = parse_spec(EXAMPLE)
+    with pytest.raises(VerificationError, match=r"exact form .*exp.* does not evaluate to its carried decimal"):
+        derive.verify(derive_exactly(replace(spec, parts=spec.parts[:6])))  # part 7 would refuse it itself
+
+
 def test_finite_differences_agree_with_float_backprop() -> None:
     reference = expected(parse_spec(EXAMPLE))
     assert len(reference.differences) > 30

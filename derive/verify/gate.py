@@ -15,6 +15,7 @@ import sympy as sp
 from derive.errors import VerificationError
 from derive.maths.steps import Solution
 from derive.terms.formula import small
+from derive.verify.decimal_walk import walked
 from derive.verify.twins import expected
 
 REL_TOL = 1e-9
@@ -36,10 +37,11 @@ def _disagrees(value: sp.Expr, carried: float) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def _evaluated(value: sp.Expr) -> float:
-    """A closed form evaluated by SymPy, once per value (a third of a sheet's forms repeat one shown
-    before: recalled values, equal gradients)."""
-    # 15 digits settle a 1e-9 comparison (20 cost SymPy 50 % more: a tenth of a second a sheet).
-    return float(value.evalf(15))
+    """A closed form evaluated once per value (a third of a sheet's forms repeat one shown before:
+    recalled values, equal gradients): walked in decimals, or by SymPy where the walk cannot vouch."""
+    value_walked = walked(value)
+    # 15 digits settle a 1e-9 comparison (20 cost SymPy 50 % more).
+    return value_walked if value_walked is not None else float(value.evalf(15))
 
 
 @dataclass(frozen=True)
