@@ -175,3 +175,18 @@ def test_a_value_that_is_no_fraction_in_a_power_of_e_is_left_to_simplify() -> No
     assert one_fraction(1 / (1 + sp.exp(-z))) is None
     assert one_fraction(sp.exp(sp.Rational(100))) is None  # degree 100: past what is worked with
     assert one_fraction(sp.sqrt(2) + 1) is None
+
+
+def test_a_sum_of_sigmoids_no_form_can_shorten_is_kept_without_printing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # z of a wide layer's unit: eight sigmoids over one denominator would be a degree-60 polynomial;
+    # the polynomials' terms rule every form out, so the value stands and no LaTeX is made to compare.
+    from derive.terms import simplest
+
+    weights = [-7, 3, -2, 3, 6, 3, 6, 9]
+    value = sp.Add(*(sp.Rational(w, 10) / (1 + sp.exp(-sp.Rational(k, 10))) for k, w in enumerate(weights, 1)))
+
+    def refused(expr: sp.Expr) -> str:
+        raise AssertionError("printed")
+
+    monkeypatch.setattr(simplest._LATEX, "doprint", refused)
+    assert simplest.simplest.__wrapped__(value) is value

@@ -112,7 +112,9 @@ def _shorter(value: sp.Expr, nodes: int, candidates: list[sp.Expr]) -> sp.Expr:
     """The shortest candidate where it is clearly shorter to read than ``value`` (of ``nodes``
     nodes), else ``value``: the form the formula gave (e^{z_1} over the sum of the e^{z_k} for a
     softmax) is the one a student recognises, and worth a few more symbols."""
-    best = min(candidates, key=size, default=value)
+    if not candidates:  # no form can be as short (the polynomials' terms told): nothing to print
+        return value
+    best = min(candidates, key=size)
     if size(best) > nodes:  # more symbols: no shorter to read
         return value
     # Fractions and brackets make a form long to read more than its nodes do: its LaTeX decides
