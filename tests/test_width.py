@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import sympy as sp
 from mpmath import libmp
 
 import derive
+from derive.exercise.model import Network
 from derive.maths.steps import Solution
 from derive.render.answers import indented
 from derive.terms import formula
@@ -21,7 +23,7 @@ from derive.terms.symbols import Sym
 from derive.tex import decimals
 from derive.tex.decimals import Digits, decimal, shown
 from derive.verify import twins
-from derive.verify.floats import FloatNet
+from derive.verify.floats import Array, FloatNet
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -71,45 +73,49 @@ def test_decimals_are_read_from_the_digits_of_a_40_digit_float() -> None:
     assert shown(MP.mpf(10) ** -400000 * 3) is None and shown(MP.mpf(1) / 3) == Decimal("0.3333")
 
 
-def test_the_differences_of_all_parameters_at_once_are_those_of_one_pass_each() -> None:
-    # The rows of one batched pass nudge one entry each, as _nudge_param's passes do: the same
-    # estimates (to float64's rounding, far below the gate's 1e-6), skips and shared biases too.
+def nudged_examples() -> Iterator[tuple[str, Network, FloatNet, Array, Array, twins.NetLoss]]:
+    """Examples with skips, shared biases and tanh: each network, its float twin as the differences
+    nudge it, the sample of its first part with one, and the loss of a pass."""
     for name in ("skip_connections", "shared_bias", "activation_tanh"):
         spec = derive.parse_spec((EXAMPLES / f"{name}.toml").read_text())
         part = next(p for p in spec.parts if p.sample is not None)
         network, loss = part.network_and_loss(spec)
-        net = FloatNet.of(network).coarse()
-        assert net.elementwise
         x, y = (v.astype(float) for v in twins.sample_of(part))
-        whole, entries = twins.network_loss(network, loss), twins.param_symbols(network)
+        yield name, network, FloatNet.of(network).coarse(), x, y, twins.network_loss(network, loss)
+
+
+def same(estimate: float, noise: float, one: float, one_noise: float) -> bool:
+    """Equal to float64's rounding, far below the gate's 1e-6."""
+    return abs(estimate - one) < 1e-8 * max(1.0, abs(one)) and abs(noise - one_noise) < 1e-8
+
+
+def test_the_differences_of_all_parameters_at_once_are_those_of_one_pass_each() -> None:
+    # The rows of one batched pass nudge one entry each, as _nudge_param's passes do: the same
+    # estimates, skips and shared biases too.
+    for name, network, net, x, y, whole in nudged_examples():
+        assert net.elementwise
+        entries = twins.param_symbols(network)
         batched = twins._param_differences(net, x, y, whole, entries)
-        for (kind, _, l, index), (estimate, noise) in zip(entries, batched, strict=True):
+        for (kind, _, l, index), nudged in zip(entries, batched, strict=True):
             start = float((net.weights if kind == "w" else net.biases)[l - 1][index])
-            one, one_noise = twins._nudge_param(net, x, y, whole, (kind, l, index), start)
-            assert abs(estimate - one) < 1e-8 * max(1.0, abs(one)) and abs(noise - one_noise) < 1e-8, (name, kind, l)
+            assert same(*nudged, *twins._nudge_param(net, x, y, whole, (kind, l, index), start)), (name, kind, l)
 
 
 def test_the_differences_of_all_units_and_inputs_at_once_are_those_of_one_pass_each() -> None:
     # Each layer's z and a nudges, and the inputs', as rows of one batched pass: the same estimates
     # as one forward pass a nudge, through skip connections (an output read by two layers) too.
-    for name in ("skip_connections", "shared_bias", "activation_tanh"):
-        spec = derive.parse_spec((EXAMPLES / f"{name}.toml").read_text())
-        part = next(p for p in spec.parts if p.sample is not None)
-        network, loss = part.network_and_loss(spec)
-        net = FloatNet.of(network).coarse()
-        x, y = (v.astype(float) for v in twins.sample_of(part))
-        whole = twins.network_loss(network, loss)
+    for name, network, net, x, y, whole in nudged_examples():
         places = [("x", 0), *((kind, l) for l in range(1, len(network.layers) + 1) for kind in ("z", "a"))]
         for kind, layer in places:
             batched = twins._unit_differences(net, x, y, whole, kind, layer)
-            units = len(x) if kind == "x" else len(network.layers[layer - 1].weights)
-            assert len(batched) == units
-            for j, (estimate, noise) in enumerate(batched):
-                if kind == "x":
-                    one, one_noise = twins._nudge_input(net, x, y, whole, j)
-                else:
-                    one, one_noise = twins._nudge(net, x, y, whole, (kind, layer, j))
-                assert abs(estimate - one) < 1e-8 * max(1.0, abs(one)) and abs(noise - one_noise) < 1e-8, (name, kind)
+            assert len(batched) == (len(x) if kind == "x" else len(network.layers[layer - 1].weights))
+            for j, nudged in enumerate(batched):
+                one = (
+                    twins._nudge_input(net, x, y, whole, j)
+                    if kind == "x"
+                    else twins._nudge(net, x, y, whole, (kind, layer, j))
+                )
+                assert same(*nudged, *one), (name, kind)
 
 
 def test_a_sum_too_long_to_keep_is_known_before_it_is_built() -> None:
