@@ -1,5 +1,5 @@
 """A closed form's value, its SymPy tree walked in 45-digit decimals: the gate's check that an exact
-form and its carried decimal agree, at a tenth of what ``evalf`` costs.
+form and its carried decimal agree, at a fifth of what ``evalf`` costs.
 
 The carried decimal comes from the formula tree; this walks the closed form SymPy made of it (after
 its automatic evaluation and :func:`derive.terms.simplest.simplest`), so a wrong form shows.
