@@ -70,10 +70,7 @@ def check(spec: Spec, where: str = "spec") -> Spec:
     rationals (a model built in Python may give ints, Fractions or strings such as "1/2"); raises
     TypeError when it is no :class:`Spec` (``where`` names the argument) and SpecError naming the field."""
     expect(spec, Spec, where, "a derive.Spec (from load_spec, parse_spec or load_example)")
-    if not isinstance(spec.name, str):
-        raise _fail(["name"], f"expected a string, found {kind_of(spec.name)}")
-    if (trouble := name_problem(spec.name)) is not None:
-        raise _fail(["name"], trouble)
+    _name(spec.name)
     sheet = _sheet(spec.sheet)
     network = _network(spec.network) if spec.network is not None else None  # None: no part works on one
     if not isinstance(spec.loss, Loss):
@@ -93,10 +90,7 @@ def check_sheet(sheet: Exercises, where: str = "spec") -> Exercises:
     """A sheet of several exercises built in Python, checked as the reader checks a sheet file: its
     name, title block and ``[exam]``, then each exercise (an error names it: ``exercises[2].parts[3].x``)."""
     expect(sheet, Exercises, where, "a derive.Exercises (from load_sheet or parse_sheet) or a derive.Spec")
-    if not isinstance(sheet.name, str):
-        raise _fail(["name"], f"expected a string, found {kind_of(sheet.name)}")
-    if (trouble := name_problem(sheet.name)) is not None:
-        raise _fail(["name"], trouble)
+    _name(sheet.name)
     title_block = _sheet(sheet.sheet)
     check_exam(_fail, sheet.exam)
     if not isinstance(sheet.exercises, tuple):
@@ -111,6 +105,14 @@ def check_sheet(sheet: Exercises, where: str = "spec") -> Exercises:
             field = f"exercises[{number}]" + (f".{error.field}" if error.field else "")
             raise SpecError(field, error.message, line=error.line, source=error.source) from None
     return replace(sheet, sheet=title_block, exercises=tuple(exercises))
+
+
+def _name(name: object) -> None:
+    """The name of a spec or a sheet: a string that can name the output files."""
+    if not isinstance(name, str):
+        raise _fail(["name"], f"expected a string, found {kind_of(name)}")
+    if (trouble := name_problem(name)) is not None:
+        raise _fail(["name"], trouble)
 
 
 def _fail(path: Path, message: str) -> SpecError:
