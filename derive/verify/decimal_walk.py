@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 
 import sympy as sp
 
-from derive.terms.formula import MP, Approx
+from derive.terms.formula import MP, Approx, approximate
 
 LARGEST = MP.mpf(10) ** 25
 """Largest intermediate value trusted: past it, 45 digits may keep fewer than the 20 that a 1e-9
@@ -37,7 +37,7 @@ def walked(value: sp.Expr) -> float | None:
 
 def _walk(node: sp.Basic) -> Approx:
     if node.is_Rational:
-        return MP.mpf(int(node.p)) / int(node.q)  # type: ignore[attr-defined]
+        return approximate(node)
     if node is sp.E:
         return MP.e
     if node is sp.pi:

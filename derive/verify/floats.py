@@ -272,12 +272,18 @@ def central_difference(loss_of: Callable[[float], float], value: float) -> tuple
     ε·|L|/h the rounding error (large where the loss itself is large).
     """
     h = step(value)
-    return extrapolated(h, *(loss_of(offset) for offset in (h, -h, 2 * h, -2 * h)))
+    return extrapolated(h, *(loss_of(offset) for offset in offsets(h)))
 
 
 def step(value: float) -> float:
     """The step h of a central difference at ``value`` (relative to it beyond 1)."""
     return 1e-6 * max(1.0, abs(value))
+
+
+def offsets(h: float) -> tuple[float, float, float, float]:
+    """The four nudges of a central difference of step h, in the order :func:`extrapolated` takes
+    their losses."""
+    return h, -h, 2 * h, -2 * h
 
 
 def extrapolated(h: float, plus: float, minus: float, far_plus: float, far_minus: float) -> tuple[float, float]:

@@ -30,6 +30,7 @@ from derive.verify.floats import (
     central_difference,
     extended,
     extrapolated,
+    offsets,
     rounder,
     step,
     unrounded,
@@ -276,7 +277,7 @@ def _param_differences(
         for kind, index in places:
             h = step(float((weights if kind == "w" else biases)[index]))
             steps.append(h)
-            for offset in (h, -h, 2 * h, -2 * h):
+            for offset in offsets(h):
                 z = zs[layer - 1].copy()
                 if kind == "w":
                     j, k = index
@@ -300,15 +301,15 @@ def _unit_differences(
     do one at a time, but all the nudges as rows of one pass."""
     zs, activations = net.forward(x)
     values = x if kind == "x" else (zs if kind == "z" else activations)[layer - 1]
-    if not net.elementwise and kind == "x":
-        return [_nudge_input(net, x, y, value, k) for k in range(len(x))]
     if not net.elementwise:  # softmax maps a whole layer: one pass at a time
+        if kind == "x":
+            return [_nudge_input(net, x, y, value, k) for k in range(len(x))]
         return [_nudge(net, x, y, value, (kind, layer, j)) for j in range(len(values))]
     steps, rows = [], []
     for j, v in enumerate(values):
         h = step(float(v))
         steps.append(h)
-        for offset in (h, -h, 2 * h, -2 * h):
+        for offset in offsets(h):
             row = values.copy()
             row[j] += offset
             rows.append(row)
@@ -322,7 +323,7 @@ def _unit_differences(
 def _row_differences(
     steps: Sequence[float], batch: tuple[list[Array], list[Array]], value: NetLoss, y: Array
 ) -> list[tuple[float, float]]:
-    """The differences of passes computed as rows of ``batch``, four a step h (+h, −h, +2h, −2h)."""
+    """The differences of passes computed as rows of ``batch``, four a step h (:func:`offsets`)."""
     batch_z, batch_a = batch
     losses = [value([z[i] for z in batch_z], [a[i] for a in batch_a], y) for i in range(4 * len(steps))]
     return [extrapolated(h, *losses[4 * n : 4 * n + 4]) for n, h in enumerate(steps)]
