@@ -38,6 +38,7 @@ from derive.terms.formula import (
     identifier,
     small,
 )
+from derive.terms.remembered import RememberedStr
 from derive.tex.decimals import shown, significant, written
 from derive.tex.printer import Printer, exact_text, is_exact
 from derive.tex.style import Style
@@ -93,14 +94,17 @@ def formula_text(node: Node, prefix: str = "") -> str:
 _ARG = "ARGUMENT"
 
 
-def number_text(value: sp.Expr, **settings: Any) -> str:
-    """``sympy.sstr`` of a value, written directly for the integers and fractions most values are
-    (SymPy's printer was half the time of the answers)."""
+def number_text(value: sp.Expr, ordered: bool = True) -> str:
+    """``sympy.sstr`` of a value (its terms as they stand unless ``ordered``), written directly for
+    the integers and fractions most values are (SymPy's printer was half the time of the answers)."""
     if value.is_Integer:
         return str(int(value))
     if value.is_Rational:
         return f"{value.p}/{value.q}"
-    return sp.sstr(value, **settings)
+    return _ORDERED.doprint(value) if ordered else _AS_THEY_STAND.doprint(value)
+
+
+_ORDERED, _AS_THEY_STAND = RememberedStr({}), RememberedStr({"order": "none"})
 
 
 @functools.cache
@@ -143,7 +147,7 @@ def entry(
         "id": identifier(prefix + q.key),
         "part": part,
         "symbol": names.doprint(q.symbol),
-        "exact": number_text(q.exact, order="none") if short else None,
+        "exact": number_text(q.exact, ordered=False) if short else None,
         "latex": exact_text(q.exact) if short else None,
         "float": float(q.approx) if math.isfinite(float(q.approx)) else None,  # JSON has no ∞
         "decimal": text,

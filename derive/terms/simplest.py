@@ -19,7 +19,9 @@ from typing import Any
 import sympy as sp
 from sympy.polys.domains import QQ
 from sympy.polys.rings import PolyElement, ring
-from sympy.printing.latex import LatexPrinter
+
+from derive.terms.remembered import RememberedLatex
+from derive.terms.trees import has_symbol
 
 SMALLEST = 12
 """Values of fewer nodes are left as they are: there is nothing to shorten by much."""
@@ -31,8 +33,7 @@ DEGREE = 24
 """Highest power of t = e^{1/L} worked with (e^{1/400} would make polynomials of degree 400)."""
 
 _RING, _T = ring("t", QQ)
-_SYMBOL = sp.Dummy("t")
-_LATEX = LatexPrinter({"order": "none"})  # terms as they stand: ordering them costs 5x the print
+_LATEX = RememberedLatex({"order": "none"})  # terms as they stand: ordering them costs 5x the print
 
 
 class _NotRational(Exception):
@@ -57,7 +58,7 @@ def _digits(number: sp.Rational) -> int:
 @functools.lru_cache(maxsize=4096)
 def simplest(value: sp.Expr) -> sp.Expr:
     """``value`` in the shortest form found: ``value`` itself unless one is clearly shorter."""
-    if value.is_Rational or value.is_Float or value.free_symbols:
+    if value.is_Rational or value.is_Float or has_symbol(value):
         return value
     nodes = size(value, LARGEST)
     if not SMALLEST <= nodes <= LARGEST:
@@ -71,12 +72,18 @@ def simplest(value: sp.Expr) -> sp.Expr:
             return value
         return _shorter(value, nodes, _forms(*fraction, nodes))
     # e raised to closed forms (a sigmoid's output in a softmax): SymPy leaves e^{a} e^{-a} for a
-    # sum a until the powers are merged; merging is worth its cost only where two of them meet.
-    closed = [x for x in exponents if not x.is_Rational]
-    if not any((a + b).is_Number or (a - b).is_Number for a, b in itertools.combinations(closed, 2)):
+    # sum a until the powers are merged; merging is worth its cost only where two of them meet in
+    # one product (e^{a} in 1/(1 + e^{a}) and e^{-a} in another sum never merge).
+    if not any(_meet(node) for node in sp.preorder_traversal(value) if node.is_Mul):
         return value
     merged = sp.powsimp(value)
     return _shorter(value, nodes, [merged])
+
+
+def _meet(product: sp.Mul) -> bool:
+    """Whether two powers of e in ``product`` merge into e raised to a shorter exponent."""
+    closed = [x.args[0] for x in product.args if isinstance(x, sp.exp)]
+    return any((a + b).is_Number or (a - b).is_Number for a, b in itertools.combinations(closed, 2))
 
 
 def one_fraction(value: sp.Expr) -> sp.Expr | None:
@@ -84,7 +91,7 @@ def one_fraction(value: sp.Expr) -> sp.Expr | None:
     form ``simplify`` finds for a sigmoid's output, at a hundredth of its cost and without the
     units module it imports the first time), or None where ``value`` is no such fraction."""
     exponents = _exponents(value)
-    if value.free_symbols or not all(x.is_Rational for x in exponents):
+    if has_symbol(value) or not all(x.is_Rational for x in exponents):
         return None
     fraction = _fraction(value, exponents)
     return None if fraction is None else min(_forms(*fraction, math.inf), key=size)
@@ -157,13 +164,13 @@ def _forms(numerator: PolyElement, denominator: PolyElement, t: sp.Expr, nodes: 
     tops, bottoms = numerator.sqf_list(), denominator.sqf_list()
     forms: list[sp.Expr] = []
     if _least(numerator) + _least(denominator) <= nodes:
-        quotient = numerator.as_expr(_SYMBOL) / denominator.as_expr(_SYMBOL)
+        quotient = numerator.as_expr(t) / denominator.as_expr(t)  # t^k is built as e^{k/L} at once
         forms.append(quotient)
         if len(denominator.terms()) == 1:
             forms.append(sp.expand(quotient))
     if _least_factored(tops) + _least_factored(bottoms) <= nodes:
-        forms.append(_factored(tops) / _factored(bottoms))
-    return [form.xreplace({_SYMBOL: t}) for form in forms]
+        forms.append(_factored(tops, t) / _factored(bottoms, t))
+    return forms
 
 
 def _least(polynomial: PolyElement) -> int:
@@ -182,7 +189,7 @@ def _least_factored(factors: Factors) -> int:
     return _digits(QQ.to_sympy(constant)) + sum(_least(f) + (2 if m > 1 else 0) for f, m in powers)
 
 
-def _factored(factors: Factors) -> sp.Expr:
+def _factored(factors: Factors, t: sp.Expr) -> sp.Expr:
     # Square-free factors only: splitting 1 + t^3 into (1 + t)(1 - t + t^2) never shortens it.
     constant, powers = factors
-    return sp.Mul(QQ.to_sympy(constant), *(f.as_expr(_SYMBOL) ** m for f, m in powers))
+    return sp.Mul(QQ.to_sympy(constant), *(f.as_expr(t) ** m for f, m in powers))

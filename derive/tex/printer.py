@@ -50,6 +50,7 @@ from derive.terms.symbols import (
     Updated,
     weight_shaped,
 )
+from derive.terms.trees import has_symbol
 from derive.tex.decimals import decimal, decimals_only, hyperparameter, shown, terminating
 from derive.tex.naming import NamingPrinter
 
@@ -524,4 +525,4 @@ def _exact_text(value: sp.Expr, limit: int) -> str | None:
 
 def is_exact(value: sp.Expr) -> bool:
     """Whether ``value`` is a closed form: not a decimal-only value, not a symbol for a long one."""
-    return not value.has(sp.Float) and not value.free_symbols
+    return not has_symbol(value, floats=True)
