@@ -134,3 +134,24 @@ def test_a_printed_value_is_kept_per_kind_of_printer() -> None:
     named = Printer({"symbol_names": {sp.Symbol("q"): "Q"}})
     assert named.exact_kind is not None and named.exact_kind != Printer().exact_kind
     assert exact_text(sp.Integer(10) ** 200, Printer(), 48) is None  # too long, decided before printing
+
+
+def test_exact_values_print_alike_with_their_parts_remembered() -> None:
+    # exact_text keeps the LaTeX of every subexpression it printed for a kind of printer; a value
+    # printed after others that share its parts (σ(3) inside, e^{1/4} raised to a power) reads
+    # exactly as a fresh printer, which remembers nothing, writes it.
+    quarter = sp.exp(sp.Rational(1, 4))
+    sigma = 1 / (1 + sp.exp(-3))
+    values = [
+        sigma,
+        1 - sigma,
+        (1 - sigma) * sigma / 2,
+        6 * sp.exp(sp.Rational(1, 2)) / (1 + quarter) ** 3,
+        sp.Rational(1, 4) - 6 * sp.exp(sp.Rational(1, 2)) / (1 + quarter) ** 3,
+        sp.log(sp.Rational(3, 2)) * quarter**2 - sp.sqrt(1 + quarter),
+        sp.log(sp.Rational(3, 2)) ** 2,  # the log printed with its exponent: \log^{2}
+    ]
+    for settings in ({}, {"fold_short_frac": True}):
+        printer = Printer(settings)
+        for value in values:
+            assert exact_text(value, printer) == Printer(settings)._print(value)

@@ -16,7 +16,8 @@ VALUES = [
     (-13 * sp.exp(Q(1, 20)) + 27 * sp.exp(Q(1, 40))) / (5 * (1 + sp.exp(Q(1, 40))) ** 3),
     1 / (1 + sp.exp(-1 / (1 + sp.exp(-3)) + Q(1, 2))),
     -sp.log(Q(3, 40)) + sp.sqrt(2) * sp.exp(-3) - sp.E,
-    sp.exp(S) ** 2 * sp.sin(S),  # a function raised to a power: its LaTeX is printed with an exponent
+    sp.sin(S),
+    sp.sin(S) ** 2,  # a function raised to a power: its LaTeX is printed with the exponent inside
     sp.Matrix([[S, 1], [0, -S]]),
 ]
 

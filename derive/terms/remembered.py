@@ -21,7 +21,8 @@ KEPT = 8192
 watched sheet or a batch of variants stays bounded in memory."""
 
 
-def _remembered(printed: dict[sp.Basic, str], expr: Any, kwargs: dict[str, Any], plain: Callable[..., Any]) -> str:
+def remembered(printed: dict[sp.Basic, str], expr: Any, kwargs: dict[str, Any], plain: Callable[..., Any]) -> str:
+    """``expr`` printed by ``plain``, or its text kept in ``printed`` (a printer's ``_print``)."""
     if kwargs or not isinstance(expr, sp.Basic):
         return str(plain(expr, **kwargs))
     text = printed.get(expr)
@@ -41,7 +42,7 @@ class RememberedLatex(LatexPrinter):
         self.printed: dict[sp.Basic, str] = {}
 
     def _print(self, expr: Any, **kwargs: Any) -> str:
-        return _remembered(self.printed, expr, kwargs, super()._print)
+        return remembered(self.printed, expr, kwargs, super()._print)
 
 
 class RememberedStr(StrPrinter):
@@ -52,4 +53,4 @@ class RememberedStr(StrPrinter):
         self.printed: dict[sp.Basic, str] = {}
 
     def _print(self, expr: Any, **kwargs: Any) -> str:
-        return _remembered(self.printed, expr, kwargs, super()._print)
+        return remembered(self.printed, expr, kwargs, super()._print)

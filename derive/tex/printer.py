@@ -41,6 +41,7 @@ from derive.terms.formula import (
     Tensor,
     small,
 )
+from derive.terms.remembered import remembered
 from derive.terms.symbols import (
     Block,
     LossAt,
@@ -111,10 +112,17 @@ class Printer(NamingPrinter):
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         super().__init__(settings)
+        self.parts: dict[sp.Basic, str] | None = None
+        """While an exact value is printed: the LaTeX of the SymPy subexpressions printed before."""
         self.approximated = False
         """Set when a substitution fell back to a decimal, so the line must read ≈."""
         self.substitutes: dict[Quantity, sp.Expr] = {}
         """The number each substituted quantity was written as: its exact value, or the decimal shown."""
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        if self.parts is None:
+            return str(super()._print(expr, **kwargs))
+        return remembered(self.parts, expr, kwargs, super()._print)
 
     @functools.cached_property
     def exact_kind(self) -> tuple[Any, ...] | None:
@@ -504,17 +512,24 @@ def exact_text(value: sp.Expr, printer: Printer | None = None, limit: int = EXAC
     if key not in _PRINTED:
         if len(_PRINTED) >= PRINTED_KEPT:
             _PRINTED.clear()
-        _PRINTED[key] = _printed(value, printer, limit)
+        _PRINTED[key] = _printed(value, printer, limit, _PARTS.setdefault(printer.exact_kind, {}))
     return _PRINTED[key]
 
 
 PRINTED_KEPT = 16384
 """Exact values whose LaTeX is kept (a few sheets' worth: the memory of a watched sheet stays bounded)."""
 _PRINTED: dict[tuple[Any, ...], str | None] = {}
+_PARTS: dict[tuple[Any, ...], dict[sp.Basic, str]] = {}
+"""For each kind of printer, the LaTeX of the subexpressions of the values it printed: a sheet's
+values share most of their parts (σ(z_1) in every later value), each is printed once."""
 
 
-def _printed(value: sp.Expr, printer: Printer, limit: int) -> str | None:
-    text = printer._print(value)
+def _printed(value: sp.Expr, printer: Printer, limit: int, parts: dict[sp.Basic, str] | None = None) -> str | None:
+    printer.parts = parts
+    try:
+        text = printer._print(value)
+    finally:
+        printer.parts = None
     return text if len(text) <= limit else None
 
 
