@@ -216,3 +216,21 @@ def test_the_page_states_every_given_an_asked_value_is_worked_out_from() -> None
     assert {"w0=2", "x0=&#x02212;1", "w1=&#x02212;3", "x1=&#x02212;2", "b=&#x02212;3"} <= set(
         s.replace("&#x0003D;", "=") for s in stated
     )
+
+
+def test_the_page_templates_come_compiled_from_the_cache(
+    tmp_path: Path, example: Solution, example_answers: dict[str, Any]
+) -> None:
+    # As the sheets' templates: the next process loads them compiled; a damaged entry is compiled again.
+    from derive.render.checkpage import _environment
+
+    cache = tmp_path / "compiled"
+    first = check_page(example, Style(), example_answers, compiled=cache)
+    kept = sorted(cache.iterdir())
+    assert len(kept) == 2 and all(p.stat().st_size > 0 for p in kept)  # the page and its words
+    _environment.cache_clear()
+    assert check_page(example, Style(), example_answers, compiled=cache) == first
+    for entry in kept:
+        entry.write_bytes(b"not bytecode")
+    _environment.cache_clear()
+    assert check_page(example, Style(), example_answers, compiled=cache) == first

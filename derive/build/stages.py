@@ -177,7 +177,7 @@ def outputs(
         f"{stem}-answers.json": answers_json(solution, places, document).encode(),
         f"{stem}-answers.csv": answers_csv(solution, places, document).encode(),
         f"{stem}-values.tex": value_macros(document, style.decimal_mark).encode(),
-        f"{stem}-check.html": check_page(solution, style, document, options.templates).encode(),
+        f"{stem}-check.html": check_page(solution, style, document, options.templates, options.compiled).encode(),
         **{f"{stem}-fragments/{name}": text.encode() for name, text in fragment_texts.items()},
     }
 

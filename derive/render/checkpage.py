@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from derive.maths.steps import Solution
 from derive.render.carried import Program, javascript
-from derive.render.templates import template_dirs
+from derive.render.templates import CompiledTemplates, template_dirs
 from derive.terms.formula import Quantity
 from derive.tex.printer import ATOM, Printer
 from derive.tex.style import Style
@@ -149,8 +149,9 @@ def _formulas(formulas: Sequence[str | None]) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _environment(extra: tuple[Path, ...]) -> jinja2.Environment:
+def _environment(extra: tuple[Path, ...], compiled: Path | None) -> jinja2.Environment:
     env = jinja2.Environment(
+        bytecode_cache=CompiledTemplates(compiled) if compiled is not None else None,  # as the sheets'
         loader=jinja2.FileSystemLoader([str(p) for p in template_dirs(extra)]),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
@@ -160,8 +161,15 @@ def _environment(extra: tuple[Path, ...]) -> jinja2.Environment:
     return env
 
 
-def check_page(solution: Solution, style: Style, document: dict[str, Any], extra_templates: Sequence[Path] = ()) -> str:
-    """The self-check page of ``solution`` as HTML (``document``: its answers)."""
-    env = _environment(tuple(extra_templates))
+def check_page(
+    solution: Solution,
+    style: Style,
+    document: dict[str, Any],
+    extra_templates: Sequence[Path] = (),
+    compiled: Path | None = None,
+) -> str:
+    """The self-check page of ``solution`` as HTML (``document``: its answers; ``compiled``: the
+    folder of compiled templates, see :func:`derive.render.templates.environment`)."""
+    env = _environment(tuple(extra_templates), compiled)
     words = env.get_template(f"lang/{style.language}.html.j2").module
     return env.get_template("check.html.j2").render(page_context(solution, style, document), t=words)

@@ -180,7 +180,7 @@ def several_outputs(
     for exercise, context in zip(exercises, contexts, strict=True):
         own = answers(exercise.solution, style.places)  # the page's keys are the exercise's own
         folder = key_prefix(exercise.number).rstrip(".")
-        page = check_page(exercise.solution, exercise.style, own, templates)
+        page = check_page(exercise.solution, exercise.style, own, templates, compiled)
         files[f"{name}-{folder}-check.html"] = page.encode()
         texts = fragments(exercise.solution, exercise.style, templates, context, compiled)
         files.update({f"{name}-fragments/{folder}/{file}": text.encode() for file, text in texts.items()})

@@ -78,7 +78,7 @@ def environment(extra: Sequence[Path] = (), style: Style = DEFAULT, compiled: Pa
     return _environment(tuple(extra), style, compiled)
 
 
-class _CompiledTemplates(jinja2.BytecodeCache):
+class CompiledTemplates(jinja2.BytecodeCache):
     """Compiled templates kept for the next process, sealed (:mod:`derive.render.sealed`): Jinja's
     bytecode is Python code (pickle and marshal), so an entry is loaded only if this user's derive
     wrote it; a planted, damaged or foreign entry, or a folder that cannot be used, only means
@@ -103,7 +103,7 @@ class _CompiledTemplates(jinja2.BytecodeCache):
 @functools.lru_cache(maxsize=16)
 def _environment(extra: tuple[Path, ...], style: Style, compiled: Path | None) -> jinja2.Environment:
     env = jinja2.Environment(
-        bytecode_cache=_CompiledTemplates(compiled) if compiled is not None else None,
+        bytecode_cache=CompiledTemplates(compiled) if compiled is not None else None,
         loader=jinja2.FileSystemLoader([str(p) for p in template_dirs(extra)]),
         block_start_string="<%",
         block_end_string="%>",
