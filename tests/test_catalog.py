@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive.catalog.activations import ACTIVATIONS, Activation
+from derive.catalog.activations import ACTIVATIONS, SIGMOID, Activation
 from derive.catalog.losses import LOSSES, SQUARED_ERROR, Loss, averaged, custom_loss
 from derive.catalog.optimizers import OPTIMIZERS, Optimizer
 from derive.terms.display import Pattern
@@ -67,6 +67,25 @@ def test_relu_takes_zero_slope_at_the_kink() -> None:
     assert relu.derivative(zero, zero).exact() == 0
     assert relu.floats.slope is not None and relu.floats.slope(np.array([0.0]))[0] == 0.0
     assert "z \\le 0" in Printer().show(Pattern(relu.identity))  # the sheet states the convention
+
+
+@pytest.mark.parametrize(
+    "z",
+    [
+        sp.Integer(0),
+        sp.Integer(3),
+        sp.Rational(-1, 2),
+        sp.Rational(1, 2) - 1 / (1 + sp.exp(-3)),  # a sum with a sigmoid in it: σ of a later layer
+        2 / (1 + sp.exp(sp.Rational(-1, 4))) - sp.Rational(7, 10) * sp.exp(-2),
+        sp.log(3),  # e^{-log 3} is 1/3: σ(log 3) = 3/4
+    ],
+    ids=str,
+)
+def test_sigmoid_builds_what_sympy_builds(z: sp.Expr) -> None:
+    # The exact rule builds 1/(1 + e^{-z}) itself (faster than SymPy's division, which asks every
+    # term whether it is infinite): the same expression, node for node.
+    expected = 1 / (1 + (sp.exp(-z) if z.is_Number else sp.exp(-z, evaluate=False)))
+    assert SIGMOID.rule(z) == expected
 
 
 def test_sigmoid_float_twin_is_stable_for_large_inputs() -> None:

@@ -81,7 +81,13 @@ def _exp(x: sp.Expr) -> sp.Expr:
 
 
 def _sigmoid(z: sp.Expr) -> sp.Expr:
-    return 1 / (1 + _exp(-z))
+    base = 1 + _exp(-z)
+    if base.is_Number:
+        return 1 / base
+    # What SymPy's 1/base would build: a sum of 1 and a power of e has no factor to take out. Built
+    # directly, SymPy does not ask each term whether it is infinite first (a closed form's exponent
+    # is evaluated to decide): that was a twentieth of a build.
+    return sp.Pow(base, -1, evaluate=False)
 
 
 def sigmoid_float(z: Array) -> Array:
