@@ -177,3 +177,18 @@ steps = 2
 """
     solution = derive.solve(derive.parse_spec(text, name="diverging"))
     assert float(solution["p1.t2.delta1[1]"].approx) == pytest.approx(-3.5048108671450145e45, rel=1e-12)
+
+
+def test_a_root_or_log_of_a_negative_closed_form_is_undefined() -> None:
+    # The sign of a closed form is read from its carried decimal (SymPy's own test is slow); a
+    # negative one is still refused, a positive one rooted, a symbol's left to SymPy.
+    from derive.catalog.activations import SIGMOID
+    from derive.terms.formula import Apply, Difference, Log, Num, Power, Sqrt, Sum, Undefined
+
+    negative = Difference(Num(sp.Rational(1, 2)), Apply(SIGMOID, Num(sp.Integer(3))))  # 1/2 - σ(3)
+    for node in (Sqrt(negative), Log(negative)):
+        with pytest.raises(Undefined, match="of a negative number"):
+            node.exact()
+    squares = Sum((Power(negative, 2), Power(Apply(SIGMOID, Num(sp.Integer(1))), 2)))
+    assert Sqrt(squares).exact() == sp.sqrt(squares.exact())
+    assert Log(Num(sp.Symbol("p"))).exact() == sp.log(sp.Symbol("p"))
