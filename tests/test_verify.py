@@ -71,6 +71,16 @@ def test_finite_differences_agree_with_float_backprop() -> None:
         assert estimate == pytest.approx(reference.values[key], abs=1e-7 + noise), key
 
 
+def test_every_gradient_a_learning_rate_run_lists_is_checked_by_differences(example: derive.Solution) -> None:
+    # The sweep's steps past its exact ones list only their loss: their gradients get no differences
+    # (half the twin's time went there), every gradient the sheet does list still does.
+    reference = expected(example.spec)
+    listed = {q.key for q in example.quantities() if q.key.startswith("p8.") and "/d" in q.key}
+    assert listed and all(".t1." in k or ".t2." in k for k in listed)
+    assert listed <= set(reference.differences)
+    assert not any(k.startswith("p8.") and ".t3." in k for k in reference.differences)
+
+
 # After one Adam step a softmax hidden layer's error signal here is a cancellation,
 # u_j − Σ_i a_i u_i ≈ 6.6e-11 from terms ≈ 0.36, which float64 resolves only to ~1e-7 relative; Adam's
 # second step divides it by ε = 1e-8, a 2e-12 error on a 3.5e-5 parameter, past the gate's tolerance:

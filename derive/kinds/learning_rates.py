@@ -179,7 +179,8 @@ def twin(out: Expected, spec: Spec, part: Part[RateSweep]) -> None:
         state: dict[str, dict[tuple[str, int], Array]] = {}
         for t in range(1, sweep.steps + 1):
             scope = Scope.part(part.number).run(r).step(t)
-            grads = gradient_values(out, network, net, x, y, loss, scope)
+            # The sheet lists a step's gradients only where it is worked exactly: no differences after.
+            grads = gradient_values(out, network, net, x, y, loss, scope, differences=t <= sweep.exact_steps)
             net = step_values(out, network, net, grads, sweep.optimizer, hyper, state, t, names, scope)
             forward_values(out, network, net, x, y, loss, scope, after(t))
             forward_values(out, network, net, x, y, loss, scope.tag("d"))

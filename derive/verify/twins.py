@@ -145,10 +145,14 @@ def gradient_values(
     scope: Scope,
     of: Sym = LOSS,
     output: int | None = None,
+    differences: bool = True,
 ) -> Gradients:
     """Backpropagation in float64, and a central difference for every gradient it gives (of ``of``).
 
-    With ``output`` there is no loss: the gradients are those of the output ŷ_output itself.
+    With ``output`` there is no loss: the gradients are those of the output ŷ_output itself. Without
+    ``differences`` the gradients are recorded without their central differences: for a step whose
+    gradients the sheet does not list (a learning-rate run past its exact steps), whose differences
+    nothing would be compared with (they were half of the built-in example's twin).
     """
     if output is None:
         value, derivative = loss.floats.value, loss.floats.gradient
@@ -164,12 +168,12 @@ def gradient_values(
     kinked = at_kink(network, plain.forward(x)[0])
     fd, xf, yf = net.coarse(), x.astype(float), y.astype(float)  # what the differences nudge
 
-    def record(symbol: Symbolic, where: tuple[str, tuple[int, ...]], nudged: tuple[float, float]) -> None:
+    def record(symbol: Symbolic, where: tuple[str, tuple[int, ...]], nudged: tuple[float, float] | None) -> None:
         name = key(scope, symbol)
         out.values[name] = entry_of(grads, *where)
         if grads.unrounded is not None:
             out.unrounded[name] = entry_of(grads.unrounded, *where)
-        if not kinked:  # at a ReLU kink the two one-sided slopes differ
+        if not kinked and nudged is not None:  # at a ReLU kink the two one-sided slopes differ
             out.differences[name] = nudged
 
     depth = len(network.layers)
@@ -177,11 +181,16 @@ def gradient_values(
     def of_output(zs: list[Array], activations: list[Array], target: Array) -> float:
         return value(activations[-1], target)  # nudging ŷ itself: the loss must come from ŷ, not the logit
 
-    for j, nudged in enumerate(_unit_differences(fd, xf, yf, of_output, "a", depth), 1):
+    def units(of_units: NetLoss, kind: str, layer: int) -> Sequence[tuple[float, float] | None]:
+        if differences:
+            return _unit_differences(fd, xf, yf, of_units, kind, layer)
+        return [None] * (len(xf) if kind == "x" else len(net.weights[layer - 1]))
+
+    for j, nudged in enumerate(units(of_output, "a", depth), 1):
         record(Partial(of, unit(len(network.layers), depth, "a", j)), ("output", (j - 1,)), nudged)
     zs = plain.forward(x)[0]
     for l in range(1, depth + 1):
-        for j, nudged in enumerate(_unit_differences(fd, xf, yf, whole, "z", l), 1):
+        for j, nudged in enumerate(units(whole, "z", l), 1):
             record(Sym("delta", l, (j,)), ("delta", (l - 1, j - 1)), nudged)
             _error_term(out, key(scope, Sym("delta", l, (j,))), key(scope, Sym(ERROR, l, (j,))))
         f_prime = network.layers[l - 1].activation.floats.slope
@@ -191,7 +200,7 @@ def gradient_values(
                 da_dz = Partial(unit(depth, l, "a", j), unit(depth, l, "z", j))
                 out.values[key(scope, da_dz)] = float(slopes[j - 1])
         if l > 1:
-            for k, nudged in enumerate(_unit_differences(fd, xf, yf, whole, "a", l - 1), 1):
+            for k, nudged in enumerate(units(whole, "a", l - 1), 1):
                 record(Partial(of, unit(len(network.layers), l - 1, "a", k)), ("activation", (l - 2, k - 1)), nudged)
     if output is None and depth > 1 and not network.skips:
         # ∂L_{o_j}/∂a_k = δ_j w_{j,k}: each output's share of the gradient of a unit below the outputs.
@@ -205,10 +214,11 @@ def gradient_values(
             upstream = grads.output if l == depth else grads.activation[l - 1]
             out.values[key(scope, Mean(l))] = float(net.r(np.array(upstream @ outputs[l - 1])))
     # ∂L/∂x = W^{(1)ᵀ} δ^{(1)} (plus what skip connections bring back), nudged by moving the input itself.
-    for k, nudged in enumerate(_unit_differences(fd, xf, yf, whole, "x", 0)):
+    for k, nudged in enumerate(units(whole, "x", 0)):
         record(Partial(of, Sym("x", None, (k + 1,))), ("inputs", (k,)), nudged)
     entries = param_symbols(network)
-    for (kind, symbol, l, index), nudged in zip(entries, _param_differences(fd, xf, yf, whole, entries), strict=True):
+    params = _param_differences(fd, xf, yf, whole, entries) if differences else [None] * len(entries)
+    for (kind, symbol, l, index), nudged in zip(entries, params, strict=True):
         record(Partial(of, symbol), ("weights" if kind == "w" else "biases", (l - 1, *index)), nudged)
     return grads
 
