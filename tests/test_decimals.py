@@ -80,15 +80,18 @@ def test_a_fraction_terminates_within_its_places_or_not_at_all(
     assert terminating(value, places) == expected
 
 
-def test_a_power_of_ten_beyond_any_decimal_is_written_from_its_exponent() -> None:
-    # σ(−10^30) = e^{−10^30}: inputs go up to 10^30, and no Decimal holds 10^{−4.3·10^29}.
+@pytest.mark.parametrize("power", [30, 60])
+def test_a_power_of_ten_beyond_any_decimal_is_written_from_its_exponent(power: int) -> None:
+    # σ(−10^30) = e^{−10^30}: inputs go up to 10^30, and no Decimal holds 10^{−4.3·10^29}. A huge
+    # target makes a softmax output as small as e^{−10^60} after one step: its power of ten has more
+    # digits than the value carries, and the mantissa must still be right.
     import mpmath
 
     from derive.tex.decimals import decimal, shown
 
-    value = sp.exp(-(sp.Integer(10) ** 30)).evalf(40)
-    with mpmath.workdps(80):
-        logarithm = -(mpmath.mpf(10) ** 30) / mpmath.log(10)  # log10 of the value, independently
+    value = sp.exp(-(sp.Integer(10) ** power)).evalf(40)
+    with mpmath.workdps(2 * power + 40):
+        logarithm = -(mpmath.mpf(10) ** power) / mpmath.log(10)  # log10 of the value, independently
         exponent = int(mpmath.floor(logarithm))
         mantissa = float(mpmath.mpf(10) ** (logarithm - exponent))
     assert decimal(value, 4) == rf"{mantissa:.3f} \cdot 10^{{{exponent}}}"

@@ -88,12 +88,16 @@ def _beyond(value: sp.Float | float, places: int, guard: int) -> str | None:
     binary = _binary(value)
     if not binary[1] or abs(binary[2] + binary[3]) < 3 * BEYOND:  # 0, or the binary exponent is small
         return None
-    number = MP.make_mpf(binary)
-    exponent = int(MP.floor(MP.log10(abs(number))))
-    if abs(exponent) < BEYOND:
-        return None
+    # The power of ten has as many digits as the binary exponent: computed to 30 more, the decimal
+    # mantissa is right (to the carried digits, 10^{-1.6·10^{59}} came out as 10^{±10^{14}}).
+    with MP.workdps(len(str(abs(binary[2]))) + 30):
+        number = MP.make_mpf(binary)
+        exponent = int(MP.floor(MP.log10(abs(number))))
+        if abs(exponent) < BEYOND:
+            return None
+        quotient = MP.nstr(number / MP.mpf(10) ** exponent, 30)
     figures = (int(places) if significant(places) else max(places - 1, 1) + 1) + guard
-    mantissa = rounded_decimal(Decimal(MP.nstr(number / MP.mpf(10) ** exponent, 30)), figures, significant=True)
+    mantissa = rounded_decimal(Decimal(quotient), figures, significant=True)
     if abs(mantissa) >= 10:  # 9.99995 rounded up
         mantissa, exponent = mantissa / 10, exponent + 1
     return rf"{mantissa:.{figures - 1}f} \cdot 10^{{{exponent}}}"
