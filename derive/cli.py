@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 from derive import __version__
 from derive.budget import MAX_MEMORY, MIN_MEMORY, memory_bound, out_of_memory
 from derive.errors import BudgetError, DeriveError
-from derive.pdf import processes
+from derive.pdf import early, processes
 
 if TYPE_CHECKING:
     from derive.pipeline import Built, Options
@@ -748,8 +748,12 @@ def run() -> None:
     # every 700 allocations, spent 5 % of a build's time finding nothing (same peak memory). The
     # command's own process only: a program importing derive keeps its collector as it set it.
     gc.set_threshold(50_000, 50, 100)
+    early.start(sys.argv[1:])  # TeX loads the last sheet's format while SymPy is imported
     try:
-        status = main()
+        try:
+            status = main()
+        finally:
+            early.discard()  # a TeX no sheet took (another format, an error before the sheet)
         processes.settle()  # from here on a signal changes nothing: the run is over
     except processes.Interrupted as stop:  # came after main returned, before settle
         processes.settle()

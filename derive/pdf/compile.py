@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 from derive.errors import TexError, TexMissing
 from derive.pdf import processes
 from derive.pdf.formats import Format, forget, format_for, split
+from derive.pdf.processes import ENGINE_OPTIONS, tex_environment
 
 INSTALL_HINT = (
     "install TeX Live: sudo apt-get install latexmk texlive-latex-base texlive-latex-recommended "
@@ -26,21 +26,6 @@ a format with OpenType fonts loaded, and a lualatex format loses the Lua state t
 font loader keep (its sheets failed at the first plot), so those two compile the whole source."""
 MAX_PASSES = 3
 """One pass unless the log asks for a rerun (cross-references); never more than this."""
-
-
-ENGINE_OPTIONS = ("-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error")
-
-
-def tex_environment(work: Path) -> dict[str, str]:
-    """pdflatex's environment: no shell escape, reading and writing only inside ``work``."""
-    return {
-        **os.environ,
-        "openin_any": "p",
-        "openout_any": "p",
-        "shell_escape": "f",
-        "TEXMFOUTPUT": str(work),
-        "max_print_line": "200",
-    }
 
 
 class Pdf(bytes):

@@ -22,9 +22,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import platformdirs
-
 from derive.pdf import processes
+from derive.pdf.early import default_cache as default_cache  # where the command line finds it early
 from derive.render import sealed
 from derive.render.document import MARK
 
@@ -34,13 +33,6 @@ STALE = 2 * 3600
 """Seconds after which a file a format build was making (its folder, its entry half written) is left over."""
 FAILED_FOR = 24 * 3600
 """Seconds a preamble whose format failed is compiled the usual way before its format is tried again."""
-
-
-def default_cache() -> Path:
-    """The user's cache folder for derive, then ``formats``: on Linux ``$XDG_CACHE_HOME/derive/formats``
-    (``~/.cache/derive/formats``), on macOS ``~/Library/Caches/derive/formats``, on Windows
-    ``%LOCALAPPDATA%\\derive\\Cache\\formats``, as platformdirs decides."""
-    return Path(platformdirs.user_cache_dir("derive", appauthor=False)) / "formats"
 
 
 def split(source: str) -> tuple[str, str] | None:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from derive.errors import TexError, TexMissing
 from derive.pdf import processes
-from derive.pdf.compile import compile_pdf, tex_environment
+from derive.pdf.compile import compile_pdf
+from derive.pdf.processes import tex_environment
 
 RASTER = "pdftoppm"
 """poppler's PDF rasterizer (Debian's poppler-utils), beside TeX Live on most machines that have it."""

@@ -23,6 +23,22 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 """What ends a run cleanly: Ctrl-C, a service manager or CI cancelling it, a closed terminal."""
 
 
+ENGINE_OPTIONS = ("-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error")
+"""How every TeX run is started: no shell escape, and a first error ends it."""
+
+
+def tex_environment(work: Path) -> dict[str, str]:
+    """pdflatex's environment: no shell escape, reading and writing only inside ``work``."""
+    return {
+        **os.environ,
+        "openin_any": "p",
+        "openout_any": "p",
+        "shell_escape": "f",
+        "TEXMFOUTPUT": str(work),
+        "max_print_line": "200",
+    }
+
+
 class Interrupted(KeyboardInterrupt):
     """A signal ended the run; a KeyboardInterrupt, so that every ``except Exception`` lets it pass."""
 
@@ -130,6 +146,15 @@ class Runs:
             )
             self.live.add(process)
         return process
+
+    def adopt(self, process: subprocess.Popen[bytes]) -> None:
+        """Make ``process`` (started for no build yet: :mod:`derive.pdf.early`) one of this build's;
+        :class:`Stopped` (and the process killed) when the build is stopping."""
+        with self.lock:
+            if self.stopped:
+                _kill(process)
+                raise Stopped("the build is stopping")
+            self.live.add(process)
 
     def done(self, process: subprocess.Popen[bytes]) -> None:
         """Kill what is left of ``process``'s group and forget it."""

@@ -28,8 +28,10 @@ import time
 from pathlib import Path
 
 from derive.errors import TexError
-from derive.pdf import processes
-from derive.pdf.compile import ENGINE_OPTIONS, Pdf, rerun_asked, tex_environment, with_format
+from derive.pdf import early, processes
+from derive.pdf.compile import Pdf, rerun_asked, with_format
+from derive.pdf.formats import format_for, split
+from derive.pdf.processes import ENGINE_OPTIONS, tex_environment
 
 LIFETIME = 10
 """A streamed TeX run lives at most this many times the per-run timeout (it waits for the derivation)."""
@@ -65,7 +67,9 @@ class StreamedPdf:
         # the two bytes were lost. After a UTF-8 byte-order mark it reads on without rewinding.
         self.mark = b"\xef\xbb\xbf" if engine == "xelatex" else b""
         self.runs = processes.runs()  # the build's: stopping it kills this TeX too
-        self.work = Path(tempfile.mkdtemp(prefix="derive-tex-"))
+        self.early = early.take() if engine == "pdflatex" and formats is not None else None
+        """A TeX started before the build (:mod:`derive.pdf.early`): this run's if it has the right format."""
+        self.work = self.early.work if self.early is not None else Path(tempfile.mkdtemp(prefix="derive-tex-"))
         self.pending: queue.Queue[str | None] = queue.Queue()
         self.stopped = threading.Event()
         self.started = threading.Event()
@@ -77,6 +81,8 @@ class StreamedPdf:
             for name, data in files.items():
                 (self.work / name).write_bytes(data)
         except BaseException:
+            if self.early is not None:
+                self.early.kill()
             shutil.rmtree(self.work, ignore_errors=True)
             raise
         inputs = "".join(f"\\csname @@input\\endcsname part{k}.tex\n" for k in range(1, parts + 1))
@@ -96,6 +102,10 @@ class StreamedPdf:
 
     def _start(self, source: str, formats: Path | None) -> bool:
         env = tex_environment(self.work)
+        if self.early is not None:
+            adopted = self._adopted(source, formats, env)
+            if adopted is not None:
+                return adopted
         source, extra, _ = with_format(source, self.work, env, self.timeout, formats, self.engine)
         (self.work / "sheet.tex").write_text(source, encoding="utf-8")
         with self.lock:
@@ -112,6 +122,27 @@ class StreamedPdf:
             )
         self.started.set()
         return True
+
+    def _adopted(self, source: str, formats: Path | None, env: dict[str, str]) -> bool | None:
+        """Whether the early TeX, which loaded this sheet's format, started on the text after the
+        preamble (False: it could not be, and the finished source is compiled); None where it has
+        another format: it is ended, and TeX is started as always."""
+        early, self.early = self.early, None
+        assert early is not None
+        pieces = split(source)
+        fmt = format_for(pieces[0], formats, env, self.timeout) if pieces is not None and formats else None
+        if fmt is None or pieces is None or fmt.path != early.fmt:
+            early.kill()
+            (self.work / "sheet.tex").unlink()  # its pipe: the source is written as a file
+            return None
+        with self.lock:
+            if self.stopped.is_set():
+                early.kill()
+                return False
+            self.runs.adopt(early.process)  # the build's from here: stopping the build kills it
+            self.process = early.process
+        self.started.set()
+        return self._deliver(self.work / "sheet.tex", pieces[1])
 
     def _run(self, source: str, parts: int, formats: Path | None) -> None:
         try:
@@ -165,6 +196,8 @@ class StreamedPdf:
 
     def close(self) -> None:
         """Stop TeX and the writer."""
+        if self.early is not None:  # never decided on (the writer did not get to it)
+            self.early.kill()
         with self.lock:
             self.stopped.set()
             if self.process is not None and self.process.poll() is None:
