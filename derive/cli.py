@@ -267,7 +267,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     (Ctrl-C, SIGTERM, SIGHUP: :func:`run` turns each into an interrupt) ends it with 128 + its number."""
     written: list[bool] = []  # whether the output files were replaced before the signal came
     try:
-        return _main(argv, written)
+        with processes.held():  # a signal now waits until the early TeX is started and known
+            early.start(sys.argv[1:] if argv is None else list(argv))  # it loads a format while SymPy loads
+        try:
+            return _main(argv, written)
+        finally:
+            with processes.held():
+                early.discard()  # a TeX no sheet took (another format, an error before the sheet)
     except KeyboardInterrupt as stop:
         number = getattr(stop, "number", signal.SIGINT)
         done = written or getattr(stop, "written", False)
@@ -748,12 +754,8 @@ def run() -> None:
     # every 700 allocations, spent 5 % of a build's time finding nothing (same peak memory). The
     # command's own process only: a program importing derive keeps its collector as it set it.
     gc.set_threshold(50_000, 50, 100)
-    early.start(sys.argv[1:])  # TeX loads the last sheet's format while SymPy is imported
     try:
-        try:
-            status = main()
-        finally:
-            early.discard()  # a TeX no sheet took (another format, an error before the sheet)
+        status = main()
         processes.settle()  # from here on a signal changes nothing: the run is over
     except processes.Interrupted as stop:  # came after main returned, before settle
         processes.settle()

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from derive.errors import TexError, TexMissing
-from derive.pdf import processes
+from derive.pdf import early, processes
 from derive.pdf.formats import Format, forget, format_for, split
 from derive.pdf.processes import ENGINE_OPTIONS, tex_environment
 
@@ -89,6 +89,9 @@ def compile_pdf(
             (work / name).write_bytes(data)
         env = tex_environment(work)
         body, extra, fmt = with_format(source, work, env, timeout, formats, engine)
+        started = early.take(fmt.path) if fmt is not None else None  # a TeX with the format loaded
+        if started is not None and (pdf := _started_pass(started, body, files or {}, timeout, engine)):
+            return pdf
         if fmt is not None:
             (work / "sheet.tex").write_text(body, encoding="utf-8")
             try:
@@ -103,6 +106,32 @@ def compile_pdf(
         if fmt is not None:  # the whole source compiled where the format failed: distrust the format
             forget(fmt)
         return pdf
+
+
+def _started_pass(started: early.Early, body: str, files: dict[str, bytes], timeout: float, engine: str) -> Pdf | None:
+    """The PDF of ``body`` (the text after the preamble) from ``started``, a TeX that loaded its format
+    before the imports ended (:mod:`derive.pdf.early`), with more passes if the log asks; None where
+    it fails in any way (the caller then compiles as always, and reports errors from there)."""
+    work, process = started.work, started.process
+    try:
+        for name, data in files.items():
+            (work / name).write_bytes(data)
+        processes.runs().adopt(process)  # the build's from here: stopping the build kills it
+        if not early.feed(work / "sheet.tex", body.encode("utf-8"), process):
+            return None
+        process.wait(timeout)
+        log = _read(work / "sheet.log")
+        if process.returncode != 0 or not (work / "sheet.pdf").exists():
+            return None
+        if rerun_asked(log):  # cross-references: the next passes read the source as a file
+            (work / "sheet.tex").unlink()
+            (work / "sheet.tex").write_text(body, encoding="utf-8")
+            return _passes(work, ["-fmt=derive"], tex_environment(work), timeout, engine)
+        return Pdf.of((work / "sheet.pdf").read_bytes(), log)
+    except (OSError, TexError, subprocess.TimeoutExpired):
+        return None
+    finally:
+        started.end()
 
 
 def with_format(

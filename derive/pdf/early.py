@@ -2,11 +2,12 @@
 
 A build's solution sheet is typeset beside its derivation, and TeX is its longer road: it starts
 once SymPy is imported and the sheet's head is written (0.4 s), then loads its format (0.1 s) before
-the first line. The command line starts a pdflatex at once instead, on the format the user's last
-build used (the cache's most recently used one), its main file a named pipe it waits at. The first
-streamed sheet whose preamble has that very format takes the run (:func:`take`) and writes its
-text into the pipe; any other sheet ends it and starts its own TeX as always. A guess that was
-wrong only cost a TeX start on a core that was idle during the imports.
+the first line. The command line starts pdflatex at once instead, on the formats the user's last
+build used (the cache's two most recently used: an exercise sheet's and a solution sheet's
+preambles differ), each waiting at its main file, a named pipe. The streamed sheet whose preamble
+has one of those very formats takes that run (:func:`take`) and writes its text into the pipe; a
+sheet of another preamble starts its own TeX as always, and the command ends the runs no sheet took
+(:func:`discard`). A guess that was wrong only cost TeX starts on a core idle during the imports.
 
 Only the standard library (and the format cache's seal) is imported here: this runs before SymPy loads.
 """
@@ -14,12 +15,14 @@ Only the standard library (and the format cache's seal) is imported here: this r
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +38,9 @@ NOT_STREAMED = ("--no-pdf", "--no-cache", "--no-format-cache", "--engine", "--he
 LIFETIME = 600
 """Seconds an early TeX lives at most, as the timeout command bounds it: one whose derive was killed
 (no cleanup) would otherwise wait at its pipe forever."""
+SHEETS = 2
+"""Early TeX runs started, on the most recently used formats: a build's exercise and solution
+sheets have a preamble each (TikZ, pgfplots), and either may have been used last."""
 TAKING = 2.0
 """Seconds :func:`take` waits at most for the early start to finish (it takes a hundredth of that)."""
 
@@ -93,9 +99,16 @@ def start(argv: Sequence[str], cache: Path | None = None) -> None:
 def _launch(cache: Path) -> None:
     with contextlib.suppress(OSError):
         formats = sorted(cache.glob("derive-*.fmt"), key=lambda p: p.stat().st_mtime, reverse=True)
-        data = sealed.read(formats[0]) if formats and sealed.ready(cache) else None
+        if sealed.ready(cache):
+            for fmt in formats[:SHEETS]:
+                _launch_on(fmt)
+
+
+def _launch_on(fmt: Path) -> None:
+    with contextlib.suppress(OSError):
+        data = sealed.read(fmt)
         if data is None:
-            return  # no format yet, or not this user's derive's: the build makes its own
+            return  # not this user's derive's: the build makes its own
         work = Path(tempfile.mkdtemp(prefix="derive-tex-"))
         try:
             (work / "derive.fmt").write_bytes(data)
@@ -113,22 +126,63 @@ def _launch(cache: Path) -> None:
             shutil.rmtree(work, ignore_errors=True)
             raise
         with _lock:
-            _early.append(Early(work, formats[0], process, runs))
+            _early.append(Early(work, fmt, process, runs))
 
 
-def take() -> Early | None:
-    """The early TeX, now the caller's to adopt or end, or None (none was started, or it is taken)."""
+def feed(
+    pipe: Path,
+    text: bytes,
+    process: subprocess.Popen[bytes],
+    poll: float = 0.005,
+    stopped: Callable[[], bool] = lambda: False,
+) -> bool:
+    """Write ``text`` into the named pipe ``pipe`` once TeX (``process``) opens it; False if TeX
+    ended, or ``stopped()`` says its run was stopped, before it did."""
+    while True:
+        if stopped() or process.poll() is not None:
+            return False
+        try:
+            handle = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError as error:
+            if error.errno != errno.ENXIO:  # ENXIO: no reader yet
+                return False
+            time.sleep(poll)
+    try:
+        os.set_blocking(handle, True)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(text)
+        return True
+    except OSError:  # TeX stopped reading (an error in the text)
+        return False
+
+
+def _started() -> None:
+    """Wait for the early starts (each takes a hundredth of a second)."""
     with _lock:
         starters = list(_starting)
         _starting.clear()
     for starter in starters:
         starter.join(TAKING)
+
+
+def take(fmt: Path) -> Early | None:
+    """The early TeX that loaded the cached format ``fmt``, now the caller's to adopt or end; None
+    where there is none (none was started, it is taken, or they loaded other formats)."""
+    _started()
     with _lock:
-        return _early.pop() if _early else None
+        for early in _early:
+            if early.fmt == fmt:
+                _early.remove(early)
+                return early
+    return None
 
 
 def discard() -> None:
-    """End an early TeX no build took (the command is over, or it failed before its sheet)."""
-    early = take()
-    if early is not None:
+    """End the early TeX runs no sheet took (the command is over, or failed before its sheets)."""
+    _started()
+    with _lock:
+        left = list(_early)
+        _early.clear()
+    for early in left:
         early.end()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import errno
 import os
 import queue
 import shutil
@@ -24,12 +23,11 @@ import signal
 import subprocess
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 from derive.errors import TexError
 from derive.pdf import early, processes
-from derive.pdf.compile import Pdf, rerun_asked, with_format
+from derive.pdf.compile import FORMAT_ENGINES, Pdf, rerun_asked
 from derive.pdf.formats import format_for, split
 from derive.pdf.processes import ENGINE_OPTIONS, tex_environment
 
@@ -67,9 +65,8 @@ class StreamedPdf:
         # the two bytes were lost. After a UTF-8 byte-order mark it reads on without rewinding.
         self.mark = b"\xef\xbb\xbf" if engine == "xelatex" else b""
         self.runs = processes.runs()  # the build's: stopping it kills this TeX too
-        self.early = early.take() if engine == "pdflatex" and formats is not None else None
-        """A TeX started before the build (:mod:`derive.pdf.early`): this run's if it has the right format."""
-        self.work = self.early.work if self.early is not None else Path(tempfile.mkdtemp(prefix="derive-tex-"))
+        self.work = Path(tempfile.mkdtemp(prefix="derive-tex-"))
+        self.parts, self.files = parts, files
         self.pending: queue.Queue[str | None] = queue.Queue()
         self.stopped = threading.Event()
         self.started = threading.Event()
@@ -81,8 +78,6 @@ class StreamedPdf:
             for name, data in files.items():
                 (self.work / name).write_bytes(data)
         except BaseException:
-            if self.early is not None:
-                self.early.kill()
             shutil.rmtree(self.work, ignore_errors=True)
             raise
         inputs = "".join(f"\\csname @@input\\endcsname part{k}.tex\n" for k in range(1, parts + 1))
@@ -102,11 +97,15 @@ class StreamedPdf:
 
     def _start(self, source: str, formats: Path | None) -> bool:
         env = tex_environment(self.work)
-        if self.early is not None:
-            adopted = self._adopted(source, formats, env)
-            if adopted is not None:
-                return adopted
-        source, extra, _ = with_format(source, self.work, env, self.timeout, formats, self.engine)
+        pieces = split(source) if formats is not None and self.engine in FORMAT_ENGINES else None
+        fmt = format_for(pieces[0], formats, env, self.timeout) if pieces is not None and formats else None
+        extra: list[str] = []
+        if pieces is not None and fmt is not None:
+            started = early.take(fmt.path)  # a TeX that loaded this format before the imports ended
+            if started is not None:
+                return self._adopt(started, pieces[1])
+            fmt.place(self.work)
+            source, extra = pieces[1], ["-fmt=derive"]
         (self.work / "sheet.tex").write_text(source, encoding="utf-8")
         with self.lock:
             if self.stopped.is_set():
@@ -123,26 +122,25 @@ class StreamedPdf:
         self.started.set()
         return True
 
-    def _adopted(self, source: str, formats: Path | None, env: dict[str, str]) -> bool | None:
-        """Whether the early TeX, which loaded this sheet's format, started on the text after the
-        preamble (False: it could not be, and the finished source is compiled); None where it has
-        another format: it is ended, and TeX is started as always."""
-        early, self.early = self.early, None
-        assert early is not None
-        pieces = split(source)
-        fmt = format_for(pieces[0], formats, env, self.timeout) if pieces is not None and formats else None
-        if fmt is None or pieces is None or fmt.path != early.fmt:
-            early.kill()
-            (self.work / "sheet.tex").unlink()  # its pipe: the source is written as a file
-            return None
+    def _adopt(self, started: early.Early, body: str) -> bool:
+        """Make ``started`` (a TeX waiting with this sheet's format: :mod:`derive.pdf.early`) this
+        run's TeX, in its folder, and give it ``body``, the text after the preamble; False where it
+        cannot be (the build is stopping, TeX ended): then the finished source is compiled."""
         with self.lock:
-            if self.stopped.is_set():
-                early.kill()
+            try:
+                if self.stopped.is_set():
+                    raise processes.Stopped("the build is stopping")
+                make_pipes(started.work, self.parts)
+                for name, data in self.files.items():
+                    (started.work / name).write_bytes(data)
+                self.runs.adopt(started.process)  # the build's from here: stopping the build kills it
+            except (OSError, NoPipes, TexError):
+                started.end()
                 return False
-            self.runs.adopt(early.process)  # the build's from here: stopping the build kills it
-            self.process = early.process
+            own, self.work, self.process = self.work, started.work, started.process
+        shutil.rmtree(own, ignore_errors=True)
         self.started.set()
-        return self._deliver(self.work / "sheet.tex", pieces[1])
+        return self._deliver(self.work / "sheet.tex", body)
 
     def _run(self, source: str, parts: int, formats: Path | None) -> None:
         try:
@@ -160,23 +158,9 @@ class StreamedPdf:
 
     def _deliver(self, pipe: Path, text: str) -> bool:
         """Write ``text`` into ``pipe`` once TeX opens it; False if TeX ended or the stream stopped."""
-        while True:
-            if self.stopped.is_set() or self.process is None or self.process.poll() is not None:
-                return False
-            try:
-                handle = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
-                break
-            except OSError as error:
-                if error.errno != errno.ENXIO:  # ENXIO: no reader yet
-                    return False
-                time.sleep(POLL)
-        try:
-            os.set_blocking(handle, True)
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(self.mark + text.encode("utf-8"))
-            return True
-        except OSError:  # TeX stopped reading (an error in this part)
+        if self.stopped.is_set() or self.process is None:
             return False
+        return early.feed(pipe, self.mark + text.encode("utf-8"), self.process, POLL, self.stopped.is_set)
 
     def finish(self) -> Pdf | None:
         """The PDF, or None when this run cannot be trusted (the caller compiles the whole source)."""
@@ -196,8 +180,6 @@ class StreamedPdf:
 
     def close(self) -> None:
         """Stop TeX and the writer."""
-        if self.early is not None:  # never decided on (the writer did not get to it)
-            self.early.kill()
         with self.lock:
             self.stopped.set()
             if self.process is not None and self.process.poll() is None:
