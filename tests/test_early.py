@@ -96,3 +96,21 @@ def test_a_sheet_of_another_preamble_starts_its_own_tex(
 
 def test_no_early_tex_without_a_cached_format(tmp_path: Path) -> None:
     assert started(["example"], tmp_path / "empty") == []
+
+
+def test_a_watch_readies_tex_for_the_next_rebuild_while_the_lecturer_edits(tmp_path: Path, private_tmp: Path) -> None:
+    from derive.watch import _ready_tex
+
+    cache = tmp_path / "formats"
+    options = Options(output_dir=tmp_path / "out", formats=cache)
+    build_sheet(derive.load_example(), options)
+    _ready_tex(options)
+    early._started()
+    runs = list(early._early)
+    assert len(runs) == 2 and all(r.process.poll() is None for r in runs)  # waiting at their pipes
+    _ready_tex(options)  # the next rebuild's: the two no rebuild took are ended first
+    assert all(r.process.returncode is not None and not r.work.exists() for r in runs)
+    early.discard()
+    _ready_tex(Options(output_dir=tmp_path / "out", formats=cache, pdf=False))
+    early._started()
+    assert early._early == [] and list(private_tmp.iterdir()) == []

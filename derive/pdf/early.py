@@ -35,9 +35,10 @@ COMMANDS = ("example", "sheet", "watch")
 """Commands that stream a solution sheet to pdflatex."""
 NOT_STREAMED = ("--no-pdf", "--no-cache", "--no-format-cache", "--engine", "--help", "-h", "--list", "--toml")
 """Options after which the run would not stream to pdflatex with a cached format (or build nothing)."""
-LIFETIME = 600
+LIFETIME = 3600
 """Seconds an early TeX lives at most, as the timeout command bounds it: one whose derive was killed
-(no cleanup) would otherwise wait at its pipe forever."""
+(no cleanup) would otherwise wait at its pipe forever. ``derive watch`` starts the next rebuild's
+while the lecturer edits; past this, the rebuild starts its own."""
 SHEETS = 2
 """Early TeX runs started, on the most recently used formats: a build's exercise and solution
 sheets have a preamble each (TikZ, pgfplots), and either may have been used last."""
@@ -172,7 +173,7 @@ def take(fmt: Path) -> Early | None:
     _started()
     with _lock:
         for early in _early:
-            if early.fmt == fmt:
+            if early.fmt == fmt and early.process.poll() is None:  # a watch may outwait its lifetime
                 _early.remove(early)
                 return early
     return None

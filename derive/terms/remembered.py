@@ -14,6 +14,7 @@ from typing import Any
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.printer import Printer
 from sympy.printing.str import StrPrinter
 
 KEPT = 8192
@@ -34,23 +35,20 @@ def remembered(printed: dict[sp.Basic, str], expr: Any, kwargs: dict[str, Any], 
     return text
 
 
-class RememberedLatex(LatexPrinter):
+class _Remembering(Printer):
+    """A printer that keeps the text of each subexpression it printed (in ``printed``)."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        super().__init__(settings)
+        self.printed: dict[sp.Basic, str] = {}
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        return remembered(self.printed, expr, kwargs, super()._print)
+
+
+class RememberedLatex(_Remembering, LatexPrinter):
     """``sympy.latex`` with the given settings, each subexpression printed once."""
 
-    def __init__(self, settings: dict[str, Any]) -> None:
-        super().__init__(settings)
-        self.printed: dict[sp.Basic, str] = {}
 
-    def _print(self, expr: Any, **kwargs: Any) -> str:
-        return remembered(self.printed, expr, kwargs, super()._print)
-
-
-class RememberedStr(StrPrinter):
+class RememberedStr(_Remembering, StrPrinter):
     """``sympy.sstr`` with the given settings, each subexpression printed once."""
-
-    def __init__(self, settings: dict[str, Any]) -> None:
-        super().__init__(settings)
-        self.printed: dict[sp.Basic, str] = {}
-
-    def _print(self, expr: Any, **kwargs: Any) -> str:
-        return remembered(self.printed, expr, kwargs, super()._print)
