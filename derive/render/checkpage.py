@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from latex2mathml.converter import convert
 from markupsafe import Markup
 
 from derive.maths.steps import Solution
@@ -55,6 +54,8 @@ class _Slots(Printer):
 def mathml(latex: str) -> Markup:
     """The MathML of a formula the sheet's printer wrote (kept: a sheet writes half its formulas twice
     or more, and a watched sheet's rebuild most of them again)."""
+    from latex2mathml.converter import convert  # the page's alone: imported after TeX has the sheets (30 ms)
+
     try:
         text = convert(latex)
     except Exception:  # a user's notation that latex2mathml does not know: the LaTeX, as text
