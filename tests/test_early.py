@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,3 +115,30 @@ def test_a_watch_readies_tex_for_the_next_rebuild_while_the_lecturer_edits(tmp_p
     _ready_tex(Options(output_dir=tmp_path / "out", formats=cache, pdf=False))
     early._started()
     assert early._early == [] and list(private_tmp.iterdir()) == []
+
+
+def test_a_forked_worker_leaves_the_early_tex_to_its_parent(tmp_path: Path, private_tmp: Path) -> None:
+    # Several specs are built on forked workers: two processes writing into one TeX's pipe would
+    # mix their sheets, so a worker sees no early run and ends none.
+    import multiprocessing
+
+    cache = tmp_path / "formats"
+    build_sheet(derive.load_example(), Options(output_dir=tmp_path / "out", formats=cache))
+    runs = started(["sheet", "a.toml", "b.toml"], cache)
+    assert len(runs) == 2
+
+    def in_worker(answer: Any) -> None:
+        early.discard()
+        answer.put((early.take(runs[0].fmt) is None, len(early._early)))
+
+    context = multiprocessing.get_context("fork")
+    answer = context.Queue()
+    worker = context.Process(target=in_worker, args=(answer,))
+    worker.start()
+    worker.join(30)
+    assert answer.get(timeout=5) == (True, 0)
+    assert all(r.process.poll() is None for r in runs)  # the worker ended none of them
+    assert early.take(runs[0].fmt) is runs[0]
+    runs[0].end()
+    early.discard()
+    assert list(private_tmp.iterdir()) == []

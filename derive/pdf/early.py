@@ -80,6 +80,19 @@ _starting: list[threading.Thread] = []
 _early: list[Early] = []
 
 
+def _forget() -> None:
+    """In a forked worker (several specs built side by side): the early runs are the parent's, and two
+    processes writing into one TeX's pipe would mix their sheets; the worker starts its own TeX."""
+    global _lock
+    _lock = threading.Lock()  # another thread may have held it at the fork
+    _starting.clear()
+    _early.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget)
+
+
 def wanted(argv: Sequence[str]) -> bool:
     """Whether the command line ``argv`` (without the program) will stream a sheet to pdflatex with a
     cached format: a guess from its words (the parser needs SymPy); a wrong one costs an idle TeX."""
