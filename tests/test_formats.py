@@ -55,7 +55,7 @@ def test_a_damaged_format_is_rebuilt_and_used(tmp_path: Path, damage: str) -> No
     fmt.write_bytes(good[: len(good) // 2] if damage == "truncated" else b"not a format")
     assert "still fine" in text_of(compile_pdf(doc("still fine"), formats=cache), tmp_path)
     assert fmt.stat().st_size == len(good) and not list(cache.glob("*.failed"))  # built afresh, kept
-    body, extra, used = with_format(doc("x"), tmp_path, os.environ.copy(), 60, cache)
+    body, extra, used, _ = with_format(doc("x"), tmp_path, os.environ.copy(), 60, cache)
     assert used is not None and extra == ["-fmt=derive"] and body == "\n\\begin{document}\nx\n\\end{document}\n"
 
 

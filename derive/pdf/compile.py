@@ -88,10 +88,12 @@ def compile_pdf(
         for name, data in (files or {}).items():
             (work / name).write_bytes(data)
         env = tex_environment(work)
-        body, extra, fmt = with_format(source, work, env, timeout, formats, engine)
-        started = early.take(fmt.path) if fmt is not None else None  # a TeX with the format loaded
-        if started is not None and (pdf := _started_pass(started, body, files or {}, timeout, engine)):
-            return pdf
+        body, extra, fmt, started = with_format(source, work, env, timeout, formats, engine)
+        if started is not None:
+            if pdf := _started_pass(started, body, files or {}, timeout, engine):
+                return pdf
+            assert fmt is not None  # an early TeX is only ever taken for a format
+            fmt.place(work)  # it failed: compile here as always, to report errors from this run
         if fmt is not None:
             (work / "sheet.tex").write_text(body, encoding="utf-8")
             try:
@@ -136,15 +138,19 @@ def _started_pass(started: early.Early, body: str, files: dict[str, bytes], time
 
 def with_format(
     source: str, work: Path, env: dict[str, str], timeout: float, formats: Path | None, engine: str = "pdflatex"
-) -> tuple[str, list[str], Format | None]:
+) -> tuple[str, list[str], Format | None, early.Early | None]:
     """What ``engine`` compiles in ``work``: the text after the shared preamble, the option that loads
-    its cached format (copied into ``work``) and the format; without one, the whole source."""
+    its cached format and the format; without one, the whole source. The format is copied into
+    ``work``, unless a TeX started before the imports has it loaded (:mod:`derive.pdf.early`): that
+    run is returned last, the caller's to adopt (else None)."""
     pieces = split(source) if formats is not None and engine in FORMAT_ENGINES else None
     fmt = format_for(pieces[0], formats, env, timeout) if pieces and formats is not None else None
     if pieces is None or fmt is None:
-        return source, [], None
-    fmt.place(work)
-    return pieces[1], ["-fmt=derive"], fmt
+        return source, [], None, None
+    started = early.take(fmt.path)
+    if started is None:
+        fmt.place(work)
+    return pieces[1], ["-fmt=derive"], fmt, started
 
 
 def _passes(work: Path, extra: list[str], env: dict[str, str], timeout: float, engine: str) -> Pdf:

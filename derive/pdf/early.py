@@ -100,8 +100,9 @@ def wanted(argv: Sequence[str]) -> bool:
 
 
 def start(argv: Sequence[str], cache: Path | None = None) -> None:
-    """Start, in a thread, an early TeX on the newest format in ``cache`` (the default cache) where
-    ``argv`` asks for a streamed build and the machine has pdflatex and named pipes."""
+    """Start, in a thread, early TeX runs on the :data:`SHEETS` most recently used formats in ``cache``
+    (the default cache) where ``argv`` asks for a streamed build and the machine has pdflatex and
+    named pipes."""
     if not wanted(argv) or not hasattr(os, "mkfifo") or shutil.which("pdflatex") is None:
         return
     starter = threading.Thread(target=_launch, args=(cache or default_cache(),), daemon=True)

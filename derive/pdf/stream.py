@@ -27,8 +27,7 @@ from pathlib import Path
 
 from derive.errors import TexError
 from derive.pdf import early, processes
-from derive.pdf.compile import FORMAT_ENGINES, Pdf, rerun_asked
-from derive.pdf.formats import format_for, split
+from derive.pdf.compile import Pdf, rerun_asked, with_format
 from derive.pdf.processes import ENGINE_OPTIONS, tex_environment
 
 LIFETIME = 10
@@ -97,15 +96,9 @@ class StreamedPdf:
 
     def _start(self, source: str, formats: Path | None) -> bool:
         env = tex_environment(self.work)
-        pieces = split(source) if formats is not None and self.engine in FORMAT_ENGINES else None
-        fmt = format_for(pieces[0], formats, env, self.timeout) if pieces is not None and formats else None
-        extra: list[str] = []
-        if pieces is not None and fmt is not None:
-            started = early.take(fmt.path)  # a TeX that loaded this format before the imports ended
-            if started is not None:
-                return self._adopt(started, pieces[1])
-            fmt.place(self.work)
-            source, extra = pieces[1], ["-fmt=derive"]
+        source, extra, _, started = with_format(source, self.work, env, self.timeout, formats, self.engine)
+        if started is not None:  # a TeX that loaded this format before the imports ended
+            return self._adopt(started, source)
         (self.work / "sheet.tex").write_text(source, encoding="utf-8")
         with self.lock:
             if self.stopped.is_set():
