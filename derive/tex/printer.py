@@ -507,21 +507,15 @@ def exact_text(value: sp.Expr, printer: Printer | None = None, limit: int = EXAC
     if printer.exact_kind is None:
         return _printed(value, printer, limit)
     # A sheet prints each value many times (its own line, each line it is substituted into, the
-    # answers): a fifth of a variant's build went into printing values printed before.
-    key = (printer.exact_kind, value, limit)
-    if key not in _PRINTED:
-        if len(_PRINTED) >= PRINTED_KEPT:
-            _PRINTED.clear()
-        _PRINTED[key] = _printed(value, printer, limit, _PARTS.setdefault(printer.exact_kind, {}))
-    return _PRINTED[key]
+    # answers: a fifth of a variant's build went into printing values printed before), and its
+    # values share most of their parts: each subexpression, the value itself among them, is printed
+    # once per kind of printer.
+    return _printed(value, printer, limit, _PARTS.setdefault(printer.exact_kind, {}))
 
 
-PRINTED_KEPT = 16384
-"""Exact values whose LaTeX is kept (a few sheets' worth: the memory of a watched sheet stays bounded)."""
-_PRINTED: dict[tuple[Any, ...], str | None] = {}
 _PARTS: dict[tuple[Any, ...], dict[sp.Basic, str]] = {}
-"""For each kind of printer, the LaTeX of the subexpressions of the values it printed: a sheet's
-values share most of their parts (σ(z_1) in every later value), each is printed once."""
+"""For each kind of printer, the LaTeX of the values it printed and of their subexpressions (as many
+as :data:`derive.terms.remembered.KEPT`: the memory of a watched sheet stays bounded)."""
 
 
 def _printed(value: sp.Expr, printer: Printer, limit: int, parts: dict[sp.Basic, str] | None = None) -> str | None:
