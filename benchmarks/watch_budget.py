@@ -88,7 +88,7 @@ def main() -> None:
                 source = (out / f"week-{name}.tex").read_text(encoding="utf-8")
                 row[f"bare {name}"] = pdflatex(fresh(work, "bare", source), [])[1]
                 made = fresh(work, "made", "")
-                body, extra, fmt = with_format(source, made, tex_environment(made), 60.0, cache)
+                body, extra, fmt, _ = with_format(source, made, tex_environment(made), 60.0, cache)
                 assert fmt is not None, "no cached format: is the preamble mark gone?"
                 row[f"{name} TeX"] = pdflatex(fresh(work, "made", body, fmt.data), extra)[1]
                 if name == "solution":
