@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import sympy as sp
 
 import derive
+from derive.exercise.reader import example_path
 from derive.kinds.learning_rates import verdict
 from derive.maths.steps import Finding, Solution, Table
 from derive.tex.printer import Printer
@@ -131,3 +133,20 @@ def test_extra_layer_over_a_first_layer_without_bias_compares_only_the_weights()
     solution = derive.solve(derive.parse_spec(text))  # the gate passes
     keys = {q.key for q in solution.part(12).quantities()}
     assert "p12.deep.norm(dL/dW1)" in keys and not any("db1" in k for k in keys)
+
+
+@pytest.mark.parametrize("exact_steps", [0, 3])
+def test_every_step_past_the_exact_ones_is_a_decimal_of_the_float_rerun(exact_steps: int) -> None:
+    # The run turns to decimals once, after its last exact step (after the first, with none exact:
+    # that step's parameters and loss are exact either way), and steps on from decimals: every later
+    # loss still agrees with the float rerun.
+    text = example_path().read_text(encoding="utf-8")
+    assert text.count("exact_steps = 2") == 1
+    spec = derive.parse_spec(text.replace("exact_steps = 2", f"exact_steps = {exact_steps}"), name="lr")
+    runs = table(derive.solve(spec), 8, "lr_table")
+    for column, rate in enumerate([0.1, 0.5, 1.0, 5.0], 1):
+        expected = sgd_run(rate, 20)
+        for t, row in enumerate(runs.rows):
+            value = row[column]
+            assert math.isclose(float(value.approx), expected[t], rel_tol=1e-9, abs_tol=1e-12), (rate, t)
+            assert value.exact.is_Float == (t > max(exact_steps, 1)), (rate, t)

@@ -119,8 +119,9 @@ def derive(d: Derivation, part: Part[RateSweep]) -> PartSolution:
             losses.append(fwd.loss if t <= sweep.exact_steps else replace(fwd.loss, formula=None))
             if abs(float(fwd.loss.approx)) > RUNAWAY:
                 break  # the run has diverged beyond any doubt, and float64 could not follow it further
-            if t >= sweep.exact_steps:
+            if t == max(sweep.exact_steps, 1):
                 # Past the exact steps every value is a 40-digit decimal: exact forms would only grow.
+                # (Stepped from decimals, the parameters are decimals already: this pass is the last.)
                 params = as_decimals(params)
                 fwd = forward(network, params, start.inputs, start.targets, loss, scope.tag("d"))
         runs.append(losses)
@@ -183,7 +184,8 @@ def twin(out: Expected, spec: Spec, part: Part[RateSweep]) -> None:
             grads = gradient_values(out, network, net, x, y, loss, scope, differences=t <= sweep.exact_steps)
             net = step_values(out, network, net, grads, sweep.optimizer, hyper, state, t, names, scope)
             forward_values(out, network, net, x, y, loss, scope, after(t))
-            forward_values(out, network, net, x, y, loss, scope.tag("d"))
+            if t == max(sweep.exact_steps, 1):
+                forward_values(out, network, net, x, y, loss, scope.tag("d"))
             if abs(out.values[key(scope, Updated(LOSS, t))]) > RUNAWAY:
                 break
 
