@@ -60,6 +60,12 @@ class RateSweep:
     optimizer: Optimizer
     hyper: tuple[tuple[str, sp.Rational], ...] = ()
 
+    @property
+    def to_decimals(self) -> int:
+        """The step after which a run goes on in decimals: its last exact one (the first, with none
+        exact: its parameters are exact either way). Stepped from decimals, they stay decimals."""
+        return max(self.exact_steps, 1)
+
     def training(self, rate: sp.Rational) -> Training:
         """The run with learning rate ``rate``."""
         return Training(self.optimizer, rate, self.hyper, self.steps)
@@ -119,9 +125,8 @@ def derive(d: Derivation, part: Part[RateSweep]) -> PartSolution:
             losses.append(fwd.loss if t <= sweep.exact_steps else replace(fwd.loss, formula=None))
             if abs(float(fwd.loss.approx)) > RUNAWAY:
                 break  # the run has diverged beyond any doubt, and float64 could not follow it further
-            if t == max(sweep.exact_steps, 1):
+            if t == sweep.to_decimals:
                 # Past the exact steps every value is a 40-digit decimal: exact forms would only grow.
-                # (Stepped from decimals, the parameters are decimals already: this pass is the last.)
                 params = as_decimals(params)
                 fwd = forward(network, params, start.inputs, start.targets, loss, scope.tag("d"))
         runs.append(losses)
@@ -184,7 +189,7 @@ def twin(out: Expected, spec: Spec, part: Part[RateSweep]) -> None:
             grads = gradient_values(out, network, net, x, y, loss, scope, differences=t <= sweep.exact_steps)
             net = step_values(out, network, net, grads, sweep.optimizer, hyper, state, t, names, scope)
             forward_values(out, network, net, x, y, loss, scope, after(t))
-            if t == max(sweep.exact_steps, 1):
+            if t == sweep.to_decimals:
                 forward_values(out, network, net, x, y, loss, scope.tag("d"))
             if abs(out.values[key(scope, Updated(LOSS, t))]) > RUNAWAY:
                 break
