@@ -63,15 +63,11 @@ class Early:
     process: subprocess.Popen[bytes]
     runs: processes.Runs
 
-    def kill(self) -> None:
-        """Kill the run (taken by a sheet of another format, which keeps the folder)."""
+    def end(self) -> None:
+        """Kill the run and remove its folder (no build took it, or the one that did is done with it)."""
         self.runs.stop()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(5)  # reaped: no zombie TeX for the rest of the command
-
-    def end(self) -> None:
-        """Kill the run and remove its folder (no build took it)."""
-        self.kill()
         shutil.rmtree(self.work, ignore_errors=True)
 
 
